@@ -1,0 +1,40 @@
+//! The schema IR of Hollow for Rust.
+//!
+//! A dataset schema ([`Schema`]) is a list of struct and enum types; a struct
+//! marked as a record type has its own ordinals and blob section, and may
+//! declare a primary key, unique keys and hash indexes ([`Key`]). Every
+//! struct carries its Cap'n Proto wire layout, computed by [`layout`], which
+//! matches the official compiler offset for offset.
+//!
+//! The IR comes from two places and goes to one:
+//! - `#[derive(Hollow)]` builds it for a Rust type (see `hollow-runtime`);
+//! - [`from_request`] reads it from a Cap'n Proto `CodeGeneratorRequest`;
+//! - [`to_capnp`] writes it back as `.capnp` text that any Cap'n Proto
+//!   compiler accepts and lays out identically.
+//!
+//! This crate does no I/O.
+//!
+//! ```
+//! use hollow_schema::{Field, Key, Schema, StructType, Type, TypeDef};
+//!
+//! let mut movie = StructType::new("Movie");
+//! movie.is_record = true;
+//! movie.fields.push(Field::slot("id", 0, Type::UInt64));
+//! movie.fields.push(Field::slot("title", 1, Type::Text));
+//! movie.primary_key = Some(Key::parse("id").unwrap());
+//! let mut schema = Schema::new();
+//! schema.insert(TypeDef::Struct(movie));
+//! hollow_schema::assign_layout(&mut schema).unwrap();
+//! hollow_schema::validate(&schema).unwrap();
+//! let movie = schema.get_struct("Movie").unwrap();
+//! assert_eq!((movie.size.data_words, movie.size.pointers), (1, 1));
+//! ```
+
+mod error;
+mod assign;
+mod ir;
+pub mod layout;
+
+pub use error::SchemaError;
+pub use ir::*;
+pub use assign::assign_layout;
