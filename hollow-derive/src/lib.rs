@@ -1,1 +1,145 @@
-//! placeholder
+//! `#[derive(Hollow)]`: turns a Rust type into a Hollow record type.
+//!
+//! Use it through `hollow_runtime` (`use hollow_runtime::Hollow;`), which
+//! re-exports it. This crate is the one place record impls and accessors are
+//! generated: `hollow-codegen` emits plain structs carrying this derive.
+//!
+//! # On a struct
+//!
+//! Generates, for `struct Movie`:
+//! - `MovieRef<'a>`, the zero-copy accessor: one getter per field
+//!   (primitives by value, `String` → `&'a str`, `Vec<u8>` → `&'a [u8]`,
+//!   `Vec<T>` → `List<'a, T>`, nested structs → their `…Ref<'a>`, enums and
+//!   unions → `Result<_, NotInSchema>`), `to_value()` and `Debug`;
+//! - the `Value`, `PointerValue`, `Element`, `Struct` and (unless
+//!   `nested`) `Record` impls, with the Cap'n Proto layout computed at
+//!   compile time, exactly as the official compiler lays out the equivalent
+//!   schema;
+//! - `Movie::CAPNP_SCHEMA`, that equivalent schema as text.
+//!
+//! Fields are numbered `@0, @1, …` in declaration order (group and union
+//! members included, depth first), and named in lowerCamelCase
+//! (`runtime_min` → `runtimeMin`).
+//!
+//! Container attributes, `#[hollow(...)]`:
+//! - `primary_key(id)`, `primary_key(region, sku)`, `primary_key(actor.id)`
+//!   (or as a string, `primary_key("actor.id")`): the primary key;
+//! - `unique(email)` (repeatable): a further unique key;
+//! - `hash_index(genres)` (repeatable): a hash index; a list field indexes
+//!   each element;
+//! - `rename = "Name"`: the Cap'n Proto type name;
+//! - `crate = "path"`: where `hollow_runtime` is (for re-exports);
+//! - `nested`: a struct used only inside records, not a record type;
+//! - `group`: a group, stored inline in the sections of the struct that
+//!   has a field of this type.
+//!
+//! Field attributes: `rename = "name"`.
+//!
+//! # On an enum
+//!
+//! An enum whose variants carry no data is a Cap'n Proto enum (variants
+//! numbered in order). An enum with a variant holding one value (`V(T)`) is
+//! a union: a field of that type is stored as a named union in the parent
+//! struct; unit variants are `Void` members. `…Ref<'a>` mirrors the variants
+//! with the values read in place.
+//!
+//! ```
+//! use hollow_runtime::Hollow;
+//!
+//! #[derive(Hollow, Debug, PartialEq)]
+//! enum Severity { Low, High }
+//!
+//! #[derive(Hollow, Debug, PartialEq)]
+//! enum Reading { Missing, Celsius(f64), Text(String) }
+//!
+//! #[derive(Hollow, Debug, PartialEq)]
+//! #[hollow(group)]
+//! struct Location { lat: f64, lon: f64 }
+//!
+//! #[derive(Hollow, Debug, PartialEq)]
+//! #[hollow(primary_key(id), hash_index(severity))]
+//! struct Alert {
+//!     id: u64,
+//!     severity: Severity,
+//!     reading: Reading,
+//!     location: Location,
+//! }
+//!
+//! let alert = Alert {
+//!     id: 7,
+//!     severity: Severity::High,
+//!     reading: Reading::Celsius(81.5),
+//!     location: Location { lat: 59.3, lon: 18.1 },
+//! };
+//! let bytes = hollow_runtime::to_canonical_bytes(&alert).unwrap();
+//! let r = hollow_runtime::read_root::<Alert>(&bytes).unwrap();
+//! assert_eq!(r.severity(), Ok(Severity::High));
+//! assert!(matches!(r.reading(), Ok(ReadingRef::Celsius(t)) if t == 81.5));
+//! assert_eq!(r.location().lon(), 18.1);
+//! assert_eq!(r.to_value().unwrap(), alert);
+//! ```
+
+mod attr;
+mod ctxt;
+mod enums;
+mod keys;
+mod names;
+mod structs;
+mod types;
+
+use proc_macro::TokenStream;
+use syn::{Data, DeriveInput, Fields};
+
+/// Derives a Hollow record type, nested struct, group, enum or union; see
+/// the crate documentation.
+#[proc_macro_derive(Hollow, attributes(hollow))]
+pub fn derive_hollow(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    expand(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
+    let mut cx = ctxt::Ctxt::default();
+    let c = attr::container(&mut cx, &input.attrs);
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            &input.generics,
+            "generic types cannot derive Hollow: a record type has one fixed Cap'n Proto layout",
+        );
+    }
+    let krate: syn::Path = c
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::hollow_runtime));
+    let out = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => structs::expand(&mut cx, input, named, &c, &krate),
+            Fields::Unnamed(u) => {
+                cx.error_spanned_by(
+                    u,
+                    "tuple structs cannot derive Hollow: Cap'n Proto fields need names",
+                );
+                proc_macro2::TokenStream::new()
+            }
+            Fields::Unit => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "unit structs cannot derive Hollow: add named fields",
+                );
+                proc_macro2::TokenStream::new()
+            }
+        },
+        Data::Enum(e) => enums::expand(&mut cx, input, e, &c, &krate),
+        Data::Union(u) => {
+            cx.error_spanned_by(
+                u.union_token,
+                "Rust unions cannot derive Hollow; use an enum whose variants hold one value",
+            );
+            proc_macro2::TokenStream::new()
+        }
+    };
+    cx.check()?;
+    Ok(out)
+}

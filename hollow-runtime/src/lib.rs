@@ -1,1 +1,62 @@
-//! placeholder
+//! Hollow for Rust: the runtime.
+//!
+//! Records are Cap'n Proto structs. `#[derive(Hollow)]` (re-exported here
+//! behind the default `derive` feature) turns a Rust struct into a record
+//! type: it lays the struct out exactly as the official Cap'n Proto compiler
+//! would (at compile time), writes the encoder, and generates a zero-copy
+//! accessor (`MovieRef<'a>`) whose getters read fields in place.
+//!
+//! ```
+//! use hollow_runtime::{Hollow, Record};
+//!
+//! #[derive(Hollow, Debug, PartialEq)]
+//! #[hollow(primary_key(id))]
+//! struct Movie {
+//!     id: u64,
+//!     title: String,
+//!     year: u16,
+//!     genres: Vec<String>,
+//! }
+//!
+//! let movie = Movie {
+//!     id: 42,
+//!     title: "The Rust Identity".into(),
+//!     year: 2026,
+//!     genres: vec!["thriller".into()],
+//! };
+//! // Canonical bytes: equal records, equal bytes (and hash).
+//! let bytes = hollow_runtime::to_canonical_bytes(&movie).unwrap();
+//! // Zero-copy read.
+//! let r = hollow_runtime::read_root::<Movie>(&bytes).unwrap();
+//! assert_eq!(r.title(), "The Rust Identity");
+//! assert_eq!(r.year(), 2026);
+//! assert_eq!(r.genres().get(0), Some("thriller"));
+//! assert_eq!(Movie::primary_key_ref(&r), 42);
+//! assert_eq!(movie.primary_key(), 42);
+//! // Back to an owned value.
+//! assert_eq!(r.to_value().unwrap(), movie);
+//! // The equivalent Cap'n Proto schema.
+//! assert!(Movie::CAPNP_SCHEMA.contains("struct Movie"));
+//! ```
+//!
+//! See [`Value`] for how each Rust type maps to Cap'n Proto, and the
+//! `Hollow` derive's documentation for the attributes.
+
+mod encode;
+mod list;
+mod record;
+mod value;
+pub mod wire;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
+pub use hollow_schema as schema;
+pub use list::{Iter, List};
+pub use record::{field_id, CapnpSchema, FieldAt, HashKeyPart, KeyPart, Record, Struct};
+pub use value::{Element, NotInSchema, PointerValue, Value};
+
+#[cfg(feature = "derive")]
+pub use hollow_derive::Hollow;

@@ -1,0 +1,409 @@
+//! `#[derive(Hollow)]` on an enum: a Cap'n Proto enum (every variant without
+//! data) or a union (a variant holds one value or none).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{DataEnum, DeriveInput, Fields};
+
+use crate::attr::{self, Container};
+use crate::ctxt::Ctxt;
+use crate::names::lower_camel;
+use crate::types;
+
+pub(crate) fn expand(
+    cx: &mut Ctxt,
+    input: &DeriveInput,
+    data: &DataEnum,
+    c: &Container,
+    krate: &syn::Path,
+) -> TokenStream {
+    let name = &input.ident;
+    if c.primary_key.is_some() || !c.unique.is_empty() || !c.hash_index.is_empty() {
+        cx.error_spanned_by(name, "enums cannot declare keys; put them on a struct");
+    }
+    if let Some(s) = c.group {
+        cx.syn_error(syn::Error::new(s, "`group` applies to structs only"));
+    }
+    if let Some(s) = c.nested {
+        cx.syn_error(syn::Error::new(s, "`nested` applies to structs only"));
+    }
+    if data.variants.is_empty() {
+        cx.error_spanned_by(name, "an enum needs at least one variant");
+        return quote!();
+    }
+    let mut seen = std::collections::HashMap::new();
+    let mut names = Vec::new();
+    for v in &data.variants {
+        let m = attr::member(cx, &v.attrs);
+        let cname = m
+            .rename
+            .unwrap_or_else(|| lower_camel(&v.ident.to_string()));
+        if let Some(prev) = seen.insert(cname.clone(), &v.ident) {
+            cx.error_spanned_by(
+                &v.ident,
+                format!("variants `{prev}` and `{}` both map to `{cname}`; rename one", v.ident),
+            );
+        }
+        names.push(cname);
+        match &v.fields {
+            Fields::Unit => {}
+            Fields::Unnamed(u) if u.unnamed.len() == 1 => types::check(cx, &u.unnamed[0].ty),
+            Fields::Unnamed(u) => cx.error_spanned_by(
+                u,
+                format!(
+                    "variant `{}` has {} fields; a union variant holds one value or none \
+                     (wrap several values in a struct)",
+                    v.ident,
+                    u.unnamed.len()
+                ),
+            ),
+            Fields::Named(n) => cx.error_spanned_by(
+                n,
+                format!(
+                    "variant `{}` has named fields; a union variant holds one value or none: \
+                     use `{}(T)` with a struct T",
+                    v.ident, v.ident
+                ),
+            ),
+        }
+    }
+    let type_name = c.rename.clone().unwrap_or_else(|| name.to_string());
+    let is_union = data.variants.iter().any(|v| !matches!(v.fields, Fields::Unit));
+    if is_union {
+        if data.variants.len() < 2 {
+            cx.error_spanned_by(name, "a union needs at least two variants");
+        }
+        union(input, data, &names, &type_name, krate)
+    } else {
+        for (i, v) in data.variants.iter().enumerate() {
+            if let Some((_, e)) = &v.discriminant {
+                let ok = matches!(e, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. })
+                    if n.base10_parse::<usize>().ok() == Some(i));
+                if !ok {
+                    cx.error_spanned_by(
+                        e,
+                        format!(
+                            "Cap'n Proto enumerants are numbered 0, 1, 2, … in order; \
+                             this variant is number {i}"
+                        ),
+                    );
+                }
+            }
+        }
+        plain_enum(input, data, &names, &type_name, krate)
+    }
+}
+
+fn doc_expr(attrs: &[syn::Attribute]) -> TokenStream {
+    match attr::doc(attrs) {
+        Some(d) => quote!(::core::option::Option::Some(::std::string::String::from(#d))),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn plain_enum(
+    input: &DeriveInput,
+    data: &DataEnum,
+    names: &[String],
+    type_name: &str,
+    krate: &syn::Path,
+) -> TokenStream {
+    let name = &input.ident;
+    let variants: Vec<&syn::Ident> = data.variants.iter().map(|v| &v.ident).collect();
+    let nums: Vec<u16> = (0..variants.len() as u16).collect();
+    let docs: Vec<TokenStream> = data.variants.iter().map(|v| doc_expr(&v.attrs)).collect();
+    let enum_doc = doc_expr(&input.attrs);
+    quote! {
+        #[automatically_derived]
+        impl #name {
+            #[doc(hidden)]
+            #[inline]
+            pub fn __hollow_from_u16(
+                v: u16,
+            ) -> ::core::result::Result<Self, #krate::NotInSchema> {
+                match v {
+                    #(#nums => ::core::result::Result::Ok(#name::#variants),)*
+                    v => ::core::result::Result::Err(#krate::__private::not_in_schema(v)),
+                }
+            }
+            #[doc(hidden)]
+            #[inline]
+            pub fn __hollow_to_u16(&self) -> u16 {
+                match self {
+                    #(#name::#variants => #nums,)*
+                }
+            }
+            #[doc(hidden)]
+            pub fn __hollow_enum_type() -> #krate::__private::EnumType {
+                #krate::__private::EnumType {
+                    name: ::std::string::String::from(#type_name),
+                    doc: #enum_doc,
+                    enumerants: ::std::vec![#(#krate::__private::Enumerant {
+                        name: ::std::string::String::from(#names),
+                        doc: #docs,
+                    }),*],
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::Value for #name {
+            const NODES: &'static [#krate::__private::LayoutNode] =
+                &[#krate::__private::LayoutNode::Data(4)];
+            type Ref<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
+            #[inline]
+            fn read<'a>(
+                s: &#krate::wire::StructReader<'a>,
+                offsets: &'static [u32],
+            ) -> Self::Ref<'a> {
+                #name::__hollow_from_u16(s.read_u16(offsets[0]))
+            }
+            #[inline]
+            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+                b.set_u16(offsets[0], self.__hollow_to_u16());
+            }
+            fn from_ref(r: Self::Ref<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
+                r
+            }
+            fn field(name: &str, ordinal: &mut u16) -> #krate::__private::Field {
+                let f = #krate::__private::Field::slot(
+                    name,
+                    *ordinal,
+                    #krate::__private::Type::Enum(::std::string::String::from(#type_name)),
+                );
+                *ordinal += 1;
+                f
+            }
+            fn collect_types(schema: &mut #krate::__private::Schema) {
+                schema.insert(#krate::__private::TypeDef::Enum(#name::__hollow_enum_type()));
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::Element for #name {
+            #krate::__list_of_elements!();
+            type Item<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
+            const SIZE: #krate::wire::ElementSize = #krate::wire::ElementSize::TwoBytes;
+            #[inline]
+            fn get<'a>(l: &#krate::wire::ListReader<'a>, i: u32) -> Self::Item<'a> {
+                #name::__hollow_from_u16(l.u16_at(i))
+            }
+            fn write_list(items: &[Self], msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+                let mut l = msg.init_list_at(
+                    ptr_word,
+                    #krate::wire::ElementSize::TwoBytes,
+                    items.len() as u32,
+                );
+                for (i, item) in items.iter().enumerate() {
+                    l.set_u16(i as u32, item.__hollow_to_u16());
+                }
+            }
+            fn from_item(r: Self::Item<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
+                r
+            }
+            fn element_type() -> #krate::__private::Type {
+                #krate::__private::Type::Enum(::std::string::String::from(#type_name))
+            }
+            fn collect_types(schema: &mut #krate::__private::Schema) {
+                <Self as #krate::Value>::collect_types(schema)
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::KeyPart for #name {
+            fn clone_key(&self) -> Self {
+                match #name::__hollow_from_u16(self.__hollow_to_u16()) {
+                    ::core::result::Result::Ok(v) => v,
+                    ::core::result::Result::Err(_) => ::core::unreachable!(),
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::HashKeyPart for #name {}
+    }
+}
+
+fn union(
+    input: &DeriveInput,
+    data: &DataEnum,
+    names: &[String],
+    type_name: &str,
+    krate: &syn::Path,
+) -> TokenStream {
+    let name = &input.ident;
+    let vis = &input.vis;
+    let ref_name = format_ident!("{}Ref", name);
+    let n = data.variants.len();
+    let unit: syn::Type = syn::parse_quote!(());
+    let vtys: Vec<&syn::Type> = data
+        .variants
+        .iter()
+        .map(|v| match &v.fields {
+            Fields::Unnamed(u) if u.unnamed.len() == 1 => &u.unnamed[0].ty,
+            _ => &unit,
+        })
+        .collect();
+    let has_value: Vec<bool> = data
+        .variants
+        .iter()
+        .map(|v| matches!(&v.fields, Fields::Unnamed(u) if u.unnamed.len() == 1))
+        .collect();
+    let variants: Vec<&syn::Ident> = data.variants.iter().map(|v| &v.ident).collect();
+    let nums: Vec<u16> = (0..n as u16).collect();
+    let idx: Vec<usize> = (0..n).collect();
+
+    let ref_variants = idx.iter().map(|&i| {
+        let v = variants[i];
+        let attrs = data.variants[i].attrs.iter().filter(|a| a.path().is_ident("doc"));
+        if has_value[i] {
+            let rt = types::ref_type(krate, vtys[i]);
+            quote!(#(#attrs)* #v(#rt))
+        } else {
+            quote!(#(#attrs)* #v)
+        }
+    });
+    let read_arms = idx.iter().map(|&i| {
+        let (v, ty, num) = (variants[i], vtys[i], nums[i]);
+        if has_value[i] {
+            quote!(#num => ::core::result::Result::Ok(#ref_name::#v(
+                <#ty as #krate::Value>::read(s, &offsets[#name::__HOLLOW_BASE[#i]..])
+            )),)
+        } else {
+            quote!(#num => ::core::result::Result::Ok(#ref_name::#v),)
+        }
+    });
+    let write_arms = idx.iter().map(|&i| {
+        let (v, ty, num) = (variants[i], vtys[i], nums[i]);
+        if has_value[i] {
+            quote!(#name::#v(x) => {
+                b.set_u16(offsets[0], #num);
+                <#ty as #krate::Value>::write(x, b, &offsets[#name::__HOLLOW_BASE[#i]..]);
+            })
+        } else {
+            quote!(#name::#v => b.set_u16(offsets[0], #num),)
+        }
+    });
+    let owned_arms = idx.iter().map(|&i| {
+        let (v, ty) = (variants[i], vtys[i]);
+        if has_value[i] {
+            quote!(#ref_name::#v(x) => #name::#v(<#ty as #krate::Value>::from_ref(x)?),)
+        } else {
+            quote!(#ref_name::#v => #name::#v,)
+        }
+    });
+    let debug_arms = idx.iter().map(|&i| {
+        let v = variants[i];
+        let vname = v.to_string();
+        if has_value[i] {
+            quote!(#ref_name::#v(x) => f.debug_tuple(#vname).field(x).finish(),)
+        } else {
+            quote!(#ref_name::#v => f.write_str(#vname),)
+        }
+    });
+    let debug_bounds = vtys
+        .iter()
+        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::fmt::Debug));
+    let copy_bounds: Vec<TokenStream> = vtys
+        .iter()
+        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::marker::Copy))
+        .collect();
+    let field_ir = idx.iter().map(|&i| {
+        let ty = vtys[i];
+        let cname = &names[i];
+        let doc = doc_expr(&data.variants[i].attrs);
+        quote! {{
+            let mut f = <#ty as #krate::Value>::field(#cname, ordinal);
+            f.doc = #doc;
+            f
+        }}
+    });
+    let ref_doc = format!("A [`{name}`] read in place: the member that is set, with its value.");
+    quote! {
+        #[automatically_derived]
+        impl #name {
+            #[doc(hidden)]
+            #vis const __HOLLOW_N: usize = #krate::__private::total_len(
+                &[&[#krate::__private::LayoutNode::Union(#n as u16)], #(<#vtys as #krate::Value>::NODES),*]
+            );
+            #[doc(hidden)]
+            #vis const __HOLLOW_NODES: [#krate::__private::LayoutNode; #name::__HOLLOW_N] =
+                #krate::__private::concat::<{ #name::__HOLLOW_N }>(
+                    &[&[#krate::__private::LayoutNode::Union(#n as u16)], #(<#vtys as #krate::Value>::NODES),*]
+                );
+            #[doc(hidden)]
+            #vis const __HOLLOW_BASE: [usize; #n] =
+                #krate::__private::member_bases::<#n>(&#name::__HOLLOW_NODES, 0);
+        }
+
+        #[doc = #ref_doc]
+        #vis enum #ref_name<'a> {
+            #(#ref_variants,)*
+            #[doc(hidden)]
+            __Unreachable(::core::marker::PhantomData<&'a ()>, ::core::convert::Infallible),
+        }
+
+        #[automatically_derived]
+        impl<'a> ::core::clone::Clone for #ref_name<'a> where #(#copy_bounds,)* {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        #[automatically_derived]
+        impl<'a> ::core::marker::Copy for #ref_name<'a> where #(#copy_bounds,)* {}
+
+        #[automatically_derived]
+        impl<'a> ::core::fmt::Debug for #ref_name<'a> where #(#debug_bounds,)* {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                match self {
+                    #(#debug_arms)*
+                    #ref_name::__Unreachable(_, never) => match *never {},
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl #krate::Value for #name {
+            const NODES: &'static [#krate::__private::LayoutNode] = &#name::__HOLLOW_NODES;
+            type Ref<'a> = ::core::result::Result<#ref_name<'a>, #krate::NotInSchema>;
+            #[inline]
+            fn read<'a>(
+                s: &#krate::wire::StructReader<'a>,
+                offsets: &'static [u32],
+            ) -> Self::Ref<'a> {
+                match s.read_u16(offsets[0]) {
+                    #(#read_arms)*
+                    v => ::core::result::Result::Err(#krate::__private::not_in_schema(v)),
+                }
+            }
+            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+                match self {
+                    #(#write_arms)*
+                }
+            }
+            fn from_ref(r: Self::Ref<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
+                ::core::result::Result::Ok(match r? {
+                    #(#owned_arms)*
+                    #ref_name::__Unreachable(_, never) => match never {},
+                })
+            }
+            fn field(name: &str, ordinal: &mut u16) -> #krate::__private::Field {
+                #krate::__private::Field {
+                    name: ::std::string::String::from(name),
+                    doc: ::core::option::Option::None,
+                    kind: #krate::__private::FieldKind::Union(#krate::__private::Union {
+                        type_name: ::core::option::Option::Some(
+                            ::std::string::String::from(#type_name),
+                        ),
+                        discriminant_offset: 0,
+                        variants: ::std::vec![#(#field_ir),*],
+                    }),
+                }
+            }
+            fn collect_types(schema: &mut #krate::__private::Schema) {
+                #(<#vtys as #krate::Value>::collect_types(schema);)*
+            }
+        }
+    }
+}

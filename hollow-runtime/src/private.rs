@@ -1,0 +1,93 @@
+//! Support for the code `#[derive(Hollow)]` generates. Not a public API:
+//! anything here may change without notice.
+
+pub use hollow_schema::layout::{concat, layout, member_index, total_len, Layout, LayoutNode};
+pub use hollow_schema::{
+    EnumType, Enumerant, Field, FieldKind, FieldPath, Group, Key, Schema, StructSize,
+    StructType, Type, TypeDef, Union,
+};
+
+use crate::record::Struct;
+use crate::value::NotInSchema;
+use crate::wire::{ListReader, MessageBuilder, PointerReader, StructReader};
+
+/// Indexes of the `F` direct members of the node list (`start` = the group
+/// or union node, or `usize::MAX` for a struct's top level).
+pub const fn member_bases<const F: usize>(nodes: &[LayoutNode], start: usize) -> [usize; F] {
+    let mut out = [0usize; F];
+    let mut i = 0;
+    while i < F {
+        out[i] = member_index(nodes, start, i);
+        i += 1;
+    }
+    out
+}
+
+/// Unwraps a computed layout at compile time, failing the build with the
+/// layout error's message.
+pub const fn expect_layout<const N: usize>(
+    l: Result<Layout<N>, hollow_schema::layout::LayoutError>,
+) -> Layout<N> {
+    match l {
+        Ok(l) => l,
+        Err(e) => panic!("{}", e.message()),
+    }
+}
+
+/// Reads a struct behind a pointer (an empty struct on null or error).
+#[inline(always)]
+pub fn read_struct<T: Struct>(p: PointerReader<'_>) -> T::Ref<'_> {
+    T::wrap(p.struct_reader().unwrap_or(StructReader::empty()))
+}
+
+/// Writes a struct and points `ptr_word` at it.
+pub fn write_struct<T: Struct>(v: &T, msg: &mut MessageBuilder, ptr_word: usize) {
+    let mut b = msg.init_struct_at(ptr_word, T::SIZE.data_words, T::SIZE.pointers);
+    v.write_fields(&mut b);
+}
+
+/// Reads struct element `i` of a struct list.
+#[inline(always)]
+pub fn struct_element<'a, T: Struct>(l: &ListReader<'a>, i: u32) -> T::Ref<'a> {
+    T::wrap(l.struct_at(i))
+}
+
+/// Writes a list of structs and points `ptr_word` at it.
+pub fn write_struct_list<T: Struct>(items: &[T], msg: &mut MessageBuilder, ptr_word: usize) {
+    let mut l = msg.init_struct_list_at(
+        ptr_word,
+        items.len() as u32,
+        T::SIZE.data_words,
+        T::SIZE.pointers,
+    );
+    for (i, item) in items.iter().enumerate() {
+        item.write_fields(&mut l.struct_at(i as u32));
+    }
+}
+
+/// Builds, lays out and validates the schema of `T` and its nested types.
+///
+/// # Panics
+/// If the derived schema is invalid: that is a bug in `#[derive(Hollow)]`,
+/// which checks everything it can at compile time.
+pub fn build_schema<T: Struct>() -> Schema {
+    let mut schema = Schema::new();
+    T::collect_types(&mut schema);
+    if let Err(e) = hollow_schema::assign_layout(&mut schema)
+        .and_then(|()| hollow_schema::validate(&schema))
+    {
+        panic!("#[derive(Hollow)] produced an invalid schema for {}: {e}", T::TYPE_NAME);
+    }
+    schema
+}
+
+/// The `.capnp` text of `T`'s schema.
+pub fn capnp_text<T: Struct>() -> String {
+    hollow_schema::to_capnp(T::schema(), hollow_schema::file_id_for(T::TYPE_NAME))
+}
+
+/// An unknown enum value or union discriminant.
+#[cold]
+pub fn not_in_schema(v: u16) -> NotInSchema {
+    NotInSchema(v)
+}

@@ -1,0 +1,173 @@
+//! Record types: the [`Struct`] and [`Record`] traits that `#[derive(Hollow)]`
+//! implements, key extraction, and the schema text of a type.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use hollow_schema::{Schema, StructSize, StructType};
+
+use crate::value::Value;
+use crate::wire::{StructBuilder, StructReader};
+
+/// A struct type with `#[derive(Hollow)]` (a record type or a nested struct).
+///
+/// Its [`Value::Ref`] is the generated zero-copy accessor (`MovieRef<'a>`).
+pub trait Struct: Value + 'static {
+    /// The Cap'n Proto name of the type.
+    const TYPE_NAME: &'static str;
+    /// Sizes of the struct's sections.
+    const SIZE: StructSize;
+    /// Wraps a struct reader into the generated accessor.
+    fn wrap(r: StructReader<'_>) -> Self::Ref<'_>;
+    /// Writes every field into `b` (a struct of size [`Struct::SIZE`]).
+    fn write_fields(&self, b: &mut StructBuilder<'_>);
+    /// The IR of this struct alone (layout not yet assigned).
+    fn struct_type() -> StructType;
+    /// The schema of this type and every type it uses, laid out.
+    fn schema() -> &'static Schema;
+    /// [`Struct::schema`] as `.capnp` text, which the official compiler lays
+    /// out exactly as this type is encoded.
+    fn capnp_schema() -> &'static str;
+}
+
+/// A record type: a struct that has its own ordinals and blob section, and
+/// may have a primary key.
+pub trait Record: Struct {
+    /// Whether the type declares a primary key.
+    const HAS_PRIMARY_KEY: bool;
+    /// The primary key, owned (`u64`, `(String, u32)`; `()` without a key).
+    type PrimaryKey;
+    /// The primary key as read from an accessor (`u64`, `(&'a str, u32)`).
+    type PrimaryKeyRef<'a>;
+    /// The record's primary key.
+    fn primary_key(&self) -> Self::PrimaryKey;
+    /// The primary key of a record read in place.
+    fn primary_key_ref<'a>(r: &Self::Ref<'a>) -> Self::PrimaryKeyRef<'a>;
+}
+
+/// Field `NAME` of a struct (`NAME` is [`field_id`] of the field's Cap'n
+/// Proto name): how keys follow nested paths such as `actor.id`.
+/// Implemented by `#[derive(Hollow)]` for every field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no field matching this key path",
+    label = "a key path names a field that does not exist"
+)]
+pub trait FieldAt<const NAME: u64>: Value {
+    /// The field's Cap'n Proto name.
+    const NAME: &'static str;
+    /// The field's type.
+    type Type: Value;
+    /// The field of an owned value.
+    fn get(&self) -> &Self::Type;
+    /// The field of a value read in place.
+    fn get_ref<'a>(r: &Self::Ref<'a>) -> <Self::Type as Value>::Ref<'a>;
+}
+
+/// Types a primary or unique key may contain: integers, bool, String,
+/// Vec<u8> and enums; not floats, lists or structs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a primary or unique key",
+    note = "keys may be integers, bool, String, Vec<u8> (Data) or enums; not floats, lists or structs"
+)]
+pub trait KeyPart: Value {
+    /// A copy of the key value (enums need not implement `Clone`).
+    fn clone_key(&self) -> Self;
+}
+
+/// Types a hash index may be on: key parts and lists of them (each element
+/// is indexed).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be indexed by a hash index",
+    note = "hash indexes take key types (integers, bool, String, Vec<u8>, enums) or lists of them"
+)]
+pub trait HashKeyPart: Value {}
+
+macro_rules! key_parts {
+    ($($t:ty),*) => {$(
+        impl KeyPart for $t {
+            fn clone_key(&self) -> Self {
+                self.clone()
+            }
+        }
+        impl HashKeyPart for $t {}
+    )*};
+}
+key_parts!(bool, i8, i16, i32, i64, u8, u16, u32, u64, String);
+
+/// `Data` is a key type; as a hash index it is indexed whole.
+impl KeyPart for Vec<u8> {
+    fn clone_key(&self) -> Self {
+        self.clone()
+    }
+}
+
+impl<T: KeyPart + crate::value::Element> HashKeyPart for Vec<T> {}
+
+/// A stable 64-bit id for a field name (FNV-1a), used as [`FieldAt`]'s
+/// parameter.
+pub const fn field_id(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// `Movie::CAPNP_SCHEMA`: the `.capnp` text equivalent to a derived type
+/// (the type and everything it uses), generated once on first use.
+///
+/// Dereferences to `str` and displays as the text.
+///
+/// ```
+/// use hollow_runtime::Hollow;
+///
+/// #[derive(Hollow)]
+/// #[hollow(primary_key(id))]
+/// struct Actor {
+///     id: u64,
+///     name: String,
+/// }
+///
+/// let text: &str = &Actor::CAPNP_SCHEMA;
+/// assert!(text.contains("struct Actor"));
+/// assert!(text.contains("name @1 :Text;"));
+/// ```
+pub struct CapnpSchema<T: Struct>(PhantomData<fn() -> T>);
+
+impl<T: Struct> CapnpSchema<T> {
+    /// The schema text of `T`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        CapnpSchema(PhantomData)
+    }
+}
+
+impl<T: Struct> Deref for CapnpSchema<T> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        T::capnp_schema()
+    }
+}
+
+impl<T: Struct> AsRef<str> for CapnpSchema<T> {
+    fn as_ref(&self) -> &str {
+        T::capnp_schema()
+    }
+}
+
+impl<T: Struct> fmt::Display for CapnpSchema<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(T::capnp_schema())
+    }
+}
+
+impl<T: Struct> fmt::Debug for CapnpSchema<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(T::capnp_schema(), f)
+    }
+}

@@ -1,0 +1,244 @@
+//! Cap'n Proto canonical form.
+//!
+//! The canonical form of a message is unique for its value: one segment,
+//! objects in pre-order (a struct's sections, then what its pointers point
+//! to, in pointer order), each struct's data section stripped of trailing
+//! zero words and its pointer section of trailing null pointers (for struct
+//! lists, every element takes the largest stripped size), zero-sized structs
+//! pointed to with offset -1, and padding zeroed. Two records are the same
+//! record exactly when their canonical bytes are equal, which is what the
+//! producer deduplicates by.
+//!
+//! [`canonicalize`] also validates: it follows every pointer of an untrusted
+//! message within the nesting and traversal limits, so bytes it accepts can
+//! be read by any reader.
+
+use super::reader::{decode, Decoded, ElementSize, ReadError, Words, NESTING_LIMIT};
+use super::{list_ptr, struct_ptr};
+
+/// Writes the canonical form of the single-segment message `message` (root
+/// pointer first) into `out` (cleared first).
+///
+/// # Errors
+/// The root is not a struct, a pointer is out of bounds or far, or the limits
+/// are exceeded.
+pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> {
+    if message.len() < 8 || message.len() % 8 != 0 {
+        return Err(ReadError::Truncated);
+    }
+    canonicalize_words(message, out)
+}
+
+/// As [`canonicalize`], for a message held as words (the builder's output).
+pub(crate) fn canonicalize_words<W: Words + ?Sized>(
+    message: &W,
+    out: &mut Vec<u8>,
+) -> Result<(), ReadError> {
+    out.clear();
+    let mut c = Copier {
+        src: message,
+        out,
+        budget: (message.words() as u64) * 8 + 1024,
+    };
+    c.alloc(1);
+    match decode(message, 0)? {
+        Decoded::Struct { .. } | Decoded::Null => c.copy_pointer(0, 0, NESTING_LIMIT),
+        Decoded::List { .. } => Err(ReadError::WrongKind),
+    }
+}
+
+struct Copier<'s, 'o, W: Words + ?Sized> {
+    src: &'s W,
+    out: &'o mut Vec<u8>,
+    /// Words that may still be written (guards against a small message whose
+    /// pointers all point at the same large object).
+    budget: u64,
+}
+
+impl<W: Words + ?Sized> Copier<'_, '_, W> {
+    #[inline]
+    fn words(&self) -> usize {
+        self.out.len() / 8
+    }
+
+    #[inline]
+    fn alloc(&mut self, n: usize) -> usize {
+        let start = self.words();
+        self.out.resize(self.out.len() + n * 8, 0);
+        start
+    }
+
+    #[inline]
+    fn set(&mut self, word: usize, value: u64) {
+        self.out[word * 8..word * 8 + 8].copy_from_slice(&value.to_le_bytes());
+    }
+
+    fn charge(&mut self, n: u64) -> Result<(), ReadError> {
+        if n > self.budget {
+            return Err(ReadError::LimitExceeded);
+        }
+        self.budget -= n;
+        Ok(())
+    }
+
+    fn copy_pointer(&mut self, src_at: usize, dst_at: usize, depth: u32) -> Result<(), ReadError> {
+        if depth == 0 {
+            return Err(ReadError::LimitExceeded);
+        }
+        match decode(self.src, src_at)? {
+            Decoded::Null => Ok(()),
+            Decoded::Struct {
+                start,
+                data_words,
+                pointers,
+            } => self.copy_struct(start, data_words, pointers, dst_at, depth),
+            Decoded::List {
+                start,
+                size,
+                count,
+                data_words,
+                pointers,
+            } => self.copy_list(start, size, count, data_words, pointers, dst_at, depth),
+        }
+    }
+
+    fn stripped(&self, start: usize, data_words: u16, pointers: u16) -> (u16, u16) {
+        let mut dw = data_words;
+        while dw > 0 && self.src.word(start + dw as usize - 1) == 0 {
+            dw -= 1;
+        }
+        let ps = start + data_words as usize;
+        let mut pc = pointers;
+        while pc > 0 && self.src.word(ps + pc as usize - 1) == 0 {
+            pc -= 1;
+        }
+        (dw, pc)
+    }
+
+    fn copy_struct(
+        &mut self,
+        start: usize,
+        data_words: u16,
+        pointers: u16,
+        dst_at: usize,
+        depth: u32,
+    ) -> Result<(), ReadError> {
+        let (dw, pc) = self.stripped(start, data_words, pointers);
+        if dw == 0 && pc == 0 {
+            // Zero-sized struct: offset -1, by convention.
+            self.set(dst_at, 0xffff_fffc);
+            return Ok(());
+        }
+        self.charge(dw as u64 + pc as u64)?;
+        let at = self.alloc(dw as usize + pc as usize);
+        self.set(dst_at, struct_ptr(dst_at, at, dw, pc));
+        self.copy_sections(start, data_words, dw, pc, at, dw, depth)
+    }
+
+    /// Copies `dw` data words and follows `pc` pointers of the struct at
+    /// `start` (whose data section is `src_dw` words) into the sections at
+    /// `at` (whose data section is `dst_dw` words).
+    #[allow(clippy::too_many_arguments)]
+    fn copy_sections(
+        &mut self,
+        start: usize,
+        src_dw: u16,
+        dw: u16,
+        pc: u16,
+        at: usize,
+        dst_dw: u16,
+        depth: u32,
+    ) -> Result<(), ReadError> {
+        for i in 0..dw as usize {
+            let w = self.src.word(start + i);
+            self.set(at + i, w);
+        }
+        for i in 0..pc as usize {
+            self.copy_pointer(
+                start + src_dw as usize + i,
+                at + dst_dw as usize + i,
+                depth - 1,
+            )?;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_list(
+        &mut self,
+        start: usize,
+        size: ElementSize,
+        count: u32,
+        data_words: u16,
+        pointers: u16,
+        dst_at: usize,
+        depth: u32,
+    ) -> Result<(), ReadError> {
+        match size {
+            ElementSize::InlineComposite => {
+                let per = data_words as usize + pointers as usize;
+                let (mut dw, mut pc) = (0u16, 0u16);
+                for i in 0..count as usize {
+                    let (d, p) = self.stripped(start + i * per, data_words, pointers);
+                    dw = dw.max(d);
+                    pc = pc.max(p);
+                }
+                let new_per = dw as u64 + pc as u64;
+                self.charge(1 + new_per * count as u64)?;
+                let tag = self.alloc(1 + (new_per * count as u64) as usize);
+                self.set(
+                    tag,
+                    ((count as u64) << 2) | (dw as u64) << 32 | (pc as u64) << 48,
+                );
+                self.set(
+                    dst_at,
+                    list_ptr(
+                        dst_at,
+                        tag,
+                        ElementSize::InlineComposite,
+                        (new_per * count as u64) as u32,
+                    ),
+                );
+                for i in 0..count as usize {
+                    self.copy_sections(
+                        start + i * per,
+                        data_words,
+                        dw,
+                        pc,
+                        tag + 1 + i * new_per as usize,
+                        dw,
+                        depth,
+                    )?;
+                }
+                Ok(())
+            }
+            ElementSize::Pointer => {
+                self.charge(count as u64)?;
+                let at = self.alloc(count as usize);
+                self.set(dst_at, list_ptr(dst_at, at, size, count));
+                for i in 0..count as usize {
+                    self.copy_pointer(start + i, at + i, depth - 1)?;
+                }
+                Ok(())
+            }
+            _ => {
+                let bits = size.data_bits() * count as u64;
+                let words = bits.div_ceil(64);
+                self.charge(words)?;
+                let at = self.alloc(words as usize);
+                self.set(dst_at, list_ptr(dst_at, at, size, count));
+                for i in 0..words as usize {
+                    let mut w = self.src.word(start + i);
+                    if i as u64 == words - 1 && bits % 64 != 0 {
+                        // Zero the padding after the last element.
+                        w &= (1u64 << (bits % 64)) - 1;
+                    }
+                    self.set(at + i, w);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+

@@ -1,0 +1,29 @@
+//! The Cap'n Proto wire format: reading in place, building, canonical form.
+//!
+//! This is the machinery under the typed accessors that `#[derive(Hollow)]`
+//! generates; users rarely touch it directly.
+
+mod builder;
+mod canonical;
+mod reader;
+
+pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
+pub use canonical::canonicalize;
+pub(crate) use canonical::canonicalize_words;
+pub use reader::{
+    ElementSize, ListReader, PointerReader, ReadError, StructReader, NESTING_LIMIT,
+};
+
+/// Encodes a struct pointer stored at word `ptr_word` to `target`.
+#[inline]
+pub(crate) fn struct_ptr(ptr_word: usize, target: usize, data_words: u16, pointers: u16) -> u64 {
+    let offset = target as i64 - ptr_word as i64 - 1;
+    (((offset as i32) << 2) as u32 as u64) | (data_words as u64) << 32 | (pointers as u64) << 48
+}
+
+/// Encodes a list pointer stored at word `ptr_word` to `target`.
+#[inline]
+pub(crate) fn list_ptr(ptr_word: usize, target: usize, size: ElementSize, count: u32) -> u64 {
+    let offset = target as i64 - ptr_word as i64 - 1;
+    ((((offset as i32) << 2) as u32 | 1) as u64) | size.bits() << 32 | (count as u64) << 35
+}

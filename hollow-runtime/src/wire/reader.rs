@@ -1,0 +1,690 @@
+//! Reading Cap'n Proto structs and lists in place, from untrusted bytes.
+//!
+//! A message here is one segment (the form every Hollow blob section and
+//! every canonical record uses): a byte slice whose first word is the root
+//! pointer. Every read is bounds-checked against the segment; a pointer that
+//! is out of bounds, of the wrong kind, or a far pointer (multi-segment) is a
+//! [`ReadError`]. The typed accessors built on top turn such errors into the
+//! field's default value, so reading never panics whatever the bytes.
+
+use std::fmt;
+
+/// Why a pointer or message could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The message is shorter than one word, or not a whole number of words.
+    Truncated,
+    /// A pointer's target lies outside the segment.
+    OutOfBounds,
+    /// A pointer of another kind than the field's type needs.
+    WrongKind,
+    /// A list whose element encoding does not fit the field's type.
+    WrongElementSize,
+    /// A far pointer: only single-segment messages are read.
+    FarPointer,
+    /// A capability pointer (interfaces are not supported).
+    Capability,
+    /// Text without its NUL terminator, or not UTF-8.
+    BadText,
+    /// Nesting deeper than the limit, or more words than the traversal
+    /// limit allows (a message built to amplify reads).
+    LimitExceeded,
+    /// A null pointer where a value is required.
+    Null,
+}
+
+impl ReadError {
+    /// A description of the error.
+    pub const fn message(&self) -> &'static str {
+        match self {
+            ReadError::Truncated => "message truncated (not a whole number of words)",
+            ReadError::OutOfBounds => "pointer target out of bounds",
+            ReadError::WrongKind => "pointer of the wrong kind for the field's type",
+            ReadError::WrongElementSize => "list element size does not match the field's type",
+            ReadError::FarPointer => "far pointer (multi-segment messages are not supported)",
+            ReadError::Capability => "capability pointer (interfaces are not supported)",
+            ReadError::BadText => "text not NUL-terminated or not UTF-8",
+            ReadError::LimitExceeded => "nesting or traversal limit exceeded",
+            ReadError::Null => "null pointer where a value is required",
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Maximum struct/list nesting followed by readers and the canonicalizer.
+pub const NESTING_LIMIT: u32 = 64;
+
+#[inline(always)]
+pub(crate) fn word_at(seg: &[u8], word: usize) -> u64 {
+    let start = word.wrapping_mul(8);
+    match seg.get(start..start.wrapping_add(8)) {
+        Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        None => 0,
+    }
+}
+
+/// A segment as a sequence of little-endian words: bytes (what blobs and
+/// records are) or `u64`s (what the builder writes).
+pub(crate) trait Words {
+    fn words(&self) -> usize;
+    fn word(&self, i: usize) -> u64;
+}
+
+impl Words for [u8] {
+    #[inline(always)]
+    fn words(&self) -> usize {
+        self.len() / 8
+    }
+    #[inline(always)]
+    fn word(&self, i: usize) -> u64 {
+        word_at(self, i)
+    }
+}
+
+impl Words for [u64] {
+    #[inline(always)]
+    fn words(&self) -> usize {
+        self.len()
+    }
+    #[inline(always)]
+    fn word(&self, i: usize) -> u64 {
+        self.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// List element encodings (the 3-bit size field of a list pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElementSize {
+    /// 0 bits (List(Void)).
+    Void,
+    /// 1 bit (List(Bool)).
+    Bit,
+    /// 1 byte.
+    Byte,
+    /// 2 bytes.
+    TwoBytes,
+    /// 4 bytes.
+    FourBytes,
+    /// 8 bytes.
+    EightBytes,
+    /// One pointer per element.
+    Pointer,
+    /// Structs, with a tag word giving each element's section sizes.
+    InlineComposite,
+}
+
+impl ElementSize {
+    /// Decodes the 3-bit field.
+    pub const fn from_bits(b: u64) -> ElementSize {
+        match b & 7 {
+            0 => ElementSize::Void,
+            1 => ElementSize::Bit,
+            2 => ElementSize::Byte,
+            3 => ElementSize::TwoBytes,
+            4 => ElementSize::FourBytes,
+            5 => ElementSize::EightBytes,
+            6 => ElementSize::Pointer,
+            _ => ElementSize::InlineComposite,
+        }
+    }
+
+    /// The 3-bit field.
+    pub const fn bits(self) -> u64 {
+        self as u64
+    }
+
+    /// Bits per element (pointer = 64; inline composite: not fixed, 0).
+    pub const fn data_bits(self) -> u64 {
+        match self {
+            ElementSize::Void | ElementSize::InlineComposite => 0,
+            ElementSize::Bit => 1,
+            ElementSize::Byte => 8,
+            ElementSize::TwoBytes => 16,
+            ElementSize::FourBytes => 32,
+            ElementSize::EightBytes | ElementSize::Pointer => 64,
+        }
+    }
+}
+
+/// A decoded pointer (within one segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decoded {
+    Null,
+    Struct {
+        /// Word index of the struct's data section.
+        start: usize,
+        data_words: u16,
+        pointers: u16,
+    },
+    List {
+        /// Word index of the first element (after the tag for composites).
+        start: usize,
+        size: ElementSize,
+        count: u32,
+        /// For inline composite lists: each element's sections.
+        data_words: u16,
+        pointers: u16,
+    },
+}
+
+/// Decodes the pointer stored at word `at` of `seg`, checking that what it
+/// points to lies inside the segment.
+#[inline]
+pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, ReadError> {
+    let w = seg.word(at);
+    if w == 0 {
+        return Ok(Decoded::Null);
+    }
+    let seg_words = seg.words();
+    let offset = ((w as u32) as i32 >> 2) as i64;
+    let target = at as i64 + 1 + offset;
+    match w & 3 {
+        0 => {
+            let data_words = (w >> 32) as u16;
+            let pointers = (w >> 48) as u16;
+            let end = target + data_words as i64 + pointers as i64;
+            if target < 0 || end > seg_words as i64 {
+                return Err(ReadError::OutOfBounds);
+            }
+            Ok(Decoded::Struct {
+                start: target as usize,
+                data_words,
+                pointers,
+            })
+        }
+        1 => {
+            let size = ElementSize::from_bits(w >> 32);
+            let count = (w >> 35) as u32;
+            if target < 0 {
+                return Err(ReadError::OutOfBounds);
+            }
+            if size == ElementSize::InlineComposite {
+                // `count` is the word count of the elements (excluding the tag).
+                let end = target + 1 + count as i64;
+                if end > seg_words as i64 {
+                    return Err(ReadError::OutOfBounds);
+                }
+                let tag = seg.word(target as usize);
+                if tag & 3 != 0 {
+                    return Err(ReadError::WrongKind);
+                }
+                let elements = ((tag as u32) >> 2) as u64;
+                let data_words = (tag >> 32) as u16;
+                let pointers = (tag >> 48) as u16;
+                let per = data_words as u64 + pointers as u64;
+                if elements * per > count as u64 {
+                    return Err(ReadError::OutOfBounds);
+                }
+                if per == 0 && elements > (seg_words as u64) * 8 {
+                    // Zero-sized elements cost nothing to store; cap them so a
+                    // tiny message cannot claim billions of elements.
+                    return Err(ReadError::LimitExceeded);
+                }
+                Ok(Decoded::List {
+                    start: target as usize + 1,
+                    size,
+                    count: elements as u32,
+                    data_words,
+                    pointers,
+                })
+            } else {
+                let bits = size.data_bits() * count as u64;
+                let words = bits.div_ceil(64);
+                if target as u64 + words > seg_words as u64 {
+                    return Err(ReadError::OutOfBounds);
+                }
+                if size == ElementSize::Void && count as u64 > (seg_words as u64) * 8 {
+                    return Err(ReadError::LimitExceeded);
+                }
+                Ok(Decoded::List {
+                    start: target as usize,
+                    size,
+                    count,
+                    data_words: 0,
+                    pointers: 0,
+                })
+            }
+        }
+        2 => Err(ReadError::FarPointer),
+        _ => Err(ReadError::Capability),
+    }
+}
+
+/// A struct in a message: its data and pointer sections.
+///
+/// Reads past the end of a section give zero / null, as Cap'n Proto
+/// requires (that is how older and newer schemas read each other's
+/// records).
+#[derive(Clone, Copy)]
+pub struct StructReader<'a> {
+    seg: &'a [u8],
+    data: &'a [u8],
+    /// Word index of the pointer section.
+    ptr_start: usize,
+    pointers: u16,
+    depth: u32,
+}
+
+impl fmt::Debug for StructReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StructReader")
+            .field("data_bytes", &self.data.len())
+            .field("pointers", &self.pointers)
+            .finish()
+    }
+}
+
+impl<'a> StructReader<'a> {
+    /// An empty struct (every field reads as its default).
+    pub const fn empty() -> StructReader<'a> {
+        StructReader {
+            seg: &[],
+            data: &[],
+            ptr_start: 0,
+            pointers: 0,
+            depth: 0,
+        }
+    }
+
+    /// Reads the root struct of a single-segment message (`message` starts
+    /// with the root pointer).
+    ///
+    /// # Errors
+    /// A message that is not a whole number of words, or whose root pointer
+    /// is not a struct pointer inside the message.
+    pub fn root(message: &'a [u8]) -> Result<StructReader<'a>, ReadError> {
+        if message.len() < 8 || message.len() % 8 != 0 {
+            return Err(ReadError::Truncated);
+        }
+        PointerReader::new(message, 0, NESTING_LIMIT).struct_reader()
+    }
+
+    pub(crate) fn at(
+        seg: &'a [u8],
+        start: usize,
+        data_words: u16,
+        pointers: u16,
+        depth: u32,
+    ) -> StructReader<'a> {
+        let data_start = start * 8;
+        let data_end = data_start + data_words as usize * 8;
+        StructReader {
+            seg,
+            data: seg.get(data_start..data_end).unwrap_or(&[]),
+            ptr_start: start + data_words as usize,
+            pointers,
+            depth,
+        }
+    }
+
+    /// The data section's size in bytes.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The number of pointers.
+    pub fn pointer_count(&self) -> u16 {
+        self.pointers
+    }
+
+    /// Reads a bit (`offset` in bits).
+    #[inline(always)]
+    pub fn read_bool(&self, offset: u32) -> bool {
+        match self.data.get((offset / 8) as usize) {
+            Some(b) => (b >> (offset % 8)) & 1 == 1,
+            None => false,
+        }
+    }
+
+    /// Reads a byte (`offset` in bytes).
+    #[inline(always)]
+    pub fn read_u8(&self, offset: u32) -> u8 {
+        match self.data.get(offset as usize) {
+            Some(b) => *b,
+            None => 0,
+        }
+    }
+
+    /// Reads a little-endian u16 (`offset` in 16-bit units).
+    #[inline(always)]
+    pub fn read_u16(&self, offset: u32) -> u16 {
+        let p = offset as usize * 2;
+        match self.data.get(p..p + 2) {
+            Some(b) => u16::from_le_bytes([b[0], b[1]]),
+            None => 0,
+        }
+    }
+
+    /// Reads a little-endian u32 (`offset` in 32-bit units).
+    #[inline(always)]
+    pub fn read_u32(&self, offset: u32) -> u32 {
+        let p = offset as usize * 4;
+        match self.data.get(p..p + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
+    /// Reads a little-endian u64 (`offset` in words).
+    #[inline(always)]
+    pub fn read_u64(&self, offset: u32) -> u64 {
+        let p = offset as usize * 8;
+        match self.data.get(p..p + 8) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => 0,
+        }
+    }
+
+    /// The pointer at index `index` (a null pointer past the section's end).
+    #[inline(always)]
+    pub fn pointer(&self, index: u32) -> PointerReader<'a> {
+        if index < self.pointers as u32 {
+            PointerReader::new(self.seg, self.ptr_start + index as usize, self.depth)
+        } else {
+            PointerReader::null()
+        }
+    }
+}
+
+/// One pointer in a message, not yet followed.
+#[derive(Clone, Copy, Debug)]
+pub struct PointerReader<'a> {
+    seg: &'a [u8],
+    /// Word index of the pointer, or `usize::MAX` for a null pointer that is
+    /// not stored anywhere.
+    at: usize,
+    depth: u32,
+}
+
+impl<'a> PointerReader<'a> {
+    pub(crate) fn new(seg: &'a [u8], at: usize, depth: u32) -> PointerReader<'a> {
+        PointerReader { seg, at, depth }
+    }
+
+    /// A null pointer.
+    pub const fn null() -> PointerReader<'a> {
+        PointerReader {
+            seg: &[],
+            at: usize::MAX,
+            depth: 0,
+        }
+    }
+
+    /// Whether the pointer is null.
+    #[inline]
+    pub fn is_null(&self) -> bool {
+        self.at == usize::MAX || word_at(self.seg, self.at) == 0
+    }
+
+    #[inline]
+    fn decoded(&self) -> Result<Decoded, ReadError> {
+        if self.at == usize::MAX {
+            return Ok(Decoded::Null);
+        }
+        if self.depth == 0 {
+            return Err(ReadError::LimitExceeded);
+        }
+        decode(self.seg, self.at)
+    }
+
+    /// Follows a struct pointer; null reads as an empty struct.
+    ///
+    /// # Errors
+    /// Not a struct pointer, or out of bounds.
+    #[inline]
+    pub fn struct_reader(&self) -> Result<StructReader<'a>, ReadError> {
+        match self.decoded()? {
+            Decoded::Null => Ok(StructReader::empty()),
+            Decoded::Struct {
+                start,
+                data_words,
+                pointers,
+            } => Ok(StructReader::at(
+                self.seg,
+                start,
+                data_words,
+                pointers,
+                self.depth - 1,
+            )),
+            Decoded::List { .. } => Err(ReadError::WrongKind),
+        }
+    }
+
+    /// Follows a list pointer; null reads as an empty list.
+    ///
+    /// # Errors
+    /// Not a list pointer, or out of bounds.
+    #[inline]
+    pub fn list_reader(&self) -> Result<ListReader<'a>, ReadError> {
+        match self.decoded()? {
+            Decoded::Null => Ok(ListReader::empty()),
+            Decoded::List {
+                start,
+                size,
+                count,
+                data_words,
+                pointers,
+            } => Ok(ListReader {
+                seg: self.seg,
+                start,
+                size,
+                count,
+                data_words,
+                pointers,
+                depth: self.depth - 1,
+            }),
+            Decoded::Struct { .. } => Err(ReadError::WrongKind),
+        }
+    }
+
+    /// Follows a `Data` pointer (a list of bytes); null reads as empty.
+    ///
+    /// # Errors
+    /// Not a byte list, or out of bounds.
+    #[inline]
+    pub fn data(&self) -> Result<&'a [u8], ReadError> {
+        let l = self.list_reader()?;
+        if l.count == 0 {
+            return Ok(&[]);
+        }
+        if l.size != ElementSize::Byte {
+            return Err(ReadError::WrongElementSize);
+        }
+        let start = l.start * 8;
+        self.seg
+            .get(start..start + l.count as usize)
+            .ok_or(ReadError::OutOfBounds)
+    }
+
+    /// Follows a `Text` pointer; null reads as `""`.
+    ///
+    /// # Errors
+    /// Not a byte list, no NUL terminator, not UTF-8, or out of bounds.
+    #[inline]
+    pub fn text(&self) -> Result<&'a str, ReadError> {
+        let bytes = self.data()?;
+        match bytes.split_last() {
+            None => Ok(""),
+            Some((0, body)) => core::str::from_utf8(body).map_err(|_| ReadError::BadText),
+            Some(_) => Err(ReadError::BadText),
+        }
+    }
+}
+
+/// A list in a message.
+#[derive(Clone, Copy, Debug)]
+pub struct ListReader<'a> {
+    seg: &'a [u8],
+    start: usize,
+    size: ElementSize,
+    count: u32,
+    data_words: u16,
+    pointers: u16,
+    depth: u32,
+}
+
+impl<'a> ListReader<'a> {
+    /// An empty list.
+    pub const fn empty() -> ListReader<'a> {
+        ListReader {
+            seg: &[],
+            start: 0,
+            size: ElementSize::Void,
+            count: 0,
+            data_words: 0,
+            pointers: 0,
+            depth: 0,
+        }
+    }
+
+    /// Number of elements.
+    #[inline]
+    pub fn len(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether the list has no elements.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The element encoding.
+    pub fn element_size(&self) -> ElementSize {
+        self.size
+    }
+
+    /// Whether the list's encoding can be read as elements of `expected`
+    /// (an empty list always can).
+    #[inline]
+    pub fn is(&self, expected: ElementSize) -> bool {
+        self.count == 0 || self.size == expected
+    }
+
+    #[inline(always)]
+    fn bytes_at(&self, i: u32, width: usize) -> Option<&'a [u8]> {
+        if i >= self.count {
+            return None;
+        }
+        let p = self.start * 8 + i as usize * width;
+        self.seg.get(p..p + width)
+    }
+
+    /// Reads bit `i` of a bit list (false when out of range or not a bit list).
+    #[inline]
+    pub fn bit(&self, i: u32) -> bool {
+        if i >= self.count || self.size != ElementSize::Bit {
+            return false;
+        }
+        match self.seg.get(self.start * 8 + (i / 8) as usize) {
+            Some(b) => (b >> (i % 8)) & 1 == 1,
+            None => false,
+        }
+    }
+
+    /// Reads byte element `i` (0 when out of range or of another width).
+    #[inline]
+    pub fn u8_at(&self, i: u32) -> u8 {
+        if self.size != ElementSize::Byte {
+            return 0;
+        }
+        self.bytes_at(i, 1).map_or(0, |b| b[0])
+    }
+
+    /// Reads 16-bit element `i`.
+    #[inline]
+    pub fn u16_at(&self, i: u32) -> u16 {
+        if self.size != ElementSize::TwoBytes {
+            return 0;
+        }
+        self.bytes_at(i, 2)
+            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// Reads 32-bit element `i`.
+    #[inline]
+    pub fn u32_at(&self, i: u32) -> u32 {
+        if self.size != ElementSize::FourBytes {
+            return 0;
+        }
+        self.bytes_at(i, 4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Reads 64-bit element `i`.
+    #[inline]
+    pub fn u64_at(&self, i: u32) -> u64 {
+        if self.size != ElementSize::EightBytes {
+            return 0;
+        }
+        self.bytes_at(i, 8).map_or(0, |b| {
+            u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+        })
+    }
+
+    /// Pointer element `i` of a pointer list (null when out of range).
+    #[inline]
+    pub fn pointer(&self, i: u32) -> PointerReader<'a> {
+        if i >= self.count || self.size != ElementSize::Pointer {
+            return PointerReader::null();
+        }
+        PointerReader::new(self.seg, self.start + i as usize, self.depth)
+    }
+
+    /// Struct element `i` of an inline-composite list (empty when out of
+    /// range or not a struct list).
+    #[inline]
+    pub fn struct_at(&self, i: u32) -> StructReader<'a> {
+        if i >= self.count || self.size != ElementSize::InlineComposite {
+            return StructReader::empty();
+        }
+        let per = self.data_words as usize + self.pointers as usize;
+        StructReader::at(
+            self.seg,
+            self.start + i as usize * per,
+            self.data_words,
+            self.pointers,
+            self.depth,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_of_garbage_is_an_error_not_a_panic() {
+        assert_eq!(StructReader::root(&[1, 2, 3]).unwrap_err(), ReadError::Truncated);
+        // A list pointer as root.
+        let msg = [1u8, 0, 0, 0, 2, 0, 0, 0];
+        assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::WrongKind);
+        // A struct pointer that points past the end.
+        let msg = [0u8, 0, 0, 0, 1, 0, 0, 0];
+        assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::OutOfBounds);
+        // Far pointer.
+        let msg = [2u8, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::FarPointer);
+    }
+
+    #[test]
+    fn reads_past_the_sections_give_defaults() {
+        // Root: struct with 1 data word, 0 pointers, value 0x0102.
+        let mut msg = vec![0u8; 16];
+        msg[4] = 1; // data words = 1
+        msg[8] = 2;
+        msg[9] = 1;
+        let s = StructReader::root(&msg).unwrap();
+        assert_eq!(s.read_u16(0), 0x0102);
+        assert_eq!(s.read_u64(1), 0);
+        assert!(s.pointer(0).is_null());
+        assert_eq!(s.pointer(5).text(), Ok(""));
+    }
+}
