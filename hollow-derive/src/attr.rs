@@ -50,10 +50,12 @@ fn parse_key_paths(input: ParseStream<'_>) -> syn::Result<Vec<KeyPath>> {
             let lit: LitStr = input.parse()?;
             let value = lit.value();
             for part in value.split(',') {
-                let segments: Vec<String> =
-                    part.split('.').map(|s| s.trim().to_string()).collect();
+                let segments: Vec<String> = part.split('.').map(|s| s.trim().to_string()).collect();
                 if segments.iter().any(String::is_empty) {
-                    return Err(syn::Error::new_spanned(&lit, "empty field name in key path"));
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        "empty field name in key path",
+                    ));
                 }
                 paths.push(KeyPath {
                     segments,

@@ -41,7 +41,10 @@ pub(crate) fn expand(
         if let Some(prev) = seen.insert(cname.clone(), &v.ident) {
             cx.error_spanned_by(
                 &v.ident,
-                format!("variants `{prev}` and `{}` both map to `{cname}`; rename one", v.ident),
+                format!(
+                    "variants `{prev}` and `{}` both map to `{cname}`; rename one",
+                    v.ident
+                ),
             );
         }
         names.push(cname);
@@ -68,7 +71,10 @@ pub(crate) fn expand(
         }
     }
     let type_name = c.rename.clone().unwrap_or_else(|| name.to_string());
-    let is_union = data.variants.iter().any(|v| !matches!(v.fields, Fields::Unit));
+    let is_union = data
+        .variants
+        .iter()
+        .any(|v| !matches!(v.fields, Fields::Unit));
     if is_union {
         if data.variants.len() < 2 {
             cx.error_spanned_by(name, "a union needs at least two variants");
@@ -255,7 +261,10 @@ fn union(
 
     let ref_variants = idx.iter().map(|&i| {
         let v = variants[i];
-        let attrs = data.variants[i].attrs.iter().filter(|a| a.path().is_ident("doc"));
+        let attrs = data.variants[i]
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"));
         if has_value[i] {
             let rt = types::ref_type(krate, vtys[i]);
             quote!(#(#attrs)* #v(#rt))

@@ -59,7 +59,10 @@ pub(crate) fn expand(
     let is_group = c.group.is_some();
     if is_group {
         if c.primary_key.is_some() || !c.unique.is_empty() || !c.hash_index.is_empty() {
-            cx.error_spanned_by(name, "a #[hollow(group)] struct cannot declare keys or indexes");
+            cx.error_spanned_by(
+                name,
+                "a #[hollow(group)] struct cannot declare keys or indexes",
+            );
         }
         if c.nested.is_some() {
             cx.error_spanned_by(name, "`group` and `nested` cannot be combined");
@@ -76,9 +79,10 @@ pub(crate) fn expand(
             ty: f.ty,
         })
         .collect();
-    let pk = c.primary_key.as_ref().and_then(|k| {
-        resolve_key(cx, krate, &type_name, k, &key_fields, KeyKind::Primary)
-    });
+    let pk = c
+        .primary_key
+        .as_ref()
+        .and_then(|k| resolve_key(cx, krate, &type_name, k, &key_fields, KeyKind::Primary));
     let uniques: Vec<ResolvedKey> = c
         .unique
         .iter()
@@ -107,7 +111,12 @@ pub(crate) fn expand(
         .collect();
     let getter_docs: Vec<Vec<&syn::Attribute>> = fields
         .iter()
-        .map(|f| f.attrs.iter().filter(|a| a.path().is_ident("doc")).collect())
+        .map(|f| {
+            f.attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .collect()
+        })
         .collect();
 
     let prefix = if is_group {
@@ -115,7 +124,11 @@ pub(crate) fn expand(
     } else {
         quote!()
     };
-    let base_start = if is_group { quote!(0) } else { quote!(usize::MAX) };
+    let base_start = if is_group {
+        quote!(0)
+    } else {
+        quote!(usize::MAX)
+    };
     let node_parts = quote!(&[#prefix #(<#tys as #krate::Value>::NODES),*]);
 
     // Where field i's layout nodes start in the offset table.
@@ -146,15 +159,15 @@ pub(crate) fn expand(
             }
         }
     });
-    let debug_fields = idents.iter().zip(&cnames).map(|(ident, cname)| {
-        quote!(.field(#cname, &self.#ident()))
-    });
+    let debug_fields = idents
+        .iter()
+        .zip(&cnames)
+        .map(|(ident, cname)| quote!(.field(#cname, &self.#ident())));
     let debug_bounds = tys
         .iter()
         .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::fmt::Debug));
-    let ref_doc = format!(
-        "Zero-copy accessor for [`{name}`]: each getter reads its field in place."
-    );
+    let ref_doc =
+        format!("Zero-copy accessor for [`{name}`]: each getter reads its field in place.");
     let to_value = quote! {
         /// Copies the record out into an owned [`#name`].
         ///

@@ -59,7 +59,9 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
             "arrays and slices cannot be Hollow fields; use Vec<T> (a Cap'n Proto List)",
         ),
         Type::Path(_) => {
-            let Some((name, arg)) = path_parts(ty) else { return };
+            let Some((name, arg)) = path_parts(ty) else {
+                return;
+            };
             match name.as_str() {
                 "usize" | "isize" => cx.error_spanned_by(
                     ty,
@@ -70,8 +72,8 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
                     format!("`{name}` is not a Cap'n Proto type; the widest integers are 64-bit"),
                 ),
                 "char" => cx.error_spanned_by(ty, "`char` is not supported; use String or u32"),
-                "Box" | "Rc" | "Arc" | "Cow" | "HashMap" | "BTreeMap" | "HashSet"
-                | "BTreeSet" | "VecDeque" => cx.error_spanned_by(
+                "Box" | "Rc" | "Arc" | "Cow" | "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet"
+                | "VecDeque" => cx.error_spanned_by(
                     ty,
                     format!(
                         "`{name}` cannot be a Hollow field; supported: bool, integers, f32/f64, \

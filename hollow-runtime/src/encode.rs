@@ -21,7 +21,11 @@ impl EncodeError {
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot encode a {} record: {}", self.type_name, self.cause)
+        write!(
+            f,
+            "cannot encode a {} record: {}",
+            self.type_name, self.cause
+        )
     }
 }
 

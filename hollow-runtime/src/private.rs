@@ -3,8 +3,8 @@
 
 pub use hollow_schema::layout::{concat, layout, member_index, total_len, Layout, LayoutNode};
 pub use hollow_schema::{
-    EnumType, Enumerant, Field, FieldKind, FieldPath, Group, Key, Schema, StructSize,
-    StructType, Type, TypeDef, Union,
+    EnumType, Enumerant, Field, FieldKind, FieldPath, Group, Key, Schema, StructSize, StructType,
+    Type, TypeDef, Union,
 };
 
 use crate::record::Struct;
@@ -73,10 +73,13 @@ pub fn write_struct_list<T: Struct>(items: &[T], msg: &mut MessageBuilder, ptr_w
 pub fn build_schema<T: Struct>() -> Schema {
     let mut schema = Schema::new();
     T::collect_types(&mut schema);
-    if let Err(e) = hollow_schema::assign_layout(&mut schema)
-        .and_then(|()| hollow_schema::validate(&schema))
+    if let Err(e) =
+        hollow_schema::assign_layout(&mut schema).and_then(|()| hollow_schema::validate(&schema))
     {
-        panic!("#[derive(Hollow)] produced an invalid schema for {}: {e}", T::TYPE_NAME);
+        panic!(
+            "#[derive(Hollow)] produced an invalid schema for {}: {e}",
+            T::TYPE_NAME
+        );
     }
     schema
 }

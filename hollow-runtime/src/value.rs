@@ -18,7 +18,9 @@ use std::fmt;
 use hollow_schema::layout::LayoutNode;
 use hollow_schema::{Field, Schema, Type};
 
-use crate::wire::{ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader};
+use crate::wire::{
+    ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader,
+};
 
 /// An enum value or union discriminant this schema does not know (written by
 /// a newer schema).
@@ -27,7 +29,11 @@ pub struct NotInSchema(pub u16);
 
 impl fmt::Display for NotInSchema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "enum value or union discriminant {} is not in the schema", self.0)
+        write!(
+            f,
+            "enum value or union discriminant {} is not in the schema",
+            self.0
+        )
     }
 }
 
@@ -207,30 +213,116 @@ macro_rules! primitive {
     };
 }
 
-primitive!(bool, Bool, 0, Bit, |s, o| s.read_bool(o), |b, o, v| b.set_bool(o, v),
-    |l, i| l.bit(i), |lb, i, v| lb.set_bit(i, v));
-primitive!(u8, UInt8, 3, Byte, |s, o| s.read_u8(o), |b, o, v| b.set_u8(o, v),
-    |l, i| l.u8_at(i), |lb, i, v| lb.set_u8(i, v));
-primitive!(i8, Int8, 3, Byte, |s, o| s.read_u8(o) as i8, |b, o, v| b.set_u8(o, v as u8),
-    |l, i| l.u8_at(i) as i8, |lb, i, v| lb.set_u8(i, v as u8));
-primitive!(u16, UInt16, 4, TwoBytes, |s, o| s.read_u16(o), |b, o, v| b.set_u16(o, v),
-    |l, i| l.u16_at(i), |lb, i, v| lb.set_u16(i, v));
-primitive!(i16, Int16, 4, TwoBytes, |s, o| s.read_u16(o) as i16, |b, o, v| b.set_u16(o, v as u16),
-    |l, i| l.u16_at(i) as i16, |lb, i, v| lb.set_u16(i, v as u16));
-primitive!(u32, UInt32, 5, FourBytes, |s, o| s.read_u32(o), |b, o, v| b.set_u32(o, v),
-    |l, i| l.u32_at(i), |lb, i, v| lb.set_u32(i, v));
-primitive!(i32, Int32, 5, FourBytes, |s, o| s.read_u32(o) as i32, |b, o, v| b.set_u32(o, v as u32),
-    |l, i| l.u32_at(i) as i32, |lb, i, v| lb.set_u32(i, v as u32));
-primitive!(f32, Float32, 5, FourBytes, |s, o| f32::from_bits(s.read_u32(o)),
+primitive!(
+    bool,
+    Bool,
+    0,
+    Bit,
+    |s, o| s.read_bool(o),
+    |b, o, v| b.set_bool(o, v),
+    |l, i| l.bit(i),
+    |lb, i, v| lb.set_bit(i, v)
+);
+primitive!(
+    u8,
+    UInt8,
+    3,
+    Byte,
+    |s, o| s.read_u8(o),
+    |b, o, v| b.set_u8(o, v),
+    |l, i| l.u8_at(i),
+    |lb, i, v| lb.set_u8(i, v)
+);
+primitive!(
+    i8,
+    Int8,
+    3,
+    Byte,
+    |s, o| s.read_u8(o) as i8,
+    |b, o, v| b.set_u8(o, v as u8),
+    |l, i| l.u8_at(i) as i8,
+    |lb, i, v| lb.set_u8(i, v as u8)
+);
+primitive!(
+    u16,
+    UInt16,
+    4,
+    TwoBytes,
+    |s, o| s.read_u16(o),
+    |b, o, v| b.set_u16(o, v),
+    |l, i| l.u16_at(i),
+    |lb, i, v| lb.set_u16(i, v)
+);
+primitive!(
+    i16,
+    Int16,
+    4,
+    TwoBytes,
+    |s, o| s.read_u16(o) as i16,
+    |b, o, v| b.set_u16(o, v as u16),
+    |l, i| l.u16_at(i) as i16,
+    |lb, i, v| lb.set_u16(i, v as u16)
+);
+primitive!(
+    u32,
+    UInt32,
+    5,
+    FourBytes,
+    |s, o| s.read_u32(o),
+    |b, o, v| b.set_u32(o, v),
+    |l, i| l.u32_at(i),
+    |lb, i, v| lb.set_u32(i, v)
+);
+primitive!(
+    i32,
+    Int32,
+    5,
+    FourBytes,
+    |s, o| s.read_u32(o) as i32,
+    |b, o, v| b.set_u32(o, v as u32),
+    |l, i| l.u32_at(i) as i32,
+    |lb, i, v| lb.set_u32(i, v as u32)
+);
+primitive!(
+    f32,
+    Float32,
+    5,
+    FourBytes,
+    |s, o| f32::from_bits(s.read_u32(o)),
     |b, o, v| b.set_u32(o, v.to_bits()),
-    |l, i| f32::from_bits(l.u32_at(i)), |lb, i, v| lb.set_u32(i, v.to_bits()));
-primitive!(u64, UInt64, 6, EightBytes, |s, o| s.read_u64(o), |b, o, v| b.set_u64(o, v),
-    |l, i| l.u64_at(i), |lb, i, v| lb.set_u64(i, v));
-primitive!(i64, Int64, 6, EightBytes, |s, o| s.read_u64(o) as i64, |b, o, v| b.set_u64(o, v as u64),
-    |l, i| l.u64_at(i) as i64, |lb, i, v| lb.set_u64(i, v as u64));
-primitive!(f64, Float64, 6, EightBytes, |s, o| f64::from_bits(s.read_u64(o)),
+    |l, i| f32::from_bits(l.u32_at(i)),
+    |lb, i, v| lb.set_u32(i, v.to_bits())
+);
+primitive!(
+    u64,
+    UInt64,
+    6,
+    EightBytes,
+    |s, o| s.read_u64(o),
+    |b, o, v| b.set_u64(o, v),
+    |l, i| l.u64_at(i),
+    |lb, i, v| lb.set_u64(i, v)
+);
+primitive!(
+    i64,
+    Int64,
+    6,
+    EightBytes,
+    |s, o| s.read_u64(o) as i64,
+    |b, o, v| b.set_u64(o, v as u64),
+    |l, i| l.u64_at(i) as i64,
+    |lb, i, v| lb.set_u64(i, v as u64)
+);
+primitive!(
+    f64,
+    Float64,
+    6,
+    EightBytes,
+    |s, o| f64::from_bits(s.read_u64(o)),
     |b, o, v| b.set_u64(o, v.to_bits()),
-    |l, i| f64::from_bits(l.u64_at(i)), |lb, i, v| lb.set_u64(i, v.to_bits()));
+    |l, i| f64::from_bits(l.u64_at(i)),
+    |lb, i, v| lb.set_u64(i, v.to_bits())
+);
 
 /// `()` is `Void`: a union variant that carries nothing.
 impl Value for () {
@@ -256,10 +348,7 @@ macro_rules! __pointer_value_impl {
         const NODES: &'static [$crate::__private::LayoutNode] =
             &[$crate::__private::LayoutNode::Pointer];
         #[inline(always)]
-        fn read<'a>(
-            s: &$crate::wire::StructReader<'a>,
-            offsets: &'static [u32],
-        ) -> Self::Ref<'a> {
+        fn read<'a>(s: &$crate::wire::StructReader<'a>, offsets: &'static [u32]) -> Self::Ref<'a> {
             <Self as $crate::PointerValue>::read_ptr(s.pointer(offsets[0]))
         }
         #[inline]

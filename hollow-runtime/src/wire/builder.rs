@@ -14,8 +14,6 @@ pub struct MessageBuilder {
     words: Vec<u64>,
 }
 
-
-
 impl MessageBuilder {
     /// An empty message.
     pub fn new() -> Self {
@@ -118,13 +116,9 @@ impl MessageBuilder {
         let per = data_words as usize + pointers as usize;
         let total = per * count as usize;
         let tag = self.alloc(1 + total);
-        self.words[tag] = ((count as u64) << 2) | (data_words as u64) << 32 | (pointers as u64) << 48;
-        self.words[ptr_word] = list_ptr(
-            ptr_word,
-            tag,
-            ElementSize::InlineComposite,
-            total as u32,
-        );
+        self.words[tag] =
+            ((count as u64) << 2) | (data_words as u64) << 32 | (pointers as u64) << 48;
+        self.words[ptr_word] = list_ptr(ptr_word, tag, ElementSize::InlineComposite, total as u32);
         ListBuilder {
             msg: self,
             start: tag + 1,
@@ -264,8 +258,12 @@ impl ListBuilder<'_> {
     /// Sets 16-bit element `i`.
     #[inline]
     pub fn set_u16(&mut self, i: u32, v: u16) {
-        self.msg
-            .set_bits(self.start + (i / 4) as usize, (i % 4) * 16, 0xffff, v as u64);
+        self.msg.set_bits(
+            self.start + (i / 4) as usize,
+            (i % 4) * 16,
+            0xffff,
+            v as u64,
+        );
     }
 
     /// Sets 32-bit element `i`.

@@ -23,7 +23,7 @@ use super::{list_ptr, struct_ptr};
 /// The root is not a struct, a pointer is out of bounds or far, or the limits
 /// are exceeded.
 pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> {
-    if message.len() < 8 || message.len() % 8 != 0 {
+    if message.len() < 8 || !message.len().is_multiple_of(8) {
         return Err(ReadError::Truncated);
     }
     canonicalize_words(message, out)
@@ -229,7 +229,7 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
                 self.set(dst_at, list_ptr(dst_at, at, size, count));
                 for i in 0..words as usize {
                     let mut w = self.src.word(start + i);
-                    if i as u64 == words - 1 && bits % 64 != 0 {
+                    if i as u64 == words - 1 && !bits.is_multiple_of(64) {
                         // Zero the padding after the last element.
                         w &= (1u64 << (bits % 64)) - 1;
                     }
@@ -240,5 +240,3 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
         }
     }
 }
-
-

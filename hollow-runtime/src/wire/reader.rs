@@ -176,7 +176,7 @@ pub(crate) enum Decoded {
 
 /// Decodes the pointer stored at word `at` of `seg`, checking that what it
 /// points to lies inside the segment.
-#[inline]
+#[inline(always)]
 pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, ReadError> {
     let w = seg.word(at);
     if w == 0 {
@@ -300,7 +300,7 @@ impl<'a> StructReader<'a> {
     /// A message that is not a whole number of words, or whose root pointer
     /// is not a struct pointer inside the message.
     pub fn root(message: &'a [u8]) -> Result<StructReader<'a>, ReadError> {
-        if message.len() < 8 || message.len() % 8 != 0 {
+        if message.len() < 8 || !message.len().is_multiple_of(8) {
             return Err(ReadError::Truncated);
         }
         PointerReader::new(message, 0, NESTING_LIMIT).struct_reader()
@@ -423,7 +423,7 @@ impl<'a> PointerReader<'a> {
         self.at == usize::MAX || word_at(self.seg, self.at) == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn decoded(&self) -> Result<Decoded, ReadError> {
         if self.at == usize::MAX {
             return Ok(Decoded::Null);
@@ -490,6 +490,25 @@ impl<'a> PointerReader<'a> {
     /// Not a byte list, or out of bounds.
     #[inline]
     pub fn data(&self) -> Result<&'a [u8], ReadError> {
+        // Fast path: a byte-list pointer whose target is in bounds (the
+        // common case, decoded without the general machinery).
+        let w = if self.at == usize::MAX || self.depth == 0 {
+            0
+        } else {
+            word_at(self.seg, self.at)
+        };
+        if w & 3 == 1 && (w >> 32) & 7 == ElementSize::Byte.bits() {
+            let offset = ((w as u32) as i32 >> 2) as i64;
+            let target = self.at as i64 + 1 + offset;
+            let count = (w >> 35) as usize;
+            if target >= 0 {
+                let start = (target as usize).wrapping_mul(8);
+                if let Some(bytes) = self.seg.get(start..start.wrapping_add(count)) {
+                    return Ok(bytes);
+                }
+            }
+            return Err(ReadError::OutOfBounds);
+        }
         let l = self.list_reader()?;
         if l.count == 0 {
             return Ok(&[]);
@@ -512,9 +531,31 @@ impl<'a> PointerReader<'a> {
         let bytes = self.data()?;
         match bytes.split_last() {
             None => Ok(""),
-            Some((0, body)) => core::str::from_utf8(body).map_err(|_| ReadError::BadText),
+            Some((0, body)) => utf8(body),
             Some(_) => Err(ReadError::BadText),
         }
+    }
+}
+
+/// Validates UTF-8, checking eight bytes at a time for the common all-ASCII
+/// case (std's validator is slow to start on the short strings records hold).
+#[inline]
+fn utf8(body: &[u8]) -> Result<&str, ReadError> {
+    let (words, tail) = body.as_chunks::<8>();
+    let mut high = 0u64;
+    for w in words {
+        high |= u64::from_ne_bytes(*w);
+    }
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    high |= u64::from_ne_bytes(last);
+    if high & 0x8080_8080_8080_8080 == 0 {
+        // SAFETY: every byte of `body` is below 0x80 (checked just above:
+        // the OR of all bytes has no high bit set in any lane), and a string
+        // of ASCII bytes is valid UTF-8.
+        Ok(unsafe { core::str::from_utf8_unchecked(body) })
+    } else {
+        core::str::from_utf8(body).map_err(|_| ReadError::BadText)
     }
 }
 
@@ -662,13 +703,19 @@ mod tests {
 
     #[test]
     fn root_of_garbage_is_an_error_not_a_panic() {
-        assert_eq!(StructReader::root(&[1, 2, 3]).unwrap_err(), ReadError::Truncated);
+        assert_eq!(
+            StructReader::root(&[1, 2, 3]).unwrap_err(),
+            ReadError::Truncated
+        );
         // A list pointer as root.
         let msg = [1u8, 0, 0, 0, 2, 0, 0, 0];
         assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::WrongKind);
         // A struct pointer that points past the end.
         let msg = [0u8, 0, 0, 0, 1, 0, 0, 0];
-        assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::OutOfBounds);
+        assert_eq!(
+            StructReader::root(&msg).unwrap_err(),
+            ReadError::OutOfBounds
+        );
         // Far pointer.
         let msg = [2u8, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(StructReader::root(&msg).unwrap_err(), ReadError::FarPointer);
