@@ -55,7 +55,7 @@ impl std::error::Error for EncodeError {}
 #[derive(Debug, Default)]
 pub struct Encoder {
     msg: MessageBuilder,
-    out: Vec<u8>,
+    words: Vec<u64>,
 }
 
 impl Encoder {
@@ -74,11 +74,17 @@ impl Encoder {
             let mut root = self.msg.init_root(T::SIZE.data_words, T::SIZE.pointers);
             value.write_fields(&mut root);
         }
-        canonicalize_words(self.msg.words(), &mut self.out).map_err(|cause| EncodeError {
+        canonicalize_words(self.msg.words(), &mut self.words).map_err(|cause| EncodeError {
             type_name: T::TYPE_NAME,
             cause,
         })?;
-        Ok(&self.out)
+        if cfg!(target_endian = "big") {
+            for w in &mut self.words {
+                *w = w.to_le();
+            }
+        }
+        // The words now hold little-endian bytes in memory on every host.
+        Ok(bytemuck::cast_slice(&self.words))
     }
 
     /// The 64-bit canonical hash of `value` ([`hash_bytes`] of its canonical

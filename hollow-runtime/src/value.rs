@@ -146,7 +146,7 @@ fn slot(name: &str, ordinal: &mut u16, ty: Type) -> Field {
 }
 
 macro_rules! primitive {
-    ($t:ty, $ir:ident, $lg:expr, $size:ident, |$s:ident, $o:ident| $read:expr, |$b:ident, $wo:ident, $v:ident| $write:expr, |$l:ident, $i:ident| $get:expr, |$lb:ident, $li:ident, $lv:ident| $set:expr) => {
+    ($t:ident, $ir:ident, $lg:expr, $size:ident, |$s:ident, $o:ident| $read:expr, |$b:ident, $wo:ident, $v:ident| $write:expr, |$l:ident, $i:ident| $get:expr, |$lb:ident, $li:ident, $lv:ident| $set:expr) => {
         impl Value for $t {
             const NODES: &'static [LayoutNode] = &[LayoutNode::Data($lg)];
             type Ref<'a> = $t;
@@ -170,7 +170,7 @@ macro_rules! primitive {
         }
         primitive!(@element $t, $ir, $size, |$l, $i| $get, |$lb, $li, $lv| $set);
     };
-    (@element $t:ty, $ir:ident, $size:ident, |$l:ident, $i:ident| $get:expr, |$lb:ident, $li:ident, $lv:ident| $set:expr) => {
+    (@element $t:ident, $ir:ident, $size:ident, |$l:ident, $i:ident| $get:expr, |$lb:ident, $li:ident, $lv:ident| $set:expr) => {
         impl Element for $t {
             type Item<'a> = $t;
             const SIZE: ElementSize = ElementSize::$size;

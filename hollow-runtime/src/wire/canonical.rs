@@ -26,13 +26,21 @@ pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> 
     if message.len() < 8 || !message.len().is_multiple_of(8) {
         return Err(ReadError::Truncated);
     }
-    canonicalize_words(message, out)
+    let mut words = Vec::new();
+    canonicalize_words(message, &mut words)?;
+    out.clear();
+    out.reserve(words.len() * 8);
+    for w in words {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    Ok(())
 }
 
-/// As [`canonicalize`], for a message held as words (the builder's output).
+/// As [`canonicalize`], for a message held as words (the builder's output),
+/// writing words (`u64` values; byte order is the caller's business).
 pub(crate) fn canonicalize_words<W: Words + ?Sized>(
     message: &W,
-    out: &mut Vec<u8>,
+    out: &mut Vec<u64>,
 ) -> Result<(), ReadError> {
     out.clear();
     let mut c = Copier {
@@ -49,7 +57,7 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
 
 struct Copier<'s, 'o, W: Words + ?Sized> {
     src: &'s W,
-    out: &'o mut Vec<u8>,
+    out: &'o mut Vec<u64>,
     /// Words that may still be written (guards against a small message whose
     /// pointers all point at the same large object).
     budget: u64,
@@ -57,20 +65,15 @@ struct Copier<'s, 'o, W: Words + ?Sized> {
 
 impl<W: Words + ?Sized> Copier<'_, '_, W> {
     #[inline]
-    fn words(&self) -> usize {
-        self.out.len() / 8
-    }
-
-    #[inline]
     fn alloc(&mut self, n: usize) -> usize {
-        let start = self.words();
-        self.out.resize(self.out.len() + n * 8, 0);
+        let start = self.out.len();
+        self.out.resize(start + n, 0);
         start
     }
 
     #[inline]
     fn set(&mut self, word: usize, value: u64) {
-        self.out[word * 8..word * 8 + 8].copy_from_slice(&value.to_le_bytes());
+        self.out[word] = value;
     }
 
     fn charge(&mut self, n: u64) -> Result<(), ReadError> {
