@@ -97,8 +97,20 @@ pub struct StructType {
     /// Whether this struct is a record type (has its own ordinals and section
     /// in a blob) rather than only a nested value.
     pub is_record: bool,
-    /// Fields in code order (the order they are declared).
+    /// Fields in code order (the order they are declared), not counting the
+    /// members of the unnamed union.
     pub fields: Vec<Field>,
+    /// The struct's unnamed union, if it has one (Cap'n Proto's
+    /// `struct Shape { union { circle @0 :Float64; square @1 :Float64; } }`).
+    ///
+    /// Its members belong to the struct's own name scope (they must not clash
+    /// with [`fields`](Self::fields)), its discriminant sits in the struct's
+    /// data section like a named union's, and `.capnp` text writes it after
+    /// the other fields. A struct has at most one unnamed union; named
+    /// unions are [`FieldKind::Union`] fields. Code that walks a struct's
+    /// members should visit [`members`](Self::members) rather than `fields`
+    /// alone.
+    pub unnamed_union: Option<Union>,
     /// Size of the data and pointer sections.
     pub size: StructSize,
     /// The primary key, if the type declares one.
@@ -117,6 +129,7 @@ impl StructType {
             doc: None,
             is_record: false,
             fields: Vec::new(),
+            unnamed_union: None,
             size: StructSize::default(),
             primary_key: None,
             unique_keys: Vec::new(),
@@ -124,9 +137,18 @@ impl StructType {
         }
     }
 
-    /// Finds a direct field (including named groups and unions) by name.
+    /// Finds a direct member by name: a field, a named group or union, or a
+    /// member of the unnamed union.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.members().find(|f| f.name == name)
+    }
+
+    /// The members of the struct's own name scope: [`fields`](Self::fields)
+    /// followed by the members of the [unnamed union](Self::unnamed_union).
+    pub fn members(&self) -> impl Iterator<Item = &Field> {
+        self.fields
+            .iter()
+            .chain(self.unnamed_union.iter().flat_map(|u| u.variants.iter()))
     }
 }
 
@@ -151,6 +173,41 @@ pub struct Field {
 }
 
 impl Field {
+    /// A group of `fields`.
+    pub fn group(name: impl Into<String>, fields: Vec<Field>) -> Self {
+        Field {
+            name: name.into(),
+            doc: None,
+            kind: FieldKind::Group(Group {
+                type_name: None,
+                fields,
+            }),
+        }
+    }
+
+    /// A named union of `variants` (discriminant offset 0 until laid out).
+    pub fn union(name: impl Into<String>, variants: Vec<Field>) -> Self {
+        Field {
+            name: name.into(),
+            doc: None,
+            kind: FieldKind::Union(Union::new(variants)),
+        }
+    }
+
+    /// The same field with a doc comment.
+    pub fn with_doc(mut self, doc: impl Into<String>) -> Self {
+        self.doc = Some(doc.into());
+        self
+    }
+
+    /// The value slot, if this field is one.
+    pub fn as_slot(&self) -> Option<&Slot> {
+        match &self.kind {
+            FieldKind::Slot(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// A value field.
     pub fn slot(name: impl Into<String>, ordinal: u16, ty: Type) -> Self {
         Field {
@@ -208,7 +265,23 @@ pub struct Union {
     /// Offset of the 16-bit discriminant, in 16-bit units.
     pub discriminant_offset: u32,
     /// Members in code order; a member's discriminant value is its index.
+    ///
+    /// The compiler numbers union members in the order of their smallest
+    /// ordinal, so members must also be in that order (see
+    /// [`validate`](crate::validate)).
     pub variants: Vec<Field>,
+}
+
+impl Union {
+    /// A union of `variants` with no type name and discriminant offset 0
+    /// (until laid out).
+    pub fn new(variants: Vec<Field>) -> Self {
+        Union {
+            type_name: None,
+            discriminant_offset: 0,
+            variants,
+        }
+    }
 }
 
 /// A value type.

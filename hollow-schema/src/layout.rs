@@ -56,7 +56,10 @@ pub enum LayoutNode {
 impl LayoutNode {
     /// Whether the node is a field (not a group or union).
     pub const fn is_leaf(&self) -> bool {
-        matches!(self, LayoutNode::Void | LayoutNode::Data(_) | LayoutNode::Pointer)
+        matches!(
+            self,
+            LayoutNode::Void | LayoutNode::Data(_) | LayoutNode::Pointer
+        )
     }
 }
 
@@ -93,9 +96,7 @@ impl LayoutError {
             LayoutError::Malformed => "malformed layout node list",
             LayoutError::UnionTooSmall => "a union must have at least two members",
             LayoutError::TooManyUnions => "too many unions in one struct (limit 64)",
-            LayoutError::TooManyUnionMembers => {
-                "too many union members in one struct (limit 256)"
-            }
+            LayoutError::TooManyUnionMembers => "too many union members in one struct (limit 256)",
             LayoutError::TooManyLocations => {
                 "too many distinct storage locations in one union (limit 32)"
             }
@@ -254,7 +255,7 @@ pub const fn leaf_count(nodes: &[LayoutNode]) -> usize {
     n
 }
 
-/// Total length of several node lists (for [`concat`]).
+/// Total length of several node lists (for [`concat()`]).
 pub const fn total_len(parts: &[&[LayoutNode]]) -> usize {
     let mut n = 0;
     let mut i = 0;
@@ -699,7 +700,11 @@ impl State {
                 Ok(None)
             }
         } else {
-            let new_size = if usage.lg_used > lg { usage.lg_used } else { lg } + 1;
+            let new_size = if usage.lg_used > lg {
+                usage.lg_used
+            } else {
+                lg
+            } + 1;
             if tri!(self.usage_try_expand_usage(g, i, new_size, true)) {
                 let hole = match self.groups[g].usage[i].holes.try_allocate(lg) {
                     Some(h) => h,
@@ -932,7 +937,10 @@ mod tests {
     #[test]
     fn malformed_inputs_are_errors() {
         assert_eq!(layout(&[Group(2), Data(0)]), Err(LayoutError::Malformed));
-        assert_eq!(layout(&[Union(1), Data(0)]), Err(LayoutError::UnionTooSmall));
+        assert_eq!(
+            layout(&[Union(1), Data(0)]),
+            Err(LayoutError::UnionTooSmall)
+        );
         assert_eq!(layout(&[Data(7)]), Err(LayoutError::BadDataSize));
         let mut out = [0; 2];
         assert_eq!(

@@ -12,6 +12,13 @@
 //! - [`to_capnp`] writes it back as `.capnp` text that any Cap'n Proto
 //!   compiler accepts and lays out identically.
 //!
+//! [`validate`] checks a schema before it is used: names and scopes, ordinals,
+//! type references, and that every key names a field an index can use.
+//!
+//! A struct's unnamed union (`struct Shape { union { … } }`) is kept apart
+//! from its fields, in [`StructType::unnamed_union`]; named unions and groups
+//! are fields ([`FieldKind::Union`], [`FieldKind::Group`]).
+//!
 //! This crate does no I/O.
 //!
 //! ```
@@ -30,11 +37,17 @@
 //! assert_eq!((movie.size.data_words, movie.size.pointers), (1, 1));
 //! ```
 
-mod error;
 mod assign;
+mod capnp_text;
+mod error;
 mod ir;
 pub mod layout;
+mod request;
+mod validate;
 
+pub use assign::assign_layout;
+pub use capnp_text::{file_id_for, to_capnp, HOLLOW_FILE_ID};
 pub use error::SchemaError;
 pub use ir::*;
-pub use assign::assign_layout;
+pub use request::from_request;
+pub use validate::validate;
