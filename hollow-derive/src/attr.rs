@@ -3,6 +3,7 @@
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::parse::ParseStream;
+use syn::spanned::Spanned;
 use syn::{Attribute, Ident, LitStr, Token};
 
 use crate::ctxt::Ctxt;
@@ -11,13 +12,16 @@ use crate::ctxt::Ctxt;
 pub(crate) struct KeyPath {
     /// Rust field names, outermost first.
     pub(crate) segments: Vec<String>,
-    /// Where the path was written (errors point here).
-    pub(crate) span: Span,
+    /// Where each segment was written (errors about a segment point here;
+    /// every segment of a string path points at the string).
+    pub(crate) spans: Vec<Span>,
 }
 
 /// A key attribute: `primary_key(a, b)`, `unique(email)`, `hash_index(genres)`.
 pub(crate) struct KeyAttr {
     pub(crate) paths: Vec<KeyPath>,
+    /// The attribute's name (`primary_key`, …).
+    pub(crate) span: Span,
 }
 
 /// Attributes on the struct or enum.
@@ -40,6 +44,16 @@ pub(crate) struct Member {
     pub(crate) rename: Option<String>,
 }
 
+impl Container {
+    /// Every key attribute (`primary_key`, `unique`, `hash_index`).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.primary_key
+            .iter()
+            .chain(&self.unique)
+            .chain(&self.hash_index)
+    }
+}
+
 const CONTAINER_ATTRS: &str =
     "primary_key(...), unique(...), hash_index(...), rename = \"...\", crate = \"...\", group, nested";
 
@@ -58,20 +72,21 @@ fn parse_key_paths(input: ParseStream<'_>) -> syn::Result<Vec<KeyPath>> {
                     ));
                 }
                 paths.push(KeyPath {
+                    spans: vec![lit.span(); segments.len()],
                     segments,
-                    span: lit.span(),
                 });
             }
         } else {
             let first: Ident = input.call(Ident::parse_any_ident)?;
-            let span = first.span();
+            let mut spans = vec![first.span()];
             let mut segments = vec![first.to_string()];
             while input.peek(Token![.]) {
                 input.parse::<Token![.]>()?;
                 let next: Ident = input.call(Ident::parse_any_ident)?;
+                spans.push(next.span());
                 segments.push(next.to_string());
             }
-            paths.push(KeyPath { segments, span });
+            paths.push(KeyPath { segments, spans });
         }
         if input.is_empty() {
             break;
@@ -98,8 +113,17 @@ impl ParseAnyIdent for Ident {
 fn key_attr(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<KeyAttr> {
     let content;
     syn::parenthesized!(content in meta.input);
+    if content.is_empty() {
+        return Err(meta.error(format!(
+            "`{}(...)` needs at least one field",
+            meta.path.to_token_stream()
+        )));
+    }
     let paths = parse_key_paths(&content)?;
-    Ok(KeyAttr { paths })
+    Ok(KeyAttr {
+        paths,
+        span: meta.path.span(),
+    })
 }
 
 /// Parses the container's `#[hollow(...)]` attributes.
@@ -137,12 +161,12 @@ pub(crate) fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                 if c.group.is_some() {
                     cx.error_spanned_by(p, "duplicate `group` attribute");
                 }
-                c.group = Some(Span::call_site());
+                c.group = Some(p.span());
             } else if p.is_ident("nested") {
                 if c.nested.is_some() {
                     cx.error_spanned_by(p, "duplicate `nested` attribute");
                 }
-                c.nested = Some(Span::call_site());
+                c.nested = Some(p.span());
             } else {
                 return Err(meta.error(format!(
                     "unknown hollow attribute `{}`; expected one of: {CONTAINER_ATTRS}",

@@ -18,8 +18,11 @@ pub(crate) fn expand(
     krate: &syn::Path,
 ) -> TokenStream {
     let name = &input.ident;
-    if c.primary_key.is_some() || !c.unique.is_empty() || !c.hash_index.is_empty() {
-        cx.error_spanned_by(name, "enums cannot declare keys; put them on a struct");
+    for k in c.keys() {
+        cx.syn_error(syn::Error::new(
+            k.span,
+            "enums cannot declare keys; put them on a struct",
+        ));
     }
     if let Some(s) = c.group {
         cx.syn_error(syn::Error::new(s, "`group` applies to structs only"));

@@ -1,7 +1,7 @@
 //! Keys (`primary_key`, `unique`, `hash_index`): checks, the IR, and the
 //! typed primary-key extraction.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 
 use crate::attr::{KeyAttr, KeyPath};
@@ -43,6 +43,8 @@ pub(crate) struct ResolvedPath {
     pub(crate) by_ref: TokenStream,
     /// Expression building the path's Cap'n Proto segment names.
     pub(crate) ir: TokenStream,
+    /// The path's last segment as written (errors about its type point here).
+    pub(crate) span: Span,
 }
 
 fn strip_raw(s: &str) -> &str {
@@ -58,13 +60,14 @@ fn resolve(
     kind: KeyKind,
 ) -> Option<ResolvedPath> {
     let first = &path.segments[0];
+    let span0 = path.spans[0];
     let Some(f) = fields
         .iter()
         .find(|f| strip_raw(&f.ident.to_string()) == strip_raw(first))
     else {
         let names: Vec<String> = fields.iter().map(|f| f.ident.to_string()).collect();
         cx.syn_error(syn::Error::new(
-            path.span,
+            span0,
             format!(
                 "{} names no field `{first}` of `{type_name}` (fields: {})",
                 kind.what(),
@@ -76,7 +79,7 @@ fn resolve(
     if path.segments.len() == 1 {
         if types::is_float(f.ty) {
             cx.syn_error(syn::Error::new(
-                path.span,
+                span0,
                 format!(
                     "{} field `{first}` is a float; floats cannot be keys (NaN and -0.0 break equality)",
                     kind.what()
@@ -86,7 +89,7 @@ fn resolve(
         }
         if kind != KeyKind::Hash && types::is_list(f.ty) {
             cx.syn_error(syn::Error::new(
-                path.span,
+                span0,
                 format!(
                     "{} field `{first}` is a list; lists cannot be {}s (a hash_index can index each element)",
                     kind.what(),
@@ -99,24 +102,63 @@ fn resolve(
     let ident = f.ident;
     let fty = f.ty;
     let cname = &f.cname;
-    let mut ty = quote!(#fty);
-    let mut owned = quote!(&self.#ident);
-    let mut by_ref = quote!(r.#ident());
+    // The key's types are spanned on the key path, so that a type that
+    // cannot be a key, or a segment naming no field, is reported there.
+    let mut ty = respan(quote!(#fty), span0);
+    let mut owned = respan(quote!(&self.#ident), span0);
+    let mut by_ref = respan(quote!(r.#ident()), span0);
     let mut ir = vec![quote!(::std::string::String::from(#cname))];
-    for seg in &path.segments[1..] {
+    let mut span = span0;
+    for (seg, &seg_span) in path.segments[1..].iter().zip(&path.spans[1..]) {
+        span = seg_span;
         let seg = strip_raw(seg);
-        let at = quote_spanned!(path.span=> #krate::FieldAt<{ #krate::field_id(#seg) }>);
-        owned = quote!(<#ty as #at>::get(#owned));
-        by_ref = quote!(<#ty as #at>::get_ref(&#by_ref));
-        ir.push(quote!(::std::string::String::from(<#ty as #at>::NAME)));
-        ty = quote!(<#ty as #at>::Type);
+        let outer = respan(ty, span);
+        let at = quote_spanned!(span=> #krate::FieldAt<{ #krate::field_id(#seg) }>);
+        owned = respan(quote!(<#outer as #at>::get(#owned)), span);
+        by_ref = respan(quote!(<#outer as #at>::get_ref(&#by_ref)), span);
+        ir.push(quote_spanned!(span=> ::std::string::String::from(<#outer as #at>::NAME)));
+        ty = quote_spanned!(span=> <#outer as #at>::Type);
     }
     Some(ResolvedPath {
         ty,
         owned,
         by_ref,
         ir: quote!(#krate::__private::FieldPath { segments: ::std::vec![#(#ir),*] }),
+        span,
     })
+}
+
+impl ResolvedPath {
+    /// The key part as read from an accessor: `<T as Value>::Ref<'a>`.
+    pub(crate) fn ref_ty(&self, krate: &syn::Path) -> TokenStream {
+        let ty = &self.ty;
+        respan(quote!(<#ty as #krate::Value>::Ref<'a>), self.span)
+    }
+
+    /// Expression (given `self`) copying the key part out of an owned record.
+    pub(crate) fn clone_key(&self, krate: &syn::Path) -> TokenStream {
+        let clone = respan(quote!(#krate::KeyPart::clone_key), self.span);
+        let owned = &self.owned;
+        quote_spanned!(self.span=> #clone(#owned))
+    }
+}
+
+/// `tokens` with every span set to `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut out = Group::new(g.delimiter(), respan(g.stream(), span));
+                out.set_span(span);
+                TokenTree::Group(out)
+            }
+            mut tt => {
+                tt.set_span(span);
+                tt
+            }
+        })
+        .collect()
 }
 
 /// A resolved key attribute.
@@ -151,8 +193,8 @@ pub(crate) fn resolve_key(
             Some(r) => {
                 let ty = &r.ty;
                 asserts.extend(match kind {
-                    KeyKind::Hash => quote_spanned!(p.span=> __hollow_hash_part::<#ty>();),
-                    _ => quote_spanned!(p.span=> __hollow_key_part::<#ty>();),
+                    KeyKind::Hash => quote_spanned!(r.span=> __hollow_hash_part::<#ty>();),
+                    _ => quote_spanned!(r.span=> __hollow_key_part::<#ty>();),
                 });
                 paths.push(r);
             }

@@ -1,13 +1,13 @@
 //! `#[derive(Hollow)]` on a struct: a record type, a nested struct
 //! (`#[hollow(nested)]`) or a group (`#[hollow(group)]`).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::{DeriveInput, FieldsNamed};
 
 use crate::attr::{self, Container};
 use crate::ctxt::Ctxt;
-use crate::keys::{resolve_key, KeyField, KeyKind, ResolvedKey};
+use crate::keys::{resolve_key, respan, KeyField, KeyKind, ResolvedKey};
 use crate::names::lower_camel;
 use crate::types;
 
@@ -17,6 +17,13 @@ struct FieldGen<'a> {
     ty: &'a syn::Type,
     doc: Option<String>,
     attrs: &'a [syn::Attribute],
+}
+
+/// `tokens` in delimiters spanned at `span` (the tokens keep theirs).
+fn delimited(delimiter: Delimiter, tokens: TokenStream, span: Span) -> TokenStream {
+    let mut g = Group::new(delimiter, tokens);
+    g.set_span(span);
+    TokenTree::Group(g).into()
 }
 
 pub(crate) fn expand(
@@ -58,14 +65,18 @@ pub(crate) fn expand(
     }
     let is_group = c.group.is_some();
     if is_group {
-        if c.primary_key.is_some() || !c.unique.is_empty() || !c.hash_index.is_empty() {
-            cx.error_spanned_by(
-                name,
-                "a #[hollow(group)] struct cannot declare keys or indexes",
-            );
+        for k in c.keys() {
+            cx.syn_error(syn::Error::new(
+                k.span,
+                "a #[hollow(group)] struct cannot declare keys or indexes; \
+                 declare them on the record that has the group as a field",
+            ));
         }
-        if c.nested.is_some() {
-            cx.error_spanned_by(name, "`group` and `nested` cannot be combined");
+        if let Some(s) = c.nested {
+            cx.syn_error(syn::Error::new(
+                s,
+                "`group` and `nested` cannot be combined",
+            ));
         }
         if fields.is_empty() {
             cx.error_spanned_by(name, "a group needs at least one field");
@@ -198,6 +209,7 @@ pub(crate) fn expand(
         let cname = cnames[i];
         quote! {
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #krate::FieldAt<{ #krate::field_id(#rust) }> for #name {
                 const NAME: &'static str = #cname;
                 type Type = #ty;
@@ -320,32 +332,53 @@ pub(crate) fn expand(
         quote!(<#ty as #krate::Value>::write(&self.#ident, b, &#name::__HOLLOW_OFFSETS[#name::__HOLLOW_BASE[#i]..]);)
     });
     let record_impl = if is_record {
+        // A key type that is not well-formed (a path naming no field) is
+        // also reported on these items: point those errors at the key.
+        let sig_span = match (&pk, &c.primary_key) {
+            (Some(k), _) if k.paths.len() == 1 => k.paths[0].span,
+            (_, Some(attr)) => attr.span,
+            _ => Span::call_site(),
+        };
         let (pk_ty, pk_ref_ty, pk_owned, pk_ref, has_pk) = match &pk {
             Some(k) if k.paths.len() == 1 => {
                 let p = &k.paths[0];
-                let (ty, owned, by_ref) = (&p.ty, &p.owned, &p.by_ref);
+                let (ty, by_ref) = (&p.ty, &p.by_ref);
                 (
                     quote!(#ty),
-                    quote!(<#ty as #krate::Value>::Ref<'a>),
-                    quote!(#krate::KeyPart::clone_key(#owned)),
+                    p.ref_ty(krate),
+                    p.clone_key(krate),
                     quote!(#by_ref),
                     true,
                 )
             }
             Some(k) => {
-                let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
-                let owned = k.paths.iter().map(|p| &p.owned);
+                let tys = k.paths.iter().map(|p| &p.ty);
+                let ref_tys = k.paths.iter().map(|p| p.ref_ty(krate));
+                let owned = k.paths.iter().map(|p| p.clone_key(krate));
                 let by_ref = k.paths.iter().map(|p| &p.by_ref);
                 (
-                    quote!((#(#tys,)*)),
-                    quote!((#(<#tys as #krate::Value>::Ref<'a>,)*)),
-                    quote!((#(#krate::KeyPart::clone_key(#owned),)*)),
-                    quote!((#(#by_ref,)*)),
+                    delimited(Delimiter::Parenthesis, quote!(#(#tys,)*), sig_span),
+                    delimited(Delimiter::Parenthesis, quote!(#(#ref_tys,)*), sig_span),
+                    delimited(Delimiter::Parenthesis, quote!(#(#owned,)*), sig_span),
+                    delimited(Delimiter::Parenthesis, quote!(#(#by_ref,)*), sig_span),
                     true,
                 )
             }
-            None => (quote!(()), quote!(()), quote!(()), quote!(()), false),
+            // Empty bodies (not `{ () }`, which trips clippy::unused_unit
+            // in the user's crate).
+            None => (quote!(()), quote!(()), quote!(), quote!(), false),
         };
+        let pk_sig = respan(quote!(fn primary_key(&self) -> Self::PrimaryKey), sig_span);
+        let pk_ref_sig = respan(
+            quote! {
+                fn primary_key_ref<'a>(
+                    r: &<Self as #krate::Value>::Ref<'a>,
+                ) -> Self::PrimaryKeyRef<'a>
+            },
+            sig_span,
+        );
+        let pk_body = delimited(Delimiter::Brace, pk_owned, sig_span);
+        let pk_ref_body = delimited(Delimiter::Brace, pk_ref, sig_span);
         quote! {
             #[automatically_derived]
             impl #krate::Record for #name {
@@ -353,14 +386,10 @@ pub(crate) fn expand(
                 type PrimaryKey = #pk_ty;
                 type PrimaryKeyRef<'a> = #pk_ref_ty;
                 #[inline]
-                fn primary_key(&self) -> Self::PrimaryKey {
-                    #pk_owned
-                }
+                #pk_sig #pk_body
                 #[inline]
                 #[allow(unused_variables)]
-                fn primary_key_ref<'a>(r: &<Self as #krate::Value>::Ref<'a>) -> Self::PrimaryKeyRef<'a> {
-                    #pk_ref
-                }
+                #pk_ref_sig #pk_ref_body
             }
         }
     } else {

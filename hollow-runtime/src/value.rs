@@ -81,7 +81,7 @@ pub trait PointerValue: Value {
 /// A type that can be an element of a `Vec<T>` field (`List(T)`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a list element in Hollow",
-    note = "Vec<u8> is Data; lists of u8 are not supported"
+    note = "list elements may be bool, integers, floats, String, Vec<u8> (Data), Vec<T>, and structs or enums with #[derive(Hollow)] (not groups or unions)"
 )]
 pub trait Element: Sized {
     /// What a list returns for one element.

@@ -58,8 +58,8 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
 struct Copier<'s, 'o, W: Words + ?Sized> {
     src: &'s W,
     out: &'o mut Vec<u64>,
-    /// Words that may still be written (guards against a small message whose
-    /// pointers all point at the same large object).
+    /// Words that may still be read or written (guards against a small
+    /// message whose pointers all point at the same large object).
     budget: u64,
 }
 
@@ -126,6 +126,10 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
         dst_at: usize,
         depth: u32,
     ) -> Result<(), ReadError> {
+        // Reading the sections costs their size even when they strip to
+        // nothing: pay for it, or many pointers to one large all-zero struct
+        // take time quadratic in the message size.
+        self.charge(data_words as u64 + pointers as u64)?;
         let (dw, pc) = self.stripped(start, data_words, pointers);
         if dw == 0 && pc == 0 {
             // Zero-sized struct: offset -1, by convention.
@@ -180,8 +184,12 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
         match size {
             ElementSize::InlineComposite => {
                 let per = data_words as usize + pointers as usize;
+                // As for structs: pay for the words read, and skip the loops
+                // over zero-sized elements (their count is not paid for).
+                self.charge(per as u64 * count as u64)?;
+                let count_read = if per == 0 { 0 } else { count as usize };
                 let (mut dw, mut pc) = (0u16, 0u16);
-                for i in 0..count as usize {
+                for i in 0..count_read {
                     let (d, p) = self.stripped(start + i * per, data_words, pointers);
                     dw = dw.max(d);
                     pc = pc.max(p);
@@ -202,7 +210,7 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
                         (new_per * count as u64) as u32,
                     ),
                 );
-                for i in 0..count as usize {
+                for i in 0..count_read {
                     self.copy_sections(
                         start + i * per,
                         data_words,

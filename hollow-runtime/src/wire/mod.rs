@@ -10,7 +10,10 @@ mod reader;
 pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
 pub use canonical::canonicalize;
 pub(crate) use canonical::canonicalize_words;
-pub use reader::{ElementSize, ListReader, PointerReader, ReadError, StructReader, NESTING_LIMIT};
+pub use reader::{
+    ElementSize, ListReader, PointerReader, ReadError, StructReader, MAX_ZERO_SIZED_ELEMENTS,
+    NESTING_LIMIT,
+};
 
 /// Encodes a struct pointer stored at word `ptr_word` to `target`.
 #[inline]

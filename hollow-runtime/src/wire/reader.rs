@@ -61,6 +61,12 @@ impl std::error::Error for ReadError {}
 /// Maximum struct/list nesting followed by readers and the canonicalizer.
 pub const NESTING_LIMIT: u32 = 64;
 
+/// Most elements a list of zero-sized elements (`List(Void)`, or structs
+/// with empty sections) may claim: such elements take no bytes, so without a
+/// cap a few bytes could claim billions of them. 8 Mi, as Cap'n Proto's
+/// default traversal limit in words; the encoder refuses longer ones.
+pub const MAX_ZERO_SIZED_ELEMENTS: u64 = 8 << 20;
+
 #[inline(always)]
 pub(crate) fn word_at(seg: &[u8], word: usize) -> u64 {
     let start = word.wrapping_mul(8);
@@ -222,7 +228,7 @@ pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, R
                 if elements * per > count as u64 {
                     return Err(ReadError::OutOfBounds);
                 }
-                if per == 0 && elements > (seg_words as u64) * 8 {
+                if per == 0 && elements > MAX_ZERO_SIZED_ELEMENTS {
                     // Zero-sized elements cost nothing to store; cap them so a
                     // tiny message cannot claim billions of elements.
                     return Err(ReadError::LimitExceeded);
@@ -240,7 +246,7 @@ pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, R
                 if target as u64 + words > seg_words as u64 {
                     return Err(ReadError::OutOfBounds);
                 }
-                if size == ElementSize::Void && count as u64 > (seg_words as u64) * 8 {
+                if size == ElementSize::Void && count as u64 > MAX_ZERO_SIZED_ELEMENTS {
                     return Err(ReadError::LimitExceeded);
                 }
                 Ok(Decoded::List {

@@ -1,0 +1,6 @@
+use hollow_runtime::Hollow;
+
+#[derive(Hollow)]
+struct Marker;
+
+fn main() {}
