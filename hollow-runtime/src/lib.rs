@@ -42,9 +42,15 @@
 //! See [`Value`] for how each Rust type maps to Cap'n Proto, and the
 //! `Hollow` derive's documentation for the attributes.
 
+pub mod blob;
+pub mod consumer;
 mod encode;
+mod error;
 mod list;
+pub mod producer;
+mod read_state;
 mod record;
+pub mod store;
 mod value;
 pub mod wire;
 
@@ -52,10 +58,20 @@ pub mod wire;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use consumer::{Consumer, ConsumerBuilder, ConsumerMetrics};
+pub use error::{Error, ErrorKind};
+pub use producer::{CycleOutcome, Producer, ProducerBuilder};
+pub use read_state::{RawRecords, ReadState, Records};
 pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
 pub use hollow_schema as schema;
 pub use list::{Iter, List};
-pub use record::{field_id, CapnpSchema, FieldAt, HashKeyPart, KeyPart, Record, Struct};
+pub use record::{
+    field_id, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
+};
+pub use store::{
+    AnnouncementWatcher, Announcer, BlobName, BlobStore, FileAnnouncer, FsBlobStore,
+    InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,
+};
 pub use value::{Element, NotInSchema, PointerValue, Value};
 
 #[cfg(feature = "derive")]

@@ -44,6 +44,50 @@ pub trait Record: Struct {
     fn primary_key(&self) -> Self::PrimaryKey;
     /// The primary key of a record read in place.
     fn primary_key_ref<'a>(r: &Self::Ref<'a>) -> Self::PrimaryKeyRef<'a>;
+    /// A 64-bit hash of the primary key: equal keys give equal hashes, from
+    /// an owned record and from one read in place alike (0 without a key).
+    fn primary_key_hash(&self) -> u64;
+    /// [`Record::primary_key_hash`] of a record read in place.
+    fn primary_key_hash_ref(r: &Self::Ref<'_>) -> u64;
+    /// Whether the record read in place has this record's primary key
+    /// (`false` for a type without one).
+    fn primary_key_eq_ref(&self, r: &Self::Ref<'_>) -> bool;
+    /// The primary key as text for messages: `id=42`, `region="eu", sku="x"`.
+    fn describe_primary_key(&self) -> String;
+    /// [`Record::primary_key_hash`] of a key given on its own.
+    fn hash_primary_key(key: &Self::PrimaryKey) -> u64;
+    /// Whether the record read in place has primary key `key`.
+    fn has_primary_key(key: &Self::PrimaryKey, r: &Self::Ref<'_>) -> bool;
+    /// A key given on its own, as text for messages.
+    fn describe_key(key: &Self::PrimaryKey) -> String;
+}
+
+/// Hashes key values (XXH3-64, streaming) for [`KeyPart`].
+pub struct KeyHasher(xxhash_rust::xxh3::Xxh3);
+
+impl KeyHasher {
+    /// A new hasher.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        KeyHasher(xxhash_rust::xxh3::Xxh3::new())
+    }
+
+    /// Adds bytes (callers add a length first where values vary in length).
+    #[inline]
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Adds a u64.
+    #[inline]
+    pub fn write_u64(&mut self, v: u64) {
+        self.0.update(&v.to_le_bytes());
+    }
+
+    /// The hash.
+    pub fn finish(&self) -> u64 {
+        self.0.digest()
+    }
 }
 
 /// Field `NAME` of a struct (`NAME` is [`field_id`] of the field's Cap'n
@@ -73,6 +117,15 @@ pub trait FieldAt<const NAME: u64>: Value {
 pub trait KeyPart: Value {
     /// A copy of the key value (enums need not implement `Clone`).
     fn clone_key(&self) -> Self;
+    /// Feeds the value to a key hasher.
+    fn hash_key(&self, h: &mut KeyHasher);
+    /// Feeds a value read in place to a key hasher (same result as
+    /// [`KeyPart::hash_key`] for an equal value).
+    fn hash_key_ref(r: &Self::Ref<'_>, h: &mut KeyHasher);
+    /// Whether a value read in place equals this one.
+    fn eq_key_ref(&self, r: &Self::Ref<'_>) -> bool;
+    /// The value as text for messages.
+    fn describe_key(&self) -> String;
 }
 
 /// Types a hash index may be on: key parts and lists of them (each element
@@ -87,18 +140,76 @@ macro_rules! key_parts {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
             fn clone_key(&self) -> Self {
-                self.clone()
+                *self
+            }
+            #[inline]
+            fn hash_key(&self, h: &mut KeyHasher) {
+                h.write_u64(*self as u64);
+            }
+            #[inline]
+            fn hash_key_ref(r: &$t, h: &mut KeyHasher) {
+                h.write_u64(*r as u64);
+            }
+            #[inline]
+            fn eq_key_ref(&self, r: &$t) -> bool {
+                self == r
+            }
+            fn describe_key(&self) -> String {
+                self.to_string()
             }
         }
         impl HashKeyPart for $t {}
     )*};
 }
-key_parts!(bool, i8, i16, i32, i64, u8, u16, u32, u64, String);
+key_parts!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl KeyPart for String {
+    fn clone_key(&self) -> Self {
+        self.clone()
+    }
+    #[inline]
+    fn hash_key(&self, h: &mut KeyHasher) {
+        h.write_u64(self.len() as u64);
+        h.write(self.as_bytes());
+    }
+    #[inline]
+    fn hash_key_ref(r: &&str, h: &mut KeyHasher) {
+        h.write_u64(r.len() as u64);
+        h.write(r.as_bytes());
+    }
+    #[inline]
+    fn eq_key_ref(&self, r: &&str) -> bool {
+        self == r
+    }
+    fn describe_key(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl HashKeyPart for String {}
 
 /// `Data` is a key type; as a hash index it is indexed whole.
 impl KeyPart for Vec<u8> {
     fn clone_key(&self) -> Self {
         self.clone()
+    }
+    #[inline]
+    fn hash_key(&self, h: &mut KeyHasher) {
+        h.write_u64(self.len() as u64);
+        h.write(self);
+    }
+    #[inline]
+    fn hash_key_ref(r: &&[u8], h: &mut KeyHasher) {
+        h.write_u64(r.len() as u64);
+        h.write(r);
+    }
+    #[inline]
+    fn eq_key_ref(&self, r: &&[u8]) -> bool {
+        self.as_slice() == *r
+    }
+    fn describe_key(&self) -> String {
+        let hex: String = self.iter().map(|b| format!("{b:02x}")).collect();
+        format!("0x{hex}")
     }
 }
 

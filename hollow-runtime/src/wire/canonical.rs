@@ -55,6 +55,29 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
     }
 }
 
+/// The canonical form of the struct `r` reads (a record inside a blob
+/// section, say) as a message of its own: what its canonical bytes, and so
+/// its hash, were when it was written.
+///
+/// # Errors
+/// A pointer out of bounds or the limits exceeded.
+pub fn canonicalize_struct(r: &super::StructReader<'_>, out: &mut Vec<u64>) -> Result<(), ReadError> {
+    out.clear();
+    let (seg, start, dw, pc) = r.parts();
+    if seg.is_empty() {
+        // An empty struct reader: the all-default record.
+        out.push(0xffff_fffc);
+        return Ok(());
+    }
+    let mut c = Copier {
+        src: seg,
+        out,
+        budget: (seg.words() as u64) * 8 + 1024,
+    };
+    c.alloc(1);
+    c.copy_struct(start, dw, pc, 0, NESTING_LIMIT)
+}
+
 struct Copier<'s, 'o, W: Words + ?Sized> {
     src: &'s W,
     out: &'o mut Vec<u64>,

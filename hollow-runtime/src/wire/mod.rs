@@ -6,10 +6,14 @@
 mod builder;
 mod canonical;
 mod reader;
+mod splice;
 
 pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
-pub use canonical::canonicalize;
+pub use canonical::{canonicalize, canonicalize_struct};
 pub(crate) use canonical::canonicalize_words;
+pub(crate) use reader::{decode, Decoded};
+pub(crate) use splice::splice_record;
+pub(crate) use reader::ListPosition;
 pub use reader::{
     ElementSize, ListReader, PointerReader, ReadError, StructReader, MAX_ZERO_SIZED_ELEMENTS,
     NESTING_LIMIT,

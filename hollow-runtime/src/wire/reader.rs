@@ -330,6 +330,17 @@ impl<'a> StructReader<'a> {
         }
     }
 
+    /// The segment, the struct's first word, and its section sizes.
+    pub(crate) fn parts(&self) -> (&'a [u8], usize, u16, u16) {
+        let dw = (self.data.len() / 8) as u16;
+        (
+            self.seg,
+            self.ptr_start - dw as usize,
+            dw,
+            self.pointers,
+        )
+    }
+
     /// The data section's size in bytes.
     pub fn data_len(&self) -> usize {
         self.data.len()
@@ -565,6 +576,24 @@ fn utf8(body: &[u8]) -> Result<&str, ReadError> {
     }
 }
 
+/// A list's place in its segment, without the borrow (for long-lived
+/// structures that rebuild readers on demand).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ListPosition {
+    start: usize,
+    size: ElementSize,
+    count: u32,
+    data_words: u16,
+    pointers: u16,
+}
+
+impl ListPosition {
+    /// Number of elements.
+    pub(crate) fn len(&self) -> u32 {
+        self.count
+    }
+}
+
 /// A list in a message.
 #[derive(Clone, Copy, Debug)]
 pub struct ListReader<'a> {
@@ -683,6 +712,32 @@ impl<'a> ListReader<'a> {
             return PointerReader::null();
         }
         PointerReader::new(self.seg, self.start + i as usize, self.depth)
+    }
+
+    /// Where the list is, to rebuild a reader later over the same segment
+    /// (see [`ListReader::at_position`]).
+    pub(crate) fn position(&self) -> ListPosition {
+        ListPosition {
+            start: self.start,
+            size: self.size,
+            count: self.count,
+            data_words: self.data_words,
+            pointers: self.pointers,
+        }
+    }
+
+    /// A reader over `seg` at a position taken from a reader over the same
+    /// bytes (reads stay bounds-checked whatever the position says).
+    pub(crate) fn at_position(seg: &'a [u8], p: ListPosition) -> ListReader<'a> {
+        ListReader {
+            seg,
+            start: p.start,
+            size: p.size,
+            count: p.count,
+            data_words: p.data_words,
+            pointers: p.pointers,
+            depth: NESTING_LIMIT - 2,
+        }
     }
 
     /// Struct element `i` of an inline-composite list (empty when out of

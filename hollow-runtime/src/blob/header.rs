@@ -1,0 +1,142 @@
+//! [`BlobHeader`] and [`SectionInfo`]: the header as plain Rust values.
+
+use hollow_schema::Schema;
+
+use super::envelope::{HeaderWire, SchemaWire, SectionWire, TagWire};
+
+/// One entry of the header's directory: where a record type's section is,
+/// and what it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SectionInfo {
+    /// The record type (a struct name of the schema).
+    pub type_name: String,
+    /// Byte offset of the section from the start of the blob (a multiple of
+    /// 8). Set by [`BlobWriter`](super::BlobWriter).
+    pub offset: u64,
+    /// Length of the section in bytes (a multiple of 8). Set by
+    /// [`BlobWriter`](super::BlobWriter).
+    pub length: u64,
+    /// XXH3-64 (seed 0) of the section's bytes. Set by
+    /// [`BlobWriter`](super::BlobWriter).
+    pub checksum: u64,
+    /// Snapshot: populated records. Delta: added records.
+    pub record_count: u32,
+    /// Delta: removed ordinals. Snapshot: 0.
+    pub removed_count: u32,
+    /// Snapshot: length of the records list (max ordinal + 1). Delta: 0.
+    pub ordinal_limit: u32,
+    /// Records of this type in the state after the blob is applied.
+    pub state_count: u32,
+    /// The producer's checksum of the type's state after the blob is applied
+    /// (opaque to the blob format).
+    pub state_checksum: u64,
+}
+
+impl SectionInfo {
+    /// A snapshot section's entry: `record_count` populated ordinals out of
+    /// `ordinal_limit`; `state_count` is `record_count`, the rest 0.
+    pub fn snapshot(type_name: impl Into<String>, record_count: u32, ordinal_limit: u32) -> Self {
+        SectionInfo {
+            type_name: type_name.into(),
+            record_count,
+            ordinal_limit,
+            state_count: record_count,
+            ..SectionInfo::default()
+        }
+    }
+
+    /// A delta section's entry: `added` records and `removed` ordinals,
+    /// leaving `state_count` records; the rest 0.
+    pub fn delta(type_name: impl Into<String>, added: u32, removed: u32, state_count: u32) -> Self {
+        SectionInfo {
+            type_name: type_name.into(),
+            record_count: added,
+            removed_count: removed,
+            state_count,
+            ..SectionInfo::default()
+        }
+    }
+
+    pub(crate) fn to_wire(&self) -> SectionWire {
+        SectionWire {
+            type_name: self.type_name.clone(),
+            offset: self.offset,
+            length: self.length,
+            checksum: self.checksum,
+            record_count: self.record_count,
+            removed_count: self.removed_count,
+            ordinal_limit: self.ordinal_limit,
+            state_count: self.state_count,
+            state_checksum: self.state_checksum,
+        }
+    }
+
+    pub(crate) fn from_wire(w: SectionWire) -> Self {
+        SectionInfo {
+            type_name: w.type_name,
+            offset: w.offset,
+            length: w.length,
+            checksum: w.checksum,
+            record_count: w.record_count,
+            removed_count: w.removed_count,
+            ordinal_limit: w.ordinal_limit,
+            state_count: w.state_count,
+            state_checksum: w.state_checksum,
+        }
+    }
+}
+
+/// The blob header: tags, the dataset schema and the section directory.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BlobHeader {
+    /// Key/value tags set by the producer, in order.
+    pub tags: Vec<(String, String)>,
+    /// The dataset schema the records are written in (with layout, keys and
+    /// docs).
+    pub schema: Schema,
+    /// One entry per section, in the order the sections are in the blob.
+    pub sections: Vec<SectionInfo>,
+}
+
+impl BlobHeader {
+    /// The header as the `BlobHeader` Cap'n Proto struct.
+    pub fn to_wire(&self) -> HeaderWire {
+        HeaderWire {
+            tags: self
+                .tags
+                .iter()
+                .map(|(k, v)| TagWire {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+            schema: SchemaWire::from_schema(&self.schema),
+            sections: self.sections.iter().map(SectionInfo::to_wire).collect(),
+        }
+    }
+
+    /// The header read back from the `BlobHeader` Cap'n Proto struct.
+    ///
+    /// # Errors
+    /// The schema is inconsistent (see [`SchemaWire::to_schema`]).
+    pub fn from_wire(w: HeaderWire) -> Result<BlobHeader, String> {
+        Ok(BlobHeader {
+            tags: w.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+            schema: w.schema.to_schema()?,
+            sections: w.sections.into_iter().map(SectionInfo::from_wire).collect(),
+        })
+    }
+
+    /// The directory entry of `type_name`.
+    pub fn section(&self, type_name: &str) -> Option<&SectionInfo> {
+        self.sections.iter().find(|s| s.type_name == type_name)
+    }
+
+    /// The value of tag `key` (the first, if repeated).
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}

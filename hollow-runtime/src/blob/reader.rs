@@ -1,0 +1,528 @@
+//! Reading a blob in place: [`BlobView`] and the section views.
+
+use super::envelope::HeaderWire;
+use super::prefix::u64_at;
+use super::{
+    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC,
+    PREFIX_LEN, TRAILER_LEN,
+};
+use crate::wire::{
+    canonicalize, canonicalize_struct, decode, Decoded, ElementSize, ReadError,
+    StructReader, NESTING_LIMIT,
+};
+use crate::{hash_bytes, read_root};
+
+/// A blob opened for reading, borrowing its bytes (a memory-mapped file, a
+/// buffer): records are read in place.
+///
+/// [`open`](Self::open) checks everything but the sections' contents:
+/// prefix, trailer, the whole-file checksum (which covers every section, so
+/// section checksums are not recomputed on open; see
+/// [`SectionView::verify_checksum`]), the header message and schema, and
+/// that the directory's sections are 8-aligned, inside the blob, after the
+/// header and not overlapping. A section's message shape is checked when its
+/// [`SnapshotSectionView`] or [`DeltaSectionView`] is made.
+#[derive(Clone, Debug)]
+pub struct BlobView<'a> {
+    name: String,
+    bytes: &'a [u8],
+    prefix: BlobPrefix,
+    header: BlobHeader,
+}
+
+impl<'a> BlobView<'a> {
+    /// Opens the blob `bytes`, called `name` in error messages (its store
+    /// name, `snapshot-42`, say).
+    ///
+    /// # Errors
+    /// A [`BlobError`] naming the blob:
+    /// [`NotHollow`](BlobErrorKind::NotHollow) (no magic),
+    /// [`UnsupportedVersion`](BlobErrorKind::UnsupportedVersion),
+    /// [`Truncated`](BlobErrorKind::Truncated) (too short, or no end
+    /// marker), [`Checksum`](BlobErrorKind::Checksum) (the bytes do not match
+    /// the whole-file checksum), [`Prefix`](BlobErrorKind::Prefix),
+    /// [`Header`](BlobErrorKind::Header) (unreadable header or schema, a
+    /// section out of bounds, misaligned, overlapping another or the
+    /// header, or repeated). Never panics, whatever the bytes.
+    pub fn open(name: &str, bytes: &'a [u8]) -> Result<BlobView<'a>, BlobError> {
+        let prefix = BlobPrefix::parse(name, bytes)?;
+        let len = bytes.len();
+        if len < PREFIX_LEN + TRAILER_LEN || bytes[len - 8..] != END_MAGIC {
+            return Err(BlobError::new(
+                BlobErrorKind::Truncated,
+                name,
+                format_args!("is truncated or damaged: {len} bytes without the end marker HOLLOWEN"),
+            ));
+        }
+        let body = &bytes[..len - TRAILER_LEN];
+        let stored = u64_at(bytes, len - TRAILER_LEN);
+        let actual = hash_bytes(body);
+        if stored != actual {
+            return Err(BlobError::new(
+                BlobErrorKind::Checksum,
+                name,
+                format_args!(
+                    "is corrupt: its checksum is {stored:#018x} but its bytes hash to {actual:#018x}"
+                ),
+            ));
+        }
+        let header_bad = |what: String| BlobError::new(BlobErrorKind::Header, name, what);
+        let header_end = PREFIX_LEN as u64 + prefix.header_len;
+        if header_end > body.len() as u64 || prefix.header_len < 8 {
+            return Err(header_bad(format!(
+                "has a header length of {} bytes, which does not fit in its {len} bytes",
+                prefix.header_len
+            )));
+        }
+        let header_bytes = &body[PREFIX_LEN..header_end as usize];
+        let header = read_header(header_bytes).map_err(|e| {
+            header_bad(format!("has an unreadable header: {e}"))
+        })?;
+        // The directory.
+        let mut spans: Vec<(u64, u64, &str)> = Vec::with_capacity(header.sections.len());
+        for s in &header.sections {
+            let end = s.offset.checked_add(s.length);
+            let fits = matches!(end, Some(end) if end <= body.len() as u64);
+            if !fits || s.offset < header_end || !s.offset.is_multiple_of(8) || !s.length.is_multiple_of(8) {
+                return Err(header_bad(format!(
+                    "has a section for {} at bytes {}+{}, not 8-aligned between the end of \
+                     the header ({header_end}) and the trailer ({})",
+                    s.type_name,
+                    s.offset,
+                    s.length,
+                    body.len()
+                )));
+            }
+            if spans.iter().any(|(_, _, n)| *n == s.type_name) {
+                return Err(header_bad(format!("has two sections for {}", s.type_name)));
+            }
+            spans.push((s.offset, s.offset + s.length, &s.type_name));
+        }
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            if pair[0].1 > pair[1].0 {
+                return Err(header_bad(format!(
+                    "has overlapping sections {} and {}",
+                    pair[0].2, pair[1].2
+                )));
+            }
+        }
+        Ok(BlobView {
+            name: name.to_owned(),
+            bytes,
+            prefix,
+            header,
+        })
+    }
+
+    /// The name given to [`open`](Self::open).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The whole blob.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &BlobPrefix {
+        &self.prefix
+    }
+
+    /// The blob's kind.
+    pub fn kind(&self) -> BlobKind {
+        self.prefix.kind
+    }
+
+    /// The header: tags, schema, directory.
+    pub fn header(&self) -> &BlobHeader {
+        &self.header
+    }
+
+    /// The section of `type_name`, if the blob has one.
+    pub fn section(&self, type_name: &str) -> Option<SectionView<'a, '_>> {
+        self.header
+            .sections
+            .iter()
+            .find(|s| s.type_name == type_name)
+            .map(|info| self.section_view(info))
+    }
+
+    /// Every section, in directory order.
+    pub fn sections(&self) -> impl Iterator<Item = SectionView<'a, '_>> {
+        self.header.sections.iter().map(|info| self.section_view(info))
+    }
+
+    fn section_view<'v>(&'v self, info: &'v SectionInfo) -> SectionView<'a, 'v> {
+        // Bounds checked by `open`.
+        let bytes = &self.bytes[info.offset as usize..(info.offset + info.length) as usize];
+        SectionView {
+            blob: &self.name,
+            kind: self.prefix.kind,
+            info,
+            bytes,
+        }
+    }
+}
+
+/// Reads and validates the header message.
+fn read_header(bytes: &[u8]) -> Result<BlobHeader, String> {
+    // Follows every pointer within the traversal limits first, so reading
+    // the header cannot be made to amplify.
+    let mut scratch = Vec::new();
+    canonicalize(bytes, &mut scratch).map_err(|e| e.to_string())?;
+    let r = read_root::<HeaderWire>(bytes).map_err(|e| e.to_string())?;
+    let wire = r.to_value().map_err(|e| e.to_string())?;
+    let header = BlobHeader::from_wire(wire)?;
+    hollow_schema::validate(&header.schema).map_err(|e| format!("invalid schema: {e}"))?;
+    for s in &header.sections {
+        if header.schema.get_struct(&s.type_name).is_none() {
+            return Err(format!(
+                "the directory names {}, which is not a struct of the schema",
+                s.type_name
+            ));
+        }
+    }
+    Ok(header)
+}
+
+/// One section of a [`BlobView`]: its directory entry and bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct SectionView<'a, 'v> {
+    blob: &'v str,
+    kind: BlobKind,
+    info: &'v SectionInfo,
+    bytes: &'a [u8],
+}
+
+impl<'a, 'v> SectionView<'a, 'v> {
+    /// The directory entry.
+    pub fn info(&self) -> &'v SectionInfo {
+        self.info
+    }
+
+    /// The record type's name.
+    pub fn type_name(&self) -> &'v str {
+        &self.info.type_name
+    }
+
+    /// The section message's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    fn error(&self, what: impl std::fmt::Display) -> BlobError {
+        BlobError::new(
+            BlobErrorKind::Section,
+            self.blob,
+            format_args!("has a malformed section for {}: {what}", self.info.type_name),
+        )
+    }
+
+    /// Recomputes the section's checksum and compares it with the
+    /// directory's. [`BlobView::open`] already checked the whole-file
+    /// checksum, which covers the section; this is for a section read on
+    /// its own.
+    ///
+    /// # Errors
+    /// [`BlobErrorKind::Checksum`] when they differ.
+    pub fn verify_checksum(&self) -> Result<(), BlobError> {
+        let actual = hash_bytes(self.bytes);
+        if actual == self.info.checksum {
+            Ok(())
+        } else {
+            Err(BlobError::new(
+                BlobErrorKind::Checksum,
+                self.blob,
+                format_args!(
+                    "has a corrupt section for {}: checksum {:#018x}, bytes hash to {actual:#018x}",
+                    self.info.type_name, self.info.checksum
+                ),
+            ))
+        }
+    }
+
+    /// The root struct's pointer `i`, decoded (`None` for null).
+    fn list(&self, root: (usize, u16, u16), i: u16, what: &str) -> Result<Option<ListAt>, BlobError> {
+        let (start, dw, pc) = root;
+        if i >= pc {
+            return Ok(None);
+        }
+        match decode(self.bytes, start + dw as usize + i as usize) {
+            Ok(Decoded::Null) => Ok(None),
+            Ok(Decoded::List {
+                start,
+                size,
+                count,
+                data_words,
+                pointers,
+            }) => Ok(Some(ListAt {
+                start,
+                size,
+                count,
+                data_words,
+                pointers,
+            })),
+            Ok(Decoded::Struct { .. }) => Err(self.error(format_args!("{what} is not a list"))),
+            Err(e) => Err(self.error(format_args!("{what}: {e}"))),
+        }
+    }
+
+    fn root(&self) -> Result<(usize, u16, u16), BlobError> {
+        if self.bytes.len() < 8 {
+            return Err(self.error(ReadError::Truncated));
+        }
+        match decode(self.bytes, 0) {
+            Ok(Decoded::Struct {
+                start,
+                data_words,
+                pointers,
+            }) => Ok((start, data_words, pointers)),
+            Ok(_) => Err(self.error("the root is not a struct")),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// The section as a snapshot section.
+    ///
+    /// # Errors
+    /// [`BlobErrorKind::Section`]: the blob is not a snapshot, or the
+    /// message's root is not a struct whose `populated` is a `List(UInt64)`
+    /// of `ceil(ordinalLimit / 64)` words and whose `records` is a struct
+    /// list of `ordinalLimit` elements (both may be null when the limit is
+    /// 0), `ordinalLimit` being the directory's.
+    pub fn snapshot(&self) -> Result<SnapshotSectionView<'a>, BlobError> {
+        if self.kind != BlobKind::Snapshot {
+            return Err(self.error(format_args!("a {} has no snapshot sections", self.kind)));
+        }
+        let root = self.root()?;
+        let limit = self.info.ordinal_limit;
+        let populated = self.list(root, 0, "populated")?;
+        let records = self.list(root, 1, "records")?;
+        let words = limit.div_ceil(64);
+        let populated = match populated {
+            None if limit == 0 => ListAt::EMPTY,
+            Some(l) if l.size == ElementSize::EightBytes && l.count == words => l,
+            Some(l) if l.count == 0 && limit == 0 => l,
+            _ => {
+                return Err(self.error(format_args!(
+                    "populated is not a List(UInt64) of {words} words"
+                )))
+            }
+        };
+        let records = match records {
+            None if limit == 0 => ListAt::EMPTY,
+            Some(l) if l.size == ElementSize::InlineComposite && l.count == limit => l,
+            _ => {
+                return Err(self.error(format_args!(
+                    "records is not a struct list of {limit} elements"
+                )))
+            }
+        };
+        Ok(SnapshotSectionView {
+            seg: self.bytes,
+            populated,
+            records,
+        })
+    }
+
+    /// The section as a delta (or reverse delta) section.
+    ///
+    /// # Errors
+    /// [`BlobErrorKind::Section`]: the blob is a snapshot, or the message's
+    /// root is not a struct whose `removed` and `added` are `List(UInt32)`s
+    /// of the directory's removedCount and recordCount elements and whose
+    /// `records` is a struct list as long as `added` (empty lists may be
+    /// null).
+    pub fn delta(&self) -> Result<DeltaSectionView<'a>, BlobError> {
+        if !self.kind.is_delta() {
+            return Err(self.error("a snapshot has no delta sections"));
+        }
+        let root = self.root()?;
+        let u32s = |i: u16, what: &str, n: u32| -> Result<ListAt, BlobError> {
+            match self.list(root, i, what)? {
+                None if n == 0 => Ok(ListAt::EMPTY),
+                Some(l) if l.count == n && (n == 0 || l.size == ElementSize::FourBytes) => Ok(l),
+                _ => Err(self.error(format_args!("{what} is not a List(UInt32) of {n} elements"))),
+            }
+        };
+        let removed = u32s(0, "removed", self.info.removed_count)?;
+        let added = u32s(1, "added", self.info.record_count)?;
+        let n = self.info.record_count;
+        let records = match self.list(root, 2, "records")? {
+            None if n == 0 => ListAt::EMPTY,
+            Some(l) if l.count == n && (n == 0 || l.size == ElementSize::InlineComposite) => l,
+            _ => {
+                return Err(self.error(format_args!(
+                    "records is not a struct list of {n} elements"
+                )))
+            }
+        };
+        Ok(DeltaSectionView {
+            seg: self.bytes,
+            removed,
+            added,
+            records,
+        })
+    }
+}
+
+/// A decoded list in a section (bounds checked by `decode`).
+#[derive(Clone, Copy, Debug)]
+struct ListAt {
+    start: usize,
+    size: ElementSize,
+    count: u32,
+    data_words: u16,
+    pointers: u16,
+}
+
+impl ListAt {
+    const EMPTY: ListAt = ListAt {
+        start: 0,
+        size: ElementSize::Void,
+        count: 0,
+        data_words: 0,
+        pointers: 0,
+    };
+
+    fn u32_at(&self, seg: &[u8], i: u32) -> u32 {
+        let p = self.start * 8 + i as usize * 4;
+        match seg.get(p..p + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
+    fn element_start(&self, i: u32) -> usize {
+        self.start + i as usize * (self.data_words as usize + self.pointers as usize)
+    }
+
+    /// Struct element `i` (< count), read as a record's root would be.
+    fn element<'a>(&self, seg: &'a [u8], i: u32) -> StructReader<'a> {
+        StructReader::at(
+            seg,
+            self.element_start(i),
+            self.data_words,
+            self.pointers,
+            NESTING_LIMIT - 1,
+        )
+    }
+
+    fn canonical(&self, seg: &[u8], i: u32, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let mut words = Vec::new();
+        canonicalize_struct(&self.element(seg, i), &mut words)?;
+        out.clear();
+        out.reserve(words.len() * 8);
+        for w in words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot section: records indexed by ordinal, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotSectionView<'a> {
+    seg: &'a [u8],
+    populated: ListAt,
+    records: ListAt,
+}
+
+impl<'a> SnapshotSectionView<'a> {
+    /// The length of the records list: one more than the largest ordinal.
+    pub fn ordinal_limit(&self) -> u32 {
+        self.records.count
+    }
+
+    /// Whether `ordinal` holds a record.
+    #[inline]
+    pub fn populated(&self, ordinal: u32) -> bool {
+        if ordinal >= self.records.count {
+            return false;
+        }
+        let p = self.populated.start * 8 + (ordinal / 8) as usize;
+        // In bounds: `populated` has ceil(limit / 64) words (checked).
+        self.seg.get(p).is_some_and(|b| b >> (ordinal % 8) & 1 == 1)
+    }
+
+    /// The populated ordinals, ascending.
+    pub fn ordinals(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.records.count).filter(|&o| self.populated(o))
+    }
+
+    /// The record at `ordinal` (wrap it with `T::wrap`), or `None` when the
+    /// ordinal is not populated. O(1).
+    #[inline]
+    pub fn record_reader(&self, ordinal: u32) -> Option<StructReader<'a>> {
+        if self.populated(ordinal) {
+            Some(self.records.element(self.seg, ordinal))
+        } else {
+            None
+        }
+    }
+
+    /// Writes the canonical bytes of the record at `ordinal` into `out`
+    /// (the bytes the producer hashed; [`hash_bytes`] of them is the
+    /// record's hash). Returns `false` (and leaves `out` empty) when the
+    /// ordinal is not populated.
+    ///
+    /// # Errors
+    /// The record's pointers are out of bounds or exceed the limits.
+    pub fn canonical_bytes(&self, ordinal: u32, out: &mut Vec<u8>) -> Result<bool, ReadError> {
+        out.clear();
+        if !self.populated(ordinal) {
+            return Ok(false);
+        }
+        self.records.canonical(self.seg, ordinal, out)?;
+        Ok(true)
+    }
+}
+
+/// A delta or reverse delta section: removed ordinals and added records.
+#[derive(Clone, Copy, Debug)]
+pub struct DeltaSectionView<'a> {
+    seg: &'a [u8],
+    removed: ListAt,
+    added: ListAt,
+    records: ListAt,
+}
+
+impl<'a> DeltaSectionView<'a> {
+    /// Number of removed ordinals.
+    pub fn removed_len(&self) -> u32 {
+        self.removed.count
+    }
+
+    /// Number of added records.
+    pub fn added_len(&self) -> u32 {
+        self.added.count
+    }
+
+    /// The removed ordinals, in the order written.
+    pub fn removed(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
+        let (seg, l) = (self.seg, self.removed);
+        (0..l.count).map(move |i| l.u32_at(seg, i))
+    }
+
+    /// The added ordinals with their records, in the order written.
+    pub fn added(&self) -> impl ExactSizeIterator<Item = (u32, StructReader<'a>)> + 'a {
+        let (seg, a, r) = (self.seg, self.added, self.records);
+        (0..a.count).map(move |i| (a.u32_at(seg, i), r.element(seg, i)))
+    }
+
+    /// Writes the canonical bytes of the `i`-th added record into `out`.
+    ///
+    /// # Errors
+    /// `i` is not below [`added_len`](Self::added_len)
+    /// ([`ReadError::OutOfBounds`]), or the record's pointers are out of
+    /// bounds or exceed the limits.
+    pub fn canonical_bytes(&self, i: u32, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        out.clear();
+        if i >= self.records.count {
+            return Err(ReadError::OutOfBounds);
+        }
+        self.records.canonical(self.seg, i, out)
+    }
+}

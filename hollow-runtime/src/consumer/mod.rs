@@ -1,0 +1,503 @@
+//! The consumer: holds the current version in memory and follows new ones.
+//!
+//! Blobs are fetched into a local cache directory and memory-mapped; records
+//! are read in place. The current version is an immutable [`ReadState`]
+//! behind an atomic pointer: [`Consumer::current`] hands out a cheap handle
+//! that sees one version for as long as it is held, and a refresh never
+//! blocks readers.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+//! use hollow_runtime::{Consumer, Hollow, Producer};
+//!
+//! #[derive(Hollow)]
+//! #[hollow(primary_key(id))]
+//! struct Movie {
+//!     id: u64,
+//!     title: String,
+//! }
+//!
+//! let store = Arc::new(MemoryBlobStore::new());
+//! let announcer = Arc::new(InProcessAnnouncer::new());
+//! let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+//! producer
+//!     .run_cycle(|w| w.add(&Movie { id: 1, title: "Heat".into() }))
+//!     .await
+//!     .unwrap();
+//!
+//! let consumer = Consumer::builder(store, announcer).build().unwrap();
+//! consumer.refresh().await.unwrap();
+//! let state = consumer.current().unwrap();
+//! let movies = state.records::<Movie>();
+//! assert_eq!(movies.len(), 1);
+//! assert_eq!(movies.get(0).unwrap().title(), "Heat");
+//! # });
+//! ```
+
+mod planner;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::watch;
+
+use crate::error::{Error, ErrorKind};
+use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::record::Struct;
+use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreErrorKind};
+use planner::Catalog;
+
+/// Default longest delta chain followed before loading a snapshot instead.
+pub const DEFAULT_MAX_DELTA_CHAIN: usize = 32;
+
+type Listener = Box<dyn Fn(&ReadState) + Send + Sync>;
+
+/// Configures a [`Consumer`].
+pub struct ConsumerBuilder {
+    store: Arc<dyn BlobStore>,
+    watcher: Arc<dyn AnnouncementWatcher>,
+    cache_dir: Option<PathBuf>,
+    types: Option<Vec<String>>,
+    max_chain: usize,
+}
+
+impl ConsumerBuilder {
+    /// Where fetched blobs are kept (default: a new directory under the
+    /// system's temporary directory).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Keeps only the records of the types declared this way (by default
+    /// every type): other types are neither read nor indexed.
+    pub fn record_type<T: Struct>(mut self) -> Self {
+        self.types
+            .get_or_insert_with(Vec::new)
+            .push(T::TYPE_NAME.to_string());
+        self
+    }
+
+    /// Longest chain of deltas followed before loading a snapshot instead
+    /// (default [`DEFAULT_MAX_DELTA_CHAIN`]).
+    pub fn max_delta_chain(mut self, n: usize) -> Self {
+        self.max_chain = n.max(1);
+        self
+    }
+
+    /// The consumer (holding no version until the first refresh).
+    ///
+    /// # Errors
+    /// The cache directory cannot be created.
+    pub fn build(self) -> Result<Consumer, Error> {
+        let cache_dir = match self.cache_dir {
+            Some(d) => d,
+            None => std::env::temp_dir().join(format!(
+                "hollow-consumer-{}-{:x}",
+                std::process::id(),
+                Instant::now().elapsed().as_nanos() ^ (&self as *const _ as u128)
+            )),
+        };
+        std::fs::create_dir_all(&cache_dir).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Io,
+                format!("cannot create the cache directory {}", cache_dir.display()),
+                e,
+            )
+        })?;
+        let (tx, _) = watch::channel(None);
+        Ok(Consumer {
+            inner: Arc::new(Inner {
+                store: self.store,
+                watcher: self.watcher,
+                cache_dir,
+                types: self.types,
+                max_chain: self.max_chain,
+                current: ArcSwapOption::empty(),
+                refresh_lock: tokio::sync::Mutex::new(()),
+                pinned: Mutex::new(None),
+                listeners: Mutex::new(Vec::new()),
+                bad: Mutex::new(HashSet::new()),
+                version_tx: tx,
+                announced: AtomicU64::new(u64::MAX),
+                last_refresh_micros: AtomicU64::new(0),
+                refreshes: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+            }),
+            task: None,
+        })
+    }
+}
+
+struct Inner {
+    store: Arc<dyn BlobStore>,
+    watcher: Arc<dyn AnnouncementWatcher>,
+    cache_dir: PathBuf,
+    types: Option<Vec<String>>,
+    max_chain: usize,
+    current: ArcSwapOption<ReadState>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    pinned: Mutex<Option<u64>>,
+    listeners: Mutex<Vec<Listener>>,
+    bad: Mutex<HashSet<BlobName>>,
+    version_tx: watch::Sender<Option<u64>>,
+    announced: AtomicU64,
+    last_refresh_micros: AtomicU64,
+    refreshes: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// A consumer's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerMetrics {
+    /// The version held.
+    pub current_version: Option<u64>,
+    /// The last announced version seen.
+    pub announced_version: Option<u64>,
+    /// How long the last successful refresh took.
+    pub last_refresh: Duration,
+    /// Successful refreshes that changed the version.
+    pub refreshes: u64,
+    /// Failed refresh attempts (each blob that failed counts).
+    pub failures: u64,
+}
+
+/// Holds the current version of a dataset and follows new ones. See the
+/// [module docs](self).
+pub struct Consumer {
+    inner: Arc<Inner>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("store", &self.inner.store.describe())
+            .field("version", &self.version())
+            .finish()
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Consumer {
+    /// A consumer reading from `store`, learning of versions from `watcher`.
+    pub fn builder(
+        store: Arc<dyn BlobStore>,
+        watcher: Arc<dyn AnnouncementWatcher>,
+    ) -> ConsumerBuilder {
+        ConsumerBuilder {
+            store,
+            watcher,
+            cache_dir: None,
+            types: None,
+            max_chain: DEFAULT_MAX_DELTA_CHAIN,
+        }
+    }
+
+    /// The current version's state (a cheap handle; it never changes).
+    pub fn current(&self) -> Option<Arc<ReadState>> {
+        self.inner.current.load_full()
+    }
+
+    /// The version held.
+    pub fn version(&self) -> Option<u64> {
+        self.inner.current.load().as_ref().map(|s| s.version())
+    }
+
+    /// Pins the consumer to `version` (`None` unpins): refreshes go to the
+    /// pinned version instead of the announced one. Takes effect at the
+    /// next refresh.
+    pub fn pin(&self, version: Option<u64>) {
+        *self.inner.pinned.lock().unwrap_or_else(|p| p.into_inner()) = version;
+    }
+
+    /// Calls `f` with every new state after a refresh.
+    pub fn on_refresh(&self, f: impl Fn(&ReadState) + Send + Sync + 'static) {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(f));
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> ConsumerMetrics {
+        let a = self.inner.announced.load(Ordering::Relaxed);
+        ConsumerMetrics {
+            current_version: self.version(),
+            announced_version: (a != u64::MAX).then_some(a),
+            last_refresh: Duration::from_micros(self.inner.last_refresh_micros.load(Ordering::Relaxed)),
+            refreshes: self.inner.refreshes.load(Ordering::Relaxed),
+            failures: self.inner.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Refreshes to the pinned version, or else the announced one. Returns
+    /// the version held afterwards (`None` when nothing is announced).
+    ///
+    /// # Errors
+    /// The version cannot be reached (blobs missing or corrupt and no other
+    /// plan); the consumer keeps the version it has.
+    pub async fn refresh(&self) -> Result<Option<u64>, Error> {
+        refresh(&self.inner).await
+    }
+
+    /// Refreshes to `version` (forward or back).
+    ///
+    /// # Errors
+    /// As [`Consumer::refresh`].
+    pub async fn refresh_to(&self, version: u64) -> Result<u64, Error> {
+        refresh_to(&self.inner, version).await
+    }
+
+    /// Waits until the consumer holds `version` or later (refreshing as
+    /// announcements arrive only if auto-refresh is on), or `timeout` passes.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Timeout`].
+    pub async fn wait_for_version(&self, version: u64, timeout: Duration) -> Result<Arc<ReadState>, Error> {
+        let mut rx = self.inner.version_tx.subscribe();
+        let wait = async {
+            loop {
+                if let Some(s) = self.current() {
+                    if s.version() >= version {
+                        return s;
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "version {version} not reached within {timeout:?} (holding {:?})",
+                    self.version()
+                ),
+            )
+        })
+    }
+
+    /// Starts refreshing on every announcement, in a tokio task that stops
+    /// when the consumer is closed or dropped. Refresh errors are logged and
+    /// counted; the consumer keeps serving the version it has.
+    pub fn start_auto_refresh(&mut self) {
+        if self.task.is_some() {
+            return;
+        }
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let watcher = self.inner.watcher.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut seen: Option<u64> = None;
+            let mut first = true;
+            loop {
+                let next = if first {
+                    first = false;
+                    watcher.latest().await
+                } else {
+                    watcher.changed(seen).await
+                };
+                let Some(inner) = weak.upgrade() else { return };
+                match next {
+                    Ok(v) => {
+                        seen = v;
+                        if v.is_some() {
+                            if let Err(e) = refresh(&inner).await {
+                                tracing::warn!(error = %e, "auto-refresh failed");
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        inner.failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, "reading the announcement failed");
+                        drop(inner);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Stops auto-refresh. The current state stays readable.
+    pub fn close(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    /// The local cache directory.
+    pub fn cache_dir(&self) -> &Path {
+        &self.inner.cache_dir
+    }
+}
+
+async fn refresh(inner: &Arc<Inner>) -> Result<Option<u64>, Error> {
+    let pinned = *inner.pinned.lock().unwrap_or_else(|p| p.into_inner());
+    let announced = inner.watcher.latest().await?;
+    if let Some(a) = announced {
+        inner.announced.store(a, Ordering::Relaxed);
+    }
+    match pinned.or(announced) {
+        None => Ok(None),
+        Some(v) => refresh_to(inner, v).await.map(Some),
+    }
+}
+
+async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
+    let _guard = inner.refresh_lock.lock().await;
+    let current = inner.current.load_full();
+    if current.as_ref().map(|s| s.version()) == Some(target) {
+        return Ok(target);
+    }
+    let started = Instant::now();
+    let mut last_err = None;
+    for _attempt in 0..4 {
+        let names = inner.store.list().await?;
+        let bad = inner.bad.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let catalog = Catalog::new(&names, &bad);
+        let Some(plan) = catalog.plan(current.as_ref().map(|s| s.version()), target, inner.max_chain) else {
+            let msg = format!(
+                "no way to reach version {target} from {:?} with the blobs in {}",
+                current.as_ref().map(|s| s.version()),
+                inner.store.describe()
+            );
+            return Err(match last_err {
+                Some(e) => Error::with_source(ErrorKind::Planning, msg, e),
+                None => Error::new(ErrorKind::Planning, msg),
+            });
+        };
+        match execute(inner, current.as_deref(), &plan).await {
+            Ok(state) => {
+                let state = Arc::new(state);
+                inner.current.store(Some(state.clone()));
+                inner
+                    .last_refresh_micros
+                    .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                inner.refreshes.fetch_add(1, Ordering::Relaxed);
+                for l in inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                    l(&state);
+                }
+                let _ = inner.version_tx.send(Some(target));
+                tracing::info!(version = target, elapsed = ?started.elapsed(), "refreshed");
+                return Ok(target);
+            }
+            Err((blob, e)) => {
+                inner.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
+                let _ = std::fs::remove_file(inner.cache_dir.join(blob.to_string()));
+                inner.bad.lock().unwrap_or_else(|p| p.into_inner()).insert(blob);
+                last_err = Some(e);
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::new(ErrorKind::Planning, format!("version {target} not reached"))))
+}
+
+async fn execute(
+    inner: &Inner,
+    current: Option<&ReadState>,
+    plan: &planner::Plan,
+) -> Result<ReadState, (BlobName, Error)> {
+    let mut state = match plan.snapshot {
+        Some(v) => {
+            let name = BlobName::Snapshot(v);
+            let blob = fetch(&*inner.store, &inner.cache_dir, name).await.map_err(|e| (name, e))?;
+            ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref()).map_err(|e| (name, e))?
+        }
+        None => match current {
+            Some(s) => s.clone(),
+            None => {
+                return Err((
+                    BlobName::Snapshot(0),
+                    Error::new(ErrorKind::Planning, "a delta plan with no state to apply it to"),
+                ))
+            }
+        },
+    };
+    for &step in &plan.steps {
+        let blob = fetch(&*inner.store, &inner.cache_dir, step).await.map_err(|e| (step, e))?;
+        state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
+    }
+    Ok(state)
+}
+
+/// Fetches a blob into the cache (unless there) and maps it.
+async fn fetch(store: &dyn BlobStore, dir: &Path, name: BlobName) -> Result<LoadedBlob, Error> {
+    let path = dir.join(name.to_string());
+    if !path.exists() {
+        store.fetch(name, &path).await.map_err(|e| {
+            let kind = if e.kind() == StoreErrorKind::NotFound {
+                ErrorKind::Planning
+            } else {
+                ErrorKind::Store
+            };
+            Error::with_source(kind, format!("fetching {name} from {} failed", store.describe()), e)
+        })?;
+    }
+    let file = std::fs::File::open(&path)
+        .map_err(|e| Error::with_source(ErrorKind::Io, format!("opening {}", path.display()), e))?;
+    // SAFETY: the file is in the consumer's own cache directory, written
+    // whole to a temporary name and renamed into place, and never modified
+    // afterwards (a corrupt one is deleted, not rewritten); every read from
+    // the map is bounds-checked, so even a truncated file cannot cause an
+    // out-of-bounds read.
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .map_err(|e| Error::with_source(ErrorKind::Io, format!("mapping {}", path.display()), e))?;
+    LoadedBlob::open(name, BlobBytes::mapped(map))
+}
+
+/// Loads `version` from `store` into a fresh read state (for restoring a
+/// producer and for tools).
+pub(crate) async fn load_version(
+    store: Arc<dyn BlobStore>,
+    cache_dir: &Path,
+    version: u64,
+    types: Option<&[String]>,
+) -> Result<ReadState, Error> {
+    std::fs::create_dir_all(cache_dir).map_err(|e| {
+        Error::with_source(ErrorKind::Io, format!("cannot create {}", cache_dir.display()), e)
+    })?;
+    let names = store.list().await?;
+    let mut bad = HashSet::new();
+    for _ in 0..4 {
+        let catalog = Catalog::new(&names, &bad);
+        let plan = catalog.plan(None, version, DEFAULT_MAX_DELTA_CHAIN).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Planning,
+                format!("no snapshot and delta chain reaches version {version} in {}", store.describe()),
+            )
+        })?;
+        let run = async {
+            let name = BlobName::Snapshot(plan.snapshot.unwrap_or(version));
+            let blob = fetch(&*store, cache_dir, name).await.map_err(|e| (name, e))?;
+            let mut state = ReadState::from_snapshot(Arc::new(blob), types).map_err(|e| (name, e))?;
+            for &step in &plan.steps {
+                let blob = fetch(&*store, cache_dir, step).await.map_err(|e| (step, e))?;
+                state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
+            }
+            Ok::<_, (BlobName, Error)>(state)
+        };
+        match run.await {
+            Ok(s) => return Ok(s),
+            Err((name, e)) => {
+                tracing::warn!(blob = %name, error = %e, "blob unusable while loading");
+                let _ = std::fs::remove_file(cache_dir.join(name.to_string()));
+                bad.insert(name);
+            }
+        }
+    }
+    Err(Error::new(ErrorKind::Planning, format!("version {version} could not be loaded")))
+}

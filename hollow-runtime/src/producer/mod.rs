@@ -1,0 +1,607 @@
+//! The producer: publishes the dataset as versions.
+//!
+//! A cycle: populate → write snapshot / delta / reverse delta → publish to
+//! the blob store → integrity check (the delta applied to the previous read
+//! state must give the new state's checksums, and the snapshot's) →
+//! validators → announce. Any failure rolls the write state back and
+//! announces nothing.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+//! use hollow_runtime::{Hollow, Producer};
+//!
+//! #[derive(Hollow)]
+//! #[hollow(primary_key(id))]
+//! struct Movie {
+//!     id: u64,
+//!     title: String,
+//! }
+//!
+//! let store = MemoryBlobStore::new();
+//! let announcer = InProcessAnnouncer::new();
+//! let mut producer = Producer::builder(Arc::new(store), Arc::new(announcer)).build();
+//! let v1 = producer
+//!     .run_cycle(|w| {
+//!         w.add(&Movie { id: 1, title: "Heat".into() })?;
+//!         w.add(&Movie { id: 2, title: "Ronin".into() })?;
+//!         Ok(())
+//!     })
+//!     .await
+//!     .unwrap();
+//! assert!(v1.version.is_some());
+//! // The same data again: no new version.
+//! let again = producer
+//!     .run_cycle(|w| {
+//!         w.add(&Movie { id: 1, title: "Heat".into() })?;
+//!         w.add(&Movie { id: 2, title: "Ronin".into() })?;
+//!         Ok(())
+//!     })
+//!     .await
+//!     .unwrap();
+//! assert_eq!(again.version, None);
+//! # });
+//! ```
+
+mod validate;
+mod write_state;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
+pub(crate) use write_state::{TypeWrite, WriteState};
+
+use crate::blob::{self, BlobKind, BlobWriter, SectionInfo};
+use crate::error::{Error, ErrorKind};
+use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::record::Record;
+use crate::store::{Announcer, BlobName, BlobStore};
+
+/// What a cycle produced.
+#[derive(Clone, Debug, Default)]
+pub struct CycleOutcome {
+    /// The version announced; `None` when the data did not change.
+    pub version: Option<u64>,
+    /// The blobs published, with their sizes in bytes.
+    pub blobs: Vec<(BlobName, u64)>,
+    /// Records added and removed, per type: `(type, added, removed)`.
+    pub changes: Vec<(String, usize, usize)>,
+    /// How long the cycle took.
+    pub duration: Duration,
+}
+
+type Minter = Box<dyn FnMut(Option<u64>) -> u64 + Send>;
+
+/// Configures a [`Producer`].
+pub struct ProducerBuilder {
+    store: Arc<dyn BlobStore>,
+    announcer: Arc<dyn Announcer>,
+    validators: Vec<Box<dyn Validator>>,
+    snapshot_interval: u64,
+    minter: Minter,
+    tags: Vec<(String, String)>,
+    state: WriteState,
+}
+
+impl ProducerBuilder {
+    /// Adds a validator (run on every new version before it is announced).
+    pub fn validator(mut self, v: impl Validator + 'static) -> Self {
+        self.validators.push(Box::new(v));
+        self
+    }
+
+    /// Writes a snapshot every `n` cycles (default 1: every cycle). Deltas
+    /// and reverse deltas are written every cycle.
+    pub fn snapshot_interval(mut self, n: u64) -> Self {
+        self.snapshot_interval = n.max(1);
+        self
+    }
+
+    /// How versions are numbered: called with the last announced version,
+    /// must return a larger one. Default: the next integer (1 first).
+    pub fn version_minter(mut self, f: impl FnMut(Option<u64>) -> u64 + Send + 'static) -> Self {
+        self.minter = Box::new(f);
+        self
+    }
+
+    /// A header tag written into every blob (readable by consumers).
+    pub fn header_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.tags.retain(|(k, _)| *k != key);
+        self.tags.push((key, value.into()));
+        self
+    }
+
+    /// Declares a record type up front (types are also registered when first
+    /// added; declaring them makes a type with no records still part of the
+    /// dataset, and lets `restore` keep its typed checks).
+    pub fn record_type<T: Record>(mut self) -> Self {
+        self.state.type_of::<T>();
+        self
+    }
+
+    /// The producer.
+    pub fn build(self) -> Producer {
+        Producer {
+            store: self.store,
+            announcer: self.announcer,
+            validators: self.validators,
+            snapshot_interval: self.snapshot_interval,
+            minter: self.minter,
+            tags: self.tags,
+            state: self.state,
+            read: None,
+            announced: None,
+            published: 0,
+            since_snapshot: 0,
+        }
+    }
+}
+
+/// Publishes versions of a dataset. See the [module docs](self).
+pub struct Producer {
+    store: Arc<dyn BlobStore>,
+    announcer: Arc<dyn Announcer>,
+    validators: Vec<Box<dyn Validator>>,
+    snapshot_interval: u64,
+    minter: Minter,
+    tags: Vec<(String, String)>,
+    state: WriteState,
+    read: Option<ReadState>,
+    announced: Option<u64>,
+    published: u64,
+    since_snapshot: u64,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("store", &self.store.describe())
+            .field("announced", &self.announced)
+            .finish()
+    }
+}
+
+/// Adds the whole state in [`Producer::run_cycle`].
+pub struct CycleWriter<'p> {
+    state: &'p mut WriteState,
+    cycle: u64,
+}
+
+impl CycleWriter<'_> {
+    /// Adds a record. Adding an identical record twice adds it once.
+    ///
+    /// # Errors
+    /// The record cannot be encoded.
+    pub fn add<T: Record>(&mut self, record: &T) -> Result<(), Error> {
+        self.state.add(record, self.cycle).map(|_| ())
+    }
+}
+
+/// Changes the last state by primary key in [`Producer::run_incremental`].
+pub struct IncrementalWriter<'p> {
+    state: &'p mut WriteState,
+    cycle: u64,
+}
+
+impl IncrementalWriter<'_> {
+    /// Adds `record`, replacing the record with the same primary key.
+    ///
+    /// # Errors
+    /// The type has no primary key, or the record cannot be encoded.
+    pub fn upsert<T: Record>(&mut self, record: &T) -> Result<(), Error> {
+        let i = self.state.type_of::<T>();
+        let bytes = self
+            .state
+            .encoder
+            .encode(record)
+            .map_err(|e| Error::with_source(ErrorKind::Record, format!("cannot add a {} record", T::TYPE_NAME), e))?
+            .to_vec();
+        let t = &mut self.state.types[i];
+        for o in t.ordinals_with_key_of(&bytes)? {
+            t.remove(o);
+        }
+        t.add_keyed(&bytes, self.cycle);
+        Ok(())
+    }
+
+    /// Removes the record with primary key `key` (nothing if there is none).
+    ///
+    /// # Errors
+    /// The type has no primary key.
+    pub fn delete<T: Record>(&mut self, key: &T::PrimaryKey) -> Result<(), Error> {
+        let i = self.state.type_of::<T>();
+        let t = &mut self.state.types[i];
+        if !T::HAS_PRIMARY_KEY {
+            return Err(Error::new(
+                ErrorKind::Record,
+                format!("type {} has no primary key: use run_cycle, or declare one", T::TYPE_NAME),
+            ));
+        }
+        let h = T::hash_primary_key(key);
+        let found = t.ordinals_with_key_hash(h, |b| {
+            crate::read_root::<T>(b).is_ok_and(|r| T::has_primary_key(key, &r))
+        })?;
+        for o in found {
+            t.remove(o);
+        }
+        Ok(())
+    }
+}
+
+impl Producer {
+    /// A producer publishing to `store` and announcing through `announcer`.
+    pub fn builder(store: Arc<dyn BlobStore>, announcer: Arc<dyn Announcer>) -> ProducerBuilder {
+        ProducerBuilder {
+            store,
+            announcer,
+            validators: Vec::new(),
+            snapshot_interval: 1,
+            minter: Box::new(|last| last.map_or(1, |v| v + 1)),
+            tags: Vec::new(),
+            state: WriteState::default(),
+        }
+    }
+
+    /// The last version this producer announced (or restored).
+    pub fn announced(&self) -> Option<u64> {
+        self.announced
+    }
+
+    /// The read state of the last announced version (what consumers see).
+    pub fn read_state(&self) -> Option<&ReadState> {
+        self.read.as_ref()
+    }
+
+    /// Runs a cycle whose closure adds the whole state.
+    ///
+    /// Returns the new version, or `version: None` when nothing changed.
+    ///
+    /// # Errors
+    /// The closure's error, an encoding error, a duplicate primary key, a
+    /// store failure, a failed integrity check or validator, or a lost
+    /// announcement race; in every case nothing is announced and the write
+    /// state is as before the cycle.
+    pub async fn run_cycle<F>(&mut self, populate: F) -> Result<CycleOutcome, Error>
+    where
+        F: FnOnce(&mut CycleWriter<'_>) -> Result<(), Error>,
+    {
+        let started = Instant::now();
+        let cycle = self.published + 1;
+        for t in &mut self.state.types {
+            t.next.clear();
+        }
+        let mut w = CycleWriter {
+            state: &mut self.state,
+            cycle,
+        };
+        if let Err(e) = populate(&mut w) {
+            self.state.rollback();
+            return Err(Error::with_source(ErrorKind::Populate, "the populate closure failed", e));
+        }
+        self.finish_cycle(started, false).await
+    }
+
+    /// Runs a cycle that changes the last state by primary key: cost in
+    /// proportion to the change (plus the snapshot, when one is due).
+    ///
+    /// # Errors
+    /// As [`Producer::run_cycle`]; also a type without a primary key.
+    pub async fn run_incremental<F>(&mut self, change: F) -> Result<CycleOutcome, Error>
+    where
+        F: FnOnce(&mut IncrementalWriter<'_>) -> Result<(), Error>,
+    {
+        let started = Instant::now();
+        let cycle = self.published + 1;
+        for t in &mut self.state.types {
+            t.next = t.current.clone();
+        }
+        let mut w = IncrementalWriter {
+            state: &mut self.state,
+            cycle,
+        };
+        if let Err(e) = change(&mut w) {
+            self.state.rollback();
+            return Err(Error::with_source(ErrorKind::Populate, "the change closure failed", e));
+        }
+        self.finish_cycle(started, true).await
+    }
+
+    async fn finish_cycle(
+        &mut self,
+        started: Instant,
+        incremental: bool,
+    ) -> Result<CycleOutcome, Error> {
+        match self.publish(started, incremental).await {
+            Ok(outcome) => Ok(outcome),
+            Err(e) => {
+                self.state.rollback();
+                tracing::warn!(error = %e, "cycle failed; rolled back, nothing announced");
+                Err(e)
+            }
+        }
+    }
+
+    async fn publish(&mut self, started: Instant, incremental: bool) -> Result<CycleOutcome, Error> {
+        let cycle = self.published + 1;
+        // Diff every type.
+        let mut diffs = Vec::new();
+        let mut changed = false;
+        for t in &self.state.types {
+            if let Some(key) = t.duplicate_key() {
+                return Err(Error::new(
+                    ErrorKind::Record,
+                    format!("two {} records have the primary key {key}", t.name),
+                ));
+            }
+            let (removed, added) = t.diff();
+            changed |= !removed.is_empty() || !added.is_empty();
+            diffs.push((removed, added));
+        }
+        let first = self.announced.is_none() || self.read.is_none();
+        if !changed && !first {
+            self.state.rollback();
+            return Ok(CycleOutcome {
+                version: None,
+                duration: started.elapsed(),
+                ..CycleOutcome::default()
+            });
+        }
+        let version = (self.minter)(self.announced);
+        if let Some(prev) = self.announced {
+            if version <= prev {
+                return Err(Error::new(
+                    ErrorKind::Planning,
+                    format!("the version minter returned {version}, not above the announced {prev}"),
+                ));
+            }
+        }
+        let from_tag = self.read.as_ref().map_or(0, ReadState::tag);
+        let to_tag = random_tag();
+        let schema = self.state.schema();
+        let snapshot_due = first || self.since_snapshot + 1 >= self.snapshot_interval;
+
+        let mut snapshot = BlobWriter::new(BlobKind::Snapshot, version, version, 0, to_tag);
+        let mut delta = self.announced.map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
+        let mut reverse = self
+            .announced
+            .map(|prev| BlobWriter::new(BlobKind::ReverseDelta, version, prev, to_tag, from_tag));
+        let mut changes = Vec::new();
+        for (t, (removed, added)) in self.state.types.iter().zip(&diffs) {
+            let next_checksum = t.next_checksum(removed, added);
+            let next_count = t.next_count();
+            changes.push((t.name.clone(), added.len(), removed.len()));
+            if snapshot_due {
+                let bytes = blob::snapshot_section(
+                    t.size,
+                    t.limit,
+                    &t.next.words(t.limit),
+                    t.next.iter().map(|o| (o, t.bytes(o).unwrap_or(&[]))),
+                )
+                .map_err(|e| blob_error(&t.name, e))?;
+                snapshot.add_section(
+                    SectionInfo {
+                        type_name: t.name.clone(),
+                        record_count: next_count,
+                        ordinal_limit: t.limit,
+                        state_count: next_count,
+                        state_checksum: next_checksum,
+                        ..SectionInfo::default()
+                    },
+                    bytes,
+                );
+            }
+            if let Some(d) = &mut delta {
+                let adds: Vec<(u32, &[u8])> = added.iter().map(|&o| (o, t.bytes(o).unwrap_or(&[]))).collect();
+                d.add_section(
+                    SectionInfo {
+                        type_name: t.name.clone(),
+                        record_count: added.len() as u32,
+                        removed_count: removed.len() as u32,
+                        ordinal_limit: t.limit,
+                        state_count: next_count,
+                        state_checksum: next_checksum,
+                        ..SectionInfo::default()
+                    },
+                    blob::delta_section(t.size, removed, &adds).map_err(|e| blob_error(&t.name, e))?,
+                );
+            }
+            if let Some(r) = &mut reverse {
+                let adds: Vec<(u32, &[u8])> = removed.iter().map(|&o| (o, t.bytes(o).unwrap_or(&[]))).collect();
+                r.add_section(
+                    SectionInfo {
+                        type_name: t.name.clone(),
+                        record_count: removed.len() as u32,
+                        removed_count: added.len() as u32,
+                        ordinal_limit: t.limit,
+                        state_count: t.current.count(),
+                        state_checksum: t.checksum,
+                        ..SectionInfo::default()
+                    },
+                    blob::delta_section(t.size, added, &adds).map_err(|e| blob_error(&t.name, e))?,
+                );
+            }
+        }
+        let mut blobs: Vec<(BlobName, Vec<u8>)> = Vec::new();
+        if snapshot_due {
+            blobs.push((BlobName::Snapshot(version), snapshot.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?));
+        }
+        if let (Some(prev), Some(d)) = (self.announced, delta) {
+            blobs.push((BlobName::Delta { from: prev, to: version }, d.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?));
+        }
+        if let (Some(prev), Some(r)) = (self.announced, reverse) {
+            blobs.push((
+                BlobName::ReverseDelta { from: version, to: prev },
+                r.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?,
+            ));
+        }
+        // Integrity check before anything is published.
+        let new_read = self.check_integrity(&blobs)?;
+        let ctx = ValidationContext {
+            version,
+            previous: self.read.as_ref(),
+            next: &new_read,
+        };
+        for v in &self.validators {
+            v.validate(&ctx).map_err(|msg| {
+                Error::new(
+                    ErrorKind::Validation,
+                    format!("validator {} refused version {version}: {msg}", v.name()),
+                )
+            })?;
+        }
+        // Publish, then announce.
+        let mut published = Vec::new();
+        for (name, bytes) in &blobs {
+            self.store.put(*name, bytes).await.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Store,
+                    format!("publishing {name} of version {version} to {} failed", self.store.describe()),
+                    e,
+                )
+            })?;
+            published.push((*name, bytes.len() as u64));
+        }
+        self.announcer.announce(version, self.announced).await?;
+        // Commit.
+        for t in &mut self.state.types {
+            t.commit(cycle, incremental);
+        }
+        self.published = cycle;
+        self.since_snapshot = if snapshot_due { 0 } else { self.since_snapshot + 1 };
+        self.announced = Some(version);
+        self.read = Some(new_read);
+        tracing::info!(version, blobs = published.len(), "announced");
+        Ok(CycleOutcome {
+            version: Some(version),
+            blobs: published,
+            changes,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// Applies the new delta to the previous read state (or loads the first
+    /// snapshot) and checks it reaches the snapshot's state.
+    fn check_integrity(&self, blobs: &[(BlobName, Vec<u8>)]) -> Result<ReadState, Error> {
+        let load = |name: BlobName, bytes: &Vec<u8>| -> Result<Arc<LoadedBlob>, Error> {
+            LoadedBlob::open(name, BlobBytes::owned(bytes.clone())).map(Arc::new)
+        };
+        let snapshot = blobs.iter().find(|(n, _)| matches!(n, BlobName::Snapshot(_)));
+        let delta = blobs.iter().find(|(n, _)| matches!(n, BlobName::Delta { .. }));
+        let via_delta = match (&self.read, delta) {
+            (Some(prev), Some((name, bytes))) => Some(prev.apply(load(*name, bytes)?).map_err(|e| {
+                Error::with_source(ErrorKind::Integrity, format!("integrity check: applying {name} failed"), e)
+            })?),
+            _ => None,
+        };
+        let via_snapshot = match snapshot {
+            Some((name, bytes)) => Some(ReadState::from_snapshot(load(*name, bytes)?, None)?),
+            None => None,
+        };
+        match (via_delta, via_snapshot) {
+            (Some(d), Some(s)) => {
+                for t in &self.state.types {
+                    let (a, b) = (d.checksum(&t.name), s.checksum(&t.name));
+                    if a != b || d.count(&t.name) != s.count(&t.name) {
+                        return Err(Error::new(
+                            ErrorKind::Integrity,
+                            format!(
+                                "integrity check failed for type {}: the delta gives {} records, the snapshot {}",
+                                t.name,
+                                d.count(&t.name),
+                                s.count(&t.name)
+                            ),
+                        ));
+                    }
+                }
+                // Keep the snapshot-based state: it reads from one blob.
+                Ok(s)
+            }
+            (Some(d), None) => Ok(d),
+            (None, Some(s)) => Ok(s),
+            (None, None) => Err(Error::new(ErrorKind::Integrity, "a cycle produced neither a snapshot nor a delta")),
+        }
+    }
+
+    /// Rebuilds the write state from the announced version (restarting a
+    /// producer): ordinals are kept, so the next cycle writes a delta.
+    ///
+    /// # Errors
+    /// Nothing announced, or the version cannot be loaded.
+    pub async fn restore_latest(&mut self) -> Result<Option<u64>, Error> {
+        match self.announcer.announced().await? {
+            None => Ok(None),
+            Some(v) => self.restore(v).await.map(Some),
+        }
+    }
+
+    /// Rebuilds the write state from `version` (loaded from the store by the
+    /// consumer's update planner).
+    ///
+    /// # Errors
+    /// The version cannot be reached from the blobs in the store.
+    pub async fn restore(&mut self, version: u64) -> Result<u64, Error> {
+        let dir = std::env::temp_dir().join(format!("hollow-restore-{:016x}", random_tag()));
+        let state = crate::consumer::load_version(self.store.clone(), &dir, version, None).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let state = state?;
+        let cycle = self.published + 1;
+        let mut ws = WriteState::default();
+        // Keep typed functions of declared types.
+        let known: Vec<(String, Option<write_state::TypedFns>)> =
+            self.state.types.iter().map(|t| (t.name.clone(), t.fns)).collect();
+        let schema = state.schema().clone();
+        for name in state.type_names().map(str::to_string).collect::<Vec<_>>() {
+            let st = schema.get_struct(&name).cloned();
+            let size = st.as_ref().map(|s| s.size).unwrap_or_default();
+            let fns = known.iter().find(|(n, _)| *n == name).and_then(|(_, f)| *f);
+            let mut tw = TypeWrite::new(&name, size, schema.clone(), fns);
+            if let Some(raw) = state.raw_records(&name) {
+                let mut words = Vec::new();
+                for o in 0..raw.ordinal_limit() {
+                    if let Some(r) = raw.get(o) {
+                        crate::wire::canonicalize_struct(&r, &mut words).map_err(|e| {
+                            Error::new(ErrorKind::CorruptBlob, format!("restoring {name} ordinal {o}: {e}"))
+                        })?;
+                        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+                        tw.restore_record(o, bytes);
+                    }
+                }
+                tw.limit = tw.limit.max(raw.ordinal_limit());
+            }
+            tw.finish_restore(cycle);
+            ws.insert(tw);
+        }
+        for (name, fns) in known {
+            if ws.get_mut(&name).is_none() {
+                if let Some(t) = self.state.types.iter().find(|t| t.name == name) {
+                    ws.insert(TypeWrite::new(&name, t.size, t.schema.clone(), fns));
+                }
+            }
+        }
+        self.state = ws;
+        self.announced = Some(version);
+        self.read = Some(state);
+        self.since_snapshot = 0;
+        Ok(version)
+    }
+}
+
+fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {
+    Error::with_source(ErrorKind::Record, format!("cannot write the {what} section"), e)
+}
+
+fn random_tag() -> u64 {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: time and address entropy still make collisions
+        // between two states of one dataset vanishingly unlikely.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        return crate::encode::hash_bytes(&t.to_le_bytes()) | 1;
+    }
+    u64::from_le_bytes(b) | 1
+}

@@ -1,0 +1,131 @@
+//! Validators: checks a new version must pass before it is announced.
+
+use crate::read_state::ReadState;
+
+/// What a validator sees: the new state and the previous one.
+#[derive(Debug)]
+pub struct ValidationContext<'a> {
+    /// The version about to be announced.
+    pub version: u64,
+    /// The last announced state (`None` for the first version).
+    pub previous: Option<&'a ReadState>,
+    /// The state about to be announced.
+    pub next: &'a ReadState,
+}
+
+/// A check run on every new version before it is announced; a refusal rolls
+/// the cycle back.
+pub trait Validator: Send + Sync {
+    /// A name for messages.
+    fn name(&self) -> &str;
+    /// Checks the new version.
+    ///
+    /// # Errors
+    /// Why the version is refused (the message is shown to the operator).
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String>;
+}
+
+/// Refuses a version whose record count of a type changed by more than a
+/// percentage of the previous count (a feed that suddenly lost half its
+/// data, say).
+#[derive(Clone, Debug)]
+pub struct RecordCountVariance {
+    type_name: String,
+    max_percent: f64,
+}
+
+impl RecordCountVariance {
+    /// At most `max_percent` % change in the number of `type_name` records.
+    pub fn new(type_name: impl Into<String>, max_percent: f64) -> Self {
+        RecordCountVariance {
+            type_name: type_name.into(),
+            max_percent,
+        }
+    }
+}
+
+impl Validator for RecordCountVariance {
+    fn name(&self) -> &str {
+        "record-count-variance"
+    }
+
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String> {
+        let Some(prev) = ctx.previous else {
+            return Ok(());
+        };
+        let (a, b) = (prev.count(&self.type_name), ctx.next.count(&self.type_name));
+        if a == 0 {
+            return Ok(());
+        }
+        let change = (b as f64 - a as f64).abs() * 100.0 / a as f64;
+        if change > self.max_percent {
+            return Err(format!(
+                "{} records went from {a} to {b} ({change:.1} % change, limit {} %)",
+                self.type_name, self.max_percent
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a version in which two records of a type share a primary key.
+///
+/// The producer always checks this while writing (a cycle with a duplicate
+/// key fails naming the type and key); this validator states the rule
+/// explicitly in a producer's configuration, and checks states restored from
+/// blobs written elsewhere, through the given key function.
+pub struct DuplicatePrimaryKey {
+    type_name: String,
+    check: Box<dyn Fn(&ReadState) -> Result<(), String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for DuplicatePrimaryKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuplicatePrimaryKey")
+            .field("type_name", &self.type_name)
+            .finish()
+    }
+}
+
+impl DuplicatePrimaryKey {
+    /// Checks the primary keys of `T`.
+    pub fn of<T: crate::Record>() -> Self {
+        DuplicatePrimaryKey {
+            type_name: T::TYPE_NAME.to_string(),
+            check: Box::new(|state: &ReadState| {
+                let records = state.records::<T>();
+                let mut seen: std::collections::HashMap<u64, Vec<u32>> =
+                    std::collections::HashMap::new();
+                for (o, r) in records.iter() {
+                    let h = T::primary_key_hash_ref(&r);
+                    let same = seen.entry(h).or_default();
+                    for &p in same.iter() {
+                        if let Some(other) = records.get(p) {
+                            if let Ok(v) = T::from_ref(other) {
+                                if v.primary_key_eq_ref(&r) {
+                                    return Err(format!(
+                                        "{} ordinals {p} and {o} share the primary key {}",
+                                        T::TYPE_NAME,
+                                        v.describe_primary_key()
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    same.push(o);
+                }
+                Ok(())
+            }),
+        }
+    }
+}
+
+impl Validator for DuplicatePrimaryKey {
+    fn name(&self) -> &str {
+        "duplicate-primary-key"
+    }
+
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String> {
+        (self.check)(ctx.next)
+    }
+}

@@ -1,0 +1,498 @@
+//! The producer's write state: per record type, every record's canonical
+//! bytes by ordinal, the hash → ordinal map that deduplicates them, and the
+//! populated sets of the published state and of the cycle being built.
+
+use std::collections::HashMap;
+
+use hollow_schema::{Schema, StructSize};
+
+use crate::encode::{hash_bytes, Encoder};
+use crate::error::{Error, ErrorKind};
+use crate::read_state::state_mix;
+use crate::record::Record;
+
+/// A growable bit set over ordinals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Bits(pub(crate) Vec<u64>);
+
+impl Bits {
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> bool {
+        self.0
+            .get(i as usize / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+    }
+
+    #[inline]
+    pub(crate) fn set(&mut self, i: u32, v: bool) {
+        let w = i as usize / 64;
+        if w >= self.0.len() {
+            if !v {
+                return;
+            }
+            self.0.resize(w + 1, 0);
+        }
+        if v {
+            self.0[w] |= 1 << (i % 64);
+        } else {
+            self.0[w] &= !(1 << (i % 64));
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.iter_mut().for_each(|w| *w = 0);
+    }
+
+    /// Ordinals set in `self` but not in `other`, ascending.
+    pub(crate) fn minus(&self, other: &Bits) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (i, &w) in self.0.iter().enumerate() {
+            let mut d = w & !other.0.get(i).copied().unwrap_or(0);
+            while d != 0 {
+                let b = d.trailing_zeros();
+                out.push((i * 64) as u32 + b);
+                d &= d - 1;
+            }
+        }
+        out
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut d = w;
+            std::iter::from_fn(move || {
+                if d == 0 {
+                    None
+                } else {
+                    let b = d.trailing_zeros();
+                    d &= d - 1;
+                    Some((i * 64) as u32 + b)
+                }
+            })
+        })
+    }
+
+    pub(crate) fn count(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// The words, padded to cover `limit` ordinals.
+    pub(crate) fn words(&self, limit: u32) -> Vec<u64> {
+        let mut w = self.0.clone();
+        w.resize((limit as usize).div_ceil(64), 0);
+        w
+    }
+}
+
+/// Functions of a record type that need its Rust type, kept as plain fn
+/// pointers so the write state can be type-erased.
+#[derive(Clone, Copy)]
+pub(crate) struct TypedFns {
+    /// Primary-key hash of a record's canonical bytes (None: no key, or the
+    /// bytes do not read).
+    pub(crate) key_hash: fn(&[u8]) -> Option<u64>,
+    /// Whether two records' canonical bytes have equal primary keys.
+    pub(crate) key_eq: fn(&[u8], &[u8]) -> bool,
+    /// The primary key of a record's canonical bytes, as text.
+    pub(crate) describe: fn(&[u8]) -> String,
+    pub(crate) has_key: bool,
+}
+
+impl TypedFns {
+    pub(crate) fn of<T: Record>() -> TypedFns {
+        fn key_hash<T: Record>(b: &[u8]) -> Option<u64> {
+            let r = crate::read_root::<T>(b).ok()?;
+            Some(T::primary_key_hash_ref(&r))
+        }
+        fn key_eq<T: Record>(a: &[u8], b: &[u8]) -> bool {
+            match (crate::read_root::<T>(a), crate::read_root::<T>(b)) {
+                (Ok(ra), Ok(rb)) => match T::from_ref(ra) {
+                    Ok(va) => va.primary_key_eq_ref(&rb),
+                    Err(_) => false,
+                },
+                _ => false,
+            }
+        }
+        fn describe<T: Record>(b: &[u8]) -> String {
+            match crate::read_root::<T>(b).map(T::from_ref) {
+                Ok(Ok(v)) => v.describe_primary_key(),
+                _ => "(unreadable key)".to_string(),
+            }
+        }
+        TypedFns {
+            key_hash: key_hash::<T>,
+            key_eq: key_eq::<T>,
+            describe: describe::<T>,
+            has_key: T::HAS_PRIMARY_KEY,
+        }
+    }
+}
+
+/// One record type's write state.
+pub(crate) struct TypeWrite {
+    pub(crate) name: String,
+    pub(crate) size: StructSize,
+    pub(crate) schema: Schema,
+    pub(crate) fns: Option<TypedFns>,
+    /// Canonical bytes by ordinal (None: free).
+    records: Vec<Option<Box<[u8]>>>,
+    hashes: Vec<u64>,
+    /// Hash → ordinals holding records with that hash.
+    by_hash: HashMap<u64, Vec<u32>>,
+    /// Populated in the published state.
+    pub(crate) current: Bits,
+    /// Populated in the cycle being built.
+    pub(crate) next: Bits,
+    /// Ordinals freed, with the cycle they were freed in.
+    free: Vec<(u32, u64)>,
+    /// Ordinals assigned in the cycle being built (released on rollback).
+    fresh: Vec<u32>,
+    pub(crate) limit: u32,
+    pub(crate) checksum: u64,
+    /// Primary-key hash → ordinals of the published state (built on first
+    /// incremental use, then maintained).
+    keys: Option<HashMap<u64, Vec<u32>>>,
+}
+
+impl TypeWrite {
+    pub(crate) fn new(name: &str, size: StructSize, schema: Schema, fns: Option<TypedFns>) -> Self {
+        TypeWrite {
+            name: name.to_string(),
+            size,
+            schema,
+            fns,
+            records: Vec::new(),
+            hashes: Vec::new(),
+            by_hash: HashMap::new(),
+            current: Bits::default(),
+            next: Bits::default(),
+            free: Vec::new(),
+            fresh: Vec::new(),
+            limit: 0,
+            checksum: 0,
+            keys: None,
+        }
+    }
+
+    /// The canonical bytes at `o`.
+    pub(crate) fn bytes(&self, o: u32) -> Option<&[u8]> {
+        self.records.get(o as usize).and_then(|r| r.as_deref())
+    }
+
+    fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        self.by_hash
+            .get(&hash)?
+            .iter()
+            .copied()
+            .find(|&o| self.bytes(o) == Some(bytes))
+    }
+
+    /// Adds a record (canonical bytes) to the cycle being built; returns its
+    /// ordinal.
+    pub(crate) fn add(&mut self, bytes: &[u8], cycle: u64) -> u32 {
+        let hash = hash_bytes(bytes);
+        if let Some(o) = self.find(hash, bytes) {
+            self.next.set(o, true);
+            return o;
+        }
+        // Ordinals freed in the previous cycle are not reused yet: a
+        // reverse delta must be able to restore them.
+        let o = match self.free.iter().position(|&(_, at)| at + 2 <= cycle) {
+            Some(i) => self.free.swap_remove(i).0,
+            None => {
+                self.limit += 1;
+                self.limit - 1
+            }
+        };
+        if self.records.len() <= o as usize {
+            self.records.resize(o as usize + 1, None);
+            self.hashes.resize(o as usize + 1, 0);
+        }
+        self.records[o as usize] = Some(bytes.into());
+        self.hashes[o as usize] = hash;
+        self.by_hash.entry(hash).or_default().push(o);
+        self.fresh.push(o);
+        self.next.set(o, true);
+        o
+    }
+
+    /// Removes ordinal `o` from the cycle being built.
+    pub(crate) fn remove(&mut self, o: u32) {
+        self.next.set(o, false);
+    }
+
+    /// The key index (primary-key hash → ordinals of the cycle being
+    /// built), built on first use from the published state.
+    fn keys(&mut self) -> Result<(&mut HashMap<u64, Vec<u32>>, TypedFns), Error> {
+        let fns = self.fns.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Record,
+                format!("type {} is not registered with the producer", self.name),
+            )
+        })?;
+        if !fns.has_key {
+            return Err(Error::new(
+                ErrorKind::Record,
+                format!("type {} has no primary key: use run_cycle, or declare one", self.name),
+            ));
+        }
+        if self.keys.is_none() {
+            let mut keys: HashMap<u64, Vec<u32>> = HashMap::new();
+            for o in self.next.iter() {
+                if let Some(h) = self.records[o as usize].as_deref().and_then(fns.key_hash) {
+                    keys.entry(h).or_default().push(o);
+                }
+            }
+            self.keys = Some(keys);
+        }
+        Ok((self.keys.as_mut().expect("just built"), fns))
+    }
+
+    /// The ordinals of the cycle being built whose record's primary-key hash
+    /// is `h` and whose bytes satisfy `matches`.
+    pub(crate) fn ordinals_with_key_hash(
+        &mut self,
+        h: u64,
+        matches: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<u32>, Error> {
+        let (keys, _) = self.keys()?;
+        let candidates = keys.get(&h).cloned().unwrap_or_default();
+        Ok(candidates
+            .into_iter()
+            .filter(|&o| self.next.get(o) && self.bytes(o).is_some_and(&matches))
+            .collect())
+    }
+
+    /// The ordinals of the cycle being built whose primary key equals
+    /// `bytes`' (for incremental cycles).
+    pub(crate) fn ordinals_with_key_of(&mut self, bytes: &[u8]) -> Result<Vec<u32>, Error> {
+        let (_, fns) = self.keys()?;
+        let Some(h) = (fns.key_hash)(bytes) else {
+            return Ok(Vec::new());
+        };
+        self.ordinals_with_key_hash(h, |b| (fns.key_eq)(b, bytes))
+    }
+
+    /// Adds a record in an incremental cycle, keeping the key index current.
+    pub(crate) fn add_keyed(&mut self, bytes: &[u8], cycle: u64) -> u32 {
+        let o = self.add(bytes, cycle);
+        if let (Some(keys), Some(fns)) = (&mut self.keys, self.fns) {
+            if let Some(h) = (fns.key_hash)(bytes) {
+                let v = keys.entry(h).or_default();
+                if !v.contains(&o) {
+                    v.push(o);
+                }
+            }
+        }
+        o
+    }
+
+    /// Two records of the cycle being built with the same primary key, if
+    /// any: `(key as text)`.
+    pub(crate) fn duplicate_key(&self) -> Option<String> {
+        let fns = self.fns?;
+        if !fns.has_key {
+            return None;
+        }
+        let mut seen: HashMap<u64, Vec<u32>> = HashMap::new();
+        for o in self.next.iter() {
+            let b = self.bytes(o)?;
+            let Some(h) = (fns.key_hash)(b) else { continue };
+            let same = seen.entry(h).or_default();
+            for &p in same.iter() {
+                if let Some(pb) = self.bytes(p) {
+                    if (fns.key_eq)(pb, b) {
+                        return Some((fns.describe)(b));
+                    }
+                }
+            }
+            same.push(o);
+        }
+        None
+    }
+
+    /// Removed and added ordinals of the cycle being built.
+    pub(crate) fn diff(&self) -> (Vec<u32>, Vec<u32>) {
+        (self.current.minus(&self.next), self.next.minus(&self.current))
+    }
+
+    /// The checksum of the cycle being built's state.
+    pub(crate) fn next_checksum(&self, removed: &[u32], added: &[u32]) -> u64 {
+        let mut c = self.checksum;
+        for &o in removed {
+            c = c.wrapping_sub(state_mix(o, self.hashes[o as usize]));
+        }
+        for &o in added {
+            c = c.wrapping_add(state_mix(o, self.hashes[o as usize]));
+        }
+        c
+    }
+
+    /// Makes the cycle being built the published state. The key index
+    /// (kept by incremental cycles) stays only after an incremental cycle;
+    /// stale entries are filtered by `next` on lookup.
+    pub(crate) fn commit(&mut self, cycle: u64, incremental: bool) {
+        let (removed, added) = self.diff();
+        self.checksum = self.next_checksum(&removed, &added);
+        if !incremental {
+            self.keys = None;
+        }
+        for &o in &removed {
+            self.release(o);
+            self.free.push((o, cycle));
+        }
+        // Fresh ordinals that ended up unused (added then removed in the
+        // same cycle) go back at once: they were never published.
+        for o in std::mem::take(&mut self.fresh) {
+            if !self.next.get(o) && !self.current.get(o) && self.records[o as usize].is_some() {
+                self.release(o);
+                self.free.push((o, 0));
+            }
+        }
+        self.current = self.next.clone();
+    }
+
+    /// Forgets the cycle being built.
+    pub(crate) fn rollback(&mut self) {
+        self.keys = None;
+        for o in std::mem::take(&mut self.fresh) {
+            if !self.current.get(o) {
+                self.release(o);
+                self.free.push((o, 0));
+            }
+        }
+        self.next = self.current.clone();
+    }
+
+    fn release(&mut self, o: u32) {
+        if let Some(Some(_)) = self.records.get(o as usize) {
+            let h = self.hashes[o as usize];
+            if let Some(v) = self.by_hash.get_mut(&h) {
+                v.retain(|&x| x != o);
+                if v.is_empty() {
+                    self.by_hash.remove(&h);
+                }
+            }
+            self.records[o as usize] = None;
+        }
+    }
+
+    /// Loads a published record (restoring from a blob), keeping its ordinal.
+    pub(crate) fn restore_record(&mut self, o: u32, bytes: Vec<u8>) {
+        let hash = hash_bytes(&bytes);
+        if self.records.len() <= o as usize {
+            self.records.resize(o as usize + 1, None);
+            self.hashes.resize(o as usize + 1, 0);
+        }
+        self.records[o as usize] = Some(bytes.into_boxed_slice());
+        self.hashes[o as usize] = hash;
+        self.by_hash.entry(hash).or_default().push(o);
+        self.current.set(o, true);
+        self.next.set(o, true);
+        self.limit = self.limit.max(o + 1);
+    }
+
+    /// After restoring: ordinals below the limit that are not populated are
+    /// free (from the cycle after next, to be safe).
+    pub(crate) fn finish_restore(&mut self, cycle: u64) {
+        self.checksum = self
+            .current
+            .iter()
+            .map(|o| state_mix(o, self.hashes[o as usize]))
+            .fold(0u64, u64::wrapping_add);
+        self.free = (0..self.limit)
+            .filter(|&o| !self.current.get(o))
+            .map(|o| (o, cycle))
+            .collect();
+    }
+
+    /// Number of records in the cycle being built.
+    pub(crate) fn next_count(&self) -> u32 {
+        self.next.count()
+    }
+}
+
+/// Every record type's write state.
+#[derive(Default)]
+pub(crate) struct WriteState {
+    pub(crate) types: Vec<TypeWrite>,
+    by_name: HashMap<String, usize>,
+    pub(crate) encoder: Encoder,
+}
+
+impl WriteState {
+    /// The state of `T`, registering it on first use.
+    pub(crate) fn type_of<T: Record>(&mut self) -> usize {
+        if let Some(&i) = self.by_name.get(T::TYPE_NAME) {
+            if self.types[i].fns.is_none() {
+                self.types[i].fns = Some(TypedFns::of::<T>());
+            }
+            return i;
+        }
+        self.insert(TypeWrite::new(
+            T::TYPE_NAME,
+            T::SIZE,
+            T::schema().clone(),
+            Some(TypedFns::of::<T>()),
+        ))
+    }
+
+    pub(crate) fn insert(&mut self, t: TypeWrite) -> usize {
+        let i = self.types.len();
+        self.by_name.insert(t.name.clone(), i);
+        self.types.push(t);
+        i
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut TypeWrite> {
+        self.by_name.get(name).map(|&i| &mut self.types[i])
+    }
+
+    /// The dataset schema: every registered type's schema, merged.
+    pub(crate) fn schema(&self) -> Schema {
+        let mut s = Schema::new();
+        for t in &self.types {
+            for d in &t.schema.types {
+                s.insert(d.clone());
+            }
+        }
+        s
+    }
+
+    /// Encodes `record` and adds it to the cycle being built.
+    pub(crate) fn add<T: Record>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
+        let i = self.type_of::<T>();
+        let bytes = self.encoder.encode(record).map_err(|e| {
+            Error::with_source(ErrorKind::Record, format!("cannot add a {} record", T::TYPE_NAME), e)
+        })?;
+        Ok(self.types[i].add(bytes, cycle))
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        self.types.iter_mut().for_each(TypeWrite::rollback);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_diff_and_iterate() {
+        let mut a = Bits::default();
+        let mut b = Bits::default();
+        for i in [1, 5, 64, 200] {
+            a.set(i, true);
+        }
+        for i in [5, 64, 300] {
+            b.set(i, true);
+        }
+        assert_eq!(a.minus(&b), vec![1, 200]);
+        assert_eq!(b.minus(&a), vec![300]);
+        assert_eq!(a.iter().collect::<Vec<_>>(), vec![1, 5, 64, 200]);
+        assert_eq!(a.count(), 4);
+        a.set(5, false);
+        assert!(!a.get(5));
+        assert_eq!(a.words(300).len(), 5);
+    }
+}

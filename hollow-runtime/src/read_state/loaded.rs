@@ -1,0 +1,193 @@
+//! A blob opened for reading: its bytes (memory-mapped or owned), checked
+//! once, with the place of every section's lists remembered so records can
+//! be read in O(1) for as long as the blob is held.
+
+use std::fmt;
+use std::sync::Arc;
+
+use hollow_schema::Schema;
+
+use crate::blob::{BlobKind, BlobView};
+use crate::error::{Error, ErrorKind};
+use crate::store::BlobName;
+use crate::wire::{ListPosition, StructReader};
+
+/// The bytes of a blob: a memory map of a cached file, or owned bytes.
+#[derive(Clone)]
+pub(crate) struct BlobBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl BlobBytes {
+    pub(crate) fn owned(v: Vec<u8>) -> BlobBytes {
+        BlobBytes(Arc::new(v))
+    }
+
+    pub(crate) fn mapped(m: memmap2::Mmap) -> BlobBytes {
+        BlobBytes(Arc::new(m))
+    }
+
+    fn get(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+/// Where one section's lists are.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SectionPos {
+    start: usize,
+    end: usize,
+    pub(crate) records: ListPosition,
+    pub(crate) populated: Option<ListPosition>,
+    pub(crate) removed: Option<ListPosition>,
+    pub(crate) added: Option<ListPosition>,
+    pub(crate) ordinal_limit: u32,
+    pub(crate) state_count: u32,
+    pub(crate) state_checksum: u64,
+}
+
+/// A blob checked and ready to read.
+pub(crate) struct LoadedBlob {
+    name: BlobName,
+    bytes: BlobBytes,
+    from_tag: u64,
+    to_tag: u64,
+    schema: Schema,
+    tags: Vec<(String, String)>,
+    sections: Vec<(String, SectionPos)>,
+}
+
+impl fmt::Debug for LoadedBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LoadedBlob({})", self.name)
+    }
+}
+
+fn corrupt(name: BlobName, what: impl fmt::Display) -> Error {
+    Error::new(ErrorKind::CorruptBlob, format!("blob {name} {what}"))
+}
+
+impl LoadedBlob {
+    /// Opens and checks a blob (magic, format version, whole-file checksum,
+    /// header, section bounds) and checks that it is the blob `name` says.
+    pub(crate) fn open(name: BlobName, bytes: BlobBytes) -> Result<LoadedBlob, Error> {
+        let shown = name.to_string();
+        let view = BlobView::open(&shown, bytes.get())
+            .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e))?;
+        let p = *view.prefix();
+        let expected = match name {
+            BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v),
+            BlobName::Delta { from, to } => (BlobKind::Delta, from, to),
+            BlobName::ReverseDelta { from, to } => (BlobKind::ReverseDelta, from, to),
+        };
+        if (p.kind, p.from_version, p.to_version) != expected {
+            return Err(corrupt(
+                name,
+                format_args!(
+                    "holds a {} from version {} to {}, not what its name says",
+                    p.kind, p.from_version, p.to_version
+                ),
+            ));
+        }
+        let base = bytes.get().as_ptr() as usize;
+        let mut sections = Vec::new();
+        for sv in view.sections() {
+            let info = sv.info().clone();
+            let sec = sv.bytes();
+            let start = sec.as_ptr() as usize - base;
+            let root = StructReader::root(sec)
+                .map_err(|e| corrupt(name, format_args!("section {}: {e}", info.type_name)))?;
+            let list = |i: u32| {
+                root.pointer(i)
+                    .list_reader()
+                    .map(|l| l.position())
+                    .map_err(|e| corrupt(name, format_args!("section {}: {e}", info.type_name)))
+            };
+            let pos = if p.kind == BlobKind::Snapshot {
+                SectionPos {
+                    start,
+                    end: start + sec.len(),
+                    populated: Some(list(0)?),
+                    records: list(1)?,
+                    removed: None,
+                    added: None,
+                    ordinal_limit: info.ordinal_limit,
+                    state_count: info.state_count,
+                    state_checksum: info.state_checksum,
+                }
+            } else {
+                SectionPos {
+                    start,
+                    end: start + sec.len(),
+                    populated: None,
+                    removed: Some(list(0)?),
+                    added: Some(list(1)?),
+                    records: list(2)?,
+                    ordinal_limit: info.ordinal_limit,
+                    state_count: info.state_count,
+                    state_checksum: info.state_checksum,
+                }
+            };
+            if p.kind == BlobKind::Snapshot && pos.records.len() < info.ordinal_limit {
+                return Err(corrupt(
+                    name,
+                    format_args!(
+                        "section {} has {} records for {} ordinals",
+                        info.type_name,
+                        pos.records.len(),
+                        info.ordinal_limit
+                    ),
+                ));
+            }
+            sections.push((info.type_name, pos));
+        }
+        let header = view.header();
+        Ok(LoadedBlob {
+            name,
+            from_tag: p.from_tag,
+            to_tag: p.to_tag,
+            schema: header.schema.clone(),
+            tags: header.tags.clone(),
+            sections,
+            bytes: bytes.clone(),
+        })
+    }
+
+    pub(crate) fn name(&self) -> BlobName {
+        self.name
+    }
+
+    pub(crate) fn from_tag(&self) -> u64 {
+        self.from_tag
+    }
+
+    pub(crate) fn to_tag(&self) -> u64 {
+        self.to_tag
+    }
+
+    pub(crate) fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub(crate) fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+
+    pub(crate) fn sections(&self) -> impl Iterator<Item = (&String, &SectionPos)> {
+        self.sections.iter().map(|(n, p)| (n, p))
+    }
+
+    pub(crate) fn section(&self, type_name: &str) -> Option<&SectionPos> {
+        self.sections
+            .iter()
+            .find(|(n, _)| n == type_name)
+            .map(|(_, p)| p)
+    }
+
+    /// The bytes of a type's section (empty when the blob has none).
+    #[inline]
+    pub(crate) fn section_bytes(&self, type_name: &str) -> &[u8] {
+        match self.section(type_name) {
+            Some(p) => &self.bytes.get()[p.start..p.end],
+            None => &[],
+        }
+    }
+}

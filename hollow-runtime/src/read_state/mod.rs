@@ -1,0 +1,434 @@
+//! The read state: one version of the dataset, held in memory-mapped (or
+//! owned) blobs and read in place.
+//!
+//! A [`ReadState`] is immutable. Loading a snapshot costs O(types): every
+//! ordinal reads straight from the snapshot's record list. Applying a delta
+//! builds a new state that shares everything with the old one except the
+//! table chunks the delta touches, so it costs O(records changed), and a
+//! reader holding the old state keeps seeing exactly the old version.
+
+mod loaded;
+mod table;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use hollow_schema::Schema;
+
+pub(crate) use loaded::{BlobBytes, LoadedBlob};
+use table::{loc, loc_parts, OrdinalTable, EMPTY};
+
+use crate::encode::hash_bytes;
+use crate::error::{Error, ErrorKind};
+use crate::record::Struct;
+use crate::store::BlobName;
+use crate::wire::{canonicalize_struct, ListReader, StructReader};
+
+/// Mixes a record's ordinal and hash into its share of a type's state
+/// checksum (the checksum is the wrapping sum over populated ordinals, so a
+/// delta updates it in O(change)).
+#[inline]
+pub(crate) fn state_mix(ordinal: u32, hash: u64) -> u64 {
+    let mut z = hash ^ (ordinal as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One record type in a read state.
+#[derive(Clone, Debug)]
+pub(crate) struct TypeRead {
+    name: String,
+    table: OrdinalTable,
+    count: u32,
+    checksum: u64,
+    /// The base snapshot's slot and populated bitmap (for untouched chunks).
+    base: Option<(u32, crate::wire::ListPosition)>,
+}
+
+impl TypeRead {
+    fn base_populated<'s>(&'s self, blobs: &'s [Arc<LoadedBlob>]) -> impl Fn(u32) -> bool + 's {
+        base_populated(self.base, &self.name, blobs)
+    }
+}
+
+/// Whether ordinal `o` is populated in the base snapshot.
+fn base_populated<'s>(
+    base: Option<(u32, crate::wire::ListPosition)>,
+    name: &'s str,
+    blobs: &'s [Arc<LoadedBlob>],
+) -> impl Fn(u32) -> bool + 's {
+    let bitmap = base.map(|(slot, bitmap)| {
+        let seg = blobs[slot as usize].section_bytes(name);
+        ListReader::at_position(seg, bitmap)
+    });
+    move |o: u32| match &bitmap {
+        Some(words) => (words.u64_at(o / 64) >> (o % 64)) & 1 == 1,
+        None => false,
+    }
+}
+
+/// One version of the dataset, read in place.
+///
+/// Obtained from a consumer (`consumer.current()`); cheap to hold, never
+/// changes.
+#[derive(Clone)]
+pub struct ReadState {
+    version: u64,
+    tag: u64,
+    schema: Arc<Schema>,
+    header_tags: Arc<Vec<(String, String)>>,
+    blobs: Vec<Arc<LoadedBlob>>,
+    types: Vec<TypeRead>,
+    index: Arc<HashMap<String, usize>>,
+}
+
+impl fmt::Debug for ReadState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadState")
+            .field("version", &self.version)
+            .field("types", &self.types.iter().map(|t| (&t.name, t.count)).collect::<Vec<_>>())
+            .field("blobs", &self.blobs.iter().map(|b| b.name()).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ReadState {
+    /// Builds the state of a snapshot blob, keeping only `types` (all when
+    /// `None`).
+    pub(crate) fn from_snapshot(blob: Arc<LoadedBlob>, types: Option<&[String]>) -> Result<Self, Error> {
+        let BlobName::Snapshot(version) = blob.name() else {
+            return Err(Error::new(
+                ErrorKind::Planning,
+                format!("blob {} is not a snapshot", blob.name()),
+            ));
+        };
+        let mut out = ReadState {
+            version,
+            tag: blob.to_tag(),
+            schema: Arc::new(blob.schema().clone()),
+            header_tags: Arc::new(blob.tags().to_vec()),
+            blobs: vec![blob.clone()],
+            types: Vec::new(),
+            index: Arc::new(HashMap::new()),
+        };
+        let mut index = HashMap::new();
+        for (name, pos) in blob.sections() {
+            if types.is_some_and(|t| !t.iter().any(|n| n == name)) {
+                continue;
+            }
+            let bitmap = pos.populated.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {}: snapshot section {name} has no bitmap", blob.name()),
+                )
+            })?;
+            index.insert(name.clone(), out.types.len());
+            out.types.push(TypeRead {
+                name: name.clone(),
+                table: OrdinalTable::from_snapshot(pos.ordinal_limit, 0),
+                count: pos.state_count,
+                checksum: pos.state_checksum,
+                base: Some((0, bitmap)),
+            });
+        }
+        out.index = Arc::new(index);
+        Ok(out)
+    }
+
+    /// The state after applying a delta or reverse delta: refused unless the
+    /// blob applies to this state's tag; the per-type record counts and
+    /// checksums the blob's header promises are verified.
+    pub(crate) fn apply(&self, blob: Arc<LoadedBlob>) -> Result<ReadState, Error> {
+        let name = blob.name();
+        if matches!(name, BlobName::Snapshot(_)) {
+            return Err(Error::new(
+                ErrorKind::Planning,
+                format!("blob {name} is a snapshot, not a delta"),
+            ));
+        }
+        if blob.from_tag() != self.tag {
+            return Err(Error::new(
+                ErrorKind::WrongState,
+                format!(
+                    "blob {name} applies to state {:016x}, but the current state (version {}) is {:016x}",
+                    blob.from_tag(),
+                    self.version,
+                    self.tag
+                ),
+            ));
+        }
+        let mut next = self.clone();
+        let slot = next.blobs.len() as u32;
+        next.blobs.push(blob.clone());
+        next.version = name.to_version();
+        next.tag = blob.to_tag();
+        next.schema = Arc::new(blob.schema().clone());
+        next.header_tags = Arc::new(blob.tags().to_vec());
+        let mut words = Vec::new();
+        let mut index = (*next.index).clone();
+        for (type_name, pos) in blob.sections() {
+            let ti = match index.get(type_name) {
+                Some(&ti) => ti,
+                None => {
+                    index.insert(type_name.clone(), next.types.len());
+                    next.types.push(TypeRead {
+                        name: type_name.clone(),
+                        table: OrdinalTable::from_snapshot(0, 0),
+                        count: 0,
+                        checksum: 0,
+                        base: None,
+                    });
+                    next.types.len() - 1
+                }
+            };
+            let seg = blob.section_bytes(type_name);
+            let (Some(removed), Some(added)) = (pos.removed, pos.added) else {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: section {type_name} is not a delta section"),
+                ));
+            };
+            let removed = ListReader::at_position(seg, removed);
+            let added = ListReader::at_position(seg, added);
+            let records = ListReader::at_position(seg, pos.records);
+            let mut t = next.types[ti].clone();
+            let pop = base_populated(t.base, type_name, &next.blobs);
+            // Removals first: their hashes come from the state being left.
+            for i in 0..removed.len() {
+                let o = removed.u32_at(i);
+                let l = t.table.get(o, &pop);
+                if l == EMPTY {
+                    return Err(Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!("blob {name}: {type_name} ordinal {o} removed but not present"),
+                    ));
+                }
+                let r = next.reader_at(&t.name, l);
+                let h = record_hash(&r, &mut words).map_err(|e| {
+                    Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!("blob {name}: {type_name} ordinal {o}: {e}"),
+                    )
+                })?;
+                t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
+                t.count -= 1;
+                t.table.set(o, EMPTY, &pop);
+            }
+            if added.len() != records.len() {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: section {type_name} has {} added ordinals but {} records", added.len(), records.len()),
+                ));
+            }
+            for k in 0..added.len() {
+                let o = added.u32_at(k);
+                let r = records.struct_at(k);
+                let h = record_hash(&r, &mut words).map_err(|e| {
+                    Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!("blob {name}: {type_name} added ordinal {o}: {e}"),
+                    )
+                })?;
+                if t.table.get(o, &pop) != EMPTY {
+                    return Err(Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!("blob {name}: {type_name} ordinal {o} added but already present"),
+                    ));
+                }
+                t.checksum = t.checksum.wrapping_add(state_mix(o, h));
+                t.count += 1;
+                t.table.set(o, loc(slot, k as u32), &pop);
+            }
+            if t.count != pos.state_count || t.checksum != pos.state_checksum {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!(
+                        "blob {name}: {type_name} does not reach the promised state \
+                         ({} records, checksum {:016x}; expected {} records, checksum {:016x})",
+                        t.count, t.checksum, pos.state_count, pos.state_checksum
+                    ),
+                ));
+            }
+            next.types[ti] = t;
+        }
+        next.index = Arc::new(index);
+        Ok(next)
+    }
+
+    fn reader_at(&self, type_name: &str, l: u64) -> StructReader<'_> {
+        let (slot, index) = loc_parts(l);
+        let blob = &self.blobs[slot];
+        let seg = blob.section_bytes(type_name);
+        match blob.section(type_name) {
+            Some(pos) => ListReader::at_position(seg, pos.records).struct_at(index),
+            None => StructReader::empty(),
+        }
+    }
+
+    /// The version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The random tag of this state (deltas name the tag they apply to).
+    pub fn tag(&self) -> u64 {
+        self.tag
+    }
+
+    /// The dataset schema, as the producer wrote it.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// A header tag set by the producer.
+    pub fn header_tag(&self, key: &str) -> Option<&str> {
+        self.header_tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header tag.
+    pub fn header_tags(&self) -> &[(String, String)] {
+        &self.header_tags
+    }
+
+    /// The record types held (a filtering consumer holds only its own).
+    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+        self.types.iter().map(|t| t.name.as_str())
+    }
+
+    /// Number of records of a type (0 for a type not held).
+    pub fn count(&self, type_name: &str) -> usize {
+        self.index
+            .get(type_name)
+            .map_or(0, |&i| self.types[i].count as usize)
+    }
+
+    /// The checksum of a type's state (see `docs/blob-format.md`).
+    pub fn checksum(&self, type_name: &str) -> Option<u64> {
+        self.index.get(type_name).map(|&i| self.types[i].checksum)
+    }
+
+    /// Typed access to the records of `T`.
+    ///
+    /// A type the state does not hold (not in the dataset, or filtered out)
+    /// gives an empty view.
+    pub fn records<T: Struct>(&self) -> Records<'_, T> {
+        Records {
+            state: self,
+            ty: self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]),
+            _t: PhantomData,
+        }
+    }
+
+    /// Untyped access to a type's records, for tools.
+    pub fn raw_records(&self, type_name: &str) -> Option<RawRecords<'_>> {
+        self.index.get(type_name).map(|&i| RawRecords {
+            state: self,
+            ty: &self.types[i],
+        })
+    }
+
+    /// Bytes of ordinal tables held in memory (blobs excluded).
+    pub fn table_bytes(&self) -> usize {
+        self.types.iter().map(|t| t.table.heap_bytes()).sum()
+    }
+
+    /// The blobs this state reads from.
+    pub fn blob_names(&self) -> Vec<BlobName> {
+        self.blobs.iter().map(|b| b.name()).collect()
+    }
+}
+
+fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate::wire::ReadError> {
+    canonicalize_struct(r, words)?;
+    if cfg!(target_endian = "big") {
+        for w in words.iter_mut() {
+            *w = w.to_le();
+        }
+    }
+    Ok(hash_bytes(bytemuck::cast_slice(words)))
+}
+
+/// The records of one type in a [`ReadState`].
+pub struct Records<'s, T: Struct> {
+    state: &'s ReadState,
+    ty: Option<&'s TypeRead>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<'s, T: Struct> Records<'s, T> {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ty.map_or(0, |t| t.count as usize)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One past the highest ordinal that may be populated.
+    pub fn ordinal_limit(&self) -> u32 {
+        self.ty.map_or(0, |t| t.table.limit())
+    }
+
+    /// The record at `ordinal`, if populated.
+    #[inline]
+    pub fn get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
+        let t = self.ty?;
+        let l = t.table.get(ordinal, &t.base_populated(&self.state.blobs));
+        if l == EMPTY {
+            None
+        } else {
+            Some(T::wrap(self.state.reader_at(&t.name, l)))
+        }
+    }
+
+    /// Every record with its ordinal, in ordinal order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, T::Ref<'s>)> + '_ {
+        (0..self.ordinal_limit()).filter_map(move |o| self.get(o).map(|r| (o, r)))
+    }
+}
+
+/// The records of one type, untyped: struct readers by ordinal.
+pub struct RawRecords<'s> {
+    state: &'s ReadState,
+    ty: &'s TypeRead,
+}
+
+impl<'s> RawRecords<'s> {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ty.count as usize
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ty.count == 0
+    }
+
+    /// One past the highest ordinal that may be populated.
+    pub fn ordinal_limit(&self) -> u32 {
+        self.ty.table.limit()
+    }
+
+    /// The record at `ordinal`, if populated.
+    pub fn get(&self, ordinal: u32) -> Option<StructReader<'s>> {
+        let l = self
+            .ty
+            .table
+            .get(ordinal, &self.ty.base_populated(&self.state.blobs));
+        (l != EMPTY).then(|| self.state.reader_at(&self.ty.name, l))
+    }
+
+    /// The canonical hash of the record at `ordinal`.
+    pub fn hash(&self, ordinal: u32) -> Option<u64> {
+        let r = self.get(ordinal)?;
+        record_hash(&r, &mut Vec::new()).ok()
+    }
+}

@@ -1,0 +1,956 @@
+//! The embedded file-system store and announcer: [`FsBlobStore`] keeps blobs
+//! as files in a local directory; [`FileAnnouncer`] keeps the announced
+//! version in `announced.version` in a directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+
+use super::{AnnouncementWatcher, Announcer, BlobName, BlobStore, StoreError, StoreErrorKind};
+
+const ANNOUNCEMENT_FILE: &str = FileAnnouncer::FILE_NAME;
+const ANNOUNCEMENT_LOCK_FILE: &str = FileAnnouncer::LOCK_FILE_NAME;
+
+/// Prefix of every temporary file the stores write; [`BlobName`] never
+/// parses such a name, so listings skip them.
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// A name for a temporary file: `.tmp-<base>-<random hex>`.
+fn temp_name(base: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let random = getrandom::u64().unwrap_or_else(|_| {
+        // No OS randomness: fall back to something unique within this
+        // process and unlikely to collide across processes.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        nanos ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(1, Ordering::Relaxed)
+    });
+    format!("{TEMP_PREFIX}{base}-{random:016x}")
+}
+
+/// A temporary path beside `dest` (same directory, so a rename is atomic).
+fn temp_beside(dest: &Path) -> PathBuf {
+    let base = dest
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    dest.with_file_name(temp_name(&base))
+}
+
+/// An I/O error that is always [`StoreErrorKind::Io`] (a missing local
+/// directory is not a missing blob).
+fn local_io(what: impl Into<String>, e: std::io::Error) -> StoreError {
+    let mut err = StoreError::io(what, e);
+    err.kind = StoreErrorKind::Io;
+    err
+}
+
+/// Fsyncs a directory so that renames and creations in it are durable.
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        tokio::fs::File::open(dir).await?.sync_all().await
+    }
+    #[cfg(not(unix))]
+    {
+        // Directories cannot be opened as files here; renames are durable
+        // enough (NTFS journals metadata).
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Writes `data` to a temporary file beside `dest`, fsyncs it and renames it
+/// to `dest`; with `sync_parent`, also fsyncs the directory. On failure the
+/// temporary file is removed and `dest` is untouched (except when only the
+/// final directory fsync fails: `dest` is then complete but the error is
+/// returned, since its durability is not known).
+pub(super) async fn write_file_atomic(
+    dest: &Path,
+    data: &[u8],
+    sync_parent: bool,
+    what: &str,
+) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let result = async {
+        let mut f = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| local_io(format!("{what}: creating {}", tmp.display()), e))?;
+        f.write_all(data)
+            .await
+            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
+        f.flush()
+            .await
+            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
+        f.sync_all()
+            .await
+            .map_err(|e| local_io(format!("{what}: syncing {}", tmp.display()), e))?;
+        drop(f);
+        tokio::fs::rename(&tmp, dest).await.map_err(|e| {
+            local_io(
+                format!("{what}: renaming {} to {}", tmp.display(), dest.display()),
+                e,
+            )
+        })
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return result;
+    }
+    if sync_parent {
+        if let Some(parent) = dest.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            sync_dir(parent)
+                .await
+                .map_err(|e| local_io(format!("{what}: syncing {}", parent.display()), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// A blob store in a local directory: blob `snapshot-7` is the file
+/// `<dir>/snapshot-7`.
+///
+/// Writes are atomic: a blob is written to `<dir>/.tmp-<name>-<random>`,
+/// fsynced, renamed to its name and the directory fsynced, so a reader
+/// never sees a partial blob under its name, even after a crash. Other
+/// files in the directory (temporary files, `announced.version`) are
+/// ignored by [`list`](BlobStore::list), so a [`FileAnnouncer`] may share
+/// the directory.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use hollow_runtime::store::{BlobName, BlobStore, FsBlobStore};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = FsBlobStore::new(dir.path().join("blobs")).unwrap();
+/// store.put(BlobName::Snapshot(1), b"state").await.unwrap();
+/// assert_eq!(store.list().await.unwrap(), vec![BlobName::Snapshot(1)]);
+/// assert_eq!(store.size(BlobName::Snapshot(1)).await.unwrap(), 5);
+///
+/// let dest = dir.path().join("snapshot-1.local");
+/// store.fetch(BlobName::Snapshot(1), &dest).await.unwrap();
+/// assert_eq!(std::fs::read(&dest).unwrap(), b"state");
+/// # });
+/// ```
+#[derive(Clone, Debug)]
+pub struct FsBlobStore {
+    dir: PathBuf,
+}
+
+impl FsBlobStore {
+    /// A store in `dir`, created (with its parents) if missing.
+    ///
+    /// # Errors
+    /// The directory cannot be created ([`StoreErrorKind::Io`]).
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| local_io(format!("creating blob store dir {}", dir.display()), e))?;
+        Ok(FsBlobStore { dir })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file holding blob `name`.
+    pub fn path_of(&self, name: BlobName) -> PathBuf {
+        self.dir.join(name.to_string())
+    }
+
+    fn not_found(&self, name: BlobName, e: std::io::Error) -> StoreError {
+        StoreError::io(
+            format!("blob {name} not found in dir {}", self.dir.display()),
+            e,
+        )
+    }
+
+    fn fetch_blocking(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
+        let mut input = std::fs::File::open(self.path_of(name))
+            .map_err(|e| self.io_error("opening", name, e))?;
+        let meta = input
+            .metadata()
+            .map_err(|e| self.io_error("reading the metadata of", name, e))?;
+        if !meta.is_file() {
+            return Err(self.not_a_file(name));
+        }
+        let tmp = temp_beside(dest);
+        let what = |doing: &str, path: &Path| {
+            format!(
+                "fetching blob {name} from dir {} to {}: {doing} {}",
+                self.dir.display(),
+                dest.display(),
+                path.display()
+            )
+        };
+        let result = (|| {
+            let mut out =
+                std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
+            std::io::copy(&mut input, &mut out).map_err(|e| local_io(what("writing", &tmp), e))?;
+            out.sync_all()
+                .map_err(|e| local_io(what("syncing", &tmp), e))?;
+            drop(out);
+            std::fs::rename(&tmp, dest).map_err(|e| local_io(what("renaming", &tmp), e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn not_a_file(&self, name: BlobName) -> StoreError {
+        StoreError::new(
+            StoreErrorKind::NotFound,
+            format!(
+                "blob {name} not found in dir {} (not a file)",
+                self.dir.display()
+            ),
+        )
+    }
+
+    fn io_error(&self, doing: &str, name: BlobName, e: std::io::Error) -> StoreError {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            self.not_found(name, e)
+        } else {
+            local_io(
+                format!("{doing} blob {name} in dir {}", self.dir.display()),
+                e,
+            )
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+        let dest = self.path_of(name);
+        let what = format!("writing blob {name} to dir {}", self.dir.display());
+        write_file_atomic(&dest, data, true, &what).await?;
+        tracing::debug!(blob = %name, dir = %self.dir.display(), bytes = data.len(), "stored blob");
+        Ok(())
+    }
+
+    async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
+        // The copy runs on the blocking pool with `std::io::copy` between
+        // files, which streams (in the kernel with `copy_file_range` on
+        // Linux) and never holds the blob in memory.
+        let store = self.clone();
+        let dest = dest.to_path_buf();
+        let joined = tokio::task::spawn_blocking(move || store.fetch_blocking(name, &dest)).await;
+        joined.map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Io,
+                format!(
+                    "fetching blob {name} from {}: task failed: {e}",
+                    self.describe()
+                ),
+            )
+        })?
+    }
+
+    async fn list(&self) -> Result<Vec<BlobName>, StoreError> {
+        let what = || format!("listing blobs in dir {}", self.dir.display());
+        let mut rd = tokio::fs::read_dir(&self.dir)
+            .await
+            .map_err(|e| local_io(what(), e))?;
+        let mut names = Vec::new();
+        while let Some(entry) = rd.next_entry().await.map_err(|e| local_io(what(), e))? {
+            let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let Ok(name) = file_name.parse::<BlobName>() else {
+                continue;
+            };
+            match entry.file_type().await {
+                Ok(t) if t.is_file() => names.push(name),
+                Ok(_) => {}
+                // Deleted while listing.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(local_io(what(), e)),
+            }
+        }
+        Ok(names)
+    }
+
+    async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path_of(name)).await {
+            Ok(()) => {
+                tracing::debug!(blob = %name, dir = %self.dir.display(), "deleted blob");
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(local_io(
+                format!("deleting blob {name} in dir {}", self.dir.display()),
+                e,
+            )),
+        }
+    }
+
+    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
+        let meta = tokio::fs::metadata(self.path_of(name))
+            .await
+            .map_err(|e| self.io_error("reading the size of", name, e))?;
+        if !meta.is_file() {
+            return Err(self.not_a_file(name));
+        }
+        Ok(meta.len())
+    }
+
+    fn describe(&self) -> String {
+        format!("dir {}", self.dir.display())
+    }
+}
+
+/// Announces versions in a local directory: the file `<dir>/announced.version`
+/// holds the announced version as decimal text and a newline.
+///
+/// [`announce`](Announcer::announce) is a compare-and-swap across threads
+/// and processes: it takes an exclusive lock on `<dir>/announced.lock`,
+/// reads the current version, fails with [`StoreErrorKind::Conflict`] if it
+/// is not the expected one, and otherwise writes the new version to a
+/// temporary file, fsyncs it and renames it over `announced.version`.
+/// Readers never lock: the rename is atomic, so they see the old or the new
+/// version, never a partial file.
+///
+/// Versions need not increase: announcing a version lower than or equal to
+/// the current one (a rollback, or pinning consumers to an older version) is
+/// allowed, but only through the compare-and-swap, i.e. when `expected` is
+/// the version currently announced.
+///
+/// As an [`AnnouncementWatcher`], [`changed`](AnnouncementWatcher::changed)
+/// polls the file every [`poll_interval`](Self::with_poll_interval)
+/// (default 1 s).
+///
+/// The directory may be the same as an [`FsBlobStore`]'s.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use hollow_runtime::store::{Announcer, AnnouncementWatcher, FileAnnouncer, StoreErrorKind};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let announcer = FileAnnouncer::new(dir.path()).unwrap();
+/// assert_eq!(announcer.announced().await.unwrap(), None);
+/// announcer.announce(1, None).await.unwrap();
+/// announcer.announce(2, Some(1)).await.unwrap();
+/// // Another producer still believing version 1 is current loses.
+/// let err = announcer.announce(3, Some(1)).await.unwrap_err();
+/// assert_eq!(err.kind(), StoreErrorKind::Conflict);
+/// assert_eq!(announcer.latest().await.unwrap(), Some(2));
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct FileAnnouncer {
+    dir: PathBuf,
+    poll_interval: Duration,
+}
+
+impl fmt::Debug for FileAnnouncer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileAnnouncer")
+            .field("file", &self.file())
+            .field("poll_interval", &self.poll_interval)
+            .finish()
+    }
+}
+
+impl FileAnnouncer {
+    /// The name of the announcement file in the directory.
+    pub const FILE_NAME: &'static str = "announced.version";
+    /// The name of the lock file locked while announcing.
+    pub const LOCK_FILE_NAME: &'static str = "announced.lock";
+    /// The default interval at which
+    /// [`changed`](AnnouncementWatcher::changed) polls: 1 s.
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// An announcer keeping `<dir>/announced.version`; the directory is
+    /// created (with its parents) if missing.
+    ///
+    /// # Errors
+    /// The directory cannot be created ([`StoreErrorKind::Io`]).
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| local_io(format!("creating announcement dir {}", dir.display()), e))?;
+        Ok(FileAnnouncer {
+            dir,
+            poll_interval: Self::DEFAULT_POLL_INTERVAL,
+        })
+    }
+
+    /// Sets how often [`changed`](AnnouncementWatcher::changed) reads the
+    /// announcement file (default [`Self::DEFAULT_POLL_INTERVAL`], 1 s).
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// The poll interval of [`changed`](AnnouncementWatcher::changed).
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// The announcement file, `<dir>/announced.version`.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(ANNOUNCEMENT_FILE)
+    }
+
+    /// Reads the announcement file (blocking).
+    fn read_blocking(file: &Path) -> Result<Option<u64>, StoreError> {
+        match std::fs::read(file) {
+            Ok(bytes) => parse_announcement(file, &bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(local_io(
+                format!("reading announcement file {}", file.display()),
+                e,
+            )),
+        }
+    }
+
+    /// The compare-and-swap, under the lock file (blocking).
+    #[allow(clippy::incompatible_msrv)] // `File::lock`: Rust 1.89
+    fn announce_blocking(
+        dir: &Path,
+        version: u64,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let lock_path = dir.join(ANNOUNCEMENT_LOCK_FILE);
+        let file = dir.join(ANNOUNCEMENT_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                local_io(
+                    format!("opening announcement lock {}", lock_path.display()),
+                    e,
+                )
+            })?;
+        lock.lock().map_err(|e| {
+            local_io(
+                format!("locking announcement lock {}", lock_path.display()),
+                e,
+            )
+        })?;
+        // The lock is released when `lock` is closed, on every path below.
+        let current = Self::read_blocking(&file)?;
+        if current != expected {
+            return Err(conflict(version, expected, current, &file.display()));
+        }
+        let tmp = dir.join(format!("{TEMP_PREFIX}{ANNOUNCEMENT_FILE}"));
+        let what = |doing: &str, path: &Path| {
+            format!(
+                "announcing version {version} in {}: {doing} {}",
+                file.display(),
+                path.display()
+            )
+        };
+        let result = (|| {
+            let mut out =
+                std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
+            std::io::Write::write_all(&mut out, format!("{version}\n").as_bytes())
+                .map_err(|e| local_io(what("writing", &tmp), e))?;
+            out.sync_all()
+                .map_err(|e| local_io(what("syncing", &tmp), e))?;
+            drop(out);
+            std::fs::rename(&tmp, &file).map_err(|e| local_io(what("renaming", &tmp), e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+            return result;
+        }
+        // The swap has happened (readers see the new version), so a failure
+        // to make the rename durable is reported but is not a failure to
+        // announce: the caller must not believe it lost.
+        #[cfg(unix)]
+        if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+            tracing::warn!(dir = %dir.display(), error = %e, "announced, but syncing the directory failed");
+        }
+        drop(lock);
+        tracing::info!(version, ?expected, file = %file.display(), "announced version");
+        Ok(())
+    }
+}
+
+/// The conflict error of a lost compare-and-swap.
+pub(super) fn conflict(
+    version: u64,
+    expected: Option<u64>,
+    current: Option<u64>,
+    where_: &dyn fmt::Display,
+) -> StoreError {
+    let show = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    let found = match current {
+        Some(v) => format!("another producer announced version {v}"),
+        None => "the announcement was removed".to_owned(),
+    };
+    StoreError::new(
+        StoreErrorKind::Conflict,
+        format!(
+            "cannot announce version {version} in {where_}: {found} (expected {})",
+            show(expected)
+        ),
+    )
+}
+
+/// Parses the contents of an announcement file: decimal digits and a
+/// newline (a missing newline and surrounding whitespace are tolerated).
+fn parse_announcement(file: &Path, bytes: &[u8]) -> Result<u64, StoreError> {
+    let parsed = std::str::from_utf8(bytes)
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<u64>().ok());
+    parsed.ok_or_else(|| {
+        let shown: String = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+        StoreError::new(
+            StoreErrorKind::Io,
+            format!(
+                "corrupt announcement file {}: expected a decimal version, found {shown:?}",
+                file.display()
+            ),
+        )
+    })
+}
+
+/// Runs a blocking announcement-file operation on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    what: impl FnOnce() -> String,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::new(StoreErrorKind::Io, format!("{}: task failed: {e}", what())))?
+}
+
+#[async_trait]
+impl Announcer for FileAnnouncer {
+    async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError> {
+        let dir = self.dir.clone();
+        blocking(
+            || format!("announcing version {version} in {}", self.file().display()),
+            move || Self::announce_blocking(&dir, version, expected),
+        )
+        .await
+    }
+
+    async fn announced(&self) -> Result<Option<u64>, StoreError> {
+        let file = self.file();
+        blocking(
+            || format!("reading announcement file {}", self.file().display()),
+            move || Self::read_blocking(&file),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl AnnouncementWatcher for FileAnnouncer {
+    async fn latest(&self) -> Result<Option<u64>, StoreError> {
+        self.announced().await
+    }
+
+    async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
+        loop {
+            let now = self.announced().await?;
+            if now != seen {
+                return Ok(now);
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Names of the entries of `dir`, sorted.
+    pub(in crate::store) fn dir_entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The `BlobStore` contract, for any store.
+    pub(in crate::store) async fn round_trip(store: &dyn BlobStore) {
+        let scratch = tempfile::tempdir().unwrap();
+        let s1 = BlobName::Snapshot(1);
+        let d12 = BlobName::Delta { from: 1, to: 2 };
+        let r21 = BlobName::ReverseDelta { from: 2, to: 1 };
+        assert!(store.list().await.unwrap().is_empty());
+
+        store.put(s1, b"snapshot one").await.unwrap();
+        store.put(d12, b"delta").await.unwrap();
+        store.put(r21, b"").await.unwrap();
+        let mut listed = store.list().await.unwrap();
+        listed.sort();
+        assert_eq!(listed, vec![s1, d12, r21]);
+        assert_eq!(store.size(s1).await.unwrap(), 12);
+        assert_eq!(store.size(r21).await.unwrap(), 0);
+
+        let dest = scratch.path().join("local-copy");
+        store.fetch(s1, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"snapshot one");
+        // Fetch replaces the destination.
+        store.fetch(d12, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"delta");
+        store.fetch(r21, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"");
+        // No temporary file left beside the destination.
+        assert_eq!(dir_entries(scratch.path()), vec!["local-copy"]);
+
+        // Put replaces.
+        store.put(s1, b"snapshot ONE!").await.unwrap();
+        store.fetch(s1, &dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"snapshot ONE!");
+        assert_eq!(store.size(s1).await.unwrap(), 13);
+
+        store.delete(d12).await.unwrap();
+        store.delete(d12).await.unwrap(); // missing: no error
+        let mut listed = store.list().await.unwrap();
+        listed.sort();
+        assert_eq!(listed, vec![s1, r21]);
+
+        let missing = BlobName::Delta { from: 3, to: 4 };
+        let e = store.fetch(missing, &dest).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert!(e.to_string().contains("blob delta-3-4 not found"), "{e}");
+        assert!(e.to_string().contains(&store.describe()), "{e}");
+        // A failed fetch leaves the destination as it was.
+        assert_eq!(std::fs::read(&dest).unwrap(), b"snapshot ONE!");
+        assert_eq!(dir_entries(scratch.path()), vec!["local-copy"]);
+        let e = store.size(missing).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert!(e.to_string().contains("blob delta-3-4 not found"), "{e}");
+
+        // A large blob streams through.
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let s9 = BlobName::Snapshot(9);
+        store.put(s9, &big).await.unwrap();
+        assert_eq!(store.size(s9).await.unwrap(), big.len() as u64);
+        store.fetch(s9, &dest).await.unwrap();
+        assert!(std::fs::read(&dest).unwrap() == big);
+    }
+
+    #[tokio::test]
+    async fn fs_store_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path().join("a/b")).unwrap();
+        assert_eq!(
+            store.describe(),
+            format!("dir {}", dir.path().join("a/b").display())
+        );
+        round_trip(&store).await;
+        // Only the blobs are in the directory: no temporary files.
+        assert_eq!(
+            dir_entries(store.dir()),
+            vec!["reversedelta-2-1", "snapshot-1", "snapshot-9"]
+        );
+    }
+
+    #[tokio::test]
+    async fn fs_store_fetch_into_missing_dir_is_io_not_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        store.put(BlobName::Snapshot(1), b"x").await.unwrap();
+        let e = store
+            .fetch(BlobName::Snapshot(1), &dir.path().join("no/such/dir/file"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
+        assert!(e.to_string().contains("snapshot-1"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn fs_store_list_skips_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        store.put(BlobName::Snapshot(3), b"s").await.unwrap();
+        std::fs::write(dir.path().join("announced.version"), "3\n").unwrap();
+        std::fs::write(dir.path().join("announced.lock"), "").unwrap();
+        std::fs::write(
+            dir.path().join(".tmp-snapshot-4-0123456789abcdef"),
+            "partial",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("snapshot-x"), "").unwrap();
+        std::fs::write(dir.path().join("delta-1-2.bak"), "").unwrap();
+        std::fs::create_dir(dir.path().join("snapshot-5")).unwrap();
+        assert_eq!(store.list().await.unwrap(), vec![BlobName::Snapshot(3)]);
+        // A directory under a blob's name is not a blob.
+        let e = store.size(BlobName::Snapshot(5)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        let e = store
+            .fetch(BlobName::Snapshot(5), &dir.path().join("out"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}");
+        // The announcer shares the directory happily.
+        let announcer = FileAnnouncer::new(dir.path()).unwrap();
+        announcer.announce(4, Some(3)).await.unwrap();
+        assert_eq!(store.list().await.unwrap(), vec![BlobName::Snapshot(3)]);
+    }
+
+    #[tokio::test]
+    async fn fs_store_failed_put_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        // A non-empty directory under the blob's name makes the rename fail
+        // (even as root, unlike permissions).
+        let name = BlobName::Delta { from: 3, to: 4 };
+        std::fs::create_dir(dir.path().join("delta-3-4")).unwrap();
+        std::fs::write(dir.path().join("delta-3-4/x"), "").unwrap();
+        let e = store.put(name, b"new blob").await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
+        assert!(e.to_string().contains("delta-3-4"), "{e}");
+        assert!(
+            e.to_string().contains(&dir.path().display().to_string()),
+            "{e}"
+        );
+        // The temporary file was removed, and no blob is visible.
+        assert_eq!(dir_entries(dir.path()), vec!["delta-3-4"]);
+        assert!(store.list().await.unwrap().is_empty());
+        let e = store
+            .fetch(name, &dir.path().join("out"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::NotFound);
+        assert_eq!(dir_entries(dir.path()), vec!["delta-3-4"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fs_store_no_partial_blob_visible_during_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+        let big = Arc::new(vec![0xabu8; 4 << 20]);
+        for v in 0..5u64 {
+            let name = BlobName::Snapshot(v);
+            let writer = {
+                let (store, big) = (store.clone(), big.clone());
+                tokio::spawn(async move { store.put(name, &big).await })
+            };
+            let dest = dir.path().join(format!("fetched-{v}.out"));
+            let mut seen_complete = false;
+            while !seen_complete {
+                match store.size(name).await {
+                    Ok(n) => assert_eq!(n, big.len() as u64, "partial blob visible"),
+                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}"),
+                }
+                match store.fetch(name, &dest).await {
+                    Ok(()) => {
+                        assert!(
+                            std::fs::read(&dest).unwrap() == *big,
+                            "partial blob fetched"
+                        );
+                        seen_complete = true;
+                    }
+                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}"),
+                }
+                for listed in store.list().await.unwrap() {
+                    assert!(listed.to_version() <= v);
+                }
+            }
+            writer.await.unwrap().unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn file_announcer_compare_and_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FileAnnouncer::new(dir.path().join("announce")).unwrap();
+        assert_eq!(a.announced().await.unwrap(), None);
+        assert_eq!(a.latest().await.unwrap(), None);
+        let e = a.announce(1, Some(0)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        a.announce(11, None).await.unwrap();
+        assert_eq!(std::fs::read_to_string(a.file()).unwrap(), "11\n");
+        a.announce(12, Some(11)).await.unwrap();
+        let e = a.announce(12, Some(11)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        assert!(
+            e.to_string()
+                .contains("another producer announced version 12 (expected 11)"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains(&a.file().display().to_string()),
+            "{e}"
+        );
+        let e = a.announce(13, None).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        assert!(e.to_string().contains("(expected none)"), "{e}");
+        // Lower and equal versions go through the compare-and-swap.
+        a.announce(5, Some(12)).await.unwrap();
+        a.announce(5, Some(5)).await.unwrap();
+        assert_eq!(a.announced().await.unwrap(), Some(5));
+        assert_eq!(std::fs::read_to_string(a.file()).unwrap(), "5\n");
+        assert_eq!(
+            dir_entries(&dir.path().join("announce")),
+            vec!["announced.lock", "announced.version"]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_announcer_race_one_winner_per_version() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two announcers on the same directory, as two producers would be.
+        let announcers = [
+            Arc::new(FileAnnouncer::new(dir.path()).unwrap()),
+            Arc::new(FileAnnouncer::new(dir.path()).unwrap()),
+        ];
+        let mut expected = None;
+        for version in 1..=15u64 {
+            let barrier = Arc::new(tokio::sync::Barrier::new(12));
+            let tasks: Vec<_> = (0..12)
+                .map(|i| {
+                    let a = announcers[i % 2].clone();
+                    let barrier = barrier.clone();
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        a.announce(version, expected).await
+                    })
+                })
+                .collect();
+            let mut wins = 0;
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(()) => wins += 1,
+                    Err(e) => {
+                        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+                        assert!(
+                            e.to_string()
+                                .contains(&format!("announced version {version}")),
+                            "{e}"
+                        );
+                    }
+                }
+            }
+            assert_eq!(wins, 1, "version {version}");
+            assert_eq!(announcers[1].latest().await.unwrap(), Some(version));
+            expected = Some(version);
+        }
+    }
+
+    #[test]
+    fn file_announcer_race_across_threads() {
+        // Plain threads, each with its own runtime and announcer: the lock
+        // file is what serializes them.
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path().to_path_buf();
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (dir, start) = (dir.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    let a = FileAnnouncer::new(&dir).unwrap();
+                    start.wait();
+                    let mut wins = Vec::new();
+                    // Every thread tries to announce each version after the
+                    // one it last saw.
+                    for _ in 0..20 {
+                        let current = rt.block_on(a.announced()).unwrap();
+                        let next = current.map_or(1, |v| v + 1);
+                        match rt.block_on(a.announce(next, current)) {
+                            Ok(()) => wins.push(next),
+                            Err(e) => assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}"),
+                        }
+                    }
+                    wins
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        let last = all.last().copied().unwrap();
+        // Each version was announced exactly once, with no gaps.
+        assert_eq!(all, (1..=last).collect::<Vec<_>>());
+        let a = FileAnnouncer::new(&dir).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(a.announced()).unwrap(), Some(last));
+    }
+
+    #[tokio::test]
+    async fn file_announcer_changed_returns_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FileAnnouncer::new(dir.path())
+            .unwrap()
+            .with_poll_interval(Duration::from_millis(10));
+        assert_eq!(a.poll_interval(), Duration::from_millis(10));
+        assert_eq!(
+            FileAnnouncer::new(dir.path()).unwrap().poll_interval(),
+            Duration::from_secs(1)
+        );
+        // Already different: returns at once.
+        assert_eq!(a.changed(Some(7)).await.unwrap(), None);
+        a.announce(1, None).await.unwrap();
+        let watcher = a.clone();
+        let waiting = tokio::spawn(async move { watcher.changed(Some(1)).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        a.announce(2, Some(1)).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), waiting)
+            .await
+            .expect("changed() did not notice the announcement")
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, Some(2));
+    }
+
+    #[tokio::test]
+    async fn file_announcer_corrupt_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FileAnnouncer::new(dir.path()).unwrap();
+        let file = a.file();
+        for bad in [
+            "abc\n",
+            "",
+            "\n",
+            "-1\n",
+            "12 13\n",
+            "+5\n",
+            "99999999999999999999999\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            for e in [
+                a.announced().await.unwrap_err(),
+                a.latest().await.unwrap_err(),
+                a.changed(None).await.unwrap_err(),
+                a.announce(1, None).await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), StoreErrorKind::Io, "{bad:?}: {e}");
+                assert!(e.to_string().contains("corrupt announcement file"), "{e}");
+                assert!(e.to_string().contains(&file.display().to_string()), "{e}");
+            }
+        }
+        // Tolerated: a missing newline and surrounding whitespace.
+        std::fs::write(&file, "42").unwrap();
+        assert_eq!(a.announced().await.unwrap(), Some(42));
+        std::fs::write(&file, " 43 \r\n").unwrap();
+        assert_eq!(a.announced().await.unwrap(), Some(43));
+    }
+}

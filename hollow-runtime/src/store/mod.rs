@@ -1,0 +1,264 @@
+//! Where versions live: blob stores, announcers and announcement watchers.
+//!
+//! A producer writes each version's blobs to a [`BlobStore`] and then
+//! announces the version through an [`Announcer`]; consumers learn of new
+//! versions from an [`AnnouncementWatcher`] and fetch blobs from the store.
+//! The traits are object-safe (`Arc<dyn BlobStore>`), so an object-store
+//! implementation plugs in unchanged.
+//!
+//! Embedded implementations: [`FsBlobStore`] (a local directory) with
+//! [`FileAnnouncer`] (an `announced.version` file), and [`MemoryBlobStore`]
+//! with [`InProcessAnnouncer`] for tests.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+
+mod fs;
+mod memory;
+
+pub use fs::{FileAnnouncer, FsBlobStore};
+pub use memory::{InProcessAnnouncer, MemoryBlobStore};
+
+/// The name of a blob in a store. Names are an interface (other tools list
+/// and fetch them): `snapshot-<v>`, `delta-<from>-<to>`,
+/// `reversedelta-<from>-<to>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlobName {
+    /// The whole state at a version.
+    Snapshot(u64),
+    /// The change from one version to the next.
+    Delta {
+        /// Version the delta applies to.
+        from: u64,
+        /// Version it produces.
+        to: u64,
+    },
+    /// The change from a version back to the previous one.
+    ReverseDelta {
+        /// Version the reverse delta applies to (the newer one).
+        from: u64,
+        /// Version it produces (the older one).
+        to: u64,
+    },
+}
+
+impl BlobName {
+    /// The version a consumer holds after applying this blob.
+    pub fn to_version(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { to, .. } | BlobName::ReverseDelta { to, .. } => to,
+        }
+    }
+}
+
+impl fmt::Display for BlobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlobName::Snapshot(v) => write!(f, "snapshot-{v}"),
+            BlobName::Delta { from, to } => write!(f, "delta-{from}-{to}"),
+            BlobName::ReverseDelta { from, to } => write!(f, "reversedelta-{from}-{to}"),
+        }
+    }
+}
+
+impl FromStr for BlobName {
+    type Err = StoreError;
+
+    /// Parses a blob name; anything else (such as `announced.version` or a
+    /// temporary file) is an error.
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::new(StoreErrorKind::InvalidName, format!("not a blob name: {s:?}"));
+        let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
+        if let Some(v) = s.strip_prefix("snapshot-") {
+            return Ok(BlobName::Snapshot(num(v)?));
+        }
+        let (kind, rest) = if let Some(r) = s.strip_prefix("reversedelta-") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("delta-") {
+            (false, r)
+        } else {
+            return Err(bad());
+        };
+        let (a, b) = rest.split_once('-').ok_or_else(bad)?;
+        let (from, to) = (num(a)?, num(b)?);
+        Ok(if kind {
+            BlobName::ReverseDelta { from, to }
+        } else {
+            BlobName::Delta { from, to }
+        })
+    }
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The blob or object does not exist.
+    NotFound,
+    /// A name that is not a blob name.
+    InvalidName,
+    /// The compare-and-swap of an announcement lost: another producer
+    /// announced first.
+    Conflict,
+    /// Reading or writing failed (I/O, network).
+    Io,
+    /// Credentials, permissions or configuration.
+    Config,
+}
+
+/// A blob store or announcer failure; the message names the store and blob.
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// An error of the given kind.
+    #[cold]
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An I/O error while doing `what` (the message should name the path or
+    /// object).
+    #[cold]
+    pub fn io(what: impl Into<String>, e: std::io::Error) -> Self {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            StoreErrorKind::NotFound
+        } else {
+            StoreErrorKind::Io
+        };
+        StoreError {
+            kind,
+            message: format!("{}: {e}", what.into()),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Where blobs are kept.
+#[async_trait]
+pub trait BlobStore: Send + Sync + fmt::Debug {
+    /// Stores a blob under `name`, replacing any blob of that name. The blob
+    /// is visible to readers only once complete (no partial reads).
+    ///
+    /// # Errors
+    /// The write failed; nothing is left under `name` that was not there.
+    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError>;
+
+    /// Copies blob `name` into the local file `dest` (created or replaced;
+    /// written to a temporary file beside it and renamed when complete).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::NotFound`] when there is no such blob; I/O errors.
+    async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError>;
+
+    /// Every blob in the store, in no particular order.
+    ///
+    /// # Errors
+    /// The store cannot be listed.
+    async fn list(&self) -> Result<Vec<BlobName>, StoreError>;
+
+    /// Deletes a blob (no error when it does not exist).
+    ///
+    /// # Errors
+    /// The store refused or failed.
+    async fn delete(&self, name: BlobName) -> Result<(), StoreError>;
+
+    /// Size of a blob in bytes.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::NotFound`] when there is no such blob.
+    async fn size(&self, name: BlobName) -> Result<u64, StoreError>;
+
+    /// A short description for messages (`dir /data/hollow`, `memory`).
+    fn describe(&self) -> String;
+}
+
+/// Announces versions: the single source of truth for which version is
+/// current. Announcing is a compare-and-swap, so two producers can never
+/// both announce a successor of the same version.
+#[async_trait]
+pub trait Announcer: Send + Sync + fmt::Debug {
+    /// Announces `version`, provided the current announcement is still
+    /// `expected` (`None`: nothing announced yet).
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Conflict`] when the announcement is no longer
+    /// `expected` (another producer announced); I/O errors.
+    async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError>;
+
+    /// The announced version, if any.
+    ///
+    /// # Errors
+    /// The announcement cannot be read or is corrupt.
+    async fn announced(&self) -> Result<Option<u64>, StoreError>;
+}
+
+/// Learns of announcements (consumer side).
+#[async_trait]
+pub trait AnnouncementWatcher: Send + Sync + fmt::Debug {
+    /// The announced version now, if any.
+    ///
+    /// # Errors
+    /// The announcement cannot be read or is corrupt.
+    async fn latest(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Waits until the announced version differs from `seen`, and returns
+    /// it. Implementations poll or subscribe; a poll interval is theirs to
+    /// choose (and configure).
+    ///
+    /// # Errors
+    /// The announcement cannot be read.
+    async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_names_round_trip() {
+        for n in [
+            BlobName::Snapshot(7),
+            BlobName::Delta { from: 7, to: 8 },
+            BlobName::ReverseDelta { from: 8, to: 7 },
+        ] {
+            assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
+        }
+        assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
+        for bad in ["announced.version", "snapshot-x", "delta-1", "delta-1-2-3", ".tmp-snapshot-1"] {
+            let e = bad.parse::<BlobName>().unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::InvalidName, "{bad}");
+        }
+    }
+}
