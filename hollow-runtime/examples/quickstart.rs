@@ -1,11 +1,21 @@
-//! The README's demo: derive a record type, encode records into their
-//! canonical bytes, and read them back in place.
+//! The README's demo: a producer and a consumer over a local directory.
+//!
+//! Three cycles publish a small movie catalog (adds, changes, removals); a
+//! consumer follows each version by applying deltas and reads records in
+//! place.
 //!
 //! ```text
-//! cargo run -p hollow-runtime --example quickstart
+//! cargo run -p hollow-runtime --example quickstart [-- --dir PATH]
 //! ```
+//!
+//! The data goes to `./hollow-data` by default (blobs and the announcement
+//! in `store/`, the consumer's cache in `cache/`); the directory is cleared
+//! first.
 
-use hollow_runtime::{Encoder, Hollow, Record};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState, Record};
 
 /// A genre, stored as a Cap'n Proto enum.
 #[derive(Hollow, Debug, Clone, Copy, PartialEq)]
@@ -13,15 +23,6 @@ enum Genre {
     Drama,
     Crime,
     Scifi,
-}
-
-/// Where a movie was shot, stored inline in the movie's sections.
-#[derive(Hollow, Debug, Clone, PartialEq)]
-#[hollow(group)]
-struct Location {
-    city: String,
-    lat: f64,
-    lon: f64,
 }
 
 /// A movie: the record type.
@@ -33,87 +34,139 @@ struct Movie {
     year: u16,
     rating: f32,
     genres: Vec<Genre>,
-    cast_ids: Vec<u64>,
-    location: Location,
     tagline: Option<String>,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let movies = vec![
-        Movie {
-            id: 1,
-            title: "The Borrow Checker".into(),
-            year: 2024,
-            rating: 8.1,
-            genres: vec![Genre::Drama, Genre::Crime],
-            cast_ids: vec![10, 11, 12],
-            location: Location {
-                city: "Oslo".into(),
-                lat: 59.91,
-                lon: 10.75,
-            },
-            tagline: Some("Ownership is everything.".into()),
-        },
-        Movie {
-            id: 2,
-            title: "Zero Copy".into(),
-            year: 2026,
-            rating: 7.4,
-            genres: vec![Genre::Scifi],
-            cast_ids: vec![11],
-            location: Location {
-                city: "Lisbon".into(),
-                lat: 38.72,
-                lon: -9.14,
-            },
-            tagline: None,
-        },
-    ];
-
-    println!("Schema of Movie, as any Cap'n Proto compiler would read it:\n");
-    println!("{}", Movie::CAPNP_SCHEMA);
-
-    let mut encoder = Encoder::new();
-    let mut stored = Vec::new();
-    for m in &movies {
-        let bytes = encoder.encode(m)?.to_vec();
-        let hash = hollow_runtime::hash_bytes(&bytes);
-        println!(
-            "encoded movie {} into {} canonical bytes, hash {hash:016x}",
-            m.id,
-            bytes.len()
-        );
-        stored.push(bytes);
+fn movie(id: u64, title: &str, year: u16, rating: f32, genres: &[Genre]) -> Movie {
+    Movie {
+        id,
+        title: title.into(),
+        year,
+        rating,
+        genres: genres.to_vec(),
+        tagline: None,
     }
+}
 
-    println!("\nRead back in place (no copies, no parsing):");
-    for bytes in &stored {
-        let r = hollow_runtime::read_root::<Movie>(bytes)?;
-        let genres: Vec<String> = r
-            .genres()
-            .iter()
-            .map(|g| g.map_or_else(|e| e.to_string(), |g| format!("{g:?}")))
-            .collect();
-        println!(
-            "  #{} {:?} ({}), rated {:.1}, genres [{}], {} cast, shot in {} ({:.2}, {:.2}), tagline: {}",
-            Movie::primary_key_ref(&r),
-            r.title(),
-            r.year(),
-            r.rating(),
-            genres.join(", "),
-            r.cast_ids().len(),
-            r.location().city(),
-            r.location().lat(),
-            r.location().lon(),
-            r.tagline().unwrap_or("(none)"),
-        );
-        assert!(movies.contains(&r.to_value()?));
+fn parse_dir() -> Result<PathBuf, String> {
+    let mut args = std::env::args().skip(1);
+    let mut dir = PathBuf::from("hollow-data");
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--dir" => {
+                dir = args
+                    .next()
+                    .ok_or("--dir needs a path, e.g. --dir /tmp/hollow")?
+                    .into()
+            }
+            "-h" | "--help" => {
+                println!("usage: quickstart [--dir PATH]   (default: ./hollow-data)");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}; try --help")),
+        }
     }
+    Ok(dir)
+}
 
-    let again = encoder.encode(&movies[0].clone())?;
+fn show(state: &ReadState) {
+    let movies = state.records::<Movie>();
     println!(
-        "\nEncoding an equal record gives identical bytes: {}",
-        again == stored[0].as_slice()
+        "  consumer holds version {} with {} movies:",
+        state.version(),
+        movies.len()
+    );
+    for (ordinal, m) in movies.iter() {
+        println!(
+            "    ordinal {ordinal}: #{} {:?} ({}), rated {:.1}{}",
+            Movie::primary_key_ref(&m),
+            m.title(),
+            m.year(),
+            m.rating(),
+            m.tagline()
+                .map(|t| format!(", \"{t}\""))
+                .unwrap_or_default()
+        );
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = parse_dir()?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+    println!("Hollow quickstart in {}", dir.display());
+
+    let mut producer = Producer::builder(store.clone(), announcer.clone())
+        .header_tag("source", "quickstart")
+        .build();
+    let consumer = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(dir.join("cache"))
+        .build()?;
+
+    use Genre::*;
+    let mut catalog = vec![
+        movie(1, "The Borrow Checker", 2024, 8.1, &[Drama, Crime]),
+        movie(2, "Zero Copy", 2026, 7.4, &[Scifi]),
+        movie(3, "Fearless Concurrency", 2025, 6.9, &[Drama]),
+    ];
+    let cycles: [(&str, fn(&mut Vec<Movie>)); 3] = [
+        ("initial load", |_| {}),
+        ("add a movie, change a rating", |c| {
+            c.push(movie(4, "Lifetimes", 2023, 7.7, &[Drama]));
+            c[1].rating = 8.8;
+            c[1].tagline = Some("Nothing is copied.".into());
+        }),
+        ("remove a movie, change a title", |c| {
+            c.retain(|m| m.id != 3);
+            c[0].title = "The Borrow Checker (Director's Cut)".into();
+        }),
+    ];
+    for (i, (what, change)) in cycles.iter().enumerate() {
+        change(&mut catalog);
+        println!("\ncycle {}: {what}", i + 1);
+        let outcome = producer
+            .run_cycle(|w| {
+                for m in &catalog {
+                    w.add(m)?;
+                }
+                Ok(())
+            })
+            .await?;
+        let version = outcome.version.ok_or("no change, no version")?;
+        println!(
+            "  producer announced version {version} in {:?}",
+            outcome.duration
+        );
+        for (name, size) in &outcome.blobs {
+            println!("    {name}: {size} bytes");
+        }
+        let before = consumer.version();
+        consumer.refresh().await?;
+        let state = consumer.current().ok_or("consumer holds no version")?;
+        println!(
+            "  consumer refreshed {} -> {} in {:?}",
+            before.map_or("nothing".to_string(), |v| v.to_string()),
+            state.version(),
+            consumer.metrics().last_refresh
+        );
+        show(&state);
+    }
+
+    let state = consumer.current().ok_or("consumer holds no version")?;
+    println!(
+        "\nheader tag source = {:?}; the store holds: {}",
+        state.header_tag("source").unwrap_or("?"),
+        std::fs::read_dir(dir.join("store"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

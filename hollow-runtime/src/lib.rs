@@ -59,15 +59,13 @@ pub mod wire;
 pub mod __private;
 
 pub use consumer::{Consumer, ConsumerBuilder, ConsumerMetrics};
-pub use error::{Error, ErrorKind};
-pub use producer::{CycleOutcome, Producer, ProducerBuilder};
-pub use read_state::{RawRecords, ReadState, Records};
 pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
+pub use error::{Error, ErrorKind};
 pub use hollow_schema as schema;
 pub use list::{Iter, List};
-pub use record::{
-    field_id, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
-};
+pub use producer::{CycleOutcome, Producer, ProducerBuilder};
+pub use read_state::{RawRecords, ReadState, Records};
+pub use record::{field_id, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct};
 pub use store::{
     AnnouncementWatcher, Announcer, BlobName, BlobStore, FileAnnouncer, FsBlobStore,
     InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,

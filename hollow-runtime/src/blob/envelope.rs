@@ -15,8 +15,8 @@
 //! depth.
 
 use hollow_schema::{
-    EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize, StructType,
-    Type, TypeDef, Union,
+    EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize, StructType, Type,
+    TypeDef, Union,
 };
 
 use crate::Hollow;
@@ -242,9 +242,9 @@ impl SchemaWire {
                         })
                         .collect(),
                 }),
-                TypeKindWire::Struct => TypeDef::Struct(
-                    struct_type(t).map_err(|e| format!("type {}: {e}", t.name))?,
-                ),
+                TypeKindWire::Struct => {
+                    TypeDef::Struct(struct_type(t).map_err(|e| format!("type {}: {e}", t.name))?)
+                }
             };
             if !schema.insert(def) {
                 return Err(format!("type {} is declared twice", t.name));
@@ -421,7 +421,10 @@ fn struct_type(t: &TypeDeclWire) -> Result<StructType, String> {
         }
         if p > 0 {
             if t.members[p - 1].kind == MemberKindWire::Slot {
-                return Err(format!("member {}'s parent is not a group or union", m.name));
+                return Err(format!(
+                    "member {}'s parent is not a group or union",
+                    m.name
+                ));
             }
             depth[i] = depth[p - 1] + 1;
             if depth[i] > MAX_DEPTH {
@@ -431,9 +434,7 @@ fn struct_type(t: &TypeDeclWire) -> Result<StructType, String> {
         children[p].push(i);
     }
     let build = |ids: &[usize]| -> Result<Vec<Field>, String> {
-        ids.iter()
-            .map(|&i| build_field(t, &children, i))
-            .collect()
+        ids.iter().map(|&i| build_field(t, &children, i)).collect()
     };
     let unnamed_union = match &t.unnamed_union {
         Some(u) => Some(Union {

@@ -3,12 +3,12 @@
 use super::envelope::HeaderWire;
 use super::prefix::u64_at;
 use super::{
-    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC,
-    PREFIX_LEN, TRAILER_LEN,
+    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
+    TRAILER_LEN,
 };
 use crate::wire::{
-    canonicalize, canonicalize_struct, decode, Decoded, ElementSize, ReadError,
-    StructReader, NESTING_LIMIT,
+    canonicalize, canonicalize_struct, decode, Decoded, ElementSize, ReadError, StructReader,
+    NESTING_LIMIT,
 };
 use crate::{hash_bytes, read_root};
 
@@ -51,7 +51,9 @@ impl<'a> BlobView<'a> {
             return Err(BlobError::new(
                 BlobErrorKind::Truncated,
                 name,
-                format_args!("is truncated or damaged: {len} bytes without the end marker HOLLOWEN"),
+                format_args!(
+                    "is truncated or damaged: {len} bytes without the end marker HOLLOWEN"
+                ),
             ));
         }
         let body = &bytes[..len - TRAILER_LEN];
@@ -75,15 +77,18 @@ impl<'a> BlobView<'a> {
             )));
         }
         let header_bytes = &body[PREFIX_LEN..header_end as usize];
-        let header = read_header(header_bytes).map_err(|e| {
-            header_bad(format!("has an unreadable header: {e}"))
-        })?;
+        let header = read_header(header_bytes)
+            .map_err(|e| header_bad(format!("has an unreadable header: {e}")))?;
         // The directory.
         let mut spans: Vec<(u64, u64, &str)> = Vec::with_capacity(header.sections.len());
         for s in &header.sections {
             let end = s.offset.checked_add(s.length);
             let fits = matches!(end, Some(end) if end <= body.len() as u64);
-            if !fits || s.offset < header_end || !s.offset.is_multiple_of(8) || !s.length.is_multiple_of(8) {
+            if !fits
+                || s.offset < header_end
+                || !s.offset.is_multiple_of(8)
+                || !s.length.is_multiple_of(8)
+            {
                 return Err(header_bad(format!(
                     "has a section for {} at bytes {}+{}, not 8-aligned between the end of \
                      the header ({header_end}) and the trailer ({})",
@@ -151,7 +156,10 @@ impl<'a> BlobView<'a> {
 
     /// Every section, in directory order.
     pub fn sections(&self) -> impl Iterator<Item = SectionView<'a, '_>> {
-        self.header.sections.iter().map(|info| self.section_view(info))
+        self.header
+            .sections
+            .iter()
+            .map(|info| self.section_view(info))
     }
 
     fn section_view<'v>(&'v self, info: &'v SectionInfo) -> SectionView<'a, 'v> {
@@ -216,7 +224,10 @@ impl<'a, 'v> SectionView<'a, 'v> {
         BlobError::new(
             BlobErrorKind::Section,
             self.blob,
-            format_args!("has a malformed section for {}: {what}", self.info.type_name),
+            format_args!(
+                "has a malformed section for {}: {what}",
+                self.info.type_name
+            ),
         )
     }
 
@@ -244,7 +255,12 @@ impl<'a, 'v> SectionView<'a, 'v> {
     }
 
     /// The root struct's pointer `i`, decoded (`None` for null).
-    fn list(&self, root: (usize, u16, u16), i: u16, what: &str) -> Result<Option<ListAt>, BlobError> {
+    fn list(
+        &self,
+        root: (usize, u16, u16),
+        i: u16,
+        what: &str,
+    ) -> Result<Option<ListAt>, BlobError> {
         let (start, dw, pc) = root;
         if i >= pc {
             return Ok(None);
@@ -354,9 +370,7 @@ impl<'a, 'v> SectionView<'a, 'v> {
             None if n == 0 => ListAt::EMPTY,
             Some(l) if l.count == n && (n == 0 || l.size == ElementSize::InlineComposite) => l,
             _ => {
-                return Err(self.error(format_args!(
-                    "records is not a struct list of {n} elements"
-                )))
+                return Err(self.error(format_args!("records is not a struct list of {n} elements")))
             }
         };
         Ok(DeltaSectionView {

@@ -124,7 +124,12 @@ pub fn snapshot_section<'r>(
             return Err(too_large("a snapshot", out.len() as u64 / 8));
         }
     }
-    if let Some((w, (b, s))) = bits.iter().zip(&seen).enumerate().find(|(_, (b, s))| b != s) {
+    if let Some((w, (b, s))) = bits
+        .iter()
+        .zip(&seen)
+        .enumerate()
+        .find(|(_, (b, s))| b != s)
+    {
         let ordinal = w as u32 * 64 + (b ^ s).trailing_zeros();
         return Err(bad_record(
             ordinal,

@@ -170,10 +170,7 @@ fn snapshot_round_trip() {
     assert!(view.section("Nope").is_none());
     assert_eq!(view.sections().count(), 2);
     // A snapshot section is not a delta section.
-    assert_eq!(
-        s.delta().unwrap_err().kind(),
-        BlobErrorKind::Section
-    );
+    assert_eq!(s.delta().unwrap_err().kind(), BlobErrorKind::Section);
 }
 
 #[test]
@@ -280,7 +277,10 @@ fn rich_schema() -> Schema {
     ]));
     shape.primary_key = Some(Key::parse("id").unwrap());
     shape.unique_keys = vec![Key::parse("id,color").unwrap()];
-    shape.hash_indexes = vec![Key::parse("color").unwrap(), Key::parse("pos.inner.z").unwrap()];
+    shape.hash_indexes = vec![
+        Key::parse("color").unwrap(),
+        Key::parse("pos.inner.z").unwrap(),
+    ];
     let color = hollow_schema::EnumType {
         name: "Color".into(),
         doc: Some(String::new()),
@@ -345,7 +345,10 @@ fn not_hollow_and_unknown_version() {
     let mut bytes = snapshot_blob();
     let e = BlobView::open("x", b"PK\x03\x04 a zip file").unwrap_err();
     assert_eq!(e.kind(), BlobErrorKind::NotHollow);
-    assert!(e.to_string().starts_with("blob x is not a Hollow blob"), "{e}");
+    assert!(
+        e.to_string().starts_with("blob x is not a Hollow blob"),
+        "{e}"
+    );
     bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
     let e = BlobView::open("snapshot-7", &bytes).unwrap_err();
     assert_eq!(e.kind(), BlobErrorKind::UnsupportedVersion);
@@ -398,11 +401,21 @@ fn section_builder_refuses_bad_input() {
     let size = Movie::SIZE;
     let err = |r: Result<Vec<u8>, BlobError>| r.unwrap_err().kind();
     assert_eq!(
-        err(snapshot_section(size, 2, &[0b11], [(2, &a[..])].into_iter())),
+        err(snapshot_section(
+            size,
+            2,
+            &[0b11],
+            [(2, &a[..])].into_iter()
+        )),
         BlobErrorKind::Record
     );
     assert_eq!(
-        err(snapshot_section(size, 2, &[0b01], [(1, &a[..])].into_iter())),
+        err(snapshot_section(
+            size,
+            2,
+            &[0b01],
+            [(1, &a[..])].into_iter()
+        )),
         BlobErrorKind::Record
     );
     assert_eq!(
@@ -415,7 +428,12 @@ fn section_builder_refuses_bad_input() {
         BlobErrorKind::Record
     );
     assert_eq!(
-        err(snapshot_section(size, 2, &[0b11], [(0, &a[..])].into_iter())),
+        err(snapshot_section(
+            size,
+            2,
+            &[0b11],
+            [(0, &a[..])].into_iter()
+        )),
         BlobErrorKind::Record
     );
     // Too large for the slot.
@@ -424,7 +442,11 @@ fn section_builder_refuses_bad_input() {
         BlobErrorKind::Record
     );
     // Garbage.
-    for junk in [&[1u8, 2, 3][..], &[0xff; 16][..], &[0, 0, 0, 0, 1, 0, 0, 0][..]] {
+    for junk in [
+        &[1u8, 2, 3][..],
+        &[0xff; 16][..],
+        &[0, 0, 0, 0, 1, 0, 0, 0][..],
+    ] {
         assert_eq!(
             err(delta_section(size, &[], &[(0, junk)])),
             BlobErrorKind::Record

@@ -7,8 +7,8 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::envelope::HeaderWire;
 use super::{
-    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC,
-    PREFIX_LEN, TRAILER_LEN,
+    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
+    TRAILER_LEN,
 };
 use crate::{hash_bytes, Encoder};
 
@@ -36,7 +36,13 @@ impl BlobWriter {
     /// A blob of `kind` taking the state `from_version`/`from_tag` to
     /// `to_version`/`to_tag` (for a snapshot: `from_version == to_version`
     /// and `from_tag == 0`, which [`finish`](Self::finish) checks).
-    pub fn new(kind: BlobKind, from_version: u64, to_version: u64, from_tag: u64, to_tag: u64) -> Self {
+    pub fn new(
+        kind: BlobKind,
+        from_version: u64,
+        to_version: u64,
+        from_tag: u64,
+        to_tag: u64,
+    ) -> Self {
         BlobWriter {
             prefix: BlobPrefix {
                 kind,
@@ -62,7 +68,11 @@ impl BlobWriter {
     }
 
     /// The finished prefix and header bytes (offsets assigned).
-    fn layout(&self, schema: &Schema, tags: &[(String, String)]) -> Result<(BlobPrefix, Vec<u8>), BlobError> {
+    fn layout(
+        &self,
+        schema: &Schema,
+        tags: &[(String, String)],
+    ) -> Result<(BlobPrefix, Vec<u8>), BlobError> {
         let p = &self.prefix;
         if p.kind == BlobKind::Snapshot && (p.from_version != p.to_version || p.from_tag != 0) {
             return Err(BlobError::building(
@@ -75,7 +85,10 @@ impl BlobWriter {
             ));
         }
         for (i, (a, _)) in self.sections.iter().enumerate() {
-            if self.sections[..i].iter().any(|(b, _)| b.type_name == a.type_name) {
+            if self.sections[..i]
+                .iter()
+                .any(|(b, _)| b.type_name == a.type_name)
+            {
                 return Err(BlobError::building(
                     BlobErrorKind::Header,
                     format!("two sections for record type {}", a.type_name),
@@ -101,7 +114,10 @@ impl BlobWriter {
                 at += s.length.next_multiple_of(8);
             }
             let bytes = enc.encode(&wire).map_err(|e| {
-                BlobError::building(BlobErrorKind::Header, format!("cannot encode the header: {e}"))
+                BlobError::building(
+                    BlobErrorKind::Header,
+                    format!("cannot encode the header: {e}"),
+                )
             })?;
             if bytes.len() as u64 == header_len {
                 let prefix = BlobPrefix {
@@ -127,7 +143,11 @@ impl BlobWriter {
         let mut out = Vec::with_capacity(
             PREFIX_LEN
                 + TRAILER_LEN
-                + self.sections.iter().map(|(_, b)| b.len() + 8).sum::<usize>()
+                + self
+                    .sections
+                    .iter()
+                    .map(|(_, b)| b.len() + 8)
+                    .sum::<usize>()
                 + 4096,
         );
         self.write_to(schema, tags, &mut out).map_err(|e| match e {

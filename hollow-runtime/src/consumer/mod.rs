@@ -237,7 +237,9 @@ impl Consumer {
         ConsumerMetrics {
             current_version: self.version(),
             announced_version: (a != u64::MAX).then_some(a),
-            last_refresh: Duration::from_micros(self.inner.last_refresh_micros.load(Ordering::Relaxed)),
+            last_refresh: Duration::from_micros(
+                self.inner.last_refresh_micros.load(Ordering::Relaxed),
+            ),
             refreshes: self.inner.refreshes.load(Ordering::Relaxed),
             failures: self.inner.failures.load(Ordering::Relaxed),
         }
@@ -266,7 +268,11 @@ impl Consumer {
     ///
     /// # Errors
     /// [`ErrorKind::Timeout`].
-    pub async fn wait_for_version(&self, version: u64, timeout: Duration) -> Result<Arc<ReadState>, Error> {
+    pub async fn wait_for_version(
+        &self,
+        version: u64,
+        timeout: Duration,
+    ) -> Result<Arc<ReadState>, Error> {
         let mut rx = self.inner.version_tx.subscribe();
         let wait = async {
             loop {
@@ -368,7 +374,11 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
         let names = inner.store.list().await?;
         let bad = inner.bad.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let catalog = Catalog::new(&names, &bad);
-        let Some(plan) = catalog.plan(current.as_ref().map(|s| s.version()), target, inner.max_chain) else {
+        let Some(plan) = catalog.plan(
+            current.as_ref().map(|s| s.version()),
+            target,
+            inner.max_chain,
+        ) else {
             let msg = format!(
                 "no way to reach version {target} from {:?} with the blobs in {}",
                 current.as_ref().map(|s| s.version()),
@@ -387,7 +397,12 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                     .last_refresh_micros
                     .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 inner.refreshes.fetch_add(1, Ordering::Relaxed);
-                for l in inner.listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                for l in inner
+                    .listeners
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                {
                     l(&state);
                 }
                 let _ = inner.version_tx.send(Some(target));
@@ -398,12 +413,18 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
                 let _ = std::fs::remove_file(inner.cache_dir.join(blob.to_string()));
-                inner.bad.lock().unwrap_or_else(|p| p.into_inner()).insert(blob);
+                inner
+                    .bad
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(blob);
                 last_err = Some(e);
             }
         }
     }
-    Err(last_err.unwrap_or_else(|| Error::new(ErrorKind::Planning, format!("version {target} not reached"))))
+    Err(last_err.unwrap_or_else(|| {
+        Error::new(ErrorKind::Planning, format!("version {target} not reached"))
+    }))
 }
 
 async fn execute(
@@ -414,21 +435,29 @@ async fn execute(
     let mut state = match plan.snapshot {
         Some(v) => {
             let name = BlobName::Snapshot(v);
-            let blob = fetch(&*inner.store, &inner.cache_dir, name).await.map_err(|e| (name, e))?;
-            ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref()).map_err(|e| (name, e))?
+            let blob = fetch(&*inner.store, &inner.cache_dir, name)
+                .await
+                .map_err(|e| (name, e))?;
+            ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref())
+                .map_err(|e| (name, e))?
         }
         None => match current {
             Some(s) => s.clone(),
             None => {
                 return Err((
                     BlobName::Snapshot(0),
-                    Error::new(ErrorKind::Planning, "a delta plan with no state to apply it to"),
+                    Error::new(
+                        ErrorKind::Planning,
+                        "a delta plan with no state to apply it to",
+                    ),
                 ))
             }
         },
     };
     for &step in &plan.steps {
-        let blob = fetch(&*inner.store, &inner.cache_dir, step).await.map_err(|e| (step, e))?;
+        let blob = fetch(&*inner.store, &inner.cache_dir, step)
+            .await
+            .map_err(|e| (step, e))?;
         state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
     }
     Ok(state)
@@ -444,7 +473,11 @@ async fn fetch(store: &dyn BlobStore, dir: &Path, name: BlobName) -> Result<Load
             } else {
                 ErrorKind::Store
             };
-            Error::with_source(kind, format!("fetching {name} from {} failed", store.describe()), e)
+            Error::with_source(
+                kind,
+                format!("fetching {name} from {} failed", store.describe()),
+                e,
+            )
         })?;
     }
     let file = std::fs::File::open(&path)
@@ -468,24 +501,38 @@ pub(crate) async fn load_version(
     types: Option<&[String]>,
 ) -> Result<ReadState, Error> {
     std::fs::create_dir_all(cache_dir).map_err(|e| {
-        Error::with_source(ErrorKind::Io, format!("cannot create {}", cache_dir.display()), e)
+        Error::with_source(
+            ErrorKind::Io,
+            format!("cannot create {}", cache_dir.display()),
+            e,
+        )
     })?;
     let names = store.list().await?;
     let mut bad = HashSet::new();
     for _ in 0..4 {
         let catalog = Catalog::new(&names, &bad);
-        let plan = catalog.plan(None, version, DEFAULT_MAX_DELTA_CHAIN).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Planning,
-                format!("no snapshot and delta chain reaches version {version} in {}", store.describe()),
-            )
-        })?;
+        let plan = catalog
+            .plan(None, version, DEFAULT_MAX_DELTA_CHAIN)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Planning,
+                    format!(
+                        "no snapshot and delta chain reaches version {version} in {}",
+                        store.describe()
+                    ),
+                )
+            })?;
         let run = async {
             let name = BlobName::Snapshot(plan.snapshot.unwrap_or(version));
-            let blob = fetch(&*store, cache_dir, name).await.map_err(|e| (name, e))?;
-            let mut state = ReadState::from_snapshot(Arc::new(blob), types).map_err(|e| (name, e))?;
+            let blob = fetch(&*store, cache_dir, name)
+                .await
+                .map_err(|e| (name, e))?;
+            let mut state =
+                ReadState::from_snapshot(Arc::new(blob), types).map_err(|e| (name, e))?;
             for &step in &plan.steps {
-                let blob = fetch(&*store, cache_dir, step).await.map_err(|e| (step, e))?;
+                let blob = fetch(&*store, cache_dir, step)
+                    .await
+                    .map_err(|e| (step, e))?;
                 state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
             }
             Ok::<_, (BlobName, Error)>(state)
@@ -499,5 +546,8 @@ pub(crate) async fn load_version(
             }
         }
     }
-    Err(Error::new(ErrorKind::Planning, format!("version {version} could not be loaded")))
+    Err(Error::new(
+        ErrorKind::Planning,
+        format!("version {version} could not be loaded"),
+    ))
 }

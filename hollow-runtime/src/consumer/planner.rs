@@ -113,7 +113,10 @@ mod tests {
         let c = Catalog::new(&names(), &HashSet::new());
         assert_eq!(
             c.plan(Some(2), 4, 32).unwrap().steps,
-            vec![BlobName::Delta { from: 2, to: 3 }, BlobName::Delta { from: 3, to: 4 }]
+            vec![
+                BlobName::Delta { from: 2, to: 3 },
+                BlobName::Delta { from: 3, to: 4 }
+            ]
         );
         assert_eq!(
             c.plan(Some(5), 3, 32).unwrap().steps,

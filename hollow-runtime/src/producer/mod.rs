@@ -197,7 +197,13 @@ impl IncrementalWriter<'_> {
             .state
             .encoder
             .encode(record)
-            .map_err(|e| Error::with_source(ErrorKind::Record, format!("cannot add a {} record", T::TYPE_NAME), e))?
+            .map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Record,
+                    format!("cannot add a {} record", T::TYPE_NAME),
+                    e,
+                )
+            })?
             .to_vec();
         let t = &mut self.state.types[i];
         for o in t.ordinals_with_key_of(&bytes)? {
@@ -217,7 +223,10 @@ impl IncrementalWriter<'_> {
         if !T::HAS_PRIMARY_KEY {
             return Err(Error::new(
                 ErrorKind::Record,
-                format!("type {} has no primary key: use run_cycle, or declare one", T::TYPE_NAME),
+                format!(
+                    "type {} has no primary key: use run_cycle, or declare one",
+                    T::TYPE_NAME
+                ),
             ));
         }
         let h = T::hash_primary_key(key);
@@ -279,7 +288,11 @@ impl Producer {
         };
         if let Err(e) = populate(&mut w) {
             self.state.rollback();
-            return Err(Error::with_source(ErrorKind::Populate, "the populate closure failed", e));
+            return Err(Error::with_source(
+                ErrorKind::Populate,
+                "the populate closure failed",
+                e,
+            ));
         }
         self.finish_cycle(started, false).await
     }
@@ -304,7 +317,11 @@ impl Producer {
         };
         if let Err(e) = change(&mut w) {
             self.state.rollback();
-            return Err(Error::with_source(ErrorKind::Populate, "the change closure failed", e));
+            return Err(Error::with_source(
+                ErrorKind::Populate,
+                "the change closure failed",
+                e,
+            ));
         }
         self.finish_cycle(started, true).await
     }
@@ -324,7 +341,11 @@ impl Producer {
         }
     }
 
-    async fn publish(&mut self, started: Instant, incremental: bool) -> Result<CycleOutcome, Error> {
+    async fn publish(
+        &mut self,
+        started: Instant,
+        incremental: bool,
+    ) -> Result<CycleOutcome, Error> {
         let cycle = self.published + 1;
         // Diff every type.
         let mut diffs = Vec::new();
@@ -354,7 +375,9 @@ impl Producer {
             if version <= prev {
                 return Err(Error::new(
                     ErrorKind::Planning,
-                    format!("the version minter returned {version}, not above the announced {prev}"),
+                    format!(
+                        "the version minter returned {version}, not above the announced {prev}"
+                    ),
                 ));
             }
         }
@@ -364,7 +387,9 @@ impl Producer {
         let snapshot_due = first || self.since_snapshot + 1 >= self.snapshot_interval;
 
         let mut snapshot = BlobWriter::new(BlobKind::Snapshot, version, version, 0, to_tag);
-        let mut delta = self.announced.map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
+        let mut delta = self
+            .announced
+            .map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
         let mut reverse = self
             .announced
             .map(|prev| BlobWriter::new(BlobKind::ReverseDelta, version, prev, to_tag, from_tag));
@@ -394,7 +419,10 @@ impl Producer {
                 );
             }
             if let Some(d) = &mut delta {
-                let adds: Vec<(u32, &[u8])> = added.iter().map(|&o| (o, t.bytes(o).unwrap_or(&[]))).collect();
+                let adds: Vec<(u32, &[u8])> = added
+                    .iter()
+                    .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
+                    .collect();
                 d.add_section(
                     SectionInfo {
                         type_name: t.name.clone(),
@@ -405,11 +433,15 @@ impl Producer {
                         state_checksum: next_checksum,
                         ..SectionInfo::default()
                     },
-                    blob::delta_section(t.size, removed, &adds).map_err(|e| blob_error(&t.name, e))?,
+                    blob::delta_section(t.size, removed, &adds)
+                        .map_err(|e| blob_error(&t.name, e))?,
                 );
             }
             if let Some(r) = &mut reverse {
-                let adds: Vec<(u32, &[u8])> = removed.iter().map(|&o| (o, t.bytes(o).unwrap_or(&[]))).collect();
+                let adds: Vec<(u32, &[u8])> = removed
+                    .iter()
+                    .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
+                    .collect();
                 r.add_section(
                     SectionInfo {
                         type_name: t.name.clone(),
@@ -420,21 +452,38 @@ impl Producer {
                         state_checksum: t.checksum,
                         ..SectionInfo::default()
                     },
-                    blob::delta_section(t.size, added, &adds).map_err(|e| blob_error(&t.name, e))?,
+                    blob::delta_section(t.size, added, &adds)
+                        .map_err(|e| blob_error(&t.name, e))?,
                 );
             }
         }
         let mut blobs: Vec<(BlobName, Vec<u8>)> = Vec::new();
         if snapshot_due {
-            blobs.push((BlobName::Snapshot(version), snapshot.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?));
+            blobs.push((
+                BlobName::Snapshot(version),
+                snapshot
+                    .finish(&schema, &self.tags)
+                    .map_err(|e| blob_error("header", e))?,
+            ));
         }
         if let (Some(prev), Some(d)) = (self.announced, delta) {
-            blobs.push((BlobName::Delta { from: prev, to: version }, d.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?));
+            blobs.push((
+                BlobName::Delta {
+                    from: prev,
+                    to: version,
+                },
+                d.finish(&schema, &self.tags)
+                    .map_err(|e| blob_error("header", e))?,
+            ));
         }
         if let (Some(prev), Some(r)) = (self.announced, reverse) {
             blobs.push((
-                BlobName::ReverseDelta { from: version, to: prev },
-                r.finish(&schema, &self.tags).map_err(|e| blob_error("header", e))?,
+                BlobName::ReverseDelta {
+                    from: version,
+                    to: prev,
+                },
+                r.finish(&schema, &self.tags)
+                    .map_err(|e| blob_error("header", e))?,
             ));
         }
         // Integrity check before anything is published.
@@ -458,7 +507,10 @@ impl Producer {
             self.store.put(*name, bytes).await.map_err(|e| {
                 Error::with_source(
                     ErrorKind::Store,
-                    format!("publishing {name} of version {version} to {} failed", self.store.describe()),
+                    format!(
+                        "publishing {name} of version {version} to {} failed",
+                        self.store.describe()
+                    ),
                     e,
                 )
             })?;
@@ -470,7 +522,11 @@ impl Producer {
             t.commit(cycle, incremental);
         }
         self.published = cycle;
-        self.since_snapshot = if snapshot_due { 0 } else { self.since_snapshot + 1 };
+        self.since_snapshot = if snapshot_due {
+            0
+        } else {
+            self.since_snapshot + 1
+        };
         self.announced = Some(version);
         self.read = Some(new_read);
         tracing::info!(version, blobs = published.len(), "announced");
@@ -488,12 +544,22 @@ impl Producer {
         let load = |name: BlobName, bytes: &Vec<u8>| -> Result<Arc<LoadedBlob>, Error> {
             LoadedBlob::open(name, BlobBytes::owned(bytes.clone())).map(Arc::new)
         };
-        let snapshot = blobs.iter().find(|(n, _)| matches!(n, BlobName::Snapshot(_)));
-        let delta = blobs.iter().find(|(n, _)| matches!(n, BlobName::Delta { .. }));
+        let snapshot = blobs
+            .iter()
+            .find(|(n, _)| matches!(n, BlobName::Snapshot(_)));
+        let delta = blobs
+            .iter()
+            .find(|(n, _)| matches!(n, BlobName::Delta { .. }));
         let via_delta = match (&self.read, delta) {
-            (Some(prev), Some((name, bytes))) => Some(prev.apply(load(*name, bytes)?).map_err(|e| {
-                Error::with_source(ErrorKind::Integrity, format!("integrity check: applying {name} failed"), e)
-            })?),
+            (Some(prev), Some((name, bytes))) => {
+                Some(prev.apply(load(*name, bytes)?).map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Integrity,
+                        format!("integrity check: applying {name} failed"),
+                        e,
+                    )
+                })?)
+            }
             _ => None,
         };
         let via_snapshot = match snapshot {
@@ -521,7 +587,10 @@ impl Producer {
             }
             (Some(d), None) => Ok(d),
             (None, Some(s)) => Ok(s),
-            (None, None) => Err(Error::new(ErrorKind::Integrity, "a cycle produced neither a snapshot nor a delta")),
+            (None, None) => Err(Error::new(
+                ErrorKind::Integrity,
+                "a cycle produced neither a snapshot nor a delta",
+            )),
         }
     }
 
@@ -550,8 +619,12 @@ impl Producer {
         let cycle = self.published + 1;
         let mut ws = WriteState::default();
         // Keep typed functions of declared types.
-        let known: Vec<(String, Option<write_state::TypedFns>)> =
-            self.state.types.iter().map(|t| (t.name.clone(), t.fns)).collect();
+        let known: Vec<(String, Option<write_state::TypedFns>)> = self
+            .state
+            .types
+            .iter()
+            .map(|t| (t.name.clone(), t.fns))
+            .collect();
         let schema = state.schema().clone();
         for name in state.type_names().map(str::to_string).collect::<Vec<_>>() {
             let st = schema.get_struct(&name).cloned();
@@ -563,7 +636,10 @@ impl Producer {
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
                         crate::wire::canonicalize_struct(&r, &mut words).map_err(|e| {
-                            Error::new(ErrorKind::CorruptBlob, format!("restoring {name} ordinal {o}: {e}"))
+                            Error::new(
+                                ErrorKind::CorruptBlob,
+                                format!("restoring {name} ordinal {o}: {e}"),
+                            )
                         })?;
                         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
                         tw.restore_record(o, bytes);
@@ -590,7 +666,11 @@ impl Producer {
 }
 
 fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {
-    Error::with_source(ErrorKind::Record, format!("cannot write the {what} section"), e)
+    Error::with_source(
+        ErrorKind::Record,
+        format!("cannot write the {what} section"),
+        e,
+    )
 }
 
 fn random_tag() -> u64 {

@@ -233,7 +233,10 @@ impl TypeWrite {
         if !fns.has_key {
             return Err(Error::new(
                 ErrorKind::Record,
-                format!("type {} has no primary key: use run_cycle, or declare one", self.name),
+                format!(
+                    "type {} has no primary key: use run_cycle, or declare one",
+                    self.name
+                ),
             ));
         }
         if self.keys.is_none() {
@@ -313,7 +316,10 @@ impl TypeWrite {
 
     /// Removed and added ordinals of the cycle being built.
     pub(crate) fn diff(&self) -> (Vec<u32>, Vec<u32>) {
-        (self.current.minus(&self.next), self.next.minus(&self.current))
+        (
+            self.current.minus(&self.next),
+            self.next.minus(&self.current),
+        )
     }
 
     /// The checksum of the cycle being built's state.
@@ -463,7 +469,11 @@ impl WriteState {
     pub(crate) fn add<T: Record>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
         let i = self.type_of::<T>();
         let bytes = self.encoder.encode(record).map_err(|e| {
-            Error::with_source(ErrorKind::Record, format!("cannot add a {} record", T::TYPE_NAME), e)
+            Error::with_source(
+                ErrorKind::Record,
+                format!("cannot add a {} record", T::TYPE_NAME),
+                e,
+            )
         })?;
         Ok(self.types[i].add(bytes, cycle))
     }

@@ -89,8 +89,18 @@ impl fmt::Debug for ReadState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadState")
             .field("version", &self.version)
-            .field("types", &self.types.iter().map(|t| (&t.name, t.count)).collect::<Vec<_>>())
-            .field("blobs", &self.blobs.iter().map(|b| b.name()).collect::<Vec<_>>())
+            .field(
+                "types",
+                &self
+                    .types
+                    .iter()
+                    .map(|t| (&t.name, t.count))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "blobs",
+                &self.blobs.iter().map(|b| b.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -98,7 +108,10 @@ impl fmt::Debug for ReadState {
 impl ReadState {
     /// Builds the state of a snapshot blob, keeping only `types` (all when
     /// `None`).
-    pub(crate) fn from_snapshot(blob: Arc<LoadedBlob>, types: Option<&[String]>) -> Result<Self, Error> {
+    pub(crate) fn from_snapshot(
+        blob: Arc<LoadedBlob>,
+        types: Option<&[String]>,
+    ) -> Result<Self, Error> {
         let BlobName::Snapshot(version) = blob.name() else {
             return Err(Error::new(
                 ErrorKind::Planning,
@@ -122,7 +135,10 @@ impl ReadState {
             let bitmap = pos.populated.ok_or_else(|| {
                 Error::new(
                     ErrorKind::CorruptBlob,
-                    format!("blob {}: snapshot section {name} has no bitmap", blob.name()),
+                    format!(
+                        "blob {}: snapshot section {name} has no bitmap",
+                        blob.name()
+                    ),
                 )
             })?;
             index.insert(name.clone(), out.types.len());
@@ -220,7 +236,11 @@ impl ReadState {
             if added.len() != records.len() {
                 return Err(Error::new(
                     ErrorKind::CorruptBlob,
-                    format!("blob {name}: section {type_name} has {} added ordinals but {} records", added.len(), records.len()),
+                    format!(
+                        "blob {name}: section {type_name} has {} added ordinals but {} records",
+                        added.len(),
+                        records.len()
+                    ),
                 ));
             }
             for k in 0..added.len() {

@@ -71,7 +71,12 @@ impl FromStr for BlobName {
     /// Parses a blob name; anything else (such as `announced.version` or a
     /// temporary file) is an error.
     fn from_str(s: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::new(StoreErrorKind::InvalidName, format!("not a blob name: {s:?}"));
+        let bad = || {
+            StoreError::new(
+                StoreErrorKind::InvalidName,
+                format!("not a blob name: {s:?}"),
+            )
+        };
         let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
         if let Some(v) = s.strip_prefix("snapshot-") {
             return Ok(BlobName::Snapshot(num(v)?));
@@ -256,7 +261,13 @@ mod tests {
             assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
         }
         assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
-        for bad in ["announced.version", "snapshot-x", "delta-1", "delta-1-2-3", ".tmp-snapshot-1"] {
+        for bad in [
+            "announced.version",
+            "snapshot-x",
+            "delta-1",
+            "delta-1-2-3",
+            ".tmp-snapshot-1",
+        ] {
             let e = bad.parse::<BlobName>().unwrap_err();
             assert_eq!(e.kind(), StoreErrorKind::InvalidName, "{bad}");
         }

@@ -61,7 +61,10 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
 ///
 /// # Errors
 /// A pointer out of bounds or the limits exceeded.
-pub fn canonicalize_struct(r: &super::StructReader<'_>, out: &mut Vec<u64>) -> Result<(), ReadError> {
+pub fn canonicalize_struct(
+    r: &super::StructReader<'_>,
+    out: &mut Vec<u64>,
+) -> Result<(), ReadError> {
     out.clear();
     let (seg, start, dw, pc) = r.parts();
     if seg.is_empty() {

@@ -9,15 +9,15 @@ mod reader;
 mod splice;
 
 pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
-pub use canonical::{canonicalize, canonicalize_struct};
 pub(crate) use canonical::canonicalize_words;
-pub(crate) use reader::{decode, Decoded};
-pub(crate) use splice::splice_record;
+pub use canonical::{canonicalize, canonicalize_struct};
 pub(crate) use reader::ListPosition;
+pub(crate) use reader::{decode, Decoded};
 pub use reader::{
     ElementSize, ListReader, PointerReader, ReadError, StructReader, MAX_ZERO_SIZED_ELEMENTS,
     NESTING_LIMIT,
 };
+pub(crate) use splice::splice_record;
 
 /// Encodes a struct pointer stored at word `ptr_word` to `target`.
 #[inline]

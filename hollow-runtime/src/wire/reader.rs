@@ -333,12 +333,7 @@ impl<'a> StructReader<'a> {
     /// The segment, the struct's first word, and its section sizes.
     pub(crate) fn parts(&self) -> (&'a [u8], usize, u16, u16) {
         let dw = (self.data.len() / 8) as u16;
-        (
-            self.seg,
-            self.ptr_start - dw as usize,
-            dw,
-            self.pointers,
-        )
+        (self.seg, self.ptr_start - dw as usize, dw, self.pointers)
     }
 
     /// The data section's size in bytes.
