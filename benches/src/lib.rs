@@ -6,7 +6,7 @@
 use hollow_runtime::Hollow;
 
 /// A movie, as in the benchmark scenario.
-#[derive(Hollow, Debug, Clone, PartialEq)]
+#[derive(Hollow, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[hollow(primary_key(id), hash_index(year), hash_index(genres))]
 pub struct Movie {
     /// Primary key.
@@ -28,7 +28,7 @@ pub struct Movie {
 }
 
 /// An actor, as in the benchmark scenario.
-#[derive(Hollow, Debug, Clone, PartialEq)]
+#[derive(Hollow, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[hollow(primary_key(id))]
 pub struct Actor {
     /// Primary key.
@@ -167,6 +167,46 @@ pub fn initial(movies: u64) -> (Vec<Actor>, Vec<Movie>, JavaRandom) {
         .collect();
     let movies = (0..movies).map(|id| movie(&mut rng, id)).collect();
     (actors, movies, rng)
+}
+
+/// One cycle of changes (step 4 of the scenario): modify `modify`
+/// distinct positions (rating, then title), remove `n / 1000` movies, add
+/// `n / 1000` new ones with ids from `next_id` upward.
+pub fn change(
+    rng: &mut JavaRandom,
+    movies: &mut Vec<Movie>,
+    n: u64,
+    modify: u64,
+    next_id: &mut u64,
+) {
+    // All positions are drawn first (redrawing duplicates), then modified
+    // in draw order.
+    let len = movies.len() as i32;
+    let mut picked = std::collections::HashSet::new();
+    let mut order = Vec::new();
+    while (order.len() as u64) < modify.min(len as u64) {
+        let pos = rng.next_int(len) as usize;
+        if picked.insert(pos) {
+            order.push(pos);
+        }
+    }
+    for pos in order {
+        let m = &mut movies[pos];
+        m.rating = rng.next_float() * 10.0;
+        let k = 20 + rng.next_int(21);
+        m.title = rstr(rng, k);
+    }
+    for _ in 0..n / 1000 {
+        let pos = rng.next_int(movies.len() as i32) as usize;
+        let last = movies.len() - 1;
+        movies.swap(pos, last);
+        movies.pop();
+    }
+    for _ in 0..n / 1000 {
+        let m = movie(rng, *next_id);
+        *next_id += 1;
+        movies.push(m);
+    }
 }
 
 #[cfg(test)]

@@ -182,6 +182,17 @@ impl LoadedBlob {
             .map(|(_, p)| p)
     }
 
+    /// The whole blob.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.bytes.get()
+    }
+
+    /// Where a type's section is in the blob.
+    pub(crate) fn section_range(&self, type_name: &str) -> Option<(usize, usize)> {
+        self.section(type_name).map(|p| (p.start, p.end))
+    }
+
     /// The bytes of a type's section (empty when the blob has none).
     #[inline]
     pub(crate) fn section_bytes(&self, type_name: &str) -> &[u8] {

@@ -46,23 +46,48 @@ pub(crate) struct TypeRead {
     checksum: u64,
     /// The base snapshot's slot and populated bitmap (for untouched chunks).
     base: Option<(u32, crate::wire::ListPosition)>,
+    /// Per blob slot: where this type's section is in the blob and where
+    /// its record list is (resolved once, so reads do no lookups by name).
+    slots: Vec<Option<SlotPos>>,
+}
+
+/// A type's section in one blob: byte range and record list.
+#[derive(Clone, Copy, Debug)]
+struct SlotPos {
+    start: usize,
+    end: usize,
+    records: crate::wire::ListPosition,
+}
+
+impl SlotPos {
+    fn of(blob: &LoadedBlob, type_name: &str) -> Option<SlotPos> {
+        let (start, end) = blob.section_range(type_name)?;
+        Some(SlotPos {
+            start,
+            end,
+            records: blob.section(type_name)?.records,
+        })
+    }
 }
 
 impl TypeRead {
+    #[inline]
     fn base_populated<'s>(&'s self, blobs: &'s [Arc<LoadedBlob>]) -> impl Fn(u32) -> bool + 's {
-        base_populated(self.base, &self.name, blobs)
+        base_populated(self.base, &self.slots, blobs)
     }
 }
 
 /// Whether ordinal `o` is populated in the base snapshot.
+#[inline]
 fn base_populated<'s>(
     base: Option<(u32, crate::wire::ListPosition)>,
-    name: &'s str,
+    slots: &'s [Option<SlotPos>],
     blobs: &'s [Arc<LoadedBlob>],
 ) -> impl Fn(u32) -> bool + 's {
-    let bitmap = base.map(|(slot, bitmap)| {
-        let seg = blobs[slot as usize].section_bytes(name);
-        ListReader::at_position(seg, bitmap)
+    let bitmap = base.and_then(|(slot, bitmap)| {
+        let p = slots.get(slot as usize).copied().flatten()?;
+        let seg = &blobs[slot as usize].bytes()[p.start..p.end];
+        Some(ListReader::at_position(seg, bitmap))
     });
     move |o: u32| match &bitmap {
         Some(words) => (words.u64_at(o / 64) >> (o % 64)) & 1 == 1,
@@ -148,6 +173,7 @@ impl ReadState {
                 count: pos.state_count,
                 checksum: pos.state_checksum,
                 base: Some((0, bitmap)),
+                slots: vec![SlotPos::of(&blob, name)],
             });
         }
         out.index = Arc::new(index);
@@ -196,6 +222,7 @@ impl ReadState {
                         count: 0,
                         checksum: 0,
                         base: None,
+                        slots: Vec::new(),
                     });
                     next.types.len() - 1
                 }
@@ -211,7 +238,9 @@ impl ReadState {
             let added = ListReader::at_position(seg, added);
             let records = ListReader::at_position(seg, pos.records);
             let mut t = next.types[ti].clone();
-            let pop = base_populated(t.base, type_name, &next.blobs);
+            t.slots.resize(slot as usize, None);
+            t.slots.push(SlotPos::of(&blob, type_name));
+            let pop = base_populated(t.base, &t.slots, &next.blobs);
             // Removals first: their hashes come from the state being left.
             for i in 0..removed.len() {
                 let o = removed.u32_at(i);
@@ -222,7 +251,7 @@ impl ReadState {
                         format!("blob {name}: {type_name} ordinal {o} removed but not present"),
                     ));
                 }
-                let r = next.reader_at(&t.name, l);
+                let r = next.reader_at(&t, l);
                 let h = record_hash(&r, &mut words).map_err(|e| {
                     Error::new(
                         ErrorKind::CorruptBlob,
@@ -272,18 +301,21 @@ impl ReadState {
                     ),
                 ));
             }
+            drop(pop);
             next.types[ti] = t;
         }
         next.index = Arc::new(index);
         Ok(next)
     }
 
-    fn reader_at(&self, type_name: &str, l: u64) -> StructReader<'_> {
+    #[inline]
+    fn reader_at(&self, t: &TypeRead, l: u64) -> StructReader<'_> {
         let (slot, index) = loc_parts(l);
-        let blob = &self.blobs[slot];
-        let seg = blob.section_bytes(type_name);
-        match blob.section(type_name) {
-            Some(pos) => ListReader::at_position(seg, pos.records).struct_at(index),
+        match t.slots.get(slot).copied().flatten() {
+            Some(p) => {
+                let seg = &self.blobs[slot].bytes()[p.start..p.end];
+                ListReader::at_position(seg, p.records).struct_at(index)
+            }
             None => StructReader::empty(),
         }
     }
@@ -405,7 +437,7 @@ impl<'s, T: Struct> Records<'s, T> {
         if l == EMPTY {
             None
         } else {
-            Some(T::wrap(self.state.reader_at(&t.name, l)))
+            Some(T::wrap(self.state.reader_at(t, l)))
         }
     }
 
@@ -443,7 +475,7 @@ impl<'s> RawRecords<'s> {
             .ty
             .table
             .get(ordinal, &self.ty.base_populated(&self.state.blobs));
-        (l != EMPTY).then(|| self.state.reader_at(&self.ty.name, l))
+        (l != EMPTY).then(|| self.state.reader_at(self.ty, l))
     }
 
     /// The canonical hash of the record at `ordinal`.

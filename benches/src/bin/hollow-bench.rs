@@ -1,0 +1,568 @@
+//! `hollow-bench`: the benchmark scenario of `shared/BENCHMARK.md`, every
+//! figure beside a baseline measured in the same run.
+//!
+//! ```text
+//! cargo run --release -p hollow-benches --bin hollow-bench -- [--movies N] [--reps R] [--dir PATH] [--json]
+//! ```
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hollow_benches::{change, initial, Actor, JavaRandom, Movie};
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Producer, ReadState};
+
+struct Args {
+    movies: u64,
+    reps: usize,
+    dir: Option<PathBuf>,
+    json: bool,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        movies: 1_000_000,
+        reps: 5,
+        dir: None,
+        json: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match x.as_str() {
+            "--movies" => {
+                let v = val("--movies")?;
+                a.movies = v
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("--movies takes a number, not {v:?}"))?;
+                if a.movies < 1000 {
+                    return Err("--movies must be at least 1000".into());
+                }
+            }
+            "--reps" => {
+                let v = val("--reps")?;
+                a.reps = v
+                    .parse()
+                    .map_err(|_| format!("--reps takes a number, not {v:?}"))?;
+                a.reps = a.reps.max(1);
+            }
+            "--dir" => a.dir = Some(val("--dir")?.into()),
+            "--json" => a.json = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}; try --help")),
+        }
+    }
+    Ok(a)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// What a Rust user would otherwise ship: the whole dataset serialized.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Dataset {
+    actors: Vec<Actor>,
+    movies: Vec<Movie>,
+}
+
+struct Table {
+    rows: Vec<(String, String, String, String)>,
+    json: Vec<(String, Option<f64>)>,
+}
+
+impl Table {
+    fn row(&mut self, figure: &str, value: String, baseline: String, ratio: String) {
+        self.rows.push((figure.into(), value, baseline, ratio));
+    }
+    fn key(&mut self, k: &str, v: Option<f64>) {
+        self.json.push((k.into(), v));
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        "-".into()
+    }
+}
+
+fn populate<'a>(
+    actors: &'a [Actor],
+    movies: &'a [Movie],
+) -> impl FnOnce(&mut hollow_runtime::producer::CycleWriter<'_>) -> Result<(), hollow_runtime::Error> + 'a
+{
+    move |w| {
+        for a in actors {
+            w.add(a)?;
+        }
+        for m in movies {
+            w.add(m)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_equal(state: &ReadState, movies: &[Movie]) -> Result<(), String> {
+    let recs = state.records::<Movie>();
+    if recs.len() != movies.len() {
+        return Err(format!(
+            "consumer holds {} movies, producer {}",
+            recs.len(),
+            movies.len()
+        ));
+    }
+    let by_id: HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
+    for (o, r) in recs.iter() {
+        let v = r
+            .to_value()
+            .map_err(|e| format!("ordinal {o} unreadable: {e}"))?;
+        if by_id.get(&v.id) != Some(&&v) {
+            return Err(format!("movie {} differs from the producer's", v.id));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("hollow-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(args).await {
+        eprintln!("hollow-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let n = args.movies;
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            if d.exists() {
+                std::fs::remove_dir_all(d)?;
+            }
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let mut t = Table {
+        rows: Vec::new(),
+        json: Vec::new(),
+    };
+    eprintln!("generating {n} movies and 200000 actors ...");
+    let (actors, mut movies, mut rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
+    let mut next_id = n;
+    t.key("movies", Some(n as f64));
+
+    // Baseline: serialize / deserialize the whole dataset.
+    let mut ser = Vec::new();
+    let mut bytes = Vec::new();
+    for _ in 0..args.reps {
+        let ds = Dataset {
+            actors: actors.clone(),
+            movies: movies.clone(),
+        };
+        let s = Instant::now();
+        bytes = bincode::serialize(&ds)?;
+        ser.push(ms(s.elapsed()));
+    }
+    let baseline_ser = median(ser);
+    let baseline_bytes = bytes.len() as f64;
+
+    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+
+    eprintln!("producer cycle 1 ...");
+    let s = Instant::now();
+    let first = producer.run_cycle(populate(&actors, &movies)).await?;
+    let cycle1 = ms(s.elapsed());
+    let v1 = first.version.ok_or("cycle 1 made no version")?;
+    let snapshot_bytes = first
+        .blobs
+        .iter()
+        .find(|(b, _)| matches!(b, hollow_runtime::BlobName::Snapshot(_)))
+        .map_or(0, |(_, s)| *s) as f64;
+
+    // Consumer: snapshot load, from a warm cache (blob already local).
+    let cache = dir.join("cache");
+    let warm = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(&cache)
+        .build()?;
+    warm.refresh_to(v1).await?;
+    drop(warm);
+    let rss_before = rss_bytes();
+    let mut loads = Vec::new();
+    let mut consumer = None;
+    for _ in 0..args.reps {
+        let c = Consumer::builder(store.clone(), announcer.clone())
+            .cache_dir(&cache)
+            .build()?;
+        let s = Instant::now();
+        c.refresh_to(v1).await?;
+        loads.push(ms(s.elapsed()));
+        consumer = Some(c);
+    }
+    let consumer = consumer.ok_or("no consumer")?;
+    // Touch every record once so resident memory reflects a used state.
+    let state = consumer.current().ok_or("no state")?;
+    check_equal(&state, &movies)?;
+    let rss_after = rss_bytes();
+    let snapshot_load = median(loads);
+
+    // Baseline load: deserialize into Vec + HashMap.
+    let mut base_loads = Vec::new();
+    let mut base_rss = 0u64;
+    for _ in 0..args.reps {
+        let before = rss_bytes().unwrap_or(0);
+        let s = Instant::now();
+        let ds: Dataset = bincode::deserialize(&bytes)?;
+        let idx: HashMap<u64, usize> = ds
+            .movies
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id, i))
+            .collect();
+        base_loads.push(ms(s.elapsed()));
+        base_rss = rss_bytes()
+            .unwrap_or(0)
+            .saturating_sub(before)
+            .max(base_rss);
+        black_box((&ds, &idx));
+    }
+    let baseline_load = median(base_loads);
+
+    // Steady cycles 2..6 (full re-populate), following consumer.
+    let mut steady = Vec::new();
+    let mut applies = Vec::new();
+    let mut delta_bytes = Vec::new();
+    let mut rdelta_bytes = Vec::new();
+    let mut versions = vec![v1];
+    for c in 2..=6 {
+        eprintln!("producer cycle {c} ...");
+        change(&mut rng, &mut movies, n, n / 100, &mut next_id);
+        let s = Instant::now();
+        let out = producer.run_cycle(populate(&actors, &movies)).await?;
+        steady.push(ms(s.elapsed()));
+        let v = out.version.ok_or("a cycle with changes made no version")?;
+        versions.push(v);
+        for (b, size) in &out.blobs {
+            match b {
+                hollow_runtime::BlobName::Delta { .. } => delta_bytes.push(*size as f64),
+                hollow_runtime::BlobName::ReverseDelta { .. } => rdelta_bytes.push(*size as f64),
+                _ => {}
+            }
+        }
+        let s = Instant::now();
+        consumer.refresh_to(v).await?;
+        applies.push(ms(s.elapsed()));
+    }
+    check_equal(&*consumer.current().ok_or("no state")?, &movies)?;
+
+    // Reverse deltas: walk back.
+    let mut reverse = Vec::new();
+    for w in versions.windows(2).rev() {
+        let s = Instant::now();
+        consumer.refresh_to(w[0]).await?;
+        reverse.push(ms(s.elapsed()));
+    }
+    consumer
+        .refresh_to(*versions.last().ok_or("no versions")?)
+        .await?;
+
+    // Incremental cycles: the same kind of change through run_incremental.
+    let mut incremental = Vec::new();
+    for _ in 0..args.reps.min(3) {
+        let before: HashMap<u64, Movie> = movies.iter().map(|m| (m.id, m.clone())).collect();
+        change(&mut rng, &mut movies, n, n / 100, &mut next_id);
+        let after: HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
+        let s = Instant::now();
+        producer
+            .run_incremental(|w| {
+                for (id, m) in &after {
+                    if before.get(id) != Some(*m) {
+                        w.upsert(*m)?;
+                    }
+                }
+                for id in before.keys() {
+                    if !after.contains_key(id) {
+                        w.delete::<Movie>(id)?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        incremental.push(ms(s.elapsed()));
+        let v = producer.announced().ok_or("nothing announced")?;
+        consumer.refresh_to(v).await?;
+    }
+    check_equal(&*consumer.current().ok_or("no state")?, &movies)?;
+
+    // The 10x delta.
+    change(&mut rng, &mut movies, n, n / 10, &mut next_id);
+    let out = producer.run_cycle(populate(&actors, &movies)).await?;
+    let v = out.version.ok_or("no version")?;
+    let s = Instant::now();
+    consumer.refresh_to(v).await?;
+    let apply10 = ms(s.elapsed());
+    let state = consumer.current().ok_or("no state")?;
+    check_equal(&state, &movies)?;
+
+    // Reads.
+    let recs = state.records::<Movie>();
+    let ords: Vec<u32> = recs.iter().map(|(o, _)| o).collect();
+    let mut scan_id = Vec::new();
+    let mut scan_idt = Vec::new();
+    let mut nat_id = Vec::new();
+    let mut nat_idt = Vec::new();
+    for _ in 0..args.reps {
+        let s = Instant::now();
+        black_box(
+            ords.iter()
+                .filter_map(|&o| recs.get(o))
+                .map(|m| m.id())
+                .sum::<u64>(),
+        );
+        scan_id.push(s.elapsed().as_nanos() as f64 / ords.len() as f64);
+        let s = Instant::now();
+        black_box(
+            ords.iter()
+                .filter_map(|&o| recs.get(o))
+                .map(|m| {
+                    m.id() as usize
+                        + m.title().len()
+                        + m.title().as_bytes().first().copied().unwrap_or(0) as usize
+                })
+                .sum::<usize>(),
+        );
+        scan_idt.push(s.elapsed().as_nanos() as f64 / ords.len() as f64);
+        let s = Instant::now();
+        black_box(black_box(&movies).iter().map(|m| m.id).sum::<u64>());
+        nat_id.push(s.elapsed().as_nanos() as f64 / movies.len() as f64);
+        let s = Instant::now();
+        black_box(
+            black_box(&movies)
+                .iter()
+                .map(|m| {
+                    m.id as usize
+                        + m.title.len()
+                        + m.title.as_bytes().first().copied().unwrap_or(0) as usize
+                })
+                .sum::<usize>(),
+        );
+        nat_idt.push(s.elapsed().as_nanos() as f64 / movies.len() as f64);
+    }
+    // Native primary-key lookup baseline (ours comes with [D]).
+    let map: HashMap<u64, usize> = movies.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+    let mut lrng = JavaRandom::new(7);
+    let keys: Vec<u64> = (0..1_000_000)
+        .map(|_| movies[lrng.next_int(movies.len() as i32) as usize].id)
+        .collect();
+    let s = Instant::now();
+    black_box(
+        keys.iter()
+            .map(|k| movies[map[k]].rating as f64)
+            .sum::<f64>(),
+    );
+    let base_pk = s.elapsed().as_nanos() as f64 / keys.len() as f64;
+
+    let steady_ms = median(steady);
+    let inc_ms = median(incremental);
+    let apply_ms = median(applies);
+    let rev_ms = median(reverse);
+    let delta_b = median(delta_bytes);
+    let rdelta_b = median(rdelta_bytes);
+    let rss = match (rss_before, rss_after) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
+        _ => None,
+    };
+    let (sid, sidt, nid, nidt) = (
+        median(scan_id),
+        median(scan_idt),
+        median(nat_id),
+        median(nat_idt),
+    );
+
+    t.row(
+        "producer cycle 1",
+        format!("{cycle1:.0} ms"),
+        format!("{baseline_ser:.0} ms serialize"),
+        ratio(cycle1, baseline_ser),
+    );
+    t.row(
+        "steady cycle (full re-populate)",
+        format!("{steady_ms:.0} ms"),
+        format!("{baseline_ser:.0} ms serialize"),
+        ratio(steady_ms, baseline_ser),
+    );
+    t.row(
+        "incremental cycle",
+        format!("{inc_ms:.0} ms"),
+        format!("{baseline_ser:.0} ms serialize"),
+        ratio(inc_ms, baseline_ser),
+    );
+    t.row(
+        "snapshot bytes",
+        format!("{snapshot_bytes:.0}"),
+        format!("{baseline_bytes:.0} serialized"),
+        ratio(snapshot_bytes, baseline_bytes),
+    );
+    t.row(
+        "delta bytes (1 %)",
+        format!("{delta_b:.0}"),
+        format!("{baseline_bytes:.0} serialized"),
+        ratio(delta_b, baseline_bytes),
+    );
+    t.row(
+        "reverse delta bytes",
+        format!("{rdelta_b:.0}"),
+        format!("{baseline_bytes:.0} serialized"),
+        ratio(rdelta_b, baseline_bytes),
+    );
+    t.row(
+        "snapshot load (warm cache)",
+        format!("{snapshot_load:.1} ms"),
+        format!("{baseline_load:.0} ms deserialize"),
+        ratio(snapshot_load, baseline_load),
+    );
+    t.row(
+        "delta apply (1 %)",
+        format!("{apply_ms:.1} ms"),
+        format!("{baseline_load:.0} ms full reload"),
+        ratio(apply_ms, baseline_load),
+    );
+    t.row(
+        "delta apply (10 %)",
+        format!("{apply10:.1} ms"),
+        format!("{apply_ms:.1} ms (1 %)"),
+        ratio(apply10, apply_ms),
+    );
+    t.row(
+        "reverse delta apply",
+        format!("{rev_ms:.1} ms"),
+        format!("{baseline_load:.0} ms full reload"),
+        ratio(rev_ms, baseline_load),
+    );
+    t.row(
+        "resident memory after load",
+        rss.map_or("n/a".into(), |r| format!("{:.0} MiB", r / 1048576.0)),
+        format!(
+            "{:.0} MiB deserialized; snapshot {:.0} MiB",
+            base_rss as f64 / 1048576.0,
+            snapshot_bytes / 1048576.0
+        ),
+        rss.map_or("-".into(), |r| ratio(r, snapshot_bytes)),
+    );
+    t.row(
+        "scan id",
+        format!("{sid:.1} ns"),
+        format!("{nid:.1} ns native"),
+        ratio(sid, nid),
+    );
+    t.row(
+        "scan id + title",
+        format!("{sidt:.1} ns"),
+        format!("{nidt:.1} ns native"),
+        ratio(sidt, nidt),
+    );
+    t.row(
+        "primary-key lookup",
+        "null (issue [D])".into(),
+        format!("{base_pk:.1} ns native"),
+        "-".into(),
+    );
+
+    t.key("cycle1_ms", Some(cycle1));
+    t.key("steady_cycle_ms", Some(steady_ms));
+    t.key("incremental_cycle_ms", Some(inc_ms));
+    t.key("baseline_serialize_ms", Some(baseline_ser));
+    t.key("snapshot_bytes", Some(snapshot_bytes));
+    t.key("delta_bytes", Some(delta_b));
+    t.key("reverse_delta_bytes", Some(rdelta_b));
+    t.key("baseline_bytes", Some(baseline_bytes));
+    t.key("snapshot_load_ms", Some(snapshot_load));
+    t.key("delta_apply_ms", Some(apply_ms));
+    t.key("delta_apply_10x_ms", Some(apply10));
+    t.key("reverse_delta_apply_ms", Some(rev_ms));
+    t.key("rss_after_load_bytes", rss);
+    t.key("baseline_load_ms", Some(baseline_load));
+    t.key("baseline_rss_bytes", Some(base_rss as f64));
+    t.key("pk_lookup_ns", None);
+    t.key("baseline_pk_lookup_ns", Some(base_pk));
+    t.key("scan_id_ns", Some(sid));
+    t.key("baseline_scan_id_ns", Some(nid));
+    t.key("scan_id_title_ns", Some(sidt));
+    t.key("baseline_scan_id_title_ns", Some(nidt));
+    t.key("hash_lookup_ns", None);
+    t.key("index_update_ms", None);
+    t.key("index_rebuild_ms", None);
+
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "hollow-bench: {n} movies, 200000 actors, medians of {} reps; {cores} cores, {cpu}",
+        args.reps
+    );
+    println!(
+        "{:<32} {:>16} {:>34} {:>8}",
+        "figure", "hollow", "baseline (same run)", "ratio"
+    );
+    for (f, v, b, r) in &t.rows {
+        println!("{f:<32} {v:>16} {b:>34} {r:>8}");
+    }
+    if args.json {
+        let obj: serde_json::Map<String, serde_json::Value> = t
+            .json
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.map_or(serde_json::Value::Null, |x| {
+                        serde_json::Number::from_f64((x * 1000.0).round() / 1000.0)
+                            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                    }),
+                )
+            })
+            .collect();
+        println!("{}", serde_json::Value::Object(obj));
+    }
+    Ok(())
+}
