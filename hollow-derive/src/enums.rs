@@ -226,6 +226,25 @@ fn plain_enum(
                     ::core::result::Result::Err(_) => ::core::unreachable!(),
                 }
             }
+            fn hash_key(&self, h: &mut #krate::KeyHasher) {
+                h.write_u64(self.__hollow_to_u16() as u64);
+            }
+            fn hash_key_ref(r: &Self::Ref<'_>, h: &mut #krate::KeyHasher) {
+                h.write_u64(match r {
+                    ::core::result::Result::Ok(v) => v.__hollow_to_u16(),
+                    ::core::result::Result::Err(e) => e.0,
+                } as u64);
+            }
+            fn eq_key_ref(&self, r: &Self::Ref<'_>) -> bool {
+                match r {
+                    ::core::result::Result::Ok(v) => v.__hollow_to_u16() == self.__hollow_to_u16(),
+                    ::core::result::Result::Err(_) => false,
+                }
+            }
+            fn describe_key(&self) -> ::std::string::String {
+                let names: &[&str] = &[#(#names),*];
+                ::std::string::String::from(names[self.__hollow_to_u16() as usize])
+            }
         }
 
         #[automatically_derived]

@@ -45,6 +45,8 @@ pub(crate) struct ResolvedPath {
     pub(crate) ir: TokenStream,
     /// The path's last segment as written (errors about its type point here).
     pub(crate) span: Span,
+    /// The path as written, dotted (`actor.id`), for messages.
+    pub(crate) label: String,
 }
 
 fn strip_raw(s: &str) -> &str {
@@ -125,6 +127,12 @@ fn resolve(
         by_ref,
         ir: quote!(#krate::__private::FieldPath { segments: ::std::vec![#(#ir),*] }),
         span,
+        label: path
+            .segments
+            .iter()
+            .map(|s| strip_raw(s))
+            .collect::<Vec<_>>()
+            .join("."),
     })
 }
 

@@ -377,6 +377,75 @@ pub(crate) fn expand(
             },
             sig_span,
         );
+        let (key_hash, key_is, key_describe) = match &pk {
+            Some(k) => {
+                let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+                let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
+                let labels: Vec<String> = k.paths.iter().map(|p| p.label.clone()).collect();
+                let parts: Vec<TokenStream> = if k.paths.len() == 1 {
+                    vec![quote!(key)]
+                } else {
+                    (0..k.paths.len())
+                        .map(|i| {
+                            let i = syn::Index::from(i);
+                            quote!(&key.#i)
+                        })
+                        .collect()
+                };
+                (
+                    quote! {
+                        let mut h = #krate::KeyHasher::new();
+                        #(<#tys as #krate::KeyPart>::hash_key(#parts, &mut h);)*
+                        h.finish()
+                    },
+                    quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#parts, &#by_ref))*),
+                    quote! {
+                        let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
+                            #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#parts))),*
+                        ];
+                        parts.join(", ")
+                    },
+                )
+            }
+            None => (
+                quote!(0),
+                quote!(false),
+                quote!(::std::string::String::from("(no primary key)")),
+            ),
+        };
+        let (pk_hash, pk_hash_ref, pk_eq, pk_describe) = match &pk {
+            Some(k) => {
+                let owned: Vec<&TokenStream> = k.paths.iter().map(|p| &p.owned).collect();
+                let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
+                let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+                let labels: Vec<String> = k.paths.iter().map(|p| p.label.clone()).collect();
+                (
+                    quote! {
+                        let mut h = #krate::KeyHasher::new();
+                        #(<#tys as #krate::KeyPart>::hash_key(#owned, &mut h);)*
+                        h.finish()
+                    },
+                    quote! {
+                        let mut h = #krate::KeyHasher::new();
+                        #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, &mut h);)*
+                        h.finish()
+                    },
+                    quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#owned, &#by_ref))*),
+                    quote! {
+                        let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
+                            #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#owned))),*
+                        ];
+                        parts.join(", ")
+                    },
+                )
+            }
+            None => (
+                quote!(0),
+                quote!(0),
+                quote!(false),
+                quote!(::std::string::String::from("(no primary key)")),
+            ),
+        };
         let pk_body = delimited(Delimiter::Brace, pk_owned, sig_span);
         let pk_ref_body = delimited(Delimiter::Brace, pk_ref, sig_span);
         quote! {
@@ -390,6 +459,35 @@ pub(crate) fn expand(
                 #[inline]
                 #[allow(unused_variables)]
                 #pk_ref_sig #pk_ref_body
+                fn primary_key_hash(&self) -> u64 {
+                    #pk_hash
+                }
+                #[allow(unused_variables)]
+                fn primary_key_hash_ref(r: &<Self as #krate::Value>::Ref<'_>) -> u64 {
+                    #pk_hash_ref
+                }
+                #[allow(unused_variables)]
+                fn primary_key_eq_ref(&self, r: &<Self as #krate::Value>::Ref<'_>) -> bool {
+                    #pk_eq
+                }
+                fn describe_primary_key(&self) -> ::std::string::String {
+                    #pk_describe
+                }
+                #[allow(unused_variables)]
+                fn hash_primary_key(key: &Self::PrimaryKey) -> u64 {
+                    #key_hash
+                }
+                #[allow(unused_variables)]
+                fn has_primary_key(
+                    key: &Self::PrimaryKey,
+                    r: &<Self as #krate::Value>::Ref<'_>,
+                ) -> bool {
+                    #key_is
+                }
+                #[allow(unused_variables)]
+                fn describe_key(key: &Self::PrimaryKey) -> ::std::string::String {
+                    #key_describe
+                }
             }
         }
     } else {

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0..64 | [`BlobPrefix`]: magic `HOLLOWRS`, format version, kind, versions, state tags, header length |
 //! | 64..64+header_len | the header, a single-segment Cap'n Proto message (`BlobHeader` of `schemas/hollow.capnp`): tags, the dataset schema, the section directory |
-//! | each at an 8-aligned offset | one single-segment Cap'n Proto message per record type: `SnapshotSection(Record)` or `DeltaSection(Record)` |
+//! | each at an 8-aligned offset | one single-segment Cap'n Proto message per record type: `SnapshotSection` or `DeltaSection` (whose `records` is a `List(Record)` of the section's record type) |
 //! | last 16 | XXH3-64 of every byte before it, then the magic `HOLLOWEN` |
 //!
 //! Writing: build each type's section with [`snapshot_section`] or

@@ -35,7 +35,7 @@ fn tag_word(count: u32, size: StructSize) -> u64 {
     ((count as u64) << 2) | (size.data_words as u64) << 32 | (size.pointers as u64) << 48
 }
 
-/// Builds a snapshot section: the message `SnapshotSection(Record)` of
+/// Builds a snapshot section: the message `SnapshotSection` of
 /// `schemas/hollow.capnp`, its root struct (0 data words, 2 pointers) at
 /// word 1.
 ///
@@ -140,7 +140,7 @@ pub fn snapshot_section<'r>(
 }
 
 /// Builds a delta (or reverse delta) section: the message
-/// `DeltaSection(Record)` of `schemas/hollow.capnp`, its root struct (0
+/// `DeltaSection` of `schemas/hollow.capnp`, its root struct (0
 /// data words, 3 pointers) at word 1, then the `removed` list, the `added`
 /// list, the records list (elements sized `size`) and the added records'
 /// objects.
