@@ -114,7 +114,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         movie(2, "Zero Copy", 2026, 7.4, &[Scifi]),
         movie(3, "Fearless Concurrency", 2025, 6.9, &[Drama]),
     ];
-    let cycles: [(&str, fn(&mut Vec<Movie>)); 3] = [
+    type Change = fn(&mut Vec<Movie>);
+    let cycles: [(&str, Change); 3] = [
         ("initial load", |_| {}),
         ("add a movie, change a rating", |c| {
             c.push(movie(4, "Lifetimes", 2023, 7.7, &[Drama]));

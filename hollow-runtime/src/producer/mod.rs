@@ -205,11 +205,12 @@ impl IncrementalWriter<'_> {
                 )
             })?
             .to_vec();
+        let key_hash = record.primary_key_hash();
         let t = &mut self.state.types[i];
-        for o in t.ordinals_with_key_of(&bytes)? {
+        for o in t.ordinals_with_key_of(&bytes, key_hash)? {
             t.remove(o);
         }
-        t.add_keyed(&bytes, self.cycle);
+        t.add(&bytes, key_hash, self.cycle);
         Ok(())
     }
 
@@ -294,7 +295,7 @@ impl Producer {
                 e,
             ));
         }
-        self.finish_cycle(started, false).await
+        self.finish_cycle(started).await
     }
 
     /// Runs a cycle that changes the last state by primary key: cost in
@@ -323,15 +324,11 @@ impl Producer {
                 e,
             ));
         }
-        self.finish_cycle(started, true).await
+        self.finish_cycle(started).await
     }
 
-    async fn finish_cycle(
-        &mut self,
-        started: Instant,
-        incremental: bool,
-    ) -> Result<CycleOutcome, Error> {
-        match self.publish(started, incremental).await {
+    async fn finish_cycle(&mut self, started: Instant) -> Result<CycleOutcome, Error> {
+        match self.publish(started).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 self.state.rollback();
@@ -341,23 +338,19 @@ impl Producer {
         }
     }
 
-    async fn publish(
-        &mut self,
-        started: Instant,
-        incremental: bool,
-    ) -> Result<CycleOutcome, Error> {
+    async fn publish(&mut self, started: Instant) -> Result<CycleOutcome, Error> {
         let cycle = self.published + 1;
         // Diff every type.
         let mut diffs = Vec::new();
         let mut changed = false;
-        for t in &self.state.types {
-            if let Some(key) = t.duplicate_key() {
+        for t in &mut self.state.types {
+            let (removed, added) = t.diff();
+            if let Some(key) = t.duplicate_key(&added) {
                 return Err(Error::new(
                     ErrorKind::Record,
                     format!("two {} records have the primary key {key}", t.name),
                 ));
             }
-            let (removed, added) = t.diff();
             changed |= !removed.is_empty() || !added.is_empty();
             diffs.push((removed, added));
         }
@@ -457,13 +450,15 @@ impl Producer {
                 );
             }
         }
-        let mut blobs: Vec<(BlobName, Vec<u8>)> = Vec::new();
+        let mut blobs: Vec<(BlobName, Arc<Vec<u8>>)> = Vec::new();
         if snapshot_due {
             blobs.push((
                 BlobName::Snapshot(version),
-                snapshot
-                    .finish(&schema, &self.tags)
-                    .map_err(|e| blob_error("header", e))?,
+                Arc::new(
+                    snapshot
+                        .finish(&schema, &self.tags)
+                        .map_err(|e| blob_error("header", e))?,
+                ),
             ));
         }
         if let (Some(prev), Some(d)) = (self.announced, delta) {
@@ -472,8 +467,10 @@ impl Producer {
                     from: prev,
                     to: version,
                 },
-                d.finish(&schema, &self.tags)
-                    .map_err(|e| blob_error("header", e))?,
+                Arc::new(
+                    d.finish(&schema, &self.tags)
+                        .map_err(|e| blob_error("header", e))?,
+                ),
             ));
         }
         if let (Some(prev), Some(r)) = (self.announced, reverse) {
@@ -482,8 +479,10 @@ impl Producer {
                     from: version,
                     to: prev,
                 },
-                r.finish(&schema, &self.tags)
-                    .map_err(|e| blob_error("header", e))?,
+                Arc::new(
+                    r.finish(&schema, &self.tags)
+                        .map_err(|e| blob_error("header", e))?,
+                ),
             ));
         }
         // Integrity check before anything is published.
@@ -519,7 +518,7 @@ impl Producer {
         self.announcer.announce(version, self.announced).await?;
         // Commit.
         for t in &mut self.state.types {
-            t.commit(cycle, incremental);
+            t.commit(cycle);
         }
         self.published = cycle;
         self.since_snapshot = if snapshot_due {
@@ -540,9 +539,9 @@ impl Producer {
 
     /// Applies the new delta to the previous read state (or loads the first
     /// snapshot) and checks it reaches the snapshot's state.
-    fn check_integrity(&self, blobs: &[(BlobName, Vec<u8>)]) -> Result<ReadState, Error> {
-        let load = |name: BlobName, bytes: &Vec<u8>| -> Result<Arc<LoadedBlob>, Error> {
-            LoadedBlob::open(name, BlobBytes::owned(bytes.clone())).map(Arc::new)
+    fn check_integrity(&self, blobs: &[(BlobName, Arc<Vec<u8>>)]) -> Result<ReadState, Error> {
+        let load = |name: BlobName, bytes: &Arc<Vec<u8>>| -> Result<Arc<LoadedBlob>, Error> {
+            LoadedBlob::open(name, BlobBytes::shared(bytes.clone())).map(Arc::new)
         };
         let snapshot = blobs
             .iter()

@@ -68,6 +68,8 @@ impl Validator for RecordCountVariance {
     }
 }
 
+type CheckFn = dyn Fn(&ReadState) -> Result<(), String> + Send + Sync;
+
 /// Refuses a version in which two records of a type share a primary key.
 ///
 /// The producer always checks this while writing (a cycle with a duplicate
@@ -76,7 +78,7 @@ impl Validator for RecordCountVariance {
 /// blobs written elsewhere, through the given key function.
 pub struct DuplicatePrimaryKey {
     type_name: String,
-    check: Box<dyn Fn(&ReadState) -> Result<(), String> + Send + Sync>,
+    check: Box<CheckFn>,
 }
 
 impl std::fmt::Debug for DuplicatePrimaryKey {

@@ -149,8 +149,12 @@ pub(crate) struct TypeWrite {
     fresh: Vec<u32>,
     pub(crate) limit: u32,
     pub(crate) checksum: u64,
-    /// Primary-key hash → ordinals of the published state (built on first
-    /// incremental use, then maintained).
+    /// Primary-key hash by ordinal (for types with a key).
+    key_hashes: Vec<u64>,
+    /// Primary-key hash → ordinals of every record held (published or new
+    /// this cycle); lookups filter by the cycle's populated set. Built on
+    /// first use, then kept current as records come and go, so duplicate
+    /// checks and incremental lookups cost O(change).
     keys: Option<HashMap<u64, Vec<u32>>>,
 }
 
@@ -170,6 +174,7 @@ impl TypeWrite {
             fresh: Vec::new(),
             limit: 0,
             checksum: 0,
+            key_hashes: Vec::new(),
             keys: None,
         }
     }
@@ -187,9 +192,9 @@ impl TypeWrite {
             .find(|&o| self.bytes(o) == Some(bytes))
     }
 
-    /// Adds a record (canonical bytes) to the cycle being built; returns its
-    /// ordinal.
-    pub(crate) fn add(&mut self, bytes: &[u8], cycle: u64) -> u32 {
+    /// Adds a record (canonical bytes, and its primary-key hash) to the
+    /// cycle being built; returns its ordinal.
+    pub(crate) fn add(&mut self, bytes: &[u8], key_hash: u64, cycle: u64) -> u32 {
         let hash = hash_bytes(bytes);
         if let Some(o) = self.find(hash, bytes) {
             self.next.set(o, true);
@@ -207,10 +212,15 @@ impl TypeWrite {
         if self.records.len() <= o as usize {
             self.records.resize(o as usize + 1, None);
             self.hashes.resize(o as usize + 1, 0);
+            self.key_hashes.resize(o as usize + 1, 0);
         }
         self.records[o as usize] = Some(bytes.into());
         self.hashes[o as usize] = hash;
+        self.key_hashes[o as usize] = key_hash;
         self.by_hash.entry(hash).or_default().push(o);
+        if let Some(keys) = &mut self.keys {
+            keys.entry(key_hash).or_default().push(o);
+        }
         self.fresh.push(o);
         self.next.set(o, true);
         o
@@ -221,9 +231,7 @@ impl TypeWrite {
         self.next.set(o, false);
     }
 
-    /// The key index (primary-key hash → ordinals of the cycle being
-    /// built), built on first use from the published state.
-    fn keys(&mut self) -> Result<(&mut HashMap<u64, Vec<u32>>, TypedFns), Error> {
+    fn fns_with_key(&self) -> Result<TypedFns, Error> {
         let fns = self.fns.ok_or_else(|| {
             Error::new(
                 ErrorKind::Record,
@@ -239,16 +247,21 @@ impl TypeWrite {
                 ),
             ));
         }
+        Ok(fns)
+    }
+
+    /// The key index, built on first use.
+    fn keys(&mut self) -> &HashMap<u64, Vec<u32>> {
         if self.keys.is_none() {
             let mut keys: HashMap<u64, Vec<u32>> = HashMap::new();
-            for o in self.next.iter() {
-                if let Some(h) = self.records[o as usize].as_deref().and_then(fns.key_hash) {
-                    keys.entry(h).or_default().push(o);
+            for (o, r) in self.records.iter().enumerate() {
+                if r.is_some() {
+                    keys.entry(self.key_hashes[o]).or_default().push(o as u32);
                 }
             }
             self.keys = Some(keys);
         }
-        Ok((self.keys.as_mut().expect("just built"), fns))
+        self.keys.get_or_insert_with(HashMap::new)
     }
 
     /// The ordinals of the cycle being built whose record's primary-key hash
@@ -258,8 +271,8 @@ impl TypeWrite {
         h: u64,
         matches: impl Fn(&[u8]) -> bool,
     ) -> Result<Vec<u32>, Error> {
-        let (keys, _) = self.keys()?;
-        let candidates = keys.get(&h).cloned().unwrap_or_default();
+        self.fns_with_key()?;
+        let candidates = self.keys().get(&h).cloned().unwrap_or_default();
         Ok(candidates
             .into_iter()
             .filter(|&o| self.next.get(o) && self.bytes(o).is_some_and(&matches))
@@ -267,49 +280,33 @@ impl TypeWrite {
     }
 
     /// The ordinals of the cycle being built whose primary key equals
-    /// `bytes`' (for incremental cycles).
-    pub(crate) fn ordinals_with_key_of(&mut self, bytes: &[u8]) -> Result<Vec<u32>, Error> {
-        let (_, fns) = self.keys()?;
-        let Some(h) = (fns.key_hash)(bytes) else {
-            return Ok(Vec::new());
-        };
+    /// `bytes`' (whose key hash is `h`).
+    pub(crate) fn ordinals_with_key_of(&mut self, bytes: &[u8], h: u64) -> Result<Vec<u32>, Error> {
+        let fns = self.fns_with_key()?;
         self.ordinals_with_key_hash(h, |b| (fns.key_eq)(b, bytes))
     }
 
-    /// Adds a record in an incremental cycle, keeping the key index current.
-    pub(crate) fn add_keyed(&mut self, bytes: &[u8], cycle: u64) -> u32 {
-        let o = self.add(bytes, cycle);
-        if let (Some(keys), Some(fns)) = (&mut self.keys, self.fns) {
-            if let Some(h) = (fns.key_hash)(bytes) {
-                let v = keys.entry(h).or_default();
-                if !v.contains(&o) {
-                    v.push(o);
-                }
-            }
-        }
-        o
-    }
-
     /// Two records of the cycle being built with the same primary key, if
-    /// any: `(key as text)`.
-    pub(crate) fn duplicate_key(&self) -> Option<String> {
+    /// any: the key as text. Only records new to this cycle can clash, so
+    /// this costs O(added).
+    pub(crate) fn duplicate_key(&mut self, added: &[u32]) -> Option<String> {
         let fns = self.fns?;
-        if !fns.has_key {
+        if !fns.has_key || added.is_empty() {
             return None;
         }
-        let mut seen: HashMap<u64, Vec<u32>> = HashMap::new();
-        for o in self.next.iter() {
+        self.keys();
+        let keys = self.keys.as_ref()?;
+        for &o in added {
             let b = self.bytes(o)?;
-            let Some(h) = (fns.key_hash)(b) else { continue };
-            let same = seen.entry(h).or_default();
-            for &p in same.iter() {
-                if let Some(pb) = self.bytes(p) {
-                    if (fns.key_eq)(pb, b) {
-                        return Some((fns.describe)(b));
+            for &p in keys.get(&self.key_hashes[o as usize]).into_iter().flatten() {
+                if p != o && self.next.get(p) {
+                    if let Some(pb) = self.bytes(p) {
+                        if (fns.key_eq)(pb, b) {
+                            return Some((fns.describe)(b));
+                        }
                     }
                 }
             }
-            same.push(o);
         }
         None
     }
@@ -334,15 +331,10 @@ impl TypeWrite {
         c
     }
 
-    /// Makes the cycle being built the published state. The key index
-    /// (kept by incremental cycles) stays only after an incremental cycle;
-    /// stale entries are filtered by `next` on lookup.
-    pub(crate) fn commit(&mut self, cycle: u64, incremental: bool) {
+    /// Makes the cycle being built the published state.
+    pub(crate) fn commit(&mut self, cycle: u64) {
         let (removed, added) = self.diff();
         self.checksum = self.next_checksum(&removed, &added);
-        if !incremental {
-            self.keys = None;
-        }
         for &o in &removed {
             self.release(o);
             self.free.push((o, cycle));
@@ -360,7 +352,6 @@ impl TypeWrite {
 
     /// Forgets the cycle being built.
     pub(crate) fn rollback(&mut self) {
-        self.keys = None;
         for o in std::mem::take(&mut self.fresh) {
             if !self.current.get(o) {
                 self.release(o);
@@ -380,6 +371,15 @@ impl TypeWrite {
                 }
             }
             self.records[o as usize] = None;
+            if let Some(keys) = &mut self.keys {
+                let k = self.key_hashes[o as usize];
+                if let Some(v) = keys.get_mut(&k) {
+                    v.retain(|&x| x != o);
+                    if v.is_empty() {
+                        keys.remove(&k);
+                    }
+                }
+            }
         }
     }
 
@@ -390,6 +390,9 @@ impl TypeWrite {
             self.records.resize(o as usize + 1, None);
             self.hashes.resize(o as usize + 1, 0);
         }
+        let key_hash = self.fns.and_then(|f| (f.key_hash)(&bytes)).unwrap_or(0);
+        self.key_hashes.resize(self.records.len(), 0);
+        self.key_hashes[o as usize] = key_hash;
         self.records[o as usize] = Some(bytes.into_boxed_slice());
         self.hashes[o as usize] = hash;
         self.by_hash.entry(hash).or_default().push(o);
@@ -468,6 +471,7 @@ impl WriteState {
     /// Encodes `record` and adds it to the cycle being built.
     pub(crate) fn add<T: Record>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
         let i = self.type_of::<T>();
+        let key_hash = record.primary_key_hash();
         let bytes = self.encoder.encode(record).map_err(|e| {
             Error::with_source(
                 ErrorKind::Record,
@@ -475,7 +479,7 @@ impl WriteState {
                 e,
             )
         })?;
-        Ok(self.types[i].add(bytes, cycle))
+        Ok(self.types[i].add(bytes, key_hash, cycle))
     }
 
     pub(crate) fn rollback(&mut self) {

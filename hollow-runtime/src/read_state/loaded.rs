@@ -17,8 +17,8 @@ use crate::wire::{ListPosition, StructReader};
 pub(crate) struct BlobBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
 
 impl BlobBytes {
-    pub(crate) fn owned(v: Vec<u8>) -> BlobBytes {
-        BlobBytes(Arc::new(v))
+    pub(crate) fn shared(v: Arc<Vec<u8>>) -> BlobBytes {
+        BlobBytes(v)
     }
 
     pub(crate) fn mapped(m: memmap2::Mmap) -> BlobBytes {
@@ -155,11 +155,11 @@ impl LoadedBlob {
         self.name
     }
 
-    pub(crate) fn from_tag(&self) -> u64 {
+    pub(crate) fn origin_tag(&self) -> u64 {
         self.from_tag
     }
 
-    pub(crate) fn to_tag(&self) -> u64 {
+    pub(crate) fn result_tag(&self) -> u64 {
         self.to_tag
     }
 

@@ -145,7 +145,7 @@ impl ReadState {
         };
         let mut out = ReadState {
             version,
-            tag: blob.to_tag(),
+            tag: blob.result_tag(),
             schema: Arc::new(blob.schema().clone()),
             header_tags: Arc::new(blob.tags().to_vec()),
             blobs: vec![blob.clone()],
@@ -191,12 +191,12 @@ impl ReadState {
                 format!("blob {name} is a snapshot, not a delta"),
             ));
         }
-        if blob.from_tag() != self.tag {
+        if blob.origin_tag() != self.tag {
             return Err(Error::new(
                 ErrorKind::WrongState,
                 format!(
                     "blob {name} applies to state {:016x}, but the current state (version {}) is {:016x}",
-                    blob.from_tag(),
+                    blob.origin_tag(),
                     self.version,
                     self.tag
                 ),
@@ -206,7 +206,7 @@ impl ReadState {
         let slot = next.blobs.len() as u32;
         next.blobs.push(blob.clone());
         next.version = name.to_version();
-        next.tag = blob.to_tag();
+        next.tag = blob.result_tag();
         next.schema = Arc::new(blob.schema().clone());
         next.header_tags = Arc::new(blob.tags().to_vec());
         let mut words = Vec::new();
@@ -289,7 +289,7 @@ impl ReadState {
                 }
                 t.checksum = t.checksum.wrapping_add(state_mix(o, h));
                 t.count += 1;
-                t.table.set(o, loc(slot, k as u32), &pop);
+                t.table.set(o, loc(slot, k), &pop);
             }
             if t.count != pos.state_count || t.checksum != pos.state_checksum {
                 return Err(Error::new(

@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn copy_on_write_leaves_clones_untouched() {
-        let even = |o: u32| o % 2 == 0;
+        let even = |o: u32| o.is_multiple_of(2);
         let mut a = OrdinalTable::from_snapshot(3000, 0);
         assert_eq!(a.get(4, &even), loc(0, 4));
         assert_eq!(a.get(5, &even), EMPTY);
