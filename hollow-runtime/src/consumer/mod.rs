@@ -98,11 +98,19 @@ impl ConsumerBuilder {
     pub fn build(self) -> Result<Consumer, Error> {
         let cache_dir = match self.cache_dir {
             Some(d) => d,
-            None => std::env::temp_dir().join(format!(
-                "hollow-consumer-{}-{:x}",
-                std::process::id(),
-                Instant::now().elapsed().as_nanos() ^ (&self as *const _ as u128)
-            )),
+            None => {
+                // Unique per consumer: two consumers (of two datasets,
+                // say) must never read each other's cached blobs. The
+                // process id and the clock tell processes apart, the
+                // counter consumers of one process.
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                std::env::temp_dir()
+                    .join(format!("hollow-consumer-{}-{t:x}-{n}", std::process::id()))
+            }
         };
         std::fs::create_dir_all(&cache_dir).map_err(|e| {
             Error::with_source(
@@ -370,6 +378,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
     }
     let started = Instant::now();
     let mut last_err = None;
+    let mut retried_bad = false;
     for _attempt in 0..4 {
         let names = inner.store.list().await?;
         let bad = inner.bad.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -379,6 +388,14 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
             target,
             inner.max_chain,
         ) else {
+            if last_err.is_none() && !bad.is_empty() && !retried_bad {
+                // Only blobs found unusable by earlier refreshes stand in
+                // the way: they may have been repaired since, so try them
+                // again (once) rather than fail without naming them.
+                retried_bad = true;
+                inner.bad.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                continue;
+            }
             let msg = format!(
                 "no way to reach version {target} from {:?} with the blobs in {}",
                 current.as_ref().map(|s| s.version()),

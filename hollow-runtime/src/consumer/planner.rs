@@ -17,8 +17,10 @@ pub(crate) struct Plan {
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     snapshots: Vec<u64>,
-    forward: HashMap<u64, u64>,
-    backward: HashMap<u64, u64>,
+    /// Every delta from a version (several when a failed cycle left a delta
+    /// to a version that was never announced, beside the announced one).
+    forward: HashMap<u64, Vec<u64>>,
+    backward: HashMap<u64, Vec<u64>>,
 }
 
 impl Catalog {
@@ -28,42 +30,69 @@ impl Catalog {
         for n in names.iter().filter(|n| !bad.contains(n)) {
             match *n {
                 BlobName::Snapshot(v) => c.snapshots.push(v),
-                BlobName::Delta { from, to } => {
-                    c.forward.insert(from, to);
+                BlobName::Delta { from, to } if to > from => {
+                    c.forward.entry(from).or_default().push(to);
                 }
-                BlobName::ReverseDelta { from, to } => {
-                    c.backward.insert(from, to);
+                BlobName::ReverseDelta { from, to } if to < from => {
+                    c.backward.entry(from).or_default().push(to);
                 }
+                // A delta that does not move forward (or a reverse delta
+                // that does not move back) is no step of any plan.
+                BlobName::Delta { .. } | BlobName::ReverseDelta { .. } => {}
             }
         }
         c.snapshots.sort_unstable();
+        for targets in c.forward.values_mut().chain(c.backward.values_mut()) {
+            targets.sort_unstable();
+        }
         c
     }
 
+    /// The shortest chain of at most `limit` deltas (forward when `to` is
+    /// above `from`, reverse deltas when below) that never passes `to`.
+    /// Breadth-first, so a delta to a version that leads nowhere (left by a
+    /// failed cycle) does not hide the one that does.
     fn chain(&self, from: u64, to: u64, limit: usize) -> Option<Vec<BlobName>> {
-        let mut steps = Vec::new();
-        let mut v = from;
-        while v != to {
-            if steps.len() >= limit {
+        if from == to {
+            return Some(Vec::new());
+        }
+        let up = to > from;
+        let edges = if up { &self.forward } else { &self.backward };
+        let mut came_from: HashMap<u64, u64> = HashMap::new();
+        let mut frontier = vec![from];
+        for _ in 0..limit {
+            let mut next = Vec::new();
+            for &v in &frontier {
+                for &w in edges.get(&v).map_or(&[][..], Vec::as_slice) {
+                    let within = if up { w <= to } else { w >= to };
+                    if !within || came_from.contains_key(&w) {
+                        continue;
+                    }
+                    came_from.insert(w, v);
+                    if w == to {
+                        let mut steps = Vec::new();
+                        let mut at = to;
+                        while at != from {
+                            let prev = came_from[&at];
+                            steps.push(if up {
+                                BlobName::Delta { from: prev, to: at }
+                            } else {
+                                BlobName::ReverseDelta { from: prev, to: at }
+                            });
+                            at = prev;
+                        }
+                        steps.reverse();
+                        return Some(steps);
+                    }
+                    next.push(w);
+                }
+            }
+            if next.is_empty() {
                 return None;
             }
-            if to > v {
-                let next = *self.forward.get(&v)?;
-                if next > to {
-                    return None;
-                }
-                steps.push(BlobName::Delta { from: v, to: next });
-                v = next;
-            } else {
-                let prev = *self.backward.get(&v)?;
-                if prev < to {
-                    return None;
-                }
-                steps.push(BlobName::ReverseDelta { from: v, to: prev });
-                v = prev;
-            }
+            frontier = next;
         }
-        Some(steps)
+        None
     }
 
     /// The cheapest plan from `current` (None: nothing held) to `target`:
@@ -138,5 +167,44 @@ mod tests {
         let p = c.plan(Some(2), 5, 32).unwrap();
         assert_eq!(p.snapshot, Some(4));
         assert!(c.plan(Some(2), 99, 32).is_none());
+    }
+
+    #[test]
+    fn plans_around_deltas_to_versions_never_announced() {
+        // Failed cycles left delta-10-20 and delta-10-30 (and a reverse
+        // delta back from 20); version 40 follows 10.
+        let names = [
+            BlobName::Snapshot(10),
+            BlobName::Delta { from: 10, to: 20 },
+            BlobName::Delta { from: 10, to: 30 },
+            BlobName::ReverseDelta { from: 20, to: 10 },
+            BlobName::Delta { from: 10, to: 40 },
+            BlobName::ReverseDelta { from: 40, to: 10 },
+            BlobName::Delta { from: 40, to: 50 },
+            BlobName::ReverseDelta { from: 50, to: 40 },
+        ];
+        for rotate in 0..names.len() {
+            let mut n = names.to_vec();
+            n.rotate_left(rotate);
+            let c = Catalog::new(&n, &HashSet::new());
+            assert_eq!(
+                c.plan(Some(10), 50, 32).unwrap().steps,
+                vec![
+                    BlobName::Delta { from: 10, to: 40 },
+                    BlobName::Delta { from: 40, to: 50 }
+                ]
+            );
+            let p = c.plan(None, 50, 32).unwrap();
+            assert_eq!(p.snapshot, Some(10));
+            assert_eq!(p.steps.len(), 2);
+            assert_eq!(
+                c.plan(Some(50), 10, 32).unwrap().steps,
+                vec![
+                    BlobName::ReverseDelta { from: 50, to: 40 },
+                    BlobName::ReverseDelta { from: 40, to: 10 }
+                ]
+            );
+            assert_eq!(c.plan(Some(10), 50, 1), None);
+        }
     }
 }

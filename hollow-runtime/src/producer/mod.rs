@@ -500,7 +500,39 @@ impl Producer {
                 )
             })?;
         }
-        // Publish, then announce.
+        // Publish, then announce. A producer whose last announced version
+        // is no longer the announcement (another producer announced since)
+        // would overwrite that producer's blobs of the same version names,
+        // and only then lose the compare-and-swap: refuse before writing.
+        let now = self.announcer.announced().await?;
+        if now != self.announced {
+            return Err(Error::new(
+                ErrorKind::AnnounceConflict,
+                format!(
+                    "version {version} not published: the announced version is {now:?}, \
+                     not {:?} as this producer last announced or restored; \
+                     another producer is publishing (restore to continue from it)",
+                    self.announced
+                ),
+            ));
+        }
+        if !snapshot_due {
+            // A snapshot of this version number may be left over from a
+            // cycle that failed after storing it (a producer restored since
+            // writes its first snapshot later), or from an earlier history
+            // in the same store: consumers would load it as this version.
+            let name = BlobName::Snapshot(version);
+            self.store.delete(name).await.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Store,
+                    format!(
+                        "deleting a stale {name} from {} failed",
+                        self.store.describe()
+                    ),
+                    e,
+                )
+            })?;
+        }
         let mut published = Vec::new();
         for (name, bytes) in &blobs {
             self.store.put(*name, bytes).await.map_err(|e| {

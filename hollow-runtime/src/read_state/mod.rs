@@ -108,6 +108,9 @@ pub struct ReadState {
     blobs: Vec<Arc<LoadedBlob>>,
     types: Vec<TypeRead>,
     index: Arc<HashMap<String, usize>>,
+    /// The record types kept (a filtering consumer's), `None` for all:
+    /// deltas' sections of other types are skipped.
+    only: Option<Arc<[String]>>,
 }
 
 impl fmt::Debug for ReadState {
@@ -151,6 +154,7 @@ impl ReadState {
             blobs: vec![blob.clone()],
             types: Vec::new(),
             index: Arc::new(HashMap::new()),
+            only: types.map(Arc::from),
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -212,6 +216,13 @@ impl ReadState {
         let mut words = Vec::new();
         let mut index = (*next.index).clone();
         for (type_name, pos) in blob.sections() {
+            if next
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|n| n == type_name))
+            {
+                continue;
+            }
             let ti = match index.get(type_name) {
                 Some(&ti) => ti,
                 None => {
