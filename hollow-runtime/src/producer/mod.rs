@@ -278,24 +278,10 @@ impl Producer {
     where
         F: FnOnce(&mut CycleWriter<'_>) -> Result<(), Error>,
     {
-        let started = Instant::now();
-        let cycle = self.published + 1;
-        for t in &mut self.state.types {
-            t.next.clear();
-        }
-        let mut w = CycleWriter {
-            state: &mut self.state,
-            cycle,
-        };
-        if let Err(e) = populate(&mut w) {
-            self.state.rollback();
-            return Err(Error::with_source(
-                ErrorKind::Populate,
-                "the populate closure failed",
-                e,
-            ));
-        }
-        self.finish_cycle(started).await
+        self.cycle_with(false, "the populate closure failed", |state, cycle| {
+            populate(&mut CycleWriter { state, cycle })
+        })
+        .await
     }
 
     /// Runs a cycle that changes the last state by primary key: cost in
@@ -307,22 +293,32 @@ impl Producer {
     where
         F: FnOnce(&mut IncrementalWriter<'_>) -> Result<(), Error>,
     {
+        self.cycle_with(true, "the change closure failed", |state, cycle| {
+            change(&mut IncrementalWriter { state, cycle })
+        })
+        .await
+    }
+
+    /// Starts a cycle from an empty state (full) or the last state
+    /// (incremental), lets `fill` change it, then finishes it.
+    async fn cycle_with(
+        &mut self,
+        incremental: bool,
+        what: &'static str,
+        fill: impl FnOnce(&mut WriteState, u64) -> Result<(), Error>,
+    ) -> Result<CycleOutcome, Error> {
         let started = Instant::now();
         let cycle = self.published + 1;
         for t in &mut self.state.types {
-            t.next = t.current.clone();
+            if incremental {
+                t.next = t.current.clone();
+            } else {
+                t.next.clear();
+            }
         }
-        let mut w = IncrementalWriter {
-            state: &mut self.state,
-            cycle,
-        };
-        if let Err(e) = change(&mut w) {
+        if let Err(e) = fill(&mut self.state, cycle) {
             self.state.rollback();
-            return Err(Error::with_source(
-                ErrorKind::Populate,
-                "the change closure failed",
-                e,
-            ));
+            return Err(Error::with_source(ErrorKind::Populate, what, e));
         }
         self.finish_cycle(started).await
     }
