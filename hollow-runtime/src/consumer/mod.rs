@@ -503,8 +503,10 @@ async fn fetch(store: &dyn BlobStore, dir: &Path, name: BlobName) -> Result<Load
     // whole to a temporary name and renamed into place, and never modified
     // afterwards (a corrupt one is deleted, not rewritten); every read from
     // the map is bounds-checked, so even a truncated file cannot cause an
-    // out-of-bounds read.
-    let map = unsafe { memmap2::Mmap::map(&file) }
+    // out-of-bounds read. The map is populated up front: opening checks the
+    // whole-file checksum, which touches every page anyway, and the kernel
+    // faults pages in faster in bulk.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
         .map_err(|e| Error::with_source(ErrorKind::Io, format!("mapping {}", path.display()), e))?;
     LoadedBlob::open(name, BlobBytes::mapped(map))
 }
