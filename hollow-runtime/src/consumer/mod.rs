@@ -68,8 +68,9 @@ pub struct ConsumerBuilder {
 }
 
 impl ConsumerBuilder {
-    /// Where fetched blobs are kept (default: a new directory under the
-    /// system's temporary directory).
+    /// Where fetched blobs are kept, and reused across restarts (default: a
+    /// new directory under the system's temporary directory, removed when
+    /// the consumer is dropped).
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -96,6 +97,7 @@ impl ConsumerBuilder {
     /// # Errors
     /// The cache directory cannot be created.
     pub fn build(self) -> Result<Consumer, Error> {
+        let owns_cache = self.cache_dir.is_none();
         let cache_dir = match self.cache_dir {
             Some(d) => d,
             None => {
@@ -125,6 +127,7 @@ impl ConsumerBuilder {
                 store: self.store,
                 watcher: self.watcher,
                 cache_dir,
+                owns_cache,
                 types: self.types,
                 max_chain: self.max_chain,
                 current: ArcSwapOption::empty(),
@@ -147,6 +150,9 @@ struct Inner {
     store: Arc<dyn BlobStore>,
     watcher: Arc<dyn AnnouncementWatcher>,
     cache_dir: PathBuf,
+    /// The cache directory was made for this consumer (none was given):
+    /// removed when the consumer goes away.
+    owns_cache: bool,
     types: Option<Vec<String>>,
     max_chain: usize,
     current: ArcSwapOption<ReadState>,
@@ -159,6 +165,16 @@ struct Inner {
     last_refresh_micros: AtomicU64,
     refreshes: AtomicU64,
     failures: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.owns_cache {
+            // States still held keep their blobs mapped; unlinking the
+            // files does not affect the maps.
+            let _ = std::fs::remove_dir_all(&self.cache_dir);
+        }
+    }
 }
 
 /// A consumer's counters.
