@@ -210,7 +210,7 @@ impl IncrementalWriter<'_> {
         for o in t.ordinals_with_key_of(&bytes, key_hash)? {
             t.remove(o);
         }
-        t.add(&bytes, key_hash, self.cycle);
+        t.add(&bytes, || key_hash, self.cycle);
         Ok(())
     }
 

@@ -2,7 +2,8 @@
 //! bytes by ordinal, the hash → ordinal map that deduplicates them, and the
 //! populated sets of the published state and of the cycle being built.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use hollow_schema::{Schema, StructSize};
 
@@ -10,6 +11,28 @@ use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
 use crate::read_state::state_mix;
 use crate::record::Record;
+
+/// Hashes a `u64` that is already a good hash (a record or key hash) to
+/// itself: no point running SipHash over XXH3 output.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A map keyed by a hash value.
+pub(crate) type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// A growable bit set over ordinals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -138,13 +161,17 @@ pub(crate) struct TypeWrite {
     records: Vec<Option<Box<[u8]>>>,
     hashes: Vec<u64>,
     /// Hash → ordinals holding records with that hash.
-    by_hash: HashMap<u64, Vec<u32>>,
+    by_hash: HashKeyed<Vec<u32>>,
     /// Populated in the published state.
     pub(crate) current: Bits,
     /// Populated in the cycle being built.
     pub(crate) next: Bits,
-    /// Ordinals freed, with the cycle they were freed in.
-    free: Vec<(u32, u64)>,
+    /// Ordinals freed by published cycles, with the cycle they were freed
+    /// in, oldest first.
+    free: VecDeque<(u32, u64)>,
+    /// Ordinals that were never published (assigned in a cycle that was
+    /// rolled back, or added and removed within one cycle): reusable at once.
+    free_now: Vec<u32>,
     /// Ordinals assigned in the cycle being built (released on rollback).
     fresh: Vec<u32>,
     pub(crate) limit: u32,
@@ -155,7 +182,7 @@ pub(crate) struct TypeWrite {
     /// this cycle); lookups filter by the cycle's populated set. Built on
     /// first use, then kept current as records come and go, so duplicate
     /// checks and incremental lookups cost O(change).
-    keys: Option<HashMap<u64, Vec<u32>>>,
+    keys: Option<HashKeyed<Vec<u32>>>,
 }
 
 impl TypeWrite {
@@ -167,10 +194,11 @@ impl TypeWrite {
             fns,
             records: Vec::new(),
             hashes: Vec::new(),
-            by_hash: HashMap::new(),
+            by_hash: HashKeyed::default(),
             current: Bits::default(),
             next: Bits::default(),
-            free: Vec::new(),
+            free: VecDeque::new(),
+            free_now: Vec::new(),
             fresh: Vec::new(),
             limit: 0,
             checksum: 0,
@@ -194,7 +222,7 @@ impl TypeWrite {
 
     /// Adds a record (canonical bytes, and its primary-key hash) to the
     /// cycle being built; returns its ordinal.
-    pub(crate) fn add(&mut self, bytes: &[u8], key_hash: u64, cycle: u64) -> u32 {
+    pub(crate) fn add(&mut self, bytes: &[u8], key_hash: impl FnOnce() -> u64, cycle: u64) -> u32 {
         let hash = hash_bytes(bytes);
         if let Some(o) = self.find(hash, bytes) {
             self.next.set(o, true);
@@ -202,13 +230,15 @@ impl TypeWrite {
         }
         // Ordinals freed in the previous cycle are not reused yet: a
         // reverse delta must be able to restore them.
-        let o = match self.free.iter().position(|&(_, at)| at + 2 <= cycle) {
-            Some(i) => self.free.swap_remove(i).0,
-            None => {
-                self.limit += 1;
-                self.limit - 1
-            }
+        let o = if let Some(o) = self.free_now.pop() {
+            o
+        } else if self.free.front().is_some_and(|&(_, at)| at + 2 <= cycle) {
+            self.free.pop_front().map_or(0, |(o, _)| o)
+        } else {
+            self.limit += 1;
+            self.limit - 1
         };
+        let key_hash = key_hash();
         if self.records.len() <= o as usize {
             self.records.resize(o as usize + 1, None);
             self.hashes.resize(o as usize + 1, 0);
@@ -251,9 +281,9 @@ impl TypeWrite {
     }
 
     /// The key index, built on first use.
-    fn keys(&mut self) -> &HashMap<u64, Vec<u32>> {
+    fn keys(&mut self) -> &HashKeyed<Vec<u32>> {
         if self.keys.is_none() {
-            let mut keys: HashMap<u64, Vec<u32>> = HashMap::new();
+            let mut keys: HashKeyed<Vec<u32>> = HashKeyed::default();
             for (o, r) in self.records.iter().enumerate() {
                 if r.is_some() {
                     keys.entry(self.key_hashes[o]).or_default().push(o as u32);
@@ -261,7 +291,7 @@ impl TypeWrite {
             }
             self.keys = Some(keys);
         }
-        self.keys.get_or_insert_with(HashMap::new)
+        self.keys.get_or_insert_with(HashKeyed::default)
     }
 
     /// The ordinals of the cycle being built whose record's primary-key hash
@@ -337,14 +367,14 @@ impl TypeWrite {
         self.checksum = self.next_checksum(&removed, &added);
         for &o in &removed {
             self.release(o);
-            self.free.push((o, cycle));
+            self.free.push_back((o, cycle));
         }
         // Fresh ordinals that ended up unused (added then removed in the
         // same cycle) go back at once: they were never published.
         for o in std::mem::take(&mut self.fresh) {
             if !self.next.get(o) && !self.current.get(o) && self.records[o as usize].is_some() {
                 self.release(o);
-                self.free.push((o, 0));
+                self.free_now.push(o);
             }
         }
         self.current = self.next.clone();
@@ -355,7 +385,7 @@ impl TypeWrite {
         for o in std::mem::take(&mut self.fresh) {
             if !self.current.get(o) {
                 self.release(o);
-                self.free.push((o, 0));
+                self.free_now.push(o);
             }
         }
         self.next = self.current.clone();
@@ -413,6 +443,7 @@ impl TypeWrite {
             .filter(|&o| !self.current.get(o))
             .map(|o| (o, cycle))
             .collect();
+        self.free_now.clear();
     }
 
     /// Number of records in the cycle being built.
@@ -471,7 +502,6 @@ impl WriteState {
     /// Encodes `record` and adds it to the cycle being built.
     pub(crate) fn add<T: Record>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
         let i = self.type_of::<T>();
-        let key_hash = record.primary_key_hash();
         let bytes = self.encoder.encode(record).map_err(|e| {
             Error::with_source(
                 ErrorKind::Record,
@@ -479,7 +509,7 @@ impl WriteState {
                 e,
             )
         })?;
-        Ok(self.types[i].add(bytes, key_hash, cycle))
+        Ok(self.types[i].add(bytes, || record.primary_key_hash(), cycle))
     }
 
     pub(crate) fn rollback(&mut self) {
