@@ -377,12 +377,39 @@ pub(crate) fn expand(
             },
             sig_span,
         );
-        let (key_hash, key_is, key_describe) = match &pk {
-            Some(k) => {
-                let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
-                let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
-                let labels: Vec<String> = k.paths.iter().map(|p| p.label.clone()).collect();
-                let parts: Vec<TokenStream> = if k.paths.len() == 1 {
+        // Hashing, comparing and describing a key, given an expression
+        // borrowing each key part: the parts of an owned record
+        // (`&self.id`) or of a key given on its own (`key`, `&key.0`).
+        let key_code = |parts: &[TokenStream]| -> (TokenStream, TokenStream, TokenStream) {
+            let Some(k) = &pk else {
+                return (
+                    quote!(0),
+                    quote!(false),
+                    quote!(::std::string::String::from("(no primary key)")),
+                );
+            };
+            let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+            let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
+            let labels: Vec<&String> = k.paths.iter().map(|p| &p.label).collect();
+            (
+                quote! {
+                    let mut h = #krate::KeyHasher::new();
+                    #(<#tys as #krate::KeyPart>::hash_key(#parts, &mut h);)*
+                    h.finish()
+                },
+                quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#parts, &#by_ref))*),
+                quote! {
+                    let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
+                        #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#parts))),*
+                    ];
+                    parts.join(", ")
+                },
+            )
+        };
+        let (owned_parts, given_parts): (Vec<TokenStream>, Vec<TokenStream>) = match &pk {
+            Some(k) => (
+                k.paths.iter().map(|p| p.owned.clone()).collect(),
+                if k.paths.len() == 1 {
                     vec![quote!(key)]
                 } else {
                     (0..k.paths.len())
@@ -391,60 +418,23 @@ pub(crate) fn expand(
                             quote!(&key.#i)
                         })
                         .collect()
-                };
-                (
-                    quote! {
-                        let mut h = #krate::KeyHasher::new();
-                        #(<#tys as #krate::KeyPart>::hash_key(#parts, &mut h);)*
-                        h.finish()
-                    },
-                    quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#parts, &#by_ref))*),
-                    quote! {
-                        let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
-                            #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#parts))),*
-                        ];
-                        parts.join(", ")
-                    },
-                )
-            }
-            None => (
-                quote!(0),
-                quote!(false),
-                quote!(::std::string::String::from("(no primary key)")),
+                },
             ),
+            None => (Vec::new(), Vec::new()),
         };
-        let (pk_hash, pk_hash_ref, pk_eq, pk_describe) = match &pk {
+        let (pk_hash, pk_eq, pk_describe) = key_code(&owned_parts);
+        let (key_hash, key_is, key_describe) = key_code(&given_parts);
+        let pk_hash_ref = match &pk {
             Some(k) => {
-                let owned: Vec<&TokenStream> = k.paths.iter().map(|p| &p.owned).collect();
-                let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
-                let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
-                let labels: Vec<String> = k.paths.iter().map(|p| p.label.clone()).collect();
-                (
-                    quote! {
-                        let mut h = #krate::KeyHasher::new();
-                        #(<#tys as #krate::KeyPart>::hash_key(#owned, &mut h);)*
-                        h.finish()
-                    },
-                    quote! {
-                        let mut h = #krate::KeyHasher::new();
-                        #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, &mut h);)*
-                        h.finish()
-                    },
-                    quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#owned, &#by_ref))*),
-                    quote! {
-                        let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
-                            #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#owned))),*
-                        ];
-                        parts.join(", ")
-                    },
-                )
+                let tys = k.paths.iter().map(|p| &p.ty);
+                let by_ref = k.paths.iter().map(|p| &p.by_ref);
+                quote! {
+                    let mut h = #krate::KeyHasher::new();
+                    #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, &mut h);)*
+                    h.finish()
+                }
             }
-            None => (
-                quote!(0),
-                quote!(0),
-                quote!(false),
-                quote!(::std::string::String::from("(no primary key)")),
-            ),
+            None => quote!(0),
         };
         let pk_body = delimited(Delimiter::Brace, pk_owned, sig_span);
         let pk_ref_body = delimited(Delimiter::Brace, pk_ref, sig_span);

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::record::Struct;
-use crate::wire::{canonicalize_words, MessageBuilder, ReadError, StructReader};
+use crate::wire::{as_le_bytes, canonicalize_words, MessageBuilder, ReadError, StructReader};
 
 /// A record that could not be encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,13 +78,7 @@ impl Encoder {
             type_name: T::TYPE_NAME,
             cause,
         })?;
-        if cfg!(target_endian = "big") {
-            for w in &mut self.words {
-                *w = w.to_le();
-            }
-        }
-        // The words now hold little-endian bytes in memory on every host.
-        Ok(bytemuck::cast_slice(&self.words))
+        Ok(as_le_bytes(&mut self.words))
     }
 
     /// The 64-bit canonical hash of `value` ([`hash_bytes`] of its canonical

@@ -7,8 +7,8 @@ use super::{
     TRAILER_LEN,
 };
 use crate::wire::{
-    canonicalize, canonicalize_struct, decode, Decoded, ElementSize, ReadError, StructReader,
-    NESTING_LIMIT,
+    canonical_struct_bytes, canonicalize, decode, Decoded, ElementSize, ListPosition, ReadError,
+    StructReader, NESTING_LIMIT,
 };
 use crate::{hash_bytes, read_root};
 
@@ -393,6 +393,17 @@ struct ListAt {
 }
 
 impl ListAt {
+    /// The same list as a position for long-lived readers.
+    fn position(&self) -> ListPosition {
+        ListPosition::new(
+            self.start,
+            self.size,
+            self.count,
+            self.data_words,
+            self.pointers,
+        )
+    }
+
     const EMPTY: ListAt = ListAt {
         start: 0,
         size: ElementSize::Void,
@@ -425,14 +436,7 @@ impl ListAt {
     }
 
     fn canonical(&self, seg: &[u8], i: u32, out: &mut Vec<u8>) -> Result<(), ReadError> {
-        let mut words = Vec::new();
-        canonicalize_struct(&self.element(seg, i), &mut words)?;
-        out.clear();
-        out.reserve(words.len() * 8);
-        for w in words {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        Ok(())
+        canonical_struct_bytes(&self.element(seg, i), out)
     }
 }
 
@@ -445,6 +449,12 @@ pub struct SnapshotSectionView<'a> {
 }
 
 impl<'a> SnapshotSectionView<'a> {
+    /// Where the bitmap and the records list are (for read states, which
+    /// outlive the view).
+    pub(crate) fn positions(&self) -> (ListPosition, ListPosition) {
+        (self.populated.position(), self.records.position())
+    }
+
     /// The length of the records list: one more than the largest ordinal.
     pub fn ordinal_limit(&self) -> u32 {
         self.records.count
@@ -504,6 +514,16 @@ pub struct DeltaSectionView<'a> {
 }
 
 impl<'a> DeltaSectionView<'a> {
+    /// Where the removed, added and records lists are (for read states,
+    /// which outlive the view).
+    pub(crate) fn positions(&self) -> (ListPosition, ListPosition, ListPosition) {
+        (
+            self.removed.position(),
+            self.added.position(),
+            self.records.position(),
+        )
+    }
+
     /// Number of removed ordinals.
     pub fn removed_len(&self) -> u32 {
         self.removed.count

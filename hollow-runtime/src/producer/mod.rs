@@ -446,40 +446,34 @@ impl Producer {
                 );
             }
         }
+        let finish = |w: BlobWriter| -> Result<Arc<Vec<u8>>, Error> {
+            w.finish(&schema, &self.tags)
+                .map(Arc::new)
+                .map_err(|e| blob_error("header", e))
+        };
         let mut blobs: Vec<(BlobName, Arc<Vec<u8>>)> = Vec::new();
         if snapshot_due {
-            blobs.push((
-                BlobName::Snapshot(version),
-                Arc::new(
-                    snapshot
-                        .finish(&schema, &self.tags)
-                        .map_err(|e| blob_error("header", e))?,
-                ),
-            ));
+            blobs.push((BlobName::Snapshot(version), finish(snapshot)?));
         }
-        if let (Some(prev), Some(d)) = (self.announced, delta) {
-            blobs.push((
-                BlobName::Delta {
-                    from: prev,
-                    to: version,
-                },
-                Arc::new(
-                    d.finish(&schema, &self.tags)
-                        .map_err(|e| blob_error("header", e))?,
-                ),
-            ));
-        }
-        if let (Some(prev), Some(r)) = (self.announced, reverse) {
-            blobs.push((
-                BlobName::ReverseDelta {
-                    from: version,
-                    to: prev,
-                },
-                Arc::new(
-                    r.finish(&schema, &self.tags)
-                        .map_err(|e| blob_error("header", e))?,
-                ),
-            ));
+        if let Some(prev) = self.announced {
+            if let Some(d) = delta {
+                blobs.push((
+                    BlobName::Delta {
+                        from: prev,
+                        to: version,
+                    },
+                    finish(d)?,
+                ));
+            }
+            if let Some(r) = reverse {
+                blobs.push((
+                    BlobName::ReverseDelta {
+                        from: version,
+                        to: prev,
+                    },
+                    finish(r)?,
+                ));
+            }
         }
         // Integrity check before anything is published.
         let new_read = self.check_integrity(&blobs)?;
@@ -659,16 +653,15 @@ impl Producer {
             let fns = known.iter().find(|(n, _)| *n == name).and_then(|(_, f)| *f);
             let mut tw = TypeWrite::new(&name, size, schema.clone(), fns);
             if let Some(raw) = state.raw_records(&name) {
-                let mut words = Vec::new();
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
-                        crate::wire::canonicalize_struct(&r, &mut words).map_err(|e| {
+                        let mut bytes = Vec::new();
+                        crate::wire::canonical_struct_bytes(&r, &mut bytes).map_err(|e| {
                             Error::new(
                                 ErrorKind::CorruptBlob,
                                 format!("restoring {name} ordinal {o}: {e}"),
                             )
                         })?;
-                        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
                         tw.restore_record(o, bytes);
                     }
                 }

@@ -10,7 +10,7 @@ use hollow_schema::Schema;
 use crate::blob::{BlobKind, BlobView};
 use crate::error::{Error, ErrorKind};
 use crate::store::BlobName;
-use crate::wire::{ListPosition, StructReader};
+use crate::wire::ListPosition;
 
 /// The bytes of a blob: a memory map of a cached file, or owned bytes.
 #[derive(Clone)]
@@ -93,51 +93,32 @@ impl LoadedBlob {
             let info = sv.info().clone();
             let sec = sv.bytes();
             let start = sec.as_ptr() as usize - base;
-            let root = StructReader::root(sec)
-                .map_err(|e| corrupt(name, format_args!("section {}: {e}", info.type_name)))?;
-            let list = |i: u32| {
-                root.pointer(i)
-                    .list_reader()
-                    .map(|l| l.position())
-                    .map_err(|e| corrupt(name, format_args!("section {}: {e}", info.type_name)))
+            // The section views check each section's shape against the
+            // directory; a read state keeps only where the lists are.
+            let shape = |e: crate::blob::BlobError| {
+                Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e)
             };
-            let pos = if p.kind == BlobKind::Snapshot {
-                SectionPos {
-                    start,
-                    end: start + sec.len(),
-                    populated: Some(list(0)?),
-                    records: list(1)?,
-                    removed: None,
-                    added: None,
-                    ordinal_limit: info.ordinal_limit,
-                    state_count: info.state_count,
-                    state_checksum: info.state_checksum,
-                }
+            let (populated, removed, added, records) = if p.kind == BlobKind::Snapshot {
+                let (populated, records) = sv.snapshot().map_err(shape)?.positions();
+                (Some(populated), None, None, records)
             } else {
+                let (removed, added, records) = sv.delta().map_err(shape)?.positions();
+                (None, Some(removed), Some(added), records)
+            };
+            sections.push((
+                info.type_name,
                 SectionPos {
                     start,
                     end: start + sec.len(),
-                    populated: None,
-                    removed: Some(list(0)?),
-                    added: Some(list(1)?),
-                    records: list(2)?,
+                    records,
+                    populated,
+                    removed,
+                    added,
                     ordinal_limit: info.ordinal_limit,
                     state_count: info.state_count,
                     state_checksum: info.state_checksum,
-                }
-            };
-            if p.kind == BlobKind::Snapshot && pos.records.len() < info.ordinal_limit {
-                return Err(corrupt(
-                    name,
-                    format_args!(
-                        "section {} has {} records for {} ordinals",
-                        info.type_name,
-                        pos.records.len(),
-                        info.ordinal_limit
-                    ),
-                ));
-            }
-            sections.push((info.type_name, pos));
+                },
+            ));
         }
         let header = view.header();
         Ok(LoadedBlob {

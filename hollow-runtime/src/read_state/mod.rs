@@ -24,7 +24,7 @@ use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::record::Struct;
 use crate::store::BlobName;
-use crate::wire::{canonicalize_struct, ListReader, StructReader};
+use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
 
 /// Mixes a record's ordinal and hash into its share of a type's state
 /// checksum (the checksum is the wrapping sum over populated ordinals, so a
@@ -409,12 +409,7 @@ impl ReadState {
 
 fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate::wire::ReadError> {
     canonicalize_struct(r, words)?;
-    if cfg!(target_endian = "big") {
-        for w in words.iter_mut() {
-            *w = w.to_le();
-        }
-    }
-    Ok(hash_bytes(bytemuck::cast_slice(words)))
+    Ok(hash_bytes(as_le_bytes(words)))
 }
 
 /// The records of one type in a [`ReadState`].

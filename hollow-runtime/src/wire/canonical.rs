@@ -29,10 +29,33 @@ pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> 
     let mut words = Vec::new();
     canonicalize_words(message, &mut words)?;
     out.clear();
-    out.reserve(words.len() * 8);
-    for w in words {
-        out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(as_le_bytes(&mut words));
+    Ok(())
+}
+
+/// Canonical words as the little-endian bytes they stand for, in place
+/// (byte-swapping first on big-endian hosts; a no-op on little-endian ones).
+pub(crate) fn as_le_bytes(words: &mut [u64]) -> &[u8] {
+    if cfg!(target_endian = "big") {
+        for w in words.iter_mut() {
+            *w = w.to_le();
+        }
     }
+    bytemuck::cast_slice(words)
+}
+
+/// [`canonicalize_struct`] as bytes, into `out` (cleared first).
+///
+/// # Errors
+/// As [`canonicalize_struct`].
+pub(crate) fn canonical_struct_bytes(
+    r: &super::StructReader<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), ReadError> {
+    let mut words = Vec::new();
+    canonicalize_struct(r, &mut words)?;
+    out.clear();
+    out.extend_from_slice(as_le_bytes(&mut words));
     Ok(())
 }
 

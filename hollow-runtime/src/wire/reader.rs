@@ -583,9 +583,21 @@ pub(crate) struct ListPosition {
 }
 
 impl ListPosition {
-    /// Number of elements.
-    pub(crate) fn len(&self) -> u32 {
-        self.count
+    /// A position from its parts (as `decode` gives them).
+    pub(crate) fn new(
+        start: usize,
+        size: ElementSize,
+        count: u32,
+        data_words: u16,
+        pointers: u16,
+    ) -> ListPosition {
+        ListPosition {
+            start,
+            size,
+            count,
+            data_words,
+            pointers,
+        }
     }
 }
 
@@ -707,18 +719,6 @@ impl<'a> ListReader<'a> {
             return PointerReader::null();
         }
         PointerReader::new(self.seg, self.start + i as usize, self.depth)
-    }
-
-    /// Where the list is, to rebuild a reader later over the same segment
-    /// (see [`ListReader::at_position`]).
-    pub(crate) fn position(&self) -> ListPosition {
-        ListPosition {
-            start: self.start,
-            size: self.size,
-            count: self.count,
-            data_words: self.data_words,
-            pointers: self.pointers,
-        }
     }
 
     /// A reader over `seg` at a position taken from a reader over the same
