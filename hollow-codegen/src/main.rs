@@ -71,7 +71,17 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            let mut lines = e.message().lines();
+            let first = lines.next().unwrap_or("");
+            let rest: Vec<&str> = lines.collect();
+            if rest.is_empty() {
+                eprintln!("error: {first}");
+            } else {
+                eprintln!("error: {} problems; nothing was written:", rest.len() + 1);
+                for l in std::iter::once(first).chain(rest) {
+                    eprintln!("  {l}");
+                }
+            }
             ExitCode::from(1)
         }
     }

@@ -290,28 +290,36 @@ impl Resolver<'_> {
                 }
                 FieldKind::Group(g) => {
                     let name = format!("{owner}{}", names::upper_camel(&f.name));
-                    let inner =
-                        self.fields(ctx, module, &name, &format!("{path}."), &g.fields, items);
-                    items.push(Item::Struct(StructItem {
-                        name: name.clone(),
-                        doc: f.doc.clone(),
-                        kind: StructKind::Group,
-                        fields: inner,
-                        primary_key: None,
-                        unique_keys: Vec::new(),
-                        hash_indexes: Vec::new(),
-                    }));
+                    let mut nested = Vec::new();
+                    let inner = self.fields(
+                        ctx,
+                        module,
+                        &name,
+                        &format!("{path}."),
+                        &g.fields,
+                        &mut nested,
+                    );
+                    items.push(group_item(&name, f.doc.clone(), inner));
+                    items.append(&mut nested);
                     RustType::Named { module: None, name }
                 }
                 FieldKind::Union(u) => {
                     let name = format!("{owner}{}", names::upper_camel(&f.name));
-                    let variants =
-                        self.variants(ctx, module, &name, &format!("{path}."), &u.variants, items);
+                    let mut nested = Vec::new();
+                    let variants = self.variants(
+                        ctx,
+                        module,
+                        &name,
+                        &format!("{path}."),
+                        &u.variants,
+                        &mut nested,
+                    );
                     items.push(Item::Union(UnionItem {
                         name: name.clone(),
                         doc: f.doc.clone(),
                         variants,
                     }));
+                    items.append(&mut nested);
                     RustType::Named { module: None, name }
                 }
             };
@@ -346,17 +354,17 @@ impl Resolver<'_> {
                 },
                 FieldKind::Group(g) => {
                     let name = format!("{union}{}", names::upper_camel(&v.name));
-                    let inner =
-                        self.fields(ctx, module, &name, &format!("{path}."), &g.fields, items);
-                    items.push(Item::Struct(StructItem {
-                        name: name.clone(),
-                        doc: v.doc.clone(),
-                        kind: StructKind::Group,
-                        fields: inner,
-                        primary_key: None,
-                        unique_keys: Vec::new(),
-                        hash_indexes: Vec::new(),
-                    }));
+                    let mut nested = Vec::new();
+                    let inner = self.fields(
+                        ctx,
+                        module,
+                        &name,
+                        &format!("{path}."),
+                        &g.fields,
+                        &mut nested,
+                    );
+                    items.push(group_item(&name, v.doc.clone(), inner));
+                    items.append(&mut nested);
                     Some(RustType::Named { module: None, name })
                 }
                 FieldKind::Union(_) => {
@@ -517,6 +525,19 @@ impl Resolver<'_> {
             })
             .collect()
     }
+}
+
+/// A group's struct.
+fn group_item(name: &str, doc: Option<String>, fields: Vec<FieldItem>) -> Item {
+    Item::Struct(StructItem {
+        name: name.to_string(),
+        doc,
+        kind: StructKind::Group,
+        fields,
+        primary_key: None,
+        unique_keys: Vec::new(),
+        hash_indexes: Vec::new(),
+    })
 }
 
 /// Struct types held inline by `fields` (not through a list), with the field.

@@ -71,14 +71,6 @@ pub struct Alert {
     pub cause: AlertCause,
 }
 
-/// A metric crossed a limit.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(group)]
-pub struct AlertCauseThreshold {
-    pub metric: String,
-    pub limit: f64,
-}
-
 /// Why the alert was raised.
 #[derive(::hollow_runtime::Hollow, Clone, Debug, PartialEq)]
 pub enum AlertCause {
@@ -93,4 +85,12 @@ impl ::core::default::Default for AlertCause {
     fn default() -> Self {
         Self::Threshold(::core::default::Default::default())
     }
+}
+
+/// A metric crossed a limit.
+#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(group)]
+pub struct AlertCauseThreshold {
+    pub metric: String,
+    pub limit: f64,
 }
