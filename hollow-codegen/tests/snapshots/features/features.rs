@@ -56,19 +56,14 @@ pub struct EverythingInnerDeeper {
 }
 
 /// A union with every kind of member.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, PartialEq)]
+#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
 pub enum EverythingChoice {
+    #[default]
     Nothing,
     Number(i64),
     Item(Item),
     Items(Vec<Item>),
     Pair(EverythingChoicePair),
-}
-
-impl ::core::default::Default for EverythingChoice {
-    fn default() -> Self {
-        Self::Nothing
-    }
 }
 
 #[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
