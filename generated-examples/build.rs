@@ -1,8 +1,12 @@
-//! Generates capnpc readers and builders for `schemas/*.capnp` into
-//! `OUT_DIR`, for the wire compatibility test (`tests/wire_compat.rs`):
-//! records written through the hollow-codegen types are read back with
-//! code the official Rust Cap'n Proto generator produced from the same
-//! schemas.
+//! Writes two things into `OUT_DIR` from `schemas/*.capnp`, for the tests:
+//!
+//! - capnpc readers and builders, for the wire compatibility test
+//!   (`tests/wire_compat.rs`): records written through the hollow-codegen
+//!   types are read back with code the official Rust Cap'n Proto generator
+//!   produced from the same schemas;
+//! - the hollow-codegen types again, through the build-script path
+//!   (`hollow_codegen::compile_to_out_dir`), which `tests/out_dir.rs`
+//!   includes with `hollow_codegen::include_generated!()`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -40,4 +44,11 @@ fn main() {
         );
     }
     std::fs::write(out_dir.join("capnp_gen.rs"), modules).expect("writing capnp_gen.rs");
+
+    let files: Vec<PathBuf> = names
+        .iter()
+        .map(|n| schemas.join(format!("{n}.capnp")))
+        .collect();
+    hollow_codegen::compile_to_out_dir(&files)
+        .unwrap_or_else(|e| panic!("hollow-codegen on {}: {e}", schemas.display()));
 }

@@ -92,12 +92,16 @@ async fn main() -> Result<(), BoxError> {
             };
             let device = find_by_key::<Device>(&state, &a.device_id())
                 .ok_or_else(|| format!("alert {} names a missing device", a.id()))?;
+            let kind = device
+                .kind()
+                .map_err(|e| format!("device {}: {e:?}", device.id()))?;
+            let severity = a
+                .severity()
+                .map_err(|e| format!("alert {}: {e:?}", a.id()))?;
             println!(
-                "  alert {} on {} ({:?}): {:?} {:?}, {cause}",
+                "  alert {} on {} ({kind:?}): {severity:?} {:?}, {cause}",
                 a.id(),
                 device.serial(),
-                device.kind(),
-                a.severity(),
                 a.message()
             );
         }
