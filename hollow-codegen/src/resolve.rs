@@ -28,7 +28,9 @@ use crate::plan::{
 };
 
 /// Type names that would shadow what generated code uses.
-const RESERVED: &[&str] = &["String", "Vec", "Option", "Result", "Box", "Default"];
+const RESERVED: &[&str] = &[
+    "String", "Vec", "Option", "Result", "Box", "Default", "Self",
+];
 
 /// Reads `request` and plans the Rust modules.
 pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
