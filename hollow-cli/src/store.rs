@@ -194,16 +194,25 @@ impl Store {
     /// # Errors
     /// The blob is missing or cannot be read.
     pub fn map(&self, name: BlobName) -> Result<Arc<Mmap>, CliError> {
-        let path = match &self.local_dir {
-            Some(dir) => dir.join(name.to_string()),
-            None => self.fetch(name)?,
-        };
+        let path = self.path(name)?;
         map_file(&path).map_err(|e| {
             CliError::new(format!(
                 "cannot read blob {name} of store {}: {e}",
                 self.describe()
             ))
         })
+    }
+
+    /// The local file holding blob `name` (in the store's directory for a
+    /// local store; fetched into a temporary directory otherwise).
+    ///
+    /// # Errors
+    /// The blob cannot be fetched.
+    pub fn path(&self, name: BlobName) -> Result<PathBuf, CliError> {
+        match &self.local_dir {
+            Some(dir) => Ok(dir.join(name.to_string())),
+            None => self.fetch(name),
+        }
     }
 
     fn fetch(&self, name: BlobName) -> Result<PathBuf, CliError> {

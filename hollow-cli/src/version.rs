@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use hollow_runtime::blob::{BlobView, SnapshotSectionView};
+use hollow_runtime::blob::{verify_checksum_stream, BlobView, SnapshotSectionView};
 use hollow_runtime::schema::Schema;
 use hollow_runtime::store::BlobName;
 use hollow_runtime::wire::StructReader;
@@ -23,6 +23,8 @@ pub enum Loaded {
         version: u64,
         /// The snapshot's bytes.
         map: Arc<Mmap>,
+        /// The snapshot's file.
+        path: std::path::PathBuf,
     },
     /// A read state built from an earlier snapshot and deltas.
     State(ReadState),
@@ -89,9 +91,11 @@ impl Loaded {
     /// way is corrupt.
     pub fn load(store: &Store, version: u64) -> Result<Loaded, CliError> {
         if store.has(BlobName::Snapshot(version)) {
+            let name = BlobName::Snapshot(version);
             return Ok(Loaded::Snapshot {
                 version,
-                map: store.map(BlobName::Snapshot(version))?,
+                map: store.map(name)?,
+                path: store.path(name)?,
             });
         }
         let snapshots: Vec<u64> = store
@@ -120,6 +124,22 @@ impl Loaded {
         )))
     }
 
+    /// Lets the kernel take back the pages of a mapped snapshot read so far
+    /// (they are read again from the page cache if touched again), so a
+    /// scan of the whole snapshot keeps the process's resident memory flat
+    /// whatever the snapshot's size. Nothing to do for a read state.
+    pub fn release_pages(&self) {
+        if let Loaded::Snapshot { map, .. } = self {
+            // SAFETY: the map is a read-only shared mapping (`Mmap::map`:
+            // PROT_READ, MAP_SHARED) of a blob file that is never modified
+            // in place, so MADV_DONTNEED only drops this process's page
+            // table entries: the next read of a page faults it back in from
+            // the file with the same bytes. No reference sees changed
+            // contents.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// Opens the loaded version for reading (checks a snapshot's checksum
     /// and sections).
     ///
@@ -127,9 +147,15 @@ impl Loaded {
     /// A corrupt snapshot.
     pub fn view(&self) -> Result<View<'_>, CliError> {
         match self {
-            Loaded::Snapshot { version, map } => {
+            Loaded::Snapshot { version, map, path } => {
                 let name = BlobName::Snapshot(*version).to_string();
-                let blob = BlobView::open(&name, map)?;
+                // The checksum is computed reading the file in pieces, not
+                // through the map, so checking a large snapshot does not
+                // bring all of it into this process's memory.
+                let file = std::fs::File::open(path)
+                    .map_err(|e| CliError::new(format!("cannot read blob {name}: {e}")))?;
+                verify_checksum_stream(&name, std::io::BufReader::new(file), map.len() as u64)?;
+                let blob = BlobView::open_prechecked(&name, map)?;
                 let mut sections = BTreeMap::new();
                 for s in blob.sections() {
                     sections.insert(s.type_name().to_owned(), s.snapshot()?);

@@ -2,8 +2,9 @@
 //!
 //! Each line is `{"type":"Movie","ordinal":7,"record":{…}}`. Records are
 //! serialized straight from the memory-mapped blob to the output (a
-//! buffered writer): nothing is collected, so memory stays flat whatever
-//! the size of the version.
+//! buffered writer): nothing is collected, and the pages of the mapped
+//! snapshot already read are handed back as the export goes, so memory
+//! stays flat whatever the size of the version.
 
 use std::io::Write;
 
@@ -13,6 +14,11 @@ use crate::cmd::record_type;
 use crate::error::{output, CliError};
 use crate::store::{progress, Store};
 use crate::version::Loaded;
+
+/// Records written between two [`Loaded::release_pages`]: the pages of the
+/// mapped snapshot read so far are handed back, so resident memory stays
+/// flat whatever the size of the version.
+const RELEASE_EVERY: u64 = 1 << 14;
 
 /// Runs the command; returns the number of records written.
 ///
@@ -53,6 +59,9 @@ pub fn run(
                 .map_err(|e| CliError::new(format!("version {v}, {name} ordinal {o}: {e}")))?;
             out.write_all(b"}\n").map_err(output)?;
             written += 1;
+            if written.is_multiple_of(RELEASE_EVERY) {
+                loaded.release_pages();
+            }
             if let Some(b) = &bar {
                 if written.is_multiple_of(4096) {
                     b.set_position(written);

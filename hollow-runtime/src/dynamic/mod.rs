@@ -332,3 +332,133 @@ impl Serialize for DynRecord<'_, '_> {
         .serialize(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hollow_schema::{Field, FieldKind, StructType, Type, TypeDef, Union};
+    use serde_json::json;
+
+    use super::*;
+    use crate::wire::MessageBuilder;
+
+    /// `struct Shape { id @0 :UInt64; union { circle @1 :Float64; square @2 :Text; } }`
+    /// (no derived type has an unnamed union, so it is built by hand).
+    fn shape_schema() -> Schema {
+        let mut s = StructType::new("Shape");
+        s.is_record = true;
+        s.fields.push(Field::slot("id", 0, Type::UInt64));
+        s.unnamed_union = Some(Union::new(vec![
+            Field::slot("circle", 1, Type::Float64),
+            Field::slot("square", 2, Type::Text),
+        ]));
+        s.primary_key = Some(hollow_schema::Key::parse("id").unwrap());
+        let mut schema = Schema::new();
+        schema.insert(TypeDef::Struct(s));
+        hollow_schema::assign_layout(&mut schema).unwrap();
+        schema
+    }
+
+    fn offset(f: &Field) -> u32 {
+        match &f.kind {
+            FieldKind::Slot(s) => s.offset,
+            _ => unreachable!("a slot"),
+        }
+    }
+
+    fn shape(schema: &Schema, id: u64, circle: Option<f64>, square: &str) -> Vec<u8> {
+        let st = schema.get_struct("Shape").unwrap();
+        let u = st.unnamed_union.as_ref().unwrap();
+        let mut m = MessageBuilder::new();
+        let mut b = m.init_root(st.size.data_words, st.size.pointers);
+        b.set_u64(offset(&st.fields[0]), id);
+        match circle {
+            Some(r) => b.set_u64(offset(&u.variants[0]), r.to_bits()),
+            None => {
+                b.set_u16(u.discriminant_offset, 1);
+                let w = b.pointer_word(offset(&u.variants[1]));
+                b.message().set_text_at(w, square);
+            }
+        }
+        m.words().iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn unnamed_union_members_read_compare_and_key() {
+        let schema = shape_schema();
+        let d = DynamicSchema::new(&schema).unwrap();
+        let t = d.record_type("Shape").unwrap();
+        let a = shape(&schema, 1, Some(2.5), "");
+        let b = shape(&schema, 1, None, "big");
+        let ra = d.record(t, StructReader::root(&a).unwrap());
+        let rb = d.record(t, StructReader::root(&b).unwrap());
+        assert_eq!(ra.to_json().unwrap(), json!({"id": 1, "circle": 2.5}));
+        assert_eq!(rb.to_json().unwrap(), json!({"id": 1, "square": "big"}));
+        assert_eq!(ra.key().unwrap(), rb.key().unwrap());
+        let changes = ra.compare(&rb).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                FieldChange {
+                    path: "circle".into(),
+                    old: Some(json!(2.5)),
+                    new: None
+                },
+                FieldChange {
+                    path: "square".into(),
+                    old: None,
+                    new: Some(json!("big"))
+                },
+            ]
+        );
+        // Same member, new value: one change at the member's path.
+        let c = shape(&schema, 1, Some(-1.0), "");
+        let rc = d.record(t, StructReader::root(&c).unwrap());
+        assert_eq!(
+            ra.compare(&rc).unwrap(),
+            vec![FieldChange {
+                path: "circle".into(),
+                old: Some(json!(2.5)),
+                new: Some(json!(-1.0))
+            }]
+        );
+        // A discriminant past the members is an error naming the type.
+        let mut bad = a.clone();
+        let st = schema.get_struct("Shape").unwrap();
+        let disc = st.unnamed_union.as_ref().unwrap().discriminant_offset as usize;
+        bad[8 + disc * 2] = 9;
+        let rbad = d.record(t, StructReader::root(&bad).unwrap());
+        let e = rbad.to_json().unwrap_err();
+        assert!(
+            e.to_string().contains("Shape") && e.to_string().contains("9"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn non_finite_floats_and_data_have_a_json_form() {
+        let mut s = StructType::new("Blob");
+        s.is_record = true;
+        s.fields.push(Field::slot("x", 0, Type::Float32));
+        s.fields.push(Field::slot("y", 1, Type::Float64));
+        s.fields.push(Field::slot("bytes", 2, Type::Data));
+        let mut schema = Schema::new();
+        schema.insert(TypeDef::Struct(s));
+        hollow_schema::assign_layout(&mut schema).unwrap();
+        let st = schema.get_struct("Blob").unwrap().clone();
+        let mut m = MessageBuilder::new();
+        let mut b = m.init_root(st.size.data_words, st.size.pointers);
+        b.set_u32(offset(&st.fields[0]), f32::NAN.to_bits());
+        b.set_u64(offset(&st.fields[1]), f64::NEG_INFINITY.to_bits());
+        let w = b.pointer_word(offset(&st.fields[2]));
+        b.message().set_data_at(w, b"hi!?");
+        let bytes: Vec<u8> = m.words().iter().flat_map(|w| w.to_le_bytes()).collect();
+        let d = DynamicSchema::new(&schema).unwrap();
+        let t = d.record_type("Blob").unwrap();
+        let r = d.record(t, StructReader::root(&bytes).unwrap());
+        assert_eq!(
+            r.to_json().unwrap(),
+            json!({"x": "NaN", "y": "-Infinity", "bytes": "aGkhPw=="})
+        );
+        assert_eq!(r.key().unwrap(), None);
+    }
+}
