@@ -44,6 +44,7 @@ pub fn run(
     let total: u64 = types.iter().map(|t| view.count(t) as u64).sum();
     let bar = progress(total, &format!("exporting version {v}"));
     let mut written = 0u64;
+    let mut line = Vec::with_capacity(4096);
     for name in &types {
         let t = schema.record_type(name)?;
         let prefix = format!(
@@ -51,13 +52,18 @@ pub fn run(
             serde_json::Value::String(name.clone())
         );
         for (o, r) in view.iter(name) {
-            out.write_all(prefix.as_bytes()).map_err(output)?;
-            write!(out, "{o},\"record\":").map_err(output)?;
+            // Each line is built in a reused buffer (serde_json's many small
+            // writes stay statically dispatched) and written in one call.
+            line.clear();
+            line.extend_from_slice(prefix.as_bytes());
+            // Writing to a Vec cannot fail.
+            let _ = write!(line, "{o},\"record\":");
             schema
                 .record(t, r)
-                .write_json(&mut *out)
+                .write_json(&mut line)
                 .map_err(|e| CliError::new(format!("version {v}, {name} ordinal {o}: {e}")))?;
-            out.write_all(b"}\n").map_err(output)?;
+            line.extend_from_slice(b"}\n");
+            out.write_all(&line).map_err(output)?;
             written += 1;
             if written.is_multiple_of(RELEASE_EVERY) {
                 loaded.release_pages();
