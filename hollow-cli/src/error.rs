@@ -13,6 +13,7 @@ pub const EXIT_VERIFY_FAILED: u8 = 3;
 pub struct CliError {
     message: String,
     code: u8,
+    broken_pipe: bool,
 }
 
 impl CliError {
@@ -22,6 +23,7 @@ impl CliError {
         CliError {
             message: message.into(),
             code: EXIT_ERROR,
+            broken_pipe: false,
         }
     }
 
@@ -31,12 +33,19 @@ impl CliError {
         CliError {
             message: message.into(),
             code,
+            broken_pipe: false,
         }
     }
 
     /// The exit code.
     pub fn code(&self) -> u8 {
         self.code
+    }
+
+    /// Whether the output was closed by its reader (`hollow export | head`):
+    /// not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.broken_pipe
     }
 }
 
@@ -75,5 +84,7 @@ impl From<hollow_runtime::StoreError> for CliError {
 
 /// Writing the output failed (a closed pipe, a full disk).
 pub(crate) fn output(e: std::io::Error) -> CliError {
-    CliError::new(format!("cannot write the output: {e}"))
+    let mut err = CliError::new(format!("cannot write the output: {e}"));
+    err.broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
+    err
 }

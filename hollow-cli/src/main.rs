@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     let flushed = out.flush();
     match (result, flushed) {
         (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        // The reader closed the pipe (`hollow export | head`): stop quietly.
+        (Err(e), _) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        (Ok(()), Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         (Err(e), _) => {
             eprintln!("error: {e}");
             ExitCode::from(e.code())

@@ -232,9 +232,23 @@ impl<'a> View<'a> {
     pub fn iter<'v>(
         &'v self,
         type_name: &'v str,
-    ) -> impl Iterator<Item = (u32, StructReader<'v>)> + 'v {
-        (0..self.ordinal_limit(type_name))
-            .filter_map(move |o| self.get(type_name, o).map(|r| (o, r)))
+    ) -> Box<dyn Iterator<Item = (u32, StructReader<'v>)> + 'v> {
+        // The section or table is looked up once, not per record.
+        match &self.inner {
+            Inner::Snapshot(s) => match s.get(type_name) {
+                Some(sec) => Box::new(
+                    (0..sec.ordinal_limit())
+                        .filter_map(move |o| sec.record_reader(o).map(|r| (o, r))),
+                ),
+                None => Box::new(std::iter::empty()),
+            },
+            Inner::State(s) => match s.raw_records(type_name) {
+                Some(raw) => Box::new(
+                    (0..raw.ordinal_limit()).filter_map(move |o| raw.get(o).map(|r| (o, r))),
+                ),
+                None => Box::new(std::iter::empty()),
+            },
+        }
     }
 }
 
