@@ -13,10 +13,25 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 use hollow_runtime::store::{BlobName, FileAnnouncer};
-use hollow_runtime::{FsBlobStore, Producer};
+use hollow_runtime::{FsBlobStore, Hollow, Producer};
 use hollow_tests::json::ToJson;
 use hollow_tests::{dataset, Actor, Movie, Stock};
 use serde_json::{json, Value};
+
+/// A record type without a primary key: matched across versions by
+/// ordinal (an unchanged record keeps its ordinal).
+#[derive(Hollow, Clone, Debug, PartialEq)]
+struct Note {
+    text: String,
+    n: u32,
+}
+
+fn note(n: u32) -> Note {
+    Note {
+        text: format!("note {n}"),
+        n,
+    }
+}
 
 /// What one version holds, as JSON by key (the key as the CLI shows it).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,6 +40,7 @@ struct State {
     movies: BTreeMap<u64, Movie>,
     actors: BTreeMap<u64, Actor>,
     stocks: BTreeMap<(String, u32), Stock>,
+    notes: Vec<Note>,
 }
 
 impl State {
@@ -45,6 +61,15 @@ impl State {
                 .stocks
                 .iter()
                 .map(|((r, s), v)| (json!([r, s]).to_string(), reparse(&v.to_json())))
+                .collect(),
+            // No key: the record's own JSON stands for it.
+            "Note" => self
+                .notes
+                .iter()
+                .map(|n| {
+                    let j = json!({"text": n.text, "n": n.n});
+                    (j.to_string(), j)
+                })
                 .collect(),
             other => panic!("no type {other}"),
         }
@@ -85,6 +110,7 @@ fn produce(dir: &Path) -> Vec<State> {
     }
     let mut states = Vec::new();
     for k in 1..=6u64 {
+        s.notes = (k as u32..k as u32 + 3).map(note).collect();
         if k > 1 {
             for (id, m) in s.movies.iter_mut() {
                 if id % 7 == k {
@@ -111,6 +137,7 @@ fn produce(dir: &Path) -> Vec<State> {
             .block_on(producer.run_cycle(|w| {
                 snapshot.movies.values().try_for_each(|m| w.add(m))?;
                 snapshot.actors.values().try_for_each(|a| w.add(a))?;
+                snapshot.notes.iter().try_for_each(|x| w.add(x))?;
                 snapshot.stocks.values().try_for_each(|x| w.add(x))
             }))
             .unwrap();
@@ -243,7 +270,7 @@ fn schema_prints_the_capnp_text() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, BTreeSet::from(["Movie", "Actor", "Stock"]));
+    assert_eq!(names, BTreeSet::from(["Movie", "Actor", "Note", "Stock"]));
     let stock = j["record_types"]
         .as_array()
         .unwrap()
@@ -337,6 +364,7 @@ fn export(store: &str, args: &[&str]) -> BTreeMap<String, BTreeMap<String, Value
         let r = j["record"].clone();
         let key = match t.as_str() {
             "Stock" => json!([r["region"], r["sku"]]).to_string(),
+            "Note" => r.to_string(),
             _ => r["id"].to_string(),
         };
         assert!(j["ordinal"].is_u64());
@@ -351,7 +379,7 @@ fn export_writes_every_record_of_a_version() {
     let f = fixture();
     for s in &f.states {
         let got = export(&f.store, &["--version", &v(s.version)]);
-        for t in ["Movie", "Actor", "Stock"] {
+        for t in ["Movie", "Actor", "Stock", "Note"] {
             assert_eq!(got.get(t), Some(&s.records(t)), "{t} at {}", s.version);
         }
     }
@@ -395,7 +423,14 @@ fn cli_diff(j: &Value, t: &str) -> Value {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| e["key"].to_string())
+            .map(|e| {
+                if t == "Note" {
+                    assert_eq!(e["key"], Value::Null, "a keyless type's key");
+                    e["record"].to_string()
+                } else {
+                    e["key"].to_string()
+                }
+            })
             .collect()
     };
     let mut modified = BTreeMap::new();
@@ -415,7 +450,7 @@ fn cli_diff(j: &Value, t: &str) -> Value {
 
 fn check_diff(store: &str, a: &State, b: &State) {
     let j = ok_json(&["diff", store, &v(a.version), &v(b.version), "--json"]);
-    for t in ["Movie", "Actor", "Stock"] {
+    for t in ["Movie", "Actor", "Stock", "Note"] {
         assert_eq!(
             cli_diff(&j, t),
             oracle_diff(a, b, t),
@@ -430,6 +465,9 @@ fn check_diff(store: &str, a: &State, b: &State) {
             .iter()
             .find(|x| x["type"] == t)
             .unwrap();
+        if t == "Note" {
+            continue;
+        }
         for e in ty["added"].as_array().unwrap() {
             assert_eq!(b.records(t)[&e["key"].to_string()], e["record"]);
         }
@@ -620,7 +658,7 @@ fn a_version_without_a_snapshot_is_read_through_deltas() {
     let s = &f.states[3];
     std::fs::remove_file(Path::new(&f.store).join(format!("snapshot-{}", s.version))).unwrap();
     let got = export(&f.store, &["--version", &v(s.version)]);
-    for t in ["Movie", "Actor", "Stock"] {
+    for t in ["Movie", "Actor", "Stock", "Note"] {
         assert_eq!(got.get(t), Some(&s.records(t)), "{t}");
     }
     let j = ok_json(&[
@@ -646,11 +684,15 @@ fn errors_say_what_is_wrong_and_what_exists() {
     let st = &f.store;
     let e = fails(&["inspect", st, "--type", "Film", "--key", "1"], 1);
     assert!(
-        e.contains("no record type Film") && e.contains("Movie, Actor, Stock"),
+        e.contains("no record type Film") && e.contains("Movie, Actor, Note, Stock"),
         "{e}"
     );
     let e = fails(&["export", st, "--type", "Film"], 1);
-    assert!(e.contains("Movie, Actor, Stock"), "{e}");
+    assert!(e.contains("Movie, Actor, Note, Stock"), "{e}");
+    let e = fails(&["inspect", st, "--type", "Note", "--key", "1"], 1);
+    assert!(e.contains("Note has no primary key"), "{e}");
+    let e = fails(&["history", st, "--type", "Note", "--key", "1"], 1);
+    assert!(e.contains("Note has no primary key"), "{e}");
     let e = fails(&["inspect", st, "--type", "Movie", "--key", "9999"], 1);
     assert!(e.contains("no Movie with primary key 9999"), "{e}");
     let e = fails(&["inspect", st, "--type", "Movie", "--key", "abc"], 1);

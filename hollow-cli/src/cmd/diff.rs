@@ -24,11 +24,28 @@ use crate::store::Store;
 use crate::version::{delta_chain, owned_record, Loaded};
 
 /// How records are matched across versions: by primary key, or for a type
-/// without one by ordinal (an unchanged record keeps its ordinal).
+/// without one by content (such a record is a value: it is either there or
+/// not, never "modified"; an equal record removed and added again cancels).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum MatchKey {
     Key(KeyValue),
-    Ordinal(u32),
+    /// The record's canonical bytes, and for messages its ordinal where
+    /// first seen (not part of the identity).
+    Record(Vec<u8>, Shown),
+}
+
+/// An ordinal shown in messages, equal to any other.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shown(u32);
+
+impl PartialEq for Shown {
+    fn eq(&self, _: &Shown) -> bool {
+        true
+    }
+}
+impl Eq for Shown {}
+impl std::hash::Hash for Shown {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 impl MatchKey {
@@ -40,21 +57,21 @@ impl MatchKey {
     ) -> Result<Self, CliError> {
         Ok(match schema.record(t, r).key()? {
             Some(k) => MatchKey::Key(k),
-            None => MatchKey::Ordinal(o),
+            None => MatchKey::Record(owned_record(&r)?, Shown(o)),
         })
     }
 
     fn to_json(&self) -> Value {
         match self {
             MatchKey::Key(k) => k.to_json(),
-            MatchKey::Ordinal(_) => Value::Null,
+            MatchKey::Record(..) => Value::Null,
         }
     }
 
     fn show(&self) -> String {
         match self {
             MatchKey::Key(k) => k.to_string(),
-            MatchKey::Ordinal(o) => format!("ordinal {o}"),
+            MatchKey::Record(_, Shown(o)) => format!("ordinal {o}"),
         }
     }
 }
