@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use hollow_runtime::blob::BlobView;
 use hollow_runtime::dynamic::{DynType, DynamicSchema, FieldChange, KeyValue};
 use hollow_runtime::store::BlobName;
-use hollow_runtime::wire::StructReader;
+use hollow_runtime::wire::{canonicalize_struct, StructReader};
 use serde_json::{json, Value};
 
 use crate::cmd::{record_type, write, write_json};
@@ -340,18 +340,22 @@ fn by_snapshots(
             }
         }
         let mut changes = Changes::default();
+        let (mut words_a, mut words_b) = (Vec::new(), Vec::new());
+        let bad = |e| CliError::new(format!("a {name} record cannot be read: {e}"));
         for (o, r) in vb.iter(name) {
             let k = MatchKey::of(&schema, t, o, r)?;
-            let new = Kept::of(o, &r)?;
             if let Some(oo) = old.remove(&k) {
                 let Some(or) = va.get(name, oo) else { continue };
-                let prev = Kept::of(oo, &or)?;
-                if prev.bytes != new.bytes {
-                    changes.removed(k.clone(), prev);
-                    changes.added(k, new);
+                // Canonical bytes compared in a reused buffer; copies are
+                // kept only for the records that changed.
+                canonicalize_struct(&or, &mut words_a).map_err(bad)?;
+                canonicalize_struct(&r, &mut words_b).map_err(bad)?;
+                if words_a != words_b {
+                    changes.removed(k.clone(), Kept::of(oo, &or)?);
+                    changes.added(k, Kept::of(o, &r)?);
                 }
             } else {
-                changes.added(k, new);
+                changes.added(k, Kept::of(o, &r)?);
             }
         }
         let mut gone: Vec<(MatchKey, u32)> = old.into_iter().collect();
@@ -366,6 +370,17 @@ fn by_snapshots(
     Ok(out)
 }
 
+/// How [`run_with`] computes the diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Through the deltas when a chain joins the versions (what `hollow
+    /// diff` does), else by loading both versions whole.
+    Auto,
+    /// Always by loading both versions whole and joining them by key (the
+    /// baseline the benchmark compares the delta path with).
+    Whole,
+}
+
 /// Runs the command.
 ///
 /// # Errors
@@ -378,16 +393,33 @@ pub fn run(
     json: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
+    run_with(store, from, to, only, json, out, Method::Auto)
+}
+
+/// [`run`], choosing how the diff is computed.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(
+    store: &Store,
+    from: u64,
+    to: u64,
+    only: Option<&str>,
+    json: bool,
+    out: &mut dyn std::io::Write,
+    method: Method,
+) -> Result<(), CliError> {
     store.resolve_version(Some(from))?;
     store.resolve_version(Some(to))?;
     let (lo, hi) = (from.min(to), from.max(to));
     let chain = delta_chain(store, lo, hi).filter(|c| {
-        c.iter().all(|d| match *d {
-            BlobName::Delta { from, to } => {
-                store.has(BlobName::ReverseDelta { from: to, to: from })
-            }
-            _ => false,
-        })
+        method == Method::Auto
+            && c.iter().all(|d| match *d {
+                BlobName::Delta { from, to } => {
+                    store.has(BlobName::ReverseDelta { from: to, to: from })
+                }
+                _ => false,
+            })
     });
     let (method, mut diffs) = match &chain {
         Some(c) if !c.is_empty() => (
@@ -402,7 +434,7 @@ pub fn run(
             by_snapshots(store, lo, hi, only)?,
         ),
         _ => (
-            format!("version {lo} and {hi} loaded whole (no delta chain)"),
+            format!("version {lo} and {hi} loaded whole"),
             by_snapshots(store, lo, hi, only)?,
         ),
     };
