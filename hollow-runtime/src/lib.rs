@@ -44,6 +44,7 @@
 
 pub mod blob;
 pub mod consumer;
+pub mod dynamic;
 mod encode;
 mod error;
 mod list;

@@ -64,7 +64,9 @@ mod tests;
 pub use error::{BlobError, BlobErrorKind};
 pub use header::{BlobHeader, SectionInfo};
 pub use prefix::{BlobKind, BlobPrefix};
-pub use reader::{BlobView, DeltaSectionView, SectionView, SnapshotSectionView};
+pub use reader::{
+    verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,
+};
 pub use section::{delta_section, snapshot_section};
 pub use writer::BlobWriter;
 

@@ -45,6 +45,23 @@ impl<'a> BlobView<'a> {
     /// section out of bounds, misaligned, overlapping another or the
     /// header, or repeated). Never panics, whatever the bytes.
     pub fn open(name: &str, bytes: &'a [u8]) -> Result<BlobView<'a>, BlobError> {
+        BlobView::open_inner(name, bytes, true)
+    }
+
+    /// Opens the blob `bytes` as [`open`](Self::open) does, but takes its
+    /// whole-file checksum as already verified by the caller with
+    /// [`verify_checksum_stream`] (which reads the file in pieces, so a
+    /// large memory-mapped blob need not be brought into memory all at
+    /// once just to be checked). Everything else is checked as by `open`;
+    /// reads stay bounds-checked whatever the bytes.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), less [`Checksum`](BlobErrorKind::Checksum).
+    pub fn open_prechecked(name: &str, bytes: &'a [u8]) -> Result<BlobView<'a>, BlobError> {
+        BlobView::open_inner(name, bytes, false)
+    }
+
+    fn open_inner(name: &str, bytes: &'a [u8], check: bool) -> Result<BlobView<'a>, BlobError> {
         let prefix = BlobPrefix::parse(name, bytes)?;
         let len = bytes.len();
         if len < PREFIX_LEN + TRAILER_LEN || bytes[len - 8..] != END_MAGIC {
@@ -58,7 +75,7 @@ impl<'a> BlobView<'a> {
         }
         let body = &bytes[..len - TRAILER_LEN];
         let stored = u64_at(bytes, len - TRAILER_LEN);
-        let actual = hash_bytes(body);
+        let actual = if check { hash_bytes(body) } else { stored };
         if stored != actual {
             return Err(BlobError::new(
                 BlobErrorKind::Checksum,
@@ -172,6 +189,66 @@ impl<'a> BlobView<'a> {
             bytes,
         }
     }
+}
+
+/// Checks the whole-file checksum of the blob called `name`, `len` bytes
+/// read from `reader` (a file, say) in pieces: what [`BlobView::open`]
+/// checks first, without holding the blob in memory. Pair it with
+/// [`BlobView::open_prechecked`] over a memory map of the same bytes.
+///
+/// # Errors
+/// [`BlobErrorKind::Truncated`]: shorter than a prefix and trailer, or no
+/// end marker; [`BlobErrorKind::Checksum`]: the bytes do not hash to the
+/// stored checksum; [`BlobErrorKind::Header`] wrapping an I/O error.
+pub fn verify_checksum_stream(
+    name: &str,
+    mut reader: impl std::io::Read,
+    len: u64,
+) -> Result<(), BlobError> {
+    let io = |e: std::io::Error| {
+        BlobError::new(
+            BlobErrorKind::Truncated,
+            name,
+            format_args!("cannot be read: {e}"),
+        )
+    };
+    if len < (PREFIX_LEN + TRAILER_LEN) as u64 {
+        return Err(BlobError::new(
+            BlobErrorKind::Truncated,
+            name,
+            format_args!("is truncated or damaged: {len} bytes without the end marker HOLLOWEN"),
+        ));
+    }
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut left = len - TRAILER_LEN as u64;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        reader.read_exact(&mut buf[..n]).map_err(io)?;
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    let mut trailer = [0u8; TRAILER_LEN];
+    reader.read_exact(&mut trailer).map_err(io)?;
+    if trailer[8..] != END_MAGIC {
+        return Err(BlobError::new(
+            BlobErrorKind::Truncated,
+            name,
+            format_args!("is truncated or damaged: {len} bytes without the end marker HOLLOWEN"),
+        ));
+    }
+    let stored = u64_at(&trailer, 0);
+    let actual = hasher.digest();
+    if stored != actual {
+        return Err(BlobError::new(
+            BlobErrorKind::Checksum,
+            name,
+            format_args!(
+                "is corrupt: its checksum is {stored:#018x} but its bytes hash to {actual:#018x}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads and validates the header message.

@@ -548,3 +548,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn streamed_checksum_agrees_with_open() {
+    let blob = snapshot_blob();
+    verify_checksum_stream("snapshot-1", &blob[..], blob.len() as u64).unwrap();
+    let view = BlobView::open_prechecked("snapshot-1", &blob).unwrap();
+    assert_eq!(
+        view.header(),
+        BlobView::open("snapshot-1", &blob).unwrap().header()
+    );
+    for at in [0, 70, blob.len() / 2, blob.len() - 20, blob.len() - 16] {
+        let mut bad = blob.clone();
+        bad[at] ^= 0x10;
+        let streamed = verify_checksum_stream("snapshot-1", &bad[..], bad.len() as u64);
+        let opened = BlobView::open("snapshot-1", &bad).map(|_| ());
+        let (s, o) = (streamed.unwrap_err(), opened.unwrap_err());
+        assert!(s.to_string().contains("snapshot-1"), "{s}");
+        if o.kind() == BlobErrorKind::Checksum {
+            assert_eq!(s.kind(), BlobErrorKind::Checksum, "byte {at}");
+        }
+    }
+    let e = verify_checksum_stream("snapshot-1", &blob[..40], 40).unwrap_err();
+    assert_eq!(e.kind(), BlobErrorKind::Truncated);
+    let e = verify_checksum_stream("snapshot-1", &blob[..100], blob.len() as u64).unwrap_err();
+    assert_eq!(e.kind(), BlobErrorKind::Truncated);
+}

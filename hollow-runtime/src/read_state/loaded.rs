@@ -21,6 +21,10 @@ impl BlobBytes {
         BlobBytes(v)
     }
 
+    pub(crate) fn any(b: Arc<dyn AsRef<[u8]> + Send + Sync>) -> BlobBytes {
+        BlobBytes(b)
+    }
+
     pub(crate) fn mapped(m: memmap2::Mmap) -> BlobBytes {
         BlobBytes(Arc::new(m))
     }

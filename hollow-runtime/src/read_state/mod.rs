@@ -319,6 +319,39 @@ impl ReadState {
         Ok(next)
     }
 
+    /// The state of the snapshot blob `name` (for tools that read a store
+    /// directly, such as the `hollow` CLI; consumers do this for you). The
+    /// bytes are typically a memory map of the blob's file.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`]: the blob is corrupt, or not the snapshot
+    /// its name says; [`ErrorKind::Planning`]: `name` is not a snapshot.
+    pub fn open_snapshot(
+        name: BlobName,
+        bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    ) -> Result<ReadState, Error> {
+        let blob = LoadedBlob::open(name, BlobBytes::any(bytes))?;
+        ReadState::from_snapshot(Arc::new(blob), None)
+    }
+
+    /// The state after applying the delta or reverse delta blob `name` to
+    /// this one (for tools, as [`open_snapshot`](Self::open_snapshot)).
+    /// The per-type record counts and checksums the blob promises are
+    /// verified.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`]: the blob is corrupt, not what its name
+    /// says, or does not reach the state it promises;
+    /// [`ErrorKind::WrongState`]: it applies to another state.
+    pub fn apply_blob(
+        &self,
+        name: BlobName,
+        bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    ) -> Result<ReadState, Error> {
+        let blob = LoadedBlob::open(name, BlobBytes::any(bytes))?;
+        self.apply(Arc::new(blob))
+    }
+
     #[inline]
     fn reader_at(&self, t: &TypeRead, l: u64) -> StructReader<'_> {
         let (slot, index) = loc_parts(l);

@@ -1,0 +1,156 @@
+//! The command line, parsed by clap.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Look into a Hollow store: its versions, schema and records, what changed
+/// and when, and whether its blobs are sound. Works on any dataset from the
+/// blobs alone (no generated code).
+///
+/// STORE is a local directory (the producer's blob directory, holding
+/// `snapshot-<v>`, `delta-<a>-<b>`, `reversedelta-<a>-<b>` and
+/// `announced.version`) or a `file://` URL.
+///
+/// Exit codes: 0 success; 1 an error (unknown store, version, type or key,
+/// a corrupt blob); 2 a bad command line; 3 `verify` found problems.
+#[derive(Debug, Parser)]
+#[command(name = "hollow", version)]
+pub struct Cli {
+    /// The operation.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand has.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// The store: a directory or a file:// URL.
+    #[arg(value_name = "STORE")]
+    pub store: String,
+    /// Print JSON (one document, or JSON Lines for export) instead of
+    /// human-readable text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the announced version and every version with its snapshot,
+    /// delta and reverse-delta blobs and their sizes.
+    #[command(after_help = "Examples:\n  \
+        hollow versions /data/movies\n  \
+        hollow versions file:///data/movies --json")]
+    Versions {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print the dataset schema as Cap'n Proto text.
+    #[command(after_help = "Examples:\n  \
+        hollow schema /data/movies\n  \
+        hollow schema /data/movies --version 12 > movies.capnp")]
+    Schema {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The version (default: the announced one).
+        #[arg(long, value_name = "V")]
+        version: Option<u64>,
+    },
+    /// Print one record as JSON, found by primary key or ordinal.
+    #[command(after_help = "Examples:\n  \
+        hollow inspect /data/movies --type Movie --key 42\n  \
+        hollow inspect /data/shop --type Stock --key eu,1234 --version 7\n  \
+        hollow inspect /data/shop --type Stock --key '[\"a,b\", 1234]'\n  \
+        hollow inspect /data/movies --type Movie --ordinal 0 --json")]
+    Inspect {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The record type.
+        #[arg(long = "type", value_name = "T")]
+        type_name: String,
+        /// The primary key as text; a composite key as `a,b` (or a JSON
+        /// array when a part holds a comma).
+        #[arg(
+            long,
+            value_name = "K",
+            conflicts_with = "ordinal",
+            required_unless_present = "ordinal"
+        )]
+        key: Option<String>,
+        /// The record's ordinal.
+        #[arg(long, value_name = "N")]
+        ordinal: Option<u32>,
+        /// The version (default: the announced one).
+        #[arg(long, value_name = "V")]
+        version: Option<u64>,
+    },
+    /// Write every record of a version as JSON Lines
+    /// (`{"type":…,"ordinal":…,"record":{…}}`), streaming in constant memory.
+    #[command(after_help = "Examples:\n  \
+        hollow export /data/movies > movies.jsonl\n  \
+        hollow export /data/movies --type Movie --version 12 | jq .record.title")]
+    Export {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The version (default: the announced one).
+        #[arg(long, value_name = "V")]
+        version: Option<u64>,
+        /// Only this record type (default: all).
+        #[arg(long = "type", value_name = "T")]
+        type_name: Option<String>,
+    },
+    /// Show what changed between two versions, per type: added, removed
+    /// and modified records matched by primary key, with the fields that
+    /// changed. Adjacent versions are compared through their delta, so the
+    /// cost follows the size of the change.
+    #[command(after_help = "Examples:\n  \
+        hollow diff /data/movies 11 12\n  \
+        hollow diff /data/movies 7 12 --type Movie --json")]
+    Diff {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The older version.
+        #[arg(value_name = "V1")]
+        from: u64,
+        /// The newer version.
+        #[arg(value_name = "V2")]
+        to: u64,
+        /// Only this record type (default: all).
+        #[arg(long = "type", value_name = "T")]
+        type_name: Option<String>,
+    },
+    /// Show every version in which one record was added, changed or
+    /// removed, with the fields that changed.
+    #[command(after_help = "Examples:\n  \
+        hollow history /data/movies --type Movie --key 42\n  \
+        hollow history /data/shop --type Stock --key eu,1234 --json")]
+    History {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The record type.
+        #[arg(long = "type", value_name = "T")]
+        type_name: String,
+        /// The primary key as text (composite keys as `a,b`).
+        #[arg(long, value_name = "K")]
+        key: String,
+    },
+    /// Check every blob's checksum and sections, and that the deltas and
+    /// reverse deltas chain to the snapshots (each reaches the state its
+    /// target snapshot holds). Exit code 0 when all is well, 3 when not.
+    #[command(after_help = "Examples:\n  \
+        hollow verify /data/movies\n  \
+        hollow verify /data/movies --version 12 --json")]
+    Verify {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// Only the blobs leading to or from this version.
+        #[arg(long, value_name = "V")]
+        version: Option<u64>,
+    },
+}

@@ -1,0 +1,117 @@
+//! `hollow versions`: the announced version and every version's blobs.
+
+use std::collections::BTreeMap;
+
+use hollow_runtime::store::BlobName;
+use serde_json::{json, Value};
+
+use crate::cmd::{write, write_json};
+use crate::error::CliError;
+use crate::store::Store;
+use crate::table;
+
+#[derive(Default)]
+struct Row {
+    snapshot: Option<u64>,
+    /// (from, bytes)
+    deltas: Vec<(u64, u64)>,
+    /// (to, bytes)
+    reverse: Vec<(u64, u64)>,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// The store cannot be listed or its announcement read.
+pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    let announced = store.announced()?;
+    let mut rows: BTreeMap<u64, Row> = store
+        .versions()
+        .into_iter()
+        .map(|v| (v, Row::default()))
+        .collect();
+    for &n in store.blobs() {
+        let size = store.size(n)?;
+        match n {
+            BlobName::Snapshot(v) => rows.entry(v).or_default().snapshot = Some(size),
+            BlobName::Delta { from, to } => rows.entry(to).or_default().deltas.push((from, size)),
+            BlobName::ReverseDelta { from, to } => {
+                rows.entry(from).or_default().reverse.push((to, size))
+            }
+        }
+    }
+    let latest = rows.keys().next_back().copied();
+    // The store keeps no pin of its own: consumers follow the announcement,
+    // so an announced version older than the newest published one is the
+    // version they are pinned (rolled) back to.
+    let pinned = match (announced, latest) {
+        (Some(a), Some(l)) if a < l => Some(a),
+        _ => None,
+    };
+    if json {
+        let versions: Vec<Value> = rows
+            .iter()
+            .map(|(v, r)| {
+                json!({
+                    "version": v,
+                    "announced": Some(*v) == announced,
+                    "snapshot": r.snapshot.map(|b| json!({"name": BlobName::Snapshot(*v).to_string(), "bytes": b})),
+                    "deltas": r.deltas.iter().map(|(f, b)| json!({"name": BlobName::Delta{from: *f, to: *v}.to_string(), "from": f, "bytes": b})).collect::<Vec<_>>(),
+                    "reverse_deltas": r.reverse.iter().map(|(t, b)| json!({"name": BlobName::ReverseDelta{from: *v, to: *t}.to_string(), "to": t, "bytes": b})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return write_json(
+            out,
+            &json!({
+                "store": store.describe(),
+                "announced": announced,
+                "pinned": pinned,
+                "latest": latest,
+                "versions": versions,
+            }),
+        );
+    }
+    let mut text = format!("store: {}\n", store.describe());
+    text.push_str(&match announced {
+        Some(a) => format!("announced: {a}\n"),
+        None => "announced: none (no announced.version)\n".to_owned(),
+    });
+    text.push_str(&match pinned {
+        Some(p) => format!(
+            "pinned: {p} (the announced version is older than the newest published, {})\n",
+            latest.unwrap_or(p)
+        ),
+        None => "pinned: no\n".to_owned(),
+    });
+    text.push('\n');
+    let mut t = vec![vec![
+        "VERSION".to_owned(),
+        "SNAPSHOT".to_owned(),
+        "DELTA".to_owned(),
+        "REVERSE DELTA".to_owned(),
+    ]];
+    let list = |items: &[(u64, u64)], arrow: &str| {
+        if items.is_empty() {
+            "-".to_owned()
+        } else {
+            items
+                .iter()
+                .map(|(v, b)| format!("{arrow}{v} {}", table::bytes(*b)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    for (v, r) in &rows {
+        let mark = if Some(*v) == announced { " *" } else { "" };
+        t.push(vec![
+            format!("{v}{mark}"),
+            r.snapshot.map_or("-".to_owned(), table::bytes),
+            list(&r.deltas, "from "),
+            list(&r.reverse, "to "),
+        ]);
+    }
+    text.push_str(&table::render(&t));
+    text.push_str("(* announced)\n");
+    write(out, &text)
+}

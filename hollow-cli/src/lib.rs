@@ -1,0 +1,100 @@
+//! The `hollow` operations tool, as a library: the binary only parses the
+//! command line ([`args::Cli`]) and calls [`run`].
+//!
+//! Every command reads the store's blobs directly (memory-mapped in place
+//! for a local store) and their records through the schema-driven dynamic
+//! reader ([`hollow_runtime::dynamic`]), so it works on any dataset with no
+//! generated code.
+//!
+//! ```no_run
+//! use clap::Parser;
+//!
+//! let cli = hollow_cli::args::Cli::parse_from(["hollow", "versions", "/data/movies"]);
+//! let mut out = std::io::stdout().lock();
+//! if let Err(e) = hollow_cli::run(cli, &mut out) {
+//!     eprintln!("error: {e}");
+//!     std::process::exit(e.code().into());
+//! }
+//! ```
+
+pub mod args;
+pub mod cmd;
+mod error;
+pub mod lookup;
+pub mod store;
+mod table;
+pub mod version;
+
+pub use error::{CliError, EXIT_ERROR, EXIT_VERIFY_FAILED};
+
+use args::{Cli, Command};
+use store::Store;
+
+/// Runs one command, writing its output to `out`.
+///
+/// # Errors
+/// A [`CliError`] whose message is one line saying what is wrong (and what
+/// exists instead), and whose [`code`](CliError::code) is the exit code.
+pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    match cli.command {
+        Command::Versions { common } => {
+            cmd::versions::run(&Store::open(&common.store)?, common.json, out)
+        }
+        Command::Schema { common, version } => {
+            cmd::schema::run(&Store::open(&common.store)?, version, common.json, out)
+        }
+        Command::Inspect {
+            common,
+            type_name,
+            key,
+            ordinal,
+            version,
+        } => {
+            let target = match (key, ordinal) {
+                (Some(k), _) => cmd::inspect::Target::Key(k),
+                (None, Some(o)) => cmd::inspect::Target::Ordinal(o),
+                (None, None) => return Err(CliError::new("give --key K or --ordinal N")),
+            };
+            let store = Store::open(&common.store)?;
+            cmd::inspect::run(&store, &type_name, &target, version, common.json, out)
+        }
+        Command::Export {
+            common,
+            version,
+            type_name,
+        } => cmd::export::run(
+            &Store::open(&common.store)?,
+            version,
+            type_name.as_deref(),
+            out,
+        )
+        .map(|_| ()),
+        Command::Diff {
+            common,
+            from,
+            to,
+            type_name,
+        } => cmd::diff::run(
+            &Store::open(&common.store)?,
+            from,
+            to,
+            type_name.as_deref(),
+            common.json,
+            out,
+        ),
+        Command::History {
+            common,
+            type_name,
+            key,
+        } => cmd::history::run(
+            &Store::open(&common.store)?,
+            &type_name,
+            &key,
+            common.json,
+            out,
+        ),
+        Command::Verify { common, version } => {
+            cmd::verify::run(&Store::open(&common.store)?, version, common.json, out)
+        }
+    }
+}

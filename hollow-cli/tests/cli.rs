@@ -1,0 +1,768 @@
+//! The `hollow` binary, run over a store a producer writes in the test.
+//!
+//! Six versions of movies, actors and stocks (a composite key) are
+//! published to a local directory; the test keeps what each version holds
+//! (the oracle). Every subcommand runs as a process; `--json` output is
+//! parsed and checked against the oracle, diffs and histories against
+//! changes computed from the oracle's versions, and every error case for
+//! its exit code and one-line message.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use hollow_runtime::store::{BlobName, FileAnnouncer};
+use hollow_runtime::{FsBlobStore, Hollow, Producer};
+use hollow_tests::json::ToJson;
+use hollow_tests::{dataset, Actor, Movie, Stock};
+use serde_json::{json, Value};
+
+/// A record type without a primary key: matched across versions by
+/// ordinal (an unchanged record keeps its ordinal).
+#[derive(Hollow, Clone, Debug, PartialEq)]
+struct Note {
+    text: String,
+    n: u32,
+}
+
+fn note(n: u32) -> Note {
+    Note {
+        text: format!("note {n}"),
+        n,
+    }
+}
+
+/// What one version holds, as JSON by key (the key as the CLI shows it).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct State {
+    version: u64,
+    movies: BTreeMap<u64, Movie>,
+    actors: BTreeMap<u64, Actor>,
+    stocks: BTreeMap<(String, u32), Stock>,
+    notes: Vec<Note>,
+}
+
+impl State {
+    /// Records of `type_name` by key JSON text.
+    fn records(&self, type_name: &str) -> BTreeMap<String, Value> {
+        match type_name {
+            "Movie" => self
+                .movies
+                .iter()
+                .map(|(k, v)| (json!(k).to_string(), reparse(&v.to_json())))
+                .collect(),
+            "Actor" => self
+                .actors
+                .iter()
+                .map(|(k, v)| (json!(k).to_string(), reparse(&v.to_json())))
+                .collect(),
+            "Stock" => self
+                .stocks
+                .iter()
+                .map(|((r, s), v)| (json!([r, s]).to_string(), reparse(&v.to_json())))
+                .collect(),
+            // No key: the record's own JSON stands for it.
+            "Note" => self
+                .notes
+                .iter()
+                .map(|n| {
+                    let j = json!({"text": n.text, "n": n.n});
+                    (j.to_string(), j)
+                })
+                .collect(),
+            other => panic!("no type {other}"),
+        }
+    }
+}
+
+fn reparse(v: &Value) -> Value {
+    serde_json::from_str(&v.to_string()).unwrap()
+}
+
+fn stock(region: &str, sku: u32, quantity: i32) -> Stock {
+    Stock {
+        region: region.into(),
+        sku,
+        quantity,
+        price: sku as f64 * 1.5,
+    }
+}
+
+/// Publishes six versions into `dir`; returns what each holds.
+fn produce(dir: &Path) -> Vec<State> {
+    let rt = dataset::runtime();
+    let store = Arc::new(FsBlobStore::new(dir).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
+    let mut producer = Producer::builder(store, announcer).build();
+    let mut s = State::default();
+    for id in 0..40 {
+        s.movies.insert(id, dataset::movie(id, 1));
+    }
+    for id in 0..8 {
+        s.actors.insert(id, dataset::actor(id, 1));
+    }
+    for region in ["eu", "us"] {
+        for sku in 1..4 {
+            s.stocks
+                .insert((region.into(), sku), stock(region, sku, sku as i32));
+        }
+    }
+    let mut states = Vec::new();
+    for k in 1..=6u64 {
+        s.notes = (k as u32..k as u32 + 3).map(note).collect();
+        if k > 1 {
+            for (id, m) in s.movies.iter_mut() {
+                if id % 7 == k {
+                    *m = dataset::movie(*id, k);
+                }
+            }
+            s.movies.remove(&(30 + k));
+            s.movies.insert(100 + k, dataset::movie(100 + k, k));
+            if k == 4 {
+                s.movies.remove(&3);
+            }
+            if k == 5 {
+                s.movies.insert(3, dataset::movie(3, 5));
+            }
+            if k == 3 {
+                s.actors.insert(2, dataset::actor(2, 3));
+            }
+            let sku = (k % 3 + 1) as u32;
+            s.stocks
+                .insert(("eu".into(), sku), stock("eu", sku, 10 * k as i32));
+        }
+        let snapshot = s.clone();
+        let outcome = rt
+            .block_on(producer.run_cycle(|w| {
+                snapshot.movies.values().try_for_each(|m| w.add(m))?;
+                snapshot.actors.values().try_for_each(|a| w.add(a))?;
+                snapshot.notes.iter().try_for_each(|x| w.add(x))?;
+                snapshot.stocks.values().try_for_each(|x| w.add(x))
+            }))
+            .unwrap();
+        s.version = outcome.version.expect("a new version");
+        states.push(s.clone());
+    }
+    states
+}
+
+fn hollow() -> Command {
+    Command::cargo_bin("hollow").unwrap()
+}
+
+/// Runs `hollow args…`, expecting success; returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = hollow().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "hollow {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let text = ok(args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("hollow {args:?}: {e}: {text}"))
+}
+
+/// Runs `hollow args…`, expecting exit `code`; returns stderr, which must
+/// be one line.
+fn fails(args: &[&str], code: i32) -> String {
+    let out = hollow().args(args).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "hollow {args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: String,
+    states: Vec<State>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let states = produce(dir.path());
+    Fixture {
+        store: dir.path().to_str().unwrap().to_owned(),
+        _dir: dir,
+        states,
+    }
+}
+
+fn v(x: u64) -> String {
+    x.to_string()
+}
+
+#[test]
+fn versions_lists_every_version_with_its_blobs() {
+    let f = fixture();
+    let j = ok_json(&["versions", &f.store, "--json"]);
+    let last = f.states.last().unwrap().version;
+    assert_eq!(j["announced"], json!(last));
+    assert_eq!(j["latest"], json!(last));
+    assert_eq!(j["pinned"], Value::Null);
+    let listed: Vec<u64> = j["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["version"].as_u64().unwrap())
+        .collect();
+    let produced: Vec<u64> = f.states.iter().map(|s| s.version).collect();
+    assert_eq!(listed, produced);
+    for (i, entry) in j["versions"].as_array().unwrap().iter().enumerate() {
+        let ver = produced[i];
+        let name = BlobName::Snapshot(ver).to_string();
+        assert_eq!(entry["snapshot"]["name"], json!(name));
+        let size = std::fs::metadata(Path::new(&f.store).join(&name))
+            .unwrap()
+            .len();
+        assert_eq!(entry["snapshot"]["bytes"], json!(size));
+        if i > 0 {
+            assert_eq!(entry["deltas"][0]["from"], json!(produced[i - 1]));
+            assert_eq!(entry["reverse_deltas"][0]["to"], json!(produced[i - 1]));
+        } else {
+            assert_eq!(entry["deltas"], json!([]));
+        }
+    }
+    let human = ok(&["versions", &format!("file://{}", f.store)]);
+    assert!(human.contains(&format!("announced: {last}")), "{human}");
+    assert!(
+        human.contains("VERSION") && human.contains("REVERSE DELTA"),
+        "{human}"
+    );
+
+    // Announcing an older version: the store is pinned back to it.
+    let first = produced[0];
+    std::fs::write(
+        Path::new(&f.store).join("announced.version"),
+        format!("{first}\n"),
+    )
+    .unwrap();
+    let j = ok_json(&["versions", &f.store, "--json"]);
+    assert_eq!(j["pinned"], json!(first));
+    assert_eq!(j["announced"], json!(first));
+}
+
+#[test]
+fn schema_prints_the_capnp_text() {
+    let f = fixture();
+    let text = ok(&["schema", &f.store]);
+    assert!(
+        text.contains("struct Movie $Hollow.record $Hollow.primaryKey(\"id\")"),
+        "{text}"
+    );
+    assert!(text.contains("struct Stock"), "{text}");
+    assert!(text.contains("runtimeMin @"), "{text}");
+    let j = ok_json(&[
+        "schema",
+        &f.store,
+        "--json",
+        "--version",
+        &v(f.states[0].version),
+    ]);
+    let names: BTreeSet<&str> = j["record_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["Movie", "Actor", "Note", "Stock"]));
+    let stock = j["record_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Stock")
+        .unwrap();
+    assert_eq!(stock["primary_key"], json!("region,sku"));
+    assert_eq!(stock["records"], json!(6));
+}
+
+#[test]
+fn inspect_finds_records_by_key_and_ordinal() {
+    let f = fixture();
+    for s in [&f.states[0], &f.states[3], &f.states[5]] {
+        let ver = v(s.version);
+        for (id, m) in s.movies.iter().step_by(5) {
+            let j = ok_json(&[
+                "inspect",
+                &f.store,
+                "--type",
+                "Movie",
+                "--key",
+                &v(*id),
+                "--version",
+                &ver,
+                "--json",
+            ]);
+            assert_eq!(j["record"], reparse(&m.to_json()), "movie {id} at {ver}");
+            assert_eq!(j["key"], json!(id));
+            // The same record by its ordinal.
+            let o = j["ordinal"].as_u64().unwrap().to_string();
+            let by_ordinal = ok_json(&[
+                "inspect",
+                &f.store,
+                "--type",
+                "Movie",
+                "--ordinal",
+                &o,
+                "--version",
+                &ver,
+                "--json",
+            ]);
+            assert_eq!(by_ordinal["record"], j["record"]);
+        }
+        for ((region, sku), st) in &s.stocks {
+            let key = format!("{region},{sku}");
+            let j = ok_json(&[
+                "inspect",
+                &f.store,
+                "--type",
+                "Stock",
+                "--key",
+                &key,
+                "--version",
+                &ver,
+                "--json",
+            ]);
+            assert_eq!(j["record"], reparse(&st.to_json()));
+            assert_eq!(j["key"], json!([region, sku]));
+            let array = json!([region, sku]).to_string();
+            let j2 = ok_json(&[
+                "inspect",
+                &f.store,
+                "--type",
+                "Stock",
+                "--key",
+                &array,
+                "--version",
+                &ver,
+                "--json",
+            ]);
+            assert_eq!(j2["record"], j["record"]);
+        }
+    }
+    // Default version: the announced one; human output is the record.
+    let last = f.states.last().unwrap();
+    let text = ok(&["inspect", &f.store, "--type", "Movie", "--key", "106"]);
+    let shown: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown, reparse(&last.movies[&106].to_json()));
+}
+
+/// Every line of `hollow export`, grouped by type and keyed like the oracle.
+fn export(store: &str, args: &[&str]) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let mut all = vec!["export", store];
+    all.extend_from_slice(args);
+    let text = ok(&all);
+    let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for line in text.lines() {
+        let j: Value = serde_json::from_str(line).unwrap();
+        let t = j["type"].as_str().unwrap().to_owned();
+        let r = j["record"].clone();
+        let key = match t.as_str() {
+            "Stock" => json!([r["region"], r["sku"]]).to_string(),
+            "Note" => r.to_string(),
+            _ => r["id"].to_string(),
+        };
+        assert!(j["ordinal"].is_u64());
+        let dup = out.entry(t).or_default().insert(key.clone(), r);
+        assert!(dup.is_none(), "two records with key {key}");
+    }
+    out
+}
+
+#[test]
+fn export_writes_every_record_of_a_version() {
+    let f = fixture();
+    for s in &f.states {
+        let got = export(&f.store, &["--version", &v(s.version)]);
+        for t in ["Movie", "Actor", "Stock", "Note"] {
+            assert_eq!(got.get(t), Some(&s.records(t)), "{t} at {}", s.version);
+        }
+    }
+    let only = export(&f.store, &["--type", "Stock"]);
+    assert_eq!(only.keys().collect::<Vec<_>>(), ["Stock"]);
+    assert_eq!(only["Stock"], f.states.last().unwrap().records("Stock"));
+}
+
+/// The oracle's diff of one type between two states.
+fn oracle_diff(a: &State, b: &State, t: &str) -> Value {
+    let (ra, rb) = (a.records(t), b.records(t));
+    let added: BTreeSet<&String> = rb.keys().filter(|k| !ra.contains_key(*k)).collect();
+    let removed: BTreeSet<&String> = ra.keys().filter(|k| !rb.contains_key(*k)).collect();
+    let mut modified = BTreeMap::new();
+    for (k, old) in &ra {
+        let Some(new) = rb.get(k) else { continue };
+        if old != new {
+            let mut changes = BTreeMap::new();
+            for (field, ov) in old.as_object().unwrap() {
+                let nv = &new[field];
+                if ov != nv {
+                    changes.insert(field.clone(), json!([ov, nv]));
+                }
+            }
+            modified.insert(k.clone(), json!(changes));
+        }
+    }
+    json!({"added": added, "removed": removed, "modified": modified})
+}
+
+/// The CLI's diff of one type, in the oracle's form.
+fn cli_diff(j: &Value, t: &str) -> Value {
+    let ty = j["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["type"] == t)
+        .unwrap_or_else(|| panic!("{t} in {j}"));
+    let keys = |side: &str| -> BTreeSet<String> {
+        ty[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                if t == "Note" {
+                    assert_eq!(e["key"], Value::Null, "a keyless type's key");
+                    e["record"].to_string()
+                } else {
+                    e["key"].to_string()
+                }
+            })
+            .collect()
+    };
+    let mut modified = BTreeMap::new();
+    for m in ty["modified"].as_array().unwrap() {
+        let mut changes = BTreeMap::new();
+        for c in m["changes"].as_array().unwrap() {
+            changes.insert(
+                c["path"].as_str().unwrap().to_owned(),
+                json!([c["old"], c["new"]]),
+            );
+        }
+        modified.insert(m["key"].to_string(), json!(changes));
+    }
+    // Full records of added and removed entries are shown too.
+    json!({"added": keys("added"), "removed": keys("removed"), "modified": modified})
+}
+
+fn check_diff(store: &str, a: &State, b: &State) {
+    let j = ok_json(&["diff", store, &v(a.version), &v(b.version), "--json"]);
+    for t in ["Movie", "Actor", "Stock", "Note"] {
+        assert_eq!(
+            cli_diff(&j, t),
+            oracle_diff(a, b, t),
+            "{t}: diff {} → {} through {}",
+            a.version,
+            b.version,
+            j["through"]
+        );
+        let ty = j["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["type"] == t)
+            .unwrap();
+        if t == "Note" {
+            continue;
+        }
+        for e in ty["added"].as_array().unwrap() {
+            assert_eq!(b.records(t)[&e["key"].to_string()], e["record"]);
+        }
+        for e in ty["removed"].as_array().unwrap() {
+            assert_eq!(a.records(t)[&e["key"].to_string()], e["record"]);
+        }
+    }
+}
+
+#[test]
+fn diff_matches_the_producers_changes() {
+    let f = fixture();
+    for w in f.states.windows(2) {
+        check_diff(&f.store, &w[0], &w[1]);
+        let j = ok_json(&[
+            "diff",
+            &f.store,
+            &v(w[0].version),
+            &v(w[1].version),
+            "--json",
+        ]);
+        assert_eq!(
+            j["through"],
+            json!(format!("delta-{}-{}", w[0].version, w[1].version))
+        );
+    }
+    let (first, last) = (&f.states[0], &f.states[5]);
+    // Five apart, both ways, through the chain of deltas.
+    check_diff(&f.store, first, last);
+    check_diff(&f.store, last, first);
+    check_diff(&f.store, &f.states[2], &f.states[2]);
+    // Only one type.
+    let j = ok_json(&[
+        "diff",
+        &f.store,
+        &v(first.version),
+        &v(last.version),
+        "--type",
+        "Stock",
+        "--json",
+    ]);
+    assert_eq!(j["types"].as_array().unwrap().len(), 1);
+    // Human output names the changed fields.
+    let text = ok(&[
+        "diff",
+        &f.store,
+        &v(f.states[1].version),
+        &v(f.states[2].version),
+    ]);
+    assert!(text.contains("Movie: 1 added, 1 removed,"), "{text}");
+    assert!(text.contains("~ 2: name: "), "{text}");
+    assert!(
+        text.contains("Actor: 1 added") || text.contains("Actor: 0 added"),
+        "{text}"
+    );
+
+    // Without reverse deltas the versions are compared whole, same result.
+    for n in std::fs::read_dir(&f.store).unwrap() {
+        let n = n.unwrap();
+        if n.file_name().to_str().unwrap().starts_with("reversedelta-") {
+            std::fs::remove_file(n.path()).unwrap();
+        }
+    }
+    let j = ok_json(&[
+        "diff",
+        &f.store,
+        &v(first.version),
+        &v(last.version),
+        "--json",
+    ]);
+    assert!(
+        j["through"].as_str().unwrap().contains("loaded whole"),
+        "{j}"
+    );
+    check_diff(&f.store, first, last);
+    check_diff(&f.store, &f.states[3], &f.states[4]);
+}
+
+#[test]
+fn history_lists_the_versions_a_record_changed_in() {
+    let f = fixture();
+    for id in [3u64, 5, 10, 33, 104] {
+        let j = ok_json(&[
+            "history",
+            &f.store,
+            "--type",
+            "Movie",
+            "--key",
+            &v(id),
+            "--json",
+        ]);
+        // Oracle: walk the states.
+        let mut expected = Vec::new();
+        let mut prev: Option<&Movie> = None;
+        for (i, s) in f.states.iter().enumerate() {
+            let cur = s.movies.get(&id);
+            let event = match (prev, cur) {
+                (None, Some(_)) if i == 0 => Some("present"),
+                (None, Some(_)) => Some("added"),
+                (Some(_), None) => Some("removed"),
+                (Some(a), Some(b)) if a != b => Some("modified"),
+                _ => None,
+            };
+            if let Some(e) = event {
+                expected.push(json!({"version": s.version, "event": e}));
+            }
+            prev = cur;
+        }
+        let got: Vec<Value> = j["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| json!({"version": e["version"], "event": e["event"]}))
+            .collect();
+        assert_eq!(got, expected, "movie {id}");
+        for e in j["events"].as_array().unwrap() {
+            let s = f
+                .states
+                .iter()
+                .find(|s| json!(s.version) == e["version"])
+                .unwrap();
+            if e["event"] != "removed" {
+                assert_eq!(e["record"], reparse(&s.movies[&id].to_json()));
+            }
+            if e["event"] == "modified" {
+                let paths: BTreeSet<&str> = e["changes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["path"].as_str().unwrap())
+                    .collect();
+                assert!(paths.contains("title"), "{e}");
+            }
+        }
+    }
+    let text = ok(&["history", &f.store, "--type", "Movie", "--key", "3"]);
+    assert!(
+        text.contains("removed") && text.contains("added") && text.contains("modified: "),
+        "{text}"
+    );
+    let j = ok_json(&[
+        "history", &f.store, "--type", "Stock", "--key", "eu,2", "--json",
+    ]);
+    assert!(j["events"].as_array().unwrap().len() >= 2, "{j}");
+}
+
+#[test]
+fn verify_passes_and_catches_corruption() {
+    let f = fixture();
+    let text = ok(&["verify", &f.store]);
+    assert!(text.contains("0 failed"), "{text}");
+    let j = ok_json(&[
+        "verify",
+        &f.store,
+        "--json",
+        "--version",
+        &v(f.states[2].version),
+    ]);
+    assert_eq!(j["ok"], json!(true));
+    assert!(j["checks"].as_array().unwrap().len() >= 5, "{j}");
+
+    // A flipped byte in a delta.
+    let (a, b) = (f.states[2].version, f.states[3].version);
+    let delta = Path::new(&f.store).join(format!("delta-{a}-{b}"));
+    let mut bytes = std::fs::read(&delta).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&delta, &bytes).unwrap();
+    let err = fails(&["verify", &f.store], 3);
+    assert!(
+        err.contains(&format!("delta-{a}-{b}")) && err.contains("corrupt"),
+        "{err}"
+    );
+    let out = hollow()
+        .args(["verify", &f.store, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["ok"], json!(false));
+    // Other versions are still fine.
+    ok(&["verify", &f.store, "--version", &v(f.states[0].version)]);
+}
+
+#[test]
+fn a_version_without_a_snapshot_is_read_through_deltas() {
+    let f = fixture();
+    let s = &f.states[3];
+    std::fs::remove_file(Path::new(&f.store).join(format!("snapshot-{}", s.version))).unwrap();
+    let got = export(&f.store, &["--version", &v(s.version)]);
+    for t in ["Movie", "Actor", "Stock", "Note"] {
+        assert_eq!(got.get(t), Some(&s.records(t)), "{t}");
+    }
+    let j = ok_json(&[
+        "inspect",
+        &f.store,
+        "--type",
+        "Movie",
+        "--key",
+        "0",
+        "--version",
+        &v(s.version),
+        "--json",
+    ]);
+    assert_eq!(j["record"], reparse(&s.movies[&0].to_json()));
+    let text = ok(&["schema", &f.store, "--version", &v(s.version)]);
+    assert!(text.contains("struct Movie"));
+    ok(&["verify", &f.store]);
+}
+
+#[test]
+fn errors_say_what_is_wrong_and_what_exists() {
+    let f = fixture();
+    let st = &f.store;
+    let e = fails(&["inspect", st, "--type", "Film", "--key", "1"], 1);
+    assert!(
+        e.contains("no record type Film") && e.contains("Movie, Actor, Note, Stock"),
+        "{e}"
+    );
+    let e = fails(&["export", st, "--type", "Film"], 1);
+    assert!(e.contains("Movie, Actor, Note, Stock"), "{e}");
+    let e = fails(&["inspect", st, "--type", "Note", "--key", "1"], 1);
+    assert!(e.contains("Note has no primary key"), "{e}");
+    let e = fails(&["history", st, "--type", "Note", "--key", "1"], 1);
+    assert!(e.contains("Note has no primary key"), "{e}");
+    let e = fails(&["inspect", st, "--type", "Movie", "--key", "9999"], 1);
+    assert!(e.contains("no Movie with primary key 9999"), "{e}");
+    let e = fails(&["inspect", st, "--type", "Movie", "--key", "abc"], 1);
+    assert!(e.contains("id (UInt64)"), "{e}");
+    let e = fails(&["inspect", st, "--type", "Stock", "--key", "eu"], 1);
+    assert!(e.contains("region (Text), sku (UInt32)"), "{e}");
+    let e = fails(
+        &["inspect", st, "--type", "Movie", "--ordinal", "100000"],
+        1,
+    );
+    assert!(e.contains("no Movie record at ordinal 100000"), "{e}");
+    let versions: Vec<String> = f.states.iter().map(|s| s.version.to_string()).collect();
+    let e = fails(&["export", st, "--version", "777"], 1);
+    assert!(
+        e.contains("no version 777") && e.contains(&versions.join(", ")),
+        "{e}"
+    );
+    let e = fails(&["diff", st, "777", &versions[0]], 1);
+    assert!(e.contains("no version 777"), "{e}");
+    let e = fails(&["history", st, "--type", "Movie", "--key", "9999"], 1);
+    assert!(
+        e.contains("no Movie with primary key 9999 in any version"),
+        "{e}"
+    );
+    let e = fails(&["versions", "/nonexistent/store"], 1);
+    assert!(e.contains("/nonexistent/store does not exist"), "{e}");
+    let e = fails(&["versions", "s3://bucket/prefix"], 1);
+    assert!(e.contains("s3:// stores need"), "{e}");
+    let e = fails(&["versions", "ftp://host/x"], 1);
+    assert!(e.contains("unknown store URL scheme ftp://"), "{e}");
+    let empty = tempfile::tempdir().unwrap();
+    let e = fails(&["versions", empty.path().to_str().unwrap()], 1);
+    assert!(e.contains("holds no blobs"), "{e}");
+    // A corrupt snapshot.
+    let last = f.states.last().unwrap().version;
+    let snap = Path::new(st).join(format!("snapshot-{last}"));
+    let mut bytes = std::fs::read(&snap).unwrap();
+    let n = bytes.len();
+    bytes[n / 3] ^= 1;
+    std::fs::write(&snap, &bytes).unwrap();
+    let e = fails(&["inspect", st, "--type", "Movie", "--key", "1"], 1);
+    assert!(
+        e.contains(&format!("snapshot-{last}")) && e.contains("corrupt"),
+        "{e}"
+    );
+    let e = fails(&["export", st], 1);
+    assert!(e.contains("corrupt"), "{e}");
+    // A truncated one.
+    std::fs::write(&snap, &bytes[..100]).unwrap();
+    let e = fails(&["export", st], 1);
+    assert!(e.contains(&format!("snapshot-{last}")), "{e}");
+    // A bad command line is clap's exit code 2.
+    let out = hollow()
+        .args(["inspect", st, "--type", "Movie"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_has_examples_for_every_subcommand() {
+    for sub in [
+        "versions", "schema", "inspect", "export", "diff", "history", "verify",
+    ] {
+        let text = ok(&[sub, "--help"]);
+        assert!(
+            text.contains("Examples:") && text.contains(&format!("hollow {sub} ")),
+            "{sub}: {text}"
+        );
+    }
+    let text = ok(&["--help"]);
+    assert!(text.contains("Exit codes"), "{text}");
+}
