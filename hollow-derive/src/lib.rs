@@ -82,6 +82,7 @@
 mod attr;
 mod ctxt;
 mod enums;
+mod indexes;
 mod keys;
 mod names;
 mod structs;
