@@ -64,7 +64,8 @@ pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, Enco
 pub use error::{Error, ErrorKind};
 pub use hollow_schema as schema;
 pub use index::{
-    HashIndex, IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed, UniqueIndex,
+    DynIndex, HashIndex, IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed,
+    UniqueIndex,
 };
 pub use list::{Iter, List};
 pub use producer::{CycleOutcome, Producer, ProducerBuilder};

@@ -12,17 +12,13 @@ use crate::wire::StructReader;
 /// Reads the record at an ordinal of one state (`None` when absent).
 pub(crate) type ReadFn<'a> = dyn Fn(u32) -> Option<StructReader<'a>> + 'a;
 
-/// Hashes a key's encoding.
-#[inline]
-pub(crate) fn key_hash(bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(bytes)
-}
-
 /// The distinct keys of one record, encoded, in a reusable buffer.
 #[derive(Default)]
 pub(crate) struct KeyList {
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Position of each distinct key's first occurrence among the keys.
+    firsts: Vec<u32>,
     total: usize,
 }
 
@@ -31,9 +27,16 @@ impl KeyList {
     pub(crate) fn collect(&mut self, spec: &IndexSpec, r: &StructReader<'_>, h: &mut KeyHasher) {
         self.bytes.clear();
         self.ends.clear();
+        self.firsts.clear();
         self.total = 0;
-        let (bytes, ends, total) = (&mut self.bytes, &mut self.ends, &mut self.total);
+        let (bytes, ends, firsts, total) = (
+            &mut self.bytes,
+            &mut self.ends,
+            &mut self.firsts,
+            &mut self.total,
+        );
         spec.reader().keys(r, h, &mut |k: &[u8]| {
+            let pos = *total as u32;
             *total += 1;
             let mut start = 0;
             for &end in ends.iter() {
@@ -44,16 +47,22 @@ impl KeyList {
             }
             bytes.extend_from_slice(k);
             ends.push(bytes.len());
+            firsts.push(pos);
         });
     }
 
     /// The distinct keys.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.iter_at().map(|(_, k)| k)
+    }
+
+    /// The distinct keys with the position of their first occurrence.
+    pub(crate) fn iter_at(&self) -> impl Iterator<Item = (u32, &[u8])> {
         let mut start = 0;
-        self.ends.iter().map(move |&end| {
+        self.ends.iter().zip(&self.firsts).map(move |(&end, &pos)| {
             let k = &self.bytes[start..end];
             start = end;
-            k
+            (pos, k)
         })
     }
 
@@ -76,11 +85,56 @@ pub(crate) fn has_key(
     found
 }
 
+/// Whether key number `pos` of record `r` is `key`.
+#[inline]
+pub(crate) fn key_at_is(
+    spec: &IndexSpec,
+    r: &StructReader<'_>,
+    pos: u32,
+    key: &[u8],
+    h: &mut KeyHasher,
+) -> bool {
+    let mut i = 0u32;
+    let mut found = false;
+    spec.reader().keys(r, h, &mut |k: &[u8]| {
+        if i == pos {
+            found = k == key;
+        }
+        i += 1;
+    });
+    found
+}
+
+/// The position of the first key of `r` equal to `key`.
+fn position_of(
+    spec: &IndexSpec,
+    r: &StructReader<'_>,
+    key: &[u8],
+    h: &mut KeyHasher,
+) -> Option<u32> {
+    let mut i = 0u32;
+    let mut found = None;
+    spec.reader().keys(r, h, &mut |k: &[u8]| {
+        if found.is_none() && k == key {
+            found = Some(i);
+        }
+        i += 1;
+    });
+    found
+}
+
 /// Groups of a hash index: one per distinct key, holding its ordinals.
+///
+/// The group's key is key number `pos` of record `rep` (a member): a
+/// record may have several keys, so "a member has the key" would not tell
+/// two groups with colliding hashes apart.
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
     /// The key's hash (so the slot table can be rebuilt without reads).
     pub(crate) hash: u64,
+    /// A member, and which of its keys is the group's.
+    pub(crate) rep: u32,
+    pub(crate) pos: u32,
     pub(crate) posting: Posting,
 }
 
@@ -211,7 +265,7 @@ impl<'w> Work<'w> {
         };
         self.unique_key(&r, o)?;
         let key = self.keys.iter().next().unwrap_or_default();
-        let hash = key_hash(key);
+        let hash = self.spec.reader().hash(key);
         let (spec, h2) = (self.spec, &mut self.h2);
         let dup = t.find(hash, |v| {
             read(v).is_some_and(|other| has_key(spec, &other, key, h2))
@@ -236,7 +290,7 @@ impl<'w> Work<'w> {
             *t = SlotTable::rebuild(&values, limit, |v| match read(v) {
                 Some(r) => {
                     keys.collect(spec, &r, &mut h);
-                    key_hash(keys.iter().next().unwrap_or_default())
+                    spec.reader().hash(keys.iter().next().unwrap_or_default())
                 }
                 None => 0,
             })
@@ -259,7 +313,10 @@ impl<'w> Work<'w> {
         let removed = match read(o) {
             Some(r) => {
                 self.unique_key(&r, o)?;
-                let hash = key_hash(self.keys.iter().next().unwrap_or_default());
+                let hash = self
+                    .spec
+                    .reader()
+                    .hash(self.keys.iter().next().unwrap_or_default());
                 t.remove(hash, o)
             }
             None => false,
@@ -288,11 +345,7 @@ impl<'w> Work<'w> {
             let Some(g) = d.groups.get(gid) else {
                 return false;
             };
-            g.hash == hash
-                && g.posting
-                    .first()
-                    .and_then(read)
-                    .is_some_and(|rep| has_key(spec, &rep, key, h2))
+            g.hash == hash && read(g.rep).is_some_and(|rep| key_at_is(spec, &rep, g.pos, key, h2))
         })
     }
 
@@ -306,8 +359,8 @@ impl<'w> Work<'w> {
         };
         let mut keys = std::mem::take(&mut self.keys);
         keys.collect(self.spec, &r, &mut self.h);
-        for key in keys.iter() {
-            let hash = key_hash(key);
+        for (pos, key) in keys.iter_at() {
+            let hash = self.spec.reader().hash(key);
             match self.find_group(d, hash, key, read) {
                 Some(gid) => {
                     d.groups.get_mut(gid).posting.insert(o);
@@ -315,7 +368,12 @@ impl<'w> Work<'w> {
                 None => {
                     let mut posting = Posting::default();
                     posting.insert(o);
-                    let gid = d.groups.alloc(Group { hash, posting });
+                    let gid = d.groups.alloc(Group {
+                        hash,
+                        rep: o,
+                        pos,
+                        posting,
+                    });
                     if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
                         let mut values: Vec<u32> = d.table.values().collect();
                         values.push(floating);
@@ -346,7 +404,7 @@ impl<'w> Work<'w> {
         let mut keys = std::mem::take(&mut self.keys);
         keys.collect(self.spec, &r, &mut self.h);
         for key in keys.iter() {
-            let hash = key_hash(key);
+            let hash = self.spec.reader().hash(key);
             let Some(gid) = self.find_group(d, hash, key, read) else {
                 return Err(missing());
             };
@@ -359,6 +417,16 @@ impl<'w> Work<'w> {
                     return Err(missing());
                 }
                 d.groups.release(gid);
+            } else if g.rep == o {
+                // Another member stands for the key (read from the state
+                // left, which holds every member).
+                let rep = g.posting.first().unwrap_or(o);
+                let pos = read(rep).and_then(|r| position_of(self.spec, &r, key, &mut self.h2));
+                let Some(pos) = pos else {
+                    return Err(missing());
+                };
+                g.rep = rep;
+                g.pos = pos;
             }
         }
         self.keys = keys;

@@ -99,6 +99,12 @@ pub trait KeyReader: Send + Sync + 'static {
     fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8]));
     /// The key of `r` as text for messages (`id=42`).
     fn describe(&self, r: &StructReader<'_>) -> String;
+    /// The hash of a key's encoding (XXH3-64, as [`KeyHasher::finish`];
+    /// typed lookups rely on that default).
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
 }
 
 /// An index to build: the record type, a name unique within the type, its
@@ -350,12 +356,20 @@ impl<'s, D: IndexDef> HashIndex<'s, D> {
             let Some(g) = d.groups.get(gid) else {
                 return false;
             };
-            let Some(r) = g.posting.first().and_then(|o| records.get(o)) else {
+            if g.hash != hash {
+                return false;
+            }
+            let Some(r) = records.get(g.rep) else {
                 return false;
             };
-            let mut found = false;
-            D::each_key(&r, &mut h, &mut |k: &[u8]| found |= k == want);
-            g.hash == hash && found
+            let (mut i, mut found) = (0u32, false);
+            D::each_key(&r, &mut h, &mut |k: &[u8]| {
+                if i == g.pos {
+                    found = k == want;
+                }
+                i += 1;
+            });
+            found
         })?;
         d.groups.get(gid)
     }
@@ -388,6 +402,52 @@ impl<'s, D: IndexDef> HashIndex<'s, D> {
     /// included).
     pub fn heap_bytes(&self) -> usize {
         self.base.data.as_deref().map_or(0, IndexData::heap_bytes)
+    }
+}
+
+/// An index described at run time ([`IndexSpec`]), in one state: lookups
+/// by a key's encoding, answered with ordinals.
+pub struct DynIndex<'s> {
+    state: &'s ReadState,
+    spec: IndexSpec,
+    data: Option<Arc<IndexData>>,
+    error: Option<String>,
+}
+
+impl<'s> DynIndex<'s> {
+    /// The ordinals of the records having the key encoded as `key` (see
+    /// [`KeyReader`]), ascending.
+    pub fn ordinals(&self, key: &[u8]) -> Vec<u32> {
+        let Some(data) = self.data.as_deref() else {
+            return Vec::new();
+        };
+        let Some(records) = self.state.raw_records(self.spec.type_name()) else {
+            return Vec::new();
+        };
+        let hash = self.spec.reader().hash(key);
+        let mut h = KeyHasher::new();
+        let mut key_at = |o: u32, pos: u32| {
+            records
+                .get(o)
+                .is_some_and(|r| data::key_at_is(&self.spec, &r, pos, key, &mut h))
+        };
+        match data {
+            IndexData::Unique(t) => t.find(hash, |o| key_at(o, 0)).into_iter().collect(),
+            IndexData::Hash(d) => d
+                .table
+                .find(hash, |gid| {
+                    d.groups
+                        .get(gid)
+                        .is_some_and(|g| g.hash == hash && key_at(g.rep, g.pos))
+                })
+                .and_then(|gid| d.groups.get(gid))
+                .map_or_else(Vec::new, |g| g.posting.iter().collect()),
+        }
+    }
+
+    /// See [`UniqueIndex::error`].
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 }
 
@@ -477,6 +537,25 @@ impl ReadState {
         match &base.error {
             Some(e) => Err(Error::new(ErrorKind::CorruptBlob, e.clone())),
             None => Ok(D::View::from_base(base)),
+        }
+    }
+
+    /// An index described at run time (built on first use unless
+    /// registered with the consumer; updated by deltas from then on).
+    pub fn index_of(&self, spec: &IndexSpec) -> DynIndex<'_> {
+        let slot = self
+            .index_set()
+            .slot(|| spec.clone(), spec.type_name(), spec.name());
+        let built = slot.data.get_or_init(|| self.build_index(&slot.spec));
+        let (data, error) = match built {
+            Ok(d) => (Some(d.clone()), None),
+            Err(e) => (None, Some(e.clone())),
+        };
+        DynIndex {
+            state: self,
+            spec: slot.spec.clone(),
+            data,
+            error,
         }
     }
 
