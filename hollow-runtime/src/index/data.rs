@@ -1,6 +1,7 @@
 //! Index contents: building them from a state, and updating them by a
 //! delta's removed and added ordinals.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::posting::Posting;
@@ -223,6 +224,10 @@ struct Work<'w> {
     keys: KeyList,
     h: KeyHasher,
     h2: KeyHasher,
+    /// Groups found during this build or update, by key hash, with their
+    /// key (a transient cache: a key with thousands of records changed is
+    /// compared by reading a member once, not once per record).
+    memo: HashMap<u64, Vec<(Box<[u8]>, u32)>>,
 }
 
 impl<'w> Work<'w> {
@@ -232,6 +237,28 @@ impl<'w> Work<'w> {
             keys: KeyList::default(),
             h: KeyHasher::new(),
             h2: KeyHasher::new(),
+            memo: HashMap::new(),
+        }
+    }
+
+    fn memo_get(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        self.memo
+            .get(&hash)?
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|&(_, g)| g)
+    }
+
+    fn memo_put(&mut self, hash: u64, key: &[u8], gid: u32) {
+        let v = self.memo.entry(hash).or_default();
+        if !v.iter().any(|(k, _)| &**k == key) {
+            v.push((key.into(), gid));
+        }
+    }
+
+    fn memo_forget(&mut self, hash: u64, gid: u32) {
+        if let Some(v) = self.memo.get_mut(&hash) {
+            v.retain(|&(_, g)| g != gid);
         }
     }
 
@@ -340,13 +367,20 @@ impl<'w> Work<'w> {
         key: &[u8],
         read: &ReadFn<'_>,
     ) -> Option<u32> {
+        if let Some(gid) = self.memo_get(hash, key) {
+            return Some(gid);
+        }
         let (spec, h2) = (self.spec, &mut self.h2);
-        d.table.find(hash, |gid| {
+        let found = d.table.find(hash, |gid| {
             let Some(g) = d.groups.get(gid) else {
                 return false;
             };
             g.hash == hash && read(g.rep).is_some_and(|rep| key_at_is(spec, &rep, g.pos, key, h2))
-        })
+        });
+        if let Some(gid) = found {
+            self.memo_put(hash, key, gid);
+        }
+        found
     }
 
     fn add_hash(&mut self, d: &mut HashData, o: u32, read: &ReadFn<'_>) -> Result<(), String> {
@@ -374,6 +408,7 @@ impl<'w> Work<'w> {
                         pos,
                         posting,
                     });
+                    self.memo_put(hash, key, gid);
                     if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
                         let mut values: Vec<u32> = d.table.values().collect();
                         values.push(floating);
@@ -417,6 +452,7 @@ impl<'w> Work<'w> {
                     return Err(missing());
                 }
                 d.groups.release(gid);
+                self.memo_forget(hash, gid);
             } else if g.rep == o {
                 // Another member stands for the key (read from the state
                 // left, which holds every member).

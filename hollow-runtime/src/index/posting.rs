@@ -104,10 +104,46 @@ impl Part {
         }
     }
 
-    fn iter(&self) -> Box<dyn Iterator<Item = u16> + '_> {
+    fn iter(&self) -> PartIter<'_> {
         match self {
-            Part::Array(a) => Box::new(a.iter().copied()),
-            Part::Bits(b, _) => Box::new(Part::bits_iter(b)),
+            Part::Array(a) => PartIter::Array(a.iter()),
+            Part::Bits(b, _) => PartIter::Bits {
+                words: b,
+                w: 0,
+                word: b[0],
+            },
+        }
+    }
+}
+
+/// The low bits of a part's ordinals, ascending.
+enum PartIter<'a> {
+    Array(std::slice::Iter<'a, u16>),
+    Bits {
+        words: &'a [u64; WORDS],
+        w: usize,
+        word: u64,
+    },
+}
+
+impl Iterator for PartIter<'_> {
+    type Item = u16;
+    #[inline]
+    fn next(&mut self) -> Option<u16> {
+        match self {
+            PartIter::Array(it) => it.next().copied(),
+            PartIter::Bits { words, w, word } => loop {
+                if *word != 0 {
+                    let t = word.trailing_zeros();
+                    *word &= *word - 1;
+                    return Some((*w * 64) as u16 + t as u16);
+                }
+                *w += 1;
+                if *w >= WORDS {
+                    return None;
+                }
+                *word = words[*w];
+            },
         }
     }
 }

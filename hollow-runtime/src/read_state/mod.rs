@@ -114,6 +114,8 @@ pub struct ReadState {
     only: Option<Arc<[String]>>,
     /// The indexes (built, or to build on first use).
     indexes: Arc<IndexSet>,
+    /// Time spent updating indexes when this state was made by a delta.
+    index_update: std::time::Duration,
 }
 
 impl fmt::Debug for ReadState {
@@ -159,6 +161,7 @@ impl ReadState {
             index: Arc::new(HashMap::new()),
             only: types.map(Arc::from),
             indexes: Arc::new(IndexSet::default()),
+            index_update: std::time::Duration::ZERO,
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -335,6 +338,7 @@ impl ReadState {
             slots: Default::default(),
             lazy: self.indexes.lazy,
         });
+        let update_started = std::time::Instant::now();
         let mut slots = Vec::with_capacity(old_slots.len());
         for s in &old_slots {
             let spec = s.spec.clone();
@@ -369,6 +373,7 @@ impl ReadState {
             .slots
             .write()
             .unwrap_or_else(|p| p.into_inner()) = slots;
+        next.index_update = update_started.elapsed();
         if !next.indexes.lazy {
             next.build_all_indexes()
                 .map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
@@ -405,6 +410,12 @@ impl ReadState {
             }
         }
         Ok(())
+    }
+
+    /// How long updating the indexes took when this state was made from
+    /// the previous one by a delta or reverse delta (zero for a snapshot).
+    pub fn index_update_time(&self) -> std::time::Duration {
+        self.index_update
     }
 
     pub(crate) fn index_set(&self) -> &IndexSet {
