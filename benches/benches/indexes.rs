@@ -184,4 +184,3 @@ mod group {
     criterion::criterion_group!(benches, super::lookups, super::delta_apply);
 }
 criterion_main!(group::benches);
-criterion_main!(benches);
