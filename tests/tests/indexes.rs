@@ -205,7 +205,7 @@ async fn composite_keys_borrow_and_key_changes_follow_versions() {
 /// documents (posting lists turn into bitmaps), with repeats.
 fn labels(id: u64, version: u64) -> Vec<String> {
     let mut l = vec![format!("m{}", id % 3), format!("m{}", id % 3)];
-    if (id + version) % 5 == 0 {
+    if (id + version).is_multiple_of(5) {
         l.push("hot".into());
     }
     if id % 1000 == version {

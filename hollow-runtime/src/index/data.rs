@@ -11,7 +11,7 @@ use crate::record::KeyHasher;
 use crate::wire::StructReader;
 
 /// Reads the record at an ordinal of one state (`None` when absent).
-pub(crate) type ReadFn<'a> = dyn Fn(u32) -> Option<StructReader<'a>> + 'a;
+pub(crate) type ReadFn<'a> = dyn Fn(u32) -> Option<StructReader<'a>> + Send + Sync + 'a;
 
 /// The distinct keys of one record, encoded, in a reusable buffer.
 #[derive(Default)]
@@ -218,6 +218,9 @@ fn too_many(spec: &IndexSpec) -> String {
     )
 }
 
+/// A key met during an update and its group.
+type KnownGroup = (Box<[u8]>, u32);
+
 /// Scratch space for one build or update.
 struct Work<'w> {
     spec: &'w IndexSpec,
@@ -227,7 +230,7 @@ struct Work<'w> {
     /// Groups found during this build or update, by key hash, with their
     /// key (a transient cache: a key with thousands of records changed is
     /// compared by reading a member once, not once per record).
-    memo: HashMap<u64, Vec<(Box<[u8]>, u32)>>,
+    memo: HashMap<u64, Vec<KnownGroup>>,
 }
 
 impl<'w> Work<'w> {

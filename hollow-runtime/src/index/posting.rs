@@ -260,7 +260,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             // Dense in the low range (bitmaps), sparse above (arrays).
-            let o = if x % 3 == 0 {
+            let o = if x.is_multiple_of(3) {
                 (x >> 8) as u32 % 5000
             } else {
                 (x >> 8) as u32 % 2_000_000

@@ -339,35 +339,72 @@ impl ReadState {
             lazy: self.indexes.lazy,
         });
         let update_started = std::time::Instant::now();
-        let mut slots = Vec::with_capacity(old_slots.len());
-        for s in &old_slots {
+        // Each index with changes is updated on its own (in parallel when
+        // there are several with enough work); the others are shared.
+        let next_ref = &next;
+        let update = |s: &Arc<IndexSlot>, data: &Arc<IndexData>, rem: &[u32], add: &[u32]| {
             let spec = s.spec.clone();
-            let slot = match s.data.get() {
+            let old_read = self.read_fn(spec.type_name());
+            let new_read = next_ref.read_fn(spec.type_name());
+            let limit = next_ref
+                .index
+                .get(spec.type_name())
+                .map_or(0, |&i| next_ref.types[i].table.limit());
+            data.update(&spec, rem, &*old_read, add, &*new_read, limit)
+                .map(|d| IndexSlot::built(spec, Ok(Arc::new(d))))
+        };
+        let mut jobs = Vec::new();
+        let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(old_slots.len());
+        for s in &old_slots {
+            match s.data.get() {
                 Some(Ok(data)) => {
                     let (rem, add) = changes
-                        .get(spec.type_name())
+                        .get(s.spec.type_name())
                         .map_or((&[][..], &[][..]), |(r, a)| (&r[..], &a[..]));
                     if rem.is_empty() && add.is_empty() {
-                        IndexSlot::built(spec, Ok(data.clone()))
+                        slots.push(Some(IndexSlot::built(s.spec.clone(), Ok(data.clone()))));
                     } else {
-                        let old_read = self.read_fn(spec.type_name());
-                        let new_read = next.read_fn(spec.type_name());
-                        let limit = next
-                            .index
-                            .get(spec.type_name())
-                            .map_or(0, |&i| next.types[i].table.limit());
-                        let updated = data
-                            .update(&spec, rem, &*old_read, add, &*new_read, limit)
-                            .map_err(|e| {
-                                Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}"))
-                            })?;
-                        IndexSlot::built(spec, Ok(Arc::new(updated)))
+                        jobs.push((slots.len(), s, data, rem, add));
+                        slots.push(None);
                     }
                 }
-                _ => IndexSlot::new(spec),
-            };
-            slots.push(slot);
+                _ => slots.push(Some(IndexSlot::new(s.spec.clone()))),
+            }
         }
+        let big = jobs
+            .iter()
+            .filter(|j| j.3.len() + j.4.len() >= 4096)
+            .count();
+        let results: Vec<(usize, Result<Arc<IndexSlot>, String>)> = if big >= 2 {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .iter()
+                    .map(|&(i, s, data, rem, add)| {
+                        (i, scope.spawn(move || update(s, data, rem, add)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(i, h)| {
+                        (
+                            i,
+                            h.join()
+                                .unwrap_or_else(|_| Err("index update panicked".to_string())),
+                        )
+                    })
+                    .collect()
+            })
+        } else {
+            jobs.iter()
+                .map(|&(i, s, data, rem, add)| (i, update(s, data, rem, add)))
+                .collect()
+        };
+        for (i, r) in results {
+            let slot =
+                r.map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
+            slots[i] = Some(slot);
+        }
+        let slots: Vec<Arc<IndexSlot>> = slots.into_iter().flatten().collect();
         *next
             .indexes
             .slots
@@ -423,7 +460,7 @@ impl ReadState {
     }
 
     /// Reads records of `type_name` by ordinal.
-    fn read_fn<'a>(&'a self, type_name: &str) -> Box<ReadFn<'a>> {
+    pub(crate) fn read_fn<'a>(&'a self, type_name: &str) -> Box<ReadFn<'a>> {
         match self.index.get(type_name) {
             Some(&i) => {
                 let t = &self.types[i];
