@@ -1,19 +1,19 @@
 //! Posting lists: the ordinals of one hash-index key, as a persistent set.
 //!
-//! Ordinals are split by their high bits into parts of 4096; a part is a
-//! sorted array while small and a bitmap once dense. Parts are shared
+//! Ordinals are split by their high bits into parts of 65 536; a part is a
+//! sorted array while small and a bitmap once dense (both at most 8 KiB). Parts are shared
 //! between versions and copied on write, so adding or removing an ordinal
 //! costs O(part) whatever the list's length, and an old version keeps its
 //! exact set.
 
 use std::sync::Arc;
 
-const PART_SHIFT: u32 = 12;
+const PART_SHIFT: u32 = 16;
 const PART_MASK: u32 = (1 << PART_SHIFT) - 1;
 /// An array part becomes a bitmap past this many entries (same bytes).
-const TO_BITS: usize = 256;
+const TO_BITS: usize = 4096;
 /// A bitmap part becomes an array below this many entries.
-const TO_ARRAY: u32 = 128;
+const TO_ARRAY: u32 = 2048;
 const WORDS: usize = (1 << PART_SHIFT) / 64;
 
 #[derive(Clone, Debug)]
