@@ -248,7 +248,17 @@ fn plain_enum(
         }
 
         #[automatically_derived]
-        impl #krate::HashKeyPart for #name {}
+        impl #krate::HashKeyPart for #name {
+            type Elem = Self;
+            #[inline]
+            fn each_key_ref<F: ::core::ops::FnMut(&[u8])>(
+                r: &Self::Ref<'_>,
+                h: &mut #krate::KeyHasher,
+                f: &mut F,
+            ) {
+                #krate::__private::each_scalar_key::<Self, F>(r, h, f)
+            }
+        }
     }
 }
 

@@ -15,7 +15,11 @@
 //!   `nested`) `Record` impls, with the Cap'n Proto layout computed at
 //!   compile time, exactly as the official compiler lays out the equivalent
 //!   schema;
-//! - `Movie::CAPNP_SCHEMA`, that equivalent schema as text.
+//! - `Movie::CAPNP_SCHEMA`, that equivalent schema as text;
+//! - for a record type, one index type per declared key (`MoviePrimaryKey`,
+//!   `MovieByTitle` for `unique(title)`, `MovieByGenres` for
+//!   `hash_index(genres)`), used as `state.index::<MovieByGenres>()`, and
+//!   the `Indexed` / `PrimaryKeyed` impls (see `docs/indexes.md`).
 //!
 //! Fields are numbered `@0, @1, …` in declaration order (group and union
 //! members included, depth first), and named in lowerCamelCase
@@ -82,6 +86,7 @@
 mod attr;
 mod ctxt;
 mod enums;
+mod indexes;
 mod keys;
 mod names;
 mod structs;

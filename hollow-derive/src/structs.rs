@@ -483,6 +483,11 @@ pub(crate) fn expand(
     } else {
         quote!()
     };
+    let index_impl = if is_record {
+        crate::indexes::expand(cx, krate, name, vis, pk.as_ref(), &uniques, &hashes)
+    } else {
+        quote!()
+    };
     let schema_doc = format!(
         "The Cap'n Proto schema text equivalent to [`{name}`] and the types it uses: \
          the official compiler lays it out exactly as `{name}` is encoded."
@@ -631,6 +636,8 @@ pub(crate) fn expand(
         }
 
         #record_impl
+
+        #index_impl
 
         #(#field_at)*
 

@@ -47,6 +47,7 @@ pub mod consumer;
 pub mod dynamic;
 mod encode;
 mod error;
+pub mod index;
 mod list;
 pub mod producer;
 mod read_state;
@@ -63,6 +64,10 @@ pub use consumer::{Consumer, ConsumerBuilder, ConsumerMetrics};
 pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
 pub use error::{Error, ErrorKind};
 pub use hollow_schema as schema;
+pub use index::{
+    DynIndex, HashIndex, IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed,
+    UniqueIndex,
+};
 pub use list::{Iter, List};
 pub use producer::{CycleOutcome, Producer, ProducerBuilder};
 pub use read_state::{RawRecords, ReadState, Records};

@@ -7,6 +7,7 @@ pub use hollow_schema::{
     Type, TypeDef, Union,
 };
 
+pub use crate::record::each_scalar_key;
 use crate::record::Struct;
 use crate::value::NotInSchema;
 use crate::wire::{ListReader, MessageBuilder, PointerReader, StructReader};

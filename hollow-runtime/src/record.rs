@@ -62,31 +62,76 @@ pub trait Record: Struct {
     fn describe_key(key: &Self::PrimaryKey) -> String;
 }
 
-/// Hashes key values (XXH3-64, streaming) for [`KeyPart`].
-pub struct KeyHasher(xxhash_rust::xxh3::Xxh3);
+/// Encodes key values for [`KeyPart`] and hashes the encoding (XXH3-64).
+///
+/// The encoding is what indexes compare: integers, bools and enums as 8
+/// little-endian bytes, text and data as their length (8 bytes) then their
+/// bytes, parts of a composite key one after another. Equal keys have equal
+/// encodings and different keys of one type different ones, so two keys are
+/// equal exactly when their [`KeyHasher::bytes`] are.
+pub struct KeyHasher {
+    inline: [u8; KEY_INLINE],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+const KEY_INLINE: usize = 56;
 
 impl KeyHasher {
     /// A new hasher.
     #[allow(clippy::new_without_default)]
+    #[inline]
     pub fn new() -> Self {
-        KeyHasher(xxhash_rust::xxh3::Xxh3::new())
+        KeyHasher {
+            inline: [0; KEY_INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
     }
 
     /// Adds bytes (callers add a length first where values vary in length).
     #[inline]
     pub fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        let end = self.len + bytes.len();
+        if end <= KEY_INLINE && self.spill.is_empty() {
+            self.inline[self.len..end].copy_from_slice(bytes);
+            self.len = end;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.extend_from_slice(bytes);
+            self.len = end;
+        }
     }
 
     /// Adds a u64.
     #[inline]
     pub fn write_u64(&mut self, v: u64) {
-        self.0.update(&v.to_le_bytes());
+        self.write(&v.to_le_bytes());
     }
 
-    /// The hash.
+    /// The encoding written so far.
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+
+    /// Forgets what was written (keeping any buffer for reuse).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.spill.clear();
+    }
+
+    /// The hash of the encoding written so far.
+    #[inline]
     pub fn finish(&self) -> u64 {
-        self.0.digest()
+        xxhash_rust::xxh3::xxh3_64(self.bytes())
     }
 }
 
@@ -132,9 +177,24 @@ pub trait KeyPart: Value {
 /// is indexed).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be indexed by a hash index",
-    note = "hash indexes take key types (integers, bool, String, Vec<u8>, enums) or lists of them"
+    note = "hash indexes take key types (integers, bool, String, enums) or lists of them"
 )]
-pub trait HashKeyPart: Value {}
+pub trait HashKeyPart: Value {
+    /// The type of one indexed key: `Self` for a key type, `T` for `Vec<T>`.
+    type Elem: KeyPart;
+    /// Calls `f` with the encoding (see [`KeyHasher`]) of each key of a
+    /// value read in place: one for a key type, one per element of a list
+    /// (a repeated element is reported each time it occurs).
+    fn each_key_ref<F: FnMut(&[u8])>(r: &Self::Ref<'_>, h: &mut KeyHasher, f: &mut F);
+}
+
+/// [`HashKeyPart::each_key_ref`] of a key type: its one key.
+#[inline]
+pub fn each_scalar_key<T: KeyPart, F: FnMut(&[u8])>(r: &T::Ref<'_>, h: &mut KeyHasher, f: &mut F) {
+    h.clear();
+    T::hash_key_ref(r, h);
+    f(h.bytes());
+}
 
 macro_rules! key_parts {
     ($($t:ty),*) => {$(
@@ -158,7 +218,13 @@ macro_rules! key_parts {
                 self.to_string()
             }
         }
-        impl HashKeyPart for $t {}
+        impl HashKeyPart for $t {
+            type Elem = $t;
+            #[inline]
+            fn each_key_ref<F: FnMut(&[u8])>(r: &$t, h: &mut KeyHasher, f: &mut F) {
+                each_scalar_key::<$t, F>(r, h, f)
+            }
+        }
     )*};
 }
 key_parts!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
@@ -186,9 +252,15 @@ impl KeyPart for String {
     }
 }
 
-impl HashKeyPart for String {}
+impl HashKeyPart for String {
+    type Elem = String;
+    #[inline]
+    fn each_key_ref<F: FnMut(&[u8])>(r: &&str, h: &mut KeyHasher, f: &mut F) {
+        each_scalar_key::<String, F>(r, h, f)
+    }
+}
 
-/// `Data` is a key type; as a hash index it is indexed whole.
+/// `Data` is a key type (of primary and unique keys; not of hash indexes).
 impl KeyPart for Vec<u8> {
     fn clone_key(&self) -> Self {
         self.clone()
@@ -213,7 +285,24 @@ impl KeyPart for Vec<u8> {
     }
 }
 
-impl<T: KeyPart + crate::value::Element> HashKeyPart for Vec<T> {}
+/// A list indexes each element. (`Vec<u8>` is `Data`, not a list of
+/// elements, and is no hash index type.)
+impl<T> HashKeyPart for Vec<T>
+where
+    T: KeyPart,
+    for<'a> T: crate::value::Element<ListRef<'a> = crate::list::List<'a, T>>,
+    for<'a> T: crate::value::Element<Item<'a> = <T as Value>::Ref<'a>>,
+{
+    type Elem = T;
+    #[inline]
+    fn each_key_ref<F: FnMut(&[u8])>(r: &crate::list::List<'_, T>, h: &mut KeyHasher, f: &mut F) {
+        for item in r.iter() {
+            h.clear();
+            T::hash_key_ref(&item, h);
+            f(h.bytes());
+        }
+    }
+}
 
 /// A stable 64-bit id for a field name (FNV-1a), used as [`FieldAt`]'s
 /// parameter.

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hollow_benches::{change, initial, Actor, JavaRandom, Movie};
+use hollow_benches::{
+    change, initial, Actor, JavaRandom, Movie, MovieByGenres, MovieByYear, MoviePrimaryKey,
+};
 use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Producer, ReadState};
 
 struct Args {
@@ -219,6 +221,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let warm = Consumer::builder(store.clone(), announcer.clone())
         .cache_dir(&cache)
         .build()?;
+    // The measured consumers build Movie's indexes (primary key, year,
+    // genres) as the snapshot loads and update them with every delta.
     warm.refresh_to(v1).await?;
     drop(warm);
     let rss_before = rss_bytes();
@@ -227,6 +231,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..args.reps {
         let c = Consumer::builder(store.clone(), announcer.clone())
             .cache_dir(&cache)
+            .index::<MoviePrimaryKey>()
+            .index::<MovieByYear>()
+            .index::<MovieByGenres>()
             .build()?;
         let s = Instant::now();
         c.refresh_to(v1).await?;
@@ -265,6 +272,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Steady cycles 2..6 (full re-populate), following consumer.
     let mut steady = Vec::new();
     let mut applies = Vec::new();
+    let mut index_updates = Vec::new();
     let mut delta_bytes = Vec::new();
     let mut rdelta_bytes = Vec::new();
     let mut versions = vec![v1];
@@ -286,6 +294,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let s = Instant::now();
         consumer.refresh_to(v).await?;
         applies.push(ms(s.elapsed()));
+        let state = consumer.current().ok_or("no state")?;
+        index_updates.push(ms(state.index_update_time()));
     }
     check_equal(&*consumer.current().ok_or("no state")?, &movies)?;
 
@@ -396,6 +406,90 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     let base_pk = s.elapsed().as_nanos() as f64 / keys.len() as f64;
 
+    // Our primary-key lookup: the same keys, the same field read.
+    let mut pk_times = Vec::new();
+    let pk = recs.primary_key_index();
+    for _ in 0..args.reps {
+        let s = Instant::now();
+        let sum = keys
+            .iter()
+            .map(|&k| pk.get(k).map_or(0.0, |m| m.rating() as f64))
+            .sum::<f64>();
+        pk_times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+        black_box(sum);
+    }
+    for &k in keys.iter().take(1000) {
+        if pk.get(k).map(|m| m.id()) != Some(k) {
+            return Err(format!("primary-key lookup of {k} failed").into());
+        }
+    }
+    let pk_ns = median(pk_times);
+    let pk_bytes = pk.heap_bytes() as f64 / recs.len() as f64;
+
+    // Hash-index lookup (a random genre: find its records, read the first)
+    // against a native HashMap<String, Vec<usize>>.
+    let by_genre = state.index::<MovieByGenres>();
+    let mut native_genres: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, m) in movies.iter().enumerate() {
+        for g in &m.genres {
+            native_genres.entry(g.as_str()).or_default().push(i);
+        }
+    }
+    let gkeys: Vec<&str> = (0..1_000_000)
+        .map(|_| hollow_benches::GENRES[lrng.next_int(20) as usize])
+        .collect();
+    let mut hash_times = Vec::new();
+    let mut native_hash_times = Vec::new();
+    for _ in 0..args.reps {
+        let s = Instant::now();
+        let sum = gkeys
+            .iter()
+            .map(|&g| by_genre.get(g).next().map_or(0, |m| m.id()))
+            .sum::<u64>();
+        hash_times.push(s.elapsed().as_nanos() as f64 / gkeys.len() as f64);
+        black_box(sum);
+        let s = Instant::now();
+        let sum = gkeys
+            .iter()
+            .map(|&g| {
+                native_genres
+                    .get(g)
+                    .and_then(|v| v.first())
+                    .map_or(0, |&i| movies[i].id)
+            })
+            .sum::<u64>();
+        native_hash_times.push(s.elapsed().as_nanos() as f64 / gkeys.len() as f64);
+        black_box(sum);
+    }
+    for g in hollow_benches::GENRES {
+        let want = native_genres.get(g).map_or(0, Vec::len);
+        if by_genre.count(g) != want {
+            return Err(
+                format!("genre {g}: {} records, expected {want}", by_genre.count(g)).into(),
+            );
+        }
+    }
+    let hash_ns = median(hash_times);
+    let native_hash_ns = median(native_hash_times);
+
+    // Rebuilding the same three indexes from scratch on this version.
+    let mut rebuilds = Vec::new();
+    for _ in 0..args.reps {
+        let fresh = Consumer::builder(store.clone(), announcer.clone())
+            .cache_dir(&cache)
+            .lazy_indexes(true)
+            .build()?;
+        fresh.refresh_to(v).await?;
+        let fs = fresh.current().ok_or("no state")?;
+        let s = Instant::now();
+        black_box(fs.index::<MoviePrimaryKey>().heap_bytes());
+        black_box(fs.index::<MovieByYear>().heap_bytes());
+        black_box(fs.index::<MovieByGenres>().heap_bytes());
+        rebuilds.push(ms(s.elapsed()));
+    }
+    let rebuild_ms = median(rebuilds);
+    let update_ms = median(index_updates);
+
     let steady_ms = median(steady);
     let inc_ms = median(incremental);
     let apply_ms = median(applies);
@@ -497,9 +591,39 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     t.row(
         "primary-key lookup",
-        "null (issue [D])".into(),
+        format!("{pk_ns:.1} ns"),
         format!("{base_pk:.1} ns native"),
-        "-".into(),
+        ratio(pk_ns, base_pk),
+    );
+    t.row(
+        "primary-key lookup vs Netflix",
+        format!("{pk_ns:.1} ns"),
+        "215 ns Netflix Hollow".into(),
+        ratio(pk_ns, 215.0),
+    );
+    t.row(
+        "primary-key index memory",
+        format!("{pk_bytes:.2} B/record"),
+        "8 B/record target".into(),
+        ratio(pk_bytes, 8.0),
+    );
+    t.row(
+        "hash-index lookup (genre)",
+        format!("{hash_ns:.1} ns"),
+        format!("{native_hash_ns:.1} ns native"),
+        ratio(hash_ns, native_hash_ns),
+    );
+    t.row(
+        "index update (1 % delta, 3 idx)",
+        format!("{update_ms:.2} ms"),
+        format!("{rebuild_ms:.0} ms rebuild"),
+        ratio(update_ms, rebuild_ms),
+    );
+    t.row(
+        "index update vs Netflix",
+        format!("{update_ms:.2} ms"),
+        "21 ms Netflix (pk only)".into(),
+        ratio(update_ms, 21.0),
     );
 
     t.key("cycle1_ms", Some(cycle1));
@@ -517,15 +641,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     t.key("rss_after_load_bytes", rss);
     t.key("baseline_load_ms", Some(baseline_load));
     t.key("baseline_rss_bytes", Some(base_rss as f64));
-    t.key("pk_lookup_ns", None);
+    t.key("pk_lookup_ns", Some(pk_ns));
     t.key("baseline_pk_lookup_ns", Some(base_pk));
     t.key("scan_id_ns", Some(sid));
     t.key("baseline_scan_id_ns", Some(nid));
     t.key("scan_id_title_ns", Some(sidt));
     t.key("baseline_scan_id_title_ns", Some(nidt));
-    t.key("hash_lookup_ns", None);
-    t.key("index_update_ms", None);
-    t.key("index_rebuild_ms", None);
+    t.key("hash_lookup_ns", Some(hash_ns));
+    t.key("baseline_hash_lookup_ns", Some(native_hash_ns));
+    t.key("index_update_ms", Some(update_ms));
+    t.key("index_rebuild_ms", Some(rebuild_ms));
+    t.key("pk_index_bytes_per_record", Some(pk_bytes));
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

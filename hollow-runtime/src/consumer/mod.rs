@@ -48,8 +48,8 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
 use crate::error::{Error, ErrorKind};
+use crate::index::{IndexDef, IndexSpec, Indexed};
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
-use crate::record::Struct;
 use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreErrorKind};
 use planner::Catalog;
 
@@ -65,6 +65,8 @@ pub struct ConsumerBuilder {
     cache_dir: Option<PathBuf>,
     types: Option<Vec<String>>,
     max_chain: usize,
+    indexes: Vec<IndexSpec>,
+    lazy_indexes: bool,
 }
 
 impl ConsumerBuilder {
@@ -77,11 +79,45 @@ impl ConsumerBuilder {
     }
 
     /// Keeps only the records of the types declared this way (by default
-    /// every type): other types are neither read nor indexed.
-    pub fn record_type<T: Struct>(mut self) -> Self {
+    /// every type): other types are neither read nor indexed. The type's
+    /// indexes (primary key, unique keys, hash indexes) are built as each
+    /// snapshot loads and updated by every delta.
+    pub fn record_type<T: Indexed>(mut self) -> Self {
         self.types
             .get_or_insert_with(Vec::new)
             .push(T::TYPE_NAME.to_string());
+        for spec in T::index_specs() {
+            self = self.index_spec(spec);
+        }
+        self
+    }
+
+    /// Builds index `D` as each snapshot loads and updates it by every
+    /// delta (without restricting the types kept). An index not registered
+    /// is built on its first use in a state, and updated by deltas from
+    /// then on.
+    pub fn index<D: IndexDef>(self) -> Self {
+        self.index_spec(IndexSpec::of::<D>())
+    }
+
+    /// [`ConsumerBuilder::index`] for an index described at run time (by a
+    /// reader of records without generated code).
+    pub fn index_spec(mut self, spec: IndexSpec) -> Self {
+        if !self
+            .indexes
+            .iter()
+            .any(|s| s.type_name() == spec.type_name() && s.name() == spec.name())
+        {
+            self.indexes.push(spec);
+        }
+        self
+    }
+
+    /// Builds registered indexes on first use in each loaded snapshot
+    /// instead of at load (default: at load). Once built, an index is
+    /// updated by deltas either way.
+    pub fn lazy_indexes(mut self, lazy: bool) -> Self {
+        self.lazy_indexes = lazy;
         self
     }
 
@@ -130,6 +166,8 @@ impl ConsumerBuilder {
                 owns_cache,
                 types: self.types,
                 max_chain: self.max_chain,
+                indexes: self.indexes,
+                lazy_indexes: self.lazy_indexes,
                 current: ArcSwapOption::empty(),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 pinned: Mutex::new(None),
@@ -155,6 +193,8 @@ struct Inner {
     owns_cache: bool,
     types: Option<Vec<String>>,
     max_chain: usize,
+    indexes: Vec<IndexSpec>,
+    lazy_indexes: bool,
     current: ArcSwapOption<ReadState>,
     refresh_lock: tokio::sync::Mutex<()>,
     pinned: Mutex<Option<u64>>,
@@ -226,6 +266,8 @@ impl Consumer {
             cache_dir: None,
             types: None,
             max_chain: DEFAULT_MAX_DELTA_CHAIN,
+            indexes: Vec::new(),
+            lazy_indexes: false,
         }
     }
 
@@ -471,7 +513,20 @@ async fn execute(
             let blob = fetch(&*inner.store, &inner.cache_dir, name)
                 .await
                 .map_err(|e| (name, e))?;
+            // Indexes first used in the state held are kept too.
+            let mut specs = inner.indexes.clone();
+            if let Some(cur) = current {
+                for s in cur.index_set().snapshot() {
+                    if !specs
+                        .iter()
+                        .any(|x| x.type_name() == s.spec.type_name() && x.name() == s.spec.name())
+                    {
+                        specs.push(s.spec.clone());
+                    }
+                }
+            }
             ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref())
+                .and_then(|s| s.with_indexes(&specs, inner.lazy_indexes))
                 .map_err(|e| (name, e))?
         }
         None => match current {

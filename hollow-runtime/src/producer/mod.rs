@@ -55,8 +55,8 @@ pub(crate) use write_state::{TypeWrite, WriteState};
 
 use crate::blob::{self, BlobKind, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
+use crate::index::Indexed;
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
-use crate::record::Record;
 use crate::store::{Announcer, BlobName, BlobStore};
 
 /// What a cycle produced.
@@ -117,7 +117,7 @@ impl ProducerBuilder {
     /// Declares a record type up front (types are also registered when first
     /// added; declaring them makes a type with no records still part of the
     /// dataset, and lets `restore` keep its typed checks).
-    pub fn record_type<T: Record>(mut self) -> Self {
+    pub fn record_type<T: Indexed>(mut self) -> Self {
         self.state.type_of::<T>();
         self
     }
@@ -175,7 +175,7 @@ impl CycleWriter<'_> {
     ///
     /// # Errors
     /// The record cannot be encoded.
-    pub fn add<T: Record>(&mut self, record: &T) -> Result<(), Error> {
+    pub fn add<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
         self.state.add(record, self.cycle).map(|_| ())
     }
 }
@@ -191,7 +191,7 @@ impl IncrementalWriter<'_> {
     ///
     /// # Errors
     /// The type has no primary key, or the record cannot be encoded.
-    pub fn upsert<T: Record>(&mut self, record: &T) -> Result<(), Error> {
+    pub fn upsert<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
         let i = self.state.type_of::<T>();
         let bytes = self
             .state
@@ -218,7 +218,7 @@ impl IncrementalWriter<'_> {
     ///
     /// # Errors
     /// The type has no primary key.
-    pub fn delete<T: Record>(&mut self, key: &T::PrimaryKey) -> Result<(), Error> {
+    pub fn delete<T: Indexed>(&mut self, key: &T::PrimaryKey) -> Result<(), Error> {
         let i = self.state.type_of::<T>();
         let t = &mut self.state.types[i];
         if !T::HAS_PRIMARY_KEY {
@@ -347,6 +347,8 @@ impl Producer {
                     format!("two {} records have the primary key {key}", t.name),
                 ));
             }
+            t.check_unique(&removed, &added)
+                .map_err(|e| Error::new(ErrorKind::Record, e))?;
             changed |= !removed.is_empty() || !added.is_empty();
             diffs.push((removed, added));
         }

@@ -4,13 +4,16 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use hollow_schema::{Schema, StructSize};
 
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
+use crate::index::{IndexData, IndexKind, IndexSpec, Indexed};
 use crate::read_state::state_mix;
 use crate::record::Record;
+use crate::wire::StructReader;
 
 /// Hashes a `u64` that is already a good hash (a record or key hash) to
 /// itself: no point running SipHash over XXH3 output.
@@ -119,10 +122,18 @@ pub(crate) struct TypedFns {
     /// The primary key of a record's canonical bytes, as text.
     pub(crate) describe: fn(&[u8]) -> String,
     pub(crate) has_key: bool,
+    /// The type's unique keys (beside the primary key), checked each cycle.
+    pub(crate) uniques: fn() -> Vec<IndexSpec>,
 }
 
 impl TypedFns {
-    pub(crate) fn of<T: Record>() -> TypedFns {
+    pub(crate) fn of<T: Indexed>() -> TypedFns {
+        fn uniques<T: Indexed>() -> Vec<IndexSpec> {
+            T::index_specs()
+                .into_iter()
+                .filter(|s| s.kind() == IndexKind::Unique)
+                .collect()
+        }
         fn key_hash<T: Record>(b: &[u8]) -> Option<u64> {
             let r = crate::read_root::<T>(b).ok()?;
             Some(T::primary_key_hash_ref(&r))
@@ -147,6 +158,7 @@ impl TypedFns {
             key_eq: key_eq::<T>,
             describe: describe::<T>,
             has_key: T::HAS_PRIMARY_KEY,
+            uniques: uniques::<T>,
         }
     }
 }
@@ -183,6 +195,10 @@ pub(crate) struct TypeWrite {
     /// first use, then kept current as records come and go, so duplicate
     /// checks and incremental lookups cost O(change).
     keys: Option<HashKeyed<Vec<u32>>>,
+    /// Unique-key indexes of the published state (built on the first
+    /// cycle that checks them), and those of the cycle being built.
+    uniques: Vec<(IndexSpec, Option<Arc<IndexData>>)>,
+    pending_uniques: Vec<Arc<IndexData>>,
 }
 
 impl TypeWrite {
@@ -204,7 +220,42 @@ impl TypeWrite {
             checksum: 0,
             key_hashes: Vec::new(),
             keys: None,
+            uniques: Vec::new(),
+            pending_uniques: Vec::new(),
         }
+    }
+
+    /// Checks the unique keys of the cycle being built, updating their
+    /// indexes by the change (O(removed + added)); the new indexes take
+    /// effect on commit.
+    ///
+    /// # Errors
+    /// Two records share a unique key: the message names the type and key.
+    pub(crate) fn check_unique(&mut self, removed: &[u32], added: &[u32]) -> Result<(), String> {
+        self.pending_uniques.clear();
+        if self.uniques.is_empty() {
+            if let Some(f) = self.fns {
+                self.uniques = (f.uniques)().into_iter().map(|s| (s, None)).collect();
+            }
+        }
+        let read = |o: u32| self.bytes(o).and_then(|b| StructReader::root(b).ok());
+        let read_next = |o: u32| {
+            if self.next.get(o) {
+                read(o)
+            } else {
+                None
+            }
+        };
+        let mut pending = Vec::with_capacity(self.uniques.len());
+        for (spec, data) in &self.uniques {
+            let next = match data {
+                Some(d) => d.update(spec, removed, &read, added, &read_next, self.limit)?,
+                None => IndexData::build(spec, self.next_count() as usize, self.limit, &read_next)?,
+            };
+            pending.push(Arc::new(next));
+        }
+        self.pending_uniques = pending;
+        Ok(())
     }
 
     /// The canonical bytes at `o`.
@@ -378,10 +429,21 @@ impl TypeWrite {
             }
         }
         self.current = self.next.clone();
+        if self.pending_uniques.len() == self.uniques.len() {
+            for ((_, d), p) in self.uniques.iter_mut().zip(self.pending_uniques.drain(..)) {
+                *d = Some(p);
+            }
+        } else {
+            // Not checked this cycle: rebuilt on the next check.
+            for (_, d) in &mut self.uniques {
+                *d = None;
+            }
+        }
     }
 
     /// Forgets the cycle being built.
     pub(crate) fn rollback(&mut self) {
+        self.pending_uniques.clear();
         for o in std::mem::take(&mut self.fresh) {
             if !self.current.get(o) {
                 self.release(o);
@@ -462,7 +524,7 @@ pub(crate) struct WriteState {
 
 impl WriteState {
     /// The state of `T`, registering it on first use.
-    pub(crate) fn type_of<T: Record>(&mut self) -> usize {
+    pub(crate) fn type_of<T: Indexed>(&mut self) -> usize {
         if let Some(&i) = self.by_name.get(T::TYPE_NAME) {
             if self.types[i].fns.is_none() {
                 self.types[i].fns = Some(TypedFns::of::<T>());
@@ -500,7 +562,7 @@ impl WriteState {
     }
 
     /// Encodes `record` and adds it to the cycle being built.
-    pub(crate) fn add<T: Record>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
+    pub(crate) fn add<T: Indexed>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
         let i = self.type_of::<T>();
         let bytes = self.encoder.encode(record).map_err(|e| {
             Error::with_source(

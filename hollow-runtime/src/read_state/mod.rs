@@ -22,6 +22,7 @@ use table::{loc, loc_parts, OrdinalTable, EMPTY};
 
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
+use crate::index::{IndexData, IndexSet, IndexSlot, IndexSpec, ReadFn};
 use crate::record::Struct;
 use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
@@ -111,6 +112,10 @@ pub struct ReadState {
     /// The record types kept (a filtering consumer's), `None` for all:
     /// deltas' sections of other types are skipped.
     only: Option<Arc<[String]>>,
+    /// The indexes (built, or to build on first use).
+    indexes: Arc<IndexSet>,
+    /// Time spent updating indexes when this state was made by a delta.
+    index_update: std::time::Duration,
 }
 
 impl fmt::Debug for ReadState {
@@ -155,6 +160,8 @@ impl ReadState {
             types: Vec::new(),
             index: Arc::new(HashMap::new()),
             only: types.map(Arc::from),
+            indexes: Arc::new(IndexSet::default()),
+            index_update: std::time::Duration::ZERO,
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -215,6 +222,9 @@ impl ReadState {
         next.header_tags = Arc::new(blob.tags().to_vec());
         let mut words = Vec::new();
         let mut index = (*next.index).clone();
+        let old_slots = self.indexes.snapshot();
+        // Removed and added ordinals of each type that has a built index.
+        let mut changes: HashMap<String, (Vec<u32>, Vec<u32>)> = HashMap::new();
         for (type_name, pos) in blob.sections() {
             if next
                 .only
@@ -248,6 +258,14 @@ impl ReadState {
             let removed = ListReader::at_position(seg, removed);
             let added = ListReader::at_position(seg, added);
             let records = ListReader::at_position(seg, pos.records);
+            let indexed = old_slots
+                .iter()
+                .any(|s| s.spec.type_name() == type_name && matches!(s.data.get(), Some(Ok(_))));
+            if indexed {
+                let (rem, add) = changes.entry(type_name.clone()).or_default();
+                rem.extend((0..removed.len()).map(|i| removed.u32_at(i)));
+                add.extend((0..added.len()).map(|i| added.u32_at(i)));
+            }
             let mut t = next.types[ti].clone();
             t.slots.resize(slot as usize, None);
             t.slots.push(SlotPos::of(&blob, type_name));
@@ -316,6 +334,87 @@ impl ReadState {
             next.types[ti] = t;
         }
         next.index = Arc::new(index);
+        next.indexes = Arc::new(IndexSet {
+            slots: Default::default(),
+            lazy: self.indexes.lazy,
+        });
+        let update_started = std::time::Instant::now();
+        // Each index with changes is updated on its own (in parallel when
+        // there are several with enough work); the others are shared.
+        let next_ref = &next;
+        let update = |s: &Arc<IndexSlot>, data: &Arc<IndexData>, rem: &[u32], add: &[u32]| {
+            let spec = s.spec.clone();
+            let old_read = self.read_fn(spec.type_name());
+            let new_read = next_ref.read_fn(spec.type_name());
+            let limit = next_ref
+                .index
+                .get(spec.type_name())
+                .map_or(0, |&i| next_ref.types[i].table.limit());
+            data.update(&spec, rem, &*old_read, add, &*new_read, limit)
+                .map(|d| IndexSlot::built(spec, Ok(Arc::new(d))))
+        };
+        let mut jobs = Vec::new();
+        let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(old_slots.len());
+        for s in &old_slots {
+            match s.data.get() {
+                Some(Ok(data)) => {
+                    let (rem, add) = changes
+                        .get(s.spec.type_name())
+                        .map_or((&[][..], &[][..]), |(r, a)| (&r[..], &a[..]));
+                    if rem.is_empty() && add.is_empty() {
+                        slots.push(Some(IndexSlot::built(s.spec.clone(), Ok(data.clone()))));
+                    } else {
+                        jobs.push((slots.len(), s, data, rem, add));
+                        slots.push(None);
+                    }
+                }
+                _ => slots.push(Some(IndexSlot::new(s.spec.clone()))),
+            }
+        }
+        let big = jobs
+            .iter()
+            .filter(|j| j.3.len() + j.4.len() >= 4096)
+            .count();
+        let results: Vec<(usize, Result<Arc<IndexSlot>, String>)> = if big >= 2 {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .iter()
+                    .map(|&(i, s, data, rem, add)| {
+                        (i, scope.spawn(move || update(s, data, rem, add)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(i, h)| {
+                        (
+                            i,
+                            h.join()
+                                .unwrap_or_else(|_| Err("index update panicked".to_string())),
+                        )
+                    })
+                    .collect()
+            })
+        } else {
+            jobs.iter()
+                .map(|&(i, s, data, rem, add)| (i, update(s, data, rem, add)))
+                .collect()
+        };
+        for (i, r) in results {
+            let slot =
+                r.map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
+            slots[i] = Some(slot);
+        }
+        let slots: Vec<Arc<IndexSlot>> = slots.into_iter().flatten().collect();
+        *next
+            .indexes
+            .slots
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = slots;
+        next.index_update = update_started.elapsed();
+        if !next.indexes.lazy {
+            next.build_all_indexes()
+                .map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
+        }
         Ok(next)
     }
 
@@ -350,6 +449,80 @@ impl ReadState {
     ) -> Result<ReadState, Error> {
         let blob = LoadedBlob::open(name, BlobBytes::any(bytes))?;
         self.apply(Arc::new(blob))
+    }
+
+    /// Registers indexes to maintain (built now unless `lazy`; every later
+    /// state made by [`ReadState::apply`] keeps them up to date).
+    ///
+    /// # Errors
+    /// Two records share a primary or unique key.
+    pub(crate) fn with_indexes(mut self, specs: &[IndexSpec], lazy: bool) -> Result<Self, Error> {
+        let set = IndexSet {
+            slots: std::sync::RwLock::new(specs.iter().cloned().map(IndexSlot::new).collect()),
+            lazy,
+        };
+        self.indexes = Arc::new(set);
+        if !lazy {
+            self.build_all_indexes().map_err(|e| {
+                Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("version {}: {e}", self.version),
+                )
+            })?;
+        }
+        Ok(self)
+    }
+
+    fn build_all_indexes(&self) -> Result<(), String> {
+        for s in self.indexes.snapshot() {
+            if let Err(e) = s.data.get_or_init(|| self.build_index(&s.spec)) {
+                return Err(e.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// How long updating the indexes took when this state was made from
+    /// the previous one by a delta or reverse delta (zero for a snapshot).
+    pub fn index_update_time(&self) -> std::time::Duration {
+        self.index_update
+    }
+
+    pub(crate) fn index_set(&self) -> &IndexSet {
+        &self.indexes
+    }
+
+    /// Reads records of `type_name` by ordinal.
+    pub(crate) fn read_fn<'a>(&'a self, type_name: &str) -> Box<ReadFn<'a>> {
+        match self.index.get(type_name) {
+            Some(&i) => {
+                let t = &self.types[i];
+                let pop = t.base_populated(&self.blobs);
+                Box::new(move |o| {
+                    let l = t.table.get(o, &pop);
+                    (l != EMPTY).then(|| self.reader_at(t, l))
+                })
+            }
+            None => Box::new(|_| None),
+        }
+    }
+
+    /// Builds an index over this state from scratch.
+    pub(crate) fn build_index(&self, spec: &IndexSpec) -> Result<Arc<IndexData>, String> {
+        let (count, limit) = match self.index.get(spec.type_name()) {
+            Some(&i) => (self.types[i].count as usize, self.types[i].table.limit()),
+            None => (0, 0),
+        };
+        let read = self.read_fn(spec.type_name());
+        let started = std::time::Instant::now();
+        let data = IndexData::build(spec, count, limit, &*read)?;
+        tracing::debug!(
+            index = spec.name(),
+            records = count,
+            elapsed = ?started.elapsed(),
+            "index built"
+        );
+        Ok(Arc::new(data))
     }
 
     #[inline]
@@ -417,6 +590,7 @@ impl ReadState {
         Records {
             state: self,
             ty: self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]),
+            pk: std::cell::OnceCell::new(),
             _t: PhantomData,
         }
     }
@@ -449,10 +623,20 @@ fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate:
 pub struct Records<'s, T: Struct> {
     state: &'s ReadState,
     ty: Option<&'s TypeRead>,
+    /// The primary-key index, found on first use.
+    pk: std::cell::OnceCell<Option<Arc<IndexData>>>,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<'s, T: Struct> Records<'s, T> {
+    pub(crate) fn state(&self) -> &'s ReadState {
+        self.state
+    }
+
+    pub(crate) fn index_cache(&self) -> &std::cell::OnceCell<Option<Arc<IndexData>>> {
+        &self.pk
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ty.map_or(0, |t| t.count as usize)

@@ -1,0 +1,248 @@
+//! Typed index types for a record's keys: `MoviePrimaryKey`,
+//! `MovieByTitle` (a unique key), `MovieByGenres` (a hash index), each an
+//! `IndexDef`, plus the record's `Indexed` and `PrimaryKeyed` impls.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ctxt::Ctxt;
+use crate::keys::{KeyKind, ResolvedKey, ResolvedPath};
+
+/// `actor.id` → `ActorId`, `runtime_min` → `RuntimeMin`.
+fn camel(label: &str) -> String {
+    label
+        .split(['.', '_'])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// The key a lookup takes: one part's ref type, or a tuple of them.
+fn key_type(parts: &[TokenStream]) -> TokenStream {
+    if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        quote!((#(#parts,)*))
+    }
+}
+
+/// Expressions borrowing each part of a lookup key named `key`.
+fn key_parts(n: usize) -> Vec<TokenStream> {
+    if n == 1 {
+        vec![quote!(key)]
+    } else {
+        (0..n)
+            .map(|i| {
+                let i = syn::Index::from(i);
+                quote!(&key.#i)
+            })
+            .collect()
+    }
+}
+
+/// Describes a key read from a record `r`, from its paths.
+fn describe(krate: &syn::Path, paths: &[ResolvedPath]) -> TokenStream {
+    let parts = paths.iter().map(|p| {
+        let (ty, by_ref, label) = (&p.ty, &p.by_ref, &p.label);
+        quote! {
+            ::std::format!(
+                "{}={}",
+                #label,
+                match <#ty as #krate::Value>::from_ref(#by_ref) {
+                    ::core::result::Result::Ok(v) => #krate::KeyPart::describe_key(&v),
+                    ::core::result::Result::Err(e) => ::std::format!("({e})"),
+                }
+            )
+        }
+    });
+    quote! {
+        let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![#(#parts),*];
+        parts.join(", ")
+    }
+}
+
+struct Def {
+    ident: syn::Ident,
+    tokens: TokenStream,
+}
+
+/// One index type for key `k` of `kind`.
+fn index_def(
+    krate: &syn::Path,
+    name: &syn::Ident,
+    vis: &syn::Visibility,
+    k: &ResolvedKey,
+    kind: KeyKind,
+) -> Def {
+    let labels: Vec<&str> = k.paths.iter().map(|p| p.label.as_str()).collect();
+    let ident = match kind {
+        KeyKind::Primary => format_ident!("{}PrimaryKey", name),
+        _ => format_ident!(
+            "{}By{}",
+            name,
+            labels.iter().map(|l| camel(l)).collect::<String>()
+        ),
+    };
+    let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+    let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
+    let given = key_parts(k.paths.len());
+    let single_hash = kind == KeyKind::Hash && k.paths.len() == 1;
+    let (kind_tokens, view, what) = match kind {
+        KeyKind::Primary => (
+            quote!(#krate::IndexKind::PrimaryKey),
+            quote!(#krate::UniqueIndex<'s, Self>),
+            "primary key",
+        ),
+        KeyKind::Unique => (
+            quote!(#krate::IndexKind::Unique),
+            quote!(#krate::UniqueIndex<'s, Self>),
+            "unique key",
+        ),
+        KeyKind::Hash => (
+            quote!(#krate::IndexKind::Hash),
+            quote!(#krate::HashIndex<'s, Self>),
+            "hash index",
+        ),
+    };
+    let (key_ty, encode, each) = if single_hash {
+        // One path, possibly a list: each element is a key.
+        let ty = tys[0];
+        let by_ref = by_ref[0];
+        let elem = quote!(<#ty as #krate::HashKeyPart>::Elem);
+        (
+            quote!(<#elem as #krate::Value>::Ref<'k>),
+            quote!(<#elem as #krate::KeyPart>::hash_key_ref(key, h);),
+            quote!(<#ty as #krate::HashKeyPart>::each_key_ref(&#by_ref, h, f);),
+        )
+    } else {
+        let ref_tys: Vec<TokenStream> = tys
+            .iter()
+            .map(|ty| quote!(<#ty as #krate::Value>::Ref<'k>))
+            .collect();
+        (
+            key_type(&ref_tys),
+            quote!(#(<#tys as #krate::KeyPart>::hash_key_ref(#given, h);)*),
+            quote! {
+                h.clear();
+                #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, h);)*
+                f(h.bytes());
+            },
+        )
+    };
+    let describe = if kind == KeyKind::Hash {
+        // Only unique keys are described (in duplicate-key errors).
+        let l = labels.join(", ");
+        quote!(::std::string::String::from(#l))
+    } else {
+        describe(krate, &k.paths)
+    };
+    let index_name = ident.to_string();
+    let doc = format!(
+        "The {what} of [`{name}`] on `{}`: `state.index::<{ident}>()`.",
+        labels.join(", ")
+    );
+    let tokens = quote! {
+        #[doc = #doc]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #ident;
+
+        #[automatically_derived]
+        impl #krate::IndexDef for #ident {
+            type Record = #name;
+            const NAME: &'static str = #index_name;
+            const KIND: #krate::IndexKind = #kind_tokens;
+            type Key<'k> = #key_ty;
+            type View<'s> = #view;
+            #[inline]
+            fn encode_key(key: &Self::Key<'_>, h: &mut #krate::KeyHasher) {
+                #encode
+            }
+            #[inline]
+            fn each_key<F: ::core::ops::FnMut(&[u8])>(
+                r: &<#name as #krate::Value>::Ref<'_>,
+                h: &mut #krate::KeyHasher,
+                f: &mut F,
+            ) {
+                #each
+            }
+            fn describe(r: &<#name as #krate::Value>::Ref<'_>) -> ::std::string::String {
+                #describe
+            }
+        }
+    };
+    Def { ident, tokens }
+}
+
+/// The index types and impls of a record type.
+pub(crate) fn expand(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    name: &syn::Ident,
+    vis: &syn::Visibility,
+    pk: Option<&ResolvedKey>,
+    uniques: &[ResolvedKey],
+    hashes: &[ResolvedKey],
+) -> TokenStream {
+    let mut defs: Vec<Def> = Vec::new();
+    let mut out = TokenStream::new();
+    let keyed = pk
+        .map(|k| (k, KeyKind::Primary))
+        .into_iter()
+        .chain(uniques.iter().map(|k| (k, KeyKind::Unique)))
+        .chain(hashes.iter().map(|k| (k, KeyKind::Hash)));
+    for (k, kind) in keyed {
+        let def = index_def(krate, name, vis, k, kind);
+        if defs.iter().any(|d| d.ident == def.ident) {
+            let span = k
+                .paths
+                .first()
+                .map_or_else(proc_macro2::Span::call_site, |p| p.span);
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "two indexes of `{name}` would both be named `{}`; declare each key once",
+                    def.ident
+                ),
+            ));
+            continue;
+        }
+        defs.push(def);
+    }
+    let idents: Vec<&syn::Ident> = defs.iter().map(|d| &d.ident).collect();
+    for d in &defs {
+        out.extend(d.tokens.clone());
+    }
+    out.extend(quote! {
+        #[automatically_derived]
+        impl #krate::Indexed for #name {
+            fn index_specs() -> ::std::vec::Vec<#krate::IndexSpec> {
+                ::std::vec![#(#krate::IndexSpec::of::<#idents>()),*]
+            }
+        }
+    });
+    if let (Some(k), Some(d)) = (pk, defs.first()) {
+        let ident = &d.ident;
+        let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+        let given = key_parts(k.paths.len());
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #krate::PrimaryKeyed for #name {
+                type Index = #ident;
+                #[inline]
+                fn encode_primary_key(
+                    key: &<Self as #krate::Record>::PrimaryKeyRef<'_>,
+                    h: &mut #krate::KeyHasher,
+                ) {
+                    #(<#tys as #krate::KeyPart>::hash_key_ref(#given, h);)*
+                }
+            }
+        });
+    }
+    out
+}

@@ -1,0 +1,607 @@
+//! Indexes: primary key, unique keys and hash indexes over the records of a
+//! [`ReadState`].
+//!
+//! An index holds ordinals only, never copies of keys: a lookup hashes the
+//! key it is given, finds candidate ordinals in a slot table, and compares
+//! by reading each candidate record in place. Indexes are built when a
+//! snapshot is loaded (or on first use) and updated on every delta and
+//! reverse delta by the removed and added ordinals alone, sharing all the
+//! rest with the previous version: a reader holding an old state keeps an
+//! exact old index.
+//!
+//! `#[derive(Hollow)]` generates a typed index per declared key:
+//! `primary_key(id)` gives `MoviePrimaryKey`, `unique(title)` gives
+//! `MovieByTitle`, `hash_index(genres)` gives `MovieByGenres` (a list field
+//! indexes each element). Keys are borrowed (`&str` for text, a tuple for a
+//! composite key).
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+//! use hollow_runtime::{Consumer, Hollow, Producer};
+//!
+//! #[derive(Hollow)]
+//! #[hollow(primary_key(id), unique(title), hash_index(genres))]
+//! struct Movie {
+//!     id: u64,
+//!     title: String,
+//!     genres: Vec<String>,
+//! }
+//!
+//! let store = Arc::new(MemoryBlobStore::new());
+//! let announcer = Arc::new(InProcessAnnouncer::new());
+//! let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+//! producer
+//!     .run_cycle(|w| {
+//!         w.add(&Movie { id: 1, title: "Heat".into(), genres: vec!["crime".into()] })?;
+//!         w.add(&Movie { id: 2, title: "Up".into(), genres: vec!["family".into(), "crime".into()] })
+//!     })
+//!     .await
+//!     .unwrap();
+//!
+//! // Registering the type builds its indexes as each version loads.
+//! let consumer = Consumer::builder(store, announcer).record_type::<Movie>().build().unwrap();
+//! consumer.refresh().await.unwrap();
+//! let state = consumer.current().unwrap();
+//!
+//! let heat = state.records::<Movie>().by_primary_key(&1).unwrap();
+//! assert_eq!(heat.title(), "Heat");
+//! assert_eq!(state.index::<MovieByTitle>().get("Up").unwrap().id(), 2);
+//! let mut crime: Vec<u64> = state.index::<MovieByGenres>().get("crime").map(|m| m.id()).collect();
+//! crime.sort();
+//! assert_eq!(crime, [1, 2]);
+//! assert_eq!(state.index::<MovieByGenres>().get("western").count(), 0);
+//! # });
+//! ```
+
+mod data;
+mod posting;
+mod table;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock, RwLock};
+
+pub(crate) use data::{IndexData, ReadFn};
+
+use crate::error::{Error, ErrorKind};
+use crate::read_state::{ReadState, Records};
+use crate::record::{KeyHasher, Record, Struct};
+use crate::value::Value;
+use crate::wire::StructReader;
+
+/// What an index maps a key to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexKind {
+    /// The primary key: one record per key.
+    PrimaryKey,
+    /// A unique key: one record per key.
+    Unique,
+    /// A hash index: any number of records per key; a list field gives a
+    /// record one key per distinct element.
+    Hash,
+}
+
+/// How an index reads the keys of a record: the seam that lets the same
+/// index machinery run over generated accessors and over records read
+/// without generated code (from the schema).
+///
+/// A key is given as its encoding (see [`KeyHasher`]): two keys are equal
+/// exactly when their encodings are, and the index hashes the encoding.
+/// An implementation must give the same encodings for equal keys whatever
+/// the record they come from, and a lookup must encode its key the same way.
+pub trait KeyReader: Send + Sync + 'static {
+    /// Calls `f` with the encoding of each key of `r`: exactly one for a
+    /// primary or unique key; one per element for a hash index on a list
+    /// (repeats allowed: the index counts a record once per distinct key).
+    /// `h` is scratch space.
+    fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8]));
+    /// The key of `r` as text for messages (`id=42`).
+    fn describe(&self, r: &StructReader<'_>) -> String;
+    /// The hash of a key's encoding (XXH3-64, as [`KeyHasher::finish`];
+    /// typed lookups rely on that default).
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(key)
+    }
+}
+
+/// An index to build: the record type, a name unique within the type, its
+/// kind, and how keys are read.
+#[derive(Clone)]
+pub struct IndexSpec {
+    type_name: Arc<str>,
+    name: Arc<str>,
+    kind: IndexKind,
+    reader: Arc<dyn KeyReader>,
+}
+
+impl fmt::Debug for IndexSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndexSpec")
+            .field("type_name", &self.type_name)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl IndexSpec {
+    /// An index named `name` over the records of `type_name`.
+    pub fn new(
+        type_name: impl Into<Arc<str>>,
+        name: impl Into<Arc<str>>,
+        kind: IndexKind,
+        reader: Arc<dyn KeyReader>,
+    ) -> Self {
+        IndexSpec {
+            type_name: type_name.into(),
+            name: name.into(),
+            kind,
+            reader,
+        }
+    }
+
+    /// The spec of a typed index.
+    pub fn of<D: IndexDef>() -> Self {
+        IndexSpec::new(
+            <D::Record as Struct>::TYPE_NAME,
+            D::NAME,
+            D::KIND,
+            Arc::new(TypedKeys::<D>(PhantomData)),
+        )
+    }
+
+    /// The record type.
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The index's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> IndexKind {
+        self.kind
+    }
+
+    /// How keys are read.
+    pub fn reader(&self) -> &dyn KeyReader {
+        &*self.reader
+    }
+
+    fn same(&self, type_name: &str, name: &str) -> bool {
+        &*self.type_name == type_name && &*self.name == name
+    }
+}
+
+/// A typed index, generated by `#[derive(Hollow)]` for each key it
+/// declares.
+pub trait IndexDef: Sized + 'static {
+    /// The record type indexed.
+    type Record: Record;
+    /// The index's name (the generated type's name).
+    const NAME: &'static str;
+    /// The kind.
+    const KIND: IndexKind;
+    /// The key a lookup takes: borrowed parts (`&str`), a tuple when
+    /// composite.
+    type Key<'k>;
+    /// What `state.index::<Self>()` returns: [`UniqueIndex`] or
+    /// [`HashIndex`].
+    type View<'s>: IndexView<'s, Self>;
+    /// Writes the encoding of a lookup key.
+    fn encode_key(key: &Self::Key<'_>, h: &mut KeyHasher);
+    /// Calls `f` with the encoding of each key of a record (see
+    /// [`KeyReader::keys`]).
+    fn each_key<F: FnMut(&[u8])>(
+        r: &<Self::Record as Value>::Ref<'_>,
+        h: &mut KeyHasher,
+        f: &mut F,
+    );
+    /// The key of a record as text.
+    fn describe(r: &<Self::Record as Value>::Ref<'_>) -> String;
+}
+
+/// A record type's indexes, implemented by `#[derive(Hollow)]`.
+pub trait Indexed: Record {
+    /// Every index the type declares (primary key first).
+    fn index_specs() -> Vec<IndexSpec>;
+}
+
+/// A record type with a primary key, implemented by `#[derive(Hollow)]`.
+pub trait PrimaryKeyed: Record {
+    /// Its primary-key index (`MoviePrimaryKey`).
+    type Index: IndexDef<Record = Self>;
+    /// Writes the encoding of a primary key given on its own (as
+    /// [`IndexDef::encode_key`] of [`PrimaryKeyed::Index`]).
+    fn encode_primary_key(key: &Self::PrimaryKeyRef<'_>, h: &mut KeyHasher);
+}
+
+struct TypedKeys<D>(PhantomData<fn() -> D>);
+
+impl<D: IndexDef> KeyReader for TypedKeys<D> {
+    fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8])) {
+        D::each_key(&<D::Record as Struct>::wrap(*r), h, &mut |k: &[u8]| f(k));
+    }
+    fn describe(&self, r: &StructReader<'_>) -> String {
+        D::describe(&<D::Record as Struct>::wrap(*r))
+    }
+}
+
+/// What a view is made from. Not constructed by users.
+pub struct IndexBase<'s, D: IndexDef> {
+    records: Records<'s, D::Record>,
+    data: Option<Arc<IndexData>>,
+    error: Option<String>,
+}
+
+/// A view of an index in one state ([`UniqueIndex`] or [`HashIndex`]).
+pub trait IndexView<'s, D: IndexDef>: Sized {
+    /// Wraps what the state found.
+    #[doc(hidden)]
+    fn from_base(base: IndexBase<'s, D>) -> Self;
+}
+
+#[inline]
+fn query_hash<D: IndexDef>(key: &D::Key<'_>, q: &mut KeyHasher) -> u64 {
+    q.clear();
+    D::encode_key(key, q);
+    q.finish()
+}
+
+/// The ordinal whose record has the key encoded as `want` (hash `hash`).
+#[inline]
+pub(crate) fn find_unique<D: IndexDef>(
+    records: &Records<'_, D::Record>,
+    data: Option<&IndexData>,
+    hash: u64,
+    want: &[u8],
+) -> Option<u32> {
+    let Some(IndexData::Unique(t)) = data else {
+        return None;
+    };
+    let mut h = KeyHasher::new();
+    t.find(hash, |o| {
+        let Some(r) = records.get(o) else {
+            return false;
+        };
+        let mut found = false;
+        D::each_key(&r, &mut h, &mut |k: &[u8]| found |= k == want);
+        found
+    })
+}
+
+/// A primary-key or unique-key index in one state: key → record.
+pub struct UniqueIndex<'s, D: IndexDef> {
+    base: IndexBase<'s, D>,
+}
+
+impl<'s, D: IndexDef> IndexView<'s, D> for UniqueIndex<'s, D> {
+    fn from_base(base: IndexBase<'s, D>) -> Self {
+        UniqueIndex { base }
+    }
+}
+
+impl<'s, D: IndexDef> UniqueIndex<'s, D> {
+    /// The ordinal of the record with `key`.
+    #[inline]
+    pub fn get_ordinal(&self, key: D::Key<'_>) -> Option<u32> {
+        self.ordinal_of(&key)
+    }
+
+    #[inline]
+    fn ordinal_of(&self, key: &D::Key<'_>) -> Option<u32> {
+        let mut q = KeyHasher::new();
+        let hash = query_hash::<D>(key, &mut q);
+        find_unique::<D>(
+            &self.base.records,
+            self.base.data.as_deref(),
+            hash,
+            q.bytes(),
+        )
+    }
+
+    /// The record with `key`.
+    #[inline]
+    pub fn get(&self, key: D::Key<'_>) -> Option<<D::Record as Value>::Ref<'s>> {
+        self.get_by(&key)
+    }
+
+    /// The record with `*key`.
+    #[inline]
+    pub fn get_by(&self, key: &D::Key<'_>) -> Option<<D::Record as Value>::Ref<'s>> {
+        self.ordinal_of(key).and_then(|o| self.base.records.get(o))
+    }
+
+    /// Why the index could not be built (two records with one key in the
+    /// blobs, which a Hollow producer refuses to write), if so: every
+    /// lookup then finds nothing.
+    pub fn error(&self) -> Option<&str> {
+        self.base.error.as_deref()
+    }
+
+    /// Heap bytes of the index (chunks shared with other versions
+    /// included).
+    pub fn heap_bytes(&self) -> usize {
+        self.base.data.as_deref().map_or(0, IndexData::heap_bytes)
+    }
+}
+
+/// A hash index in one state: key → every record with that key.
+pub struct HashIndex<'s, D: IndexDef> {
+    base: IndexBase<'s, D>,
+}
+
+impl<'s, D: IndexDef> IndexView<'s, D> for HashIndex<'s, D> {
+    fn from_base(base: IndexBase<'s, D>) -> Self {
+        HashIndex { base }
+    }
+}
+
+impl<'s, D: IndexDef> HashIndex<'s, D> {
+    fn group(&self, key: &D::Key<'_>) -> Option<&data::Group> {
+        let Some(IndexData::Hash(d)) = self.base.data.as_deref() else {
+            return None;
+        };
+        let mut q = KeyHasher::new();
+        let mut h = KeyHasher::new();
+        let hash = query_hash::<D>(key, &mut q);
+        let want = q.bytes();
+        let records = &self.base.records;
+        let gid = d.table.find(hash, |gid| {
+            let Some(g) = d.groups.get(gid) else {
+                return false;
+            };
+            if g.hash != hash {
+                return false;
+            }
+            let Some(r) = records.get(g.rep) else {
+                return false;
+            };
+            let (mut i, mut found) = (0u32, false);
+            D::each_key(&r, &mut h, &mut |k: &[u8]| {
+                if i == g.pos {
+                    found = k == want;
+                }
+                i += 1;
+            });
+            found
+        })?;
+        d.groups.get(gid)
+    }
+
+    /// The ordinals of the records with `key`, ascending.
+    pub fn get_ordinals(&self, key: D::Key<'_>) -> impl Iterator<Item = u32> + '_ {
+        self.group(&key).into_iter().flat_map(|g| g.posting.iter())
+    }
+
+    /// The records with `key`, in ordinal order.
+    pub fn get(&self, key: D::Key<'_>) -> impl Iterator<Item = <D::Record as Value>::Ref<'s>> + '_ {
+        let records = &self.base.records;
+        self.group(&key)
+            .into_iter()
+            .flat_map(|g| g.posting.iter())
+            .filter_map(move |o| records.get(o))
+    }
+
+    /// How many records have `key`.
+    pub fn count(&self, key: D::Key<'_>) -> usize {
+        self.group(&key).map_or(0, |g| g.posting.len() as usize)
+    }
+
+    /// See [`UniqueIndex::error`].
+    pub fn error(&self) -> Option<&str> {
+        self.base.error.as_deref()
+    }
+
+    /// Heap bytes of the index (chunks shared with other versions
+    /// included).
+    pub fn heap_bytes(&self) -> usize {
+        self.base.data.as_deref().map_or(0, IndexData::heap_bytes)
+    }
+}
+
+/// An index described at run time ([`IndexSpec`]), in one state: lookups
+/// by a key's encoding, answered with ordinals.
+pub struct DynIndex<'s> {
+    state: &'s ReadState,
+    spec: IndexSpec,
+    data: Option<Arc<IndexData>>,
+    error: Option<String>,
+}
+
+impl<'s> DynIndex<'s> {
+    /// The ordinals of the records having the key encoded as `key` (see
+    /// [`KeyReader`]), ascending.
+    pub fn ordinals(&self, key: &[u8]) -> Vec<u32> {
+        let Some(data) = self.data.as_deref() else {
+            return Vec::new();
+        };
+        let Some(records) = self.state.raw_records(self.spec.type_name()) else {
+            return Vec::new();
+        };
+        let hash = self.spec.reader().hash(key);
+        let mut h = KeyHasher::new();
+        let mut key_at = |o: u32, pos: u32| {
+            records
+                .get(o)
+                .is_some_and(|r| data::key_at_is(&self.spec, &r, pos, key, &mut h))
+        };
+        match data {
+            IndexData::Unique(t) => t.find(hash, |o| key_at(o, 0)).into_iter().collect(),
+            IndexData::Hash(d) => d
+                .table
+                .find(hash, |gid| {
+                    d.groups
+                        .get(gid)
+                        .is_some_and(|g| g.hash == hash && key_at(g.rep, g.pos))
+                })
+                .and_then(|gid| d.groups.get(gid))
+                .map_or_else(Vec::new, |g| g.posting.iter().collect()),
+        }
+    }
+
+    /// See [`UniqueIndex::error`].
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+/// One index in one state: built (eagerly, or on first use).
+pub(crate) struct IndexSlot {
+    pub(crate) spec: IndexSpec,
+    pub(crate) data: OnceLock<Result<Arc<IndexData>, String>>,
+}
+
+impl IndexSlot {
+    pub(crate) fn new(spec: IndexSpec) -> Arc<IndexSlot> {
+        Arc::new(IndexSlot {
+            spec,
+            data: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn built(spec: IndexSpec, data: Result<Arc<IndexData>, String>) -> Arc<IndexSlot> {
+        let slot = IndexSlot {
+            spec,
+            data: OnceLock::new(),
+        };
+        let _ = slot.data.set(data);
+        Arc::new(slot)
+    }
+}
+
+/// The indexes of one state.
+#[derive(Default)]
+pub(crate) struct IndexSet {
+    pub(crate) slots: RwLock<Vec<Arc<IndexSlot>>>,
+    /// Build on first use rather than at load.
+    pub(crate) lazy: bool,
+}
+
+impl IndexSet {
+    pub(crate) fn find(&self, type_name: &str, name: &str) -> Option<Arc<IndexSlot>> {
+        self.slots
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|s| s.spec.same(type_name, name))
+            .cloned()
+    }
+
+    /// The slot for `spec`, added (unbuilt) if the state has none.
+    pub(crate) fn slot(
+        &self,
+        spec: impl FnOnce() -> IndexSpec,
+        type_name: &str,
+        name: &str,
+    ) -> Arc<IndexSlot> {
+        if let Some(s) = self.find(type_name, name) {
+            return s;
+        }
+        let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = slots.iter().find(|s| s.spec.same(type_name, name)) {
+            return s.clone();
+        }
+        let s = IndexSlot::new(spec());
+        slots.push(s.clone());
+        s
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<Arc<IndexSlot>> {
+        self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ReadState {
+    /// A typed index: `state.index::<MovieByGenres>().get("drama")`.
+    ///
+    /// Built on first use unless the consumer built it at load (types
+    /// registered with `ConsumerBuilder::record_type`). A type the state
+    /// does not hold gives an empty index.
+    pub fn index<D: IndexDef>(&self) -> D::View<'_> {
+        D::View::from_base(self.index_base::<D>())
+    }
+
+    /// [`ReadState::index`], failing when the index cannot be built.
+    ///
+    /// # Errors
+    /// The state holds two records with one primary or unique key (only
+    /// blobs not written by a Hollow producer can).
+    pub fn try_index<D: IndexDef>(&self) -> Result<D::View<'_>, Error> {
+        let base = self.index_base::<D>();
+        match &base.error {
+            Some(e) => Err(Error::new(ErrorKind::CorruptBlob, e.clone())),
+            None => Ok(D::View::from_base(base)),
+        }
+    }
+
+    /// An index described at run time (built on first use unless
+    /// registered with the consumer; updated by deltas from then on).
+    pub fn index_of(&self, spec: &IndexSpec) -> DynIndex<'_> {
+        let slot = self
+            .index_set()
+            .slot(|| spec.clone(), spec.type_name(), spec.name());
+        let built = slot.data.get_or_init(|| self.build_index(&slot.spec));
+        let (data, error) = match built {
+            Ok(d) => (Some(d.clone()), None),
+            Err(e) => (None, Some(e.clone())),
+        };
+        DynIndex {
+            state: self,
+            spec: slot.spec.clone(),
+            data,
+            error,
+        }
+    }
+
+    pub(crate) fn index_base<D: IndexDef>(&self) -> IndexBase<'_, D> {
+        let type_name = <D::Record as Struct>::TYPE_NAME;
+        let records = self.records::<D::Record>();
+        let slot = self
+            .index_set()
+            .slot(IndexSpec::of::<D>, type_name, D::NAME);
+        let built = slot.data.get_or_init(|| self.build_index(&slot.spec));
+        match built {
+            Ok(d) => IndexBase {
+                records,
+                data: Some(d.clone()),
+                error: None,
+            },
+            Err(e) => {
+                tracing::error!(index = D::NAME, error = %e, "index unusable");
+                IndexBase {
+                    records,
+                    data: None,
+                    error: Some(e.clone()),
+                }
+            }
+        }
+    }
+}
+
+impl<'s, T: PrimaryKeyed> Records<'s, T> {
+    /// The record with primary key `key` (`movies.by_primary_key(&42)`,
+    /// `by_primary_key(&("eu", 7))` for a composite key).
+    ///
+    /// Hold the `Records` to look up many keys: the index is found once.
+    #[inline]
+    pub fn by_primary_key(&self, key: &T::PrimaryKeyRef<'_>) -> Option<T::Ref<'s>> {
+        let data = self
+            .index_cache()
+            .get_or_init(|| self.state().index_base::<T::Index>().data);
+        let mut q = KeyHasher::new();
+        T::encode_primary_key(key, &mut q);
+        let o = find_unique::<T::Index>(self, data.as_deref(), q.finish(), q.bytes())?;
+        self.get(o)
+    }
+
+    /// The primary-key index as a view.
+    pub fn primary_key_index(&self) -> UniqueIndex<'s, T::Index> {
+        UniqueIndex::from_base(self.state().index_base::<T::Index>())
+    }
+}

@@ -1,0 +1,287 @@
+//! Posting lists: the ordinals of one hash-index key, as a persistent set.
+//!
+//! Ordinals are split by their high bits into parts of 65 536; a part is a
+//! sorted array while small and a bitmap once dense (both at most 8 KiB). Parts are shared
+//! between versions and copied on write, so adding or removing an ordinal
+//! costs O(part) whatever the list's length, and an old version keeps its
+//! exact set.
+
+use std::sync::Arc;
+
+const PART_SHIFT: u32 = 16;
+const PART_MASK: u32 = (1 << PART_SHIFT) - 1;
+/// An array part becomes a bitmap past this many entries (same bytes).
+const TO_BITS: usize = 4096;
+/// A bitmap part becomes an array below this many entries.
+const TO_ARRAY: u32 = 2048;
+const WORDS: usize = (1 << PART_SHIFT) / 64;
+
+#[derive(Clone, Debug)]
+enum Part {
+    Array(Vec<u16>),
+    Bits(Box<[u64; WORDS]>, u32),
+}
+
+impl Part {
+    fn len(&self) -> u32 {
+        match self {
+            Part::Array(a) => a.len() as u32,
+            Part::Bits(_, n) => *n,
+        }
+    }
+
+    fn insert(&mut self, low: u16) -> bool {
+        match self {
+            Part::Array(a) => match a.binary_search(&low) {
+                Ok(_) => false,
+                Err(i) => {
+                    a.insert(i, low);
+                    if a.len() > TO_BITS {
+                        let mut bits = Box::new([0u64; WORDS]);
+                        for &x in a.iter() {
+                            bits[x as usize / 64] |= 1 << (x % 64);
+                        }
+                        *self = Part::Bits(bits, a.len() as u32);
+                    }
+                    true
+                }
+            },
+            Part::Bits(b, n) => {
+                let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                if b[w] & bit != 0 {
+                    return false;
+                }
+                b[w] |= bit;
+                *n += 1;
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, low: u16) -> bool {
+        match self {
+            Part::Array(a) => match a.binary_search(&low) {
+                Ok(i) => {
+                    a.remove(i);
+                    true
+                }
+                Err(_) => false,
+            },
+            Part::Bits(b, n) => {
+                let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                if b[w] & bit == 0 {
+                    return false;
+                }
+                b[w] &= !bit;
+                *n -= 1;
+                if *n < TO_ARRAY {
+                    let a = Part::bits_iter(b).collect();
+                    *self = Part::Array(a);
+                }
+                true
+            }
+        }
+    }
+
+    fn bits_iter(b: &[u64; WORDS]) -> impl Iterator<Item = u16> + '_ {
+        b.iter().enumerate().flat_map(|(w, &word)| {
+            let mut word = word;
+            std::iter::from_fn(move || {
+                if word == 0 {
+                    return None;
+                }
+                let t = word.trailing_zeros();
+                word &= word - 1;
+                Some((w * 64) as u16 + t as u16)
+            })
+        })
+    }
+
+    fn first(&self) -> Option<u16> {
+        match self {
+            Part::Array(a) => a.first().copied(),
+            Part::Bits(b, _) => Part::bits_iter(b).next(),
+        }
+    }
+
+    fn iter(&self) -> PartIter<'_> {
+        match self {
+            Part::Array(a) => PartIter::Array(a.iter()),
+            Part::Bits(b, _) => PartIter::Bits {
+                words: b,
+                w: 0,
+                word: b[0],
+            },
+        }
+    }
+}
+
+/// The low bits of a part's ordinals, ascending.
+enum PartIter<'a> {
+    Array(std::slice::Iter<'a, u16>),
+    Bits {
+        words: &'a [u64; WORDS],
+        w: usize,
+        word: u64,
+    },
+}
+
+impl Iterator for PartIter<'_> {
+    type Item = u16;
+    #[inline]
+    fn next(&mut self) -> Option<u16> {
+        match self {
+            PartIter::Array(it) => it.next().copied(),
+            PartIter::Bits { words, w, word } => loop {
+                if *word != 0 {
+                    let t = word.trailing_zeros();
+                    *word &= *word - 1;
+                    return Some((*w * 64) as u16 + t as u16);
+                }
+                *w += 1;
+                if *w >= WORDS {
+                    return None;
+                }
+                *word = words[*w];
+            },
+        }
+    }
+}
+
+/// A set of ordinals. Cloning it is O(1).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Posting {
+    len: u32,
+    parts: Arc<Vec<(u32, Arc<Part>)>>,
+}
+
+impl Posting {
+    /// Number of ordinals.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds `o`; false if it was there.
+    pub(crate) fn insert(&mut self, o: u32) -> bool {
+        let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
+        let parts = Arc::make_mut(&mut self.parts);
+        let added = match parts.binary_search_by_key(&hi, |p| p.0) {
+            Ok(i) => Arc::make_mut(&mut parts[i].1).insert(low),
+            Err(i) => {
+                parts.insert(i, (hi, Arc::new(Part::Array(vec![low]))));
+                true
+            }
+        };
+        self.len += added as u32;
+        added
+    }
+
+    /// Removes `o`; false if it was not there.
+    pub(crate) fn remove(&mut self, o: u32) -> bool {
+        let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
+        let Ok(i) = self.parts.binary_search_by_key(&hi, |p| p.0) else {
+            return false;
+        };
+        if !self.contains_in(i, low) {
+            return false;
+        }
+        let parts = Arc::make_mut(&mut self.parts);
+        let part = Arc::make_mut(&mut parts[i].1);
+        part.remove(low);
+        if part.len() == 0 {
+            parts.remove(i);
+        }
+        self.len -= 1;
+        true
+    }
+
+    fn contains_in(&self, i: usize, low: u16) -> bool {
+        match &*self.parts[i].1 {
+            Part::Array(a) => a.binary_search(&low).is_ok(),
+            Part::Bits(b, _) => b[low as usize / 64] & (1 << (low % 64)) != 0,
+        }
+    }
+
+    /// Whether `o` is in the set.
+    #[cfg(test)]
+    pub(crate) fn contains(&self, o: u32) -> bool {
+        let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
+        match self.parts.binary_search_by_key(&hi, |p| p.0) {
+            Ok(i) => self.contains_in(i, low),
+            Err(_) => false,
+        }
+    }
+
+    /// The lowest ordinal.
+    pub(crate) fn first(&self) -> Option<u32> {
+        let (hi, part) = self.parts.first()?;
+        Some((hi << PART_SHIFT) | part.first()? as u32)
+    }
+
+    /// The ordinals, ascending.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.parts
+            .iter()
+            .flat_map(|(hi, part)| part.iter().map(move |low| (hi << PART_SHIFT) | low as u32))
+    }
+
+    /// Heap bytes (shared parts included).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.parts.len() * 16
+            + self
+                .parts
+                .iter()
+                .map(|(_, p)| match &**p {
+                    Part::Array(a) => a.capacity() * 2 + 32,
+                    Part::Bits(..) => WORDS * 8 + 32,
+                })
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn matches_a_btreeset_and_old_copies_stay() {
+        let mut p = Posting::default();
+        let mut oracle = BTreeSet::new();
+        let mut x: u64 = 99;
+        let mut copies = Vec::new();
+        for step in 0..30000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Dense in the low range (bitmaps), sparse above (arrays).
+            let o = if x.is_multiple_of(3) {
+                (x >> 8) as u32 % 5000
+            } else {
+                (x >> 8) as u32 % 2_000_000
+            };
+            if x % 5 < 2 {
+                assert_eq!(p.remove(o), oracle.remove(&o));
+            } else {
+                assert_eq!(p.insert(o), oracle.insert(o));
+            }
+            assert_eq!(p.len() as usize, oracle.len());
+            if step % 5000 == 0 {
+                copies.push((p.clone(), oracle.clone()));
+            }
+        }
+        assert!(p.iter().eq(oracle.iter().copied()));
+        assert_eq!(p.first(), oracle.first().copied());
+        for o in 0..6000 {
+            assert_eq!(p.contains(o), oracle.contains(&o));
+        }
+        for (c, o) in copies {
+            assert!(c.iter().eq(o.iter().copied()));
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The slot table behind every index: open addressing with Robin Hood
+//! probing over `u32` entries, split into small shared chunks that are
+//! copied on write, so a new version of an index shares every chunk its
+//! change did not touch with the old one.
+//!
+//! An entry packs three fields: the value (an ordinal, or a group id) in
+//! the low `value_bits`, then its displacement from its home slot, then a
+//! few more bits of its key hash (a tag that rules out most non-matching
+//! candidates without reading their record). Keeping the displacement in
+//! the entry lets removals shift entries back without recomputing any
+//! hash, so an update never reads a record it does not change.
+
+use std::sync::Arc;
+
+const CHUNK_SHIFT: u32 = 9;
+/// Slots per chunk (2 KiB).
+const CHUNK: usize = 1 << CHUNK_SHIFT;
+/// An empty slot (no real entry has all bits set: values stop one short).
+const EMPTY: u32 = u32::MAX;
+/// Most displacement bits kept (Robin Hood keeps displacements short).
+const MAX_DISP_BITS: u32 = 6;
+/// Fewest displacement bits a table may have.
+const MIN_DISP_BITS: u32 = 3;
+/// Fill at build and after growing.
+const FILL: f64 = 0.7;
+/// Fill past which the table grows.
+const MAX_FILL: f64 = 0.85;
+
+/// Why an insert did not complete.
+#[derive(Debug)]
+pub(crate) enum Full {
+    /// The table needs rebuilding (more slots or more value bits) with
+    /// every value it holds plus this one.
+    Rebuild(u32),
+}
+
+/// The table. Cloning it is O(chunks) and shares every chunk.
+#[derive(Clone, Debug)]
+pub(crate) struct SlotTable {
+    chunks: Vec<Arc<[u32; CHUNK]>>,
+    cap: usize,
+    len: usize,
+    value_bits: u32,
+    disp_bits: u32,
+}
+
+/// Where a value sits and what it packs.
+#[inline]
+fn bits_for(n: u64) -> u32 {
+    64 - n.leading_zeros()
+}
+
+impl SlotTable {
+    /// An empty table for about `n` entries whose values stay below
+    /// `value_limit` (room is left to grow).
+    ///
+    /// Returns `None` when values that large cannot be packed.
+    pub(crate) fn with_capacity(n: usize, value_limit: u32) -> Option<SlotTable> {
+        // Room for values up to twice the limit (so a growing type does
+        // not rebuild often); the all-ones value is reserved.
+        let value_bits = bits_for((value_limit as u64).max(1 << 15) * 2 + 1).min(32);
+        let rest = 32 - value_bits;
+        if rest < MIN_DISP_BITS {
+            return None;
+        }
+        let disp_bits = rest.min(MAX_DISP_BITS);
+        let slots = ((n.max(16) as f64 / FILL).ceil() as usize).div_ceil(CHUNK) * CHUNK;
+        Some(SlotTable {
+            chunks: (0..slots / CHUNK)
+                .map(|_| Arc::new([EMPTY; CHUNK]))
+                .collect(),
+            cap: slots,
+            len: 0,
+            value_bits,
+            disp_bits,
+        })
+    }
+
+    /// Number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Heap bytes of the chunks (shared ones included) and chunk pointers.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.cap * 4 + self.chunks.len() * std::mem::size_of::<Arc<[u32; CHUNK]>>()
+    }
+
+    #[inline]
+    fn value_mask(&self) -> u32 {
+        if self.value_bits == 32 {
+            u32::MAX
+        } else {
+            (1u32 << self.value_bits) - 1
+        }
+    }
+
+    /// Largest value an entry can hold.
+    #[inline]
+    fn max_value(&self) -> u32 {
+        self.value_mask() - 1
+    }
+
+    #[inline]
+    fn max_disp(&self) -> u32 {
+        (1u32 << self.disp_bits) - 1
+    }
+
+    #[inline]
+    fn tag_bits(&self) -> u32 {
+        32 - self.value_bits - self.disp_bits
+    }
+
+    #[inline]
+    fn tag_of(&self, hash: u64) -> u32 {
+        let t = self.tag_bits();
+        if t == 0 {
+            0
+        } else {
+            (hash as u32) & ((1u32 << t) - 1)
+        }
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        (((hash >> 32) * self.cap as u64) >> 32) as usize
+    }
+
+    #[inline]
+    fn pack(&self, tag: u32, disp: u32, value: u32) -> u32 {
+        let tag_shift = self.value_bits + self.disp_bits;
+        let tag = if tag_shift >= 32 { 0 } else { tag << tag_shift };
+        tag | (disp << self.value_bits) | value
+    }
+
+    #[inline]
+    fn value(&self, e: u32) -> u32 {
+        e & self.value_mask()
+    }
+
+    #[inline]
+    fn disp(&self, e: u32) -> u32 {
+        (e >> self.value_bits) & self.max_disp()
+    }
+
+    #[inline]
+    fn tag(&self, e: u32) -> u32 {
+        let tag_shift = self.value_bits + self.disp_bits;
+        if tag_shift >= 32 {
+            0
+        } else {
+            e >> tag_shift
+        }
+    }
+
+    #[inline]
+    fn get(&self, pos: usize) -> u32 {
+        self.chunks[pos >> CHUNK_SHIFT][pos & (CHUNK - 1)]
+    }
+
+    #[inline]
+    fn set(&mut self, pos: usize, e: u32) {
+        Arc::make_mut(&mut self.chunks[pos >> CHUNK_SHIFT])[pos & (CHUNK - 1)] = e;
+    }
+
+    #[inline]
+    fn next(&self, pos: usize) -> usize {
+        if pos + 1 == self.cap {
+            0
+        } else {
+            pos + 1
+        }
+    }
+
+    /// The first value with key hash `hash` for which `is_match` holds.
+    #[inline]
+    pub(crate) fn find(&self, hash: u64, mut is_match: impl FnMut(u32) -> bool) -> Option<u32> {
+        let tag = self.tag_of(hash);
+        let mut pos = self.home(hash);
+        for d in 0..=self.max_disp() {
+            let e = self.get(pos);
+            if e == EMPTY {
+                return None;
+            }
+            let ed = self.disp(e);
+            if ed < d {
+                // Robin Hood: an entry closer to its home than we are to
+                // ours means ours is not further on.
+                return None;
+            }
+            if ed == d && self.tag(e) == tag && is_match(self.value(e)) {
+                return Some(self.value(e));
+            }
+            pos = self.next(pos);
+        }
+        None
+    }
+
+    /// Whether inserting one more entry keeps the table within its fill.
+    pub(crate) fn has_room(&self, value: u32) -> bool {
+        value <= self.max_value() && ((self.len + 1) as f64) <= self.cap as f64 * MAX_FILL
+    }
+
+    /// Inserts `value` with key hash `hash` (no check for an equal key).
+    ///
+    /// # Errors
+    /// [`Full::Rebuild`]: a displacement overflowed; the table is missing
+    /// the returned value and must be rebuilt with it.
+    pub(crate) fn insert(&mut self, hash: u64, value: u32) -> Result<(), Full> {
+        if !self.has_room(value) {
+            return Err(Full::Rebuild(value));
+        }
+        let mut cur_tag = self.tag_of(hash);
+        let mut cur_disp = 0u32;
+        let mut cur_value = value;
+        let mut pos = self.home(hash);
+        loop {
+            let e = self.get(pos);
+            if e == EMPTY {
+                let packed = self.pack(cur_tag, cur_disp, cur_value);
+                self.set(pos, packed);
+                self.len += 1;
+                return Ok(());
+            }
+            let ed = self.disp(e);
+            if ed < cur_disp {
+                let packed = self.pack(cur_tag, cur_disp, cur_value);
+                self.set(pos, packed);
+                cur_tag = self.tag(e);
+                cur_disp = ed;
+                cur_value = self.value(e);
+            }
+            pos = self.next(pos);
+            cur_disp += 1;
+            if cur_disp > self.max_disp() {
+                // The floating entry is out of the table now (the count
+                // is unchanged: one went in, another came out).
+                return Err(Full::Rebuild(cur_value));
+            }
+        }
+    }
+
+    /// Removes the entry holding `value` (key hash `hash`); false when there
+    /// is none.
+    pub(crate) fn remove(&mut self, hash: u64, value: u32) -> bool {
+        let mut pos = self.home(hash);
+        let mut found = None;
+        for d in 0..=self.max_disp() {
+            let e = self.get(pos);
+            if e == EMPTY || self.disp(e) < d {
+                break;
+            }
+            if self.disp(e) == d && self.value(e) == value {
+                found = Some(pos);
+                break;
+            }
+            pos = self.next(pos);
+        }
+        let Some(mut pos) = found else {
+            return false;
+        };
+        // Backward shift: pull every following displaced entry one slot
+        // nearer its home.
+        loop {
+            let nxt = self.next(pos);
+            let e = self.get(nxt);
+            if e == EMPTY || self.disp(e) == 0 {
+                self.set(pos, EMPTY);
+                break;
+            }
+            let moved = e - (1 << self.value_bits);
+            self.set(pos, moved);
+            pos = nxt;
+        }
+        self.len -= 1;
+        true
+    }
+
+    /// Every value held (in slot order).
+    pub(crate) fn values(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter(|&&e| e != EMPTY)
+            .map(move |&e| self.value(e))
+    }
+
+    /// A table holding `values` (hashes from `hash_of`), sized for `n`
+    /// entries with values below `value_limit`; grows until everything fits.
+    pub(crate) fn rebuild(
+        values: &[u32],
+        value_limit: u32,
+        mut hash_of: impl FnMut(u32) -> u64,
+    ) -> Option<SlotTable> {
+        let hashes: Vec<u64> = values.iter().map(|&v| hash_of(v)).collect();
+        let mut n = values.len();
+        'grow: loop {
+            let mut t = SlotTable::with_capacity(n, value_limit)?;
+            for (&v, &h) in values.iter().zip(&hashes) {
+                if t.insert(h, v).is_err() {
+                    n = n + n / 2 + 16;
+                    continue 'grow;
+                }
+            }
+            return Some(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hash whose home slot and tag are chosen (to force collisions).
+    fn crafted(home_hi: u32, tag: u32) -> u64 {
+        ((home_hi as u64) << 32) | tag as u64
+    }
+
+    #[test]
+    fn insert_find_remove_with_colliding_hashes() {
+        let mut t = SlotTable::with_capacity(100, 1000).unwrap();
+        // Forty values with one hash: every lookup must check each.
+        let h = crafted(7, 3);
+        for v in 0..40 {
+            t.insert(h, v).unwrap();
+        }
+        for v in 0..40 {
+            assert_eq!(t.find(h, |x| x == v), Some(v));
+        }
+        assert_eq!(t.find(h, |x| x == 99), None);
+        let snapshot = t.clone();
+        for v in (0..40).step_by(2) {
+            assert!(t.remove(h, v));
+        }
+        assert!(!t.remove(h, 0));
+        for v in 0..40 {
+            let want = (v % 2 == 1).then_some(v);
+            assert_eq!(t.find(h, |x| x == v), want);
+            // The clone kept every value.
+            assert_eq!(snapshot.find(h, |x| x == v), Some(v));
+        }
+        assert_eq!(t.len(), 20);
+        assert_eq!(snapshot.len(), 40);
+    }
+
+    #[test]
+    fn random_against_a_set() {
+        use std::collections::HashMap;
+        let mut t = SlotTable::with_capacity(64, 5000).unwrap();
+        let mut oracle: HashMap<u32, u64> = HashMap::new();
+        let mut x: u64 = 0x1234_5678;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20000 {
+            let r = next();
+            let v = (r % 3000) as u32;
+            // Few distinct hashes: many collisions and long clusters.
+            let h = (next() % 64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            if let Some(&old) = oracle.get(&v) {
+                assert!(t.remove(old, v));
+                oracle.remove(&v);
+            } else {
+                match t.insert(h, v) {
+                    Ok(()) => {}
+                    Err(Full::Rebuild(f)) => {
+                        let mut all: Vec<u32> = t.values().collect();
+                        all.push(f);
+                        let mut hs = oracle.clone();
+                        hs.insert(v, h);
+                        t = SlotTable::rebuild(&all, 5000, |x| hs[&x]).unwrap();
+                    }
+                }
+                oracle.insert(v, h);
+            }
+            assert_eq!(t.len(), oracle.len());
+        }
+        for v in 0..3000u32 {
+            let found = match oracle.get(&v) {
+                Some(&h) => t.find(h, |x| x == v),
+                None => None,
+            };
+            assert_eq!(found, oracle.get(&v).map(|_| v));
+        }
+    }
+}
