@@ -18,6 +18,11 @@ use async_trait::async_trait;
 
 mod fs;
 mod memory;
+#[cfg(feature = "object-store")]
+pub mod object;
+pub mod retention;
+#[cfg(feature = "object-store")]
+pub mod url;
 
 pub use fs::{FileAnnouncer, FsBlobStore};
 pub use memory::{InProcessAnnouncer, MemoryBlobStore};
