@@ -3,7 +3,8 @@
 Usage: moto_serve.py [PORT]   (0 or absent: a free port)
 
 Prints "port N" on stdout once listening. Exits when stdin closes (the test
-process that started it ended) or on SIGTERM.
+process that started it ended; not with MOTO_SERVE_NO_STDIN_WATCH=1, as
+.ci/run starts it) or on SIGTERM.
 
 moto checks a conditional put (If-None-Match: *, If-Match) and then stores
 the object in two steps; in its threaded server two requests could both
@@ -49,7 +50,8 @@ def main() -> None:
         finally:
             os._exit(0)
 
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    if os.environ.get("MOTO_SERVE_NO_STDIN_WATCH") != "1":
+        threading.Thread(target=watch_stdin, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f"port {server.server_port}", flush=True)
     server.serve_forever()

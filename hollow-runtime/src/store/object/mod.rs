@@ -110,9 +110,15 @@ pub(crate) fn map_error(doing: &str, url: &str, e: object_store::Error) -> Store
         }
         _ => (StoreErrorKind::Io, doing.to_owned()),
     };
+    // A recognized cause says enough; the server's words stay in the source.
+    let message = if kind == StoreErrorKind::Config {
+        message
+    } else {
+        format!("{message}: {text}")
+    };
     StoreError {
         kind,
-        message: format!("{message}: {text}"),
+        message,
         source: Some(Box::new(e)),
     }
 }
