@@ -87,14 +87,16 @@ impl Claims {
             None => PutMode::Create,
         };
         let attempt = objects
-            .put_opts(&path, body(), PutOptions::from(mode.clone()))
+            .put_opts(&path, body(), PutOptions::from(mode))
             .await;
         let result = match attempt {
             Ok(r) => Ok(r),
-            Err(object_store::Error::AlreadyExists { .. }) if matches!(mode, PutMode::Create) => {
-                self.take_over_if_stale(objects, &path, url, version).await
-            }
-            Err(object_store::Error::Precondition { .. }) => Err(self.lost(url, version, None)),
+            // Someone else's claim, a stale one, or ours whose answer was
+            // lost (the put succeeded but the connection failed): look.
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => self.resolve(objects, &path, url, version).await,
             Err(e) => Err(map_error(
                 &format!("claiming version {version} in {url}"),
                 url,
@@ -119,47 +121,56 @@ impl Claims {
         Ok(())
     }
 
-    async fn take_over_if_stale(
+    /// The claim exists and is not the one this store last wrote: take it
+    /// if it is ours (an answer lost on the way) or stale, else conflict.
+    async fn resolve(
         &self,
         objects: &dyn ObjectStore,
         path: &ObjectPath,
         url: &str,
         version: u64,
     ) -> Result<object_store::PutResult, StoreError> {
-        let got = objects
-            .get(path)
-            .await
-            .map_err(|e| map_error(&format!("reading claim-{version} in {url}"), url, e))?;
+        let read_error = |e| map_error(&format!("reading claim-{version} in {url}"), url, e);
+        let got = match objects.get(path).await {
+            Ok(got) => got,
+            // Removed meanwhile: claim it afresh.
+            Err(object_store::Error::NotFound { .. }) => {
+                let body = PutPayload::from(format!("{} {}\n", self.owner, now_millis()));
+                return objects
+                    .put_opts(path, body, PutOptions::from(PutMode::Create))
+                    .await
+                    .map_err(|e| match e {
+                        object_store::Error::AlreadyExists { .. } => self.lost(url, version, None),
+                        e => map_error(&format!("claiming version {version} in {url}"), url, e),
+                    });
+            }
+            Err(e) => return Err(read_error(e)),
+        };
         let current = UpdateVersion {
             e_tag: got.meta.e_tag.clone(),
             version: got.meta.version.clone(),
         };
-        let text = got
-            .bytes()
-            .await
-            .map_err(|e| map_error(&format!("reading claim-{version} in {url}"), url, e))?;
+        let text = got.bytes().await.map_err(read_error)?;
         let text = String::from_utf8_lossy(&text).into_owned();
-        let made = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|t| t.parse::<u64>().ok());
+        let mut words = text.split_whitespace();
+        let ours = words.next() == Some(self.owner.as_str());
+        let made = words.next().and_then(|t| t.parse::<u64>().ok());
         let age = made.map(|m| Duration::from_millis(now_millis().saturating_sub(m)));
-        match age {
-            Some(age) if age >= self.timeout => {
-                tracing::warn!(version, url, ?age, claim = %text.trim(), "taking over a stale version claim");
-                let body = PutPayload::from(format!("{} {}\n", self.owner, now_millis()));
-                objects
-                    .put_opts(path, body, PutOptions::from(PutMode::Update(current)))
-                    .await
-                    .map_err(|e| match e {
-                        object_store::Error::Precondition { .. } => {
-                            self.lost(url, version, Some(&text))
-                        }
-                        e => map_error(&format!("claiming version {version} in {url}"), url, e),
-                    })
-            }
-            _ => Err(self.lost(url, version, Some(&text))),
+        let stale = age.is_some_and(|age| age >= self.timeout);
+        if !ours && !stale {
+            return Err(self.lost(url, version, Some(&text)));
         }
+        if !ours {
+            tracing::warn!(version, url, ?age, claim = %text.trim(), "taking over a stale version claim");
+        }
+        let body = PutPayload::from(format!("{} {}\n", self.owner, now_millis()));
+        objects
+            .put_opts(path, body, PutOptions::from(PutMode::Update(current)))
+            .await
+            .map_err(|e| match e {
+                object_store::Error::Precondition { .. } => self.lost(url, version, Some(&text)),
+                e => map_error(&format!("claiming version {version} in {url}"), url, e),
+            })
     }
 
     #[cold]
@@ -174,5 +185,50 @@ impl Claims {
                 self.timeout
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_claim_whose_answer_was_lost_is_still_ours() {
+        let objects: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let prefix = ObjectPath::from("p");
+        let claims = Claims::default();
+        // The claim reached the store but this store never saw the answer.
+        objects
+            .put(
+                &object_path(&prefix, "claim-4"),
+                PutPayload::from(format!("{} {}\n", claims.owner, now_millis())),
+            )
+            .await
+            .unwrap();
+        claims
+            .ensure(&*objects, &prefix, "memory://p", 4)
+            .await
+            .unwrap();
+        // And once more, after its own update's answer was lost too.
+        objects
+            .put(
+                &object_path(&prefix, "claim-4"),
+                PutPayload::from(format!("{} {}\n", claims.owner, now_millis())),
+            )
+            .await
+            .unwrap();
+        claims
+            .ensure(&*objects, &prefix, "memory://p", 4)
+            .await
+            .unwrap();
+        // Another owner's fresh claim is not.
+        let other = Claims::default();
+        let e = other
+            .ensure(&*objects, &prefix, "memory://p", 4)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        assert!(e.to_string().contains(&claims.owner), "{e}");
     }
 }
