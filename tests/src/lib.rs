@@ -33,7 +33,6 @@ use hollow_runtime::{Hollow, Struct};
 
 pub mod check;
 pub mod dataset;
-pub mod s3;
 pub mod strategy;
 
 /// The benchmark record: a film with a primary key and two hash indexes.

@@ -1,5 +1,5 @@
 //! The object-store blob store and announcer against a real S3-compatible
-//! server (moto, started by `hollow_tests::s3`; see that module): the
+//! server (moto, started by `hollow_tests_s3`; see that module): the
 //! server's conditional writes, the blob store contract, the announcement's
 //! compare-and-swap, two producers racing, requests per poll, the retention
 //! cleaner, and producer and consumers in separate processes.
@@ -15,7 +15,8 @@ use hollow_runtime::store::retention::RetentionCleaner;
 use hollow_runtime::store::url::{open, Opened};
 use hollow_runtime::store::{AnnouncementWatcher, Announcer, BlobName, StoreErrorKind};
 use hollow_runtime::{ErrorKind, Producer};
-use hollow_tests::{dataset, s3, Movie};
+use hollow_tests::{dataset, Movie};
+use hollow_tests_s3 as s3;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 

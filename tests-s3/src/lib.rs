@@ -1,5 +1,5 @@
-//! A real S3-compatible server for the object-store tests: moto's S3 on
-//! 127.0.0.1.
+//! Test support for the object-store tests (`tests/object_store*.rs`): a
+//! real S3-compatible server, moto's S3 on 127.0.0.1.
 //!
 //! [`shared`] gives the server of this test process: the one at
 //! `HOLLOW_S3_ENDPOINT` when set (`.ci/run` starts one and exports it),
@@ -7,7 +7,7 @@
 //! ([`MOTO_VERSION`]) from PyPI into a virtual environment under the target
 //! directory the first time (`target/hollow-s3/`; a file lock keeps test
 //! binaries running at once from installing twice), then runs
-//! `tests/s3/moto_serve.py` on a free port. The server exits when the test
+//! `moto_serve.py` (beside this crate's `Cargo.toml`) on a free port. The server exits when the test
 //! process does (it watches its stdin). So `cargo test --workspace` needs
 //! only `python3` with `venv` and `pip`, and nothing is skipped.
 //!
@@ -131,7 +131,7 @@ impl S3Server {
     /// The server cannot be installed or started.
     pub fn start() -> S3Server {
         let python = moto_python();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("s3/moto_serve.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("moto_serve.py");
         let mut child = Command::new(&python)
             .arg(&script)
             .arg("0")

@@ -1,4 +1,4 @@
-//! Faults over a real S3-compatible server (see `hollow_tests::s3`): the
+//! Faults over a real S3-compatible server (see `hollow_tests_s3`): the
 //! server going away mid-cycle, blobs deleted or corrupted in the bucket,
 //! and a consumer started before anything is announced.
 
@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use hollow_runtime::store::url::{open, Opened};
 use hollow_runtime::store::{BlobName, BlobStore, StoreError};
 use hollow_runtime::{Consumer, ErrorKind, Producer};
-use hollow_tests::{dataset, s3, Movie};
+use hollow_tests::{dataset, Movie};
+use hollow_tests_s3 as s3;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
 
