@@ -8,7 +8,10 @@
 //!
 //! Embedded implementations: [`FsBlobStore`] (a local directory) with
 //! [`FileAnnouncer`] (an `announced.version` file), and [`MemoryBlobStore`]
-//! with [`InProcessAnnouncer`] for tests.
+//! with [`InProcessAnnouncer`] for tests. With the `object-store` feature,
+//! `object` puts blobs and the announcement on S3 and other object stores,
+//! and `url` opens a store from `s3://bucket/prefix`, `file:///path` or
+//! `memory://`. [`retention`] deletes blobs no consumer needs any more.
 
 use std::fmt;
 use std::path::Path;
