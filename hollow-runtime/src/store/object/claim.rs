@@ -121,6 +121,49 @@ impl Claims {
         Ok(())
     }
 
+    /// Refuses (with a conflict) when another producer holds a fresh claim
+    /// on `version`: deleting a blob of a version being published by
+    /// someone else would damage their publication.
+    pub(super) async fn check_not_foreign(
+        &self,
+        objects: &dyn ObjectStore,
+        prefix: &ObjectPath,
+        url: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        if self.held().contains_key(&version) {
+            return Ok(());
+        }
+        let path = object_path(prefix, &format!("claim-{version}"));
+        let got = match objects.get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(e) => {
+                return Err(map_error(
+                    &format!("reading claim-{version} in {url}"),
+                    url,
+                    e,
+                ))
+            }
+        };
+        let text = got
+            .bytes()
+            .await
+            .map_err(|e| map_error(&format!("reading claim-{version} in {url}"), url, e))?;
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let mut words = text.split_whitespace();
+        let ours = words.next() == Some(self.owner.as_str());
+        let stale = words
+            .next()
+            .and_then(|t| t.parse::<u64>().ok())
+            .is_some_and(|m| Duration::from_millis(now_millis().saturating_sub(m)) >= self.timeout);
+        if ours || stale {
+            Ok(())
+        } else {
+            Err(self.lost(url, version, Some(&text)))
+        }
+    }
+
     /// The claim exists and is not the one this store last wrote: take it
     /// if it is ours (an answer lost on the way) or stale, else conflict.
     async fn resolve(
@@ -222,8 +265,21 @@ mod tests {
             .ensure(&*objects, &prefix, "memory://p", 4)
             .await
             .unwrap();
-        // Another owner's fresh claim is not.
+        // Another owner's fresh claim is not, and keeps it from deleting.
         let other = Claims::default();
+        let e = other
+            .check_not_foreign(&*objects, &prefix, "memory://p", 4)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        claims
+            .check_not_foreign(&*objects, &prefix, "memory://p", 4)
+            .await
+            .unwrap();
+        other
+            .check_not_foreign(&*objects, &prefix, "memory://p", 5)
+            .await
+            .unwrap();
         let e = other
             .ensure(&*objects, &prefix, "memory://p", 4)
             .await

@@ -32,7 +32,8 @@
 //! store claims the version by creating `<prefix>/claim-<v>` with a
 //! create-if-absent put. A second producer minting the same version fails
 //! with [`StoreErrorKind::Conflict`] before it writes anything, so it can
-//! never overwrite the blobs of the producer that will announce. A claim
+//! never overwrite the blobs of the producer that will announce; nor can it
+//! delete them (a delete checks the claim first). A claim
 //! left by a producer that crashed is taken over (compare-and-swap on its
 //! ETag) once older than [`ObjectBlobStore::with_claim_timeout`].
 
@@ -369,6 +370,15 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
+        // Not a blob of a version another producer is publishing right now.
+        self.claims
+            .check_not_foreign(
+                &*self.objects,
+                &self.prefix,
+                &self.url,
+                claim::version_of(name),
+            )
+            .await?;
         match self.objects.delete(&self.path_of(name)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {
                 tracing::debug!(blob = %name, url = %self.url, "deleted blob");
@@ -439,6 +449,9 @@ mod tests {
             "{e}"
         );
         assert!(e.to_string().contains("memory://p"), "{e}");
+        // Nor delete a's blob of that version.
+        let e = b.delete(BlobName::Snapshot(5)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
         // Nothing of b's was written; a can still write (and rewrite) its own.
         assert_eq!(a.list().await.unwrap(), vec![BlobName::Snapshot(5)]);
         a.put(BlobName::Snapshot(5), b"from a again").await.unwrap();
