@@ -6,15 +6,21 @@
 //!
 //! ```text
 //! cargo run -p hollow-runtime --example quickstart [-- --dir PATH]
+//! cargo run -p hollow-runtime --features object-store --example quickstart -- --store s3://bucket/prefix
 //! ```
 //!
 //! The data goes to `./hollow-data` by default (blobs and the announcement
 //! in `store/`, the consumer's cache in `cache/`); the directory is cleared
-//! first.
+//! first. With `--store URL` (`s3://bucket/prefix`, `file:///path`,
+//! `memory://`; S3 settings from the `AWS_*` environment variables) the
+//! blobs and the announcement go there instead, and the producer first
+//! restores the version announced there, if any, so the demo can be run
+//! again against the same bucket.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use hollow_runtime::store::{AnnouncementWatcher, Announcer, BlobStore};
 use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState, Record};
 
 /// A genre, stored as a Cap'n Proto enum.
@@ -48,25 +54,64 @@ fn movie(id: u64, title: &str, year: u16, rating: f32, genres: &[Genre]) -> Movi
     }
 }
 
-fn parse_dir() -> Result<PathBuf, String> {
+struct Args {
+    dir: PathBuf,
+    store: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let mut dir = PathBuf::from("hollow-data");
+    let mut parsed = Args {
+        dir: PathBuf::from("hollow-data"),
+        store: None,
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dir" => {
-                dir = args
+                parsed.dir = args
                     .next()
                     .ok_or("--dir needs a path, e.g. --dir /tmp/hollow")?
                     .into()
             }
+            "--store" => {
+                parsed.store = Some(
+                    args.next()
+                        .ok_or("--store needs a URL, e.g. --store s3://bucket/prefix")?,
+                )
+            }
             "-h" | "--help" => {
-                println!("usage: quickstart [--dir PATH]   (default: ./hollow-data)");
+                println!(
+                    "usage: quickstart [--dir PATH] [--store URL]   (default: ./hollow-data)\n\
+                     URL: s3://bucket/prefix, file:///path or memory:// (blobs and announcement;\n\
+                     the consumer's cache stays in PATH/cache)"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }
     }
-    Ok(dir)
+    Ok(parsed)
+}
+
+type Stores = (
+    Arc<dyn BlobStore>,
+    Arc<dyn Announcer>,
+    Arc<dyn AnnouncementWatcher>,
+);
+
+/// The store, announcer and watcher at `url`.
+#[cfg(feature = "object-store")]
+fn open_url(url: &str) -> Result<Stores, Box<dyn std::error::Error>> {
+    let o = hollow_runtime::store::url::open(url, &Default::default())?;
+    Ok((o.store, o.announcer, o.watcher))
+}
+
+#[cfg(not(feature = "object-store"))]
+fn open_url(url: &str) -> Result<Stores, Box<dyn std::error::Error>> {
+    Err(format!(
+        "--store {url}: built without the object-store feature; add --features object-store"
+    )
+    .into())
 }
 
 fn show(state: &ReadState) {
@@ -92,19 +137,35 @@ fn show(state: &ReadState) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = parse_dir()?;
+    let args = parse_args()?;
+    let dir = args.dir;
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
-    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
-    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
-    println!("Hollow quickstart in {}", dir.display());
+    let (store, announcer, watcher): Stores = match &args.store {
+        Some(url) => open_url(url)?,
+        None => {
+            let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+            (
+                Arc::new(FsBlobStore::new(dir.join("store"))?),
+                announcer.clone(),
+                announcer,
+            )
+        }
+    };
+    println!("Hollow quickstart in {}", store.describe());
 
     let mut producer = Producer::builder(store.clone(), announcer.clone())
         .header_tag("source", "quickstart")
         .build();
-    let consumer = Consumer::builder(store.clone(), announcer.clone())
+    if let Some(v) = producer.restore_latest().await? {
+        println!(
+            "  producer restored version {v} announced in {}",
+            store.describe()
+        );
+    }
+    let consumer = Consumer::builder(store.clone(), watcher)
         .cache_dir(dir.join("cache"))
         .build()?;
 
@@ -138,7 +199,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(())
             })
             .await?;
-        let version = outcome.version.ok_or("no change, no version")?;
+        let Some(version) = outcome.version else {
+            println!("  no change since the restored version: nothing announced");
+            continue;
+        };
         println!(
             "  producer announced version {version} in {:?}",
             outcome.duration
@@ -159,13 +223,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let state = consumer.current().ok_or("consumer holds no version")?;
+    let mut blobs = store.list().await?;
+    blobs.sort();
     println!(
-        "\nheader tag source = {:?}; the store holds: {}",
+        "\nheader tag source = {:?}; the store holds: {}, announced.version",
         state.header_tag("source").unwrap_or("?"),
-        std::fs::read_dir(dir.join("store"))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('.'))
+        blobs
+            .iter()
+            .map(|b| b.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     );

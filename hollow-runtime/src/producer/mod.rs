@@ -528,8 +528,16 @@ impl Producer {
         let mut published = Vec::new();
         for (name, bytes) in &blobs {
             self.store.put(*name, bytes).await.map_err(|e| {
+                // A store that refuses because another producer is
+                // publishing this version (an object store's version claim)
+                // lost the race as surely as a failed announcement.
+                let kind = if e.kind() == crate::store::StoreErrorKind::Conflict {
+                    ErrorKind::AnnounceConflict
+                } else {
+                    ErrorKind::Store
+                };
                 Error::with_source(
-                    ErrorKind::Store,
+                    kind,
                     format!(
                         "publishing {name} of version {version} to {} failed",
                         self.store.describe()

@@ -34,7 +34,7 @@ fn temp_name(base: &str) -> String {
 }
 
 /// A temporary path beside `dest` (same directory, so a rename is atomic).
-fn temp_beside(dest: &Path) -> PathBuf {
+pub(super) fn temp_beside(dest: &Path) -> PathBuf {
     let base = dest
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());

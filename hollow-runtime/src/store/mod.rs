@@ -8,7 +8,10 @@
 //!
 //! Embedded implementations: [`FsBlobStore`] (a local directory) with
 //! [`FileAnnouncer`] (an `announced.version` file), and [`MemoryBlobStore`]
-//! with [`InProcessAnnouncer`] for tests.
+//! with [`InProcessAnnouncer`] for tests. With the `object-store` feature,
+//! `object` puts blobs and the announcement on S3 and other object stores,
+//! and `url` opens a store from `s3://bucket/prefix`, `file:///path` or
+//! `memory://`. [`retention`] deletes blobs no consumer needs any more.
 
 use std::fmt;
 use std::path::Path;
@@ -18,6 +21,11 @@ use async_trait::async_trait;
 
 mod fs;
 mod memory;
+#[cfg(feature = "object-store")]
+pub mod object;
+pub mod retention;
+#[cfg(feature = "object-store")]
+pub mod url;
 
 pub use fs::{FileAnnouncer, FsBlobStore};
 pub use memory::{InProcessAnnouncer, MemoryBlobStore};

@@ -1,0 +1,391 @@
+//! [`ObjectAnnouncer`]: the announcement as an object, written with
+//! conditional puts and watched with conditional GETs.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
+};
+
+use super::{map_error, object_path, parse_prefix};
+use crate::store::fs::conflict;
+use crate::store::{AnnouncementWatcher, Announcer, StoreError, StoreErrorKind};
+
+/// A missing object (not a missing bucket, which S3 also answers with 404).
+fn is_missing_object(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::NotFound { .. }) && !e.to_string().contains("NoSuchBucket")
+}
+
+/// What a watcher last read of an object: its ETag and value.
+#[derive(Clone, Debug, Default)]
+struct Seen {
+    e_tag: Option<String>,
+    value: Option<u64>,
+}
+
+/// Announces versions in `<prefix>/announced.version` (decimal text and a
+/// newline) on any [`ObjectStore`], and watches it.
+///
+/// - [`announce`](Announcer::announce) reads the announcement and its ETag,
+///   checks it is the expected version, and writes the new one with a
+///   conditional put: create-if-absent for the first announcement, `If-Match`
+///   on the ETag after. Two producers announcing a successor of the same
+///   version cannot both succeed; the loser gets
+///   [`StoreErrorKind::Conflict`] saying another producer announced.
+/// - As an [`AnnouncementWatcher`], [`changed`](AnnouncementWatcher::changed)
+///   polls every [`poll_interval`](Self::with_poll_interval) (default 1 s)
+///   with conditional GETs (`If-None-Match` on the last ETag): when nothing
+///   changed, a poll is one request answered `304 Not Modified` per object
+///   watched.
+/// - Pinning: [`pin`](Self::pin) writes `<prefix>/pinned.version`; while it
+///   exists, watchers report the pinned version instead of the announced one,
+///   so every consumer goes to it. Watching the pin costs one more
+///   conditional GET per poll; turn it off with
+///   [`with_pin_watch(false)`](Self::with_pin_watch).
+///
+/// Clones share their watch state.
+#[derive(Clone)]
+pub struct ObjectAnnouncer {
+    objects: Arc<dyn ObjectStore>,
+    announced_path: ObjectPath,
+    pinned_path: ObjectPath,
+    url: String,
+    poll_interval: Duration,
+    pin_watch: bool,
+    seen_announced: Arc<Mutex<Seen>>,
+    seen_pinned: Arc<Mutex<Seen>>,
+}
+
+impl fmt::Debug for ObjectAnnouncer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectAnnouncer")
+            .field("url", &self.url)
+            .field("poll_interval", &self.poll_interval)
+            .field("pin_watch", &self.pin_watch)
+            .finish()
+    }
+}
+
+impl ObjectAnnouncer {
+    /// The name of the announcement object under the prefix.
+    pub const ANNOUNCED: &'static str = "announced.version";
+    /// The name of the pin object under the prefix.
+    pub const PINNED: &'static str = "pinned.version";
+    /// The default poll interval of watchers: 1 s.
+    pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// An announcer keeping `<prefix>/announced.version` in `objects`; `url`
+    /// names it in messages.
+    pub fn new(objects: Arc<dyn ObjectStore>, prefix: &str, url: impl Into<String>) -> Self {
+        let prefix = parse_prefix(prefix);
+        ObjectAnnouncer {
+            objects,
+            announced_path: object_path(&prefix, Self::ANNOUNCED),
+            pinned_path: object_path(&prefix, Self::PINNED),
+            url: url.into(),
+            poll_interval: Self::DEFAULT_POLL_INTERVAL,
+            pin_watch: true,
+            seen_announced: Arc::default(),
+            seen_pinned: Arc::default(),
+        }
+    }
+
+    /// Sets how often [`changed`](AnnouncementWatcher::changed) polls
+    /// (default [`Self::DEFAULT_POLL_INTERVAL`]).
+    #[must_use]
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Whether watchers read `pinned.version` (default `true`).
+    #[must_use]
+    pub fn with_pin_watch(mut self, watch: bool) -> Self {
+        self.pin_watch = watch;
+        self
+    }
+
+    /// The poll interval of [`changed`](AnnouncementWatcher::changed).
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// The URL naming the store.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Pins every watching consumer to `version` (`None` removes the pin).
+    ///
+    /// # Errors
+    /// The object cannot be written or deleted.
+    pub async fn pin(&self, version: Option<u64>) -> Result<(), StoreError> {
+        let what = || format!("{}/{}", self.url, Self::PINNED);
+        match version {
+            Some(v) => {
+                self.objects
+                    .put(&self.pinned_path, PutPayload::from(format!("{v}\n")))
+                    .await
+                    .map_err(|e| {
+                        map_error(&format!("pinning version {v} in {}", what()), &self.url, e)
+                    })?;
+                tracing::info!(version = v, url = %self.url, "pinned");
+            }
+            None => match self.objects.delete(&self.pinned_path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                    tracing::info!(url = %self.url, "unpinned");
+                }
+                Err(e) => {
+                    return Err(map_error(&format!("unpinning {}", what()), &self.url, e));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// The pinned version, if any.
+    ///
+    /// # Errors
+    /// The object cannot be read or is corrupt.
+    pub async fn pinned(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.read(&self.pinned_path, Self::PINNED).await?.0)
+    }
+
+    /// Reads an object: its version and ETag (`None` when absent).
+    async fn read(
+        &self,
+        path: &ObjectPath,
+        name: &str,
+    ) -> Result<(Option<u64>, Option<UpdateVersion>), StoreError> {
+        match self.objects.get(path).await {
+            Ok(got) => {
+                let tag = UpdateVersion {
+                    e_tag: got.meta.e_tag.clone(),
+                    version: got.meta.version.clone(),
+                };
+                let bytes = got.bytes().await.map_err(|e| self.read_error(name, e))?;
+                Ok((Some(self.parse(name, &bytes)?), Some(tag)))
+            }
+            Err(e) if is_missing_object(&e) => Ok((None, None)),
+            Err(e) => Err(self.read_error(name, e)),
+        }
+    }
+
+    /// A conditional GET against what was last seen of the object.
+    async fn read_conditional(
+        &self,
+        path: &ObjectPath,
+        name: &str,
+        seen: &Mutex<Seen>,
+    ) -> Result<Option<u64>, StoreError> {
+        let prev = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let options = GetOptions {
+            if_none_match: prev.e_tag.clone(),
+            ..GetOptions::default()
+        };
+        let now = match self.objects.get_opts(path, options).await {
+            Ok(got) => {
+                let e_tag = got.meta.e_tag.clone();
+                let bytes = got.bytes().await.map_err(|e| self.read_error(name, e))?;
+                Seen {
+                    e_tag,
+                    value: Some(self.parse(name, &bytes)?),
+                }
+            }
+            Err(object_store::Error::NotModified { .. }) => return Ok(prev.value),
+            Err(e) if is_missing_object(&e) => Seen::default(),
+            Err(e) => return Err(self.read_error(name, e)),
+        };
+        let value = now.value;
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        Ok(value)
+    }
+
+    fn read_error(&self, name: &str, e: object_store::Error) -> StoreError {
+        map_error(&format!("reading {}/{name}", self.url), &self.url, e)
+    }
+
+    fn parse(&self, name: &str, bytes: &[u8]) -> Result<u64, StoreError> {
+        let parsed = std::str::from_utf8(bytes)
+            .ok()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u64>().ok());
+        parsed.ok_or_else(|| {
+            let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]).into_owned();
+            StoreError::new(
+                StoreErrorKind::Io,
+                format!(
+                    "corrupt announcement object {}/{name}: expected a decimal version, found {shown:?}",
+                    self.url
+                ),
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Announcer for ObjectAnnouncer {
+    async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError> {
+        let where_ = format!("{}/{}", self.url, Self::ANNOUNCED);
+        let (current, tag) = self.read(&self.announced_path, Self::ANNOUNCED).await?;
+        if current != expected {
+            return Err(conflict(version, expected, current, &where_));
+        }
+        let mode = match tag {
+            None => PutMode::Create,
+            Some(tag) => PutMode::Update(tag),
+        };
+        let body = PutPayload::from(format!("{version}\n"));
+        match self
+            .objects
+            .put_opts(&self.announced_path, body, PutOptions::from(mode))
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(version, ?expected, url = %self.url, "announced version");
+                Ok(())
+            }
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => {
+                // Lost the compare-and-swap: say who won.
+                let now = self
+                    .read(&self.announced_path, Self::ANNOUNCED)
+                    .await
+                    .ok()
+                    .and_then(|(v, _)| v);
+                Err(conflict(version, expected, now, &where_))
+            }
+            Err(e) => Err(map_error(
+                &format!("announcing version {version} in {where_}"),
+                &self.url,
+                e,
+            )),
+        }
+    }
+
+    async fn announced(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.read(&self.announced_path, Self::ANNOUNCED).await?.0)
+    }
+}
+
+#[async_trait]
+impl AnnouncementWatcher for ObjectAnnouncer {
+    async fn latest(&self) -> Result<Option<u64>, StoreError> {
+        if self.pin_watch {
+            let pinned = self
+                .read_conditional(&self.pinned_path, Self::PINNED, &self.seen_pinned)
+                .await?;
+            if pinned.is_some() {
+                return Ok(pinned);
+            }
+        }
+        self.read_conditional(&self.announced_path, Self::ANNOUNCED, &self.seen_announced)
+            .await
+    }
+
+    async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
+        loop {
+            let now = self.latest().await?;
+            if now != seen {
+                return Ok(now);
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn announcer() -> (Arc<dyn ObjectStore>, ObjectAnnouncer) {
+        let objects: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        let a = ObjectAnnouncer::new(objects.clone(), "ds", "memory://ds");
+        (objects, a)
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap() {
+        let (_, a) = announcer();
+        assert_eq!(a.announced().await.unwrap(), None);
+        let e = a.announce(1, Some(0)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        a.announce(11, None).await.unwrap();
+        a.announce(12, Some(11)).await.unwrap();
+        let e = a.announce(12, Some(11)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict);
+        assert!(
+            e.to_string()
+                .contains("another producer announced version 12 (expected 11)"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("memory://ds/announced.version"),
+            "{e}"
+        );
+        assert_eq!(a.latest().await.unwrap(), Some(12));
+    }
+
+    #[tokio::test]
+    async fn pin_overrides_the_announcement_for_watchers() {
+        let (_, a) = announcer();
+        a.announce(3, None).await.unwrap();
+        a.pin(Some(2)).await.unwrap();
+        assert_eq!(a.pinned().await.unwrap(), Some(2));
+        assert_eq!(a.latest().await.unwrap(), Some(2));
+        assert_eq!(a.announced().await.unwrap(), Some(3));
+        let unwatched = a.clone().with_pin_watch(false);
+        assert_eq!(unwatched.latest().await.unwrap(), Some(3));
+        a.pin(None).await.unwrap();
+        a.pin(None).await.unwrap();
+        assert_eq!(a.latest().await.unwrap(), Some(3));
+    }
+
+    #[tokio::test]
+    async fn corrupt_announcement_is_an_error_naming_it() {
+        let (objects, a) = announcer();
+        objects
+            .put(
+                &ObjectPath::from("ds/announced.version"),
+                PutPayload::from("x1\n"),
+            )
+            .await
+            .unwrap();
+        for e in [
+            a.announced().await.unwrap_err(),
+            a.latest().await.unwrap_err(),
+            a.announce(2, Some(1)).await.unwrap_err(),
+        ] {
+            assert!(
+                e.to_string()
+                    .contains("corrupt announcement object memory://ds/announced.version"),
+                "{e}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn changed_notices_a_new_announcement() {
+        let (_, a) = announcer();
+        let a = a.with_poll_interval(Duration::from_millis(10));
+        a.announce(1, None).await.unwrap();
+        let w = a.clone();
+        let waiting = tokio::spawn(async move { w.changed(Some(1)).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        a.announce(2, Some(1)).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("changed() did not notice")
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, Some(2));
+    }
+}
