@@ -16,8 +16,8 @@
 
 use hollow_runtime::{Consumer, Hollow, Producer, ReadState, Record};
 
-use generated_examples::demo::{data_dir, find_by_key, open_store, BoxError};
-use generated_examples::gen::movies::{Actor, Movie, Review};
+use generated_examples::demo::{data_dir, open_store, BoxError};
+use generated_examples::gen::movies::{Actor, Movie, MovieByGenres, Review};
 use generated_examples::sample;
 
 /// `Movie` after a schema change: the fields of `movies.capnp` plus
@@ -118,7 +118,10 @@ async fn main() -> Result<(), BoxError> {
             .ok_or("the consumer holds no version")?;
         show(&state)?;
         // Lookups by primary key, checked against what was produced.
-        let zero_copy = find_by_key::<Movie>(&state, &2).ok_or("movie 2 is missing")?;
+        let zero_copy = state
+            .records::<Movie>()
+            .by_primary_key(&2)
+            .ok_or("movie 2 is missing")?;
         let expected = catalog
             .movies
             .iter()
@@ -132,7 +135,33 @@ async fn main() -> Result<(), BoxError> {
             zero_copy.title(),
             zero_copy.rating()
         );
-        let review = find_by_key::<Review>(&state, &(1, "ana".to_string()))
+        // A hash-index lookup (the derive generates `MovieByGenres` from
+        // `hash_index(genres)`): every movie listing "drama", checked
+        // against a scan of what was produced.
+        let dramas: Vec<u64> = state
+            .index::<MovieByGenres>()
+            .get("drama")
+            .map(|m| m.id())
+            .collect();
+        let mut expected_dramas: Vec<u64> = catalog
+            .movies
+            .iter()
+            .filter(|m| m.genres.iter().any(|g| g == "drama"))
+            .map(|m| m.id)
+            .collect();
+        let mut sorted = dramas.clone();
+        sorted.sort_unstable();
+        expected_dramas.sort_unstable();
+        if sorted != expected_dramas {
+            return Err(format!(
+                "movies by genre \"drama\": index gives {dramas:?}, expected {expected_dramas:?}"
+            )
+            .into());
+        }
+        println!("  lookup movies by genre \"drama\" -> ids {dramas:?}");
+        let review = state
+            .records::<Review>()
+            .by_primary_key(&(1, "ana"))
             .ok_or("review (1, ana) is missing")?;
         println!(
             "  lookup review (1, \"ana\") -> {} stars at {} ms: {:?}",
@@ -198,7 +227,10 @@ async fn main() -> Result<(), BoxError> {
     // The consumer built with the old type reads data of the new schema.
     old_reader.refresh().await?;
     let state = old_reader.current().ok_or("no version")?;
-    let m2 = find_by_key::<Movie>(&state, &2).ok_or("movie 2 is missing")?;
+    let m2 = state
+        .records::<Movie>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  old-schema consumer at version {}: movie 2 is {:?}, rated {:.1} (it has no tagline \
          getter; the field is skipped)",
@@ -220,7 +252,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     new_on_old.refresh_to(last_v1).await?;
     let state = new_on_old.current().ok_or("no version")?;
-    let old = find_by_key::<MovieV2>(&state, &2).ok_or("movie 2 is missing")?;
+    let old = state
+        .records::<MovieV2>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  new-schema consumer at version {} (old schema): movie 2 {:?}, tagline {:?}",
         state.version(),
@@ -235,7 +270,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     new_on_new.refresh().await?;
     let state = new_on_new.current().ok_or("no version")?;
-    let new = find_by_key::<MovieV2>(&state, &2).ok_or("movie 2 is missing")?;
+    let new = state
+        .records::<MovieV2>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  new-schema consumer at version {} (new schema): movie 2 tagline {:?}",
         state.version(),
