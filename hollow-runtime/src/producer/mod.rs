@@ -635,8 +635,16 @@ impl Producer {
     /// Rebuilds the write state from `version` (loaded from the store by the
     /// consumer's update planner).
     ///
+    /// A declared record type (`record_type::<T>()`) that gained fields since
+    /// `version` was written continues the history with its new schema: the
+    /// next cycle publishes a delta and a snapshot carrying it, and records
+    /// left unchanged keep their bytes and ordinals.
+    ///
     /// # Errors
-    /// The version cannot be reached from the blobs in the store.
+    /// The version cannot be reached from the blobs in the store, or a
+    /// declared type changed incompatibly since (a field's type, ordinal or
+    /// offset changed, a field or enumerant removed): the error names the
+    /// type and field.
     pub async fn restore(&mut self, version: u64) -> Result<u64, Error> {
         let dir = std::env::temp_dir().join(format!("hollow-restore-{:016x}", random_tag()));
         let state = crate::consumer::load_version(self.store.clone(), &dir, version, None).await;
