@@ -1,10 +1,11 @@
 //! Plumbing shared by the example binaries: the data directory, the store
-//! and announcer over it, and lookups by primary key.
+//! and announcer over it. Lookups go through the typed indexes
+//! (`state.records::<Movie>().by_primary_key(&2)`, see `docs/indexes.md`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hollow_runtime::{FileAnnouncer, FsBlobStore, ReadState, Record};
+use hollow_runtime::{FileAnnouncer, FsBlobStore};
 
 /// The error type of the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,16 +46,4 @@ pub fn open_store(
     let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
     let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
     Ok((store, announcer))
-}
-
-/// The record of type `T` with primary key `key`, found by a scan.
-// TODO([D]): use by_primary_key (the typed index API
-// `state.records::<T>().by_primary_key(&key)`) once it lands.
-pub fn find_by_key<'s, T: Record>(state: &'s ReadState, key: &T::PrimaryKey) -> Option<T::Ref<'s>> {
-    let records = state.records::<T>();
-    let found = records
-        .iter()
-        .map(|(_, r)| r)
-        .find(|r| T::has_primary_key(key, r));
-    found
 }

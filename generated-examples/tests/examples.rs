@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-fn run(exe: &str) {
+/// Runs `exe` over a fresh directory; returns its output and data directory.
+fn run(exe: &str) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let out = Command::new(exe)
@@ -25,11 +26,22 @@ fn run(exe: &str) {
         "{stdout}"
     );
     assert!(data.join("store").join("announced.version").exists());
+    (stdout.into_owned(), dir)
 }
 
 #[test]
 fn movies_example() {
-    run(env!("CARGO_BIN_EXE_movies"));
+    let (stdout, dir) = run(env!("CARGO_BIN_EXE_movies"));
+    // The evolved producer continues the one history (version 4 after the
+    // three cycles) rather than starting a new store.
+    assert!(
+        stdout.contains("producer (new schema) continued the history: version 4"),
+        "{stdout}"
+    );
+    let store = dir.path().join("data").join("store");
+    assert!(store.join("delta-3-4").exists());
+    assert!(store.join("snapshot-4").exists());
+    assert!(!dir.path().join("data").join("v2").exists());
 }
 
 #[test]

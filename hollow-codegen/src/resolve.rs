@@ -139,19 +139,82 @@ fn check_names(plan: &ModulePlan, errors: &mut Vec<String>) {
             ));
         }
     }
+    // Every name the derive adds beside a type (`XRef`, and one index type
+    // per key: `XPrimaryKey`, `XBy<Fields>`) must not be a schema type's
+    // name too, nor be generated twice (`unique(a_b)` and `unique(a.b)`).
+    let mut generated: HashMap<String, String> = HashMap::new();
     for item in &plan.items {
-        if matches!(item, Item::Enum(_)) {
-            continue;
-        }
-        let accessor = format!("{}Ref", item_name(item));
-        if seen.contains(accessor.as_str()) {
-            errors.push(format!(
-                "file {}: type {accessor} clashes with the accessor generated for {}; rename it",
-                plan.file,
-                item_name(item)
-            ));
+        for (extra, what) in derived_names(item) {
+            let owner = item_name(item);
+            if seen.contains(extra.as_str()) {
+                errors.push(format!(
+                    "file {}: type {extra} clashes with the {what} generated for {owner}; rename it",
+                    plan.file
+                ));
+            } else if let Some(first) = generated.insert(extra.clone(), what.clone()) {
+                errors.push(format!(
+                    "file {}: the {what} and the {first} generated for {owner} are both named \
+                     {extra}; rename a field or drop one key",
+                    plan.file
+                ));
+            }
         }
     }
+}
+
+/// The item names the derive generates for `item` besides the item itself,
+/// with what each one is (mirrors `hollow-derive`: `structs.rs`, `enums.rs`
+/// and `indexes.rs`).
+fn derived_names(item: &Item) -> Vec<(String, String)> {
+    let name = item_name(item);
+    let mut out = Vec::new();
+    if matches!(item, Item::Enum(_)) {
+        return out;
+    }
+    out.push((format!("{name}Ref"), "accessor".to_string()));
+    let Item::Struct(s) = item else {
+        return out;
+    };
+    let by = |key: &[Vec<String>]| {
+        let fields: String = key
+            .iter()
+            .flat_map(|path| path.iter())
+            .flat_map(|seg| seg.strip_prefix("r#").unwrap_or(seg).split('_'))
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let mut c = part.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        format!("{name}By{fields}")
+    };
+    let label = |key: &[Vec<String>]| {
+        key.iter()
+            .map(|path| path.join("."))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if s.primary_key.is_some() {
+        out.push((
+            format!("{name}PrimaryKey"),
+            "primary-key index type".to_string(),
+        ));
+    }
+    for key in &s.unique_keys {
+        out.push((
+            by(key),
+            format!("index type of unique key ({})", label(key)),
+        ));
+    }
+    for key in &s.hash_indexes {
+        out.push((
+            by(key),
+            format!("index type of hash index ({})", label(key)),
+        ));
+    }
+    out
 }
 
 fn item_name(item: &Item) -> &str {

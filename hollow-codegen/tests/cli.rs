@@ -122,6 +122,17 @@ fn key_naming_a_missing_field_is_refused() {
 }
 
 #[test]
+fn type_named_like_a_generated_index_type_is_refused() {
+    assert_refused(
+        "name_clash",
+        &[
+            "file clash.capnp: type MovieByGenre clashes with the index type of hash index (genre) generated for Movie; rename it",
+            "file clash.capnp: type MoviePrimaryKey clashes with the primary-key index type generated for Movie; rename it",
+        ],
+    );
+}
+
+#[test]
 fn unnamed_union_is_refused() {
     assert_refused(
         "unnamed_union",

@@ -15,8 +15,10 @@
 
 use hollow_runtime::{Consumer, Hollow, Producer};
 
-use generated_examples::demo::{data_dir, find_by_key, open_store, BoxError};
-use generated_examples::gen::commerce::{Customer, Order, OrderStatus, StockLevel};
+use generated_examples::demo::{data_dir, open_store, BoxError};
+use generated_examples::gen::commerce::{
+    Customer, CustomerByEmail, Order, OrderStatus, StockLevel,
+};
 use generated_examples::sample;
 
 /// `StockLevel` with a field added (`incoming @4 :Int32`).
@@ -65,7 +67,9 @@ async fn main() -> Result<(), BoxError> {
         );
         for (_, o) in state.records::<Order>().iter() {
             let status = o.status().map_err(|e| format!("order {}: {e:?}", o.id()))?;
-            let customer = find_by_key::<Customer>(&state, &o.customer_id())
+            let customer = state
+                .records::<Customer>()
+                .by_primary_key(&o.customer_id())
                 .ok_or_else(|| format!("order {} names a missing customer", o.id()))?;
             println!(
                 "  order {} by {} ({}, {}): {:?}, {} items, total {} {}",
@@ -79,7 +83,10 @@ async fn main() -> Result<(), BoxError> {
                 o.total().currency()
             );
         }
-        let first = find_by_key::<Order>(&state, &100).ok_or("order 100 is missing")?;
+        let first = state
+            .records::<Order>()
+            .by_primary_key(&100)
+            .ok_or("order 100 is missing")?;
         let expected = shop
             .orders
             .iter()
@@ -88,9 +95,31 @@ async fn main() -> Result<(), BoxError> {
         if first.to_value()? != *expected {
             return Err("order 100 read back differs from what was produced".into());
         }
-        let key = ("north".to_string(), "mug".to_string());
-        let mugs =
-            find_by_key::<StockLevel>(&state, &key).ok_or("stock (north, mug) is missing")?;
+        // A unique-key lookup (the derive generates `CustomerByEmail` from
+        // `unique(email)`), checked against what was produced.
+        let wanted = shop
+            .customers
+            .iter()
+            .find(|c| c.id == expected.customer_id)
+            .ok_or("order 100 names no produced customer")?;
+        let by_email = state
+            .index::<CustomerByEmail>()
+            .get(&wanted.email)
+            .ok_or_else(|| format!("no customer with email {:?}", wanted.email))?;
+        if by_email.to_value()? != *wanted {
+            return Err(format!("customer by email {:?} differs", wanted.email).into());
+        }
+        println!(
+            "  lookup customer by email {:?} -> #{} {}",
+            wanted.email,
+            by_email.id(),
+            by_email.name()
+        );
+        let key = ("north", "mug");
+        let mugs = state
+            .records::<StockLevel>()
+            .by_primary_key(&key)
+            .ok_or("stock (north, mug) is missing")?;
         println!(
             "  lookup stock (north, mug) -> {} on hand, {} reserved",
             mugs.on_hand(),
@@ -129,8 +158,11 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     old_type.refresh().await?;
     let state = old_type.current().ok_or("no version")?;
-    let key = ("north".to_string(), "mug".to_string());
-    let mugs = find_by_key::<StockLevel>(&state, &key).ok_or("stock (north, mug) is missing")?;
+    let key = ("north", "mug");
+    let mugs = state
+        .records::<StockLevel>()
+        .by_primary_key(&key)
+        .ok_or("stock (north, mug) is missing")?;
     println!(
         "  old-type consumer on new data: (north, mug) {} on hand (no `incoming` getter)",
         mugs.on_hand()
@@ -143,7 +175,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     new_type.refresh_to(last_v1).await?;
     let state = new_type.current().ok_or("no version")?;
-    let mugs = find_by_key::<StockLevelV2>(&state, &key).ok_or("stock (north, mug) is missing")?;
+    let mugs = state
+        .records::<StockLevelV2>()
+        .by_primary_key(&key)
+        .ok_or("stock (north, mug) is missing")?;
     println!(
         "  new-type consumer on old data: (north, mug) {} on hand, incoming {} (not written)",
         mugs.on_hand(),

@@ -15,7 +15,7 @@
 
 use hollow_runtime::{Consumer, Hollow, Producer};
 
-use generated_examples::demo::{data_dir, find_by_key, open_store, BoxError};
+use generated_examples::demo::{data_dir, open_store, BoxError};
 use generated_examples::gen::common::{Location, Timestamp};
 use generated_examples::gen::iot::{
     Alert, AlertCauseRef, Device, DeviceKind, Metric, MetricValueRef,
@@ -90,7 +90,9 @@ async fn main() -> Result<(), BoxError> {
                 AlertCauseRef::Offline => "offline".to_string(),
                 AlertCauseRef::Manual(note) => format!("manual: {note}"),
             };
-            let device = find_by_key::<Device>(&state, &a.device_id())
+            let device = state
+                .records::<Device>()
+                .by_primary_key(&a.device_id())
                 .ok_or_else(|| format!("alert {} names a missing device", a.id()))?;
             let kind = device
                 .kind()
@@ -106,9 +108,11 @@ async fn main() -> Result<(), BoxError> {
             );
         }
         let t = 1_700_000_000_000 + i64::from(cycle) * 60_000;
-        let key = (1u64, "temperature".to_string(), t);
-        let temp =
-            find_by_key::<Metric>(&state, &key).ok_or("the temperature reading is missing")?;
+        let key = (1u64, "temperature", t);
+        let temp = state
+            .records::<Metric>()
+            .by_primary_key(&key)
+            .ok_or("the temperature reading is missing")?;
         let expected = fleet
             .metrics
             .iter()
@@ -153,7 +157,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     old_type.refresh().await?;
     let state = old_type.current().ok_or("no version")?;
-    let d1 = find_by_key::<Device>(&state, &1).ok_or("device 1 is missing")?;
+    let d1 = state
+        .records::<Device>()
+        .by_primary_key(&1)
+        .ok_or("device 1 is missing")?;
     println!(
         "  old-type consumer on new data: device 1 {} at ({}, {})",
         d1.serial(),
@@ -168,7 +175,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     new_type.refresh_to(last_v1).await?;
     let state = new_type.current().ok_or("no version")?;
-    let d1 = find_by_key::<DeviceV2>(&state, &1).ok_or("device 1 is missing")?;
+    let d1 = state
+        .records::<DeviceV2>()
+        .by_primary_key(&1)
+        .ok_or("device 1 is missing")?;
     println!(
         "  new-type consumer on old data: device 1 {} firmware {:?} (not written)",
         d1.serial(),

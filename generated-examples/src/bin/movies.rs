@@ -9,15 +9,16 @@
 //! 1. Three producer cycles (adds, changes, removals); a consumer follows
 //!    each version by deltas and looks records up by primary key.
 //! 2. Schema evolution: `Movie` gains a field (`tagline @8 :Text`, here the
-//!    hand-derived [`MovieV2`]). A producer built with the new type
-//!    continues the history; the consumer built with the old type reads the
-//!    new versions, and a new consumer reads both the old versions
-//!    (taglines empty) and the new ones.
+//!    hand-derived [`MovieV2`]). A producer built with the new type restores
+//!    the announced version and continues the same history (one delta, one
+//!    record changed); the consumer built with the old type follows it by
+//!    that delta and reads the new version, and a new consumer reads both
+//!    the old versions (taglines empty) and the new one.
 
 use hollow_runtime::{Consumer, Hollow, Producer, ReadState, Record};
 
-use generated_examples::demo::{data_dir, find_by_key, open_store, BoxError};
-use generated_examples::gen::movies::{Actor, Movie, Review};
+use generated_examples::demo::{data_dir, open_store, BoxError};
+use generated_examples::gen::movies::{Actor, Movie, MovieByGenres, Review};
 use generated_examples::sample;
 
 /// `Movie` after a schema change: the fields of `movies.capnp` plus
@@ -118,7 +119,10 @@ async fn main() -> Result<(), BoxError> {
             .ok_or("the consumer holds no version")?;
         show(&state)?;
         // Lookups by primary key, checked against what was produced.
-        let zero_copy = find_by_key::<Movie>(&state, &2).ok_or("movie 2 is missing")?;
+        let zero_copy = state
+            .records::<Movie>()
+            .by_primary_key(&2)
+            .ok_or("movie 2 is missing")?;
         let expected = catalog
             .movies
             .iter()
@@ -132,7 +136,33 @@ async fn main() -> Result<(), BoxError> {
             zero_copy.title(),
             zero_copy.rating()
         );
-        let review = find_by_key::<Review>(&state, &(1, "ana".to_string()))
+        // A hash-index lookup (the derive generates `MovieByGenres` from
+        // `hash_index(genres)`): every movie listing "drama", checked
+        // against a scan of what was produced.
+        let dramas: Vec<u64> = state
+            .index::<MovieByGenres>()
+            .get("drama")
+            .map(|m| m.id())
+            .collect();
+        let mut expected_dramas: Vec<u64> = catalog
+            .movies
+            .iter()
+            .filter(|m| m.genres.iter().any(|g| g == "drama"))
+            .map(|m| m.id)
+            .collect();
+        let mut sorted = dramas.clone();
+        sorted.sort_unstable();
+        expected_dramas.sort_unstable();
+        if sorted != expected_dramas {
+            return Err(format!(
+                "movies by genre \"drama\": index gives {dramas:?}, expected {expected_dramas:?}"
+            )
+            .into());
+        }
+        println!("  lookup movies by genre \"drama\" -> ids {dramas:?}");
+        let review = state
+            .records::<Review>()
+            .by_primary_key(&(1, "ana"))
             .ok_or("review (1, ana) is missing")?;
         println!(
             "  lookup review (1, \"ana\") -> {} stars at {} ms: {:?}",
@@ -156,49 +186,47 @@ async fn main() -> Result<(), BoxError> {
         catalog.actors.iter().try_for_each(|a| w.add(a))?;
         catalog.reviews.iter().try_for_each(|r| w.add(r))
     };
-    // A producer built with the new type first tries to continue the
-    // history: restore the announced version, then run a cycle.
+    // A producer built with the new type continues the history: it restores
+    // the announced version (whose snapshot has the old schema), and its
+    // next cycle publishes a delta and a snapshot carrying the new schema.
+    // The records are not re-encoded: the movies whose tagline stays empty
+    // are byte-identical to before and keep their ordinals.
     let mut producer_v2 = Producer::builder(store.clone(), announcer.clone())
         .record_type::<MovieV2>()
         .record_type::<Actor>()
         .record_type::<Review>()
         .build();
     producer_v2.restore_latest().await?;
-    let (store_v2, announcer_v2, old_reader) = match producer_v2.run_cycle(populate).await {
-        Ok(outcome) => {
-            println!(
-                "  producer (new schema) continued the history: version {:?}, changes {:?}",
-                outcome.version, outcome.changes
-            );
-            (store.clone(), announcer.clone(), old_consumer)
-        }
-        Err(e) => {
-            // hollow-runtime keeps a restored type's record size from the
-            // old snapshot, so records of the larger new type are refused.
-            println!(
-                "  the runtime refuses to continue a history with a larger record type \
-                 after restore: {e}"
-            );
-            println!("  so the new producer starts a new history in v2/store");
-            let (s2, a2) = open_store(&dir.join("v2"))?;
-            let mut fresh = Producer::builder(s2.clone(), a2.clone()).build();
-            let outcome = fresh.run_cycle(populate).await?;
-            println!(
-                "  producer (new schema) announced version {:?} in v2/store",
-                outcome.version
-            );
-            drop(old_consumer);
-            let reader = Consumer::builder(s2.clone(), a2.clone())
-                .cache_dir(dir.join("cache-v1-on-v2"))
-                .build()?;
-            (s2, a2, reader)
-        }
-    };
-
+    let outcome = producer_v2.run_cycle(populate).await?;
+    let version = outcome
+        .version
+        .ok_or("movie 2 gained a tagline, so a version is expected")?;
+    println!(
+        "  producer (new schema) continued the history: version {version}, changes {:?}",
+        outcome.changes
+    );
+    let changed: Vec<_> = outcome
+        .changes
+        .iter()
+        .filter(|(_, added, removed)| added + removed > 0)
+        .collect();
+    if changed != [&("Movie".to_string(), 1, 1)] {
+        return Err(format!(
+            "only movie 2 changed, but the cycle reports {:?}",
+            outcome.changes
+        )
+        .into());
+    }
     // The consumer built with the old type reads data of the new schema.
-    old_reader.refresh().await?;
-    let state = old_reader.current().ok_or("no version")?;
-    let m2 = find_by_key::<Movie>(&state, &2).ok_or("movie 2 is missing")?;
+    old_consumer.refresh().await?;
+    let state = old_consumer.current().ok_or("no version")?;
+    if state.version() != version {
+        return Err(format!("the old consumer is at {}, not {version}", state.version()).into());
+    }
+    let m2 = state
+        .records::<Movie>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  old-schema consumer at version {}: movie 2 is {:?}, rated {:.1} (it has no tagline \
          getter; the field is skipped)",
@@ -220,7 +248,10 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     new_on_old.refresh_to(last_v1).await?;
     let state = new_on_old.current().ok_or("no version")?;
-    let old = find_by_key::<MovieV2>(&state, &2).ok_or("movie 2 is missing")?;
+    let old = state
+        .records::<MovieV2>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  new-schema consumer at version {} (old schema): movie 2 {:?}, tagline {:?}",
         state.version(),
@@ -230,12 +261,15 @@ async fn main() -> Result<(), BoxError> {
     if old.to_value()? != MovieV2::from_v1(&catalog.movies[1], "") {
         return Err("the new consumer misreads data of the old schema".into());
     }
-    let new_on_new = Consumer::builder(store_v2, announcer_v2)
+    let new_on_new = Consumer::builder(store.clone(), announcer.clone())
         .cache_dir(dir.join("cache-v2"))
         .build()?;
     new_on_new.refresh().await?;
     let state = new_on_new.current().ok_or("no version")?;
-    let new = find_by_key::<MovieV2>(&state, &2).ok_or("movie 2 is missing")?;
+    let new = state
+        .records::<MovieV2>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
     println!(
         "  new-schema consumer at version {} (new schema): movie 2 tagline {:?}",
         state.version(),

@@ -44,6 +44,7 @@
 //! # });
 //! ```
 
+mod evolve;
 mod validate;
 mod write_state;
 
@@ -174,7 +175,8 @@ impl CycleWriter<'_> {
     /// Adds a record. Adding an identical record twice adds it once.
     ///
     /// # Errors
-    /// The record cannot be encoded.
+    /// The record cannot be encoded, or its type changed incompatibly
+    /// since the version the producer restored.
     pub fn add<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
         self.state.add(record, self.cycle).map(|_| ())
     }
@@ -190,9 +192,10 @@ impl IncrementalWriter<'_> {
     /// Adds `record`, replacing the record with the same primary key.
     ///
     /// # Errors
-    /// The type has no primary key, or the record cannot be encoded.
+    /// The type has no primary key, the record cannot be encoded, or its
+    /// type changed incompatibly since the version the producer restored.
     pub fn upsert<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
-        let i = self.state.type_of::<T>();
+        let i = self.state.typed::<T>()?;
         let bytes = self
             .state
             .encoder
@@ -219,7 +222,7 @@ impl IncrementalWriter<'_> {
     /// # Errors
     /// The type has no primary key.
     pub fn delete<T: Indexed>(&mut self, key: &T::PrimaryKey) -> Result<(), Error> {
-        let i = self.state.type_of::<T>();
+        let i = self.state.typed::<T>()?;
         let t = &mut self.state.types[i];
         if !T::HAS_PRIMARY_KEY {
             return Err(Error::new(
@@ -640,8 +643,16 @@ impl Producer {
     /// Rebuilds the write state from `version` (loaded from the store by the
     /// consumer's update planner).
     ///
+    /// A declared record type (`record_type::<T>()`) that gained fields since
+    /// `version` was written continues the history with its new schema: the
+    /// next cycle publishes a delta and a snapshot carrying it, and records
+    /// left unchanged keep their bytes and ordinals.
+    ///
     /// # Errors
-    /// The version cannot be reached from the blobs in the store.
+    /// The version cannot be reached from the blobs in the store, or a
+    /// declared type changed incompatibly since (a field's type, ordinal or
+    /// offset changed, a field or enumerant removed): the error names the
+    /// type and field.
     pub async fn restore(&mut self, version: u64) -> Result<u64, Error> {
         let dir = std::env::temp_dir().join(format!("hollow-restore-{:016x}", random_tag()));
         let state = crate::consumer::load_version(self.store.clone(), &dir, version, None).await;
@@ -656,12 +667,45 @@ impl Producer {
             .iter()
             .map(|t| (t.name.clone(), t.fns))
             .collect();
-        let schema = state.schema().clone();
+        // A declared type's schema is the producer's: it may have gained
+        // fields since `version` was written (see `evolve`). Old records
+        // need no re-encoding, so only the schema and section sizes change.
+        let declared = self.state.schema();
+        evolve::check_compatible(state.schema(), &declared, version).map_err(|e| {
+            Error::new(
+                ErrorKind::Record,
+                format!("cannot continue version {version} with this producer's types: {e}"),
+            )
+        })?;
+        let mut schema = declared.clone();
+        for d in &state.schema().types {
+            schema.insert(d.clone());
+        }
         for name in state.type_names().map(str::to_string).collect::<Vec<_>>() {
-            let st = schema.get_struct(&name).cloned();
-            let size = st.as_ref().map(|s| s.size).unwrap_or_default();
+            let typed = self
+                .state
+                .types
+                .iter()
+                .find(|t| t.name == name && t.fns.is_some());
+            let (size, type_schema) = match typed {
+                Some(t) => {
+                    let restored = state.schema().get_struct(&name).map(|s| s.size);
+                    if restored.is_some_and(|r| r != t.size) {
+                        tracing::info!(
+                            type_name = %name,
+                            version,
+                            "restoring with the producer's evolved schema for this type"
+                        );
+                    }
+                    (t.size, t.schema.clone())
+                }
+                None => (
+                    schema.get_struct(&name).map(|s| s.size).unwrap_or_default(),
+                    schema.clone(),
+                ),
+            };
             let fns = known.iter().find(|(n, _)| *n == name).and_then(|(_, f)| *f);
-            let mut tw = TypeWrite::new(&name, size, schema.clone(), fns);
+            let mut tw = TypeWrite::new(&name, size, type_schema, fns);
             if let Some(raw) = state.raw_records(&name) {
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
@@ -687,6 +731,7 @@ impl Producer {
                 }
             }
         }
+        ws.restored_from = Some(version);
         self.state = ws;
         self.announced = Some(version);
         self.read = Some(state);

@@ -520,6 +520,8 @@ pub(crate) struct WriteState {
     pub(crate) types: Vec<TypeWrite>,
     by_name: HashMap<String, usize>,
     pub(crate) encoder: Encoder,
+    /// The version this state was restored from, if any.
+    pub(crate) restored_from: Option<u64>,
 }
 
 impl WriteState {
@@ -537,6 +539,42 @@ impl WriteState {
             T::schema().clone(),
             Some(TypedFns::of::<T>()),
         ))
+    }
+
+    /// The state of `T` for adding records: like [`type_of`](Self::type_of),
+    /// but a type restored from a blob without being declared takes `T`'s
+    /// schema and sections when `T` only gained fields (see `evolve`).
+    ///
+    /// # Errors
+    /// `T` changed incompatibly since the restored version.
+    pub(crate) fn typed<T: Indexed>(&mut self) -> Result<usize, Error> {
+        if let Some(&i) = self.by_name.get(T::TYPE_NAME) {
+            let t = &self.types[i];
+            let new = T::schema();
+            if t.fns.is_none() && t.schema.get(T::TYPE_NAME) != new.get(T::TYPE_NAME) {
+                let since = self.restored_from.unwrap_or_default();
+                super::evolve::check_compatible(&t.schema, new, since).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Record,
+                        format!(
+                            "cannot add {} records to version {since}: {e}",
+                            T::TYPE_NAME
+                        ),
+                    )
+                })?;
+                // Every type's schema is a view of the dataset's: give the
+                // evolved definitions precedence in all of them.
+                for other in &mut self.types {
+                    let mut merged = new.clone();
+                    for d in &other.schema.types {
+                        merged.insert(d.clone());
+                    }
+                    other.schema = merged;
+                }
+                self.types[i].size = T::SIZE;
+            }
+        }
+        Ok(self.type_of::<T>())
     }
 
     pub(crate) fn insert(&mut self, t: TypeWrite) -> usize {
@@ -563,7 +601,7 @@ impl WriteState {
 
     /// Encodes `record` and adds it to the cycle being built.
     pub(crate) fn add<T: Indexed>(&mut self, record: &T, cycle: u64) -> Result<u32, Error> {
-        let i = self.type_of::<T>();
+        let i = self.typed::<T>()?;
         let bytes = self.encoder.encode(record).map_err(|e| {
             Error::with_source(
                 ErrorKind::Record,
