@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use hollow_runtime::store::url::{self, StoreOptions};
 use hollow_runtime::store::{AnnouncementWatcher, BlobName, BlobStore, FileAnnouncer};
 use hollow_runtime::FsBlobStore;
 use memmap2::Mmap;
@@ -43,13 +44,16 @@ struct Opened {
 
 /// Opens a store from its command-line form. This is the one place that
 /// knows the kinds of stores: a local directory (a path or a `file://`
-/// URL), and — once the object-store support lands — `s3://` URLs.
+/// URL), and `s3://bucket/prefix` (settings from the usual `AWS_*`
+/// environment variables, see `hollow_runtime::store::url`).
 fn open_store(spec: &str) -> Result<Opened, CliError> {
-    if let Some(rest) = spec.strip_prefix("s3://") {
-        return Err(CliError::new(format!(
-            "s3:// stores need the object-store support (issue [E]), which this build \
-             does not have: cannot open s3://{rest}; use a local directory or a file:// URL"
-        )));
+    if spec.starts_with("s3://") {
+        let opened = url::open(spec, &StoreOptions::default())?;
+        return Ok(Opened {
+            store: opened.store,
+            watcher: Some(opened.watcher),
+            local_dir: None,
+        });
     }
     let path = if let Some(p) = spec.strip_prefix("file://") {
         PathBuf::from(p)

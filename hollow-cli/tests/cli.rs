@@ -719,8 +719,6 @@ fn errors_say_what_is_wrong_and_what_exists() {
     );
     let e = fails(&["versions", "/nonexistent/store"], 1);
     assert!(e.contains("/nonexistent/store does not exist"), "{e}");
-    let e = fails(&["versions", "s3://bucket/prefix"], 1);
-    assert!(e.contains("s3:// stores need"), "{e}");
     let e = fails(&["versions", "ftp://host/x"], 1);
     assert!(e.contains("unknown store URL scheme ftp://"), "{e}");
     let empty = tempfile::tempdir().unwrap();

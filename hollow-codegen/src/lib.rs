@@ -26,14 +26,23 @@
 //!
 //! Into `OUT_DIR` instead (in `build.rs`), then include it:
 //!
-//! ```ignore
+//! ```no_run
 //! // build.rs
-//! let inputs = hollow_codegen::compile_to_out_dir(&["schemas/movies.capnp"])?;
-//! for f in inputs { println!("cargo:rerun-if-changed={}", f.display()); }
-//!
-//! // src/lib.rs
-//! hollow_codegen::include_generated!();   // pub mod movies { … } pub mod common { … }
+//! fn main() -> Result<(), hollow_codegen::Error> {
+//!     let inputs = hollow_codegen::compile_to_out_dir(&["schemas/movies.capnp"])?;
+//!     for f in inputs {
+//!         println!("cargo:rerun-if-changed={}", f.display());
+//!     }
+//!     Ok(())
+//! }
 //! ```
+//!
+//! ```text
+//! // src/lib.rs: pub mod movies { … } pub mod common { … }
+//! hollow_codegen::include_generated!();
+//! ```
+//!
+//! (`generated-examples/build.rs` and its `out_dir` test do exactly this.)
 //!
 //! # Errors
 //!

@@ -66,8 +66,8 @@ pub struct StoreOptions {
     /// web identity) when none are configured. Off by default: a missing
     /// key is then reported at once instead of after a metadata lookup.
     pub ambient_credentials: bool,
-    /// Whether watchers read `pinned.version` (default `true`; `false`
-    /// makes a poll one request).
+    /// Whether watchers obey `pinned.version` (default `true`; a poll is one
+    /// conditional GET either way).
     pub pin_watch: bool,
     /// Blobs above this size are uploaded in parts.
     pub multipart_threshold: usize,

@@ -27,8 +27,17 @@ struct Seen {
     value: Option<u64>,
 }
 
-/// Announces versions in `<prefix>/announced.version` (decimal text and a
-/// newline) on any [`ObjectStore`], and watches it.
+/// What a watcher last read: the announcement (ETag and value) and the pin
+/// read after it.
+#[derive(Clone, Debug, Default)]
+struct Watched {
+    announced: Seen,
+    pinned: Option<u64>,
+}
+
+/// Announces versions in `<prefix>/announced.version` (the version as
+/// decimal text on the first line; any later line is ignored) on any
+/// [`ObjectStore`], and watches it.
 ///
 /// - [`announce`](Announcer::announce) reads the announcement and its ETag,
 ///   checks it is the expected version, and writes the new one with a
@@ -43,11 +52,13 @@ struct Seen {
 ///   watched.
 /// - Pinning: [`pin`](Self::pin) writes `<prefix>/pinned.version`; while it
 ///   exists, watchers report the pinned version instead of the announced one,
-///   so every consumer goes to it. Watching the pin costs one more
-///   conditional GET per poll; turn it off with
-///   [`with_pin_watch(false)`](Self::with_pin_watch).
+///   so every consumer goes to it. Pinning and unpinning also rewrite
+///   `announced.version` with the same content (a compare-and-swap), which
+///   changes its ETag: watchers read the pin only when the announcement's
+///   ETag changed, so a poll stays one conditional GET when nothing
+///   changed. [`with_pin_watch(false)`](Self::with_pin_watch) ignores pins.
 ///
-/// Clones share their watch state.
+/// Clones share their watch state (until [`with_pin_watch`](Self::with_pin_watch)).
 #[derive(Clone)]
 pub struct ObjectAnnouncer {
     objects: Arc<dyn ObjectStore>,
@@ -56,8 +67,7 @@ pub struct ObjectAnnouncer {
     url: String,
     poll_interval: Duration,
     pin_watch: bool,
-    seen_announced: Arc<Mutex<Seen>>,
-    seen_pinned: Arc<Mutex<Seen>>,
+    watched: Arc<Mutex<Watched>>,
 }
 
 impl fmt::Debug for ObjectAnnouncer {
@@ -89,8 +99,7 @@ impl ObjectAnnouncer {
             url: url.into(),
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
             pin_watch: true,
-            seen_announced: Arc::default(),
-            seen_pinned: Arc::default(),
+            watched: Arc::default(),
         }
     }
 
@@ -106,6 +115,8 @@ impl ObjectAnnouncer {
     #[must_use]
     pub fn with_pin_watch(mut self, watch: bool) -> Self {
         self.pin_watch = watch;
+        // What a watcher with the other setting read is not this one's.
+        self.watched = Arc::default();
         self
     }
 
@@ -144,7 +155,51 @@ impl ObjectAnnouncer {
                 }
             },
         }
-        Ok(())
+        self.touch_announcement().await
+    }
+
+    /// Rewrites `announced.version` with its own content, so its ETag
+    /// changes and watchers read the pin again. A compare-and-swap: an
+    /// announcement made meanwhile is kept (and changes the ETag anyway).
+    async fn touch_announcement(&self) -> Result<(), StoreError> {
+        for _ in 0..8 {
+            let (value, tag) = self.read(&self.announced_path, Self::ANNOUNCED).await?;
+            let (Some(value), Some(tag)) = (value, tag) else {
+                // Nothing announced: watchers read the pin on every poll.
+                return Ok(());
+            };
+            // S3's ETag of a plain upload is the MD5 of its content: the
+            // content must change for the ETag to change, so a second line
+            // (ignored by readers) carries when it was touched.
+            let touched = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let body = PutPayload::from(format!("{value}\ntouched {touched}\n"));
+            let options = PutOptions::from(PutMode::Update(tag));
+            match self
+                .objects
+                .put_opts(&self.announced_path, body, options)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(object_store::Error::Precondition { .. }) => continue,
+                Err(e) => {
+                    return Err(map_error(
+                        &format!("touching {}/{}", self.url, Self::ANNOUNCED),
+                        &self.url,
+                        e,
+                    ))
+                }
+            }
+        }
+        Err(StoreError::new(
+            StoreErrorKind::Conflict,
+            format!(
+                "{}/{}: changed under every attempt to touch it after pinning",
+                self.url,
+                Self::ANNOUNCED
+            ),
+        ))
     }
 
     /// The pinned version, if any.
@@ -175,34 +230,27 @@ impl ObjectAnnouncer {
         }
     }
 
-    /// A conditional GET against what was last seen of the object.
-    async fn read_conditional(
-        &self,
-        path: &ObjectPath,
-        name: &str,
-        seen: &Mutex<Seen>,
-    ) -> Result<Option<u64>, StoreError> {
-        let prev = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    /// A conditional GET of the announcement against its last ETag:
+    /// `None` when it did not change (304), else what it is now.
+    async fn read_announced_if_changed(&self, prev: &Seen) -> Result<Option<Seen>, StoreError> {
+        let name = Self::ANNOUNCED;
         let options = GetOptions {
             if_none_match: prev.e_tag.clone(),
             ..GetOptions::default()
         };
-        let now = match self.objects.get_opts(path, options).await {
+        match self.objects.get_opts(&self.announced_path, options).await {
             Ok(got) => {
                 let e_tag = got.meta.e_tag.clone();
                 let bytes = got.bytes().await.map_err(|e| self.read_error(name, e))?;
-                Seen {
+                Ok(Some(Seen {
                     e_tag,
                     value: Some(self.parse(name, &bytes)?),
-                }
+                }))
             }
-            Err(object_store::Error::NotModified { .. }) => return Ok(prev.value),
-            Err(e) if is_missing_object(&e) => Seen::default(),
-            Err(e) => return Err(self.read_error(name, e)),
-        };
-        let value = now.value;
-        *seen.lock().unwrap_or_else(|p| p.into_inner()) = now;
-        Ok(value)
+            Err(object_store::Error::NotModified { .. }) => Ok(None),
+            Err(e) if is_missing_object(&e) => Ok(Some(Seen::default())),
+            Err(e) => Err(self.read_error(name, e)),
+        }
     }
 
     fn read_error(&self, name: &str, e: object_store::Error) -> StoreError {
@@ -210,8 +258,11 @@ impl ObjectAnnouncer {
     }
 
     fn parse(&self, name: &str, bytes: &[u8]) -> Result<u64, StoreError> {
+        // The version is the first line; later lines (a pin's touch) are
+        // not part of it.
         let parsed = std::str::from_utf8(bytes)
             .ok()
+            .and_then(|t| t.lines().next())
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|t| t.parse::<u64>().ok());
@@ -231,6 +282,37 @@ impl ObjectAnnouncer {
 #[async_trait]
 impl Announcer for ObjectAnnouncer {
     async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError> {
+        // A pin rewrites the announcement with its own content; losing the
+        // compare-and-swap to that is not losing to another producer.
+        for _ in 0..8 {
+            match self.announce_once(version, expected).await? {
+                Some(()) => return Ok(()),
+                None => continue,
+            }
+        }
+        Err(StoreError::new(
+            StoreErrorKind::Conflict,
+            format!(
+                "{}/{}: rewritten under every attempt to announce version {version}",
+                self.url,
+                Self::ANNOUNCED
+            ),
+        ))
+    }
+
+    async fn announced(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.read(&self.announced_path, Self::ANNOUNCED).await?.0)
+    }
+}
+
+impl ObjectAnnouncer {
+    /// One compare-and-swap of the announcement: `None` when it lost to a
+    /// rewrite of the expected version itself (a pin touching it).
+    async fn announce_once(
+        &self,
+        version: u64,
+        expected: Option<u64>,
+    ) -> Result<Option<()>, StoreError> {
         let where_ = format!("{}/{}", self.url, Self::ANNOUNCED);
         let (current, tag) = self.read(&self.announced_path, Self::ANNOUNCED).await?;
         if current != expected {
@@ -248,7 +330,7 @@ impl Announcer for ObjectAnnouncer {
         {
             Ok(_) => {
                 tracing::info!(version, ?expected, url = %self.url, "announced version");
-                Ok(())
+                Ok(Some(()))
             }
             Err(
                 object_store::Error::AlreadyExists { .. }
@@ -260,6 +342,9 @@ impl Announcer for ObjectAnnouncer {
                     .await
                     .ok()
                     .and_then(|(v, _)| v);
+                if now == expected && expected.is_some() {
+                    return Ok(None);
+                }
                 Err(conflict(version, expected, now, &where_))
             }
             Err(e) => Err(map_error(
@@ -269,25 +354,37 @@ impl Announcer for ObjectAnnouncer {
             )),
         }
     }
-
-    async fn announced(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self.read(&self.announced_path, Self::ANNOUNCED).await?.0)
-    }
 }
 
 #[async_trait]
 impl AnnouncementWatcher for ObjectAnnouncer {
     async fn latest(&self) -> Result<Option<u64>, StoreError> {
-        if self.pin_watch {
-            let pinned = self
-                .read_conditional(&self.pinned_path, Self::PINNED, &self.seen_pinned)
-                .await?;
-            if pinned.is_some() {
-                return Ok(pinned);
+        let prev = self
+            .watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let now = match self.read_announced_if_changed(&prev.announced).await? {
+            // Unchanged ETag: neither a new announcement nor a (un)pin.
+            None => prev,
+            Some(announced) => {
+                // Changed (or absent: a pin may come before any
+                // announcement): read the pin too.
+                let pinned = if self.pin_watch {
+                    self.read(&self.pinned_path, Self::PINNED).await?.0
+                } else {
+                    None
+                };
+                let now = Watched { announced, pinned };
+                *self.watched.lock().unwrap_or_else(|p| p.into_inner()) = now.clone();
+                now
             }
-        }
-        self.read_conditional(&self.announced_path, Self::ANNOUNCED, &self.seen_announced)
-            .await
+        };
+        Ok(if self.pin_watch {
+            now.pinned.or(now.announced.value)
+        } else {
+            now.announced.value
+        })
     }
 
     async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
@@ -335,6 +432,19 @@ mod tests {
 
     #[tokio::test]
     async fn pin_overrides_the_announcement_for_watchers() {
+        let (_, a) = announcer();
+        a.announce(3, None).await.unwrap();
+        // A watcher that has seen the announcement notices the pin (its
+        // ETag changed) and the unpin, and a producer still announces.
+        let before = a.clone();
+        let watcher = ObjectAnnouncer::new(a.objects.clone(), "ds", "memory://ds");
+        assert_eq!(watcher.latest().await.unwrap(), Some(3));
+        before.pin(Some(2)).await.unwrap();
+        assert_eq!(watcher.latest().await.unwrap(), Some(2));
+        before.announce(4, Some(3)).await.unwrap();
+        assert_eq!(watcher.latest().await.unwrap(), Some(2));
+        before.pin(None).await.unwrap();
+        assert_eq!(watcher.latest().await.unwrap(), Some(4));
         let (_, a) = announcer();
         a.announce(3, None).await.unwrap();
         a.pin(Some(2)).await.unwrap();
