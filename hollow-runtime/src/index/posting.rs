@@ -96,22 +96,6 @@ impl Part {
     /// Adds ascending distinct `lows`; returns how many were new.
     fn insert_many(&mut self, lows: &[u16]) -> u32 {
         let added = match self {
-            // A few into a long array: shifted in place (a merge would
-            // rewrite the whole array element by element).
-            Part::Array(a) if lows.len() * 16 < a.len() => {
-                let (mut from, mut added) = (0, 0);
-                for &low in lows {
-                    match a[from..].binary_search(&low) {
-                        Ok(i) => from += i,
-                        Err(i) => {
-                            a.insert(from + i, low);
-                            from += i + 1;
-                            added += 1;
-                        }
-                    }
-                }
-                added
-            }
             Part::Array(a) => {
                 let before = a.len();
                 let mut merged = Vec::with_capacity(before + lows.len());
@@ -165,20 +149,6 @@ impl Part {
     /// Removes ascending distinct `lows`; returns how many were present.
     fn remove_many(&mut self, lows: &[u16]) -> u32 {
         let removed = match self {
-            Part::Array(a) if lows.len() * 16 < a.len() => {
-                let (mut from, mut removed) = (0, 0);
-                for &low in lows {
-                    match a[from..].binary_search(&low) {
-                        Ok(i) => {
-                            a.remove(from + i);
-                            from += i;
-                            removed += 1;
-                        }
-                        Err(i) => from += i,
-                    }
-                }
-                removed
-            }
             Part::Array(a) => {
                 let before = a.len();
                 let mut j = 0;
@@ -547,13 +517,7 @@ mod tests {
             let old_oracle = oracle.clone();
             // Dense rounds make bitmaps, sparse ones arrays.
             let span = if round % 3 == 0 { 9000 } else { 400_000 };
-            // Small batches change long arrays in place, large ones merge.
-            let size = if round % 5 < 2 {
-                rnd() % 40
-            } else {
-                rnd() % 3000
-            };
-            let mut batch: Vec<u32> = (0..size).map(|_| (rnd() % span) as u32).collect();
+            let mut batch: Vec<u32> = (0..rnd() % 3000).map(|_| (rnd() % span) as u32).collect();
             batch.sort_unstable();
             batch.dedup();
             if round % 2 == 0 {
