@@ -424,125 +424,87 @@ impl<'w> Work<'w> {
         found
     }
 
-    fn memo_key(memo: &HashKeyed<Vec<KnownGroup>>, hash: u64, gid: u32) -> Option<&[u8]> {
-        memo.get(&hash)?
-            .iter()
-            .find(|&&(_, g)| g == gid)
-            .map(|(k, _)| &**k)
-    }
-
-    /// Updates a hash index: the groups of every removed record are found
-    /// (read from `old`), then each group loses its removed ordinals at
-    /// once; then the groups of every added record are found (read from
-    /// `new`, new groups made) and each gains its ordinals at once. A
-    /// posting-list part is copied at most once per update and changed in
-    /// one pass.
-    fn update_hash(
-        &mut self,
-        d: &mut HashData,
-        removed: &[u32],
-        old: &ReadFn<'_>,
-        added: &[u32],
-        new: &ReadFn<'_>,
-    ) -> Result<(), String> {
-        let spec = self.spec;
-        let missing = |o: u32| {
-            format!(
-                "index {} of {}: removed ordinal {o} is not in the index",
-                spec.name(),
-                spec.type_name()
-            )
+    fn add_hash(&mut self, d: &mut HashData, o: u32, read: &ReadFn<'_>) -> Result<(), String> {
+        let Some(r) = read(o) else {
+            return Err(format!(
+                "index {} of {}: ordinal {o} added but absent",
+                self.spec.name(),
+                self.spec.type_name()
+            ));
         };
         let mut keys = std::mem::take(&mut self.keys);
-        // (group, ordinal) of every change.
-        let mut ops: Vec<(u32, u32)> = Vec::with_capacity(removed.len().max(added.len()));
-        for &o in removed {
-            let Some(r) = old(o) else {
-                return Err(missing(o));
-            };
-            keys.collect(spec, &r, &mut self.h);
-            for key in keys.iter() {
-                let hash = spec.reader().hash(key);
-                let Some(gid) = self.find_group(d, hash, key, old) else {
-                    return Err(missing(o));
-                };
-                ops.push((gid, o));
+        keys.collect(self.spec, &r, &mut self.h);
+        for (pos, key) in keys.iter_at() {
+            let hash = self.spec.reader().hash(key);
+            match self.find_group(d, hash, key, read) {
+                Some(gid) => {
+                    d.groups.get_mut(gid).posting.insert(o);
+                }
+                None => {
+                    let mut posting = Posting::default();
+                    posting.insert(o);
+                    let gid = d.groups.alloc(Group {
+                        hash,
+                        rep: o,
+                        pos,
+                        posting,
+                    });
+                    self.memo_put(hash, key, gid);
+                    if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
+                        let mut values: Vec<u32> = d.table.values().collect();
+                        values.push(floating);
+                        let groups = &d.groups;
+                        d.table = SlotTable::rebuild(&values, groups.next, |g| {
+                            groups.get(g).map_or(0, |g| g.hash)
+                        })
+                        .ok_or_else(|| too_many(self.spec))?;
+                    }
+                }
             }
         }
-        ops.sort_unstable();
-        let mut ords: Vec<u32> = Vec::new();
-        for run in ops.chunk_by(|a, b| a.0 == b.0) {
-            let gid = run[0].0;
-            ords.clear();
-            ords.extend(run.iter().map(|&(_, o)| o));
+        self.keys = keys;
+        Ok(())
+    }
+
+    fn remove_hash(&mut self, d: &mut HashData, o: u32, read: &ReadFn<'_>) -> Result<(), String> {
+        let missing = || {
+            format!(
+                "index {} of {}: removed ordinal {o} is not in the index",
+                self.spec.name(),
+                self.spec.type_name()
+            )
+        };
+        let Some(r) = read(o) else {
+            return Err(missing());
+        };
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.collect(self.spec, &r, &mut self.h);
+        for key in keys.iter() {
+            let hash = self.spec.reader().hash(key);
+            let Some(gid) = self.find_group(d, hash, key, read) else {
+                return Err(missing());
+            };
             let g = d.groups.get_mut(gid);
-            if let Err(o) = g.posting.remove_sorted(&ords) {
-                return Err(missing(o));
+            if !g.posting.remove(o) {
+                return Err(missing());
             }
-            let hash = g.hash;
             if g.posting.is_empty() {
                 if !d.table.remove(hash, gid) {
-                    return Err(missing(ords[0]));
+                    return Err(missing());
                 }
                 d.groups.release(gid);
                 self.memo_forget(hash, gid);
-            } else if ords.binary_search(&g.rep).is_ok() {
+            } else if g.rep == o {
                 // Another member stands for the key (read from the state
-                // left, which holds every member). The key was met among
-                // the removed records, so the memo has it.
-                let rep = g.posting.first().unwrap_or(g.rep);
-                let pos = match (Self::memo_key(&self.memo, hash, gid), old(rep)) {
-                    (Some(key), Some(r)) => position_of(spec, &r, key, &mut self.h2),
-                    _ => None,
-                };
+                // left, which holds every member).
+                let rep = g.posting.first().unwrap_or(o);
+                let pos = read(rep).and_then(|r| position_of(self.spec, &r, key, &mut self.h2));
                 let Some(pos) = pos else {
-                    return Err(missing(g.rep));
+                    return Err(missing());
                 };
-                let g = d.groups.get_mut(gid);
                 g.rep = rep;
                 g.pos = pos;
             }
-        }
-        ops.clear();
-        for &o in added {
-            let Some(r) = new(o) else {
-                return Err(format!(
-                    "index {} of {}: ordinal {o} added but absent",
-                    spec.name(),
-                    spec.type_name()
-                ));
-            };
-            keys.collect(spec, &r, &mut self.h);
-            for (pos, key) in keys.iter_at() {
-                let hash = spec.reader().hash(key);
-                if let Some(gid) = self.find_group(d, hash, key, new) {
-                    ops.push((gid, o));
-                    continue;
-                }
-                let gid = d.groups.alloc(Group {
-                    hash,
-                    rep: o,
-                    pos,
-                    posting: Posting::default(),
-                });
-                self.memo_put(hash, key, gid);
-                ops.push((gid, o));
-                if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
-                    let mut values: Vec<u32> = d.table.values().collect();
-                    values.push(floating);
-                    let groups = &d.groups;
-                    d.table = SlotTable::rebuild(&values, groups.next, |g| {
-                        groups.get(g).map_or(0, |g| g.hash)
-                    })
-                    .ok_or_else(|| too_many(spec))?;
-                }
-            }
-        }
-        ops.sort_unstable();
-        for run in ops.chunk_by(|a, b| a.0 == b.0) {
-            ords.clear();
-            ords.extend(run.iter().map(|&(_, o)| o));
-            d.groups.get_mut(run[0].0).posting.insert_sorted(&ords);
         }
         self.keys = keys;
         Ok(())
@@ -668,7 +630,14 @@ impl IndexData {
                     w.add_unique(t, o, new, new_limit)?;
                 }
             }
-            IndexData::Hash(d) => w.update_hash(d, removed, old, added, new)?,
+            IndexData::Hash(d) => {
+                for &o in removed {
+                    w.remove_hash(d, o, old)?;
+                }
+                for &o in added {
+                    w.add_hash(d, o, new)?;
+                }
+            }
         }
         Ok(next)
     }

@@ -38,7 +38,6 @@ impl Part {
         }
     }
 
-    #[cfg(test)]
     fn insert(&mut self, low: u16) -> bool {
         match self {
             Part::Array(a) => match a.binary_search(&low) {
@@ -67,7 +66,6 @@ impl Part {
         }
     }
 
-    #[cfg(test)]
     fn remove(&mut self, low: u16) -> bool {
         match self {
             Part::Array(a) => match a.binary_search(&low) {
@@ -91,93 +89,6 @@ impl Part {
                 true
             }
         }
-    }
-
-    /// Adds ascending distinct `lows`; returns how many were new.
-    fn insert_many(&mut self, lows: &[u16]) -> u32 {
-        let added = match self {
-            Part::Array(a) => {
-                let before = a.len();
-                let mut merged = Vec::with_capacity(before + lows.len());
-                let (mut i, mut j) = (0, 0);
-                while i < a.len() && j < lows.len() {
-                    match a[i].cmp(&lows[j]) {
-                        std::cmp::Ordering::Less => {
-                            merged.push(a[i]);
-                            i += 1;
-                        }
-                        std::cmp::Ordering::Greater => {
-                            merged.push(lows[j]);
-                            j += 1;
-                        }
-                        std::cmp::Ordering::Equal => {
-                            merged.push(a[i]);
-                            i += 1;
-                            j += 1;
-                        }
-                    }
-                }
-                merged.extend_from_slice(&a[i..]);
-                merged.extend_from_slice(&lows[j..]);
-                let added = (merged.len() - before) as u32;
-                *a = merged;
-                added
-            }
-            Part::Bits(b, n) => {
-                let mut added = 0;
-                for &low in lows {
-                    let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                    added += (b[w] & bit == 0) as u32;
-                    b[w] |= bit;
-                }
-                *n += added;
-                added
-            }
-        };
-        if let Part::Array(a) = self {
-            if a.len() > TO_BITS {
-                let mut bits = Box::new([0u64; WORDS]);
-                for &x in a.iter() {
-                    bits[x as usize / 64] |= 1 << (x % 64);
-                }
-                *self = Part::Bits(bits, a.len() as u32);
-            }
-        }
-        added
-    }
-
-    /// Removes ascending distinct `lows`; returns how many were present.
-    fn remove_many(&mut self, lows: &[u16]) -> u32 {
-        let removed = match self {
-            Part::Array(a) => {
-                let before = a.len();
-                let mut j = 0;
-                a.retain(|&x| {
-                    while j < lows.len() && lows[j] < x {
-                        j += 1;
-                    }
-                    !(j < lows.len() && lows[j] == x)
-                });
-                (before - a.len()) as u32
-            }
-            Part::Bits(b, n) => {
-                let mut removed = 0;
-                for &low in lows {
-                    let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                    removed += (b[w] & bit != 0) as u32;
-                    b[w] &= !bit;
-                }
-                *n -= removed;
-                removed
-            }
-        };
-        if let Part::Bits(b, n) = self {
-            if *n < TO_ARRAY {
-                let a = Part::bits_iter(b).collect();
-                *self = Part::Array(a);
-            }
-        }
-        removed
     }
 
     fn bits_iter(b: &[u64; WORDS]) -> impl Iterator<Item = u16> + '_ {
@@ -319,7 +230,6 @@ impl Posting {
     }
 
     /// Adds `o`; false if it was there.
-    #[cfg(test)]
     pub(crate) fn insert(&mut self, o: u32) -> bool {
         let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
         let parts = Arc::make_mut(&mut self.parts);
@@ -335,7 +245,6 @@ impl Posting {
     }
 
     /// Removes `o`; false if it was not there.
-    #[cfg(test)]
     pub(crate) fn remove(&mut self, o: u32) -> bool {
         let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
         let Ok(i) = self.parts.binary_search_by_key(&hi, |p| p.0) else {
@@ -352,68 +261,6 @@ impl Posting {
         }
         self.len -= 1;
         true
-    }
-
-    /// Adds the ascending distinct ordinals `ords`, copying each part they
-    /// touch once; returns how many were new.
-    pub(crate) fn insert_sorted(&mut self, ords: &[u32]) -> u32 {
-        if ords.is_empty() {
-            return 0;
-        }
-        let parts = Arc::make_mut(&mut self.parts);
-        let mut lows: Vec<u16> = Vec::new();
-        let mut added = 0;
-        for run in ords.chunk_by(|a, b| a >> PART_SHIFT == b >> PART_SHIFT) {
-            let hi = run[0] >> PART_SHIFT;
-            lows.clear();
-            lows.extend(run.iter().map(|&o| (o & PART_MASK) as u16));
-            added += match parts.binary_search_by_key(&hi, |p| p.0) {
-                Ok(i) => Arc::make_mut(&mut parts[i].1).insert_many(&lows),
-                Err(i) => {
-                    let mut part = Part::Array(Vec::new());
-                    let n = part.insert_many(&lows);
-                    parts.insert(i, (hi, Arc::new(part.shrunk())));
-                    n
-                }
-            };
-        }
-        self.len += added;
-        added
-    }
-
-    /// Removes the ascending distinct ordinals `ords`, copying each part
-    /// they touch once.
-    ///
-    /// # Errors
-    /// An ordinal of `ords` not in the set (which is then unchanged).
-    pub(crate) fn remove_sorted(&mut self, ords: &[u32]) -> Result<(), u32> {
-        if ords.is_empty() {
-            return Ok(());
-        }
-        // Check first, so that a failed removal changes nothing.
-        for &o in ords {
-            let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
-            match self.parts.binary_search_by_key(&hi, |p| p.0) {
-                Ok(i) if self.contains_in(i, low) => {}
-                _ => return Err(o),
-            }
-        }
-        let parts = Arc::make_mut(&mut self.parts);
-        let mut lows: Vec<u16> = Vec::new();
-        for run in ords.chunk_by(|a, b| a >> PART_SHIFT == b >> PART_SHIFT) {
-            let hi = run[0] >> PART_SHIFT;
-            lows.clear();
-            lows.extend(run.iter().map(|&o| (o & PART_MASK) as u16));
-            if let Ok(i) = parts.binary_search_by_key(&hi, |p| p.0) {
-                let part = Arc::make_mut(&mut parts[i].1);
-                part.remove_many(&lows);
-                if part.len() == 0 {
-                    parts.remove(i);
-                }
-            }
-        }
-        self.len -= ords.len() as u32;
-        Ok(())
     }
 
     fn contains_in(&self, i: usize, low: u16) -> bool {
@@ -498,50 +345,6 @@ mod tests {
         }
         for (c, o) in copies {
             assert!(c.iter().eq(o.iter().copied()));
-        }
-    }
-
-    #[test]
-    fn batches_match_single_changes() {
-        let mut x: u64 = 12345;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let mut p = Posting::default();
-        let mut oracle = BTreeSet::new();
-        for round in 0..200 {
-            let old = p.clone();
-            let old_oracle = oracle.clone();
-            // Dense rounds make bitmaps, sparse ones arrays.
-            let span = if round % 3 == 0 { 9000 } else { 400_000 };
-            let mut batch: Vec<u32> = (0..rnd() % 3000).map(|_| (rnd() % span) as u32).collect();
-            batch.sort_unstable();
-            batch.dedup();
-            if round % 2 == 0 {
-                let want = batch.iter().filter(|&&o| oracle.insert(o)).count() as u32;
-                assert_eq!(p.insert_sorted(&batch), want);
-            } else {
-                let present: Vec<u32> = batch
-                    .iter()
-                    .copied()
-                    .filter(|o| oracle.contains(o))
-                    .collect();
-                if present.len() < batch.len() && !batch.is_empty() {
-                    // Some are absent: nothing changes.
-                    let absent = p.remove_sorted(&batch).unwrap_err();
-                    assert!(!oracle.contains(&absent) && batch.contains(&absent));
-                }
-                assert_eq!(p.remove_sorted(&present), Ok(()));
-                for o in &present {
-                    oracle.remove(o);
-                }
-            }
-            assert_eq!(p.len() as usize, oracle.len());
-            assert!(p.iter().eq(oracle.iter().copied()));
-            assert!(old.iter().eq(old_oracle.iter().copied()));
         }
     }
 
