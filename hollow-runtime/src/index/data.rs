@@ -2,9 +2,10 @@
 //! delta's removed and added ordinals.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use super::posting::Posting;
+use super::posting::{Posting, PostingBuilder};
 use super::table::{Full, SlotTable};
 use super::{IndexKind, IndexSpec};
 use crate::record::KeyHasher;
@@ -218,6 +219,31 @@ fn too_many(spec: &IndexSpec) -> String {
     )
 }
 
+/// A `Hasher` for keys that are already hashes (XXH3 of a key's
+/// encoding): they are used as they are, not hashed again.
+#[derive(Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A map keyed by key hashes.
+type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
+
 /// A key met during an update and its group.
 type KnownGroup = (Box<[u8]>, u32);
 
@@ -230,7 +256,7 @@ struct Work<'w> {
     /// Groups found during this build or update, by key hash, with their
     /// key (a transient cache: a key with thousands of records changed is
     /// compared by reading a member once, not once per record).
-    memo: HashMap<u64, Vec<KnownGroup>>,
+    memo: HashKeyed<Vec<KnownGroup>>,
 }
 
 impl<'w> Work<'w> {
@@ -240,7 +266,7 @@ impl<'w> Work<'w> {
             keys: KeyList::default(),
             h: KeyHasher::new(),
             h2: KeyHasher::new(),
-            memo: HashMap::new(),
+            memo: HashKeyed::default(),
         }
     }
 
@@ -293,7 +319,19 @@ impl<'w> Work<'w> {
                 self.spec.type_name()
             ));
         };
-        self.unique_key(&r, o)?;
+        self.add_unique_read(t, o, &r, read, limit)
+    }
+
+    /// [`Work::add_unique`] of record `r` (ordinal `o`), already read.
+    fn add_unique_read(
+        &mut self,
+        t: &mut SlotTable,
+        o: u32,
+        r: &StructReader<'_>,
+        read: &ReadFn<'_>,
+        limit: u32,
+    ) -> Result<(), String> {
+        self.unique_key(r, o)?;
         let key = self.keys.iter().next().unwrap_or_default();
         let hash = self.spec.reader().hash(key);
         let (spec, h2) = (self.spec, &mut self.h2);
@@ -309,7 +347,7 @@ impl<'w> Work<'w> {
                 } else {
                     "unique key"
                 },
-                spec.reader().describe(&r)
+                spec.reader().describe(r)
             ));
         }
         if let Err(Full::Rebuild(floating)) = t.insert(hash, o) {
@@ -473,6 +511,77 @@ impl<'w> Work<'w> {
     }
 }
 
+/// No further group in a chain.
+const NO_GROUP: u32 = u32::MAX;
+
+/// A group found while building a hash index.
+struct FoundGroup {
+    hash: u64,
+    key: Box<[u8]>,
+    rep: u32,
+    pos: u32,
+    /// The next group found with the same hash, or [`NO_GROUP`].
+    next: u32,
+    posting: PostingBuilder,
+}
+
+/// Builds a hash index in one pass over the records: each key's ordinals
+/// come in ascending order, so posting lists are filled part by part, and
+/// the slot table is made once, at its final size, from the groups' hashes.
+fn build_hash(spec: &IndexSpec, limit: u32, read: &ReadFn<'_>) -> Result<HashData, String> {
+    let mut first: HashKeyed<u32> = HashKeyed::default();
+    let mut found: Vec<FoundGroup> = Vec::new();
+    let mut keys = KeyList::default();
+    let mut h = KeyHasher::new();
+    for o in 0..limit {
+        let Some(r) = read(o) else {
+            continue;
+        };
+        keys.collect(spec, &r, &mut h);
+        for (pos, key) in keys.iter_at() {
+            let hash = spec.reader().hash(key);
+            let mut at = first.get(&hash).copied().unwrap_or(NO_GROUP);
+            while at != NO_GROUP && *found[at as usize].key != *key {
+                at = found[at as usize].next;
+            }
+            if at != NO_GROUP {
+                found[at as usize].posting.push(o);
+                continue;
+            }
+            let id = u32::try_from(found.len())
+                .ok()
+                .filter(|&id| id != NO_GROUP)
+                .ok_or_else(|| too_many(spec))?;
+            let next = first.insert(hash, id).unwrap_or(NO_GROUP);
+            let mut posting = PostingBuilder::default();
+            posting.push(o);
+            found.push(FoundGroup {
+                hash,
+                key: key.into(),
+                rep: o,
+                pos,
+                next,
+                posting,
+            });
+        }
+    }
+    drop(first);
+    let hashes: Vec<u64> = found.iter().map(|f| f.hash).collect();
+    let mut groups = Groups::default();
+    for f in found {
+        groups.alloc(Group {
+            hash: f.hash,
+            rep: f.rep,
+            pos: f.pos,
+            posting: f.posting.finish(),
+        });
+    }
+    let ids: Vec<u32> = (0..hashes.len() as u32).collect();
+    let table = SlotTable::rebuild(&ids, (ids.len() as u32).max(1024), |g| hashes[g as usize])
+        .ok_or_else(|| too_many(spec))?;
+    Ok(HashData { table, groups })
+}
+
 impl IndexData {
     /// Builds the index over ordinals `0..limit` of a state (`count`
     /// records).
@@ -487,24 +596,13 @@ impl IndexData {
             IndexKind::PrimaryKey | IndexKind::Unique => {
                 let mut t = SlotTable::with_capacity(count, limit).ok_or_else(|| too_many(spec))?;
                 for o in 0..limit {
-                    if read(o).is_some() {
-                        w.add_unique(&mut t, o, read, limit)?;
+                    if let Some(r) = read(o) {
+                        w.add_unique_read(&mut t, o, &r, read, limit)?;
                     }
                 }
                 Ok(IndexData::Unique(t))
             }
-            IndexKind::Hash => {
-                let mut d = HashData {
-                    table: SlotTable::with_capacity(64, 1024).ok_or_else(|| too_many(spec))?,
-                    groups: Groups::default(),
-                };
-                for o in 0..limit {
-                    if read(o).is_some() {
-                        w.add_hash(&mut d, o, read)?;
-                    }
-                }
-                Ok(IndexData::Hash(d))
-            }
+            IndexKind::Hash => build_hash(spec, limit, read).map(IndexData::Hash),
         }
     }
 

@@ -474,7 +474,40 @@ impl ReadState {
     }
 
     fn build_all_indexes(&self) -> Result<(), String> {
-        for s in self.indexes.snapshot() {
+        let todo: Vec<Arc<IndexSlot>> = self
+            .indexes
+            .snapshot()
+            .into_iter()
+            .filter(|s| s.data.get().is_none())
+            .collect();
+        let records: usize = todo
+            .iter()
+            .map(|s| {
+                self.index
+                    .get(s.spec.type_name())
+                    .map_or(0, |&i| self.types[i].count as usize)
+            })
+            .sum();
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(todo.len());
+        // Several indexes with real work are built on several cores, each
+        // worker taking the next index not yet started.
+        if workers >= 2 && records >= 100_000 {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(s) = todo.get(i) else {
+                            break;
+                        };
+                        s.data.get_or_init(|| self.build_index(&s.spec));
+                    });
+                }
+            });
+        }
+        for s in &todo {
             if let Err(e) = s.data.get_or_init(|| self.build_index(&s.spec)) {
                 return Err(e.clone());
             }
