@@ -11,12 +11,22 @@ use hollow_tests::{dataset, Movie};
 use hollow_tests_s3 as s3;
 use serde_json::Value;
 
-fn hollow(server: &s3::S3Server) -> Command {
+/// Runs `hollow args` with the server's settings; its stdout, after
+/// checking it succeeded.
+fn hollow_ok(server: &s3::S3Server, args: &[&str]) -> Vec<u8> {
     let mut cmd = Command::cargo_bin("hollow").unwrap();
     for (k, v) in server.env() {
         cmd.env(k, v);
     }
-    cmd
+    let out = cmd.args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "hollow {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Publishes three versions of movies to `url`; returns what each holds.
@@ -53,29 +63,12 @@ fn every_read_command_works_on_an_s3_store() {
     let (last, last_movies) = versions.last().unwrap();
 
     // versions: the announced version and every version's blobs.
-    let out = hollow(server)
-        .args(["versions", &url, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = hollow_ok(server, &["versions", &url, "--json"]);
+    let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["announced"], Value::from(*last), "{v}");
 
     // export: exactly the producer's records of the announced version.
-    let out = hollow(server)
-        .args(["export", &url, "--type", "Movie"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(hollow_ok(server, &["export", &url, "--type", "Movie"])).unwrap();
     let mut ids: Vec<u64> = text
         .lines()
         .map(|l| {
@@ -90,33 +83,32 @@ fn every_read_command_works_on_an_s3_store() {
     // diff of adjacent versions, read from the delta.
     let (first, _) = versions[0];
     let (second, _) = versions[1];
-    let out = hollow(server)
-        .args([
-            "diff",
-            &url,
-            &first.to_string(),
-            &second.to_string(),
-            "--json",
-        ])
-        .output()
+    let (first, second) = (first.to_string(), second.to_string());
+    let out = hollow_ok(server, &["diff", &url, &first, &second, "--json"]);
+    let j: Value = serde_json::from_slice(&out).unwrap();
+    let movie = j["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "Movie")
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Movie"), "{text}");
+    let keys = |side: &str| -> Vec<u64> {
+        let mut k: Vec<u64> = movie[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_u64().unwrap())
+            .collect();
+        k.sort_unstable();
+        k
+    };
+    // Round 1 removed movie 1, added movie 101 and changed movie 5.
+    assert_eq!(keys("removed"), vec![1], "{j}");
+    assert_eq!(keys("added"), vec![101], "{j}");
+    assert_eq!(keys("modified"), vec![5], "{j}");
 
     // verify: every blob fetched from the bucket checks out.
-    let out = hollow(server).args(["verify", &url]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    hollow_ok(server, &["verify", &url]);
 }
 
 #[test]
