@@ -46,28 +46,6 @@ pub(crate) fn upper_camel(capnp: &str) -> String {
     out
 }
 
-/// The derive's Rust → Cap'n Proto name mapping (`hollow-derive`'s
-/// `lower_camel`): `runtime_min` → `runtimeMin`, `Pending` → `pending`,
-/// `r#type` → `type`.
-pub(crate) fn derive_name(rust: &str) -> String {
-    let rust = rust.strip_prefix("r#").unwrap_or(rust);
-    let mut out = String::with_capacity(rust.len());
-    let mut upper_next = false;
-    for (i, c) in rust.chars().enumerate() {
-        if c == '_' {
-            upper_next = !out.is_empty();
-        } else if upper_next {
-            out.extend(c.to_uppercase());
-            upper_next = false;
-        } else if i == 0 || out.is_empty() {
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A Rust identifier for `name` (a field or variant name already converted),
 /// and the Cap'n Proto name to give in `#[hollow(rename = "…")]` when the
 /// derive would not map the identifier back to `capnp`.
@@ -79,7 +57,7 @@ pub(crate) fn ident(name: String, capnp: &str) -> (String, Option<String>) {
     } else {
         name
     };
-    let rename = (derive_name(&ident) != capnp).then(|| capnp.to_string());
+    let rename = (hollow_schema::lower_camel(&ident) != capnp).then(|| capnp.to_string());
     (ident, rename)
 }
 
@@ -127,7 +105,7 @@ mod tests {
         assert_eq!(ident(snake("type"), "type"), ("r#type".into(), None));
         // The derive drops a trailing underscore, so no rename is needed.
         assert_eq!(ident(snake("self"), "self"), ("self_".into(), None));
-        assert_eq!(derive_name("self_"), "self");
+        assert_eq!(hollow_schema::lower_camel("self_"), "self");
         assert_eq!(ident(upper_camel("sciFi"), "sciFi"), ("SciFi".into(), None));
     }
 

@@ -1,36 +1,4 @@
-//! Rust names to Cap'n Proto names.
+//! Rust names to Cap'n Proto names: the mapping lives in `hollow-schema`,
+//! shared with `hollow-codegen`.
 
-/// `runtime_min` → `runtimeMin`; `Drama` → `drama`; `r#type` → `type`.
-pub(crate) fn lower_camel(rust: &str) -> String {
-    let rust = rust.strip_prefix("r#").unwrap_or(rust);
-    let mut out = String::with_capacity(rust.len());
-    let mut upper_next = false;
-    for (i, c) in rust.chars().enumerate() {
-        if c == '_' {
-            upper_next = !out.is_empty();
-        } else if upper_next {
-            out.extend(c.to_uppercase());
-            upper_next = false;
-        } else if i == 0 || out.is_empty() {
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lower_camel;
-
-    #[test]
-    fn converts() {
-        assert_eq!(lower_camel("runtime_min"), "runtimeMin");
-        assert_eq!(lower_camel("id"), "id");
-        assert_eq!(lower_camel("Drama"), "drama");
-        assert_eq!(lower_camel("SciFi"), "sciFi");
-        assert_eq!(lower_camel("r#type"), "type");
-        assert_eq!(lower_camel("cast_ids"), "castIds");
-    }
-}
+pub(crate) use hollow_schema::lower_camel;

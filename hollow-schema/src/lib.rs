@@ -42,6 +42,7 @@ mod capnp_text;
 mod error;
 mod ir;
 pub mod layout;
+mod names;
 mod request;
 mod validate;
 
@@ -49,5 +50,6 @@ pub use assign::assign_layout;
 pub use capnp_text::{file_id_for, to_capnp, HOLLOW_FILE_ID};
 pub use error::SchemaError;
 pub use ir::*;
+pub use names::lower_camel;
 pub use request::from_request;
 pub use validate::validate;
