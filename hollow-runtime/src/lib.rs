@@ -80,3 +80,18 @@ pub use value::{Element, NotInSchema, PointerValue, Value};
 
 #[cfg(feature = "derive")]
 pub use hollow_derive::Hollow;
+
+/// Asks the processor to start loading the cache line at `p`: a hint that
+/// reads nothing and cannot fault, so a batch of lookups can overlap its
+/// cache misses.
+#[inline]
+pub(crate) fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` only hints the cache; it never dereferences in
+    // a way that can fault, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

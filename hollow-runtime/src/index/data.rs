@@ -7,12 +7,38 @@ use std::sync::Arc;
 
 use super::posting::{Posting, PostingBuilder};
 use super::table::{Full, SlotTable};
+use super::unique::UniqueData;
 use super::{IndexKind, IndexSpec};
 use crate::record::KeyHasher;
 use crate::wire::StructReader;
 
 /// Reads the record at an ordinal of one state (`None` when absent).
 pub(crate) type ReadFn<'a> = dyn Fn(u32) -> Option<StructReader<'a>> + Send + Sync + 'a;
+
+/// A change of one record type (a delta, or a producer's cycle), as
+/// indexes see it.
+pub(crate) struct Change<'c, 'a> {
+    /// Ordinals removed.
+    pub(crate) removed: &'c [u32],
+    /// The record of `removed[k]`, as it was.
+    pub(crate) removed_at: &'c AtFn<'a>,
+    /// Records of the state left, by ordinal.
+    pub(crate) old: &'c ReadFn<'a>,
+    /// Ordinals added.
+    pub(crate) added: &'c [u32],
+    /// The record of `added[k]`.
+    pub(crate) added_at: &'c AtFn<'a>,
+    /// Records of the state reached, by ordinal.
+    pub(crate) new: &'c ReadFn<'a>,
+    /// Every ordinal of the state reached is below this.
+    pub(crate) new_limit: u32,
+}
+
+/// Reads the record of the `k`-th removed (or added) ordinal of a change
+/// straight from where it is held, without an ordinal lookup: a delta's
+/// records sit in order in its blob, and applying the delta has just found
+/// the removed ones.
+pub(crate) type AtFn<'a> = dyn Fn(usize) -> Option<StructReader<'a>> + Send + Sync + 'a;
 
 /// The distinct keys of one record, encoded, in a reusable buffer.
 #[derive(Default)]
@@ -206,12 +232,12 @@ pub(crate) struct HashData {
 #[derive(Clone, Debug)]
 pub(crate) enum IndexData {
     /// Primary or unique key: key → ordinal.
-    Unique(SlotTable),
+    Unique(UniqueData),
     /// Hash index.
     Hash(HashData),
 }
 
-fn too_many(spec: &IndexSpec) -> String {
+pub(crate) fn too_many(spec: &IndexSpec) -> String {
     format!(
         "index {} of {}: too many ordinals for an index table",
         spec.name(),
@@ -291,115 +317,6 @@ impl<'w> Work<'w> {
         }
     }
 
-    /// The one key of a record of a unique index, collected in `keys`.
-    fn unique_key(&mut self, r: &StructReader<'_>, o: u32) -> Result<(), String> {
-        self.keys.collect(self.spec, r, &mut self.h);
-        if self.keys.total() != 1 {
-            return Err(format!(
-                "index {} of {}: ordinal {o} has {} keys, a unique index needs one",
-                self.spec.name(),
-                self.spec.type_name(),
-                self.keys.total()
-            ));
-        }
-        Ok(())
-    }
-
-    fn add_unique(
-        &mut self,
-        t: &mut SlotTable,
-        o: u32,
-        read: &ReadFn<'_>,
-        limit: u32,
-    ) -> Result<(), String> {
-        let Some(r) = read(o) else {
-            return Err(format!(
-                "index {} of {}: ordinal {o} added but absent",
-                self.spec.name(),
-                self.spec.type_name()
-            ));
-        };
-        self.add_unique_read(t, o, &r, read, limit)
-    }
-
-    /// [`Work::add_unique`] of record `r` (ordinal `o`), already read.
-    fn add_unique_read(
-        &mut self,
-        t: &mut SlotTable,
-        o: u32,
-        r: &StructReader<'_>,
-        read: &ReadFn<'_>,
-        limit: u32,
-    ) -> Result<(), String> {
-        self.unique_key(r, o)?;
-        let key = self.keys.iter().next().unwrap_or_default();
-        let hash = self.spec.reader().hash(key);
-        let (spec, h2) = (self.spec, &mut self.h2);
-        let dup = t.find(hash, |v| {
-            read(v).is_some_and(|other| has_key(spec, &other, key, h2))
-        });
-        if let Some(other) = dup {
-            return Err(format!(
-                "{} has two records with {} {} (ordinals {other} and {o})",
-                spec.type_name(),
-                if spec.kind() == IndexKind::PrimaryKey {
-                    "primary key"
-                } else {
-                    "unique key"
-                },
-                spec.reader().describe(r)
-            ));
-        }
-        if let Err(Full::Rebuild(floating)) = t.insert(hash, o) {
-            let mut values: Vec<u32> = t.values().collect();
-            values.push(floating);
-            let mut h = KeyHasher::new();
-            let mut keys = KeyList::default();
-            *t = SlotTable::rebuild(&values, limit, |v| match read(v) {
-                Some(r) => {
-                    keys.collect(spec, &r, &mut h);
-                    spec.reader().hash(keys.iter().next().unwrap_or_default())
-                }
-                None => 0,
-            })
-            .ok_or_else(|| too_many(spec))?;
-            tracing::debug!(
-                index = spec.name(),
-                entries = t.len(),
-                "index table rebuilt larger"
-            );
-        }
-        Ok(())
-    }
-
-    fn remove_unique(
-        &mut self,
-        t: &mut SlotTable,
-        o: u32,
-        read: &ReadFn<'_>,
-    ) -> Result<(), String> {
-        let removed = match read(o) {
-            Some(r) => {
-                self.unique_key(&r, o)?;
-                let hash = self
-                    .spec
-                    .reader()
-                    .hash(self.keys.iter().next().unwrap_or_default());
-                t.remove(hash, o)
-            }
-            None => false,
-        };
-        if removed {
-            Ok(())
-        } else {
-            Err(format!(
-                "index {} of {}: removed ordinal {o} is not in the index",
-                self.spec.name(),
-                self.spec.type_name()
-            ))
-        }
-    }
-
     /// The group holding key `key` (`hash`), reading members from `read`.
     fn find_group(
         &mut self,
@@ -423,90 +340,144 @@ impl<'w> Work<'w> {
         }
         found
     }
+}
 
-    fn add_hash(&mut self, d: &mut HashData, o: u32, read: &ReadFn<'_>) -> Result<(), String> {
-        let Some(r) = read(o) else {
-            return Err(format!(
-                "index {} of {}: ordinal {o} added but absent",
-                self.spec.name(),
-                self.spec.type_name()
-            ));
-        };
+impl Work<'_> {
+    fn missing(&self, o: u32) -> String {
+        format!(
+            "index {} of {}: removed ordinal {o} is not in the index",
+            self.spec.name(),
+            self.spec.type_name()
+        )
+    }
+
+    /// Removes a delta's `removed` ordinals (their records read from the
+    /// state left): each record's groups are found first, then each
+    /// group's posting list changes once, part by part.
+    fn remove_hash_batch(
+        &mut self,
+        d: &mut HashData,
+        removed: &[u32],
+        removed_at: &AtFn<'_>,
+        read: &ReadFn<'_>,
+    ) -> Result<(), String> {
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(removed.len() * 2);
         let mut keys = std::mem::take(&mut self.keys);
-        keys.collect(self.spec, &r, &mut self.h);
-        for (pos, key) in keys.iter_at() {
-            let hash = self.spec.reader().hash(key);
-            match self.find_group(d, hash, key, read) {
-                Some(gid) => {
-                    d.groups.get_mut(gid).posting.insert(o);
-                }
-                None => {
-                    let mut posting = Posting::default();
-                    posting.insert(o);
-                    let gid = d.groups.alloc(Group {
-                        hash,
-                        rep: o,
-                        pos,
-                        posting,
-                    });
-                    self.memo_put(hash, key, gid);
-                    if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
-                        let mut values: Vec<u32> = d.table.values().collect();
-                        values.push(floating);
-                        let groups = &d.groups;
-                        d.table = SlotTable::rebuild(&values, groups.next, |g| {
-                            groups.get(g).map_or(0, |g| g.hash)
-                        })
-                        .ok_or_else(|| too_many(self.spec))?;
-                    }
-                }
+        for (k, &o) in removed.iter().enumerate() {
+            let Some(r) = removed_at(k) else {
+                return Err(self.missing(o));
+            };
+            keys.collect(self.spec, &r, &mut self.h);
+            for key in keys.iter() {
+                let hash = self.spec.reader().hash(key);
+                let Some(gid) = self.find_group(d, hash, key, read) else {
+                    return Err(self.missing(o));
+                };
+                pairs.push((gid, o));
             }
         }
         self.keys = keys;
-        Ok(())
-    }
-
-    fn remove_hash(&mut self, d: &mut HashData, o: u32, read: &ReadFn<'_>) -> Result<(), String> {
-        let missing = || {
-            format!(
-                "index {} of {}: removed ordinal {o} is not in the index",
-                self.spec.name(),
-                self.spec.type_name()
-            )
-        };
-        let Some(r) = read(o) else {
-            return Err(missing());
-        };
-        let mut keys = std::mem::take(&mut self.keys);
-        keys.collect(self.spec, &r, &mut self.h);
-        for key in keys.iter() {
-            let hash = self.spec.reader().hash(key);
-            let Some(gid) = self.find_group(d, hash, key, read) else {
-                return Err(missing());
-            };
+        pairs.sort_unstable();
+        let mut ords = Vec::new();
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let gid = run[0].0;
+            ords.clear();
+            ords.extend(run.iter().map(|&(_, o)| o));
             let g = d.groups.get_mut(gid);
-            if !g.posting.remove(o) {
-                return Err(missing());
+            let (hash, old_rep, old_pos) = (g.hash, g.rep, g.pos);
+            if !g.posting.remove_sorted(&ords) {
+                return Err(self.missing(ords[0]));
             }
             if g.posting.is_empty() {
                 if !d.table.remove(hash, gid) {
-                    return Err(missing());
+                    return Err(self.missing(ords[0]));
                 }
                 d.groups.release(gid);
                 self.memo_forget(hash, gid);
-            } else if g.rep == o {
-                // Another member stands for the key (read from the state
-                // left, which holds every member).
-                let rep = g.posting.first().unwrap_or(o);
-                let pos = read(rep).and_then(|r| position_of(self.spec, &r, key, &mut self.h2));
+            } else if ords.binary_search(&old_rep).is_ok() {
+                // Another member stands for the key: its position among
+                // that record's keys, found by the key the old one had
+                // (both read from the state left, which holds every member).
+                let rep = g.posting.first().unwrap_or(old_rep);
+                let (spec, h, h2) = (self.spec, &mut self.h, &mut self.h2);
+                let mut key = Vec::new();
+                if let Some(r) = read(old_rep) {
+                    let mut i = 0u32;
+                    spec.reader().keys(&r, h, &mut |k: &[u8]| {
+                        if i == old_pos {
+                            key = k.to_vec();
+                        }
+                        i += 1;
+                    });
+                }
+                let pos = read(rep).and_then(|r| position_of(spec, &r, &key, h2));
                 let Some(pos) = pos else {
-                    return Err(missing());
+                    return Err(self.missing(old_rep));
                 };
+                let g = d.groups.get_mut(gid);
                 g.rep = rep;
                 g.pos = pos;
             }
         }
+        Ok(())
+    }
+
+    /// Adds a delta's `added` ordinals (records read from the state
+    /// reached), as [`Work::remove_hash_batch`] removes.
+    fn add_hash_batch(
+        &mut self,
+        d: &mut HashData,
+        added: &[u32],
+        added_at: &AtFn<'_>,
+        read: &ReadFn<'_>,
+    ) -> Result<(), String> {
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(added.len() * 2);
+        let mut keys = std::mem::take(&mut self.keys);
+        for (k, &o) in added.iter().enumerate() {
+            let Some(r) = added_at(k) else {
+                return Err(format!(
+                    "index {} of {}: ordinal {o} added but absent",
+                    self.spec.name(),
+                    self.spec.type_name()
+                ));
+            };
+            keys.collect(self.spec, &r, &mut self.h);
+            for (pos, key) in keys.iter_at() {
+                let hash = self.spec.reader().hash(key);
+                let gid = match self.find_group(d, hash, key, read) {
+                    Some(gid) => gid,
+                    None => {
+                        let gid = d.groups.alloc(Group {
+                            hash,
+                            rep: o,
+                            pos,
+                            posting: Posting::default(),
+                        });
+                        self.memo_put(hash, key, gid);
+                        if let Err(Full::Rebuild(floating)) = d.table.insert(hash, gid) {
+                            let mut values: Vec<u32> = d.table.values().collect();
+                            values.push(floating);
+                            let groups = &d.groups;
+                            d.table = SlotTable::rebuild(&values, groups.next, |g| {
+                                groups.get(g).map_or(0, |g| g.hash)
+                            })
+                            .ok_or_else(|| too_many(self.spec))?;
+                        }
+                        gid
+                    }
+                };
+                pairs.push((gid, o));
+            }
+        }
         self.keys = keys;
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut ords = Vec::new();
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            ords.clear();
+            ords.extend(run.iter().map(|&(_, o)| o));
+            d.groups.get_mut(run[0].0).posting.insert_sorted(&ords);
+        }
         Ok(())
     }
 }
@@ -591,61 +562,33 @@ impl IndexData {
         limit: u32,
         read: &ReadFn<'_>,
     ) -> Result<IndexData, String> {
-        let mut w = Work::new(spec);
         match spec.kind() {
             IndexKind::PrimaryKey | IndexKind::Unique => {
-                let mut t = SlotTable::with_capacity(count, limit).ok_or_else(|| too_many(spec))?;
-                for o in 0..limit {
-                    if let Some(r) = read(o) {
-                        w.add_unique_read(&mut t, o, &r, read, limit)?;
-                    }
-                }
-                Ok(IndexData::Unique(t))
+                UniqueData::build(spec, count, limit, read).map(IndexData::Unique)
             }
             IndexKind::Hash => build_hash(spec, limit, read).map(IndexData::Hash),
         }
     }
 
-    /// The index after a delta: `removed` ordinals read from the state
-    /// left (`old`), `added` ones from the state reached (`new`, whose
-    /// ordinals stay below `new_limit`). Costs O(removed + added) and shares
-    /// everything else with `self`.
-    pub(crate) fn update(
-        &self,
-        spec: &IndexSpec,
-        removed: &[u32],
-        old: &ReadFn<'_>,
-        added: &[u32],
-        new: &ReadFn<'_>,
-        new_limit: u32,
-    ) -> Result<IndexData, String> {
-        let mut w = Work::new(spec);
-        let mut next = self.clone();
-        match &mut next {
-            IndexData::Unique(t) => {
-                for &o in removed {
-                    w.remove_unique(t, o, old)?;
-                }
-                for &o in added {
-                    w.add_unique(t, o, new, new_limit)?;
-                }
-            }
+    /// The index after a change (see [`Change`]). Costs O(removed + added)
+    /// and shares everything else with `self`.
+    pub(crate) fn update(&self, spec: &IndexSpec, c: &Change<'_, '_>) -> Result<IndexData, String> {
+        match self {
+            IndexData::Unique(u) => u.update(spec, c).map(IndexData::Unique),
             IndexData::Hash(d) => {
-                for &o in removed {
-                    w.remove_hash(d, o, old)?;
-                }
-                for &o in added {
-                    w.add_hash(d, o, new)?;
-                }
+                let mut d = d.clone();
+                let mut w = Work::new(spec);
+                w.remove_hash_batch(&mut d, c.removed, c.removed_at, c.old)?;
+                w.add_hash_batch(&mut d, c.added, c.added_at, c.new)?;
+                Ok(IndexData::Hash(d))
             }
         }
-        Ok(next)
     }
 
     /// Heap bytes held (shared chunks included).
     pub(crate) fn heap_bytes(&self) -> usize {
         match self {
-            IndexData::Unique(t) => t.heap_bytes(),
+            IndexData::Unique(u) => u.heap_bytes(),
             IndexData::Hash(d) => d.table.heap_bytes() + d.groups.heap_bytes(),
         }
     }

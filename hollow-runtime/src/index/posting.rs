@@ -38,6 +38,7 @@ impl Part {
         }
     }
 
+    #[cfg(test)]
     fn insert(&mut self, low: u16) -> bool {
         match self {
             Part::Array(a) => match a.binary_search(&low) {
@@ -66,6 +67,7 @@ impl Part {
         }
     }
 
+    #[cfg(test)]
     fn remove(&mut self, low: u16) -> bool {
         match self {
             Part::Array(a) => match a.binary_search(&low) {
@@ -229,7 +231,8 @@ impl Posting {
         self.len == 0
     }
 
-    /// Adds `o`; false if it was there.
+    /// Adds `o`; false if it was there (tests check batches against it).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, o: u32) -> bool {
         let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
         let parts = Arc::make_mut(&mut self.parts);
@@ -244,7 +247,9 @@ impl Posting {
         added
     }
 
-    /// Removes `o`; false if it was not there.
+    /// Removes `o`; false if it was not there (tests check batches
+    /// against it).
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, o: u32) -> bool {
         let (hi, low) = (o >> PART_SHIFT, (o & PART_MASK) as u16);
         let Ok(i) = self.parts.binary_search_by_key(&hi, |p| p.0) else {
@@ -263,6 +268,125 @@ impl Posting {
         true
     }
 
+    /// Removes every ordinal of `os` (ascending, no repeats), touching each
+    /// part once; false (and the set unspecified) if one was not there.
+    pub(crate) fn remove_sorted(&mut self, os: &[u32]) -> bool {
+        let parts = Arc::make_mut(&mut self.parts);
+        let mut rest = os;
+        while let Some(&first) = rest.first() {
+            let hi = first >> PART_SHIFT;
+            let run = rest.iter().take_while(|&&o| o >> PART_SHIFT == hi).count();
+            let lows = rest[..run].iter().map(|&o| (o & PART_MASK) as u16);
+            rest = &rest[run..];
+            let Ok(i) = parts.binary_search_by_key(&hi, |p| p.0) else {
+                return false;
+            };
+            let left = match &*parts[i].1 {
+                Part::Array(a) => {
+                    // One pass over both sorted lists.
+                    let mut kept = Vec::with_capacity(a.len().saturating_sub(run));
+                    let mut lows = lows.peekable();
+                    for &x in a {
+                        if lows.peek() == Some(&x) {
+                            lows.next();
+                        } else {
+                            kept.push(x);
+                        }
+                    }
+                    if lows.next().is_some() {
+                        return false;
+                    }
+                    let n = kept.len() as u32;
+                    parts[i].1 = Arc::new(Part::Array(kept));
+                    n
+                }
+                Part::Bits(..) => {
+                    let part = Arc::make_mut(&mut parts[i].1);
+                    let Part::Bits(b, n) = part else {
+                        return false;
+                    };
+                    for low in lows {
+                        let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                        if b[w] & bit == 0 {
+                            return false;
+                        }
+                        b[w] &= !bit;
+                        *n -= 1;
+                    }
+                    let n = *n;
+                    if n < TO_ARRAY {
+                        let a = Part::bits_iter(b).collect();
+                        *part = Part::Array(a);
+                    }
+                    n
+                }
+            };
+            if left == 0 {
+                parts.remove(i);
+            }
+        }
+        self.len -= os.len() as u32;
+        true
+    }
+
+    /// Adds every ordinal of `os` (ascending, no repeats), touching each
+    /// part once; ordinals already there are left as they are.
+    pub(crate) fn insert_sorted(&mut self, os: &[u32]) {
+        let parts = Arc::make_mut(&mut self.parts);
+        let mut rest = os;
+        while let Some(&first) = rest.first() {
+            let hi = first >> PART_SHIFT;
+            let run = rest.iter().take_while(|&&o| o >> PART_SHIFT == hi).count();
+            let lows = rest[..run].iter().map(|&o| (o & PART_MASK) as u16);
+            rest = &rest[run..];
+            let i = match parts.binary_search_by_key(&hi, |p| p.0) {
+                Ok(i) => i,
+                Err(i) => {
+                    parts.insert(i, (hi, Arc::new(Part::Array(Vec::new()))));
+                    i
+                }
+            };
+            let before = parts[i].1.len();
+            match &*parts[i].1 {
+                Part::Array(a) if a.len() + run <= TO_BITS => {
+                    // One pass over both sorted lists.
+                    let mut merged = Vec::with_capacity(a.len() + run);
+                    let mut lows = lows.peekable();
+                    for &x in a {
+                        while let Some(&l) = lows.peek().filter(|&&l| l <= x) {
+                            if l < x {
+                                merged.push(l);
+                            }
+                            lows.next();
+                        }
+                        merged.push(x);
+                    }
+                    merged.extend(lows);
+                    parts[i].1 = Arc::new(Part::Array(merged));
+                }
+                Part::Array(a) => {
+                    let mut bits = Box::new([0u64; WORDS]);
+                    for x in a.iter().copied().chain(lows) {
+                        bits[x as usize / 64] |= 1 << (x % 64);
+                    }
+                    let n = bits.iter().map(|w| w.count_ones()).sum();
+                    parts[i].1 = Arc::new(Part::Bits(bits, n));
+                }
+                Part::Bits(..) => {
+                    if let Part::Bits(b, n) = Arc::make_mut(&mut parts[i].1) {
+                        for low in lows {
+                            let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                            *n += u32::from(b[w] & bit == 0);
+                            b[w] |= bit;
+                        }
+                    }
+                }
+            }
+            self.len += parts[i].1.len() - before;
+        }
+    }
+
+    #[cfg(test)]
     fn contains_in(&self, i: usize, low: u16) -> bool {
         match &*self.parts[i].1 {
             Part::Array(a) => a.binary_search(&low).is_ok(),
@@ -345,6 +469,52 @@ mod tests {
         }
         for (c, o) in copies {
             assert!(c.iter().eq(o.iter().copied()));
+        }
+    }
+
+    #[test]
+    fn sorted_batches_match_a_btreeset_and_old_copies_stay() {
+        let mut p = Posting::default();
+        let mut oracle = BTreeSet::new();
+        let mut x: u64 = 5;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut copies = Vec::new();
+        for round in 0..200 {
+            // Dense in the low range (bitmaps), sparse above (arrays).
+            let span = if round % 2 == 0 { 9000 } else { 400_000 };
+            let adds: BTreeSet<u32> = (0..(next() % 3000))
+                .map(|_| (next() % span) as u32)
+                .collect();
+            let adds: Vec<u32> = adds.into_iter().collect();
+            p.insert_sorted(&adds);
+            oracle.extend(adds.iter().copied());
+            let present: Vec<u32> = oracle.iter().copied().collect();
+            let removes: BTreeSet<u32> = (0..(next() % 2500).min(present.len() as u64))
+                .map(|_| present[(next() % present.len() as u64) as usize])
+                .collect();
+            let removes: Vec<u32> = removes.into_iter().collect();
+            assert!(p.remove_sorted(&removes));
+            for o in &removes {
+                oracle.remove(o);
+            }
+            assert_eq!(p.len() as usize, oracle.len());
+            if round % 40 == 0 {
+                copies.push((p.clone(), oracle.clone()));
+            }
+        }
+        assert!(p.iter().eq(oracle.iter().copied()));
+        assert_eq!(p.first(), oracle.first().copied());
+        // Removing an ordinal not there is refused.
+        let absent = (0..).find(|o| !oracle.contains(o)).unwrap();
+        assert!(!p.clone().remove_sorted(&[absent]));
+        for (c, o) in copies {
+            assert!(c.iter().eq(o.iter().copied()));
+            assert_eq!(c.len() as usize, o.len());
         }
     }
 

@@ -1,7 +1,11 @@
 //! The slot table behind every index: open addressing with Robin Hood
-//! probing over `u32` entries, split into small shared chunks that are
-//! copied on write, so a new version of an index shares every chunk its
-//! change did not touch with the old one.
+//! probing over `u32` entries in one flat array.
+//!
+//! A table is never changed once a version holds it: an index shares its
+//! large table between versions whole (behind an `Arc`) and changes only
+//! small ones, copied once per update (see `unique.rs`). One array keeps a
+//! lookup to one load per probe, and lets an update write slots without a
+//! copy-on-write check (an atomic operation) per write.
 //!
 //! An entry packs three fields: the value (an ordinal, or a group id) in
 //! the low `value_bits`, then its displacement from its home slot, then a
@@ -10,11 +14,8 @@
 //! the entry lets removals shift entries back without recomputing any
 //! hash, so an update never reads a record it does not change.
 
-use std::sync::Arc;
-
-const CHUNK_SHIFT: u32 = 9;
-/// Slots per chunk (2 KiB).
-const CHUNK: usize = 1 << CHUNK_SHIFT;
+/// Slots are allocated in multiples of this.
+const CHUNK: usize = 512;
 /// An empty slot (no real entry has all bits set: values stop one short).
 const EMPTY: u32 = u32::MAX;
 /// Most displacement bits kept (Robin Hood keeps displacements short).
@@ -26,6 +27,10 @@ const FILL: f64 = 0.7;
 /// Fill past which the table grows.
 const MAX_FILL: f64 = 0.85;
 
+/// An entry as it can move between tables of one shape: home slot, tag,
+/// value.
+pub(crate) type Entry = (usize, u32, u32);
+
 /// Why an insert did not complete.
 #[derive(Debug)]
 pub(crate) enum Full {
@@ -34,10 +39,10 @@ pub(crate) enum Full {
     Rebuild(u32),
 }
 
-/// The table. Cloning it is O(chunks) and shares every chunk.
+/// The table. Cloning it copies the slots.
 #[derive(Clone, Debug)]
 pub(crate) struct SlotTable {
-    chunks: Vec<Arc<[u32; CHUNK]>>,
+    slots: Vec<u32>,
     cap: usize,
     len: usize,
     value_bits: u32,
@@ -66,9 +71,7 @@ impl SlotTable {
         let disp_bits = rest.min(MAX_DISP_BITS);
         let slots = ((n.max(16) as f64 / FILL).ceil() as usize).div_ceil(CHUNK) * CHUNK;
         Some(SlotTable {
-            chunks: (0..slots / CHUNK)
-                .map(|_| Arc::new([EMPTY; CHUNK]))
-                .collect(),
+            slots: vec![EMPTY; slots],
             cap: slots,
             len: 0,
             value_bits,
@@ -81,9 +84,9 @@ impl SlotTable {
         self.len
     }
 
-    /// Heap bytes of the chunks (shared ones included) and chunk pointers.
+    /// Heap bytes of the slots.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.cap * 4 + self.chunks.len() * std::mem::size_of::<Arc<[u32; CHUNK]>>()
+        self.slots.capacity() * 4
     }
 
     #[inline]
@@ -155,12 +158,12 @@ impl SlotTable {
 
     #[inline]
     fn get(&self, pos: usize) -> u32 {
-        self.chunks[pos >> CHUNK_SHIFT][pos & (CHUNK - 1)]
+        self.slots[pos]
     }
 
     #[inline]
     fn set(&mut self, pos: usize, e: u32) {
-        Arc::make_mut(&mut self.chunks[pos >> CHUNK_SHIFT])[pos & (CHUNK - 1)] = e;
+        self.slots[pos] = e;
     }
 
     #[inline]
@@ -175,6 +178,17 @@ impl SlotTable {
     /// The first value with key hash `hash` for which `is_match` holds.
     #[inline]
     pub(crate) fn find(&self, hash: u64, mut is_match: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.find_map(hash, |v| is_match(v).then_some(v))
+    }
+
+    /// The first `Some` that `check` gives for a value with key hash
+    /// `hash` (so a lookup keeps the record it read to compare).
+    #[inline]
+    pub(crate) fn find_map<R>(
+        &self,
+        hash: u64,
+        mut check: impl FnMut(u32) -> Option<R>,
+    ) -> Option<R> {
         let tag = self.tag_of(hash);
         let mut pos = self.home(hash);
         for d in 0..=self.max_disp() {
@@ -188,8 +202,10 @@ impl SlotTable {
                 // ours means ours is not further on.
                 return None;
             }
-            if ed == d && self.tag(e) == tag && is_match(self.value(e)) {
-                return Some(self.value(e));
+            if ed == d && self.tag(e) == tag {
+                if let Some(r) = check(self.value(e)) {
+                    return Some(r);
+                }
             }
             pos = self.next(pos);
         }
@@ -207,13 +223,20 @@ impl SlotTable {
     /// [`Full::Rebuild`]: a displacement overflowed; the table is missing
     /// the returned value and must be rebuilt with it.
     pub(crate) fn insert(&mut self, hash: u64, value: u32) -> Result<(), Full> {
+        self.insert_at_home(self.home(hash), self.tag_of(hash), value)
+    }
+
+    /// [`SlotTable::insert`] of an entry whose home slot and tag are known
+    /// (taken from another table of the same shape, see
+    /// [`SlotTable::entries`]), so no key needs hashing again.
+    pub(crate) fn insert_at_home(&mut self, home: usize, tag: u32, value: u32) -> Result<(), Full> {
         if !self.has_room(value) {
             return Err(Full::Rebuild(value));
         }
-        let mut cur_tag = self.tag_of(hash);
+        let mut cur_tag = tag;
         let mut cur_disp = 0u32;
         let mut cur_value = value;
-        let mut pos = self.home(hash);
+        let mut pos = home;
         loop {
             let e = self.get(pos);
             if e == EMPTY {
@@ -276,11 +299,133 @@ impl SlotTable {
         true
     }
 
+    /// A table of this one's shape holding `in_order` (home slot, tag,
+    /// value, in non-decreasing order of home slot, as [`SlotTable::entries`]
+    /// gives a table's entries that did not wrap around) and then `others`
+    /// (in any order). Entries in order are laid down one after another;
+    /// the others are inserted. `None` when they do not fit.
+    pub(crate) fn with_entries(
+        &self,
+        in_order: impl Iterator<Item = (usize, u32, u32)>,
+        others: impl Iterator<Item = (usize, u32, u32)>,
+    ) -> Option<SlotTable> {
+        let mut t = SlotTable {
+            slots: Vec::new(),
+            cap: self.cap,
+            len: 0,
+            value_bits: self.value_bits,
+            disp_bits: self.disp_bits,
+        };
+        let mut flat = vec![EMPTY; self.cap];
+        let mut cursor = 0usize;
+        let mut last_home = 0usize;
+        // Entries that would run past the last slot: inserted with the
+        // others, wrapping around.
+        let mut past_end = Vec::new();
+        for (home, tag, value) in in_order {
+            if !t.has_room(value) || home < last_home {
+                return None;
+            }
+            last_home = home;
+            let pos = home.max(cursor);
+            if pos >= t.cap {
+                past_end.push((home, tag, value));
+                continue;
+            }
+            let disp = pos - home;
+            if disp > t.max_disp() as usize {
+                return None;
+            }
+            flat[pos] = t.pack(tag, disp as u32, value);
+            t.len += 1;
+            cursor = pos + 1;
+        }
+        for (home, tag, value) in past_end.into_iter().chain(others) {
+            if !t.has_room(value) {
+                return None;
+            }
+            let (mut cur_tag, mut cur_disp, mut cur_value) = (tag, 0u32, value);
+            let mut pos = home;
+            loop {
+                let e = flat[pos];
+                if e == EMPTY {
+                    flat[pos] = t.pack(cur_tag, cur_disp, cur_value);
+                    t.len += 1;
+                    break;
+                }
+                let ed = t.disp(e);
+                if ed < cur_disp {
+                    flat[pos] = t.pack(cur_tag, cur_disp, cur_value);
+                    cur_tag = t.tag(e);
+                    cur_disp = ed;
+                    cur_value = t.value(e);
+                }
+                pos = t.next(pos);
+                cur_disp += 1;
+                if cur_disp > t.max_disp() {
+                    return None;
+                }
+            }
+        }
+        t.slots = flat;
+        Some(t)
+    }
+
+    /// The home slot and tag an entry of key hash `hash` has in this table.
+    #[inline]
+    pub(crate) fn home_and_tag(&self, hash: u64) -> (usize, u32) {
+        (self.home(hash), self.tag_of(hash))
+    }
+
+    /// The entries (home slot, tag, value) for whose value `keep` holds:
+    /// first those that did not wrap around past the last slot, in order
+    /// of home slot, then those that did (the few displaced from the last
+    /// slots into the first).
+    pub(crate) fn entries_split(
+        &self,
+        mut keep: impl FnMut(u32) -> bool,
+    ) -> (Vec<Entry>, Vec<Entry>) {
+        let mut in_order = Vec::with_capacity(self.len);
+        let mut wrapped = Vec::new();
+        let mut pos = 0usize;
+        for chunk in self.slots.chunks(CHUNK) {
+            for &e in chunk {
+                if e != EMPTY {
+                    let value = self.value(e);
+                    if keep(value) {
+                        let disp = self.disp(e) as usize;
+                        if disp > pos {
+                            wrapped.push((pos + self.cap - disp, self.tag(e), value));
+                        } else {
+                            in_order.push((pos - disp, self.tag(e), value));
+                        }
+                    }
+                }
+                pos += 1;
+            }
+        }
+        (in_order, wrapped)
+    }
+
+    /// Asks the processor to start loading the home slot of `hash`, so a
+    /// batch of inserts or lookups overlaps its cache misses.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        let pos = self.home(hash);
+        crate::prefetch(&self.slots[pos]);
+    }
+
+    /// The value of the first entry that may have key hash `hash` (right
+    /// displacement and tag), unchecked: what a lookup will read first.
+    #[inline]
+    pub(crate) fn first_candidate(&self, hash: u64) -> Option<u32> {
+        self.find_map(hash, Some)
+    }
+
     /// Every value held (in slot order).
     pub(crate) fn values(&self) -> impl Iterator<Item = u32> + '_ {
-        self.chunks
+        self.slots
             .iter()
-            .flat_map(|c| c.iter())
             .filter(|&&e| e != EMPTY)
             .map(move |&e| self.value(e))
     }
@@ -293,11 +438,22 @@ impl SlotTable {
         mut hash_of: impl FnMut(u32) -> u64,
     ) -> Option<SlotTable> {
         let hashes: Vec<u64> = values.iter().map(|&v| hash_of(v)).collect();
-        let mut n = values.len();
+        SlotTable::rebuild_sized(values, values.len(), value_limit, |i| hashes[i])
+    }
+
+    /// A table holding `values` (the hash of `values[i]` is `hash_at(i)`)
+    /// with room for at least `n` entries; grows until everything fits.
+    pub(crate) fn rebuild_sized(
+        values: &[u32],
+        n: usize,
+        value_limit: u32,
+        hash_at: impl Fn(usize) -> u64,
+    ) -> Option<SlotTable> {
+        let mut n = n.max(values.len());
         'grow: loop {
             let mut t = SlotTable::with_capacity(n, value_limit)?;
-            for (&v, &h) in values.iter().zip(&hashes) {
-                if t.insert(h, v).is_err() {
+            for (i, &v) in values.iter().enumerate() {
+                if t.insert(hash_at(i), v).is_err() {
                     n = n + n / 2 + 16;
                     continue 'grow;
                 }
@@ -341,6 +497,51 @@ mod tests {
         }
         assert_eq!(t.len(), 20);
         assert_eq!(snapshot.len(), 40);
+    }
+
+    #[test]
+    fn entries_move_to_a_table_of_the_same_shape_by_home_and_tag() {
+        let mut x: u64 = 0xfeed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let hashes: Vec<u64> = (0..3000).map(|_| next()).collect();
+        // Some hashes near the top, so entries wrap past the last slot.
+        let hashes: Vec<u64> = hashes
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| if i % 50 == 1 { h | (u64::MAX << 40) } else { h })
+            .collect();
+        let mut t = SlotTable::with_capacity(3000, 5000).unwrap();
+        for (v, &h) in hashes.iter().enumerate().take(2500) {
+            t.insert(h, v as u32).unwrap();
+        }
+        // Keep the odd values; the last 500 come in later, sorted by home.
+        let (in_order, wrapped) = t.entries_split(|v| v % 2 == 1);
+        assert!(!wrapped.is_empty(), "the crafted hashes wrap");
+        assert!(in_order.windows(2).all(|w| w[0].0 <= w[1].0));
+        let mut later: Vec<Entry> = (2500..3000)
+            .map(|v| {
+                let (home, tag) = t.home_and_tag(hashes[v]);
+                (home, tag, v as u32)
+            })
+            .collect();
+        later.sort_unstable_by_key(|e| e.0);
+        let mut merged: Vec<Entry> = in_order.into_iter().chain(later).collect();
+        merged.sort_by_key(|e| e.0);
+        let m = t.with_entries(merged.into_iter(), wrapped.into_iter()).unwrap();
+        for (v, &h) in hashes.iter().enumerate() {
+            let want = (v % 2 == 1 || v >= 2500).then_some(v as u32);
+            assert_eq!(m.find(h, |x| x == v as u32), want, "value {v}");
+        }
+        assert_eq!(m.len(), 1250 + 500);
+        // Entries that do not fit are refused, not lost silently.
+        let small = SlotTable::with_capacity(16, 100).unwrap();
+        let many = (0..100u32).map(|v| (0usize, 0u32, v));
+        assert!(small.with_entries(many, std::iter::empty()).is_none());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use hollow_schema::{Schema, StructSize};
 
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
-use crate::index::{IndexData, IndexKind, IndexSpec, Indexed};
+use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
 use crate::read_state::state_mix;
 use crate::record::Record;
 use crate::wire::StructReader;
@@ -246,10 +246,23 @@ impl TypeWrite {
                 None
             }
         };
+        let removed_at = |k: usize| removed.get(k).and_then(|&o| read(o));
+        let added_at = |k: usize| added.get(k).and_then(|&o| read_next(o));
         let mut pending = Vec::with_capacity(self.uniques.len());
         for (spec, data) in &self.uniques {
             let next = match data {
-                Some(d) => d.update(spec, removed, &read, added, &read_next, self.limit)?,
+                Some(d) => d.update(
+                    spec,
+                    &Change {
+                        removed,
+                        removed_at: &removed_at,
+                        old: &read,
+                        added,
+                        added_at: &added_at,
+                        new: &read_next,
+                        new_limit: self.limit,
+                    },
+                )?,
                 None => IndexData::build(spec, self.next_count() as usize, self.limit, &read_next)?,
             };
             pending.push(Arc::new(next));

@@ -13,24 +13,36 @@ use crate::store::BlobName;
 use crate::wire::ListPosition;
 
 /// The bytes of a blob: a memory map of a cached file, or owned bytes.
+///
+/// Maps and vectors are told apart so reading a record costs no call
+/// through a trait object; anything else goes through `AsRef`.
 #[derive(Clone)]
-pub(crate) struct BlobBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+pub(crate) enum BlobBytes {
+    Mapped(Arc<memmap2::Mmap>),
+    Owned(Arc<Vec<u8>>),
+    Any(Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
 
 impl BlobBytes {
     pub(crate) fn shared(v: Arc<Vec<u8>>) -> BlobBytes {
-        BlobBytes(v)
+        BlobBytes::Owned(v)
     }
 
     pub(crate) fn any(b: Arc<dyn AsRef<[u8]> + Send + Sync>) -> BlobBytes {
-        BlobBytes(b)
+        BlobBytes::Any(b)
     }
 
     pub(crate) fn mapped(m: memmap2::Mmap) -> BlobBytes {
-        BlobBytes(Arc::new(m))
+        BlobBytes::Mapped(Arc::new(m))
     }
 
+    #[inline]
     fn get(&self) -> &[u8] {
-        (*self.0).as_ref()
+        match self {
+            BlobBytes::Mapped(m) => m,
+            BlobBytes::Owned(v) => v,
+            BlobBytes::Any(b) => (**b).as_ref(),
+        }
     }
 }
 

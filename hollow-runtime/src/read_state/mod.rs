@@ -18,11 +18,11 @@ use std::sync::Arc;
 use hollow_schema::Schema;
 
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
-use table::{loc, loc_parts, OrdinalTable, EMPTY};
+use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
-use crate::index::{IndexData, IndexSet, IndexSlot, IndexSpec, ReadFn};
+use crate::index::{Change, IndexData, IndexSet, IndexSlot, IndexSpec, ReadFn};
 use crate::record::Struct;
 use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
@@ -85,15 +85,28 @@ fn base_populated<'s>(
     slots: &'s [Option<SlotPos>],
     blobs: &'s [Arc<LoadedBlob>],
 ) -> impl Fn(u32) -> bool + 's {
-    let bitmap = base.and_then(|(slot, bitmap)| {
-        let p = slots.get(slot as usize).copied().flatten()?;
-        let seg = &blobs[slot as usize].bytes()[p.start..p.end];
-        Some(ListReader::at_position(seg, bitmap))
-    });
-    move |o: u32| match &bitmap {
-        Some(words) => (words.u64_at(o / 64) >> (o % 64)) & 1 == 1,
-        None => false,
+    // The bitmap is found when asked (only ordinals in chunks still read
+    // from the base snapshot ask).
+    move |o: u32| {
+        let bitmap = base.and_then(|(slot, bitmap)| {
+            let p = slots.get(slot as usize).copied().flatten()?;
+            let seg = blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
+            Some(ListReader::at_position(seg, bitmap))
+        });
+        match &bitmap {
+            Some(words) => (words.u64_at(o / 64) >> (o % 64)) & 1 == 1,
+            None => false,
+        }
     }
+}
+
+/// What a delta changed in one record type that has indexes.
+#[derive(Default)]
+struct TypeChange {
+    removed: Vec<u32>,
+    /// Where each removed ordinal's record was.
+    removed_locs: Vec<Loc>,
+    added: Vec<u32>,
 }
 
 /// One version of the dataset, read in place.
@@ -116,6 +129,8 @@ pub struct ReadState {
     indexes: Arc<IndexSet>,
     /// Time spent updating indexes when this state was made by a delta.
     index_update: std::time::Duration,
+    /// Each updated index's own update time (name, time).
+    index_updates: Arc<Vec<(String, std::time::Duration)>>,
 }
 
 impl fmt::Debug for ReadState {
@@ -162,6 +177,7 @@ impl ReadState {
             only: types.map(Arc::from),
             indexes: Arc::new(IndexSet::default()),
             index_update: std::time::Duration::ZERO,
+            index_updates: Arc::default(),
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -223,8 +239,9 @@ impl ReadState {
         let mut words = Vec::new();
         let mut index = (*next.index).clone();
         let old_slots = self.indexes.snapshot();
-        // Removed and added ordinals of each type that has a built index.
-        let mut changes: HashMap<String, (Vec<u32>, Vec<u32>)> = HashMap::new();
+        // Removed ordinals (with where their records were) and added
+        // ordinals of each type that has a built index.
+        let mut changes: HashMap<String, TypeChange> = HashMap::new();
         for (type_name, pos) in blob.sections() {
             if next
                 .only
@@ -261,10 +278,13 @@ impl ReadState {
             let indexed = old_slots
                 .iter()
                 .any(|s| s.spec.type_name() == type_name && matches!(s.data.get(), Some(Ok(_))));
+            let mut removed_locs = None;
             if indexed {
-                let (rem, add) = changes.entry(type_name.clone()).or_default();
-                rem.extend((0..removed.len()).map(|i| removed.u32_at(i)));
-                add.extend((0..added.len()).map(|i| added.u32_at(i)));
+                let c = changes.entry(type_name.clone()).or_default();
+                c.removed
+                    .extend((0..removed.len()).map(|i| removed.u32_at(i)));
+                c.added.extend((0..added.len()).map(|i| added.u32_at(i)));
+                removed_locs = Some(&mut c.removed_locs);
             }
             let mut t = next.types[ti].clone();
             t.slots.resize(slot as usize, None);
@@ -279,6 +299,9 @@ impl ReadState {
                         ErrorKind::CorruptBlob,
                         format!("blob {name}: {type_name} ordinal {o} removed but not present"),
                     ));
+                }
+                if let Some(locs) = removed_locs.as_mut() {
+                    locs.push(l);
                 }
                 let r = next.reader_at(&t, l);
                 let h = record_hash(&r, &mut words).map_err(|e| {
@@ -342,7 +365,8 @@ impl ReadState {
         // Each index with changes is updated on its own (in parallel when
         // there are several with enough work); the others are shared.
         let next_ref = &next;
-        let update = |s: &Arc<IndexSlot>, data: &Arc<IndexData>, rem: &[u32], add: &[u32]| {
+        let update = |s: &Arc<IndexSlot>, data: &Arc<IndexData>, c: &TypeChange| {
+            let started = std::time::Instant::now();
             let spec = s.spec.clone();
             let old_read = self.read_fn(spec.type_name());
             let new_read = next_ref.read_fn(spec.type_name());
@@ -350,21 +374,44 @@ impl ReadState {
                 .index
                 .get(spec.type_name())
                 .map_or(0, |&i| next_ref.types[i].table.limit());
-            data.update(&spec, rem, &*old_read, add, &*new_read, limit)
-                .map(|d| IndexSlot::built(spec, Ok(Arc::new(d))))
+            // The added records, read where the delta holds them.
+            let added_list = blob
+                .sections()
+                .find(|(n, _)| n.as_str() == spec.type_name())
+                .map(|(n, pos)| ListReader::at_position(blob.section_bytes(n), pos.records));
+            let added_at = move |k: usize| {
+                let list = added_list.as_ref()?;
+                u32::try_from(k).ok().map(|k| list.struct_at(k))
+            };
+            // The removed records, where applying the delta found them.
+            let old_type = self.index.get(spec.type_name()).map(|&i| &self.types[i]);
+            let removed_at =
+                move |k: usize| Some(self.reader_at(old_type?, *c.removed_locs.get(k)?));
+            data.update(
+                &spec,
+                &Change {
+                    removed: &c.removed,
+                    removed_at: &removed_at,
+                    old: &*old_read,
+                    added: &c.added,
+                    added_at: &added_at,
+                    new: &*new_read,
+                    new_limit: limit,
+                },
+            )
+            .map(|d| (IndexSlot::built(spec, Ok(Arc::new(d))), started.elapsed()))
         };
+        let no_change = TypeChange::default();
         let mut jobs = Vec::new();
         let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(old_slots.len());
         for s in &old_slots {
             match s.data.get() {
                 Some(Ok(data)) => {
-                    let (rem, add) = changes
-                        .get(s.spec.type_name())
-                        .map_or((&[][..], &[][..]), |(r, a)| (&r[..], &a[..]));
-                    if rem.is_empty() && add.is_empty() {
+                    let change = changes.get(s.spec.type_name()).unwrap_or(&no_change);
+                    if change.removed.is_empty() && change.added.is_empty() {
                         slots.push(Some(IndexSlot::built(s.spec.clone(), Ok(data.clone()))));
                     } else {
-                        jobs.push((slots.len(), s, data, rem, add));
+                        jobs.push((slots.len(), s, data, change));
                         slots.push(None);
                     }
                 }
@@ -373,15 +420,14 @@ impl ReadState {
         }
         let big = jobs
             .iter()
-            .filter(|j| j.3.len() + j.4.len() >= 4096)
+            .filter(|j| j.3.removed.len() + j.3.added.len() >= 4096)
             .count();
-        let results: Vec<(usize, Result<Arc<IndexSlot>, String>)> = if big >= 2 {
+        type Updated = Result<(Arc<IndexSlot>, std::time::Duration), String>;
+        let results: Vec<(usize, Updated)> = if big >= 2 {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = jobs
                     .iter()
-                    .map(|&(i, s, data, rem, add)| {
-                        (i, scope.spawn(move || update(s, data, rem, add)))
-                    })
+                    .map(|&(i, s, data, change)| (i, scope.spawn(move || update(s, data, change))))
                     .collect();
                 handles
                     .into_iter()
@@ -396,14 +442,17 @@ impl ReadState {
             })
         } else {
             jobs.iter()
-                .map(|&(i, s, data, rem, add)| (i, update(s, data, rem, add)))
+                .map(|&(i, s, data, change)| (i, update(s, data, change)))
                 .collect()
         };
+        let mut times = Vec::with_capacity(results.len());
         for (i, r) in results {
-            let slot =
+            let (slot, took) =
                 r.map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
+            times.push((slot.spec.name().to_string(), took));
             slots[i] = Some(slot);
         }
+        next.index_updates = Arc::new(times);
         let slots: Vec<Arc<IndexSlot>> = slots.into_iter().flatten().collect();
         *next
             .indexes
@@ -519,6 +568,14 @@ impl ReadState {
     /// the previous one by a delta or reverse delta (zero for a snapshot).
     pub fn index_update_time(&self) -> std::time::Duration {
         self.index_update
+    }
+
+    /// Each index updated when this state was made by a delta or reverse
+    /// delta, by name, with the time its own update took (indexes are
+    /// updated in parallel, so these can add up to more than
+    /// [`ReadState::index_update_time`]). Empty for a snapshot.
+    pub fn index_update_times(&self) -> &[(String, std::time::Duration)] {
+        &self.index_updates
     }
 
     pub(crate) fn index_set(&self) -> &IndexSet {
@@ -683,6 +740,14 @@ impl<'s, T: Struct> Records<'s, T> {
     /// One past the highest ordinal that may be populated.
     pub fn ordinal_limit(&self) -> u32 {
         self.ty.map_or(0, |t| t.table.limit())
+    }
+
+    /// The record at `ordinal` untyped, if populated.
+    #[inline]
+    pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
+        let t = self.ty?;
+        let l = t.table.get(ordinal, &t.base_populated(&self.state.blobs));
+        (l != EMPTY).then(|| self.state.reader_at(t, l))
     }
 
     /// The record at `ordinal`, if populated.

@@ -40,6 +40,11 @@ pub(crate) struct OrdinalTable {
     limit: u32,
     /// Slot of the base snapshot blob (for `Base` chunks).
     base: u32,
+    /// Ordinals set since the snapshot: the others are where the snapshot
+    /// put them, so reading one costs a bit test here instead of a load
+    /// from its chunk (a small set that stays in cache, where the chunks
+    /// of a large type do not).
+    moved: Arc<Vec<u64>>,
 }
 
 impl OrdinalTable {
@@ -49,6 +54,7 @@ impl OrdinalTable {
             chunks: vec![Chunk::Base; (limit as usize).div_ceil(CHUNK)],
             limit,
             base,
+            moved: Arc::default(),
         }
     }
 
@@ -63,6 +69,17 @@ impl OrdinalTable {
     pub(crate) fn get(&self, o: u32, base_populated: &impl Fn(u32) -> bool) -> Loc {
         if o >= self.limit {
             return EMPTY;
+        }
+        let moved = self
+            .moved
+            .get(o as usize / 64)
+            .is_some_and(|w| (w >> (o % 64)) & 1 == 1);
+        if !moved {
+            return if base_populated(o) {
+                loc(self.base, o)
+            } else {
+                EMPTY
+            };
         }
         match &self.chunks[o as usize / CHUNK] {
             Chunk::Base => {
@@ -100,11 +117,18 @@ impl OrdinalTable {
         if let Chunk::Explicit(c) = &mut self.chunks[ci] {
             Arc::make_mut(c)[o as usize % CHUNK] = l;
         }
+        let moved = Arc::make_mut(&mut self.moved);
+        let w = o as usize / 64;
+        if moved.len() <= w {
+            moved.resize(w + 1, 0);
+        }
+        moved[w] |= 1 << (o % 64);
     }
 
     /// Bytes of explicit chunks this table holds (shared ones included).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.chunks.len() * std::mem::size_of::<Chunk>()
+        self.moved.capacity() * 8
+            + self.chunks.len() * std::mem::size_of::<Chunk>()
             + self
                 .chunks
                 .iter()

@@ -330,6 +330,13 @@ impl<'a> StructReader<'a> {
         }
     }
 
+    /// Asks the processor to start loading the struct's first bytes (a
+    /// hint: nothing is read, nothing can fault).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch(self.data.as_ptr());
+    }
+
     /// The segment, the struct's first word, and its section sizes.
     pub(crate) fn parts(&self) -> (&'a [u8], usize, u16, u16) {
         let dw = (self.data.len() / 8) as u16;

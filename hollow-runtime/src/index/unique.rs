@@ -1,0 +1,580 @@
+//! Primary-key and unique-key indexes: a base table, built when a snapshot
+//! loads and never changed after, plus a small table of the ordinals added
+//! since.
+//!
+//! A delta touches only the small table and two ordinal sets. Removing an
+//! ordinal leaves its entry in place: every lookup compares the key by
+//! reading the record, and an ordinal no longer present (or reused by a
+//! record with another key) fails that comparison, so a stale entry never
+//! gives a wrong answer. An update reads no removed record and nothing of
+//! the base but the slots its duplicate check probes, so a 1 % delta costs
+//! the small table's work alone; a state held by a reader keeps its own
+//! small table and the shared base.
+//!
+//! Once recent and stale entries pass an eighth of the base, both tables
+//! are merged into a new base of the same shape: base entries move by the
+//! home slot and tag they hold, recent ones by the key hash kept in a log,
+//! so a merge reads no record either.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::data::{has_key, too_many, Change, KeyList, ReadFn};
+use super::table::{Entry, Full, SlotTable};
+use super::{IndexKind, IndexSpec};
+use crate::record::KeyHasher;
+use crate::wire::StructReader;
+
+/// Whether bit `o` of `words` is set.
+#[inline]
+fn bit(words: &[u64], o: u32) -> bool {
+    words
+        .get(o as usize / 64)
+        .is_some_and(|w| (w >> (o % 64)) & 1 == 1)
+}
+
+/// Sets or clears bit `o` of `words`, growing them as needed.
+#[inline]
+fn bit_set(words: &mut Vec<u64>, o: u32, on: bool) {
+    let i = o as usize / 64;
+    if words.len() <= i {
+        if !on {
+            return;
+        }
+        words.resize(i + 1, 0);
+    }
+    if on {
+        words[i] |= 1 << (o % 64);
+    } else {
+        words[i] &= !(1 << (o % 64));
+    }
+}
+
+/// A set of ordinals, shared between versions (an update copies it once).
+#[derive(Clone, Debug, Default)]
+struct Bits(Arc<Vec<u64>>);
+
+impl Bits {
+    #[inline]
+    fn get(&self, o: u32) -> bool {
+        bit(&self.0, o)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 8
+    }
+}
+
+/// Merge when recent and stale entries pass `base / COMPACT_DIVISOR`.
+const COMPACT_DIVISOR: usize = 8;
+/// ... or this many, for small bases.
+const COMPACT_MIN: usize = 64;
+/// Bases this large are merged on a thread of their own, off the refresh.
+const BACKGROUND_MIN: usize = 1 << 14;
+
+/// A primary-key or unique-key index: key → ordinal.
+#[derive(Clone, Debug)]
+pub(crate) struct UniqueData {
+    /// Entries from the last build or merge (some may be stale).
+    base: Arc<SlotTable>,
+    /// Entries of the ordinals added since (some may be stale); small, so
+    /// an update copies it.
+    recent: Arc<SlotTable>,
+    /// Key hash and ordinal of every entry put in `recent`, one part per
+    /// update, oldest first.
+    log: Vec<Arc<[(u64, u32)]>>,
+    /// The ordinals added since the base was made and present now.
+    in_recent: Bits,
+    /// Ordinals removed since the base was made (their base entries, if
+    /// any, are stale).
+    stale: Bits,
+    stale_count: usize,
+    /// A merge of these very entries running in the background, if one
+    /// was started.
+    pending: Option<Arc<Pending>>,
+}
+
+/// A background merge: its result (a new base, or `None` when the
+/// entries did not fit the base's shape), and the thread to wait for.
+#[derive(Debug, Default)]
+struct Pending {
+    result: OnceLock<Option<Arc<SlotTable>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Pending {
+    /// The result, once the merge has finished.
+    fn result(&self) -> Option<&Option<Arc<SlotTable>>> {
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            // A merge that panicked leaves no result: merged in place.
+            let _ = h.join();
+        }
+        self.result.get()
+    }
+}
+
+/// Scratch for reading one record's key.
+pub(crate) struct KeyWork<'w> {
+    spec: &'w IndexSpec,
+    keys: KeyList,
+    h: KeyHasher,
+}
+
+impl<'w> KeyWork<'w> {
+    pub(crate) fn new(spec: &'w IndexSpec) -> Self {
+        KeyWork {
+            spec,
+            keys: KeyList::default(),
+            h: KeyHasher::new(),
+        }
+    }
+
+    /// The one key of ordinal `o` read by `read`, and its hash.
+    fn key_of(&mut self, o: u32, read: &ReadFn<'_>) -> Result<(&[u8], u64), String> {
+        self.key_in(o, read(o))
+    }
+
+    /// The one key of record `r` (ordinal `o`), and its hash.
+    fn key_in(&mut self, o: u32, r: Option<StructReader<'_>>) -> Result<(&[u8], u64), String> {
+        let Some(r) = r else {
+            return Err(format!(
+                "index {} of {}: ordinal {o} is absent",
+                self.spec.name(),
+                self.spec.type_name()
+            ));
+        };
+        self.keys.collect(self.spec, &r, &mut self.h);
+        if self.keys.total() != 1 {
+            return Err(format!(
+                "index {} of {}: ordinal {o} has {} keys, a unique index needs one",
+                self.spec.name(),
+                self.spec.type_name(),
+                self.keys.total()
+            ));
+        }
+        let key = self.keys.iter().next().unwrap_or_default();
+        Ok((key, self.spec.reader().hash(key)))
+    }
+}
+
+/// The live ordinal other than `o` whose record (read by `read`) has key
+/// `key` (hash `hash`) in table `t`.
+fn other_with_key(
+    t: &SlotTable,
+    spec: &IndexSpec,
+    hash: u64,
+    key: &[u8],
+    o: u32,
+    read: &ReadFn<'_>,
+    h: &mut KeyHasher,
+) -> Option<u32> {
+    t.find(hash, |v| {
+        v != o && read(v).is_some_and(|r| has_key(spec, &r, key, h))
+    })
+}
+
+fn duplicate(spec: &IndexSpec, other: u32, o: u32, read: &ReadFn<'_>) -> String {
+    format!(
+        "{} has two records with {} {} (ordinals {other} and {o})",
+        spec.type_name(),
+        if spec.kind() == IndexKind::PrimaryKey {
+            "primary key"
+        } else {
+            "unique key"
+        },
+        read(o).map_or_else(|| "?".to_string(), |r| spec.reader().describe(&r))
+    )
+}
+
+impl UniqueData {
+    /// Builds the index over ordinals `0..limit` (`count` records).
+    pub(crate) fn build(
+        spec: &IndexSpec,
+        count: usize,
+        limit: u32,
+        read: &ReadFn<'_>,
+    ) -> Result<UniqueData, String> {
+        let mut w = KeyWork::new(spec);
+        let mut h2 = KeyHasher::new();
+        let mut t = SlotTable::with_capacity(count, limit).ok_or_else(|| too_many(spec))?;
+        for o in 0..limit {
+            if read(o).is_none() {
+                continue;
+            }
+            let (key, hash) = w.key_of(o, read)?;
+            if let Some(other) = other_with_key(&t, spec, hash, key, o, read, &mut h2) {
+                return Err(duplicate(spec, other, o, read));
+            }
+            if let Err(Full::Rebuild(floating)) = t.insert(hash, o) {
+                let mut values: Vec<u32> = t.values().collect();
+                values.push(floating);
+                t = rehash(spec, &values, limit, read)?;
+            }
+        }
+        Ok(UniqueData {
+            recent: Arc::new(SlotTable::with_capacity(0, limit).ok_or_else(|| too_many(spec))?),
+            log: Vec::new(),
+            base: Arc::new(t),
+            in_recent: Bits::default(),
+            stale: Bits::default(),
+            stale_count: 0,
+            pending: None,
+        })
+    }
+
+    /// The first `Some` that `check` gives for an ordinal whose key has
+    /// hash `hash`: base entries first (most keys are there; a live record
+    /// with the key is the answer wherever it is found), then recent ones.
+    #[inline]
+    pub(crate) fn find_map<R>(
+        &self,
+        hash: u64,
+        mut check: impl FnMut(u32) -> Option<R>,
+    ) -> Option<R> {
+        if let Some(r) = self.base.find_map(hash, &mut check) {
+            return Some(r);
+        }
+        if self.recent.len() > 0 {
+            return self.recent.find_map(hash, check);
+        }
+        None
+    }
+
+    /// Starts loading the base slot a lookup of `hash` reads first.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        self.base.prefetch(hash);
+    }
+
+    /// The ordinal a lookup of `hash` will read first, unchecked.
+    #[inline]
+    pub(crate) fn first_candidate(&self, hash: u64) -> Option<u32> {
+        self.base
+            .first_candidate(hash)
+            .or_else(|| self.recent.first_candidate(hash))
+    }
+
+    /// The index after a delta: `removed` ordinals read from the state
+    /// left (`old`), `added` ones from the state reached (`new`, ordinals
+    /// below `new_limit`).
+    ///
+    /// # Errors
+    /// Two live records share a key (naming the type and key), or an
+    /// ordinal's record is missing.
+    pub(crate) fn update(
+        &self,
+        spec: &IndexSpec,
+        c: &Change<'_, '_>,
+    ) -> Result<UniqueData, String> {
+        let Change {
+            removed,
+            old,
+            added,
+            added_at,
+            new,
+            new_limit,
+            ..
+        } = *c;
+        let mut next = self.clone();
+        next.pending = None;
+        if let Some(p) = &self.pending {
+            // The merge of exactly this version's entries: take it (it has
+            // had the time between two deltas to finish; if deltas come
+            // faster than merges, this waits).
+            match p.result() {
+                Some(Some(base)) => next.adopt(base.clone(), new_limit, spec)?,
+                // Did not fit (or failed): merge here, keys read again.
+                _ => next.merge(spec, old, new_limit)?,
+            }
+        }
+        let mut w = KeyWork::new(spec);
+        let mut h2 = KeyHasher::new();
+        // Copied once here and written in place below (no copy-on-write
+        // check per write).
+        let mut recent = (*next.recent).clone();
+        let mut in_recent = (*next.in_recent.0).clone();
+        let mut stale = (*next.stale.0).clone();
+        for &o in removed {
+            bit_set(&mut in_recent, o, false);
+            if !bit(&stale, o) {
+                bit_set(&mut stale, o, true);
+                next.stale_count += 1;
+            }
+        }
+        // Keys of the added records first, so the base probes of the
+        // duplicate check can be started well ahead of their use.
+        let mut keys = Vec::new();
+        let mut adds = Vec::with_capacity(added.len());
+        for (k, &o) in added.iter().enumerate() {
+            let (key, hash) = w.key_in(o, added_at(k))?;
+            let start = keys.len();
+            keys.extend_from_slice(key);
+            adds.push((hash, o, start, keys.len()));
+        }
+        const AHEAD: usize = 16;
+        for &(hash, ..) in adds.iter().take(AHEAD) {
+            next.base.prefetch(hash);
+        }
+        let mut log = Vec::with_capacity(adds.len());
+        for (i, &(hash, o, start, end)) in adds.iter().enumerate() {
+            if let Some(&(ahead, ..)) = adds.get(i + AHEAD) {
+                next.base.prefetch(ahead);
+            }
+            let key = &keys[start..end];
+            // Only live entries can be duplicates: a recent entry of an
+            // ordinal present now, a base entry of one never removed.
+            let mut same_key = |v: u32, live: bool| {
+                v != o && live && new(v).is_some_and(|r| has_key(spec, &r, key, &mut h2))
+            };
+            let dup = recent
+                .find(hash, |v| same_key(v, bit(&in_recent, v)))
+                .or_else(|| next.base.find(hash, |v| same_key(v, !bit(&stale, v))));
+            if let Some(other) = dup {
+                return Err(duplicate(spec, other, o, new));
+            }
+            if let Err(Full::Rebuild(_)) = recent.insert(hash, o) {
+                // The entry left out may be another: rebuild from the log.
+                recent = next.grown_recent(&log, &in_recent, o, hash, new_limit, spec)?;
+            }
+            bit_set(&mut in_recent, o, true);
+            log.push((hash, o));
+        }
+        next.recent = Arc::new(recent);
+        next.in_recent = Bits(Arc::new(in_recent));
+        next.stale = Bits(Arc::new(stale));
+        next.log.push(log.into());
+        if next.recent.len() + next.stale_count > next.merge_threshold() {
+            if next.base.len() < BACKGROUND_MIN {
+                next.merge(spec, new, new_limit)?;
+            } else {
+                next.pending = Some(next.start_merge());
+            }
+        }
+        Ok(next)
+    }
+
+    /// Recent and stale entries past which the tables are merged.
+    fn merge_threshold(&self) -> usize {
+        (self.base.len() / COMPACT_DIVISOR).max(COMPACT_MIN)
+    }
+
+    /// Starts merging these entries on a thread of its own (in place when
+    /// no thread can be started).
+    fn start_merge(&self) -> Arc<Pending> {
+        let pending = Arc::new(Pending::default());
+        let (me, out) = (self.clone(), pending.clone());
+        let spawned = std::thread::Builder::new()
+            .name("hollow-index-merge".into())
+            .spawn(move || {
+                let _ = out.result.set(me.merged_same_shape().map(Arc::new));
+            });
+        match spawned {
+            Ok(h) => *pending.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h),
+            Err(_) => {
+                let _ = pending.result.set(self.merged_same_shape().map(Arc::new));
+            }
+        }
+        pending
+    }
+
+    /// Takes `base`, a merge of exactly these entries, as the base.
+    fn adopt(&mut self, base: Arc<SlotTable>, limit: u32, spec: &IndexSpec) -> Result<(), String> {
+        self.recent = Arc::new(SlotTable::with_capacity(0, limit).ok_or_else(|| too_many(spec))?);
+        self.log.clear();
+        self.base = base;
+        self.in_recent = Bits::default();
+        self.stale = Bits::default();
+        self.stale_count = 0;
+        Ok(())
+    }
+
+    /// A larger recent table holding every logged entry (those of this
+    /// update so far in `log`) and ordinal `o` (key hash `hash`).
+    fn grown_recent(
+        &self,
+        log: &[(u64, u32)],
+        in_recent: &[u64],
+        o: u32,
+        hash: u64,
+        limit: u32,
+        spec: &IndexSpec,
+    ) -> Result<SlotTable, String> {
+        // Every entry of the old table came from the log; stale ones go.
+        let mut entries: Vec<(u64, u32)> = self
+            .log
+            .iter()
+            .flat_map(|part| part.iter())
+            .chain(log)
+            .copied()
+            .filter(|&(_, v)| bit(in_recent, v))
+            .collect();
+        entries.push((hash, o));
+        entries.sort_unstable_by_key(|&(_, v)| v);
+        entries.dedup();
+        let want = (entries.len() * 2).max(self.base.len() / COMPACT_DIVISOR / 2);
+        let values: Vec<u32> = entries.iter().map(|&(_, v)| v).collect();
+        SlotTable::rebuild_sized(&values, want, limit, |i| entries[i].0)
+            .ok_or_else(|| too_many(spec))
+    }
+
+    /// Folds the recent entries into a new base and drops the stale ones,
+    /// here and now (`read` reads the records these entries index).
+    fn merge(&mut self, spec: &IndexSpec, read: &ReadFn<'_>, limit: u32) -> Result<(), String> {
+        let base = match self.merged_same_shape() {
+            Some(t) => t,
+            None => {
+                // No room left (or ordinals outgrew the entry): rebuild
+                // larger, reading the keys again.
+                let (in_order, wrapped) = self.live_base();
+                let values: Vec<u32> = in_order
+                    .iter()
+                    .chain(&wrapped)
+                    .map(|&(_, _, v)| v)
+                    .chain(self.live_recent().iter().map(|&(_, v)| v))
+                    .collect();
+                let n = values.len();
+                rehash_sized(spec, &values, n, limit, read)?
+            }
+        };
+        self.adopt(Arc::new(base), limit, spec)
+    }
+
+    /// The base's entries not stale (home slot, tag, value): those in
+    /// order of home slot, and those wrapped around (see
+    /// [`SlotTable::entries_split`]).
+    fn live_base(&self) -> (Vec<Entry>, Vec<Entry>) {
+        // One set to test per entry: stale, or superseded by a recent one.
+        let mut dead = self.stale.clone();
+        {
+            let words = Arc::make_mut(&mut dead.0);
+            let more = &self.in_recent.0;
+            if words.len() < more.len() {
+                words.resize(more.len(), 0);
+            }
+            for (w, m) in words.iter_mut().zip(more.iter()) {
+                *w |= m;
+            }
+        }
+        self.base.entries_split(|v| !dead.get(v))
+    }
+
+    /// The newest logged entry (key hash, ordinal) of each ordinal present.
+    fn live_recent(&self) -> Vec<(u64, u32)> {
+        let mut taken = Vec::new();
+        let mut recent = Vec::new();
+        for &(hash, v) in self.log.iter().rev().flat_map(|part| part.iter().rev()) {
+            if self.in_recent.get(v) && !bit(&taken, v) {
+                bit_set(&mut taken, v, true);
+                recent.push((hash, v));
+            }
+        }
+        recent
+    }
+
+    /// The live entries in a table of the base's shape, or `None` when
+    /// they do not fit it. Reads no record.
+    fn merged_same_shape(&self) -> Option<SlotTable> {
+        let started = std::time::Instant::now();
+        // Recent entries in order of home slot, to be laid down in one pass
+        // together with the base's (which come in that order already).
+        let mut recent: Vec<(usize, u32, u32)> = self
+            .live_recent()
+            .into_iter()
+            .map(|(hash, v)| {
+                let (home, tag) = self.base.home_and_tag(hash);
+                (home, tag, v)
+            })
+            .collect();
+        recent.sort_unstable_by_key(|e| e.0);
+        let (base_in_order, wrapped) = self.live_base();
+        let t = self.base.with_entries(
+            MergeByHome::new(base_in_order.into_iter(), recent.into_iter()),
+            wrapped.into_iter(),
+        );
+        tracing::debug!(
+            entries = t.as_ref().map(SlotTable::len),
+            elapsed = ?started.elapsed(),
+            "recent index entries merged into the base"
+        );
+        t
+    }
+
+    /// Heap bytes held (the base shared with other versions included).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.base.heap_bytes()
+            + self.recent.heap_bytes()
+            + self.in_recent.heap_bytes()
+            + self.stale.heap_bytes()
+            + self.log.iter().map(|p| p.len() * 16).sum::<usize>()
+    }
+}
+
+/// A table of `values`, keys read by `read`, sized for them.
+pub(crate) fn rehash(
+    spec: &IndexSpec,
+    values: &[u32],
+    limit: u32,
+    read: &ReadFn<'_>,
+) -> Result<SlotTable, String> {
+    rehash_sized(spec, values, values.len(), limit, read)
+}
+
+/// A table of `values` with room for at least `n` entries.
+fn rehash_sized(
+    spec: &IndexSpec,
+    values: &[u32],
+    n: usize,
+    limit: u32,
+    read: &ReadFn<'_>,
+) -> Result<SlotTable, String> {
+    let mut w = KeyWork::new(spec);
+    let mut hashes = Vec::with_capacity(values.len());
+    for &v in values {
+        hashes.push(w.key_of(v, read)?.1);
+    }
+    let t =
+        SlotTable::rebuild_sized(values, n, limit, |i| hashes[i]).ok_or_else(|| too_many(spec))?;
+    tracing::debug!(
+        index = spec.name(),
+        entries = t.len(),
+        "index table rebuilt larger"
+    );
+    Ok(t)
+}
+
+/// Two streams of (home slot, tag, value), each in order of home slot,
+/// merged into one in that order.
+struct MergeByHome<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> MergeByHome<A, B>
+where
+    A: Iterator<Item = (usize, u32, u32)>,
+    B: Iterator<Item = (usize, u32, u32)>,
+{
+    fn new(a: A, b: B) -> Self {
+        MergeByHome {
+            a: a.peekable(),
+            b: b.peekable(),
+        }
+    }
+}
+
+impl<A, B> Iterator for MergeByHome<A, B>
+where
+    A: Iterator<Item = (usize, u32, u32)>,
+    B: Iterator<Item = (usize, u32, u32)>,
+{
+    type Item = (usize, u32, u32);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if y.0 < x.0 => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
