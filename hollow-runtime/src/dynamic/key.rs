@@ -177,16 +177,14 @@ pub(super) fn parse_key(
         format!("{owner}'s primary key is {}", fields.join(", "))
     };
     // The parts: the whole text for a one-field key; for a composite key a
-    // JSON array, or the text split at commas.
+    // JSON array, or else the text split at commas (so a text part may
+    // itself start with `[`: `[x,7` is the parts `[x` and `7`).
+    let json = (paths.len() > 1 && text.trim_start().starts_with('['))
+        .then(|| serde_json::from_str::<Vec<serde_json::Value>>(text).ok())
+        .flatten();
     let parts: Vec<String> = if paths.len() == 1 {
         vec![text.to_owned()]
-    } else if text.trim_start().starts_with('[') {
-        let arr: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            DynamicError::key(format!(
-                "key {text:?} for {owner} is not a JSON array: {e}; {}",
-                describe()
-            ))
-        })?;
+    } else if let Some(arr) = json {
         arr.into_iter()
             .map(|v| match v {
                 serde_json::Value::String(s) => s,
