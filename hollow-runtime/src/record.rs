@@ -90,25 +90,37 @@ impl KeyHasher {
     }
 
     /// Adds bytes (callers add a length first where values vary in length).
-    #[inline]
+    #[inline(always)]
     pub fn write(&mut self, bytes: &[u8]) {
         let end = self.len + bytes.len();
         if end <= KEY_INLINE && self.spill.is_empty() {
             self.inline[self.len..end].copy_from_slice(bytes);
             self.len = end;
         } else {
-            if self.spill.is_empty() {
-                self.spill.extend_from_slice(&self.inline[..self.len]);
-            }
-            self.spill.extend_from_slice(bytes);
-            self.len = end;
+            self.write_spilled(bytes);
         }
     }
 
-    /// Adds a u64.
-    #[inline]
+    /// [`KeyHasher::write`] of a key longer than the inline buffer.
+    #[cold]
+    fn write_spilled(&mut self, bytes: &[u8]) {
+        if self.spill.is_empty() {
+            self.spill.extend_from_slice(&self.inline[..self.len]);
+        }
+        self.spill.extend_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Adds a u64 (a fixed-size copy: keys of integers cost no call).
+    #[inline(always)]
     pub fn write_u64(&mut self, v: u64) {
-        self.write(&v.to_le_bytes());
+        let end = self.len + 8;
+        if end <= KEY_INLINE && self.spill.is_empty() {
+            self.inline[self.len..end].copy_from_slice(&v.to_le_bytes());
+            self.len = end;
+        } else {
+            self.write_spilled(&v.to_le_bytes());
+        }
     }
 
     /// The encoding written so far.

@@ -302,7 +302,7 @@ async fn indexes_grow_inside_deltas_and_lazy_ones_match() {
 }
 
 /// A primary-key index takes deltas into a small table of recent entries
-/// and folds them into its base once they pass an eighth of it: on a
+/// and folds them into its base once they pass a sixteenth of it: on a
 /// thread of its own for large bases (20 000 here), in place for small
 /// ones (the 300 `User`s). Across many such merges, every lookup (single
 /// and batched, present, changed, removed and never-present keys) matches

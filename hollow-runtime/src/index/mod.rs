@@ -254,6 +254,16 @@ fn query_hash<D: IndexDef>(key: &D::Key<'_>, q: &mut KeyHasher) -> u64 {
     q.finish()
 }
 
+/// Whether two key encodings are equal (an 8-byte one, the common case,
+/// compared as one word rather than through `memcmp`).
+#[inline(always)]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    match (<[u8; 8]>::try_from(a), <[u8; 8]>::try_from(b)) {
+        (Ok(x), Ok(y)) => u64::from_ne_bytes(x) == u64::from_ne_bytes(y),
+        _ => a == b,
+    }
+}
+
 /// The ordinal, and its record, whose record has the key encoded as
 /// `want` (hash `hash`).
 #[inline]
@@ -270,7 +280,7 @@ pub(crate) fn find_unique<'s, D: IndexDef>(
     t.find_map(hash, |o| {
         let r = records.get(o)?;
         let mut found = false;
-        D::each_key(&r, &mut h, &mut |k: &[u8]| found |= k == want);
+        D::each_key(&r, &mut h, &mut |k: &[u8]| found |= key_eq(k, want));
         found.then_some((o, r))
     })
 }
@@ -342,6 +352,12 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
 
     #[inline]
     fn ordinal_of(&self, key: &D::Key<'_>) -> Option<u32> {
+        self.find(key).map(|(o, _)| o)
+    }
+
+    /// The ordinal and record with `key`.
+    #[inline]
+    fn find(&self, key: &D::Key<'_>) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
         let mut q = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
         find_unique::<D>(
@@ -350,7 +366,6 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
             hash,
             q.bytes(),
         )
-        .map(|(o, _)| o)
     }
 
     /// The record with `key`.
@@ -362,15 +377,7 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     /// The record with `*key`.
     #[inline]
     pub fn get_by(&self, key: &D::Key<'_>) -> Option<<D::Record as Value>::Ref<'s>> {
-        let mut q = KeyHasher::new();
-        let hash = query_hash::<D>(key, &mut q);
-        find_unique::<D>(
-            &self.base.records,
-            self.base.data.as_deref(),
-            hash,
-            q.bytes(),
-        )
-        .map(|(_, r)| r)
+        self.find(key).map(|(_, r)| r)
     }
 
     /// The records with `keys`, in order (`None` for a key no record has):

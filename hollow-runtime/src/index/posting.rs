@@ -213,6 +213,12 @@ impl PostingBuilder {
     }
 }
 
+/// Ascending ordinals cut into runs of one part each: (part, run).
+fn by_part(os: &[u32]) -> impl Iterator<Item = (u32, &[u32])> {
+    os.chunk_by(|a, b| a >> PART_SHIFT == b >> PART_SHIFT)
+        .map(|run| (run[0] >> PART_SHIFT, run))
+}
+
 /// A set of ordinals. Cloning it is O(1).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Posting {
@@ -272,12 +278,9 @@ impl Posting {
     /// part once; false (and the set unspecified) if one was not there.
     pub(crate) fn remove_sorted(&mut self, os: &[u32]) -> bool {
         let parts = Arc::make_mut(&mut self.parts);
-        let mut rest = os;
-        while let Some(&first) = rest.first() {
-            let hi = first >> PART_SHIFT;
-            let run = rest.iter().take_while(|&&o| o >> PART_SHIFT == hi).count();
-            let lows = rest[..run].iter().map(|&o| (o & PART_MASK) as u16);
-            rest = &rest[run..];
+        for (hi, run) in by_part(os) {
+            let lows = run.iter().map(|&o| (o & PART_MASK) as u16);
+            let run = run.len();
             let Ok(i) = parts.binary_search_by_key(&hi, |p| p.0) else {
                 return false;
             };
@@ -333,12 +336,9 @@ impl Posting {
     /// part once; ordinals already there are left as they are.
     pub(crate) fn insert_sorted(&mut self, os: &[u32]) {
         let parts = Arc::make_mut(&mut self.parts);
-        let mut rest = os;
-        while let Some(&first) = rest.first() {
-            let hi = first >> PART_SHIFT;
-            let run = rest.iter().take_while(|&&o| o >> PART_SHIFT == hi).count();
-            let lows = rest[..run].iter().map(|&o| (o & PART_MASK) as u16);
-            rest = &rest[run..];
+        for (hi, run) in by_part(os) {
+            let lows = run.iter().map(|&o| (o & PART_MASK) as u16);
+            let run = run.len();
             let i = match parts.binary_search_by_key(&hi, |p| p.0) {
                 Ok(i) => i,
                 Err(i) => {

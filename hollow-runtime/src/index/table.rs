@@ -22,6 +22,12 @@ const EMPTY: u32 = u32::MAX;
 const MAX_DISP_BITS: u32 = 6;
 /// Fewest displacement bits a table may have.
 const MIN_DISP_BITS: u32 = 3;
+/// Values take at least 17 bits (room for 65 536 ordinals, see
+/// `with_capacity`), so a tag has at most this many: the low 16 bits of a
+/// key hash always hold it.
+const MAX_TAG_BITS: u32 = 32 - 17 - MIN_DISP_BITS;
+const _: () = assert!(MAX_TAG_BITS <= 16);
+
 /// Fill at build and after growing.
 const FILL: f64 = 0.7;
 /// Fill past which the table grows.
@@ -302,8 +308,8 @@ impl SlotTable {
     /// A table of this one's shape holding `in_order` (home slot, tag,
     /// value, in non-decreasing order of home slot, as [`SlotTable::entries`]
     /// gives a table's entries that did not wrap around) and then `others`
-    /// (in any order). Entries in order are laid down one after another;
-    /// the others are inserted. `None` when they do not fit.
+    /// (in any order). Entries in order are laid down one after another,
+    /// in one pass; the others are inserted. `None` when they do not fit.
     pub(crate) fn with_entries(
         &self,
         in_order: impl Iterator<Item = (usize, u32, u32)>,
@@ -316,7 +322,7 @@ impl SlotTable {
             value_bits: self.value_bits,
             disp_bits: self.disp_bits,
         };
-        let mut flat = vec![EMPTY; self.cap];
+        t.slots = vec![EMPTY; self.cap];
         let mut cursor = 0usize;
         let mut last_home = 0usize;
         // Entries that would run past the last slot: inserted with the
@@ -336,38 +342,13 @@ impl SlotTable {
             if disp > t.max_disp() as usize {
                 return None;
             }
-            flat[pos] = t.pack(tag, disp as u32, value);
+            t.slots[pos] = t.pack(tag, disp as u32, value);
             t.len += 1;
             cursor = pos + 1;
         }
         for (home, tag, value) in past_end.into_iter().chain(others) {
-            if !t.has_room(value) {
-                return None;
-            }
-            let (mut cur_tag, mut cur_disp, mut cur_value) = (tag, 0u32, value);
-            let mut pos = home;
-            loop {
-                let e = flat[pos];
-                if e == EMPTY {
-                    flat[pos] = t.pack(cur_tag, cur_disp, cur_value);
-                    t.len += 1;
-                    break;
-                }
-                let ed = t.disp(e);
-                if ed < cur_disp {
-                    flat[pos] = t.pack(cur_tag, cur_disp, cur_value);
-                    cur_tag = t.tag(e);
-                    cur_disp = ed;
-                    cur_value = t.value(e);
-                }
-                pos = t.next(pos);
-                cur_disp += 1;
-                if cur_disp > t.max_disp() {
-                    return None;
-                }
-            }
+            t.insert_at_home(home, tag, value).ok()?;
         }
-        t.slots = flat;
         Some(t)
     }
 
@@ -532,7 +513,9 @@ mod tests {
         later.sort_unstable_by_key(|e| e.0);
         let mut merged: Vec<Entry> = in_order.into_iter().chain(later).collect();
         merged.sort_by_key(|e| e.0);
-        let m = t.with_entries(merged.into_iter(), wrapped.into_iter()).unwrap();
+        let m = t
+            .with_entries(merged.into_iter(), wrapped.into_iter())
+            .unwrap();
         for (v, &h) in hashes.iter().enumerate() {
             let want = (v % 2 == 1 || v >= 2500).then_some(v as u32);
             assert_eq!(m.find(h, |x| x == v as u32), want, "value {v}");

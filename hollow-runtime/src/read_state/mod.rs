@@ -100,6 +100,23 @@ fn base_populated<'s>(
     }
 }
 
+/// The records of one type in the base snapshot, for ordinals not moved
+/// since.
+#[derive(Clone, Copy)]
+struct BaseReader<'s> {
+    records: ListReader<'s>,
+    /// The populated-ordinals bitmap, as little-endian bytes.
+    populated: &'s [u8],
+}
+
+impl<'s> BaseReader<'s> {
+    #[inline]
+    fn get(&self, o: u32) -> Option<StructReader<'s>> {
+        let byte = self.populated.get(o as usize / 8)?;
+        ((byte >> (o % 8)) & 1 == 1).then(|| self.records.struct_at(o))
+    }
+}
+
 /// What a delta changed in one record type that has indexes.
 #[derive(Default)]
 struct TypeChange {
@@ -677,12 +694,29 @@ impl ReadState {
     /// A type the state does not hold (not in the dataset, or filtered out)
     /// gives an empty view.
     pub fn records<T: Struct>(&self) -> Records<'_, T> {
+        let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
         Records {
             state: self,
-            ty: self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]),
+            ty,
+            base: ty.and_then(|t| self.base_reader(t)),
             pk: std::cell::OnceCell::new(),
             _t: PhantomData,
         }
+    }
+
+    /// The base snapshot's records of type `t` and its bitmap of populated
+    /// ordinals, found once so reading an unmoved ordinal is arithmetic.
+    fn base_reader<'s>(&'s self, t: &'s TypeRead) -> Option<BaseReader<'s>> {
+        let (slot, bitmap) = t.base?;
+        if slot != t.table.base_slot() {
+            return None;
+        }
+        let p = t.slots.get(slot as usize).copied().flatten()?;
+        let seg = self.blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
+        Some(BaseReader {
+            records: ListReader::at_position(seg, p.records),
+            populated: ListReader::at_position(seg, bitmap).eight_byte_body(),
+        })
     }
 
     /// Untyped access to a type's records, for tools.
@@ -713,6 +747,7 @@ fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate:
 pub struct Records<'s, T: Struct> {
     state: &'s ReadState,
     ty: Option<&'s TypeRead>,
+    base: Option<BaseReader<'s>>,
     /// The primary-key index, found on first use.
     pk: std::cell::OnceCell<Option<Arc<IndexData>>>,
     _t: PhantomData<fn() -> T>,
@@ -746,6 +781,12 @@ impl<'s, T: Struct> Records<'s, T> {
     #[inline]
     pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
         let t = self.ty?;
+        if let Some(b) = &self.base {
+            // Most ordinals are still where the snapshot put them.
+            if t.table.unmoved(ordinal) {
+                return b.get(ordinal);
+            }
+        }
         let l = t.table.get(ordinal, &t.base_populated(&self.state.blobs));
         (l != EMPTY).then(|| self.state.reader_at(t, l))
     }
@@ -753,13 +794,7 @@ impl<'s, T: Struct> Records<'s, T> {
     /// The record at `ordinal`, if populated.
     #[inline]
     pub fn get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        let t = self.ty?;
-        let l = t.table.get(ordinal, &t.base_populated(&self.state.blobs));
-        if l == EMPTY {
-            None
-        } else {
-            Some(T::wrap(self.state.reader_at(t, l)))
-        }
+        self.reader(ordinal).map(T::wrap)
     }
 
     /// Every record with its ordinal, in ordinal order.

@@ -93,6 +93,22 @@ impl OrdinalTable {
         }
     }
 
+    /// Whether ordinal `o` is where the base snapshot put it (or absent
+    /// there): never set since.
+    #[inline]
+    pub(crate) fn unmoved(&self, o: u32) -> bool {
+        o < self.limit
+            && self
+                .moved
+                .get(o as usize / 64)
+                .is_none_or(|w| (w >> (o % 64)) & 1 == 0)
+    }
+
+    /// Slot of the base snapshot blob.
+    pub(crate) fn base_slot(&self) -> u32 {
+        self.base
+    }
+
     /// Sets ordinal `o` (growing the table), copying its chunk first if it is
     /// shared.
     pub(crate) fn set(&mut self, o: u32, l: Loc, base_populated: &impl Fn(u32) -> bool) {
@@ -163,5 +179,10 @@ mod tests {
         assert_eq!(b.get(4, &even), loc(0, 4));
         assert_eq!(b.get(5000, &even), EMPTY);
         assert_eq!(loc_parts(loc(3, 9)), (3, 9));
+        // Only ordinals set since the snapshot have moved, in `a` alone.
+        assert!(!a.unmoved(5) && !a.unmoved(4) && !a.unmoved(5000));
+        assert!(a.unmoved(6) && a.unmoved(7));
+        assert!(b.unmoved(4) && b.unmoved(5));
+        assert!(!b.unmoved(3000), "past the limit");
     }
 }

@@ -667,6 +667,19 @@ impl<'a> ListReader<'a> {
         self.seg.get(p..p + width)
     }
 
+    /// The bytes of a list of 8-byte elements (empty for any other list):
+    /// a bitmap kept as `List(UInt64)` is tested bit by bit from these.
+    #[inline]
+    pub(crate) fn eight_byte_body(&self) -> &'a [u8] {
+        if self.size != ElementSize::EightBytes {
+            return &[];
+        }
+        let start = self.start * 8;
+        self.seg
+            .get(start..start + self.count as usize * 8)
+            .unwrap_or(&[])
+    }
+
     /// Reads bit `i` of a bit list (false when out of range or not a bit list).
     #[inline]
     pub fn bit(&self, i: u32) -> bool {
