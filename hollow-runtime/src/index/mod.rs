@@ -291,7 +291,7 @@ const STEP: usize = 16;
 
 /// [`find_unique`] of many keys at once, in order: each key's slot and then
 /// its record are asked of memory several lookups before they are read,
-/// so the cache misses of neighbouring lookups overlap instead of queueing.
+/// so the cache misses of neighbouring lookups can overlap.
 fn find_unique_many<'s, D: IndexDef, K>(
     records: &Records<'s, D::Record>,
     data: Option<&IndexData>,
@@ -381,9 +381,10 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     }
 
     /// The records with `keys`, in order (`None` for a key no record has):
-    /// the same answers as [`UniqueIndex::get`] key by key, faster for
-    /// many keys, because the memory each lookup reads is asked for a few
-    /// lookups ahead of its use.
+    /// the same answers as [`UniqueIndex::get`] key by key. The memory each
+    /// lookup reads is asked for a few lookups ahead of its use, which
+    /// helps when lookups miss the processor's caches (figures in
+    /// `docs/indexes.md`).
     pub fn get_many(&self, keys: &[D::Key<'_>]) -> Vec<Option<<D::Record as Value>::Ref<'s>>> {
         find_unique_many::<D, _>(
             &self.base.records,
@@ -679,9 +680,10 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
     }
 
     /// The records with primary keys `keys`, in order (`None` for a key no
-    /// record has): the answers of [`Records::by_primary_key`] key by key,
-    /// faster for many keys, because the memory each lookup reads is asked
-    /// for a few lookups ahead of its use.
+    /// record has): the answers of [`Records::by_primary_key`] key by key.
+    /// The memory each lookup reads is asked for a few lookups ahead of its
+    /// use, which helps when lookups miss the processor's caches (figures
+    /// in `docs/indexes.md`).
     ///
     /// ```
     /// # use hollow_runtime::Hollow;

@@ -197,7 +197,8 @@ impl FsBlobStore {
         let result = (|| {
             let mut out =
                 std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
-            std::io::copy(&mut input, &mut out).map_err(|e| local_io(what("writing", &tmp), e))?;
+            copy_in_large_writes(&mut input, &mut out, meta.len())
+                .map_err(|e| local_io(what("writing", &tmp), e))?;
             out.sync_all()
                 .map_err(|e| local_io(what("syncing", &tmp), e))?;
             drop(out);
@@ -231,6 +232,32 @@ impl FsBlobStore {
     }
 }
 
+/// Copies `input` to `out` in writes of [`super::CACHE_WRITE_CHUNK`] (see
+/// there why), holding at most that much (or `len`, if smaller) in memory.
+fn copy_in_large_writes(
+    input: &mut std::fs::File,
+    out: &mut std::fs::File,
+    len: u64,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut buf = vec![0u8; (len as usize).clamp(1, super::CACHE_WRITE_CHUNK)];
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        out.write_all(&buf[..filled])?;
+    }
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
@@ -242,9 +269,8 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        // The copy runs on the blocking pool with `std::io::copy` between
-        // files, which streams (in the kernel with `copy_file_range` on
-        // Linux) and never holds the blob in memory.
+        // The copy runs on the blocking pool, in large writes (see
+        // `CACHE_WRITE_CHUNK`), and never holds the whole blob in memory.
         let store = self.clone();
         let dest = dest.to_path_buf();
         let joined = tokio::task::spawn_blocking(move || store.fetch_blocking(name, &dest)).await;

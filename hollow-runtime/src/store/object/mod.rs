@@ -304,9 +304,14 @@ impl ObjectBlobStore {
             err.kind = StoreErrorKind::Io;
             err
         };
-        let mut out = tokio::fs::File::create(tmp)
+        let file = tokio::fs::File::create(tmp)
             .await
             .map_err(|e| local("creating", e))?;
+        // Written in large pieces (see `CACHE_WRITE_CHUNK`).
+        let mut out = tokio::io::BufWriter::with_capacity(
+            (expected as usize).clamp(1, crate::store::CACHE_WRITE_CHUNK),
+            file,
+        );
         let mut stream = got.into_stream();
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
@@ -326,6 +331,7 @@ impl ObjectBlobStore {
             ));
         }
         out.flush().await.map_err(|e| local("writing", e))?;
+        let out = out.into_inner();
         out.sync_all().await.map_err(|e| local("syncing", e))?;
         drop(out);
         tokio::fs::rename(tmp, dest)
