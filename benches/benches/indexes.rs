@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_main, Criterion, Throughput};
-use hollow_benches::{change, initial, Movie, MovieByGenres, MovieByYear, MoviePrimaryKey, GENRES};
+use hollow_benches::{
+    change, initial, populate, Movie, MovieByGenres, MovieByYear, MoviePrimaryKey, GENRES,
+};
 use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
 use hollow_runtime::{Consumer, Producer};
 
@@ -36,24 +38,17 @@ fn fixture() -> Fixture {
     let store = Arc::new(MemoryBlobStore::new());
     let announcer = Arc::new(InProcessAnnouncer::new());
     let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-    let add_all = |movies: &[Movie]| {
-        let movies = movies.to_vec();
-        let actors = actors.clone();
-        move |w: &mut hollow_runtime::producer::CycleWriter<'_>| {
-            for a in &actors {
-                w.add(a)?;
-            }
-            for m in &movies {
-                w.add(m)?;
-            }
-            Ok(())
-        }
-    };
     let (v1, v2) = rt.block_on(async {
-        let v1 = producer.run_cycle(add_all(&movies)).await.expect("cycle 1");
+        let v1 = producer
+            .run_cycle(populate(&actors, &movies))
+            .await
+            .expect("cycle 1");
         let mut next_id = N;
         change(&mut rng, &mut movies, N, N / 100, &mut next_id);
-        let v2 = producer.run_cycle(add_all(&movies)).await.expect("cycle 2");
+        let v2 = producer
+            .run_cycle(populate(&actors, &movies))
+            .await
+            .expect("cycle 2");
         (v1.version.expect("v1"), v2.version.expect("v2"))
     });
     Fixture {

@@ -209,6 +209,60 @@ pub fn change(
     }
 }
 
+/// The middle value of timed repetitions (NaN when there are none).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A producer cycle adding every actor, then every movie.
+pub fn populate<'a>(
+    actors: &'a [Actor],
+    movies: &'a [Movie],
+) -> impl FnOnce(&mut hollow_runtime::producer::CycleWriter<'_>) -> Result<(), hollow_runtime::Error> + 'a
+{
+    move |w| {
+        for a in actors {
+            w.add(a)?;
+        }
+        for m in movies {
+            w.add(m)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `state` holds exactly `movies` (the producer's), naming
+/// the first difference.
+///
+/// # Errors
+/// A count that differs, an unreadable record, or a movie that differs.
+pub fn check_equal(state: &hollow_runtime::ReadState, movies: &[Movie]) -> Result<(), String> {
+    let recs = state.records::<Movie>();
+    if recs.len() != movies.len() {
+        return Err(format!(
+            "consumer holds {} movies, producer {}",
+            recs.len(),
+            movies.len()
+        ));
+    }
+    let by_id: std::collections::HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
+    for (o, r) in recs.iter() {
+        let v = r
+            .to_value()
+            .map_err(|e| format!("ordinal {o} unreadable: {e}"))?;
+        if by_id.get(&v.id) != Some(&&v) {
+            return Err(format!("movie {} differs from the producer's", v.id));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hollow_benches::{
-    change, initial, Actor, JavaRandom, Movie, MovieByGenres, MovieByYear, MoviePrimaryKey,
+    change, check_equal, initial, median, ms, populate, Actor, JavaRandom, Movie, MovieByGenres,
+    MovieByYear, MoviePrimaryKey,
 };
-use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Producer, ReadState};
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Producer};
 
 struct Args {
     movies: u64,
@@ -65,15 +66,6 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -108,43 +100,6 @@ fn ratio(a: f64, b: f64) -> String {
     } else {
         "-".into()
     }
-}
-
-fn populate<'a>(
-    actors: &'a [Actor],
-    movies: &'a [Movie],
-) -> impl FnOnce(&mut hollow_runtime::producer::CycleWriter<'_>) -> Result<(), hollow_runtime::Error> + 'a
-{
-    move |w| {
-        for a in actors {
-            w.add(a)?;
-        }
-        for m in movies {
-            w.add(m)?;
-        }
-        Ok(())
-    }
-}
-
-fn check_equal(state: &ReadState, movies: &[Movie]) -> Result<(), String> {
-    let recs = state.records::<Movie>();
-    if recs.len() != movies.len() {
-        return Err(format!(
-            "consumer holds {} movies, producer {}",
-            recs.len(),
-            movies.len()
-        ));
-    }
-    let by_id: HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
-    for (o, r) in recs.iter() {
-        let v = r
-            .to_value()
-            .map_err(|e| format!("ordinal {o} unreadable: {e}"))?;
-        if by_id.get(&v.id) != Some(&&v) {
-            return Err(format!("movie {} differs from the producer's", v.id));
-        }
-    }
-    Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hollow_benches::{change, initial, Actor, Movie};
+use hollow_benches::{change, initial, median, ms, Actor, Movie};
 use hollow_runtime::{FileAnnouncer, FsBlobStore, Producer};
 
 struct Args {
@@ -50,15 +50,6 @@ fn parse() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 /// What [`produce`] returns: the versions, the actors and the final movies.

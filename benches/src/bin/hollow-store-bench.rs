@@ -18,12 +18,11 @@
 //! refresh (download and apply) following cycles 2..6. The consumer's
 //! records are checked against the producer's.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hollow_benches::{change, initial, Actor, Movie};
+use hollow_benches::{change, check_equal, initial, median, ms, populate, Actor, Movie};
 use hollow_runtime::store::url::{open, Opened, StoreOptions};
-use hollow_runtime::{Consumer, Producer, ReadState};
+use hollow_runtime::{Consumer, Producer};
 
 struct Args {
     movies: u64,
@@ -74,36 +73,6 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn check_equal(state: &ReadState, movies: &[Movie]) -> Result<(), String> {
-    let recs = state.records::<Movie>();
-    if recs.len() != movies.len() {
-        return Err(format!(
-            "consumer holds {} movies, producer {}",
-            recs.len(),
-            movies.len()
-        ));
-    }
-    let by_id: HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
-    for (o, r) in recs.iter() {
-        let v = r
-            .to_value()
-            .map_err(|e| format!("ordinal {o} unreadable: {e}"))?;
-        if by_id.get(&v.id) != Some(&&v) {
-            return Err(format!("movie {} differs from the producer's", v.id));
-        }
-    }
-    Ok(())
-}
-
 /// The figures of one store.
 struct Figures {
     cycle1: f64,
@@ -121,23 +90,10 @@ async fn measure(
     reps: usize,
 ) -> Result<Figures, Box<dyn std::error::Error>> {
     let (mut movies, mut rng, mut next_id) = (start.to_vec(), rng.clone(), n);
-    let populate = |movies: &[Movie]| {
-        let movies = movies.to_vec();
-        let actors = actors.to_vec();
-        move |w: &mut hollow_runtime::producer::CycleWriter<'_>| {
-            for a in &actors {
-                w.add(a)?;
-            }
-            for m in &movies {
-                w.add(m)?;
-            }
-            Ok(())
-        }
-    };
     let mut producer = Producer::builder(opened.store.clone(), opened.announcer.clone()).build();
     let s = Instant::now();
     let v1 = producer
-        .run_cycle(populate(&movies))
+        .run_cycle(populate(actors, &movies))
         .await?
         .version
         .ok_or("cycle 1 made no version")?;
@@ -162,7 +118,7 @@ async fn measure(
         change(&mut rng, &mut movies, n, n / 100, &mut next_id);
         let s = Instant::now();
         let v = producer
-            .run_cycle(populate(&movies))
+            .run_cycle(populate(actors, &movies))
             .await?
             .version
             .ok_or("a cycle with changes made no version")?;
