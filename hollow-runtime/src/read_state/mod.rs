@@ -604,11 +604,8 @@ impl ReadState {
         match self.index.get(type_name) {
             Some(&i) => {
                 let t = &self.types[i];
-                let pop = t.base_populated(&self.blobs);
-                Box::new(move |o| {
-                    let l = t.table.get(o, &pop);
-                    (l != EMPTY).then(|| self.reader_at(t, l))
-                })
+                let base = self.base_reader(t);
+                Box::new(move |o| self.read(t, base.as_ref(), o))
             }
             None => Box::new(|_| None),
         }
@@ -704,6 +701,26 @@ impl ReadState {
         }
     }
 
+    /// The record of type `t` at ordinal `o`: by arithmetic in the base
+    /// snapshot (`base`, from [`ReadState::base_reader`]) while the ordinal
+    /// has not moved since, which is most of them; otherwise through the
+    /// ordinal table. The one way every reader of records finds them.
+    #[inline]
+    fn read<'s>(
+        &'s self,
+        t: &'s TypeRead,
+        base: Option<&BaseReader<'s>>,
+        o: u32,
+    ) -> Option<StructReader<'s>> {
+        if let Some(b) = base {
+            if t.table.unmoved(o) {
+                return b.get(o);
+            }
+        }
+        let l = t.table.get(o, &t.base_populated(&self.blobs));
+        (l != EMPTY).then(|| self.reader_at(t, l))
+    }
+
     /// The base snapshot's records of type `t` and its bitmap of populated
     /// ordinals, found once so reading an unmoved ordinal is arithmetic.
     fn base_reader<'s>(&'s self, t: &'s TypeRead) -> Option<BaseReader<'s>> {
@@ -724,6 +741,7 @@ impl ReadState {
         self.index.get(type_name).map(|&i| RawRecords {
             state: self,
             ty: &self.types[i],
+            base: self.base_reader(&self.types[i]),
         })
     }
 
@@ -780,15 +798,7 @@ impl<'s, T: Struct> Records<'s, T> {
     /// The record at `ordinal` untyped, if populated.
     #[inline]
     pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
-        let t = self.ty?;
-        if let Some(b) = &self.base {
-            // Most ordinals are still where the snapshot put them.
-            if t.table.unmoved(ordinal) {
-                return b.get(ordinal);
-            }
-        }
-        let l = t.table.get(ordinal, &t.base_populated(&self.state.blobs));
-        (l != EMPTY).then(|| self.state.reader_at(t, l))
+        self.state.read(self.ty?, self.base.as_ref(), ordinal)
     }
 
     /// The record at `ordinal`, if populated.
@@ -807,6 +817,7 @@ impl<'s, T: Struct> Records<'s, T> {
 pub struct RawRecords<'s> {
     state: &'s ReadState,
     ty: &'s TypeRead,
+    base: Option<BaseReader<'s>>,
 }
 
 impl<'s> RawRecords<'s> {
@@ -827,11 +838,7 @@ impl<'s> RawRecords<'s> {
 
     /// The record at `ordinal`, if populated.
     pub fn get(&self, ordinal: u32) -> Option<StructReader<'s>> {
-        let l = self
-            .ty
-            .table
-            .get(ordinal, &self.ty.base_populated(&self.state.blobs));
-        (l != EMPTY).then(|| self.state.reader_at(self.ty, l))
+        self.state.read(self.ty, self.base.as_ref(), ordinal)
     }
 
     /// The canonical hash of the record at `ordinal`.
