@@ -241,6 +241,14 @@ fn plain_enum(
                     ::core::result::Result::Err(_) => false,
                 }
             }
+            #[inline]
+            fn eq_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> bool {
+                let n = |r: &Self::Ref<'_>| match r {
+                    ::core::result::Result::Ok(v) => v.__hollow_to_u16(),
+                    ::core::result::Result::Err(e) => e.0,
+                };
+                n(a) == n(b)
+            }
             fn describe_key(&self) -> ::std::string::String {
                 let names: &[&str] = &[#(#names),*];
                 ::std::string::String::from(names[self.__hollow_to_u16() as usize])

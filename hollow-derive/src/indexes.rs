@@ -135,6 +135,24 @@ fn index_def(
             },
         )
     };
+    // A direct comparison of the key's fields, for lookups (hash indexes
+    // keep the default, which compares encodings of every element).
+    let matches = if single_hash {
+        quote!()
+    } else {
+        let parts = tys.iter().zip(&by_ref).zip(&given).map(
+            |((ty, by_ref), given)| quote!(<#ty as #krate::KeyPart>::eq_refs(#given, &#by_ref)),
+        );
+        quote! {
+            #[inline]
+            fn key_matches(
+                r: &<#name as #krate::Value>::Ref<'_>,
+                key: &Self::Key<'_>,
+            ) -> bool {
+                #(#parts)&&*
+            }
+        }
+    };
     let describe = if kind == KeyKind::Hash {
         // Only unique keys are described (in duplicate-key errors).
         let l = labels.join(", ");
@@ -174,6 +192,7 @@ fn index_def(
             fn describe(r: &<#name as #krate::Value>::Ref<'_>) -> ::std::string::String {
                 #describe
             }
+            #matches
         }
     };
     Def { ident, tokens }
@@ -240,6 +259,13 @@ pub(crate) fn expand(
                     h: &mut #krate::KeyHasher,
                 ) {
                     #(<#tys as #krate::KeyPart>::hash_key_ref(#given, h);)*
+                }
+                #[inline]
+                fn primary_key_matches(
+                    r: &<Self as #krate::Value>::Ref<'_>,
+                    key: &<Self as #krate::Record>::PrimaryKeyRef<'_>,
+                ) -> bool {
+                    <#ident as #krate::IndexDef>::key_matches(r, key)
                 }
             }
         });

@@ -181,6 +181,17 @@ pub trait KeyPart: Value {
     fn hash_key_ref(r: &Self::Ref<'_>, h: &mut KeyHasher);
     /// Whether a value read in place equals this one.
     fn eq_key_ref(&self, r: &Self::Ref<'_>) -> bool;
+    /// Whether two values read in place (or a lookup key and a value read
+    /// in place) are equal: exactly when their encodings are. The default
+    /// compares encodings; key types override it with a direct comparison,
+    /// which is what a lookup runs for every candidate record.
+    #[inline]
+    fn eq_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> bool {
+        let (mut x, mut y) = (KeyHasher::new(), KeyHasher::new());
+        Self::hash_key_ref(a, &mut x);
+        Self::hash_key_ref(b, &mut y);
+        x.bytes() == y.bytes()
+    }
     /// The value as text for messages.
     fn describe_key(&self) -> String;
 }
@@ -226,6 +237,10 @@ macro_rules! key_parts {
             fn eq_key_ref(&self, r: &$t) -> bool {
                 self == r
             }
+            #[inline(always)]
+            fn eq_refs(a: &$t, b: &$t) -> bool {
+                a == b
+            }
             fn describe_key(&self) -> String {
                 self.to_string()
             }
@@ -259,6 +274,10 @@ impl KeyPart for String {
     fn eq_key_ref(&self, r: &&str) -> bool {
         self == r
     }
+    #[inline]
+    fn eq_refs(a: &&str, b: &&str) -> bool {
+        a == b
+    }
     fn describe_key(&self) -> String {
         format!("{self:?}")
     }
@@ -290,6 +309,10 @@ impl KeyPart for Vec<u8> {
     #[inline]
     fn eq_key_ref(&self, r: &&[u8]) -> bool {
         self.as_slice() == *r
+    }
+    #[inline]
+    fn eq_refs(a: &&[u8], b: &&[u8]) -> bool {
+        a == b
     }
     fn describe_key(&self) -> String {
         let hex: String = self.iter().map(|b| format!("{b:02x}")).collect();
@@ -381,5 +404,45 @@ impl<T: Struct> fmt::Display for CapnpSchema<T> {
 impl<T: Struct> fmt::Debug for CapnpSchema<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(T::capnp_schema(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether two values' key encodings are equal.
+    fn same_encoding<T: KeyPart>(a: &T::Ref<'_>, b: &T::Ref<'_>) -> bool {
+        let (mut x, mut y) = (KeyHasher::new(), KeyHasher::new());
+        T::hash_key_ref(a, &mut x);
+        T::hash_key_ref(b, &mut y);
+        x.bytes() == y.bytes()
+    }
+
+    #[test]
+    fn direct_key_comparisons_agree_with_encodings() {
+        let ints = [0u64, 1, 42, u64::MAX];
+        for a in ints {
+            for b in ints {
+                assert_eq!(u64::eq_refs(&a, &b), same_encoding::<u64>(&a, &b));
+            }
+        }
+        for a in [i32::MIN, -1, 0, 7] {
+            for b in [i32::MIN, -1, 0, 7] {
+                assert_eq!(i32::eq_refs(&a, &b), same_encoding::<i32>(&a, &b));
+            }
+        }
+        let texts = ["", "a", "ab", "b\0", "é"];
+        for a in texts {
+            for b in texts {
+                assert_eq!(String::eq_refs(&a, &b), same_encoding::<String>(&a, &b));
+            }
+        }
+        let data: [&[u8]; 3] = [b"", b"\x00", b"\x00\x01"];
+        for a in data {
+            for b in data {
+                assert_eq!(<Vec<u8>>::eq_refs(&a, &b), same_encoding::<Vec<u8>>(&a, &b));
+            }
+        }
     }
 }

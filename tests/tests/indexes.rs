@@ -441,9 +441,10 @@ fn check_docs(
         .chain(next_id..next_id + 50)
         .collect();
     let batch = records.by_primary_keys(&keys);
+    assert_eq!(batch.len(), keys.len(), "{label}");
     let index = records.primary_key_index();
     let batch_view = index.get_many(&keys);
-    for ((k, b), bv) in keys.iter().zip(&batch).zip(&batch_view) {
+    for ((k, b), bv) in keys.iter().zip(batch).zip(batch_view) {
         let want = docs.get(k);
         let one = records.by_primary_key(k).map(|d| d.to_value().unwrap());
         assert_eq!(one.as_ref(), want, "{label}: id {k}");

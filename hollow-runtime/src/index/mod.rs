@@ -57,6 +57,7 @@
 
 mod data;
 mod posting;
+mod slots;
 mod table;
 mod unique;
 
@@ -65,6 +66,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub(crate) use data::{Change, IndexData, ReadFn};
+use unique::UniqueData;
 
 use crate::error::{Error, ErrorKind};
 use crate::read_state::{ReadState, Records};
@@ -205,6 +207,18 @@ pub trait IndexDef: Sized + 'static {
     );
     /// The key of a record as text.
     fn describe(r: &<Self::Record as Value>::Ref<'_>) -> String;
+    /// Whether record `r` has `key` (for a hash index: any of its keys).
+    /// The default compares encodings; the derive generates a direct
+    /// comparison of the key's fields for primary and unique keys.
+    #[inline]
+    fn key_matches(r: &<Self::Record as Value>::Ref<'_>, key: &Self::Key<'_>) -> bool {
+        let mut q = KeyHasher::new();
+        Self::encode_key(key, &mut q);
+        let mut h = KeyHasher::new();
+        let mut found = false;
+        Self::each_key(r, &mut h, &mut |k: &[u8]| found |= key_eq(k, q.bytes()));
+        found
+    }
 }
 
 /// A record type's indexes, implemented by `#[derive(Hollow)]`.
@@ -220,6 +234,20 @@ pub trait PrimaryKeyed: Record {
     /// Writes the encoding of a primary key given on its own (as
     /// [`IndexDef::encode_key`] of [`PrimaryKeyed::Index`]).
     fn encode_primary_key(key: &Self::PrimaryKeyRef<'_>, h: &mut KeyHasher);
+    /// Whether record `r` has primary key `key` (as
+    /// [`IndexDef::key_matches`] of [`PrimaryKeyed::Index`]). The default
+    /// compares encodings; the derive generates a direct comparison.
+    #[inline]
+    fn primary_key_matches(r: &Self::Ref<'_>, key: &Self::PrimaryKeyRef<'_>) -> bool {
+        let mut q = KeyHasher::new();
+        Self::encode_primary_key(key, &mut q);
+        let mut h = KeyHasher::new();
+        let mut found = false;
+        <Self::Index as IndexDef>::each_key(r, &mut h, &mut |k: &[u8]| {
+            found |= key_eq(k, q.bytes())
+        });
+        found
+    }
 }
 
 struct TypedKeys<D>(PhantomData<fn() -> D>);
@@ -264,24 +292,21 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// The ordinal, and its record, whose record has the key encoded as
-/// `want` (hash `hash`).
-#[inline]
-pub(crate) fn find_unique<'s, D: IndexDef>(
-    records: &Records<'s, D::Record>,
+/// The ordinal, and its record, of the record with key hash `hash` for
+/// which `matches` holds (it compares the key).
+#[inline(always)]
+pub(crate) fn find_unique<'s, T: Struct>(
+    records: &Records<'s, T>,
     data: Option<&IndexData>,
     hash: u64,
-    want: &[u8],
-) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
+    matches: impl Fn(&T::Ref<'s>) -> bool,
+) -> Option<(u32, T::Ref<'s>)> {
     let Some(IndexData::Unique(t)) = data else {
         return None;
     };
-    let mut h = KeyHasher::new();
     t.find_map(hash, |o| {
         let r = records.get(o)?;
-        let mut found = false;
-        D::each_key(&r, &mut h, &mut |k: &[u8]| found |= key_eq(k, want));
-        found.then_some((o, r))
+        matches(&r).then_some((o, r))
     })
 }
 
@@ -289,47 +314,114 @@ pub(crate) fn find_unique<'s, D: IndexDef>(
 /// is asked for `STEP` lookups ahead, its record `STEP` lookups later.
 const STEP: usize = 16;
 
-/// [`find_unique`] of many keys at once, in order: each key's slot and then
-/// its record are asked of memory several lookups before they are read,
-/// so the cache misses of neighbouring lookups can overlap.
-fn find_unique_many<'s, D: IndexDef, K>(
-    records: &Records<'s, D::Record>,
-    data: Option<&IndexData>,
-    keys: &[K],
-    encode: impl Fn(&K, &mut KeyHasher),
-) -> Vec<Option<<D::Record as Value>::Ref<'s>>> {
-    let n = keys.len();
-    let mut out = Vec::with_capacity(n);
-    let Some(IndexData::Unique(u)) = data else {
-        out.resize_with(n, || None);
-        return out;
-    };
-    const W: usize = 4 * STEP;
-    let mut hashes = [0u64; W];
-    let mut q = KeyHasher::new();
-    for i in 0..n + 2 * STEP {
-        if let Some(k) = keys.get(i) {
-            q.clear();
-            encode(k, &mut q);
-            let h = q.finish();
-            hashes[i % W] = h;
+/// [`find_unique`] of many keys, answered in order as the iterator is
+/// advanced: each key's slot, and then its record, are asked of memory
+/// several lookups before they are read, so the cache misses of
+/// neighbouring lookups overlap. Each answer is handed out while its
+/// record is still in the processor's cache, and nothing is collected.
+struct Lookups<'a, 's, T: Struct, K, E, M> {
+    records: &'a Records<'s, T>,
+    data: Option<&'a UniqueData>,
+    keys: &'a [K],
+    encode: E,
+    matches: M,
+    /// Key hashes of keys `done..hashed` (at `i % RING`).
+    hashes: [u64; RING],
+    q: KeyHasher,
+    /// Keys answered; keys whose record was asked for; keys hashed.
+    done: usize,
+    fetched: usize,
+    hashed: usize,
+}
+
+/// Hashes kept: the keys between the one answered and the last hashed.
+const RING: usize = 4 * STEP;
+const _: () = assert!(RING > 2 * STEP);
+
+impl<'a, 's, T, K, E, M> Iterator for Lookups<'a, 's, T, K, E, M>
+where
+    T: Struct,
+    E: Fn(&K, &mut KeyHasher),
+    M: Fn(&T::Ref<'s>, &K) -> bool,
+{
+    type Item = Option<T::Ref<'s>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = self.keys.get(self.done)?;
+        let Some(u) = self.data else {
+            self.done += 1;
+            return Some(None);
+        };
+        let n = self.keys.len();
+        while self.hashed < n.min(self.done + 2 * STEP) {
+            self.q.clear();
+            (self.encode)(&self.keys[self.hashed], &mut self.q);
+            let h = self.q.finish();
+            self.hashes[self.hashed % RING] = h;
             u.prefetch(h);
+            self.hashed += 1;
         }
-        if let Some(j) = i.checked_sub(STEP).filter(|&j| j < n) {
+        while self.fetched < n.min(self.done + STEP) {
             if let Some(r) = u
-                .first_candidate(hashes[j % W])
-                .and_then(|o| records.reader(o))
+                .first_candidate(self.hashes[self.fetched % RING])
+                .and_then(|o| self.records.reader(o))
             {
                 r.prefetch();
             }
+            self.fetched += 1;
         }
-        if let Some(m) = i.checked_sub(2 * STEP).filter(|&m| m < n) {
-            q.clear();
-            encode(&keys[m], &mut q);
-            out.push(find_unique::<D>(records, data, hashes[m % W], q.bytes()).map(|(_, r)| r));
-        }
+        let hash = self.hashes[self.done % RING];
+        self.done += 1;
+        let records = self.records;
+        let matches = &self.matches;
+        Some(u.find_map(hash, |o| {
+            let r = records.get(o)?;
+            matches(&r, key).then_some(r)
+        }))
     }
-    out
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.keys.len() - self.done;
+        (left, Some(left))
+    }
+}
+
+impl<'a, 's, T, K, E, M> ExactSizeIterator for Lookups<'a, 's, T, K, E, M>
+where
+    T: Struct,
+    E: Fn(&K, &mut KeyHasher),
+    M: Fn(&T::Ref<'s>, &K) -> bool,
+{
+}
+
+/// The lookups of `keys`, in order (see [`Lookups`]).
+fn lookups<'a, 's, T: Struct, K>(
+    records: &'a Records<'s, T>,
+    data: Option<&'a IndexData>,
+    keys: &'a [K],
+    encode: impl Fn(&K, &mut KeyHasher) + 'a,
+    matches: impl Fn(&T::Ref<'s>, &K) -> bool + 'a,
+) -> impl ExactSizeIterator<Item = Option<T::Ref<'s>>> + 'a
+where
+    's: 'a,
+{
+    let data = match data {
+        Some(IndexData::Unique(u)) => Some(u),
+        _ => None,
+    };
+    Lookups {
+        records,
+        data,
+        keys,
+        encode,
+        matches,
+        hashes: [0; RING],
+        q: KeyHasher::new(),
+        done: 0,
+        fetched: 0,
+        hashed: 0,
+    }
 }
 
 /// A primary-key or unique-key index in one state: key → record.
@@ -360,12 +452,9 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     fn find(&self, key: &D::Key<'_>) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
         let mut q = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
-        find_unique::<D>(
-            &self.base.records,
-            self.base.data.as_deref(),
-            hash,
-            q.bytes(),
-        )
+        find_unique(&self.base.records, self.base.data.as_deref(), hash, |r| {
+            D::key_matches(r, key)
+        })
     }
 
     /// The record with `key`.
@@ -381,16 +470,22 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     }
 
     /// The records with `keys`, in order (`None` for a key no record has):
-    /// the same answers as [`UniqueIndex::get`] key by key. The memory each
-    /// lookup reads is asked for a few lookups ahead of its use, which
-    /// helps when lookups miss the processor's caches (figures in
-    /// `docs/indexes.md`).
-    pub fn get_many(&self, keys: &[D::Key<'_>]) -> Vec<Option<<D::Record as Value>::Ref<'s>>> {
-        find_unique_many::<D, _>(
+    /// the same answers as [`UniqueIndex::get`] key by key, computed as the
+    /// iterator advances. The memory each lookup reads is asked for a few
+    /// lookups ahead of its use, so lookups that miss the processor's
+    /// caches overlap; use each answer as it comes, while its record is
+    /// still in cache (figures in `docs/indexes.md`).
+    pub fn get_many<'a, 'k>(
+        &'a self,
+        keys: &'a [D::Key<'k>],
+    ) -> impl ExactSizeIterator<Item = Option<<D::Record as Value>::Ref<'s>>> + use<'a, 'k, 's, D>
+    {
+        lookups(
             &self.base.records,
             self.base.data.as_deref(),
             keys,
             D::encode_key,
+            D::key_matches,
         )
     }
 
@@ -676,14 +771,18 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
             .get_or_init(|| self.state().index_base::<T::Index>().data);
         let mut q = KeyHasher::new();
         T::encode_primary_key(key, &mut q);
-        find_unique::<T::Index>(self, data.as_deref(), q.finish(), q.bytes()).map(|(_, r)| r)
+        find_unique(self, data.as_deref(), q.finish(), |r| {
+            T::primary_key_matches(r, key)
+        })
+        .map(|(_, r)| r)
     }
 
     /// The records with primary keys `keys`, in order (`None` for a key no
-    /// record has): the answers of [`Records::by_primary_key`] key by key.
-    /// The memory each lookup reads is asked for a few lookups ahead of its
-    /// use, which helps when lookups miss the processor's caches (figures
-    /// in `docs/indexes.md`).
+    /// record has): the answers of [`Records::by_primary_key`] key by key,
+    /// computed as the iterator advances. The memory each lookup reads is
+    /// asked for a few lookups ahead of its use, so lookups that miss the
+    /// processor's caches overlap; use each answer as it comes, while its
+    /// record is still in cache (figures in `docs/indexes.md`).
     ///
     /// ```
     /// # use hollow_runtime::Hollow;
@@ -692,18 +791,26 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
     /// # struct Movie { id: u64, title: String }
     /// # fn f(state: &hollow_runtime::ReadState) {
     /// let movies = state.records::<Movie>();
-    /// for (id, m) in [7, 42, 99].iter().zip(movies.by_primary_keys(&[7, 42, 99])) {
+    /// let ids = [7, 42, 99];
+    /// for (id, m) in ids.iter().zip(movies.by_primary_keys(&ids)) {
     ///     println!("{id}: {:?}", m.map(|m| m.title()));
     /// }
     /// # }
     /// ```
-    pub fn by_primary_keys(&self, keys: &[T::PrimaryKeyRef<'_>]) -> Vec<Option<T::Ref<'s>>> {
+    pub fn by_primary_keys<'a, 'k>(
+        &'a self,
+        keys: &'a [T::PrimaryKeyRef<'k>],
+    ) -> impl ExactSizeIterator<Item = Option<T::Ref<'s>>> + use<'a, 'k, 's, T> {
         let data = self
             .index_cache()
             .get_or_init(|| self.state().index_base::<T::Index>().data);
-        find_unique_many::<T::Index, _>(self, data.as_deref(), keys, |k, q| {
-            T::encode_primary_key(k, q)
-        })
+        lookups(
+            self,
+            data.as_deref(),
+            keys,
+            |k, q| T::encode_primary_key(k, q),
+            |r, k| T::primary_key_matches(r, k),
+        )
     }
 
     /// The primary-key index as a view.

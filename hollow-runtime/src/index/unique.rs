@@ -252,7 +252,7 @@ impl UniqueData {
     /// The first `Some` that `check` gives for an ordinal whose key has
     /// hash `hash`: base entries first (most keys are there; a live record
     /// with the key is the answer wherever it is found), then recent ones.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_map<R>(
         &self,
         hash: u64,

@@ -705,7 +705,7 @@ impl ReadState {
     /// snapshot (`base`, from [`ReadState::base_reader`]) while the ordinal
     /// has not moved since, which is most of them; otherwise through the
     /// ordinal table. The one way every reader of records finds them.
-    #[inline]
+    #[inline(always)]
     fn read<'s>(
         &'s self,
         t: &'s TypeRead,
@@ -717,6 +717,13 @@ impl ReadState {
                 return b.get(o);
             }
         }
+        self.read_moved(t, o)
+    }
+
+    /// [`ReadState::read`] through the ordinal table: out of line, so the
+    /// common path stays small where it is inlined.
+    #[inline(never)]
+    fn read_moved<'s>(&'s self, t: &'s TypeRead, o: u32) -> Option<StructReader<'s>> {
         let l = t.table.get(o, &t.base_populated(&self.blobs));
         (l != EMPTY).then(|| self.reader_at(t, l))
     }
