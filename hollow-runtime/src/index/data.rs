@@ -53,10 +53,7 @@ pub(crate) struct KeyList {
 impl KeyList {
     /// Collects the keys of `r` (a repeated key once).
     pub(crate) fn collect(&mut self, spec: &IndexSpec, r: &StructReader<'_>, h: &mut KeyHasher) {
-        self.bytes.clear();
-        self.ends.clear();
-        self.firsts.clear();
-        self.total = 0;
+        self.clear();
         let (bytes, ends, firsts, total) = (
             &mut self.bytes,
             &mut self.ends,
@@ -97,6 +94,14 @@ impl KeyList {
     /// Keys reported, repeats included.
     pub(crate) fn total(&self) -> usize {
         self.total
+    }
+
+    /// Forgets the keys collected.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.firsts.clear();
+        self.total = 0;
     }
 }
 

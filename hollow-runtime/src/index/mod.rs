@@ -102,6 +102,17 @@ pub trait KeyReader: Send + Sync + 'static {
     fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8]));
     /// The key of `r` as text for messages (`id=42`).
     fn describe(&self, r: &StructReader<'_>) -> String;
+    /// The hash of `r`'s one key (as [`KeyReader::hash`] of its encoding),
+    /// and the number of keys it has: what a unique index needs of a
+    /// record it adds, which typed indexes give without collecting keys.
+    fn one_key_hash(&self, r: &StructReader<'_>, h: &mut KeyHasher) -> (u64, usize) {
+        let (mut hash, mut n) = (0, 0);
+        self.keys(r, h, &mut |k: &[u8]| {
+            n += 1;
+            hash = self.hash(k);
+        });
+        (hash, n)
+    }
     /// The hash of a key's encoding (XXH3-64, as [`KeyHasher::finish`];
     /// typed lookups rely on that default).
     #[inline]
@@ -258,6 +269,15 @@ impl<D: IndexDef> KeyReader for TypedKeys<D> {
     }
     fn describe(&self, r: &StructReader<'_>) -> String {
         D::describe(&<D::Record as Struct>::wrap(*r))
+    }
+    #[inline]
+    fn one_key_hash(&self, r: &StructReader<'_>, h: &mut KeyHasher) -> (u64, usize) {
+        let (mut hash, mut n) = (0, 0);
+        D::each_key(&<D::Record as Struct>::wrap(*r), h, &mut |k: &[u8]| {
+            n += 1;
+            hash = xxhash_rust::xxh3::xxh3_64(k);
+        });
+        (hash, n)
     }
 }
 

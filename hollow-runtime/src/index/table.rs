@@ -60,12 +60,15 @@ pub(crate) struct SlotTable {
     disp_bits: u32,
 }
 
-/// Bit `i` set when `w[i] >> value_bits == want + i`: slot `i` from home
-/// holds an entry of tag `want >> disp_bits` displaced by `i`, that is, of
-/// our home slot (or is empty, for the largest tag and displacement of a
-/// table with 3 displacement bits; callers skip empty slots).
+/// Two masks over the slots from home: `hits`, bit `i` set when
+/// `w[i] >> value_bits == want + i` (slot `i` holds an entry of tag
+/// `want >> disp_bits` displaced by `i`, that is, of our home slot; or is
+/// empty, for the largest tag and displacement of a table with 3
+/// displacement bits: callers skip empty slots), and `stops`, bit `i` set
+/// when slot `i` is empty or holds an entry displaced by less than `i`
+/// (where a Robin Hood probe stops).
 #[inline(always)]
-fn window_hits(w: &[u32; WINDOW], value_bits: u32, want: u32) -> u32 {
+fn window_masks(w: &[u32; WINDOW], value_bits: u32, max_disp: u32, want: u32) -> (u32, u32) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
@@ -75,23 +78,39 @@ fn window_hits(w: &[u32; WINDOW], value_bits: u32, want: u32) -> u32 {
             let p = w.as_ptr().cast::<__m128i>();
             let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
             let shift = _mm_cvtsi32_si128(value_bits as i32);
+            let (ua, ub) = (_mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift));
+            let (ia, ib) = (_mm_setr_epi32(0, 1, 2, 3), _mm_setr_epi32(4, 5, 6, 7));
             let base = _mm_set1_epi32(want as i32);
-            let wa = _mm_add_epi32(base, _mm_setr_epi32(0, 1, 2, 3));
-            let wb = _mm_add_epi32(base, _mm_setr_epi32(4, 5, 6, 7));
-            let ma = _mm_cmpeq_epi32(_mm_srl_epi32(a, shift), wa);
-            let mb = _mm_cmpeq_epi32(_mm_srl_epi32(b, shift), wb);
-            (_mm_movemask_ps(_mm_castsi128_ps(ma)) | (_mm_movemask_ps(_mm_castsi128_ps(mb)) << 4))
-                as u32
+            let ha = _mm_cmpeq_epi32(ua, _mm_add_epi32(base, ia));
+            let hb = _mm_cmpeq_epi32(ub, _mm_add_epi32(base, ib));
+            // Displacements are below 64: a signed comparison is exact.
+            let disp = _mm_set1_epi32(max_disp as i32);
+            let empty = _mm_set1_epi32(-1);
+            let sa = _mm_or_si128(
+                _mm_cmplt_epi32(_mm_and_si128(ua, disp), ia),
+                _mm_cmpeq_epi32(a, empty),
+            );
+            let sb = _mm_or_si128(
+                _mm_cmplt_epi32(_mm_and_si128(ub, disp), ib),
+                _mm_cmpeq_epi32(b, empty),
+            );
+            let mask = |x: __m128i, y: __m128i| {
+                (_mm_movemask_ps(_mm_castsi128_ps(x)) | (_mm_movemask_ps(_mm_castsi128_ps(y)) << 4))
+                    as u32
+            };
+            (mask(ha, hb), mask(sa, sb))
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let mut hits = 0u32;
+        let (mut hits, mut stops) = (0u32, 0u32);
         for (i, &e) in w.iter().enumerate() {
-            let upper = (e as u64) >> value_bits;
-            hits |= ((upper == want as u64 + i as u64) as u32) << i;
+            let upper = e >> value_bits;
+            hits |= ((upper as u64 == want as u64 + i as u64) as u32) << i;
+            let stop = e == EMPTY || (upper & max_disp) < i as u32;
+            stops |= (stop as u32) << i;
         }
-        hits
+        (hits, stops)
     }
 }
 
@@ -248,7 +267,8 @@ impl SlotTable {
             // then branches the same way nearly every time (on one
             // candidate, the answer), in few instructions, so the
             // processor keeps several lookups' cache misses in flight.
-            let mut hits = window_hits(w, self.value_bits, tag << self.disp_bits);
+            let (mut hits, stops) =
+                window_masks(w, self.value_bits, self.max_disp(), tag << self.disp_bits);
             while hits != 0 {
                 let i = hits.trailing_zeros() as usize;
                 let e = w[i];
@@ -259,13 +279,16 @@ impl SlotTable {
                 }
                 hits &= hits - 1;
             }
+            if stops != 0 {
+                return None;
+            }
             return self.find_map_after_window(home, tag, check);
         }
         self.find_map_from(home, tag, 0, check)
     }
 
-    /// [`SlotTable::find_map`] past the window: whether the probe stops
-    /// within it, else on from there (rare: a long cluster).
+    /// [`SlotTable::find_map`] past the window, when no slot of it stops
+    /// the probe (rare: a long cluster).
     #[cold]
     #[inline(never)]
     fn find_map_after_window<R>(
@@ -274,12 +297,7 @@ impl SlotTable {
         tag: u32,
         check: impl FnMut(u32) -> Option<R>,
     ) -> Option<R> {
-        let w = &self.slots[home..home + WINDOW];
-        let stops = w
-            .iter()
-            .enumerate()
-            .any(|(i, &e)| e == EMPTY || self.disp(e) < i as u32);
-        if stops || WINDOW as u32 > self.max_disp() {
+        if WINDOW as u32 > self.max_disp() {
             return None;
         }
         let pos = if home + WINDOW == self.cap {

@@ -95,6 +95,16 @@ impl Logged {
 const COMPACT_DIVISOR: usize = 16;
 /// ... or this many, for small bases.
 const COMPACT_MIN: usize = 64;
+/// Entries a recent table has room for from the start, beside a base of
+/// `base` entries: as many as trigger a merge. Steady deltas then never
+/// grow it (growing rebuilds it from the log), and it stays under half
+/// full, where a Robin Hood insert is short (for 1M movies, inserts into
+/// a recent table half full took twice as long as into one a quarter
+/// full).
+fn recent_room(base: usize) -> usize {
+    base / COMPACT_DIVISOR
+}
+
 /// Bases this large are merged on a thread of their own, off the refresh.
 const BACKGROUND_MIN: usize = 1 << 14;
 
@@ -161,26 +171,41 @@ impl<'w> KeyWork<'w> {
         self.key_in(o, read(o))
     }
 
+    /// The hash of the one key of record `r` (ordinal `o`), without
+    /// collecting it.
+    fn hash_in(&mut self, o: u32, r: Option<StructReader<'_>>) -> Result<u64, String> {
+        let r = r.ok_or_else(|| self.absent(o))?;
+        match self.spec.reader().one_key_hash(&r, &mut self.h) {
+            (hash, 1) => Ok(hash),
+            (_, n) => Err(self.not_one_key(o, n)),
+        }
+    }
+
     /// The one key of record `r` (ordinal `o`), and its hash.
     fn key_in(&mut self, o: u32, r: Option<StructReader<'_>>) -> Result<(&[u8], u64), String> {
-        let Some(r) = r else {
-            return Err(format!(
-                "index {} of {}: ordinal {o} is absent",
-                self.spec.name(),
-                self.spec.type_name()
-            ));
-        };
+        let r = r.ok_or_else(|| self.absent(o))?;
         self.keys.collect(self.spec, &r, &mut self.h);
         if self.keys.total() != 1 {
-            return Err(format!(
-                "index {} of {}: ordinal {o} has {} keys, a unique index needs one",
-                self.spec.name(),
-                self.spec.type_name(),
-                self.keys.total()
-            ));
+            return Err(self.not_one_key(o, self.keys.total()));
         }
         let key = self.keys.iter().next().unwrap_or_default();
         Ok((key, self.spec.reader().hash(key)))
+    }
+
+    fn absent(&self, o: u32) -> String {
+        format!(
+            "index {} of {}: ordinal {o} is absent",
+            self.spec.name(),
+            self.spec.type_name()
+        )
+    }
+
+    fn not_one_key(&self, o: u32, n: usize) -> String {
+        format!(
+            "index {} of {}: ordinal {o} has {n} keys, a unique index needs one",
+            self.spec.name(),
+            self.spec.type_name(),
+        )
     }
 }
 
@@ -239,7 +264,10 @@ impl UniqueData {
             }
         }
         Ok(UniqueData {
-            recent: Arc::new(SlotTable::with_capacity(0, limit).ok_or_else(|| too_many(spec))?),
+            recent: Arc::new(
+                SlotTable::with_capacity(recent_room(t.len()), limit)
+                    .ok_or_else(|| too_many(spec))?,
+            ),
             log: Vec::new(),
             base: Arc::new(t),
             in_recent: Bits::default(),
@@ -328,30 +356,40 @@ impl UniqueData {
                 next.stale_count += 1;
             }
         }
-        // Keys of the added records first, so the base probes of the
-        // duplicate check can be started well ahead of their use.
-        let mut keys = Vec::new();
+        // Key hashes of the added records first, so the base probes of the
+        // duplicate check can be started well ahead of their use (a key
+        // itself is read again only to compare with a live candidate of
+        // its hash's home and tag, which is rare).
         let mut adds = Vec::with_capacity(added.len());
         for (k, &o) in added.iter().enumerate() {
-            let (key, hash) = w.key_in(o, added_at(k))?;
-            let start = keys.len();
-            keys.extend_from_slice(key);
-            adds.push((hash, o, start, keys.len()));
+            adds.push((w.hash_in(o, added_at(k))?, o, k));
         }
         const AHEAD: usize = 16;
         for &(hash, ..) in adds.iter().take(AHEAD) {
             next.base.prefetch(hash);
         }
         let mut log: Vec<Logged> = Vec::with_capacity(adds.len());
-        for (i, &(hash, o, start, end)) in adds.iter().enumerate() {
+        let mut key = KeyList::default();
+        for (i, &(hash, o, k)) in adds.iter().enumerate() {
             if let Some(&(ahead, ..)) = adds.get(i + AHEAD) {
                 next.base.prefetch(ahead);
             }
-            let key = &keys[start..end];
+            key.clear();
             // Only live entries can be duplicates: a recent entry of an
             // ordinal present now, a base entry of one never removed.
             let mut same_key = |v: u32, live: bool| {
-                v != o && live && new(v).is_some_and(|r| has_key(spec, &r, key, &mut h2))
+                if v == o || !live {
+                    return false;
+                }
+                let Some(r) = new(v) else {
+                    return false;
+                };
+                if key.total() == 0 {
+                    if let Some(a) = added_at(k) {
+                        key.collect(spec, &a, &mut h2);
+                    }
+                }
+                key.iter().any(|want| has_key(spec, &r, want, &mut h2))
             };
             let dup = recent
                 .find(hash, |v| same_key(v, bit(&in_recent, v)))
@@ -406,7 +444,10 @@ impl UniqueData {
 
     /// Takes `base`, a merge of exactly these entries, as the base.
     fn adopt(&mut self, base: Arc<SlotTable>, limit: u32, spec: &IndexSpec) -> Result<(), String> {
-        self.recent = Arc::new(SlotTable::with_capacity(0, limit).ok_or_else(|| too_many(spec))?);
+        self.recent = Arc::new(
+            SlotTable::with_capacity(recent_room(base.len()), limit)
+                .ok_or_else(|| too_many(spec))?,
+        );
         self.log.clear();
         self.base = base;
         self.in_recent = Bits::default();
@@ -438,7 +479,7 @@ impl UniqueData {
         entries.push((hash, o));
         entries.sort_unstable_by_key(|&(_, v)| v);
         entries.dedup();
-        let want = (entries.len() + entries.len() / 2).max(self.base.len() / COMPACT_DIVISOR / 2);
+        let want = (entries.len() + entries.len() / 2).max(recent_room(self.base.len()));
         let values: Vec<u32> = entries.iter().map(|&(_, v)| v).collect();
         SlotTable::rebuild_sized(&values, want, limit, |i| entries[i].0)
             .ok_or_else(|| too_many(spec))
