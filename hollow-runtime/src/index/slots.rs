@@ -86,9 +86,15 @@ impl DerefMut for Slots {
 
 impl Clone for Slots {
     fn clone(&self) -> Slots {
-        let mut s = Slots::filled(self.len(), 0);
-        s.copy_from_slice(self);
-        s
+        match self {
+            // One pass (a small table is copied by every update).
+            Slots::Heap(v) => Slots::Heap(v.clone()),
+            Slots::Mapped { .. } => {
+                let mut s = Slots::filled(self.len(), 0);
+                s.copy_from_slice(self);
+                s
+            }
+        }
     }
 }
 

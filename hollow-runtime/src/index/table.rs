@@ -568,6 +568,17 @@ impl SlotTable {
 mod tests {
     use super::*;
 
+    /// A pseudo-random sequence (xorshift) from `seed`.
+    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     /// A hash whose home slot and tag are chosen (to force collisions).
     fn crafted(home_hi: u32, tag: u32) -> u64 {
         ((home_hi as u64) << 32) | tag as u64
@@ -602,13 +613,7 @@ mod tests {
 
     #[test]
     fn entries_move_to_a_table_of_the_same_shape_by_home_and_tag() {
-        let mut x: u64 = 0xfeed;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0xfeed);
         let hashes: Vec<u64> = (0..3000).map(|_| next()).collect();
         // Some hashes near the top, so entries wrap past the last slot.
         let hashes: Vec<u64> = hashes
@@ -649,13 +654,7 @@ mod tests {
 
     #[test]
     fn windowed_probe_offers_the_candidates_of_the_slot_by_slot_probe() {
-        let mut x: u64 = 0xabcd_ef01;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0xabcd_ef01);
         // Value limits giving 5-bit tags and 6-bit displacements, and no
         // tag with 3-bit displacements (where an empty slot can look like
         // a candidate to the window).
@@ -699,13 +698,7 @@ mod tests {
         use std::collections::HashMap;
         let mut t = SlotTable::with_capacity(64, 5000).unwrap();
         let mut oracle: HashMap<u32, u64> = HashMap::new();
-        let mut x: u64 = 0x1234_5678;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x1234_5678);
         for _ in 0..20000 {
             let r = next();
             let v = (r % 3000) as u32;
