@@ -42,6 +42,7 @@
 //! See [`Value`] for how each Rust type maps to Cap'n Proto, and the
 //! `Hollow` derive's documentation for the attributes.
 
+mod bits;
 pub mod blob;
 pub mod consumer;
 pub mod dynamic;

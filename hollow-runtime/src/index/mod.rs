@@ -312,19 +312,24 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// The primary- or unique-key index in `data`, if that is one.
+fn unique_of(data: Option<&IndexData>) -> Option<&UniqueData> {
+    match data {
+        Some(IndexData::Unique(u)) => Some(u),
+        _ => None,
+    }
+}
+
 /// The ordinal, and its record, of the record with key hash `hash` for
 /// which `matches` holds (it compares the key).
 #[inline(always)]
-pub(crate) fn find_unique<'s, T: Struct>(
+fn find_unique<'s, T: Struct>(
     records: &Records<'s, T>,
-    data: Option<&IndexData>,
+    data: Option<&UniqueData>,
     hash: u64,
     matches: impl Fn(&T::Ref<'s>) -> bool,
 ) -> Option<(u32, T::Ref<'s>)> {
-    let Some(IndexData::Unique(t)) = data else {
-        return None;
-    };
-    t.find_map(hash, |o| {
+    data?.find_map(hash, |o| {
         let r = records.get(o)?;
         matches(&r).then_some((o, r))
     })
@@ -393,12 +398,8 @@ where
         }
         let hash = self.hashes[self.done % RING];
         self.done += 1;
-        let records = self.records;
         let matches = &self.matches;
-        Some(u.find_map(hash, |o| {
-            let r = records.get(o)?;
-            matches(&r, key).then_some(r)
-        }))
+        Some(find_unique(self.records, Some(u), hash, |r| matches(r, key)).map(|(_, r)| r))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -426,13 +427,9 @@ fn lookups<'a, 's, T: Struct, K>(
 where
     's: 'a,
 {
-    let data = match data {
-        Some(IndexData::Unique(u)) => Some(u),
-        _ => None,
-    };
     Lookups {
         records,
-        data,
+        data: unique_of(data),
         keys,
         encode,
         matches,
@@ -472,9 +469,12 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     fn find(&self, key: &D::Key<'_>) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
         let mut q = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
-        find_unique(&self.base.records, self.base.data.as_deref(), hash, |r| {
-            D::key_matches(r, key)
-        })
+        find_unique(
+            &self.base.records,
+            unique_of(self.base.data.as_deref()),
+            hash,
+            |r| D::key_matches(r, key),
+        )
     }
 
     /// The record with `key`.
@@ -791,7 +791,7 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
             .get_or_init(|| self.state().index_base::<T::Index>().data);
         let mut q = KeyHasher::new();
         T::encode_primary_key(key, &mut q);
-        find_unique(self, data.as_deref(), q.finish(), |r| {
+        find_unique(self, unique_of(data.as_deref()), q.finish(), |r| {
             T::primary_key_matches(r, key)
         })
         .map(|(_, r)| r)

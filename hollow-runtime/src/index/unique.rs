@@ -23,33 +23,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::data::{has_key, too_many, Change, KeyList, ReadFn};
 use super::table::{Entry, Full, SlotTable};
 use super::{IndexKind, IndexSpec};
+use crate::bits::{get as bit, set as bit_set};
 use crate::record::KeyHasher;
 use crate::wire::StructReader;
-
-/// Whether bit `o` of `words` is set.
-#[inline]
-fn bit(words: &[u64], o: u32) -> bool {
-    words
-        .get(o as usize / 64)
-        .is_some_and(|w| (w >> (o % 64)) & 1 == 1)
-}
-
-/// Sets or clears bit `o` of `words`, growing them as needed.
-#[inline]
-fn bit_set(words: &mut Vec<u64>, o: u32, on: bool) {
-    let i = o as usize / 64;
-    if words.len() <= i {
-        if !on {
-            return;
-        }
-        words.resize(i + 1, 0);
-    }
-    if on {
-        words[i] |= 1 << (o % 64);
-    } else {
-        words[i] &= !(1 << (o % 64));
-    }
-}
 
 /// A set of ordinals, shared between versions (an update copies it once).
 #[derive(Clone, Debug, Default)]
@@ -263,13 +239,19 @@ impl UniqueData {
                 t = rehash(spec, &values, limit, read)?;
             }
         }
+        UniqueData::over(Arc::new(t), limit, spec)
+    }
+
+    /// An index whose entries are all in `base` (of ordinals below
+    /// `limit`), with an empty recent table.
+    fn over(base: Arc<SlotTable>, limit: u32, spec: &IndexSpec) -> Result<UniqueData, String> {
         Ok(UniqueData {
             recent: Arc::new(
-                SlotTable::with_capacity(recent_room(t.len()), limit)
+                SlotTable::with_capacity(recent_room(base.len()), limit)
                     .ok_or_else(|| too_many(spec))?,
             ),
             log: Vec::new(),
-            base: Arc::new(t),
+            base,
             in_recent: Bits::default(),
             stale: Bits::default(),
             stale_count: 0,
@@ -442,17 +424,10 @@ impl UniqueData {
         pending
     }
 
-    /// Takes `base`, a merge of exactly these entries, as the base.
+    /// Takes `base`, a merge of exactly these entries, as the base (with
+    /// nothing recent or stale; no merge is pending when this is called).
     fn adopt(&mut self, base: Arc<SlotTable>, limit: u32, spec: &IndexSpec) -> Result<(), String> {
-        self.recent = Arc::new(
-            SlotTable::with_capacity(recent_room(base.len()), limit)
-                .ok_or_else(|| too_many(spec))?,
-        );
-        self.log.clear();
-        self.base = base;
-        self.in_recent = Bits::default();
-        self.stale = Bits::default();
-        self.stale_count = 0;
+        *self = UniqueData::over(base, limit, spec)?;
         Ok(())
     }
 

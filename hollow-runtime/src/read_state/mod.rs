@@ -20,6 +20,7 @@ use hollow_schema::Schema;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
+use crate::bits;
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{Change, IndexData, IndexSet, IndexSlot, IndexSpec, ReadFn};
@@ -78,6 +79,19 @@ impl TypeRead {
     }
 }
 
+/// The base snapshot's bitmap of populated ordinals of a type (at `base`:
+/// its slot and list), as little-endian bytes.
+fn base_bitmap<'s>(
+    base: Option<(u32, crate::wire::ListPosition)>,
+    slots: &[Option<SlotPos>],
+    blobs: &'s [Arc<LoadedBlob>],
+) -> Option<&'s [u8]> {
+    let (slot, bitmap) = base?;
+    let p = slots.get(slot as usize).copied().flatten()?;
+    let seg = blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
+    Some(ListReader::at_position(seg, bitmap).eight_byte_body())
+}
+
 /// Whether ordinal `o` is populated in the base snapshot.
 #[inline]
 fn base_populated<'s>(
@@ -85,19 +99,8 @@ fn base_populated<'s>(
     slots: &'s [Option<SlotPos>],
     blobs: &'s [Arc<LoadedBlob>],
 ) -> impl Fn(u32) -> bool + 's {
-    // The bitmap is found when asked (only ordinals in chunks still read
-    // from the base snapshot ask).
-    move |o: u32| {
-        let bitmap = base.and_then(|(slot, bitmap)| {
-            let p = slots.get(slot as usize).copied().flatten()?;
-            let seg = blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
-            Some(ListReader::at_position(seg, bitmap))
-        });
-        match &bitmap {
-            Some(words) => (words.u64_at(o / 64) >> (o % 64)) & 1 == 1,
-            None => false,
-        }
-    }
+    let bitmap = base_bitmap(base, slots, blobs).unwrap_or_default();
+    move |o: u32| bits::get_in_bytes(bitmap, o)
 }
 
 /// The records of one type in the base snapshot, for ordinals not moved
@@ -112,8 +115,7 @@ struct BaseReader<'s> {
 impl<'s> BaseReader<'s> {
     #[inline]
     fn get(&self, o: u32) -> Option<StructReader<'s>> {
-        let byte = self.populated.get(o as usize / 8)?;
-        ((byte >> (o % 8)) & 1 == 1).then(|| self.records.struct_at(o))
+        bits::get_in_bytes(self.populated, o).then(|| self.records.struct_at(o))
     }
 }
 
@@ -731,7 +733,7 @@ impl ReadState {
     /// The base snapshot's records of type `t` and its bitmap of populated
     /// ordinals, found once so reading an unmoved ordinal is arithmetic.
     fn base_reader<'s>(&'s self, t: &'s TypeRead) -> Option<BaseReader<'s>> {
-        let (slot, bitmap) = t.base?;
+        let (slot, _) = t.base?;
         if slot != t.table.base_slot() {
             return None;
         }
@@ -739,7 +741,7 @@ impl ReadState {
         let seg = self.blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
         Some(BaseReader {
             records: ListReader::at_position(seg, p.records),
-            populated: ListReader::at_position(seg, bitmap).eight_byte_body(),
+            populated: base_bitmap(t.base, &t.slots, &self.blobs)?,
         })
     }
 

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::bits;
+
 /// Ordinals per chunk.
 pub(crate) const CHUNK: usize = 1024;
 
@@ -70,11 +72,7 @@ impl OrdinalTable {
         if o >= self.limit {
             return EMPTY;
         }
-        let moved = self
-            .moved
-            .get(o as usize / 64)
-            .is_some_and(|w| (w >> (o % 64)) & 1 == 1);
-        if !moved {
+        if !bits::get(&self.moved, o) {
             return if base_populated(o) {
                 loc(self.base, o)
             } else {
@@ -97,11 +95,7 @@ impl OrdinalTable {
     /// there): never set since.
     #[inline]
     pub(crate) fn unmoved(&self, o: u32) -> bool {
-        o < self.limit
-            && self
-                .moved
-                .get(o as usize / 64)
-                .is_none_or(|w| (w >> (o % 64)) & 1 == 0)
+        o < self.limit && !bits::get(&self.moved, o)
     }
 
     /// Slot of the base snapshot blob.
@@ -133,12 +127,7 @@ impl OrdinalTable {
         if let Chunk::Explicit(c) = &mut self.chunks[ci] {
             Arc::make_mut(c)[o as usize % CHUNK] = l;
         }
-        let moved = Arc::make_mut(&mut self.moved);
-        let w = o as usize / 64;
-        if moved.len() <= w {
-            moved.resize(w + 1, 0);
-        }
-        moved[w] |= 1 << (o % 64);
+        bits::set(Arc::make_mut(&mut self.moved), o, true);
     }
 
     /// Bytes of explicit chunks this table holds (shared ones included).
