@@ -161,6 +161,7 @@ fn index_def(
         describe(krate, &k.paths)
     };
     let index_name = ident.to_string();
+    let key_ir = k.ir(krate);
     let doc = format!(
         "The {what} of [`{name}`] on `{}`: `state.index::<{ident}>()`.",
         labels.join(", ")
@@ -191,6 +192,9 @@ fn index_def(
             }
             fn describe(r: &<#name as #krate::Value>::Ref<'_>) -> ::std::string::String {
                 #describe
+            }
+            fn key() -> ::core::option::Option<#krate::schema::Key> {
+                ::core::option::Option::Some(#key_ir)
             }
             #matches
         }

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Consumer, ErrorKind, Hollow, Producer};
+use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
+use hollow_runtime::{Consumer, ErrorKind, Hollow, IndexSpec, Producer};
 
 /// A user with a unique email and a composite unique (handle, site).
 #[derive(Hollow, Debug, Clone, PartialEq)]
@@ -44,6 +44,26 @@ pub struct Doc {
     pub id: u64,
     /// Each label indexed.
     pub labels: Vec<String>,
+}
+
+/// An account as its producer writes it: only `id` is a declared key.
+#[derive(Hollow, Debug, Clone, PartialEq)]
+#[hollow(rename = "Account", primary_key(id))]
+pub struct Account {
+    /// Primary key.
+    pub id: u64,
+    /// Not a key for the producer.
+    pub email: String,
+}
+
+/// The same records as a consumer reads them, taking `email` as unique.
+#[derive(Hollow, Debug, Clone, PartialEq)]
+#[hollow(rename = "Account", primary_key(id), unique(email))]
+pub struct AccountView {
+    /// Primary key.
+    pub id: u64,
+    /// Unique for this consumer only.
+    pub email: String,
 }
 
 fn user(id: u64, email: &str, handle: &str, site: u32) -> User {
@@ -145,6 +165,86 @@ async fn duplicate_unique_or_primary_keys_fail_the_cycle_and_roll_back() {
     assert!(s.index::<UserByHandleSite>().get(("ann", 2)).is_none());
     let site1: BTreeSet<u64> = s.index::<UserBySite>().get(1).map(|u| u.id()).collect();
     assert_eq!(site1, BTreeSet::from([1, 2]));
+}
+
+#[tokio::test]
+async fn a_unique_key_the_blobs_do_not_declare_is_checked_by_every_delta() {
+    // Typed indexes know the schema key they read; the blobs' declared
+    // keys are matched against it.
+    let key = |spec: IndexSpec| spec.key().map(|k| k.to_string());
+    assert_eq!(
+        key(IndexSpec::of::<UserPrimaryKey>()).as_deref(),
+        Some("id")
+    );
+    assert_eq!(
+        key(IndexSpec::of::<UserByHandleSite>()).as_deref(),
+        Some("handle,site")
+    );
+    assert_eq!(
+        key(IndexSpec::of::<AccountViewByEmail>()).as_deref(),
+        Some("email")
+    );
+
+    let (store, announcer, mut producer) = setup();
+    let account = |id: u64, email: &str| Account {
+        id,
+        email: email.into(),
+    };
+    let v1 = producer
+        .run_cycle(|w| {
+            w.add(&account(1, "a@x"))?;
+            w.add(&account(2, "b@x"))
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    let consumer = Consumer::builder(store.clone(), announcer.clone())
+        .record_type::<AccountView>()
+        .build()
+        .unwrap();
+    consumer.refresh().await.unwrap();
+    let s = consumer.current().unwrap();
+    assert_eq!(s.index::<AccountViewByEmail>().get("b@x").unwrap().id(), 2);
+
+    // The producer declares no unique email, so it publishes two records
+    // with one email; the consumer's delta finds them (the new version's
+    // snapshot is gone, so the delta is the only way) and keeps v1.
+    let v2 = producer
+        .run_cycle(|w| {
+            w.add(&account(1, "a@x"))?;
+            w.add(&account(2, "a@x"))
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    store.remove(BlobName::Snapshot(v2));
+    let err = consumer.refresh().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("blob delta-{v1}-{v2}")), "{msg}");
+    assert!(
+        msg.contains("Account has two records with unique key email=\"a@x\""),
+        "{msg}"
+    );
+    let s = consumer.current().unwrap();
+    assert_eq!(s.version(), v1);
+    assert_eq!(s.index::<AccountViewByEmail>().get("a@x").unwrap().id(), 1);
+    assert_eq!(s.index::<AccountViewByEmail>().get("b@x").unwrap().id(), 2);
+
+    // A consumer of the producer's own declaration follows both versions.
+    let plain = Consumer::builder(store, announcer)
+        .record_type::<Account>()
+        .build()
+        .unwrap();
+    plain.refresh_to(v1).await.unwrap();
+    plain.refresh().await.unwrap();
+    let s = plain.current().unwrap();
+    assert_eq!(s.version(), v2);
+    assert_eq!(
+        s.records::<Account>().by_primary_key(&2).unwrap().email(),
+        "a@x"
+    );
 }
 
 #[tokio::test]

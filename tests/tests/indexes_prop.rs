@@ -10,6 +10,9 @@
 //!   by each delta), following each version by deltas;
 //! - a consumer with lazy indexes that registers nothing (indexes built on
 //!   first use, then updated by deltas);
+//! - a consumer like the first that checks every delta for duplicate keys
+//!   (`verify_declared_keys`), where the others trust the keys the blobs
+//!   declare;
 //! - a fresh consumer loading the version from its snapshot.
 //!
 //! Then every state held along the way is checked again (readers holding
@@ -341,6 +344,13 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
             .lazy_indexes(true)
             .build()
             .unwrap();
+        // Checks every delta for duplicate keys, where the others trust
+        // the keys the blobs declare.
+        let verifying = Consumer::builder(store.clone(), announcer.clone())
+            .record_type::<Item>()
+            .verify_declared_keys(true)
+            .build()
+            .unwrap();
         let mut oracle: BTreeMap<u64, BTreeMap<u64, Item>> = BTreeMap::new();
         let mut held: Vec<Arc<ReadState>> = Vec::new();
         let mut prev = BTreeMap::new();
@@ -360,7 +370,11 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
                 continue;
             };
             oracle.insert(v, items);
-            for (c, label) in [(&eager, "eager"), (&lazy, "lazy")] {
+            for (c, label) in [
+                (&eager, "eager"),
+                (&lazy, "lazy"),
+                (&verifying, "verifying"),
+            ] {
                 c.refresh_to(v).await.unwrap();
                 let state = c.current().unwrap();
                 if oracle.len() > 1 {
@@ -383,6 +397,11 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
             "eager consumer refresh failures"
         );
         assert_eq!(lazy.metrics().failures, 0, "lazy consumer refresh failures");
+        assert_eq!(
+            verifying.metrics().failures,
+            0,
+            "verifying consumer refresh failures"
+        );
         // Readers holding old states keep the old answers.
         for s in &held {
             check(s, &oracle[&s.version()], "held");

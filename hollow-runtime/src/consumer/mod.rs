@@ -48,7 +48,7 @@ use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
 use crate::error::{Error, ErrorKind};
-use crate::index::{IndexDef, IndexSpec, Indexed};
+use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
 use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreErrorKind};
 use planner::Catalog;
@@ -66,7 +66,7 @@ pub struct ConsumerBuilder {
     types: Option<Vec<String>>,
     max_chain: usize,
     indexes: Vec<IndexSpec>,
-    lazy_indexes: bool,
+    index_options: IndexOptions,
 }
 
 impl ConsumerBuilder {
@@ -117,7 +117,39 @@ impl ConsumerBuilder {
     /// instead of at load (default: at load). Once built, an index is
     /// updated by deltas either way.
     pub fn lazy_indexes(mut self, lazy: bool) -> Self {
-        self.lazy_indexes = lazy;
+        self.index_options.lazy = lazy;
+        self
+    }
+
+    /// Checks every delta for two records sharing a primary or unique key,
+    /// even a key the blobs declare (default: off).
+    ///
+    /// A delta brings a state that must match the producer's checksum, and
+    /// a Hollow producer refuses a cycle in which two records share a key
+    /// its type declares. So for an index on such a key (the ones the
+    /// derive generates, or an [`IndexSpec`] given its key with
+    /// [`IndexSpec::with_key`]) the consumer trusts the declaration and
+    /// only adds the new records, which makes a delta's index update
+    /// several times cheaper. Turn this on for blobs from writers that may
+    /// declare a key without enforcing it. Indexes on keys the blobs do not
+    /// declare are always checked, and so is every index built from a
+    /// snapshot.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::Consumer;
+    /// let consumer = Consumer::builder(
+    ///     Arc::new(MemoryBlobStore::new()),
+    ///     Arc::new(InProcessAnnouncer::new()),
+    /// )
+    /// .verify_declared_keys(true)
+    /// .build()
+    /// .unwrap();
+    /// # drop(consumer);
+    /// ```
+    pub fn verify_declared_keys(mut self, verify: bool) -> Self {
+        self.index_options.verify_keys = verify;
         self
     }
 
@@ -167,7 +199,7 @@ impl ConsumerBuilder {
                 types: self.types,
                 max_chain: self.max_chain,
                 indexes: self.indexes,
-                lazy_indexes: self.lazy_indexes,
+                index_options: self.index_options,
                 current: ArcSwapOption::empty(),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 pinned: Mutex::new(None),
@@ -194,7 +226,7 @@ struct Inner {
     types: Option<Vec<String>>,
     max_chain: usize,
     indexes: Vec<IndexSpec>,
-    lazy_indexes: bool,
+    index_options: IndexOptions,
     current: ArcSwapOption<ReadState>,
     refresh_lock: tokio::sync::Mutex<()>,
     pinned: Mutex<Option<u64>>,
@@ -267,7 +299,7 @@ impl Consumer {
             types: None,
             max_chain: DEFAULT_MAX_DELTA_CHAIN,
             indexes: Vec::new(),
-            lazy_indexes: false,
+            index_options: IndexOptions::default(),
         }
     }
 
@@ -526,7 +558,7 @@ async fn execute(
                 }
             }
             ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref())
-                .and_then(|s| s.with_indexes(&specs, inner.lazy_indexes))
+                .and_then(|s| s.with_indexes(&specs, inner.index_options))
                 .map_err(|e| (name, e))?
         }
         None => match current {

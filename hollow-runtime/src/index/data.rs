@@ -32,6 +32,11 @@ pub(crate) struct Change<'c, 'a> {
     pub(crate) new: &'c ReadFn<'a>,
     /// Every ordinal of the state reached is below this.
     pub(crate) new_limit: u32,
+    /// Whether the state reached is vouched to hold no two records with
+    /// one key of this (primary or unique) index, so the update need not
+    /// check: the blob's writer declares the key, and the state was checked
+    /// against the writer's checksum. A producer's own check passes `false`.
+    pub(crate) vouched: bool,
 }
 
 /// Reads the record of the `k`-th removed (or added) ordinal of a change

@@ -66,6 +66,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub(crate) use data::{Change, IndexData, ReadFn};
+
 use unique::UniqueData;
 
 use crate::error::{Error, ErrorKind};
@@ -73,6 +74,7 @@ use crate::read_state::{ReadState, Records};
 use crate::record::{KeyHasher, Record, Struct};
 use crate::value::Value;
 use crate::wire::StructReader;
+use hollow_schema::{Key, Schema};
 
 /// What an index maps a key to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -122,13 +124,15 @@ pub trait KeyReader: Send + Sync + 'static {
 }
 
 /// An index to build: the record type, a name unique within the type, its
-/// kind, and how keys are read.
+/// kind, how keys are read, and (optionally) which of the schema's keys it
+/// is.
 #[derive(Clone)]
 pub struct IndexSpec {
     type_name: Arc<str>,
     name: Arc<str>,
     kind: IndexKind,
     reader: Arc<dyn KeyReader>,
+    key: Option<Arc<Key>>,
 }
 
 impl fmt::Debug for IndexSpec {
@@ -137,6 +141,7 @@ impl fmt::Debug for IndexSpec {
             .field("type_name", &self.type_name)
             .field("name", &self.name)
             .field("kind", &self.kind)
+            .field("key", &self.key.as_deref().map(Key::to_string))
             .finish()
     }
 }
@@ -154,17 +159,82 @@ impl IndexSpec {
             name: name.into(),
             kind,
             reader,
+            key: None,
         }
+    }
+
+    /// The spec, saying that its reader reads `key`, a key of the record
+    /// type's schema (its fields in the annotation form, `id` or
+    /// `actor.id,year`).
+    ///
+    /// A primary or unique index whose key the blobs declare as a primary
+    /// or unique key of the type is not checked for duplicates by deltas
+    /// (see [`ConsumerBuilder::verify_declared_keys`]); an index without a
+    /// key, or with one the blobs do not declare, always is.
+    ///
+    /// [`ConsumerBuilder::verify_declared_keys`]: crate::ConsumerBuilder::verify_declared_keys
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use hollow_runtime::schema::Key;
+    /// use hollow_runtime::wire::StructReader;
+    /// use hollow_runtime::{IndexKind, IndexSpec, KeyHasher, KeyReader};
+    ///
+    /// /// Reads `id`, the first word of the record's data section.
+    /// struct ById;
+    /// impl KeyReader for ById {
+    ///     fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8])) {
+    ///         h.clear();
+    ///         h.write(&r.read_u64(0).to_le_bytes());
+    ///         f(h.bytes());
+    ///     }
+    ///     fn describe(&self, r: &StructReader<'_>) -> String {
+    ///         format!("id={}", r.read_u64(0))
+    ///     }
+    /// }
+    ///
+    /// let spec = IndexSpec::new("Movie", "MovieById", IndexKind::PrimaryKey, Arc::new(ById))
+    ///     .with_key(Key::parse("id").unwrap());
+    /// assert_eq!(spec.key().map(|k| k.to_string()).as_deref(), Some("id"));
+    /// ```
+    pub fn with_key(mut self, key: Key) -> Self {
+        self.key = Some(Arc::new(key));
+        self
     }
 
     /// The spec of a typed index.
     pub fn of<D: IndexDef>() -> Self {
-        IndexSpec::new(
+        let spec = IndexSpec::new(
             <D::Record as Struct>::TYPE_NAME,
             D::NAME,
             D::KIND,
             Arc::new(TypedKeys::<D>(PhantomData)),
-        )
+        );
+        match D::key() {
+            Some(k) => spec.with_key(k),
+            None => spec,
+        }
+    }
+
+    /// The schema key the index reads, if known (see
+    /// [`IndexSpec::with_key`]).
+    pub fn key(&self) -> Option<&Key> {
+        self.key.as_deref()
+    }
+
+    /// Whether blobs of schema `schema` vouch that no two records of the
+    /// type share this index's key: the index is a primary or unique one,
+    /// and its key is declared a primary or unique key of the type.
+    pub(crate) fn declared_unique_in(&self, schema: &Schema) -> bool {
+        let Some(key) = self.key() else {
+            return false;
+        };
+        if self.kind == IndexKind::Hash {
+            return false;
+        }
+        schema
+            .get_struct(&self.type_name)
+            .is_some_and(|s| s.primary_key.as_ref() == Some(key) || s.unique_keys.contains(key))
     }
 
     /// The record type.
@@ -218,6 +288,12 @@ pub trait IndexDef: Sized + 'static {
     );
     /// The key of a record as text.
     fn describe(r: &<Self::Record as Value>::Ref<'_>) -> String;
+    /// The key as the record type's schema declares it (`id`,
+    /// `actor.id,year`); the derive gives it. `None` (the default) for an
+    /// index that is not one of the schema's keys.
+    fn key() -> Option<Key> {
+        None
+    }
     /// Whether record `r` has `key` (for a hash index: any of its keys).
     /// The default compares encodings; the derive generates a direct
     /// comparison of the key's fields for primary and unique keys.
@@ -670,12 +746,21 @@ impl IndexSlot {
     }
 }
 
+/// How a consumer keeps its indexes (see [`crate::ConsumerBuilder`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IndexOptions {
+    /// Build on first use rather than at load.
+    pub(crate) lazy: bool,
+    /// Check deltas for duplicate keys even where the blobs vouch there
+    /// are none.
+    pub(crate) verify_keys: bool,
+}
+
 /// The indexes of one state.
 #[derive(Default)]
 pub(crate) struct IndexSet {
     pub(crate) slots: RwLock<Vec<Arc<IndexSlot>>>,
-    /// Build on first use rather than at load.
-    pub(crate) lazy: bool,
+    pub(crate) options: IndexOptions,
 }
 
 impl IndexSet {
@@ -836,5 +921,54 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
     /// The primary-key index as a view.
     pub fn primary_key_index(&self) -> UniqueIndex<'s, T::Index> {
         UniqueIndex::from_base(self.state().index_base::<T::Index>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Hollow;
+
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", primary_key(id), unique(code), hash_index(group))]
+    struct Part {
+        id: u64,
+        code: String,
+        group: u32,
+    }
+
+    /// The same type (name) as its producer declared it: no unique code.
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", rename = "Part", primary_key(id))]
+    struct PartAsWritten {
+        id: u64,
+        code: String,
+        group: u32,
+    }
+
+    #[test]
+    fn only_unique_indexes_on_keys_the_schema_declares_are_vouched_for() {
+        let declared = Part::schema();
+        let written = PartAsWritten::schema();
+        let pk = IndexSpec::of::<PartPrimaryKey>();
+        let code = IndexSpec::of::<PartByCode>();
+        let group = IndexSpec::of::<PartByGroup>();
+        assert!(pk.declared_unique_in(declared));
+        assert!(code.declared_unique_in(declared));
+        // A hash index is never unique, declared or not.
+        assert_eq!(group.key().map(Key::to_string).as_deref(), Some("group"));
+        assert!(!group.declared_unique_in(declared));
+        // Blobs whose writer did not declare the key vouch for nothing.
+        assert!(pk.declared_unique_in(written));
+        assert!(!code.declared_unique_in(written));
+        // Nor for a spec without a key, or of a type they do not have.
+        let keyless = IndexSpec::new("Part", "byId", IndexKind::PrimaryKey, pk.reader.clone());
+        assert!(!keyless.declared_unique_in(declared));
+        let elsewhere = IndexSpec::new("Other", "byId", IndexKind::PrimaryKey, pk.reader.clone())
+            .with_key(Key::parse("id").unwrap());
+        assert!(!elsewhere.declared_unique_in(declared));
+        // A run-time spec given the declared key is vouched for like a typed one.
+        let by_id = keyless.with_key(Key::parse("id").unwrap());
+        assert!(by_id.declared_unique_in(declared));
     }
 }

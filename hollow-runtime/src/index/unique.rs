@@ -214,6 +214,53 @@ fn duplicate(spec: &IndexSpec, other: u32, o: u32, read: &ReadFn<'_>) -> String 
     )
 }
 
+/// The entries of an index being updated, with which of them are live.
+struct Live<'a> {
+    recent: &'a SlotTable,
+    /// Ordinals whose recent entries are live.
+    in_recent: &'a [u64],
+    base: &'a SlotTable,
+    /// Ordinals whose base entries are stale.
+    stale: &'a [u64],
+}
+
+impl Live<'_> {
+    /// The live ordinal other than `o` whose record in the state `c`
+    /// reaches has the key of `c`'s `k`-th added record (ordinal `o`, key
+    /// hash `hash`). The added key is read (into `w`) only when a live
+    /// entry of its hash's home and tag turns up, which is rare.
+    fn other_with_key_of(
+        &self,
+        hash: u64,
+        o: u32,
+        k: usize,
+        c: &Change<'_, '_>,
+        w: &mut KeyWork<'_>,
+    ) -> Option<u32> {
+        let KeyWork { spec, keys, h } = w;
+        keys.clear();
+        let mut same_key = |v: u32, live: bool| {
+            if v == o || !live {
+                return false;
+            }
+            let Some(r) = (c.new)(v) else {
+                return false;
+            };
+            if keys.total() == 0 {
+                if let Some(a) = (c.added_at)(k) {
+                    keys.collect(spec, &a, h);
+                }
+            }
+            keys.iter().any(|want| has_key(spec, &r, want, h))
+        };
+        // Only live entries can be duplicates: a recent entry of an
+        // ordinal present now, a base entry of one never removed.
+        self.recent
+            .find(hash, |v| same_key(v, bit(self.in_recent, v)))
+            .or_else(|| self.base.find(hash, |v| same_key(v, !bit(self.stale, v))))
+    }
+}
+
 impl UniqueData {
     /// Builds the index over ordinals `0..limit` (`count` records).
     pub(crate) fn build(
@@ -310,6 +357,7 @@ impl UniqueData {
             added_at,
             new,
             new_limit,
+            vouched,
             ..
         } = *c;
         let mut next = self.clone();
@@ -325,7 +373,6 @@ impl UniqueData {
             }
         }
         let mut w = KeyWork::new(spec);
-        let mut h2 = KeyHasher::new();
         // Copied once here and written in place below (no copy-on-write
         // check per write).
         let mut recent = (*next.recent).clone();
@@ -346,38 +393,35 @@ impl UniqueData {
         for (k, &o) in added.iter().enumerate() {
             adds.push((w.hash_in(o, added_at(k))?, o, k));
         }
+        // Unless the blobs vouch for the key, each added key is checked
+        // against the live entries before it goes in (so against the keys
+        // added before it as well). The slots an add reads are asked for
+        // well ahead: the recent table's, and the base's for the check.
         const AHEAD: usize = 16;
+        let ahead = |recent: &SlotTable, hash: u64| {
+            recent.prefetch(hash);
+            if !vouched {
+                next.base.prefetch(hash);
+            }
+        };
         for &(hash, ..) in adds.iter().take(AHEAD) {
-            next.base.prefetch(hash);
+            ahead(&recent, hash);
         }
         let mut log: Vec<Logged> = Vec::with_capacity(adds.len());
-        let mut key = KeyList::default();
         for (i, &(hash, o, k)) in adds.iter().enumerate() {
-            if let Some(&(ahead, ..)) = adds.get(i + AHEAD) {
-                next.base.prefetch(ahead);
+            if let Some(&(h, ..)) = adds.get(i + AHEAD) {
+                ahead(&recent, h);
             }
-            key.clear();
-            // Only live entries can be duplicates: a recent entry of an
-            // ordinal present now, a base entry of one never removed.
-            let mut same_key = |v: u32, live: bool| {
-                if v == o || !live {
-                    return false;
-                }
-                let Some(r) = new(v) else {
-                    return false;
+            if !vouched {
+                let live = Live {
+                    recent: &recent,
+                    in_recent: &in_recent,
+                    base: &next.base,
+                    stale: &stale,
                 };
-                if key.total() == 0 {
-                    if let Some(a) = added_at(k) {
-                        key.collect(spec, &a, &mut h2);
-                    }
+                if let Some(other) = live.other_with_key_of(hash, o, k, c, &mut w) {
+                    return Err(duplicate(spec, other, o, new));
                 }
-                key.iter().any(|want| has_key(spec, &r, want, &mut h2))
-            };
-            let dup = recent
-                .find(hash, |v| same_key(v, bit(&in_recent, v)))
-                .or_else(|| next.base.find(hash, |v| same_key(v, !bit(&stale, v))));
-            if let Some(other) = dup {
-                return Err(duplicate(spec, other, o, new));
             }
             if let Err(Full::Rebuild(_)) = recent.insert(hash, o) {
                 // The entry left out may be another: rebuild from the log.

@@ -261,6 +261,8 @@ impl TypeWrite {
                         added_at: &added_at,
                         new: &read_next,
                         new_limit: self.limit,
+                        // This is the check the blobs will vouch for.
+                        vouched: false,
                     },
                 )?,
                 None => IndexData::build(spec, self.next_count() as usize, self.limit, &read_next)?,

@@ -23,7 +23,7 @@ use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 use crate::bits;
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
-use crate::index::{Change, IndexData, IndexSet, IndexSlot, IndexSpec, ReadFn};
+use crate::index::{Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, ReadFn};
 use crate::record::Struct;
 use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
@@ -378,7 +378,7 @@ impl ReadState {
         next.index = Arc::new(index);
         next.indexes = Arc::new(IndexSet {
             slots: Default::default(),
-            lazy: self.indexes.lazy,
+            options: self.indexes.options,
         });
         let update_started = std::time::Instant::now();
         // Each index with changes is updated on its own (in parallel when
@@ -406,6 +406,10 @@ impl ReadState {
             let old_type = self.index.get(spec.type_name()).map(|&i| &self.types[i]);
             let removed_at =
                 move |k: usize| Some(self.reader_at(old_type?, *c.removed_locs.get(k)?));
+            // The state reached matched the producer's checksum above; a
+            // key the producer declares unique it has checked.
+            let vouched =
+                !self.indexes.options.verify_keys && spec.declared_unique_in(&next_ref.schema);
             data.update(
                 &spec,
                 &Change {
@@ -416,6 +420,7 @@ impl ReadState {
                     added_at: &added_at,
                     new: &*new_read,
                     new_limit: limit,
+                    vouched,
                 },
             )
             .map(|d| (IndexSlot::built(spec, Ok(Arc::new(d))), started.elapsed()))
@@ -479,7 +484,7 @@ impl ReadState {
             .write()
             .unwrap_or_else(|p| p.into_inner()) = slots;
         next.index_update = update_started.elapsed();
-        if !next.indexes.lazy {
+        if !next.indexes.options.lazy {
             next.build_all_indexes()
                 .map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
         }
@@ -519,18 +524,22 @@ impl ReadState {
         self.apply(Arc::new(blob))
     }
 
-    /// Registers indexes to maintain (built now unless `lazy`; every later
-    /// state made by [`ReadState::apply`] keeps them up to date).
+    /// Registers indexes to maintain (built now unless `options.lazy`;
+    /// every later state made by [`ReadState::apply`] keeps them up to date).
     ///
     /// # Errors
     /// Two records share a primary or unique key.
-    pub(crate) fn with_indexes(mut self, specs: &[IndexSpec], lazy: bool) -> Result<Self, Error> {
+    pub(crate) fn with_indexes(
+        mut self,
+        specs: &[IndexSpec],
+        options: IndexOptions,
+    ) -> Result<Self, Error> {
         let set = IndexSet {
             slots: std::sync::RwLock::new(specs.iter().cloned().map(IndexSlot::new).collect()),
-            lazy,
+            options,
         };
         self.indexes = Arc::new(set);
-        if !lazy {
+        if !options.lazy {
             self.build_all_indexes().map_err(|e| {
                 Error::new(
                     ErrorKind::CorruptBlob,
