@@ -8,7 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Consumer, ErrorKind, Hollow, IndexSpec, Producer};
+use hollow_runtime::wire::StructReader;
+use hollow_runtime::{
+    Consumer, ErrorKind, Hollow, IndexKind, IndexSpec, KeyHasher, KeyPart, KeyReader, Producer,
+    Struct,
+};
 
 /// A user with a unique email and a composite unique (handle, site).
 #[derive(Hollow, Debug, Clone, PartialEq)]
@@ -245,6 +249,81 @@ async fn a_unique_key_the_blobs_do_not_declare_is_checked_by_every_delta() {
         s.records::<Account>().by_primary_key(&2).unwrap().email(),
         "a@x"
     );
+}
+
+/// A run-time "unique" index on each label of a document: a record with
+/// other than one label breaks it.
+struct EachLabel;
+
+impl KeyReader for EachLabel {
+    fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8])) {
+        for label in Doc::wrap(*r).labels().iter() {
+            h.clear();
+            <String as KeyPart>::hash_key_ref(&label, h);
+            f(h.bytes());
+        }
+    }
+    fn describe(&self, r: &StructReader<'_>) -> String {
+        format!("labels={:?}", Doc::wrap(*r).labels().len())
+    }
+}
+
+#[tokio::test]
+async fn a_record_without_exactly_one_unique_key_fails_the_delta() {
+    let (store, announcer, mut producer) = setup();
+    let doc = |id: u64, labels: &[&str]| Doc {
+        id,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+    };
+    let v1 = producer
+        .run_cycle(|w| {
+            w.add(&doc(1, &["a"]))?;
+            w.add(&doc(2, &["b"]))
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    let spec = IndexSpec::new("Doc", "eachLabel", IndexKind::Unique, Arc::new(EachLabel));
+    let consumer = Consumer::builder(store.clone(), announcer.clone())
+        .index_spec(spec.clone())
+        .build()
+        .unwrap();
+    consumer.refresh().await.unwrap();
+    let s = consumer.current().unwrap();
+    let by_label = s.index_of(&spec);
+    let ids = |key: &str| -> Vec<u32> { by_label.ordinals(&text_key(key)) };
+    assert_eq!(ids("b").len(), 1);
+
+    // Document 3 has two labels: the delta adding it fails (the new
+    // version's snapshot is gone, so the delta is the only way).
+    let v2 = producer
+        .run_cycle(|w| {
+            w.add(&doc(1, &["a"]))?;
+            w.add(&doc(2, &["b"]))?;
+            w.add(&doc(3, &["c", "d"]))
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    store.remove(BlobName::Snapshot(v2));
+    let err = consumer.refresh().await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("blob delta-{v1}-{v2}"))
+            && msg.contains("index eachLabel of Doc")
+            && msg.contains("has 2 keys, a unique index needs one"),
+        "{msg}"
+    );
+    assert_eq!(consumer.current().unwrap().version(), v1);
+}
+
+/// The encoding of a text key (`KeyHasher`: length, then bytes).
+fn text_key(s: &str) -> Vec<u8> {
+    let mut h = KeyHasher::new();
+    <String as KeyPart>::hash_key_ref(&s, &mut h);
+    h.bytes().to_vec()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use super::table::{Full, SlotTable};
 use super::unique::UniqueData;
 use super::{IndexKind, IndexSpec};
 use crate::record::KeyHasher;
-use crate::wire::StructReader;
+use crate::wire::{ListReader, StructReader};
 
 /// Reads the record at an ordinal of one state (`None` when absent).
 pub(crate) type ReadFn<'a> = dyn Fn(u32) -> Option<StructReader<'a>> + Send + Sync + 'a;
@@ -28,6 +28,9 @@ pub(crate) struct Change<'c, 'a> {
     pub(crate) added: &'c [u32],
     /// The record of `added[k]`.
     pub(crate) added_at: &'c AtFn<'a>,
+    /// The same records as one list, in order (a delta's section), when
+    /// they are held so: read in one batch where that is quicker.
+    pub(crate) added_list: Option<ListReader<'a>>,
     /// Records of the state reached, by ordinal.
     pub(crate) new: &'c ReadFn<'a>,
     /// Every ordinal of the state reached is below this.

@@ -73,7 +73,7 @@ use crate::error::{Error, ErrorKind};
 use crate::read_state::{ReadState, Records};
 use crate::record::{KeyHasher, Record, Struct};
 use crate::value::Value;
-use crate::wire::StructReader;
+use crate::wire::{ListReader, StructReader};
 use hollow_schema::{Key, Schema};
 
 /// What an index maps a key to.
@@ -114,6 +114,32 @@ pub trait KeyReader: Send + Sync + 'static {
             hash = self.hash(k);
         });
         (hash, n)
+    }
+    /// [`KeyReader::one_key_hash`] of each record of `records` (a list of
+    /// structs, as a delta holds the records it adds), in order, pushed to
+    /// `out`. Stops at the first record without exactly one key, giving
+    /// its position in the list and its number of keys.
+    ///
+    /// The default reads the list in one loop, with no call through a
+    /// pointer per record when the implementation is known (as for the
+    /// derive's): a delta's update hashes every added record this way.
+    ///
+    /// # Errors
+    /// `(position, keys)` of the first record without exactly one key.
+    fn one_key_hashes(
+        &self,
+        records: &ListReader<'_>,
+        h: &mut KeyHasher,
+        out: &mut Vec<u64>,
+    ) -> Result<(), (u32, usize)> {
+        out.reserve(records.len() as usize);
+        for k in 0..records.len() {
+            match self.one_key_hash(&records.struct_at(k), h) {
+                (hash, 1) => out.push(hash),
+                (_, n) => return Err((k, n)),
+            }
+        }
+        Ok(())
     }
     /// The hash of a key's encoding (XXH3-64, as [`KeyHasher::finish`];
     /// typed lookups rely on that default).

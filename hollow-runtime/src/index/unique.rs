@@ -385,13 +385,21 @@ impl UniqueData {
                 next.stale_count += 1;
             }
         }
-        // Key hashes of the added records first, so the base probes of the
-        // duplicate check can be started well ahead of their use (a key
-        // itself is read again only to compare with a live candidate of
-        // its hash's home and tag, which is rare).
-        let mut adds = Vec::with_capacity(added.len());
-        for (k, &o) in added.iter().enumerate() {
-            adds.push((w.hash_in(o, added_at(k))?, o, k));
+        // Key hashes of the added records first, so the slots each add
+        // reads can be asked for well ahead of their use (a key itself is
+        // read again only to compare with a live candidate of its hash's
+        // home and tag, which is rare).
+        let mut hashes = Vec::with_capacity(added.len());
+        match &c.added_list {
+            Some(list) => spec
+                .reader()
+                .one_key_hashes(list, &mut w.h, &mut hashes)
+                .map_err(|(k, n)| w.not_one_key(added[k as usize], n))?,
+            None => {
+                for (k, &o) in added.iter().enumerate() {
+                    hashes.push(w.hash_in(o, added_at(k))?);
+                }
+            }
         }
         // Unless the blobs vouch for the key, each added key is checked
         // against the live entries before it goes in (so against the keys
@@ -404,12 +412,12 @@ impl UniqueData {
                 next.base.prefetch(hash);
             }
         };
-        for &(hash, ..) in adds.iter().take(AHEAD) {
+        for &hash in hashes.iter().take(AHEAD) {
             ahead(&recent, hash);
         }
-        let mut log: Vec<Logged> = Vec::with_capacity(adds.len());
-        for (i, &(hash, o, k)) in adds.iter().enumerate() {
-            if let Some(&(h, ..)) = adds.get(i + AHEAD) {
+        let mut log: Vec<Logged> = Vec::with_capacity(added.len());
+        for (k, (&hash, &o)) in hashes.iter().zip(added).enumerate() {
+            if let Some(&h) = hashes.get(k + AHEAD) {
                 ahead(&recent, h);
             }
             if !vouched {

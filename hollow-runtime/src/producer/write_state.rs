@@ -259,6 +259,8 @@ impl TypeWrite {
                         old: &read,
                         added,
                         added_at: &added_at,
+                        // Each record is a message of its own.
+                        added_list: None,
                         new: &read_next,
                         new_limit: self.limit,
                         // This is the check the blobs will vouch for.

@@ -402,6 +402,7 @@ impl ReadState {
                 let list = added_list.as_ref()?;
                 u32::try_from(k).ok().map(|k| list.struct_at(k))
             };
+            let added_list = added_list.filter(|l| l.len() as usize == c.added.len());
             // The removed records, where applying the delta found them.
             let old_type = self.index.get(spec.type_name()).map(|&i| &self.types[i]);
             let removed_at =
@@ -418,6 +419,7 @@ impl ReadState {
                     old: &*old_read,
                     added: &c.added,
                     added_at: &added_at,
+                    added_list,
                     new: &*new_read,
                     new_limit: limit,
                     vouched,
