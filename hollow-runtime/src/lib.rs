@@ -82,6 +82,18 @@ pub use value::{Element, NotInSchema, PointerValue, Value};
 #[cfg(feature = "derive")]
 pub use hollow_derive::Hollow;
 
+/// A pseudo-random sequence (xorshift) from `seed`, for tests.
+#[cfg(test)]
+pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 /// Asks the processor to start loading the cache line at `p`: a hint that
 /// reads nothing and cannot fault, so a batch of lookups can overlap its
 /// cache misses.

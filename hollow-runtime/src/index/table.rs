@@ -567,17 +567,7 @@ impl SlotTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A pseudo-random sequence (xorshift) from `seed`.
-    fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-        let mut x = seed;
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
+    use crate::xorshift;
 
     /// A hash whose home slot and tag are chosen (to force collisions).
     fn crafted(home_hi: u32, tag: u32) -> u64 {
