@@ -190,19 +190,7 @@ async fn a_unique_key_the_blobs_do_not_declare_is_checked_by_every_delta() {
     );
 
     let (store, announcer, mut producer) = setup();
-    let account = |id: u64, email: &str| Account {
-        id,
-        email: email.into(),
-    };
-    let v1 = producer
-        .run_cycle(|w| {
-            w.add(&account(1, "a@x"))?;
-            w.add(&account(2, "b@x"))
-        })
-        .await
-        .unwrap()
-        .version
-        .unwrap();
+    let v1 = publish(&mut producer, &[(1, "a@x"), (2, "b@x")]).await;
     let consumer = Consumer::builder(store.clone(), announcer.clone())
         .record_type::<AccountView>()
         .build()
@@ -214,15 +202,7 @@ async fn a_unique_key_the_blobs_do_not_declare_is_checked_by_every_delta() {
     // The producer declares no unique email, so it publishes two records
     // with one email; the consumer's delta finds them (the new version's
     // snapshot is gone, so the delta is the only way) and keeps v1.
-    let v2 = producer
-        .run_cycle(|w| {
-            w.add(&account(1, "a@x"))?;
-            w.add(&account(2, "a@x"))
-        })
-        .await
-        .unwrap()
-        .version
-        .unwrap();
+    let v2 = publish(&mut producer, &[(1, "a@x"), (2, "a@x")]).await;
     store.remove(BlobName::Snapshot(v2));
     let err = consumer.refresh().await.unwrap_err();
     let msg = err.to_string();
@@ -249,6 +229,24 @@ async fn a_unique_key_the_blobs_do_not_declare_is_checked_by_every_delta() {
         s.records::<Account>().by_primary_key(&2).unwrap().email(),
         "a@x"
     );
+}
+
+/// Publishes a cycle of accounts `(id, email)`; its version.
+async fn publish(producer: &mut Producer, accounts: &[(u64, &str)]) -> u64 {
+    producer
+        .run_cycle(|w| {
+            for &(id, email) in accounts {
+                w.add(&Account {
+                    id,
+                    email: email.into(),
+                })?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap()
 }
 
 /// A run-time "unique" index on each label of a document: a record with
