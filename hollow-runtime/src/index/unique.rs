@@ -7,9 +7,10 @@
 //! reading the record, and an ordinal no longer present (or reused by a
 //! record with another key) fails that comparison, so a stale entry never
 //! gives a wrong answer. An update reads no removed record and nothing of
-//! the base but the slots its duplicate check probes, so a 1 % delta costs
-//! the small table's work alone; a state held by a reader keeps its own
-//! small table and the shared base.
+//! the base but the slots its duplicate check probes (none when the blobs
+//! vouch for the key: see `Change::vouched`), so a 1 % delta costs the
+//! small table's work alone; a state held by a reader keeps its own small
+//! table and the shared base.
 //!
 //! Once recent and stale entries pass a sixteenth of the base, both tables
 //! are merged into a new base of the same shape: base entries move by the
