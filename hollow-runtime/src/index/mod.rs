@@ -66,7 +66,6 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub(crate) use data::{Change, IndexData, ReadFn};
-
 use unique::UniqueData;
 
 use crate::error::{Error, ErrorKind};

@@ -76,6 +76,14 @@ pub(crate) fn word_at(seg: &[u8], word: usize) -> u64 {
     }
 }
 
+/// The word a struct or list pointer `w` stored at word `at` points to
+/// (its offset counts from the word after the pointer; may be out of
+/// bounds, or negative).
+#[inline(always)]
+pub(crate) fn pointer_target(at: usize, w: u64) -> i64 {
+    at as i64 + 1 + ((w as u32) as i32 >> 2) as i64
+}
+
 /// A segment as a sequence of little-endian words: bytes (what blobs and
 /// records are) or `u64`s (what the builder writes).
 pub(crate) trait Words {
@@ -189,8 +197,7 @@ pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, R
         return Ok(Decoded::Null);
     }
     let seg_words = seg.words();
-    let offset = ((w as u32) as i32 >> 2) as i64;
-    let target = at as i64 + 1 + offset;
+    let target = pointer_target(at, w);
     match w & 3 {
         0 => {
             let data_words = (w >> 32) as u16;
@@ -351,7 +358,7 @@ impl<'a> StructReader<'a> {
         // Struct and list pointers name their target by offset (a word
         // out of bounds reads as null); far and other pointers are left
         // alone.
-        let target = |at: usize, w: u64| (at as i64 + 1 + ((w as u32) as i32 >> 2) as i64) as usize;
+        let target = |at: usize, w: u64| pointer_target(at, w) as usize;
         let fetch =
             |word: usize| crate::prefetch(self.seg.as_ptr().wrapping_add(word.wrapping_mul(8)));
         for at in self.ptr_start..self.ptr_start.saturating_add(self.pointers as usize) {
@@ -553,8 +560,7 @@ impl<'a> PointerReader<'a> {
             word_at(self.seg, self.at)
         };
         if w & 3 == 1 && (w >> 32) & 7 == ElementSize::Byte.bits() {
-            let offset = ((w as u32) as i32 >> 2) as i64;
-            let target = self.at as i64 + 1 + offset;
+            let target = pointer_target(self.at, w);
             let count = (w >> 35) as usize;
             if target >= 0 {
                 let start = (target as usize).wrapping_mul(8);

@@ -1,7 +1,7 @@
 //! Copying a canonical record message into a struct-list element, in place
 //! in a message being assembled as bytes (how blob sections are built).
 
-use super::reader::word_at;
+use super::reader::{pointer_target, word_at};
 
 /// Copies the record `record` (a single-segment message with its root struct
 /// pointer first, as canonical bytes are) into the struct slot at word
@@ -73,8 +73,7 @@ pub(crate) fn splice_record(
             // A zero-sized struct: offset -1 is valid anywhere.
             0 if w >> 32 == 0 => 0xffff_fffc,
             0 | 1 => {
-                let offset = ((w as u32) as i32 >> 2) as i64;
-                let target = src_at as i64 + 1 + offset;
+                let target = pointer_target(src_at, w);
                 if target < block_src as i64 || target > words as i64 {
                     return Err("a root pointer points outside the objects after the root struct");
                 }
