@@ -72,7 +72,9 @@ pub use index::{
 pub use list::{Iter, List};
 pub use producer::{CycleOutcome, Producer, ProducerBuilder};
 pub use read_state::{RawRecords, ReadState, Records};
-pub use record::{field_id, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct};
+pub use record::{
+    field_id, key_hash, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
+};
 pub use store::{
     AnnouncementWatcher, Announcer, BlobName, BlobStore, FileAnnouncer, FsBlobStore,
     InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,

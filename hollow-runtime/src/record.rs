@@ -62,7 +62,7 @@ pub trait Record: Struct {
     fn describe_key(key: &Self::PrimaryKey) -> String;
 }
 
-/// Encodes key values for [`KeyPart`] and hashes the encoding (XXH3-64).
+/// Encodes key values for [`KeyPart`] and hashes the encoding ([`key_hash`]).
 ///
 /// The encoding is what indexes compare: integers, bools and enums as 8
 /// little-endian bytes, text and data as their length (8 bytes) then their
@@ -140,10 +140,37 @@ impl KeyHasher {
         self.spill.clear();
     }
 
-    /// The hash of the encoding written so far.
-    #[inline]
+    /// The hash of the encoding written so far ([`key_hash`]).
+    #[inline(always)]
     pub fn finish(&self) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(self.bytes())
+        key_hash(self.bytes())
+    }
+}
+
+/// The hash every index gives a key's encoding: for an encoding of 8
+/// bytes (a key of one integer, the common primary key) the SplitMix64
+/// finalizer of its little-endian value, a few instructions that mix
+/// every input bit into every output bit; XXH3-64 (seed 0) of the bytes
+/// otherwise. Hashes live only in memory (indexes are built by each
+/// process), so this may change between releases.
+///
+/// ```
+/// use hollow_runtime::{key_hash, KeyHasher};
+/// let mut h = KeyHasher::new();
+/// h.write_u64(42);
+/// assert_eq!(h.finish(), key_hash(&42u64.to_le_bytes()));
+/// assert_ne!(key_hash(&42u64.to_le_bytes()), key_hash(&43u64.to_le_bytes()));
+/// ```
+#[inline(always)]
+pub fn key_hash(bytes: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(bytes) {
+        Ok(b) => {
+            let mut x = u64::from_le_bytes(b);
+            x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            x ^ (x >> 31)
+        }
+        Err(_) => xxhash_rust::xxh3::xxh3_64(bytes),
     }
 }
 

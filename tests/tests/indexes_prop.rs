@@ -242,6 +242,26 @@ fn check(state: &ReadState, items: &BTreeMap<u64, Item>, label: &str) {
             "{ctx}"
         );
     }
+    // Batched lookups answer as single ones, whatever the order of the
+    // keys and however many blocks they span (each key twice, present
+    // and absent ones interleaved).
+    let keys: Vec<u64> = (0..NEVER_IDS).chain((0..NEVER_IDS).rev()).collect();
+    let by_code_keys: Vec<String> = (0..IDS + 3).map(code).collect();
+    let batch = records.by_primary_keys(&keys);
+    assert_eq!(batch.len(), keys.len(), "{ctx}");
+    for (id, got) in keys.iter().zip(batch) {
+        assert_eq!(
+            got.map(|r| r.to_value().unwrap()).as_ref(),
+            items.get(id),
+            "{ctx}: primary key {id} in a batch"
+        );
+    }
+    let code_refs: Vec<&str> = by_code_keys.iter().map(String::as_str).collect();
+    let by_code_view = state.index::<ItemByCode>();
+    for (c, got) in code_refs.iter().zip(by_code_view.get_many(&code_refs)) {
+        let want = items.values().find(|it| it.code == *c).map(|it| it.id);
+        assert_eq!(got.map(|r| r.id()), want, "{ctx}: code {c:?} in a batch");
+    }
     let by_code = state.index::<ItemByCode>();
     let (tags_spec, code_spec) = colliding_specs();
     let colliding_code = state.index_of(&code_spec);

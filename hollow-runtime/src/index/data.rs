@@ -258,7 +258,7 @@ pub(crate) fn too_many(spec: &IndexSpec) -> String {
     )
 }
 
-/// A `Hasher` for keys that are already hashes (XXH3 of a key's
+/// A `Hasher` for keys that are already hashes (`key_hash` of a key's
 /// encoding): they are used as they are, not hashed again.
 #[derive(Default, Clone, Copy)]
 struct Prehashed(u64);

@@ -140,11 +140,11 @@ pub trait KeyReader: Send + Sync + 'static {
         }
         Ok(())
     }
-    /// The hash of a key's encoding (XXH3-64, as [`KeyHasher::finish`];
-    /// typed lookups rely on that default).
+    /// The hash of a key's encoding ([`key_hash`](crate::key_hash), as
+    /// [`KeyHasher::finish`]; typed lookups rely on that default).
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(key)
+        crate::record::key_hash(key)
     }
 }
 
@@ -376,7 +376,7 @@ impl<D: IndexDef> KeyReader for TypedKeys<D> {
         let (mut hash, mut n) = (0, 0);
         D::each_key(&<D::Record as Struct>::wrap(*r), h, &mut |k: &[u8]| {
             n += 1;
-            hash = xxhash_rust::xxh3::xxh3_64(k);
+            hash = crate::record::key_hash(k);
         });
         (hash, n)
     }
@@ -436,15 +436,29 @@ fn find_unique<'s, T: Struct>(
     })
 }
 
-/// Lookups ahead of the one being answered, in two steps: a key's slot
-/// is asked for `STEP` lookups ahead, its record `STEP` lookups later.
-const STEP: usize = 16;
+/// Keys a batch of lookups takes through each stage at once.
+const BLOCK: usize = 16;
+/// Keys kept between the one answered and the last hashed (a power of
+/// two, more than the three blocks ahead).
+const RING: usize = 4 * BLOCK;
+const _: () = assert!(RING.is_power_of_two() && RING > 3 * BLOCK);
+/// [`Lookups::words`] of a key whose likely record is not read from the
+/// base snapshot (or who has none).
+const NOT_BASE: usize = usize::MAX;
 
 /// [`find_unique`] of many keys, answered in order as the iterator is
-/// advanced: each key's slot, and then its record, are asked of memory
-/// several lookups before they are read, so the cache misses of
-/// neighbouring lookups overlap. Each answer is handed out while its
-/// record is still in the processor's cache, and nothing is collected.
+/// advanced, in three stages a block of keys apart, so the cache misses of
+/// neighbouring lookups overlap:
+/// 1. a key is hashed and its home slot asked of memory;
+/// 2. a block later its likely ordinal ([`UniqueData::likely`]) is read
+///    from the slots, and that record asked of memory;
+/// 3. a block or two later still the record is compared with the key: the
+///    answer, nearly always. Otherwise (a tag shared by two keys, a key
+///    absent) the whole lookup runs again.
+///
+/// The first two stages run a block at a time, in short loops, so each
+/// key costs few instructions; each answer is handed out while its record
+/// is still in the processor's cache, and nothing is collected.
 struct Lookups<'a, 's, T: Struct, K, E, M> {
     records: &'a Records<'s, T>,
     data: Option<&'a UniqueData>,
@@ -453,16 +467,53 @@ struct Lookups<'a, 's, T: Struct, K, E, M> {
     matches: M,
     /// Key hashes of keys `done..hashed` (at `i % RING`).
     hashes: [u64; RING],
+    /// Where the likely record of keys `done..fetched` is in the base
+    /// snapshot ([`Records::base_word`]), or [`NOT_BASE`].
+    words: [usize; RING],
+    /// For a key whose `words` is [`NOT_BASE`]: its likely ordinal, or
+    /// `u32::MAX` for none.
+    ords: [u32; RING],
     q: KeyHasher,
-    /// Keys answered; keys whose record was asked for; keys hashed.
+    /// Keys answered; keys whose likely record was asked for; keys hashed.
     done: usize,
     fetched: usize,
     hashed: usize,
 }
 
-/// Hashes kept: the keys between the one answered and the last hashed.
-const RING: usize = 4 * STEP;
-const _: () = assert!(RING > 2 * STEP);
+impl<'a, 's, T, K, E, M> Lookups<'a, 's, T, K, E, M>
+where
+    T: Struct,
+    E: Fn(&K, &mut KeyHasher),
+{
+    /// Stages 1 and 2 for the blocks ahead of key `done`.
+    #[inline(never)]
+    fn advance(&mut self, u: &UniqueData) {
+        let n = self.keys.len();
+        for k in self.hashed..n.min(self.done + 3 * BLOCK) {
+            self.q.clear();
+            (self.encode)(&self.keys[k], &mut self.q);
+            let h = self.q.finish();
+            self.hashes[k % RING] = h;
+            u.prefetch(h);
+        }
+        self.hashed = self.hashed.max(n.min(self.done + 3 * BLOCK));
+        for k in self.fetched..n.min(self.done + 2 * BLOCK) {
+            let o = u.likely(self.hashes[k % RING]);
+            let w = o.and_then(|o| self.records.base_word(o));
+            match w {
+                Some(w) => self.records.prefetch_base(w),
+                None => {
+                    if let Some(o) = o {
+                        self.records.prefetch(o);
+                    }
+                }
+            }
+            self.words[k % RING] = w.unwrap_or(NOT_BASE);
+            self.ords[k % RING] = o.unwrap_or(u32::MAX);
+        }
+        self.fetched = self.fetched.max(n.min(self.done + 2 * BLOCK));
+    }
+}
 
 impl<'a, 's, T, K, E, M> Iterator for Lookups<'a, 's, T, K, E, M>
 where
@@ -479,27 +530,22 @@ where
             self.done += 1;
             return Some(None);
         };
-        let n = self.keys.len();
-        while self.hashed < n.min(self.done + 2 * STEP) {
-            self.q.clear();
-            (self.encode)(&self.keys[self.hashed], &mut self.q);
-            let h = self.q.finish();
-            self.hashes[self.hashed % RING] = h;
-            u.prefetch(h);
-            self.hashed += 1;
+        if self.done.is_multiple_of(BLOCK) {
+            self.advance(u);
         }
-        while self.fetched < n.min(self.done + STEP) {
-            if let Some(r) = u
-                .first_candidate(self.hashes[self.fetched % RING])
-                .and_then(|o| self.records.reader(o))
-            {
-                r.prefetch();
-            }
-            self.fetched += 1;
-        }
-        let hash = self.hashes[self.done % RING];
+        let at = self.done % RING;
         self.done += 1;
         let matches = &self.matches;
+        let likely = match self.words[at] {
+            NOT_BASE => self.records.get(self.ords[at]),
+            w => Some(self.records.base_at(w)),
+        };
+        if let Some(r) = likely {
+            if matches(&r, key) {
+                return Some(Some(r));
+            }
+        }
+        let hash = self.hashes[at];
         Some(find_unique(self.records, Some(u), hash, |r| matches(r, key)).map(|(_, r)| r))
     }
 
@@ -535,6 +581,8 @@ where
         encode,
         matches,
         hashes: [0; RING],
+        words: [NOT_BASE; RING],
+        ords: [u32::MAX; RING],
         q: KeyHasher::new(),
         done: 0,
         fetched: 0,
@@ -953,6 +1001,7 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
 mod tests {
     use super::*;
     use crate::Hollow;
+    use std::collections::HashMap;
 
     #[derive(Hollow, Clone, Debug, PartialEq)]
     #[hollow(crate = "crate", primary_key(id), unique(code), hash_index(group))]
@@ -969,6 +1018,64 @@ mod tests {
         id: u64,
         code: String,
         group: u32,
+    }
+
+    /// An absent key whose hash has the home slot and tag of a present
+    /// one: the slots alone cannot tell them apart, only reading the
+    /// record can. Single and batched lookups both find nothing for it.
+    #[tokio::test]
+    async fn a_key_sharing_home_and_tag_with_another_is_told_apart_by_its_record() {
+        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
+        use crate::{Consumer, Producer};
+        let store = Arc::new(MemoryBlobStore::new());
+        let announcer = Arc::new(InProcessAnnouncer::new());
+        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let present: Vec<u64> = (0..300).map(|i| i * 7).collect();
+        producer
+            .run_cycle(|w| {
+                for &id in &present {
+                    w.add(&Part {
+                        id,
+                        code: format!("c{id}"),
+                        group: 0,
+                    })?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let consumer = Consumer::builder(store, announcer)
+            .index::<PartPrimaryKey>()
+            .build()
+            .unwrap();
+        consumer.refresh().await.unwrap();
+        let state = consumer.current().unwrap();
+        let base = state.index_base::<PartPrimaryKey>();
+        let Some(IndexData::Unique(u)) = base.data.as_deref() else {
+            panic!("no primary-key index")
+        };
+        let place = |id: u64| u.base_home_and_tag(crate::key_hash(&id.to_le_bytes()));
+        let taken: HashMap<(usize, u32), u64> = present.iter().map(|&id| (place(id), id)).collect();
+        let (absent, twin) = (1_000_000u64..)
+            .find_map(|id| taken.get(&place(id)).map(|&twin| (id, twin)))
+            .unwrap();
+        let records = state.records::<Part>();
+        assert!(records.by_primary_key(&absent).is_none());
+        assert_eq!(records.by_primary_key(&twin).map(|p| p.id()), Some(twin));
+        // In a batch spanning several blocks, at every position of one.
+        let mut keys = present.clone();
+        for at in 0..2 * BLOCK {
+            keys.insert(at * 5, absent);
+        }
+        for (k, got) in keys.iter().zip(records.by_primary_keys(&keys)) {
+            let want = (*k != absent).then_some(*k);
+            assert_eq!(got.map(|p| p.id()), want, "key {k}");
+        }
+        let pk = records.primary_key_index();
+        assert_eq!(
+            pk.get_many(&keys).filter(Option::is_none).count(),
+            2 * BLOCK
+        );
     }
 
     #[test]

@@ -10,16 +10,34 @@
 //! the same either way.
 
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 /// Tables from this many bytes are mapped (one 2 MiB page; smaller ones
 /// would not get one).
 const MAPPED_MIN_BYTES: usize = 2 << 20;
 
 /// The slots of a table. Cloning copies them.
-pub(crate) enum Slots {
-    Heap(Vec<u32>),
-    Mapped { map: memmap2::MmapMut, len: usize },
+///
+/// Where they are is kept beside what holds them, so reading a slot is one
+/// load from a known address, with no branch on how they are held.
+pub(crate) struct Slots {
+    ptr: NonNull<u32>,
+    len: usize,
+    owner: Owner,
 }
+
+/// What holds the slots.
+enum Owner {
+    Heap(Vec<u32>),
+    Mapped(memmap2::MmapMut),
+}
+
+// SAFETY: `ptr` points into `owner` (a vector or a private anonymous map,
+// both `Send + Sync`), which is never reallocated while a `Slots` holds it;
+// access through `ptr` follows `&self` / `&mut self` as the owner's would.
+unsafe impl Send for Slots {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Slots {}
 
 impl Slots {
     /// `len` slots, each `value`.
@@ -29,24 +47,44 @@ impl Slots {
             // The kernel aligns large anonymous mappings to 2 MiB; the
             // part past the last whole 2 MiB stays on small pages, so no
             // memory is spent on rounding up.
-            if let Ok(map) = memmap2::MmapMut::map_anon(bytes) {
+            if let Ok(mut map) = memmap2::MmapMut::map_anon(bytes) {
                 #[cfg(target_os = "linux")]
                 // Only a hint: without huge pages the table is as correct.
                 let _ = map.advise(memmap2::Advice::HugePage);
-                let mut s = Slots::Mapped { map, len };
+                // A map is page-aligned, so aligned for u32.
+                let ptr = NonNull::new(map.as_mut_ptr().cast::<u32>())
+                    .expect("a mapping is never at address 0");
+                let mut s = Slots {
+                    ptr,
+                    len,
+                    owner: Owner::Mapped(map),
+                };
                 s.fill(value);
                 return s;
             }
         }
-        Slots::Heap(vec![value; len])
+        Slots::heap(vec![value; len])
+    }
+
+    fn heap(mut v: Vec<u32>) -> Slots {
+        Slots {
+            ptr: NonNull::new(v.as_mut_ptr()).expect("a vector's pointer is never null"),
+            len: v.len(),
+            owner: Owner::Heap(v),
+        }
     }
 
     /// Bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        match self {
-            Slots::Heap(v) => v.capacity() * 4,
-            Slots::Mapped { map, .. } => map.len(),
+        match &self.owner {
+            Owner::Heap(v) => v.capacity() * 4,
+            Owner::Mapped(map) => map.len(),
         }
+    }
+
+    #[cfg(test)]
+    fn is_mapped(&self) -> bool {
+        matches!(self.owner, Owner::Mapped(_))
     }
 }
 
@@ -55,42 +93,27 @@ impl Deref for Slots {
 
     #[inline(always)]
     fn deref(&self) -> &[u32] {
-        match self {
-            Slots::Heap(v) => v,
-            Slots::Mapped { map, len } => {
-                // SAFETY: the mapping is page-aligned (so aligned for u32),
-                // at least `len * 4` bytes long, and every bit pattern is a
-                // valid u32.
-                let (head, slots, _) = unsafe { map.align_to::<u32>() };
-                debug_assert!(head.is_empty());
-                &slots[..*len]
-            }
-        }
+        // SAFETY: `ptr` points to `len` initialized u32s held by `owner`
+        // (see the `Send` impl), borrowed here as `self` is.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl DerefMut for Slots {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut [u32] {
-        match self {
-            Slots::Heap(v) => v,
-            Slots::Mapped { map, len } => {
-                // SAFETY: as in `deref`.
-                let (head, slots, _) = unsafe { map.align_to_mut::<u32>() };
-                debug_assert!(head.is_empty());
-                &mut slots[..*len]
-            }
-        }
+        // SAFETY: as in `deref`, borrowed mutably as `self` is.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
 impl Clone for Slots {
     fn clone(&self) -> Slots {
-        match self {
+        match &self.owner {
             // One pass (a small table is copied by every update).
-            Slots::Heap(v) => Slots::Heap(v.clone()),
-            Slots::Mapped { .. } => {
-                let mut s = Slots::filled(self.len(), 0);
+            Owner::Heap(_) => Slots::heap(self.to_vec()),
+            Owner::Mapped(_) => {
+                let mut s = Slots::filled(self.len, 0);
                 s.copy_from_slice(self);
                 s
             }
@@ -101,8 +124,8 @@ impl Clone for Slots {
 impl std::fmt::Debug for Slots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Slots")
-            .field("len", &self.len())
-            .field("mapped", &matches!(self, Slots::Mapped { .. }))
+            .field("len", &self.len)
+            .field("mapped", &matches!(self.owner, Owner::Mapped(_)))
             .finish()
     }
 }
@@ -115,7 +138,7 @@ mod tests {
     fn large_tables_are_mapped_and_read_like_small_ones() {
         let n = MAPPED_MIN_BYTES / 4 + 3;
         let mut big = Slots::filled(n, u32::MAX);
-        assert!(matches!(big, Slots::Mapped { .. }));
+        assert!(big.is_mapped());
         assert_eq!(big.len(), n);
         assert!(big.iter().all(|&s| s == u32::MAX));
         big[n - 1] = 7;
@@ -124,7 +147,7 @@ mod tests {
         assert_eq!(copy[0], u32::MAX);
         assert!(copy.heap_bytes() >= n * 4);
         let small = Slots::filled(10, 5);
-        assert!(matches!(small, Slots::Heap(_)));
+        assert!(!small.is_mapped());
         assert_eq!(&small[..], &[5; 10]);
     }
 }

@@ -58,6 +58,9 @@ pub(crate) struct SlotTable {
     len: usize,
     value_bits: u32,
     disp_bits: u32,
+    /// The bits of a key hash kept as its tag (computed once: every
+    /// lookup needs it).
+    tag_mask: u32,
 }
 
 /// Two masks over the slots from home: `hits`, bit `i` set when
@@ -141,6 +144,7 @@ impl SlotTable {
             len: 0,
             value_bits,
             disp_bits,
+            tag_mask: (1u32 << (rest - disp_bits)) - 1,
         })
     }
 
@@ -175,18 +179,8 @@ impl SlotTable {
     }
 
     #[inline]
-    fn tag_bits(&self) -> u32 {
-        32 - self.value_bits - self.disp_bits
-    }
-
-    #[inline]
     fn tag_of(&self, hash: u64) -> u32 {
-        let t = self.tag_bits();
-        if t == 0 {
-            0
-        } else {
-            (hash as u32) & ((1u32 << t) - 1)
-        }
+        (hash as u32) & self.tag_mask
     }
 
     #[inline]
@@ -442,6 +436,7 @@ impl SlotTable {
             len: 0,
             value_bits: self.value_bits,
             disp_bits: self.disp_bits,
+            tag_mask: self.tag_mask,
         };
         let mut cursor = 0usize;
         let mut last_home = 0usize;

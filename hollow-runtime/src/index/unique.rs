@@ -325,18 +325,36 @@ impl UniqueData {
         None
     }
 
+    /// The home slot and tag `hash` has in the base table.
+    #[cfg(test)]
+    pub(crate) fn base_home_and_tag(&self, hash: u64) -> (usize, u32) {
+        self.base.home_and_tag(hash)
+    }
+
     /// Starts loading the base slot a lookup of `hash` reads first.
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64) {
         self.base.prefetch(hash);
     }
 
-    /// The ordinal a lookup of `hash` will read first, unchecked.
+    /// The ordinal most likely to hold the key of hash `hash`, unchecked
+    /// (its record may hold another key, or none): the first base entry of
+    /// that hash's home and tag whose ordinal was not removed since the
+    /// base was made, else the recent table's first. A batch of lookups
+    /// fetches this ordinal's record ahead and reads it first, so a key
+    /// changed since the base costs no read of its stale record.
     #[inline]
-    pub(crate) fn first_candidate(&self, hash: u64) -> Option<u32> {
+    pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        let stale = &self.stale;
         self.base
-            .first_candidate(hash)
-            .or_else(|| self.recent.first_candidate(hash))
+            .find_map(hash, |o| (!stale.get(o)).then_some(o))
+            .or_else(|| {
+                if self.recent.len() > 0 {
+                    self.recent.first_candidate(hash)
+                } else {
+                    None
+                }
+            })
     }
 
     /// The index after a delta: `removed` ordinals read from the state

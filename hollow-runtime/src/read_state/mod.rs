@@ -104,16 +104,27 @@ fn base_populated<'s>(
 }
 
 /// The records of one type in the base snapshot, for ordinals not moved
-/// since.
+/// since, with what tells those ordinals apart copied out of the ordinal
+/// table: a reader of many records then finds each with two bit tests
+/// and arithmetic, with no load through the table.
 #[derive(Clone, Copy)]
 struct BaseReader<'s> {
     records: ListReader<'s>,
     /// The populated-ordinals bitmap, as little-endian bytes.
     populated: &'s [u8],
+    /// The ordinal table's moved set and limit (see [`table::unmoved_in`]).
+    moved: &'s [u64],
+    limit: u32,
 }
 
 impl<'s> BaseReader<'s> {
-    #[inline]
+    /// Whether ordinal `o` is still read from the base snapshot.
+    #[inline(always)]
+    fn unmoved(&self, o: u32) -> bool {
+        table::unmoved_in(self.moved, self.limit, o)
+    }
+
+    #[inline(always)]
     fn get(&self, o: u32) -> Option<StructReader<'s>> {
         bits::get_in_bytes(self.populated, o).then(|| self.records.struct_at(o))
     }
@@ -726,18 +737,27 @@ impl ReadState {
         o: u32,
     ) -> Option<StructReader<'s>> {
         if let Some(b) = base {
-            if t.table.unmoved(o) {
+            if b.unmoved(o) {
                 return b.get(o);
             }
         }
-        self.read_moved(t, o)
+        self.read_moved(t, base, o)
     }
 
     /// [`ReadState::read`] through the ordinal table: out of line, so the
     /// common path stays small where it is inlined.
     #[inline(never)]
-    fn read_moved<'s>(&'s self, t: &'s TypeRead, o: u32) -> Option<StructReader<'s>> {
-        let l = t.table.get(o, &t.base_populated(&self.blobs));
+    fn read_moved<'s>(
+        &'s self,
+        t: &'s TypeRead,
+        base: Option<&BaseReader<'s>>,
+        o: u32,
+    ) -> Option<StructReader<'s>> {
+        let l = match base {
+            // The base's bitmap, already found.
+            Some(b) => t.table.get(o, &|o| bits::get_in_bytes(b.populated, o)),
+            None => t.table.get(o, &t.base_populated(&self.blobs)),
+        };
         (l != EMPTY).then(|| self.reader_at(t, l))
     }
 
@@ -753,6 +773,8 @@ impl ReadState {
         Some(BaseReader {
             records: ListReader::at_position(seg, p.records),
             populated: base_bitmap(t.base, &t.slots, &self.blobs)?,
+            moved: t.table.moved_words(),
+            limit: t.table.limit(),
         })
     }
 
@@ -815,14 +837,62 @@ impl<'s, T: Struct> Records<'s, T> {
         self.ty.map_or(0, |t| t.table.limit())
     }
 
-    /// The record at `ordinal` untyped, if populated.
+    /// Where the record at `ordinal` is, when it is read from the base
+    /// snapshot (unmoved and populated there): the word its struct starts
+    /// at. [`Records::prefetch_base`] and [`Records::base_at`] then fetch
+    /// and read it with no test repeated; `None` means reading it with
+    /// [`Records::get`].
+    #[inline(always)]
+    pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
+        let b = self.base.as_ref()?;
+        if b.unmoved(ordinal) && bits::get_in_bytes(b.populated, ordinal) {
+            b.records.word_of(ordinal)
+        } else {
+            None
+        }
+    }
+
+    /// Asks the processor to start loading the record at `word` of the
+    /// base snapshot (from [`Records::base_word`]; a hint).
+    #[inline(always)]
+    pub(crate) fn prefetch_base(&self, word: usize) {
+        if let Some(b) = &self.base {
+            b.records.prefetch_word(word);
+        }
+    }
+
+    /// The record at `word` of the base snapshot (from
+    /// [`Records::base_word`]; an empty record without a base).
+    #[inline(always)]
+    pub(crate) fn base_at(&self, word: usize) -> T::Ref<'s> {
+        T::wrap(match &self.base {
+            Some(b) => b.records.struct_at_word(word),
+            None => StructReader::empty(),
+        })
+    }
+
+    /// Asks the processor to start loading the record at `ordinal` (a
+    /// hint for a batch of reads; nothing is read).
     #[inline]
+    pub(crate) fn prefetch(&self, ordinal: u32) {
+        match self.base_word(ordinal) {
+            Some(w) => self.prefetch_base(w),
+            None => {
+                if let Some(r) = self.reader(ordinal) {
+                    r.prefetch();
+                }
+            }
+        }
+    }
+
+    /// The record at `ordinal` untyped, if populated.
+    #[inline(always)]
     pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
         self.state.read(self.ty?, self.base.as_ref(), ordinal)
     }
 
     /// The record at `ordinal`, if populated.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
         self.reader(ordinal).map(T::wrap)
     }

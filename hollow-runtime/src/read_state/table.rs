@@ -65,6 +65,12 @@ impl OrdinalTable {
         self.limit
     }
 
+    /// The set of ordinals moved since the base snapshot, as words (see
+    /// [`unmoved_in`]).
+    pub(crate) fn moved_words(&self) -> &[u64] {
+        &self.moved
+    }
+
     /// The location of ordinal `o`; `base_populated` answers for ordinals
     /// still read from the base snapshot.
     #[inline]
@@ -93,9 +99,9 @@ impl OrdinalTable {
 
     /// Whether ordinal `o` is where the base snapshot put it (or absent
     /// there): never set since.
-    #[inline]
-    pub(crate) fn unmoved(&self, o: u32) -> bool {
-        o < self.limit && !bits::get(&self.moved, o)
+    #[cfg(test)]
+    fn unmoved(&self, o: u32) -> bool {
+        unmoved_in(&self.moved, self.limit, o)
     }
 
     /// Slot of the base snapshot blob.
@@ -142,6 +148,14 @@ impl OrdinalTable {
                 * CHUNK
                 * 8
     }
+}
+
+/// Whether ordinal `o` of a table with moved set `moved` and limit
+/// `limit` is where the base snapshot put it (or absent there): never set
+/// since.
+#[inline(always)]
+pub(crate) fn unmoved_in(moved: &[u64], limit: u32, o: u32) -> bool {
+    o < limit && !bits::get(moved, o)
 }
 
 #[cfg(test)]

@@ -319,6 +319,7 @@ impl<'a> StructReader<'a> {
         PointerReader::new(message, 0, NESTING_LIMIT).struct_reader()
     }
 
+    #[inline(always)]
     pub(crate) fn at(
         seg: &'a [u8],
         start: usize,
@@ -797,21 +798,42 @@ impl<'a> ListReader<'a> {
         }
     }
 
-    /// Struct element `i` of an inline-composite list (empty when out of
-    /// range or not a struct list).
-    #[inline]
-    pub fn struct_at(&self, i: u32) -> StructReader<'a> {
+    /// The word struct element `i` of an inline-composite list starts at
+    /// (`None` when out of range or not a struct list): read it with
+    /// [`ListReader::struct_at_word`], or fetch it ahead with
+    /// [`ListReader::prefetch_word`], with no test repeated.
+    #[inline(always)]
+    pub(crate) fn word_of(&self, i: u32) -> Option<usize> {
         if i >= self.count || self.size != ElementSize::InlineComposite {
-            return StructReader::empty();
+            return None;
         }
         let per = self.data_words as usize + self.pointers as usize;
-        StructReader::at(
-            self.seg,
-            self.start + i as usize * per,
-            self.data_words,
-            self.pointers,
-            self.depth,
-        )
+        Some(self.start + i as usize * per)
+    }
+
+    /// The struct element starting at `word` (from [`ListReader::word_of`];
+    /// any other word reads a struct of this list's shape there, bounds
+    /// checked as every struct is).
+    #[inline(always)]
+    pub(crate) fn struct_at_word(&self, word: usize) -> StructReader<'a> {
+        StructReader::at(self.seg, word, self.data_words, self.pointers, self.depth)
+    }
+
+    /// Asks the processor to start loading the bytes at `word` of the list's
+    /// segment (a hint: nothing is read, any word is harmless).
+    #[inline(always)]
+    pub(crate) fn prefetch_word(&self, word: usize) {
+        crate::prefetch(self.seg.as_ptr().wrapping_add(word.wrapping_mul(8)));
+    }
+
+    /// Struct element `i` of an inline-composite list (empty when out of
+    /// range or not a struct list).
+    #[inline(always)]
+    pub fn struct_at(&self, i: u32) -> StructReader<'a> {
+        match self.word_of(i) {
+            Some(w) => self.struct_at_word(w),
+            None => StructReader::empty(),
+        }
     }
 }
 
