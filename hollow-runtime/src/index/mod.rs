@@ -523,7 +523,8 @@ where
 {
     type Item = Option<T::Ref<'s>>;
 
-    #[inline]
+    // Inlined into the caller's loop: the answer then stays in registers.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let key = self.keys.get(self.done)?;
         let Some(u) = self.data else {
