@@ -439,26 +439,28 @@ fn find_unique<'s, T: Struct>(
 /// Keys a batch of lookups takes through each stage at once.
 const BLOCK: usize = 16;
 /// Keys kept between the one answered and the last hashed (a power of
-/// two, more than the three blocks ahead).
-const RING: usize = 4 * BLOCK;
-const _: () = assert!(RING.is_power_of_two() && RING > 3 * BLOCK);
+/// two, room for the blocks ahead).
+const RING: usize = 8 * BLOCK;
+const _: () = assert!(RING.is_power_of_two() && RING >= 4 * BLOCK);
 /// [`Lookups::words`] of a key whose likely record is not read from the
 /// base snapshot (or who has none).
 const NOT_BASE: usize = usize::MAX;
 
 /// [`find_unique`] of many keys, answered in order as the iterator is
-/// advanced, in three stages a block of keys apart, so the cache misses of
+/// advanced, in stages a block of keys apart, so the cache misses of
 /// neighbouring lookups overlap:
 /// 1. a key is hashed and its home slot asked of memory;
 /// 2. a block later its likely ordinal ([`UniqueData::likely`]) is read
-///    from the slots, and that record asked of memory;
-/// 3. a block or two later still the record is compared with the key: the
+///    from the slots, and that record asked of memory; for a record not
+///    in the base snapshot (changed since), where it is;
+/// 3. a block later, such a record is asked of memory;
+/// 4. a block later still the record is compared with the key: the
 ///    answer, nearly always. Otherwise (a tag shared by two keys, a key
 ///    absent) the whole lookup runs again.
 ///
-/// The first two stages run a block at a time, in short loops, so each
-/// key costs few instructions; each answer is handed out while its record
-/// is still in the processor's cache, and nothing is collected.
+/// The first stages run a block at a time, in short loops, so each key
+/// costs few instructions; each answer is handed out while its record is
+/// still in the processor's cache, and nothing is collected.
 struct Lookups<'a, 's, T: Struct, K, E, M> {
     records: &'a Records<'s, T>,
     data: Option<&'a UniqueData>,
@@ -474,9 +476,11 @@ struct Lookups<'a, 's, T: Struct, K, E, M> {
     /// `u32::MAX` for none.
     ords: [u32; RING],
     q: KeyHasher,
-    /// Keys answered; keys whose likely record was asked for; keys hashed.
+    /// Keys answered; keys whose likely record was asked for; keys whose
+    /// likely ordinal was read; keys hashed.
     done: usize,
     fetched: usize,
+    found: usize,
     hashed: usize,
 }
 
@@ -485,33 +489,44 @@ where
     T: Struct,
     E: Fn(&K, &mut KeyHasher),
 {
-    /// Stages 1 and 2 for the blocks ahead of key `done`.
+    /// Stages 1 to 3 for the blocks ahead of key `done`.
     #[inline(never)]
     fn advance(&mut self, u: &UniqueData) {
         let n = self.keys.len();
-        for k in self.hashed..n.min(self.done + 3 * BLOCK) {
+        let hash_to = n.min(self.done + 3 * BLOCK);
+        for k in self.hashed..hash_to {
             self.q.clear();
             (self.encode)(&self.keys[k], &mut self.q);
             let h = self.q.finish();
             self.hashes[k % RING] = h;
             u.prefetch(h);
         }
-        self.hashed = self.hashed.max(n.min(self.done + 3 * BLOCK));
-        for k in self.fetched..n.min(self.done + 2 * BLOCK) {
+        self.hashed = self.hashed.max(hash_to);
+        // Stage 3 before stage 2: it reads what stage 2 asked for a block
+        // ago.
+        let fetch_to = n.min(self.done + BLOCK);
+        for k in self.fetched..fetch_to {
+            if self.words[k % RING] == NOT_BASE && self.ords[k % RING] != u32::MAX {
+                self.records.prefetch(self.ords[k % RING]);
+            }
+        }
+        self.fetched = self.fetched.max(fetch_to);
+        let find_to = n.min(self.done + 2 * BLOCK);
+        for k in self.found..find_to {
             let o = u.likely(self.hashes[k % RING]);
             let w = o.and_then(|o| self.records.base_word(o));
             match w {
                 Some(w) => self.records.prefetch_base(w),
                 None => {
                     if let Some(o) = o {
-                        self.records.prefetch(o);
+                        self.records.prefetch_location(o);
                     }
                 }
             }
             self.words[k % RING] = w.unwrap_or(NOT_BASE);
             self.ords[k % RING] = o.unwrap_or(u32::MAX);
         }
-        self.fetched = self.fetched.max(n.min(self.done + 2 * BLOCK));
+        self.found = self.found.max(find_to);
     }
 }
 
@@ -587,6 +602,7 @@ where
         q: KeyHasher::new(),
         done: 0,
         fetched: 0,
+        found: 0,
         hashed: 0,
     }
 }

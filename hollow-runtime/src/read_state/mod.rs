@@ -871,8 +871,20 @@ impl<'s, T: Struct> Records<'s, T> {
         })
     }
 
+    /// Asks the processor to start loading where the record at `ordinal`
+    /// is, for one not read from the base snapshot (a hint: a batch then
+    /// asks for the record itself with [`Records::prefetch`] a little
+    /// later, without waiting on this load).
+    #[inline]
+    pub(crate) fn prefetch_location(&self, ordinal: u32) {
+        if let Some(t) = self.ty {
+            t.table.prefetch(ordinal);
+        }
+    }
+
     /// Asks the processor to start loading the record at `ordinal` (a
-    /// hint for a batch of reads; nothing is read).
+    /// hint for a batch of reads; finding a moved record reads where it
+    /// is).
     #[inline]
     pub(crate) fn prefetch(&self, ordinal: u32) {
         match self.base_word(ordinal) {

@@ -71,6 +71,15 @@ impl OrdinalTable {
         &self.moved
     }
 
+    /// Asks the processor to start loading where ordinal `o` is, when that
+    /// is written in a chunk (a hint; nothing is read but the chunk list).
+    #[inline]
+    pub(crate) fn prefetch(&self, o: u32) {
+        if let Some(Chunk::Explicit(c)) = self.chunks.get(o as usize / CHUNK) {
+            crate::prefetch(&c[o as usize % CHUNK]);
+        }
+    }
+
     /// The location of ordinal `o`; `base_populated` answers for ordinals
     /// still read from the base snapshot.
     #[inline]
