@@ -423,6 +423,12 @@ fn unique_of(data: Option<&IndexData>) -> Option<&UniqueData> {
 
 /// The ordinal, and its record, of the record with key hash `hash` for
 /// which `matches` holds (it compares the key).
+///
+/// The likely record ([`UniqueData::likely`]) is read first, in straight
+/// code: it is the answer nearly always. Keeping this path short matters
+/// beyond its own instructions: a loop of independent lookups runs as many
+/// at once as the processor's window holds, so fewer instructions per
+/// lookup means more cache misses overlapped.
 #[inline(always)]
 fn find_unique<'s, T: Struct>(
     records: &Records<'s, T>,
@@ -430,7 +436,31 @@ fn find_unique<'s, T: Struct>(
     hash: u64,
     matches: impl Fn(&T::Ref<'s>) -> bool,
 ) -> Option<(u32, T::Ref<'s>)> {
-    data?.find_map(hash, |o| {
+    let u = data?;
+    if let Some(o) = u.likely(hash) {
+        let r = match records.base_word(o) {
+            Some(w) => Some(records.base_at(w)),
+            None => records.get(o),
+        };
+        if let Some(r) = r {
+            if matches(&r) {
+                return Some((o, r));
+            }
+        }
+    }
+    find_unique_probing(records, u, hash, matches)
+}
+
+/// [`find_unique`] by the whole probe, for when the likely record is not
+/// the answer (a key absent, or a tag shared with another key).
+#[inline(never)]
+fn find_unique_probing<'s, T: Struct>(
+    records: &Records<'s, T>,
+    u: &UniqueData,
+    hash: u64,
+    matches: impl Fn(&T::Ref<'s>) -> bool,
+) -> Option<(u32, T::Ref<'s>)> {
+    u.find_map(hash, |o| {
         let r = records.get(o)?;
         matches(&r).then_some((o, r))
     })
@@ -562,7 +592,7 @@ where
             }
         }
         let hash = self.hashes[at];
-        Some(find_unique(self.records, Some(u), hash, |r| matches(r, key)).map(|(_, r)| r))
+        Some(find_unique_probing(self.records, u, hash, |r| matches(r, key)).map(|(_, r)| r))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
