@@ -438,11 +438,7 @@ fn find_unique<'s, T: Struct>(
 ) -> Option<(u32, T::Ref<'s>)> {
     let u = data?;
     if let Some(o) = u.likely(hash) {
-        let r = match records.base_word(o) {
-            Some(w) => Some(records.base_at(w)),
-            None => records.get(o),
-        };
-        if let Some(r) = r {
+        if let Some(r) = records.get(o) {
             if matches(&r) {
                 return Some((o, r));
             }

@@ -340,9 +340,9 @@ impl UniqueData {
     /// The ordinal most likely to hold the key of hash `hash`, unchecked
     /// (its record may hold another key, or none): the first base entry of
     /// that hash's home and tag whose ordinal was not removed since the
-    /// base was made, else the recent table's first. A batch of lookups
-    /// fetches this ordinal's record ahead and reads it first, so a key
-    /// changed since the base costs no read of its stale record.
+    /// base was made, else the recent table's first. Lookups read this
+    /// ordinal's record first (a batch fetches it ahead), so a key changed
+    /// since the base costs no read of its stale record.
     #[inline]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
         let stale = &self.stale;

@@ -887,13 +887,8 @@ impl<'s, T: Struct> Records<'s, T> {
     /// is).
     #[inline]
     pub(crate) fn prefetch(&self, ordinal: u32) {
-        match self.base_word(ordinal) {
-            Some(w) => self.prefetch_base(w),
-            None => {
-                if let Some(r) = self.reader(ordinal) {
-                    r.prefetch();
-                }
-            }
+        if let Some(r) = self.reader(ordinal) {
+            r.prefetch();
         }
     }
 

@@ -84,6 +84,13 @@ pub(crate) fn pointer_target(at: usize, w: u64) -> i64 {
     at as i64 + 1 + ((w as u32) as i32 >> 2) as i64
 }
 
+/// Asks the processor to start loading word `word` of `seg` (a hint:
+/// nothing is read, and any word, even out of bounds, is harmless).
+#[inline(always)]
+pub(crate) fn prefetch_word(seg: &[u8], word: usize) {
+    crate::prefetch(seg.as_ptr().wrapping_add(word.wrapping_mul(8)));
+}
+
 /// A segment as a sequence of little-endian words: bytes (what blobs and
 /// records are) or `u64`s (what the builder writes).
 pub(crate) trait Words {
@@ -360,8 +367,7 @@ impl<'a> StructReader<'a> {
         // out of bounds reads as null); far and other pointers are left
         // alone.
         let target = |at: usize, w: u64| pointer_target(at, w) as usize;
-        let fetch =
-            |word: usize| crate::prefetch(self.seg.as_ptr().wrapping_add(word.wrapping_mul(8)));
+        let fetch = |word: usize| prefetch_word(self.seg, word);
         for at in self.ptr_start..self.ptr_start.saturating_add(self.pointers as usize) {
             let w = word_at(self.seg, at);
             if w == 0 || w & 3 >= 2 {
@@ -823,7 +829,7 @@ impl<'a> ListReader<'a> {
     /// segment (a hint: nothing is read, any word is harmless).
     #[inline(always)]
     pub(crate) fn prefetch_word(&self, word: usize) {
-        crate::prefetch(self.seg.as_ptr().wrapping_add(word.wrapping_mul(8)));
+        prefetch_word(self.seg, word);
     }
 
     /// Struct element `i` of an inline-composite list (empty when out of
