@@ -58,20 +58,21 @@ pub(crate) struct SlotTable {
     len: usize,
     value_bits: u32,
     disp_bits: u32,
-    /// The bits of a key hash kept as its tag (computed once: every
-    /// lookup needs it).
+    /// The bits of a key hash kept as its tag, the value bits and the
+    /// largest displacement, as masks (computed once: every lookup needs
+    /// them).
     tag_mask: u32,
+    value_mask: u32,
+    max_disp: u32,
 }
 
-/// Two masks over the slots from home: `hits`, bit `i` set when
+/// A mask over the slots from home: bit `i` set when
 /// `w[i] >> value_bits == want + i` (slot `i` holds an entry of tag
 /// `want >> disp_bits` displaced by `i`, that is, of our home slot; or is
 /// empty, for the largest tag and displacement of a table with 3
-/// displacement bits: callers skip empty slots), and `stops`, bit `i` set
-/// when slot `i` is empty or holds an entry displaced by less than `i`
-/// (where a Robin Hood probe stops).
+/// displacement bits: callers skip empty slots).
 #[inline(always)]
-fn window_masks(w: &[u32; WINDOW], value_bits: u32, max_disp: u32, want: u32) -> (u32, u32) {
+fn window_hits(w: &[u32; WINDOW], value_bits: u32, want: u32) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
@@ -82,10 +83,37 @@ fn window_masks(w: &[u32; WINDOW], value_bits: u32, max_disp: u32, want: u32) ->
             let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
             let shift = _mm_cvtsi32_si128(value_bits as i32);
             let (ua, ub) = (_mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift));
-            let (ia, ib) = (_mm_setr_epi32(0, 1, 2, 3), _mm_setr_epi32(4, 5, 6, 7));
             let base = _mm_set1_epi32(want as i32);
-            let ha = _mm_cmpeq_epi32(ua, _mm_add_epi32(base, ia));
-            let hb = _mm_cmpeq_epi32(ub, _mm_add_epi32(base, ib));
+            let ha = _mm_cmpeq_epi32(ua, _mm_add_epi32(base, _mm_setr_epi32(0, 1, 2, 3)));
+            let hb = _mm_cmpeq_epi32(ub, _mm_add_epi32(base, _mm_setr_epi32(4, 5, 6, 7)));
+            sign_mask(ha, hb)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut hits = 0u32;
+        for (i, &e) in w.iter().enumerate() {
+            hits |= (((e >> value_bits) as u64 == want as u64 + i as u64) as u32) << i;
+        }
+        hits
+    }
+}
+
+/// A mask over the slots from home: bit `i` set when slot `i` is empty or
+/// holds an entry displaced by less than `i` (where a Robin Hood probe
+/// stops). Computed only when no hit is the answer.
+#[inline(always)]
+fn window_stops(w: &[u32; WINDOW], value_bits: u32, max_disp: u32) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: as in `window_hits`.
+        unsafe {
+            let p = w.as_ptr().cast::<__m128i>();
+            let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+            let shift = _mm_cvtsi32_si128(value_bits as i32);
+            let (ua, ub) = (_mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift));
+            let (ia, ib) = (_mm_setr_epi32(0, 1, 2, 3), _mm_setr_epi32(4, 5, 6, 7));
             // Displacements are below 64: a signed comparison is exact.
             let disp = _mm_set1_epi32(max_disp as i32);
             let empty = _mm_set1_epi32(-1);
@@ -97,23 +125,28 @@ fn window_masks(w: &[u32; WINDOW], value_bits: u32, max_disp: u32, want: u32) ->
                 _mm_cmplt_epi32(_mm_and_si128(ub, disp), ib),
                 _mm_cmpeq_epi32(b, empty),
             );
-            let mask = |x: __m128i, y: __m128i| {
-                (_mm_movemask_ps(_mm_castsi128_ps(x)) | (_mm_movemask_ps(_mm_castsi128_ps(y)) << 4))
-                    as u32
-            };
-            (mask(ha, hb), mask(sa, sb))
+            sign_mask(sa, sb)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let (mut hits, mut stops) = (0u32, 0u32);
+        let mut stops = 0u32;
         for (i, &e) in w.iter().enumerate() {
-            let upper = e >> value_bits;
-            hits |= ((upper as u64 == want as u64 + i as u64) as u32) << i;
-            let stop = e == EMPTY || (upper & max_disp) < i as u32;
+            let stop = e == EMPTY || ((e >> value_bits) & max_disp) < i as u32;
             stops |= (stop as u32) << i;
         }
-        (hits, stops)
+        stops
+    }
+}
+
+/// The sign bits of the eight lanes of `x` then `y`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn sign_mask(x: std::arch::x86_64::__m128i, y: std::arch::x86_64::__m128i) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE is part of every x86_64 processor.
+    unsafe {
+        (_mm_movemask_ps(_mm_castsi128_ps(x)) | (_mm_movemask_ps(_mm_castsi128_ps(y)) << 4)) as u32
     }
 }
 
@@ -145,6 +178,12 @@ impl SlotTable {
             value_bits,
             disp_bits,
             tag_mask: (1u32 << (rest - disp_bits)) - 1,
+            value_mask: if value_bits == 32 {
+                u32::MAX
+            } else {
+                (1u32 << value_bits) - 1
+            },
+            max_disp: (1u32 << disp_bits) - 1,
         })
     }
 
@@ -160,11 +199,7 @@ impl SlotTable {
 
     #[inline]
     fn value_mask(&self) -> u32 {
-        if self.value_bits == 32 {
-            u32::MAX
-        } else {
-            (1u32 << self.value_bits) - 1
-        }
+        self.value_mask
     }
 
     /// Largest value an entry can hold.
@@ -175,7 +210,7 @@ impl SlotTable {
 
     #[inline]
     fn max_disp(&self) -> u32 {
-        (1u32 << self.disp_bits) - 1
+        self.max_disp
     }
 
     #[inline]
@@ -261,8 +296,7 @@ impl SlotTable {
             // then branches the same way nearly every time (on one
             // candidate, the answer), in few instructions, so the
             // processor keeps several lookups' cache misses in flight.
-            let (mut hits, stops) =
-                window_masks(w, self.value_bits, self.max_disp(), tag << self.disp_bits);
+            let mut hits = window_hits(w, self.value_bits, tag << self.disp_bits);
             while hits != 0 {
                 let i = hits.trailing_zeros() as usize;
                 let e = w[i];
@@ -273,7 +307,7 @@ impl SlotTable {
                 }
                 hits &= hits - 1;
             }
-            if stops != 0 {
+            if window_stops(w, self.value_bits, self.max_disp()) != 0 {
                 return None;
             }
             return self.find_map_after_window(home, tag, check);
@@ -437,6 +471,8 @@ impl SlotTable {
             value_bits: self.value_bits,
             disp_bits: self.disp_bits,
             tag_mask: self.tag_mask,
+            value_mask: self.value_mask,
+            max_disp: self.max_disp,
         };
         let mut cursor = 0usize;
         let mut last_home = 0usize;
