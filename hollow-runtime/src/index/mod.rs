@@ -468,9 +468,15 @@ const BLOCK: usize = 16;
 /// two, room for the blocks ahead).
 const RING: usize = 8 * BLOCK;
 const _: () = assert!(RING.is_power_of_two() && RING >= 4 * BLOCK);
-/// [`Lookups::words`] of a key whose likely record is not read from the
-/// base snapshot (or who has none).
-const NOT_BASE: usize = usize::MAX;
+/// [`Lookups::places`] of a key whose likely record is in the base
+/// snapshot (at its `words`, from [`Records::base_word`]).
+const IN_BASE: u32 = u32::MAX;
+/// ... of a key with no likely record.
+const NOWHERE: u32 = u32::MAX - 1;
+/// ... of a key whose likely record (its `ords`) is not in the base
+/// snapshot and not yet found; once found its place is its blob slot
+/// ([`Records::moved_word`]).
+const PENDING: u32 = u32::MAX - 2;
 
 /// [`find_unique`] of many keys, answered in order as the iterator is
 /// advanced, in stages a block of keys apart, so the cache misses of
@@ -479,7 +485,7 @@ const NOT_BASE: usize = usize::MAX;
 /// 2. a block later its likely ordinal ([`UniqueData::likely`]) is read
 ///    from the slots, and that record asked of memory; for a record not
 ///    in the base snapshot (changed since), where it is;
-/// 3. a block later, such a record is asked of memory;
+/// 3. a block later, such a record is found and asked of memory;
 /// 4. a block later still the record is compared with the key: the
 ///    answer, nearly always. Otherwise (a tag shared by two keys, a key
 ///    absent) the whole lookup runs again.
@@ -495,11 +501,12 @@ struct Lookups<'a, 's, T: Struct, K, E, M> {
     matches: M,
     /// Key hashes of keys `done..hashed` (at `i % RING`).
     hashes: [u64; RING],
-    /// Where the likely record of keys `done..fetched` is in the base
-    /// snapshot ([`Records::base_word`]), or [`NOT_BASE`].
+    /// Where the likely record of keys `done..found` is: [`IN_BASE`], a
+    /// blob slot, [`PENDING`] or [`NOWHERE`].
+    places: [u32; RING],
+    /// The word that record starts at, in the base snapshot or its slot.
     words: [usize; RING],
-    /// For a key whose `words` is [`NOT_BASE`]: its likely ordinal, or
-    /// `u32::MAX` for none.
+    /// The likely ordinal of a key whose place is [`PENDING`].
     ords: [u32; RING],
     q: KeyHasher,
     /// Keys answered; keys whose likely record was asked for; keys whose
@@ -532,25 +539,38 @@ where
         // ago.
         let fetch_to = n.min(self.done + BLOCK);
         for k in self.fetched..fetch_to {
-            if self.words[k % RING] == NOT_BASE && self.ords[k % RING] != u32::MAX {
-                self.records.prefetch(self.ords[k % RING]);
+            let at = k % RING;
+            if self.places[at] == PENDING {
+                match self.records.moved_word(self.ords[at]) {
+                    Some((slot, word)) => {
+                        self.records.prefetch_moved(slot, word);
+                        self.places[at] = slot;
+                        self.words[at] = word;
+                    }
+                    None => self.places[at] = NOWHERE,
+                }
             }
         }
         self.fetched = self.fetched.max(fetch_to);
         let find_to = n.min(self.done + 2 * BLOCK);
         for k in self.found..find_to {
-            let o = u.likely(self.hashes[k % RING]);
-            let w = o.and_then(|o| self.records.base_word(o));
-            match w {
-                Some(w) => self.records.prefetch_base(w),
-                None => {
-                    if let Some(o) = o {
-                        self.records.prefetch_location(o);
+            let at = k % RING;
+            let place = match u.likely(self.hashes[at]) {
+                Some(o) => match self.records.base_word(o) {
+                    Some(w) => {
+                        self.records.prefetch_base(w);
+                        self.words[at] = w;
+                        IN_BASE
                     }
-                }
-            }
-            self.words[k % RING] = w.unwrap_or(NOT_BASE);
-            self.ords[k % RING] = o.unwrap_or(u32::MAX);
+                    None => {
+                        self.records.prefetch_location(o);
+                        self.ords[at] = o;
+                        PENDING
+                    }
+                },
+                None => NOWHERE,
+            };
+            self.places[at] = place;
         }
         self.found = self.found.max(find_to);
     }
@@ -578,9 +598,12 @@ where
         let at = self.done % RING;
         self.done += 1;
         let matches = &self.matches;
-        let likely = match self.words[at] {
-            NOT_BASE => self.records.get(self.ords[at]),
-            w => Some(self.records.base_at(w)),
+        let likely = match self.places[at] {
+            IN_BASE => Some(self.records.base_at(self.words[at])),
+            NOWHERE => None,
+            // Found a block before stage 3 runs (the first block).
+            PENDING => self.records.get(self.ords[at]),
+            slot => Some(self.records.moved_at(slot, self.words[at])),
         };
         if let Some(r) = likely {
             if matches(&r, key) {
@@ -623,8 +646,9 @@ where
         encode,
         matches,
         hashes: [0; RING],
-        words: [NOT_BASE; RING],
-        ords: [u32::MAX; RING],
+        places: [NOWHERE; RING],
+        words: [0; RING],
+        ords: [0; RING],
         q: KeyHasher::new(),
         done: 0,
         fetched: 0,

@@ -59,6 +59,7 @@ struct SlotPos {
     start: usize,
     end: usize,
     records: crate::wire::ListPosition,
+    seg: SegRef,
 }
 
 impl SlotPos {
@@ -68,7 +69,45 @@ impl SlotPos {
             start,
             end,
             records: blob.section(type_name)?.records,
+            seg: SegRef::of(blob.bytes().get(start..end)?),
         })
+    }
+}
+
+/// The bytes of a type's section in a blob, found once, so reading a
+/// record there costs no trip through the blob.
+#[derive(Clone, Copy, Debug)]
+struct SegRef {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a `SegRef` only stands for a shared slice of a blob's bytes,
+// which are never written; `&[u8]` is `Send + Sync`.
+unsafe impl Send for SegRef {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for SegRef {}
+
+impl SegRef {
+    fn of(seg: &[u8]) -> SegRef {
+        SegRef {
+            ptr: std::ptr::NonNull::from(seg).cast(),
+            len: seg.len(),
+        }
+    }
+
+    /// The bytes, for as long as `state` is held.
+    ///
+    /// Only ever called with the state whose blobs the `SegRef` was made
+    /// from: a `TypeRead` lives in one state, or is copied into the next,
+    /// whose blobs are the same ones and more (`blobs` only grows).
+    #[inline(always)]
+    fn get<'s>(&self, _state: &'s ReadState) -> &'s [u8] {
+        // SAFETY: the slice was borrowed from a blob the state holds (by
+        // `Arc`) for as long as the state lives; a blob's bytes (a map or
+        // a vector behind an `Arc`, or what `AsRef` gave for a shared
+        // reference) never move or change while it is held.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
@@ -655,13 +694,31 @@ impl ReadState {
 
     #[inline]
     fn reader_at(&self, t: &TypeRead, l: u64) -> StructReader<'_> {
-        let (slot, index) = loc_parts(l);
-        match t.slots.get(slot).copied().flatten() {
-            Some(p) => {
-                let seg = &self.blobs[slot].bytes()[p.start..p.end];
-                ListReader::at_position(seg, p.records).struct_at(index)
-            }
+        match self.word_at(t, l) {
+            Some((slot, word)) => self.struct_at(t, slot, word),
             None => StructReader::empty(),
+        }
+    }
+
+    /// The blob slot and word of the record at location `l` (`None` for
+    /// [`EMPTY`], or a location with no record list there).
+    #[inline(always)]
+    fn word_at(&self, t: &TypeRead, l: Loc) -> Option<(u32, usize)> {
+        let (slot, index) = loc_parts(l);
+        let p = t.slots.get(slot)?.as_ref()?;
+        let word = ListReader::at_position(p.seg.get(self), p.records).word_of(index)?;
+        Some((slot as u32, word))
+    }
+
+    /// The record of type `t` starting at `word` of blob slot `slot` (from
+    /// [`ReadState::word_at`]; empty for a slot without the type).
+    #[inline(always)]
+    fn struct_at(&self, t: &TypeRead, slot: u32, word: usize) -> StructReader<'_> {
+        match t.slots.get(slot as usize) {
+            Some(Some(p)) => {
+                ListReader::at_position(p.seg.get(self), p.records).struct_at_word(word)
+            }
+            _ => StructReader::empty(),
         }
     }
 
@@ -753,12 +810,27 @@ impl ReadState {
         base: Option<&BaseReader<'s>>,
         o: u32,
     ) -> Option<StructReader<'s>> {
+        let (slot, word) = self.moved_word(t, base, o)?;
+        Some(self.struct_at(t, slot, word))
+    }
+
+    /// Where the record of type `t` at ordinal `o` is, blob slot and
+    /// word, for an ordinal not read from the base snapshot `base` (moved
+    /// since, or unpopulated there), or for any ordinal without one.
+    #[inline(always)]
+    fn moved_word(
+        &self,
+        t: &TypeRead,
+        base: Option<&BaseReader<'_>>,
+        o: u32,
+    ) -> Option<(u32, usize)> {
         let l = match base {
-            // The base's bitmap, already found.
-            Some(b) => t.table.get(o, &|o| bits::get_in_bytes(b.populated, o)),
+            // Where the table wrote it (an ordinal unpopulated in the base
+            // and never set since has no location).
+            Some(_) => t.table.moved_loc(o),
             None => t.table.get(o, &t.base_populated(&self.blobs)),
         };
-        (l != EMPTY).then(|| self.reader_at(t, l))
+        self.word_at(t, l)
     }
 
     /// The base snapshot's records of type `t` and its bitmap of populated
@@ -873,8 +945,8 @@ impl<'s, T: Struct> Records<'s, T> {
 
     /// Asks the processor to start loading where the record at `ordinal`
     /// is, for one not read from the base snapshot (a hint: a batch then
-    /// asks for the record itself with [`Records::prefetch`] a little
-    /// later, without waiting on this load).
+    /// finds it with [`Records::moved_word`] a little later, without
+    /// waiting on this load).
     #[inline]
     pub(crate) fn prefetch_location(&self, ordinal: u32) {
         if let Some(t) = self.ty {
@@ -882,14 +954,32 @@ impl<'s, T: Struct> Records<'s, T> {
         }
     }
 
-    /// Asks the processor to start loading the record at `ordinal` (a
-    /// hint for a batch of reads; finding a moved record reads where it
-    /// is).
-    #[inline]
-    pub(crate) fn prefetch(&self, ordinal: u32) {
-        if let Some(r) = self.reader(ordinal) {
-            r.prefetch();
+    /// Where the record at `ordinal` is when [`Records::base_word`] says
+    /// it is not read from the base snapshot: its blob slot and word.
+    /// [`Records::prefetch_moved`] and [`Records::moved_at`] then fetch
+    /// and read it with no lookup repeated.
+    #[inline(always)]
+    pub(crate) fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
+        self.state.moved_word(self.ty?, self.base.as_ref(), ordinal)
+    }
+
+    /// Asks the processor to start loading the record at `word` of blob
+    /// slot `slot` (from [`Records::moved_word`]; a hint).
+    #[inline(always)]
+    pub(crate) fn prefetch_moved(&self, slot: u32, word: usize) {
+        if let Some(t) = self.ty {
+            self.state.struct_at(t, slot, word).prefetch();
         }
+    }
+
+    /// The record at `word` of blob slot `slot` (from
+    /// [`Records::moved_word`]).
+    #[inline(always)]
+    pub(crate) fn moved_at(&self, slot: u32, word: usize) -> T::Ref<'s> {
+        T::wrap(match self.ty {
+            Some(t) => self.state.struct_at(t, slot, word),
+            None => StructReader::empty(),
+        })
     }
 
     /// The record at `ordinal` untyped, if populated.

@@ -106,6 +106,19 @@ impl OrdinalTable {
         }
     }
 
+    /// The location of ordinal `o` when it is not where the base snapshot
+    /// put it ([`unmoved_in`] is false): written in its chunk, or
+    /// [`EMPTY`] past the limit. With no test repeated of what the caller
+    /// knows.
+    #[inline(always)]
+    pub(crate) fn moved_loc(&self, o: u32) -> Loc {
+        match self.chunks.get(o as usize / CHUNK) {
+            Some(Chunk::Explicit(c)) => c[o as usize % CHUNK],
+            // A moved ordinal's chunk is always written out (`set`).
+            _ => EMPTY,
+        }
+    }
+
     /// Whether ordinal `o` is where the base snapshot put it (or absent
     /// there): never set since.
     #[cfg(test)]
