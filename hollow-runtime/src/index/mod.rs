@@ -1145,6 +1145,89 @@ mod tests {
         );
     }
 
+    /// A delta large enough to merge a large index's recent entries into
+    /// its base starts that merge in the background; once it finishes,
+    /// lookups in the state it was started for read the merged table
+    /// alone. Their answers are the same: present, changed, removed and
+    /// never-present keys, single and batched, by primary key and by a
+    /// unique key, and in the state held from before.
+    #[tokio::test]
+    async fn lookups_read_the_merged_table_once_its_background_merge_finishes() {
+        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
+        use crate::{Consumer, Producer};
+        let store = Arc::new(MemoryBlobStore::new());
+        let announcer = Arc::new(InProcessAnnouncer::new());
+        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let part = |id: u64, v: u32| Part {
+            id,
+            code: format!("c{id}v{v}"),
+            group: v,
+        };
+        // Past the size merged in place (`unique::BACKGROUND_MIN`).
+        let mut parts: HashMap<u64, Part> = (0..20_000).map(|i| (i * 3, part(i * 3, 1))).collect();
+        producer
+            .run_cycle(|w| parts.values().try_for_each(|p| w.add(p)))
+            .await
+            .unwrap();
+        let consumer = Consumer::builder(store, announcer)
+            .index::<PartPrimaryKey>()
+            .index::<PartByCode>()
+            .build()
+            .unwrap();
+        consumer.refresh().await.unwrap();
+        let first = consumer.current().unwrap();
+        let before = parts.clone();
+        // A tenth changed, a hundredth removed and as many added: well
+        // past a sixteenth of the index.
+        for i in 0..2_000 {
+            parts.insert(i * 30, part(i * 30, 2));
+        }
+        let removed: Vec<u64> = (0..200).map(|i| i * 30 + 3).collect();
+        for id in &removed {
+            parts.remove(id);
+        }
+        for i in 0..200 {
+            parts.insert(1_000_000 + i, part(1_000_000 + i, 2));
+        }
+        producer
+            .run_cycle(|w| parts.values().try_for_each(|p| w.add(p)))
+            .await
+            .unwrap();
+        consumer.refresh().await.unwrap();
+        let state = consumer.current().unwrap();
+        let merged = |d: Option<&IndexData>| match d {
+            Some(IndexData::Unique(u)) => u.wait_merged(),
+            _ => panic!("no unique index"),
+        };
+        assert!(merged(state.index_base::<PartPrimaryKey>().data.as_deref()));
+        assert!(merged(state.index_base::<PartByCode>().data.as_deref()));
+        let check = |s: &crate::ReadState, want: &HashMap<u64, Part>, label: &str| {
+            let records = s.records::<Part>();
+            let mut ids: Vec<u64> = (0..61_000).chain(1_000_000..1_000_300).collect();
+            ids.extend(&removed);
+            for (&id, got) in ids.iter().zip(records.by_primary_keys(&ids)) {
+                let want = want.get(&id).map(|p| p.code.clone());
+                assert_eq!(
+                    got.map(|p| p.code().to_string()),
+                    want,
+                    "{label}: batch {id}"
+                );
+                let single = records.by_primary_key(&id).map(|p| p.code().to_string());
+                assert_eq!(single, want, "{label}: single {id}");
+            }
+            let by_code = s.index::<PartByCode>();
+            for id in (0..61_000).step_by(10) {
+                for v in [1, 2] {
+                    let code = format!("c{id}v{v}");
+                    let want = want.get(&id).filter(|p| p.code == code).map(|p| p.id);
+                    assert_eq!(by_code.get(&code).map(|p| p.id()), want, "{label}: {code}");
+                }
+            }
+        };
+        check(&state, &parts, "merged");
+        check(&first, &before, "held");
+    }
+
     #[test]
     fn only_unique_indexes_on_keys_the_schema_declares_are_vouched_for() {
         let declared = Part::schema();

@@ -307,6 +307,24 @@ impl UniqueData {
         })
     }
 
+    /// The merge of exactly this version's entries, once the background
+    /// merge started by the update that made it has finished: lookups
+    /// read it alone (every entry in it is live) rather than the base,
+    /// its stale entries and the recent table. Without this a state would
+    /// wait for the next delta to benefit from its merge, and a large
+    /// delta would leave every lookup probing two tables until then.
+    #[inline(always)]
+    fn merged(&self) -> Option<&SlotTable> {
+        self.pending.as_ref()?.result.get()?.as_deref()
+    }
+
+    /// Waits for a background merge of this version's entries, if one
+    /// was started; whether there is a merged table.
+    #[cfg(test)]
+    pub(crate) fn wait_merged(&self) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.result().is_some()) && self.merged().is_some()
+    }
+
     /// The first `Some` that `check` gives for an ordinal whose key has
     /// hash `hash`: base entries first (most keys are there; a live record
     /// with the key is the answer wherever it is found), then recent ones.
@@ -316,6 +334,9 @@ impl UniqueData {
         hash: u64,
         mut check: impl FnMut(u32) -> Option<R>,
     ) -> Option<R> {
+        if let Some(m) = self.merged() {
+            return m.find_map(hash, check);
+        }
         if let Some(r) = self.base.find_map(hash, &mut check) {
             return Some(r);
         }
@@ -331,10 +352,11 @@ impl UniqueData {
         self.base.home_and_tag(hash)
     }
 
-    /// Starts loading the base slot a lookup of `hash` reads first.
+    /// Starts loading the base (or merged) slot a lookup of `hash` reads
+    /// first.
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64) {
-        self.base.prefetch(hash);
+        self.merged().unwrap_or(&self.base).prefetch(hash);
     }
 
     /// The ordinal most likely to hold the key of hash `hash`, unchecked
@@ -342,9 +364,13 @@ impl UniqueData {
     /// that hash's home and tag whose ordinal was not removed since the
     /// base was made, else the recent table's first. Lookups read this
     /// ordinal's record first (a batch fetches it ahead), so a key changed
-    /// since the base costs no read of its stale record.
+    /// since the base costs no read of its stale record. Once this
+    /// version's entries are merged, the merged table's first.
     #[inline]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        if let Some(m) = self.merged() {
+            return m.first_candidate(hash);
+        }
         let stale = &self.stale;
         self.base
             .find_map(hash, |o| (!stale.get(o)).then_some(o))
