@@ -153,6 +153,34 @@ fn index_def(
             }
         }
     };
+    // Key `pos` of a record compared directly: for a hash index on one
+    // path, element `pos` of a list (or the one value); otherwise a
+    // record's only key.
+    let key_at = if single_hash {
+        let ty = tys[0];
+        let by_ref = by_ref[0];
+        quote! {
+            #[inline]
+            fn key_at_matches(
+                r: &<#name as #krate::Value>::Ref<'_>,
+                pos: u32,
+                key: &Self::Key<'_>,
+            ) -> bool {
+                <#ty as #krate::HashKeyPart>::key_at_eq(&#by_ref, pos, key)
+            }
+        }
+    } else {
+        quote! {
+            #[inline]
+            fn key_at_matches(
+                r: &<#name as #krate::Value>::Ref<'_>,
+                pos: u32,
+                key: &Self::Key<'_>,
+            ) -> bool {
+                pos == 0 && <Self as #krate::IndexDef>::key_matches(r, key)
+            }
+        }
+    };
     let describe = if kind == KeyKind::Hash {
         // Only unique keys are described (in duplicate-key errors).
         let l = labels.join(", ");
@@ -197,6 +225,7 @@ fn index_def(
                 ::core::option::Option::Some(#key_ir)
             }
             #matches
+            #key_at
         }
     };
     Def { ident, tokens }

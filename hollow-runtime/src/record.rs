@@ -236,6 +236,21 @@ pub trait HashKeyPart: Value {
     /// value read in place: one for a key type, one per element of a list
     /// (a repeated element is reported each time it occurs).
     fn each_key_ref<F: FnMut(&[u8])>(r: &Self::Ref<'_>, h: &mut KeyHasher, f: &mut F);
+    /// Whether key number `pos` of a value read in place (in the order of
+    /// [`HashKeyPart::each_key_ref`]) equals `key`: what a hash-index
+    /// lookup asks of the one record it reads. The default compares
+    /// encodings; the types here compare directly.
+    #[inline]
+    fn key_at_eq(r: &Self::Ref<'_>, pos: u32, key: &<Self::Elem as Value>::Ref<'_>) -> bool {
+        let mut q = KeyHasher::new();
+        Self::Elem::hash_key_ref(key, &mut q);
+        let (mut h, mut i, mut found) = (KeyHasher::new(), 0u32, false);
+        Self::each_key_ref(r, &mut h, &mut |k: &[u8]| {
+            found |= i == pos && k == q.bytes();
+            i += 1;
+        });
+        found
+    }
 }
 
 /// [`HashKeyPart::each_key_ref`] of a key type: its one key.
@@ -278,6 +293,10 @@ macro_rules! key_parts {
             fn each_key_ref<F: FnMut(&[u8])>(r: &$t, h: &mut KeyHasher, f: &mut F) {
                 each_scalar_key::<$t, F>(r, h, f)
             }
+            #[inline]
+            fn key_at_eq(r: &$t, pos: u32, key: &$t) -> bool {
+                pos == 0 && r == key
+            }
         }
     )*};
 }
@@ -315,6 +334,10 @@ impl HashKeyPart for String {
     #[inline]
     fn each_key_ref<F: FnMut(&[u8])>(r: &&str, h: &mut KeyHasher, f: &mut F) {
         each_scalar_key::<String, F>(r, h, f)
+    }
+    #[inline]
+    fn key_at_eq(r: &&str, pos: u32, key: &&str) -> bool {
+        pos == 0 && r == key
     }
 }
 
@@ -363,6 +386,12 @@ where
             T::hash_key_ref(&item, h);
             f(h.bytes());
         }
+    }
+    /// Element `pos` compared directly (no other element is read).
+    #[inline]
+    fn key_at_eq(r: &crate::list::List<'_, T>, pos: u32, key: &T::Ref<'_>) -> bool {
+        r.get(pos as usize)
+            .is_some_and(|item| T::eq_refs(&item, key))
     }
 }
 

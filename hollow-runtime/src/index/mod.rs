@@ -311,6 +311,22 @@ pub trait IndexDef: Sized + 'static {
         h: &mut KeyHasher,
         f: &mut F,
     );
+    /// Whether key number `pos` of record `r` (in the order of
+    /// [`IndexDef::each_key`]) is `key`: what a hash-index lookup asks of
+    /// the one record it reads for a candidate. The default compares
+    /// encodings; the derive generates a direct comparison that reads
+    /// only that key.
+    #[inline]
+    fn key_at_matches(r: &<Self::Record as Value>::Ref<'_>, pos: u32, key: &Self::Key<'_>) -> bool {
+        let mut q = KeyHasher::new();
+        Self::encode_key(key, &mut q);
+        let (mut h, mut i, mut found) = (KeyHasher::new(), 0u32, false);
+        Self::each_key(r, &mut h, &mut |k: &[u8]| {
+            found |= i == pos && key_eq(k, q.bytes());
+            i += 1;
+        });
+        found
+    }
     /// The key of a record as text.
     fn describe(r: &<Self::Record as Value>::Ref<'_>) -> String;
     /// The key as the record type's schema declares it (`id`,
@@ -756,9 +772,7 @@ impl<'s, D: IndexDef> HashIndex<'s, D> {
             return None;
         };
         let mut q = KeyHasher::new();
-        let mut h = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
-        let want = q.bytes();
         let records = &self.base.records;
         let gid = d.table.find(hash, |gid| {
             let Some(g) = d.groups.get(gid) else {
@@ -767,17 +781,10 @@ impl<'s, D: IndexDef> HashIndex<'s, D> {
             if g.hash != hash {
                 return false;
             }
-            let Some(r) = records.get(g.rep) else {
-                return false;
-            };
-            let (mut i, mut found) = (0u32, false);
-            D::each_key(&r, &mut h, &mut |k: &[u8]| {
-                if i == g.pos {
-                    found = k == want;
-                }
-                i += 1;
-            });
-            found
+            // The group's key is key `pos` of its representative record.
+            records
+                .get(g.rep)
+                .is_some_and(|r| D::key_at_matches(&r, g.pos, key))
         })?;
         d.groups.get(gid)
     }
@@ -1085,6 +1092,64 @@ mod tests {
         id: u64,
         code: String,
         group: u32,
+    }
+
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", primary_key(id), hash_index(tags), hash_index(kind))]
+    struct Tagged {
+        id: u64,
+        tags: Vec<String>,
+        kind: String,
+    }
+
+    /// A hash-index lookup compares its key with key `pos` of a group's
+    /// record only (the derive's `key_at_matches`): exactly that element
+    /// of a list, with repeats and empty strings; a scalar key at 0 only.
+    #[tokio::test]
+    async fn a_hash_index_compares_only_the_key_at_its_position() {
+        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
+        use crate::{Consumer, Producer};
+        let store = Arc::new(MemoryBlobStore::new());
+        let announcer = Arc::new(InProcessAnnouncer::new());
+        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let tags = ["a", "", "b", "a"];
+        let rec = Tagged {
+            id: 7,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            kind: "k".into(),
+        };
+        producer.run_cycle(|w| w.add(&rec)).await.unwrap();
+        let consumer = Consumer::builder(store, announcer)
+            .index::<TaggedByTags>()
+            .index::<TaggedByKind>()
+            .build()
+            .unwrap();
+        consumer.refresh().await.unwrap();
+        let state = consumer.current().unwrap();
+        let r = state.records::<Tagged>().by_primary_key(&7).unwrap();
+        for pos in 0..6u32 {
+            for key in ["a", "", "b", "c"] {
+                let want = tags.get(pos as usize) == Some(&key);
+                assert_eq!(
+                    TaggedByTags::key_at_matches(&r, pos, &key),
+                    want,
+                    "{pos} {key:?}"
+                );
+            }
+            assert_eq!(TaggedByKind::key_at_matches(&r, pos, &"k"), pos == 0);
+        }
+        assert!(!TaggedByKind::key_at_matches(&r, 0, &"a"));
+        let by_tags = state.index::<TaggedByTags>();
+        for key in ["a", "", "b"] {
+            assert_eq!(
+                by_tags.get(key).map(|t| t.id()).collect::<Vec<_>>(),
+                [7],
+                "{key:?}"
+            );
+        }
+        assert_eq!(by_tags.get("c").count(), 0);
+        assert_eq!(state.index::<TaggedByKind>().get("k").count(), 1);
+        assert_eq!(state.index::<TaggedByKind>().get("a").count(), 0);
     }
 
     /// An absent key whose hash has the home slot and tag of a present
