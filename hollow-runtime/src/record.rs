@@ -242,15 +242,31 @@ pub trait HashKeyPart: Value {
     /// encodings; the types here compare directly.
     #[inline]
     fn key_at_eq(r: &Self::Ref<'_>, pos: u32, key: &<Self::Elem as Value>::Ref<'_>) -> bool {
-        let mut q = KeyHasher::new();
-        Self::Elem::hash_key_ref(key, &mut q);
-        let (mut h, mut i, mut found) = (KeyHasher::new(), 0u32, false);
-        Self::each_key_ref(r, &mut h, &mut |k: &[u8]| {
-            found |= i == pos && k == q.bytes();
-            i += 1;
-        });
-        found
+        key_at_by_encoding(
+            pos,
+            |q| Self::Elem::hash_key_ref(key, q),
+            |h, mut f| Self::each_key_ref(r, h, &mut f),
+        )
     }
+}
+
+/// Whether key number `pos` of those `each` reports (with a hasher to
+/// encode them in) has the encoding `encode` writes: the comparison by
+/// encodings behind the defaults of [`HashKeyPart::key_at_eq`] and
+/// `IndexDef::key_at_matches`.
+pub(crate) fn key_at_by_encoding(
+    pos: u32,
+    encode: impl FnOnce(&mut KeyHasher),
+    each: impl FnOnce(&mut KeyHasher, &mut dyn FnMut(&[u8])),
+) -> bool {
+    let mut q = KeyHasher::new();
+    encode(&mut q);
+    let (mut h, mut i, mut found) = (KeyHasher::new(), 0u32, false);
+    each(&mut h, &mut |k: &[u8]| {
+        found |= i == pos && k == q.bytes();
+        i += 1;
+    });
+    found
 }
 
 /// [`HashKeyPart::each_key_ref`] of a key type: its one key.

@@ -318,14 +318,11 @@ pub trait IndexDef: Sized + 'static {
     /// only that key.
     #[inline]
     fn key_at_matches(r: &<Self::Record as Value>::Ref<'_>, pos: u32, key: &Self::Key<'_>) -> bool {
-        let mut q = KeyHasher::new();
-        Self::encode_key(key, &mut q);
-        let (mut h, mut i, mut found) = (KeyHasher::new(), 0u32, false);
-        Self::each_key(r, &mut h, &mut |k: &[u8]| {
-            found |= i == pos && key_eq(k, q.bytes());
-            i += 1;
-        });
-        found
+        crate::record::key_at_by_encoding(
+            pos,
+            |q| Self::encode_key(key, q),
+            |h, mut f| Self::each_key(r, h, &mut f),
+        )
     }
     /// The key of a record as text.
     fn describe(r: &<Self::Record as Value>::Ref<'_>) -> String;
@@ -491,7 +488,8 @@ const IN_BASE: u32 = u32::MAX;
 const NOWHERE: u32 = u32::MAX - 1;
 /// ... of a key whose likely record (its `ords`) is not in the base
 /// snapshot and not yet found; once found its place is its blob slot
-/// ([`Records::moved_word`]).
+/// ([`Records::moved_word`]; a state never holds nearly 2^32 blobs, so
+/// slots stay below these three).
 const PENDING: u32 = u32::MAX - 2;
 
 /// [`find_unique`] of many keys, answered in order as the iterator is
@@ -617,7 +615,8 @@ where
         let likely = match self.places[at] {
             IN_BASE => Some(self.records.base_at(self.words[at])),
             NOWHERE => None,
-            // Found a block before stage 3 runs (the first block).
+            // Its likely ordinal was read after stage 3 ran for it (keys
+            // of the first block): found now.
             PENDING => self.records.get(self.ords[at]),
             slot => Some(self.records.moved_at(slot, self.words[at])),
         };
@@ -1094,17 +1093,32 @@ mod tests {
         group: u32,
     }
 
+    #[derive(Hollow, Clone, Copy, Debug, PartialEq)]
+    #[hollow(crate = "crate")]
+    enum Level {
+        Low,
+        High,
+    }
+
     #[derive(Hollow, Clone, Debug, PartialEq)]
-    #[hollow(crate = "crate", primary_key(id), hash_index(tags), hash_index(kind))]
+    #[hollow(
+        crate = "crate",
+        primary_key(id),
+        hash_index(tags),
+        hash_index(kind),
+        hash_index(level)
+    )]
     struct Tagged {
         id: u64,
         tags: Vec<String>,
         kind: String,
+        level: Level,
     }
 
     /// A hash-index lookup compares its key with key `pos` of a group's
     /// record only (the derive's `key_at_matches`): exactly that element
-    /// of a list, with repeats and empty strings; a scalar key at 0 only.
+    /// of a list, with repeats and empty strings; a scalar key at 0 only;
+    /// an enum by the comparison of encodings every type can fall back on.
     #[tokio::test]
     async fn a_hash_index_compares_only_the_key_at_its_position() {
         use crate::store::{InProcessAnnouncer, MemoryBlobStore};
@@ -1117,11 +1131,13 @@ mod tests {
             id: 7,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             kind: "k".into(),
+            level: Level::High,
         };
         producer.run_cycle(|w| w.add(&rec)).await.unwrap();
         let consumer = Consumer::builder(store, announcer)
             .index::<TaggedByTags>()
             .index::<TaggedByKind>()
+            .index::<TaggedByLevel>()
             .build()
             .unwrap();
         consumer.refresh().await.unwrap();
@@ -1137,6 +1153,11 @@ mod tests {
                 );
             }
             assert_eq!(TaggedByKind::key_at_matches(&r, pos, &"k"), pos == 0);
+            assert_eq!(
+                TaggedByLevel::key_at_matches(&r, pos, &Ok(Level::High)),
+                pos == 0
+            );
+            assert!(!TaggedByLevel::key_at_matches(&r, pos, &Ok(Level::Low)));
         }
         assert!(!TaggedByKind::key_at_matches(&r, 0, &"a"));
         let by_tags = state.index::<TaggedByTags>();
@@ -1150,6 +1171,9 @@ mod tests {
         assert_eq!(by_tags.get("c").count(), 0);
         assert_eq!(state.index::<TaggedByKind>().get("k").count(), 1);
         assert_eq!(state.index::<TaggedByKind>().get("a").count(), 0);
+        let by_level = state.index::<TaggedByLevel>();
+        assert_eq!(by_level.get(Ok(Level::High)).count(), 1);
+        assert_eq!(by_level.get(Ok(Level::Low)).count(), 0);
     }
 
     /// An absent key whose hash has the home slot and tag of a present
