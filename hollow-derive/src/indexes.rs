@@ -156,29 +156,20 @@ fn index_def(
     // Key `pos` of a record compared directly: for a hash index on one
     // path, element `pos` of a list (or the one value); otherwise a
     // record's only key.
-    let key_at = if single_hash {
-        let ty = tys[0];
-        let by_ref = by_ref[0];
-        quote! {
-            #[inline]
-            fn key_at_matches(
-                r: &<#name as #krate::Value>::Ref<'_>,
-                pos: u32,
-                key: &Self::Key<'_>,
-            ) -> bool {
-                <#ty as #krate::HashKeyPart>::key_at_eq(&#by_ref, pos, key)
-            }
-        }
+    let key_at_body = if single_hash {
+        let (ty, by_ref) = (tys[0], by_ref[0]);
+        quote!(<#ty as #krate::HashKeyPart>::key_at_eq(&#by_ref, pos, key))
     } else {
-        quote! {
-            #[inline]
-            fn key_at_matches(
-                r: &<#name as #krate::Value>::Ref<'_>,
-                pos: u32,
-                key: &Self::Key<'_>,
-            ) -> bool {
-                pos == 0 && <Self as #krate::IndexDef>::key_matches(r, key)
-            }
+        quote!(pos == 0 && <Self as #krate::IndexDef>::key_matches(r, key))
+    };
+    let key_at = quote! {
+        #[inline]
+        fn key_at_matches(
+            r: &<#name as #krate::Value>::Ref<'_>,
+            pos: u32,
+            key: &Self::Key<'_>,
+        ) -> bool {
+            #key_at_body
         }
     };
     let describe = if kind == KeyKind::Hash {

@@ -1093,6 +1093,15 @@ mod tests {
         group: u32,
     }
 
+    /// A producer over an in-memory store, and a consumer builder reading
+    /// what it publishes.
+    fn in_memory() -> (crate::Producer, crate::ConsumerBuilder) {
+        let store = Arc::new(crate::store::MemoryBlobStore::new());
+        let announcer = Arc::new(crate::store::InProcessAnnouncer::new());
+        let producer = crate::Producer::builder(store.clone(), announcer.clone()).build();
+        (producer, crate::Consumer::builder(store, announcer))
+    }
+
     #[derive(Hollow, Clone, Copy, Debug, PartialEq)]
     #[hollow(crate = "crate")]
     enum Level {
@@ -1121,11 +1130,7 @@ mod tests {
     /// an enum by the comparison of encodings every type can fall back on.
     #[tokio::test]
     async fn a_hash_index_compares_only_the_key_at_its_position() {
-        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
-        use crate::{Consumer, Producer};
-        let store = Arc::new(MemoryBlobStore::new());
-        let announcer = Arc::new(InProcessAnnouncer::new());
-        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let (mut producer, consumer) = in_memory();
         let tags = ["a", "", "b", "a"];
         let rec = Tagged {
             id: 7,
@@ -1134,7 +1139,7 @@ mod tests {
             level: Level::High,
         };
         producer.run_cycle(|w| w.add(&rec)).await.unwrap();
-        let consumer = Consumer::builder(store, announcer)
+        let consumer = consumer
             .index::<TaggedByTags>()
             .index::<TaggedByKind>()
             .index::<TaggedByLevel>()
@@ -1181,11 +1186,7 @@ mod tests {
     /// record can. Single and batched lookups both find nothing for it.
     #[tokio::test]
     async fn a_key_sharing_home_and_tag_with_another_is_told_apart_by_its_record() {
-        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
-        use crate::{Consumer, Producer};
-        let store = Arc::new(MemoryBlobStore::new());
-        let announcer = Arc::new(InProcessAnnouncer::new());
-        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let (mut producer, consumer) = in_memory();
         let present: Vec<u64> = (0..300).map(|i| i * 7).collect();
         producer
             .run_cycle(|w| {
@@ -1200,10 +1201,7 @@ mod tests {
             })
             .await
             .unwrap();
-        let consumer = Consumer::builder(store, announcer)
-            .index::<PartPrimaryKey>()
-            .build()
-            .unwrap();
+        let consumer = consumer.index::<PartPrimaryKey>().build().unwrap();
         consumer.refresh().await.unwrap();
         let state = consumer.current().unwrap();
         let base = state.index_base::<PartPrimaryKey>();
@@ -1242,11 +1240,7 @@ mod tests {
     /// unique key, and in the state held from before.
     #[tokio::test]
     async fn lookups_read_the_merged_table_once_its_background_merge_finishes() {
-        use crate::store::{InProcessAnnouncer, MemoryBlobStore};
-        use crate::{Consumer, Producer};
-        let store = Arc::new(MemoryBlobStore::new());
-        let announcer = Arc::new(InProcessAnnouncer::new());
-        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let (mut producer, consumer) = in_memory();
         let part = |id: u64, v: u32| Part {
             id,
             code: format!("c{id}v{v}"),
@@ -1258,7 +1252,7 @@ mod tests {
             .run_cycle(|w| parts.values().try_for_each(|p| w.add(p)))
             .await
             .unwrap();
-        let consumer = Consumer::builder(store, announcer)
+        let consumer = consumer
             .index::<PartPrimaryKey>()
             .index::<PartByCode>()
             .build()

@@ -76,13 +76,9 @@ fn window_hits(w: &[u32; WINDOW], value_bits: u32, want: u32) -> u32 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        // SAFETY: SSE2 is part of every x86_64 processor; the loads read
-        // the 32 bytes of `w` (unaligned loads).
+        // SAFETY: SSE2 is part of every x86_64 processor.
         unsafe {
-            let p = w.as_ptr().cast::<__m128i>();
-            let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
-            let shift = _mm_cvtsi32_si128(value_bits as i32);
-            let (ua, ub) = (_mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift));
+            let [_, _, ua, ub] = window_lanes(w, value_bits);
             let base = _mm_set1_epi32(want as i32);
             let ha = _mm_cmpeq_epi32(ua, _mm_add_epi32(base, _mm_setr_epi32(0, 1, 2, 3)));
             let hb = _mm_cmpeq_epi32(ub, _mm_add_epi32(base, _mm_setr_epi32(4, 5, 6, 7)));
@@ -109,10 +105,7 @@ fn window_stops(w: &[u32; WINDOW], value_bits: u32, max_disp: u32) -> u32 {
         use std::arch::x86_64::*;
         // SAFETY: as in `window_hits`.
         unsafe {
-            let p = w.as_ptr().cast::<__m128i>();
-            let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
-            let shift = _mm_cvtsi32_si128(value_bits as i32);
-            let (ua, ub) = (_mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift));
+            let [a, b, ua, ub] = window_lanes(w, value_bits);
             let (ia, ib) = (_mm_setr_epi32(0, 1, 2, 3), _mm_setr_epi32(4, 5, 6, 7));
             // Displacements are below 64: a signed comparison is exact.
             let disp = _mm_set1_epi32(max_disp as i32);
@@ -136,6 +129,22 @@ fn window_stops(w: &[u32; WINDOW], value_bits: u32, max_disp: u32) -> u32 {
             stops |= (stop as u32) << i;
         }
         stops
+    }
+}
+
+/// The window's slots as two vectors of four, then the same shifted
+/// right by `value_bits` (tag and displacement).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn window_lanes(w: &[u32; WINDOW], value_bits: u32) -> [std::arch::x86_64::__m128i; 4] {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of every x86_64 processor; the loads read the
+    // 32 bytes of `w` (unaligned loads).
+    unsafe {
+        let p = w.as_ptr().cast::<__m128i>();
+        let (a, b) = (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+        let shift = _mm_cvtsi32_si128(value_bits as i32);
+        [a, b, _mm_srl_epi32(a, shift), _mm_srl_epi32(b, shift)]
     }
 }
 
