@@ -790,16 +790,19 @@ impl<'s, D: IndexDef> HashIndex<'s, D> {
 
     /// The ordinals of the records with `key`, ascending.
     pub fn get_ordinals(&self, key: D::Key<'_>) -> impl Iterator<Item = u32> + '_ {
-        self.group(&key).into_iter().flat_map(|g| g.posting.iter())
+        self.ordinals(&key)
+    }
+
+    /// The ordinals of the group of `key` (none without one).
+    fn ordinals(&self, key: &D::Key<'_>) -> posting::Ordinals<'_> {
+        self.group(key)
+            .map_or_else(posting::Ordinals::empty, |g| g.posting.iter())
     }
 
     /// The records with `key`, in ordinal order.
     pub fn get(&self, key: D::Key<'_>) -> impl Iterator<Item = <D::Record as Value>::Ref<'s>> + '_ {
         let records = &self.base.records;
-        self.group(&key)
-            .into_iter()
-            .flat_map(|g| g.posting.iter())
-            .filter_map(move |o| records.get(o))
+        self.ordinals(&key).filter_map(move |o| records.get(o))
     }
 
     /// How many records have `key`.
