@@ -322,7 +322,10 @@ impl UniqueData {
     /// was started; whether there is a merged table.
     #[cfg(test)]
     pub(crate) fn wait_merged(&self) -> bool {
-        self.pending.as_ref().is_some_and(|p| p.result().is_some()) && self.merged().is_some()
+        self.pending
+            .as_ref()
+            .and_then(|p| p.result())
+            .is_some_and(Option::is_some)
     }
 
     /// The first `Some` that `check` gives for an ordinal whose key has

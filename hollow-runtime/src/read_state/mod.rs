@@ -53,24 +53,26 @@ pub(crate) struct TypeRead {
     slots: Vec<Option<SlotPos>>,
 }
 
-/// A type's section in one blob: byte range and record list.
+/// A type's section in one blob: its bytes and record list.
 #[derive(Clone, Copy, Debug)]
 struct SlotPos {
-    start: usize,
-    end: usize,
-    records: crate::wire::ListPosition,
     seg: SegRef,
+    records: crate::wire::ListPosition,
 }
 
 impl SlotPos {
     fn of(blob: &LoadedBlob, type_name: &str) -> Option<SlotPos> {
         let (start, end) = blob.section_range(type_name)?;
         Some(SlotPos {
-            start,
-            end,
-            records: blob.section(type_name)?.records,
             seg: SegRef::of(blob.bytes().get(start..end)?),
+            records: blob.section(type_name)?.records,
         })
+    }
+
+    /// The section's record list, for as long as `blobs` are held.
+    #[inline(always)]
+    fn records<'s>(&self, blobs: &'s [Arc<LoadedBlob>]) -> ListReader<'s> {
+        ListReader::at_position(self.seg.get(blobs), self.records)
     }
 }
 
@@ -96,15 +98,15 @@ impl SegRef {
         }
     }
 
-    /// The bytes, for as long as `state` is held.
+    /// The bytes, for as long as `blobs` are held.
     ///
-    /// Only ever called with the state whose blobs the `SegRef` was made
-    /// from: a `TypeRead` lives in one state, or is copied into the next,
+    /// Only ever called with the blobs of the state the `SegRef` was made
+    /// in: a `TypeRead` lives in one state, or is copied into the next,
     /// whose blobs are the same ones and more (`blobs` only grows).
     #[inline(always)]
-    fn get<'s>(&self, _state: &'s ReadState) -> &'s [u8] {
-        // SAFETY: the slice was borrowed from a blob the state holds (by
-        // `Arc`) for as long as the state lives; a blob's bytes (a map or
+    fn get<'s>(&self, _blobs: &'s [Arc<LoadedBlob>]) -> &'s [u8] {
+        // SAFETY: the slice was borrowed from one of `blobs` (each held by
+        // `Arc`) for as long as they are held; a blob's bytes (a map or
         // a vector behind an `Arc`, or what `AsRef` gave for a shared
         // reference) never move or change while it is held.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
@@ -126,9 +128,8 @@ fn base_bitmap<'s>(
     blobs: &'s [Arc<LoadedBlob>],
 ) -> Option<&'s [u8]> {
     let (slot, bitmap) = base?;
-    let p = slots.get(slot as usize).copied().flatten()?;
-    let seg = blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
-    Some(ListReader::at_position(seg, bitmap).eight_byte_body())
+    let p = slots.get(slot as usize)?.as_ref()?;
+    Some(ListReader::at_position(p.seg.get(blobs), bitmap).eight_byte_body())
 }
 
 /// Whether ordinal `o` is populated in the base snapshot.
@@ -694,31 +695,39 @@ impl ReadState {
 
     #[inline]
     fn reader_at(&self, t: &TypeRead, l: u64) -> StructReader<'_> {
-        match self.word_at(t, l) {
-            Some((slot, word)) => self.struct_at(t, slot, word),
-            None => StructReader::empty(),
-        }
+        self.located(t, l).unwrap_or(StructReader::empty())
     }
 
-    /// The blob slot and word of the record at location `l` (`None` for
-    /// [`EMPTY`], or a location with no record list there).
+    /// The record list of type `t` in blob slot `slot`.
+    #[inline(always)]
+    fn list_in(&self, t: &TypeRead, slot: usize) -> Option<ListReader<'_>> {
+        Some(t.slots.get(slot)?.as_ref()?.records(&self.blobs))
+    }
+
+    /// The record at location `l` (`None` for [`EMPTY`], or a location
+    /// with no record there).
+    #[inline(always)]
+    fn located(&self, t: &TypeRead, l: Loc) -> Option<StructReader<'_>> {
+        let (slot, index) = loc_parts(l);
+        let list = self.list_in(t, slot)?;
+        Some(list.struct_at_word(list.word_of(index)?))
+    }
+
+    /// The blob slot and word of the record at location `l` (`None` as
+    /// for [`ReadState::located`]).
     #[inline(always)]
     fn word_at(&self, t: &TypeRead, l: Loc) -> Option<(u32, usize)> {
         let (slot, index) = loc_parts(l);
-        let p = t.slots.get(slot)?.as_ref()?;
-        let word = ListReader::at_position(p.seg.get(self), p.records).word_of(index)?;
-        Some((slot as u32, word))
+        Some((slot as u32, self.list_in(t, slot)?.word_of(index)?))
     }
 
     /// The record of type `t` starting at `word` of blob slot `slot` (from
     /// [`ReadState::word_at`]; empty for a slot without the type).
     #[inline(always)]
     fn struct_at(&self, t: &TypeRead, slot: u32, word: usize) -> StructReader<'_> {
-        match t.slots.get(slot as usize) {
-            Some(Some(p)) => {
-                ListReader::at_position(p.seg.get(self), p.records).struct_at_word(word)
-            }
-            _ => StructReader::empty(),
+        match self.list_in(t, slot as usize) {
+            Some(list) => list.struct_at_word(word),
+            None => StructReader::empty(),
         }
     }
 
@@ -810,27 +819,20 @@ impl ReadState {
         base: Option<&BaseReader<'s>>,
         o: u32,
     ) -> Option<StructReader<'s>> {
-        let (slot, word) = self.moved_word(t, base, o)?;
-        Some(self.struct_at(t, slot, word))
+        self.located(t, self.moved_loc(t, base, o))
     }
 
-    /// Where the record of type `t` at ordinal `o` is, blob slot and
-    /// word, for an ordinal not read from the base snapshot `base` (moved
-    /// since, or unpopulated there), or for any ordinal without one.
+    /// The location of the record of type `t` at ordinal `o`, for an
+    /// ordinal not read from the base snapshot `base` (moved since, or
+    /// unpopulated there), or for any ordinal without one.
     #[inline(always)]
-    fn moved_word(
-        &self,
-        t: &TypeRead,
-        base: Option<&BaseReader<'_>>,
-        o: u32,
-    ) -> Option<(u32, usize)> {
-        let l = match base {
+    fn moved_loc(&self, t: &TypeRead, base: Option<&BaseReader<'_>>, o: u32) -> Loc {
+        match base {
             // Where the table wrote it (an ordinal unpopulated in the base
             // and never set since has no location).
             Some(_) => t.table.moved_loc(o),
             None => t.table.get(o, &t.base_populated(&self.blobs)),
-        };
-        self.word_at(t, l)
+        }
     }
 
     /// The base snapshot's records of type `t` and its bitmap of populated
@@ -840,10 +842,8 @@ impl ReadState {
         if slot != t.table.base_slot() {
             return None;
         }
-        let p = t.slots.get(slot as usize).copied().flatten()?;
-        let seg = self.blobs.get(slot as usize)?.bytes().get(p.start..p.end)?;
         Some(BaseReader {
-            records: ListReader::at_position(seg, p.records),
+            records: t.slots.get(slot as usize)?.as_ref()?.records(&self.blobs),
             populated: base_bitmap(t.base, &t.slots, &self.blobs)?,
             moved: t.table.moved_words(),
             limit: t.table.limit(),
@@ -960,7 +960,9 @@ impl<'s, T: Struct> Records<'s, T> {
     /// and read it with no lookup repeated.
     #[inline(always)]
     pub(crate) fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
-        self.state.moved_word(self.ty?, self.base.as_ref(), ordinal)
+        let t = self.ty?;
+        self.state
+            .word_at(t, self.state.moved_loc(t, self.base.as_ref(), ordinal))
     }
 
     /// Asks the processor to start loading the record at `word` of blob
