@@ -451,7 +451,11 @@ fn find_unique<'s, T: Struct>(
 ) -> Option<(u32, T::Ref<'s>)> {
     let u = data?;
     if let Some(o) = u.likely(hash) {
-        if let Some(r) = records.get(o) {
+        let r = match records.base_word(o) {
+            Some(w) => Some(records.base_at(w)),
+            None => records.get(o),
+        };
+        if let Some(r) = r {
             if matches(&r) {
                 return Some((o, r));
             }

@@ -369,8 +369,25 @@ impl UniqueData {
     /// ordinal's record first (a batch fetches it ahead), so a key changed
     /// since the base costs no read of its stale record. Once this
     /// version's entries are merged, the merged table's first.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        // The first window hit of the table read first, when it is the
+        // answer (nearly always): a few instructions, no loop.
+        let (first, merged) = match self.merged() {
+            Some(m) => (m, true),
+            None => (&*self.base, false),
+        };
+        if let Some(o) = first.first_in_window(hash) {
+            if merged || self.stale_count == 0 || !self.stale.get(o) {
+                return Some(o);
+            }
+        }
+        self.likely_probing(hash)
+    }
+
+    /// [`UniqueData::likely`] by the whole probe.
+    #[inline(never)]
+    fn likely_probing(&self, hash: u64) -> Option<u32> {
         if let Some(m) = self.merged() {
             return m.first_candidate(hash);
         }

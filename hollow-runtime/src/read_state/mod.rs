@@ -155,9 +155,41 @@ struct BaseReader<'s> {
     /// The ordinal table's moved set and limit (see [`table::unmoved_in`]).
     moved: &'s [u64],
     limit: u32,
+    /// Where element `o` of `records` starts is `start + o * per`, for
+    /// `o` below `n` (the list's length and the table's limit; 0 when the
+    /// list holds no structs): kept so finding a record costs a compare,
+    /// two bit tests and arithmetic.
+    start: usize,
+    per: usize,
+    n: u32,
 }
 
 impl<'s> BaseReader<'s> {
+    fn new(records: ListReader<'s>, populated: &'s [u8], table: &'s OrdinalTable) -> Self {
+        let limit = table.limit();
+        let ((start, per), n) = match records.struct_words() {
+            Some(sw) => (sw, records.len().min(limit)),
+            None => ((0, 0), 0),
+        };
+        BaseReader {
+            records,
+            populated,
+            moved: table.moved_words(),
+            limit,
+            start,
+            per,
+            n,
+        }
+    }
+
+    /// The word the record at ordinal `o` starts at, when it is read from
+    /// here (unmoved, populated).
+    #[inline(always)]
+    fn word(&self, o: u32) -> Option<usize> {
+        (o < self.n && !bits::get(self.moved, o) && bits::get_in_bytes(self.populated, o))
+            .then(|| self.start + o as usize * self.per)
+    }
+
     /// Whether ordinal `o` is still read from the base snapshot.
     #[inline(always)]
     fn unmoved(&self, o: u32) -> bool {
@@ -842,12 +874,11 @@ impl ReadState {
         if slot != t.table.base_slot() {
             return None;
         }
-        Some(BaseReader {
-            records: t.slots.get(slot as usize)?.as_ref()?.records(&self.blobs),
-            populated: base_bitmap(t.base, &t.slots, &self.blobs)?,
-            moved: t.table.moved_words(),
-            limit: t.table.limit(),
-        })
+        Some(BaseReader::new(
+            t.slots.get(slot as usize)?.as_ref()?.records(&self.blobs),
+            base_bitmap(t.base, &t.slots, &self.blobs)?,
+            &t.table,
+        ))
     }
 
     /// Untyped access to a type's records, for tools.
@@ -916,12 +947,7 @@ impl<'s, T: Struct> Records<'s, T> {
     /// [`Records::get`].
     #[inline(always)]
     pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
-        let b = self.base.as_ref()?;
-        if b.unmoved(ordinal) && bits::get_in_bytes(b.populated, ordinal) {
-            b.records.word_of(ordinal)
-        } else {
-            None
-        }
+        self.base.as_ref()?.word(ordinal)
     }
 
     /// Asks the processor to start loading the record at `word` of the

@@ -817,6 +817,19 @@ impl<'a> ListReader<'a> {
         Some(self.start + i as usize * per)
     }
 
+    /// Where struct element `i` of an inline-composite list starts is
+    /// `start + i * per`: `(start, per)`, or `None` for another kind of
+    /// list (for a reader that keeps both, and tests `i` against
+    /// [`ListReader::len`] itself).
+    pub(crate) fn struct_words(&self) -> Option<(usize, usize)> {
+        (self.size == ElementSize::InlineComposite).then(|| {
+            (
+                self.start,
+                self.data_words as usize + self.pointers as usize,
+            )
+        })
+    }
+
     /// The struct element starting at `word` (from [`ListReader::word_of`];
     /// any other word reads a struct of this list's shape there, bounds
     /// checked as every struct is).
