@@ -68,6 +68,18 @@ impl<'a, T: Element> List<'a, T> {
         self.reader.is_empty()
     }
 
+    /// The bytes element `i` points to, unchecked (a text's include its
+    /// terminating zero); `None` past the end, for a list of other than
+    /// pointers, or a pointer to other than bytes.
+    #[inline]
+    pub(crate) fn text_bytes(&self, i: usize) -> Option<&'a [u8]> {
+        if i < self.len() && T::SIZE == crate::wire::ElementSize::Pointer {
+            self.reader.pointer(i as u32).data().ok()
+        } else {
+            None
+        }
+    }
+
     /// Element `i`, or `None` past the end.
     #[inline]
     pub fn get(&self, i: usize) -> Option<T::Item<'a>> {

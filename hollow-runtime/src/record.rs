@@ -221,6 +221,20 @@ pub trait KeyPart: Value {
     }
     /// The value as text for messages.
     fn describe_key(&self) -> String;
+    /// Whether element `i` of `list` (a list of this type, `i` in range)
+    /// equals `key`, as [`KeyPart::eq_refs`] of the element read: what a
+    /// hash-index lookup on a list asks of its candidate record. The
+    /// default reads the element; text compares the element's bytes
+    /// first, with no UTF-8 check (bytes equal to a `&str` are that text).
+    #[doc(hidden)]
+    #[inline]
+    fn eq_element(list: &crate::list::List<'_, Self>, i: usize, key: &Self::Ref<'_>) -> bool
+    where
+        Self: crate::value::Element,
+        for<'a> Self: crate::value::Element<Item<'a> = <Self as Value>::Ref<'a>>,
+    {
+        list.get(i).is_some_and(|item| Self::eq_refs(&item, key))
+    }
 }
 
 /// Types a hash index may be on: key parts and lists of them (each element
@@ -343,6 +357,15 @@ impl KeyPart for String {
     fn describe_key(&self) -> String {
         format!("{self:?}")
     }
+    #[inline]
+    fn eq_element(list: &crate::list::List<'_, String>, i: usize, key: &&str) -> bool {
+        // The stored bytes are the key's and its terminating zero: that
+        // text. Anything else (another text, or bytes that do not read as
+        // text) is compared as read, as every other lookup compares it.
+        list.text_bytes(i).is_some_and(|b| {
+            b.len() == key.len() + 1 && b.starts_with(key.as_bytes()) && b[key.len()] == 0
+        }) || list.get(i).is_some_and(|item| item == *key)
+    }
 }
 
 impl HashKeyPart for String {
@@ -406,8 +429,7 @@ where
     /// Element `pos` compared directly (no other element is read).
     #[inline]
     fn key_at_eq(r: &crate::list::List<'_, T>, pos: u32, key: &T::Ref<'_>) -> bool {
-        r.get(pos as usize)
-            .is_some_and(|item| T::eq_refs(&item, key))
+        T::eq_element(r, pos as usize, key)
     }
 }
 
@@ -489,6 +511,64 @@ mod tests {
         T::hash_key_ref(a, &mut x);
         T::hash_key_ref(b, &mut y);
         x.bytes() == y.bytes()
+    }
+
+    /// A message whose root is a list of byte lists (null where `None`),
+    /// as bytes: texts, or what a corrupt blob may hold in their place.
+    fn byte_lists(items: &[Option<&[u8]>]) -> Vec<u8> {
+        let n = items.len();
+        let mut words = vec![0u64; 1 + n];
+        // Root: a list of `n` pointers right after it.
+        words[0] = 1 | 6 << 32 | (n as u64) << 35;
+        for (i, item) in items.iter().enumerate() {
+            let Some(b) = item else { continue };
+            let target = words.len();
+            let offset = (target - (1 + i) - 1) as u64;
+            words[1 + i] = offset << 2 | 1 | 2 << 32 | (b.len() as u64) << 35;
+            let mut padded = b.to_vec();
+            padded.resize(b.len().div_ceil(8) * 8, 0);
+            words.extend(
+                padded
+                    .chunks(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap())),
+            );
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_text_element_compares_by_its_bytes_as_it_reads() {
+        let items: [Option<&[u8]>; 8] = [
+            Some(b"drama\0"),
+            Some(b"\0"),
+            None,
+            Some(b""),
+            Some(b"drama"),
+            Some(b"dr\xffma\0"),
+            Some(b"dramas\0"),
+            Some(b"dram\0a\0"),
+        ];
+        let msg = byte_lists(&items);
+        let reader = crate::wire::PointerReader::new(&msg, 0, 8)
+            .list_reader()
+            .unwrap();
+        let list = crate::list::List::<String>::new(reader);
+        assert_eq!(list.len(), items.len());
+        for key in ["drama", "", "dram", "dramas", "dr\u{fffd}ma", "x"] {
+            for i in 0..list.len() {
+                let want = list.get(i).is_some_and(|t| t == key);
+                assert_eq!(
+                    String::eq_element(&list, i, &key),
+                    want,
+                    "element {i}, key {key:?}"
+                );
+            }
+        }
+        // Null, empty, unterminated and invalid texts all read as "", so
+        // they are the key "" (as the index's encodings say).
+        assert!((1..6).all(|i| String::eq_element(&list, i, &"")));
+        assert!(String::eq_element(&list, 0, &"drama"));
+        assert!(!String::eq_element(&list, 6, &"drama"));
     }
 
     #[test]

@@ -453,7 +453,7 @@ fn find_unique<'s, T: Struct>(
     if let Some(o) = u.likely(hash) {
         let r = match records.base_word(o) {
             Some(w) => Some(records.base_at(w)),
-            None => records.get(o),
+            None => records.get_moved(o),
         };
         if let Some(r) = r {
             if matches(&r) {

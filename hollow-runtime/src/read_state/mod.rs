@@ -1013,7 +1013,23 @@ impl<'s, T: Struct> Records<'s, T> {
     /// The record at `ordinal` untyped, if populated.
     #[inline(always)]
     pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
+        // Most records are where the base snapshot put them: found by
+        // arithmetic, in a few instructions, before anything else.
+        if let Some(b) = &self.base {
+            if let Some(w) = b.word(ordinal) {
+                return Some(b.records.struct_at_word(w));
+            }
+        }
         self.state.read(self.ty?, self.base.as_ref(), ordinal)
+    }
+
+    /// [`Records::get`] of an ordinal [`Records::base_word`] did not find
+    /// (so the base snapshot is not tried twice).
+    #[inline(always)]
+    pub(crate) fn get_moved(&self, ordinal: u32) -> Option<T::Ref<'s>> {
+        self.state
+            .read(self.ty?, self.base.as_ref(), ordinal)
+            .map(T::wrap)
     }
 
     /// The record at `ordinal`, if populated.
