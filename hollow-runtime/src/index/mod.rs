@@ -544,13 +544,14 @@ where
     #[inline(never)]
     fn advance(&mut self, u: &UniqueData) {
         let n = self.keys.len();
+        let first = u.first();
         let hash_to = n.min(self.done + 3 * BLOCK);
         for k in self.hashed..hash_to {
             self.q.clear();
             (self.encode)(&self.keys[k], &mut self.q);
             let h = self.q.finish();
             self.hashes[k % RING] = h;
-            u.prefetch(h);
+            first.prefetch(h);
         }
         self.hashed = self.hashed.max(hash_to);
         // Stage 3 before stage 2: it reads what stage 2 asked for a block
@@ -573,7 +574,7 @@ where
         let find_to = n.min(self.done + 2 * BLOCK);
         for k in self.found..find_to {
             let at = k % RING;
-            let place = match u.likely(self.hashes[at]) {
+            let place = match u.likely_from(first, self.hashes[at]) {
                 Some(o) => match self.records.base_word(o) {
                     Some(w) => {
                         self.records.prefetch_base(w);

@@ -107,6 +107,23 @@ pub(crate) struct UniqueData {
     pending: Option<Arc<Pending>>,
 }
 
+/// The table a lookup reads first (see [`UniqueData::first`]).
+#[derive(Clone, Copy)]
+pub(crate) struct First<'a> {
+    table: &'a SlotTable,
+    /// Whether it is the merge of exactly this state's entries (so none
+    /// is stale).
+    merged: bool,
+}
+
+impl First<'_> {
+    /// Starts loading the slot a lookup of `hash` reads first.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        self.table.prefetch(hash);
+    }
+}
+
 /// A background merge: its result (a new base, or `None` when the
 /// entries did not fit the base's shape), and the thread to wait for.
 #[derive(Debug, Default)]
@@ -355,11 +372,21 @@ impl UniqueData {
         self.base.home_and_tag(hash)
     }
 
-    /// Starts loading the base (or merged) slot a lookup of `hash` reads
-    /// first.
-    #[inline]
-    pub(crate) fn prefetch(&self, hash: u64) {
-        self.merged().unwrap_or(&self.base).prefetch(hash);
+    /// The table lookups read first in this state: the merged one once it
+    /// is done, else the base. A batch of lookups asks once per block
+    /// (one atomic load) rather than once per key and stage.
+    #[inline(always)]
+    pub(crate) fn first(&self) -> First<'_> {
+        match self.merged() {
+            Some(table) => First {
+                table,
+                merged: true,
+            },
+            None => First {
+                table: &self.base,
+                merged: false,
+            },
+        }
     }
 
     /// The ordinal most likely to hold the key of hash `hash`, unchecked
@@ -371,14 +398,21 @@ impl UniqueData {
     /// version's entries are merged, the merged table's first.
     #[inline(always)]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
-        // The first window hit of the table read first, when it is the
-        // answer (nearly always): a few instructions, no loop.
-        let (first, merged) = match self.merged() {
+        let (table, merged) = match self.merged() {
             Some(m) => (m, true),
             None => (&*self.base, false),
         };
-        if let Some(o) = first.first_in_window(hash) {
-            if merged || self.stale_count == 0 || !self.stale.get(o) {
+        self.likely_from(First { table, merged }, hash)
+    }
+
+    /// [`UniqueData::likely`], with the table read first given (from
+    /// [`UniqueData::first`] of this index).
+    #[inline(always)]
+    pub(crate) fn likely_from(&self, first: First<'_>, hash: u64) -> Option<u32> {
+        // The first window hit of the table read first, when it is the
+        // answer (nearly always): a few instructions, no loop.
+        if let Some(o) = first.table.first_in_window(hash) {
+            if first.merged || self.stale_count == 0 || !self.stale.get(o) {
                 return Some(o);
             }
         }
