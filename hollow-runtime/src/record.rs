@@ -226,7 +226,6 @@ pub trait KeyPart: Value {
     /// hash-index lookup on a list asks of its candidate record. The
     /// default reads the element; text compares the element's bytes
     /// first, with no UTF-8 check (bytes equal to a `&str` are that text).
-    #[doc(hidden)]
     #[inline]
     fn eq_element(list: &crate::list::List<'_, Self>, i: usize, key: &Self::Ref<'_>) -> bool
     where
@@ -362,9 +361,9 @@ impl KeyPart for String {
         // The stored bytes are the key's and its terminating zero: that
         // text. Anything else (another text, or bytes that do not read as
         // text) is compared as read, as every other lookup compares it.
-        list.text_bytes(i).is_some_and(|b| {
-            b.len() == key.len() + 1 && b.starts_with(key.as_bytes()) && b[key.len()] == 0
-        }) || list.get(i).is_some_and(|item| item == *key)
+        list.text_bytes(i)
+            .is_some_and(|b| b.split_last() == Some((&0, key.as_bytes())))
+            || list.get(i).is_some_and(|item| item == *key)
     }
 }
 

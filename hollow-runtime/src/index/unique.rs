@@ -398,11 +398,7 @@ impl UniqueData {
     /// version's entries are merged, the merged table's first.
     #[inline(always)]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
-        let (table, merged) = match self.merged() {
-            Some(m) => (m, true),
-            None => (&*self.base, false),
-        };
-        self.likely_from(First { table, merged }, hash)
+        self.likely_from(self.first(), hash)
     }
 
     /// [`UniqueData::likely`], with the table read first given (from

@@ -555,6 +555,11 @@ impl<'a> PointerReader<'a> {
                 }
             }
         }
+        self.list_reader_decoded()
+    }
+
+    /// [`PointerReader::list_reader`] by the general decoder.
+    fn list_reader_decoded(&self) -> Result<ListReader<'a>, ReadError> {
         match self.decoded()? {
             Decoded::Null => Ok(ListReader::empty()),
             Decoded::List {
@@ -923,26 +928,7 @@ mod tests {
             let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             for depth in [0, 1, NESTING_LIMIT] {
                 let p = PointerReader::new(&bytes, 0, depth);
-                let general = match p.decoded() {
-                    Ok(Decoded::Null) => Ok(ListReader::empty()),
-                    Ok(Decoded::List {
-                        start,
-                        size,
-                        count,
-                        data_words,
-                        pointers,
-                    }) => Ok(ListReader {
-                        seg: p.seg,
-                        start,
-                        size,
-                        count,
-                        data_words,
-                        pointers,
-                        depth: depth - 1,
-                    }),
-                    Ok(Decoded::Struct { .. }) => Err(ReadError::WrongKind),
-                    Err(e) => Err(e),
-                };
+                let general = p.list_reader_decoded();
                 let got = p.list_reader();
                 match (&got, &general) {
                     (Ok(a), Ok(b)) if a.count > 0 || b.count > 0 => {
