@@ -294,18 +294,7 @@ impl SlotTable {
     ) -> Option<R> {
         let tag = self.tag_of(hash);
         let home = self.home(hash);
-        if let Some(w) = self
-            .slots
-            .get(home..home + WINDOW)
-            .and_then(|w| <&[u32; WINDOW]>::try_from(w).ok())
-        {
-            // The first slots from home at once, without a branch per
-            // slot: a bit per slot holding an entry of our home and tag
-            // (its displacement is its distance from our home). A lookup
-            // then branches the same way nearly every time (on one
-            // candidate, the answer), in few instructions, so the
-            // processor keeps several lookups' cache misses in flight.
-            let mut hits = window_hits(w, self.value_bits, tag << self.disp_bits);
+        if let Some((w, mut hits)) = self.window(home, tag) {
             while hits != 0 {
                 let i = hits.trailing_zeros() as usize;
                 let e = w[i];
@@ -322,6 +311,19 @@ impl SlotTable {
             return self.find_map_after_window(home, tag, check);
         }
         self.find_map_from(home, tag, 0, check)
+    }
+
+    /// The slots from `home` (`None` when fewer than a window are left
+    /// before the last), and a bit per slot holding an entry of that home
+    /// and tag `tag`, all at once, without a branch per slot (an entry's
+    /// displacement is its distance from its home). A lookup then branches
+    /// the same way nearly every time (on one candidate, the answer), in
+    /// few instructions, so the processor keeps several lookups' cache
+    /// misses in flight.
+    #[inline(always)]
+    fn window(&self, home: usize, tag: u32) -> Option<(&[u32; WINDOW], u32)> {
+        let w = <&[u32; WINDOW]>::try_from(self.slots.get(home..home + WINDOW)?).ok()?;
+        Some((w, window_hits(w, self.value_bits, tag << self.disp_bits)))
     }
 
     /// [`SlotTable::find_map`] past the window, when no slot of it stops
@@ -569,13 +571,11 @@ impl SlotTable {
     /// (ask [`SlotTable::first_candidate`] then).
     #[inline(always)]
     pub(crate) fn first_in_window(&self, hash: u64) -> Option<u32> {
-        let home = self.home(hash);
-        let w = <&[u32; WINDOW]>::try_from(self.slots.get(home..home + WINDOW)?).ok()?;
-        let hits = window_hits(w, self.value_bits, self.tag_of(hash) << self.disp_bits);
+        let (w, hits) = self.window(self.home(hash), self.tag_of(hash))?;
         // An empty slot can pass as a hit (see `window_hits`); its value
         // is the all-ones one, never an ordinal.
         let e = *w.get(hits.trailing_zeros() as usize)?;
-        (e != EMPTY).then_some(e & self.value_mask)
+        (e != EMPTY).then(|| self.value(e))
     }
 
     /// Every value held (in slot order).

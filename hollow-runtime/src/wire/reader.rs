@@ -838,17 +838,15 @@ impl<'a> ListReader<'a> {
     /// [`ListReader::prefetch_word`], with no test repeated.
     #[inline(always)]
     pub(crate) fn word_of(&self, i: u32) -> Option<usize> {
-        if i >= self.count || self.size != ElementSize::InlineComposite {
-            return None;
-        }
-        let per = self.data_words as usize + self.pointers as usize;
-        Some(self.start + i as usize * per)
+        let (start, per) = self.struct_words()?;
+        (i < self.count).then(|| start + i as usize * per)
     }
 
     /// Where struct element `i` of an inline-composite list starts is
     /// `start + i * per`: `(start, per)`, or `None` for another kind of
     /// list (for a reader that keeps both, and tests `i` against
     /// [`ListReader::len`] itself).
+    #[inline(always)]
     pub(crate) fn struct_words(&self) -> Option<(usize, usize)> {
         (self.size == ElementSize::InlineComposite).then(|| {
             (
