@@ -27,13 +27,26 @@ pub(crate) fn set(words: &mut Vec<u64>, o: u32, on: bool) {
     }
 }
 
-/// Whether bit `o` of little-endian `bytes` is set (bits past the end are
-/// clear).
-#[inline(always)]
-pub(crate) fn get_in_bytes(bytes: &[u8], o: u32) -> bool {
-    bytes
-        .get(o as usize / 8)
-        .is_some_and(|b| (b >> (o % 8)) & 1 == 1)
+/// The bits below `limit` of little-endian `bytes` (a bitmap stored as
+/// bytes), as words; bits past the end of `bytes` are clear.
+pub(crate) fn from_le_bytes(bytes: &[u8], limit: u32) -> Vec<u64> {
+    let mut words: Vec<u64> = bytes
+        .chunks(8)
+        .take((limit as usize).div_ceil(64))
+        .map(|c| {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .collect();
+    let full = words.len() == (limit as usize).div_ceil(64);
+    if let Some(last) = words
+        .last_mut()
+        .filter(|_| full && !limit.is_multiple_of(64))
+    {
+        *last &= (1u64 << (limit % 64)) - 1;
+    }
+    words
 }
 
 #[cfg(test)]
@@ -53,8 +66,16 @@ mod tests {
         for o in 0..300 {
             let want = [0, 63, 64, 200].contains(&o);
             assert_eq!(get(&words, o), want, "{o}");
-            assert_eq!(get_in_bytes(&bytes, o), want, "{o}");
         }
-        assert!(!get(&words, 100_000) && !get_in_bytes(&bytes, 100_000));
+        assert!(!get(&words, 100_000));
+        // Back from bytes: whole, cut at a limit inside a word, and from
+        // bytes that stop inside a word.
+        assert_eq!(from_le_bytes(&bytes, 256), words);
+        let cut = from_le_bytes(&bytes, 200);
+        assert_eq!(cut.len(), 4);
+        assert!((0..300).all(|o| get(&cut, o) == [0, 63, 64].contains(&o)));
+        let short = from_le_bytes(&bytes[..9], 256);
+        assert_eq!(short.len(), 2);
+        assert!((0..300).all(|o| get(&short, o) == [0, 63, 64].contains(&o)));
     }
 }

@@ -66,7 +66,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub(crate) use data::{Change, IndexData, ReadFn};
-use unique::UniqueData;
+use unique::{Resolved, UniqueData};
 
 use crate::error::{Error, ErrorKind};
 use crate::read_state::{ReadState, Records};
@@ -434,10 +434,42 @@ fn unique_of(data: Option<&IndexData>) -> Option<&UniqueData> {
     }
 }
 
+/// A primary- or unique-key index as a view's lookups read it: its data,
+/// and what lookups read first resolved once ([`Resolved`]), so a lookup
+/// goes through no `Option`, enum or merge check of the data before its
+/// first slot.
+#[derive(Clone, Debug)]
+pub(crate) struct UniqueLookup {
+    data: Arc<IndexData>,
+    first: Resolved,
+}
+
+impl UniqueLookup {
+    /// The lookups of `data`, if that is a unique index.
+    pub(crate) fn of(data: &Arc<IndexData>) -> Option<UniqueLookup> {
+        let first = unique_of(Some(data))?.resolve();
+        Some(UniqueLookup {
+            data: data.clone(),
+            first,
+        })
+    }
+
+    /// The index's data.
+    pub(crate) fn data(&self) -> &IndexData {
+        &self.data
+    }
+
+    /// The index (`None` never happens: made from a unique index).
+    #[inline]
+    fn unique(&self) -> Option<&UniqueData> {
+        unique_of(Some(&self.data))
+    }
+}
+
 /// The ordinal, and its record, of the record with key hash `hash` for
 /// which `matches` holds (it compares the key).
 ///
-/// The likely record ([`UniqueData::likely`]) is read first, in straight
+/// The likely record ([`UniqueData::likely_from`]) is read first, in straight
 /// code: it is the answer nearly always. Keeping this path short matters
 /// beyond its own instructions: a loop of independent lookups runs as many
 /// at once as the processor's window holds, so fewer instructions per
@@ -445,14 +477,18 @@ fn unique_of(data: Option<&IndexData>) -> Option<&UniqueData> {
 #[inline(always)]
 fn find_unique<'s, T: Struct>(
     records: &Records<'s, T>,
-    data: Option<&UniqueData>,
+    index: Option<&UniqueLookup>,
     hash: u64,
     matches: impl Fn(&T::Ref<'s>) -> bool,
 ) -> Option<(u32, T::Ref<'s>)> {
-    let u = data?;
-    if let Some(o) = u.likely(hash) {
-        let r = match records.base_word(o) {
-            Some(w) => Some(records.base_at(w)),
+    let index = index?;
+    let likely = match index.first.first().likely(hash) {
+        Some(o) => Some(o),
+        None => index.unique()?.likely_probing(hash),
+    };
+    if let Some(o) = likely {
+        let r = match records.base_get(o) {
+            Some(r) => Some(r),
             None => records.get_moved(o),
         };
         if let Some(r) = r {
@@ -461,7 +497,7 @@ fn find_unique<'s, T: Struct>(
             }
         }
     }
-    find_unique_probing(records, u, hash, matches)
+    find_unique_probing(records, index.unique()?, hash, matches)
 }
 
 /// [`find_unique`] by the whole probe, for when the likely record is not
@@ -500,7 +536,7 @@ const PENDING: u32 = u32::MAX - 2;
 /// advanced, in stages a block of keys apart, so the cache misses of
 /// neighbouring lookups overlap:
 /// 1. a key is hashed and its home slot asked of memory;
-/// 2. a block later its likely ordinal ([`UniqueData::likely`]) is read
+/// 2. a block later its likely ordinal ([`UniqueData::likely_from`]) is read
 ///    from the slots, and that record asked of memory; for a record not
 ///    in the base snapshot (changed since), where it is;
 /// 3. a block later, such a record is found and asked of memory;
@@ -678,13 +714,18 @@ where
 }
 
 /// A primary-key or unique-key index in one state: key → record.
+///
+/// What a lookup reads first is found when the view is made: hold the view
+/// to look up many keys.
 pub struct UniqueIndex<'s, D: IndexDef> {
     base: IndexBase<'s, D>,
+    lookup: Option<UniqueLookup>,
 }
 
 impl<'s, D: IndexDef> IndexView<'s, D> for UniqueIndex<'s, D> {
     fn from_base(base: IndexBase<'s, D>) -> Self {
-        UniqueIndex { base }
+        let lookup = base.data.as_ref().and_then(UniqueLookup::of);
+        UniqueIndex { base, lookup }
     }
 }
 
@@ -705,12 +746,9 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     fn find(&self, key: &D::Key<'_>) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
         let mut q = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
-        find_unique(
-            &self.base.records,
-            unique_of(self.base.data.as_deref()),
-            hash,
-            |r| D::key_matches(r, key),
-        )
+        find_unique(&self.base.records, self.lookup.as_ref(), hash, |r| {
+            D::key_matches(r, key)
+        })
     }
 
     /// The record with `key`.
@@ -1025,12 +1063,9 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
     /// Hold the `Records` to look up many keys: the index is found once.
     #[inline]
     pub fn by_primary_key(&self, key: &T::PrimaryKeyRef<'_>) -> Option<T::Ref<'s>> {
-        let data = self
-            .index_cache()
-            .get_or_init(|| self.state().index_base::<T::Index>().data);
         let mut q = KeyHasher::new();
         T::encode_primary_key(key, &mut q);
-        find_unique(self, unique_of(data.as_deref()), q.finish(), |r| {
+        find_unique(self, self.primary_key_lookup(), q.finish(), |r| {
             T::primary_key_matches(r, key)
         })
         .map(|(_, r)| r)
@@ -1060,16 +1095,24 @@ impl<'s, T: PrimaryKeyed> Records<'s, T> {
         &'a self,
         keys: &'a [T::PrimaryKeyRef<'k>],
     ) -> impl ExactSizeIterator<Item = Option<T::Ref<'s>>> + use<'a, 'k, 's, T> {
-        let data = self
-            .index_cache()
-            .get_or_init(|| self.state().index_base::<T::Index>().data);
         lookups(
             self,
-            data.as_deref(),
+            self.primary_key_lookup().map(UniqueLookup::data),
             keys,
             |k, q| T::encode_primary_key(k, q),
             |r, k| T::primary_key_matches(r, k),
         )
+    }
+
+    /// The primary-key index's lookups, found on first use.
+    #[inline]
+    fn primary_key_lookup(&self) -> Option<&UniqueLookup> {
+        self.index_cache()
+            .get_or_init(|| {
+                let data = self.state().index_base::<T::Index>().data;
+                data.as_ref().and_then(UniqueLookup::of)
+            })
+            .as_ref()
     }
 
     /// The primary-key index as a view.
@@ -1245,8 +1288,14 @@ mod tests {
     /// lookups in the state it was started for read the merged table
     /// alone. Their answers are the same: present, changed, removed and
     /// never-present keys, single and batched, by primary key and by a
-    /// unique key, and in the state held from before.
+    /// unique key, and in the state held from before. A view made while
+    /// the merge runs answers the same, and reads the merged table once it
+    /// has finished.
     #[tokio::test]
+    #[expect(
+        clippy::await_holding_lock,
+        reason = "only merge threads take the lock, never a task of this runtime"
+    )]
     async fn lookups_read_the_merged_table_once_its_background_merge_finishes() {
         let (mut producer, consumer) = in_memory();
         let part = |id: u64, v: u32| Part {
@@ -1284,14 +1333,46 @@ mod tests {
             .run_cycle(|w| parts.values().try_for_each(|p| w.add(p)))
             .await
             .unwrap();
+        // A view made while the merge runs (held until it is made) reads
+        // the base, its stale set and the recent table, and answers the
+        // same.
+        let hold = unique::HOLD_MERGES
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         consumer.refresh().await.unwrap();
         let state = consumer.current().unwrap();
+        let early = state.index::<PartPrimaryKey>();
+        let lookup = early.lookup.as_ref().expect("a unique index");
+        assert!(!lookup.first.reads_merge_of(lookup.unique().unwrap()));
+        for id in (0..61_000).chain(1_000_000..1_000_300) {
+            let want = parts.get(&id).map(|p| p.code.clone());
+            assert_eq!(
+                early.get(id).map(|p| p.code().to_string()),
+                want,
+                "view: {id}"
+            );
+        }
+        drop(hold);
         let merged = |d: Option<&IndexData>| match d {
             Some(IndexData::Unique(u)) => u.wait_merged(),
             _ => panic!("no unique index"),
         };
         assert!(merged(state.index_base::<PartPrimaryKey>().data.as_deref()));
         assert!(merged(state.index_base::<PartByCode>().data.as_deref()));
+        // Once it has finished, that view reads the merged table, as a
+        // view made now does, and answers the same.
+        for view in [&early, &state.index::<PartPrimaryKey>()] {
+            let lookup = view.lookup.as_ref().expect("a unique index");
+            assert!(lookup.first.reads_merge_of(lookup.unique().unwrap()));
+        }
+        for id in (0..61_000).chain(1_000_000..1_000_300) {
+            let want = parts.get(&id).map(|p| p.code.clone());
+            assert_eq!(
+                early.get(id).map(|p| p.code().to_string()),
+                want,
+                "merged: {id}"
+            );
+        }
         let check = |s: &crate::ReadState, want: &HashMap<u64, Part>, label: &str| {
             let records = s.records::<Part>();
             let mut ids: Vec<u64> = (0..61_000).chain(1_000_000..1_000_300).collect();

@@ -82,6 +82,11 @@ fn recent_room(base: usize) -> usize {
     base / COMPACT_DIVISOR
 }
 
+/// Written by a test to keep background merges from finishing until it
+/// lets them.
+#[cfg(test)]
+pub(crate) static HOLD_MERGES: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 /// Bases this large are merged on a thread of their own, off the refresh.
 const BACKGROUND_MIN: usize = 1 << 14;
 
@@ -111,9 +116,37 @@ pub(crate) struct UniqueData {
 #[derive(Clone, Copy)]
 pub(crate) struct First<'a> {
     table: &'a SlotTable,
-    /// Whether it is the merge of exactly this state's entries (so none
-    /// is stale).
-    merged: bool,
+    /// The ordinals whose entries in `table` are stale, when some may be
+    /// (`None` for the merge of exactly this state's entries, or a base
+    /// with nothing removed since).
+    stale: Option<&'a Bits>,
+}
+
+/// What the lookups of one view of a unique index read first, resolved
+/// once when the view is made rather than on every lookup: the table, the
+/// stale set it needs checked, and a merge of this state's entries still
+/// running then (read instead once it has finished).
+#[derive(Clone, Debug)]
+pub(crate) struct Resolved {
+    table: Arc<SlotTable>,
+    stale: Option<Bits>,
+    pending: Option<Arc<Pending>>,
+}
+
+impl Resolved {
+    /// The table to read first now (as [`UniqueData::first`] would say).
+    #[inline(always)]
+    pub(crate) fn first(&self) -> First<'_> {
+        if let Some(p) = &self.pending {
+            if let Some(Some(table)) = p.result.get() {
+                return First { table, stale: None };
+            }
+        }
+        First {
+            table: &self.table,
+            stale: self.stale.as_ref(),
+        }
+    }
 }
 
 impl First<'_> {
@@ -121,6 +154,15 @@ impl First<'_> {
     #[inline(always)]
     pub(crate) fn prefetch(&self, hash: u64) {
         self.table.prefetch(hash);
+    }
+
+    /// [`UniqueData::likely_from`] when it is the table's first window hit and
+    /// not stale (nearly always): a few instructions, no loop. `None`
+    /// means asking [`UniqueData::likely_probing`].
+    #[inline(always)]
+    pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        let o = self.table.first_in_window(hash)?;
+        self.stale.is_none_or(|s| !s.get(o)).then_some(o)
     }
 }
 
@@ -279,6 +321,16 @@ impl Live<'_> {
     }
 }
 
+#[cfg(test)]
+impl Resolved {
+    /// Whether lookups through this view now read `u`'s finished merge
+    /// first, with no stale check.
+    pub(crate) fn reads_merge_of(&self, u: &UniqueData) -> bool {
+        let f = self.first();
+        f.stale.is_none() && u.merged().is_some_and(|m| std::ptr::eq(f.table, &**m))
+    }
+}
+
 impl UniqueData {
     /// Builds the index over ordinals `0..limit` (`count` records).
     pub(crate) fn build(
@@ -331,8 +383,8 @@ impl UniqueData {
     /// wait for the next delta to benefit from its merge, and a large
     /// delta would leave every lookup probing two tables until then.
     #[inline(always)]
-    fn merged(&self) -> Option<&SlotTable> {
-        self.pending.as_ref()?.result.get()?.as_deref()
+    fn merged(&self) -> Option<&Arc<SlotTable>> {
+        self.pending.as_ref()?.result.get()?.as_ref()
     }
 
     /// Waits for a background merge of this version's entries, if one
@@ -378,13 +430,26 @@ impl UniqueData {
     #[inline(always)]
     pub(crate) fn first(&self) -> First<'_> {
         match self.merged() {
-            Some(table) => First {
-                table,
-                merged: true,
-            },
+            Some(table) => First { table, stale: None },
             None => First {
                 table: &self.base,
-                merged: false,
+                stale: (self.stale_count > 0).then_some(&self.stale),
+            },
+        }
+    }
+
+    /// [`UniqueData::first`] resolved for a view (see [`Resolved`]).
+    pub(crate) fn resolve(&self) -> Resolved {
+        match self.merged() {
+            Some(table) => Resolved {
+                table: table.clone(),
+                stale: None,
+                pending: None,
+            },
+            None => Resolved {
+                table: self.base.clone(),
+                stale: (self.stale_count > 0).then(|| self.stale.clone()),
+                pending: self.pending.clone(),
             },
         }
     }
@@ -396,28 +461,20 @@ impl UniqueData {
     /// ordinal's record first (a batch fetches it ahead), so a key changed
     /// since the base costs no read of its stale record. Once this
     /// version's entries are merged, the merged table's first.
-    #[inline(always)]
-    pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
-        self.likely_from(self.first(), hash)
-    }
-
-    /// [`UniqueData::likely`], with the table read first given (from
-    /// [`UniqueData::first`] of this index).
+    ///
+    /// `first` is the table read first ([`UniqueData::first`] of this
+    /// index, or [`Resolved::first`] of a view of it).
     #[inline(always)]
     pub(crate) fn likely_from(&self, first: First<'_>, hash: u64) -> Option<u32> {
-        // The first window hit of the table read first, when it is the
-        // answer (nearly always): a few instructions, no loop.
-        if let Some(o) = first.table.first_in_window(hash) {
-            if first.merged || self.stale_count == 0 || !self.stale.get(o) {
-                return Some(o);
-            }
+        match first.likely(hash) {
+            Some(o) => Some(o),
+            None => self.likely_probing(hash),
         }
-        self.likely_probing(hash)
     }
 
-    /// [`UniqueData::likely`] by the whole probe.
+    /// [`UniqueData::likely_from`] by the whole probe.
     #[inline(never)]
-    fn likely_probing(&self, hash: u64) -> Option<u32> {
+    pub(crate) fn likely_probing(&self, hash: u64) -> Option<u32> {
         if let Some(m) = self.merged() {
             return m.first_candidate(hash);
         }
@@ -560,6 +617,8 @@ impl UniqueData {
         let spawned = std::thread::Builder::new()
             .name("hollow-index-merge".into())
             .spawn(move || {
+                #[cfg(test)]
+                let _held = HOLD_MERGES.read().unwrap_or_else(|p| p.into_inner());
                 let _ = out.result.set(me.merged_same_shape().map(Arc::new));
             });
         match spawned {

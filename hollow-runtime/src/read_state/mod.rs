@@ -20,10 +20,11 @@ use hollow_schema::Schema;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
-use crate::bits;
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
-use crate::index::{Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, ReadFn};
+use crate::index::{
+    Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, ReadFn, UniqueLookup,
+};
 use crate::record::Struct;
 use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
@@ -46,8 +47,6 @@ pub(crate) struct TypeRead {
     table: OrdinalTable,
     count: u32,
     checksum: u64,
-    /// The base snapshot's slot and populated bitmap (for untouched chunks).
-    base: Option<(u32, crate::wire::ListPosition)>,
     /// Per blob slot: where this type's section is in the blob and where
     /// its record list is (resolved once, so reads do no lookups by name).
     slots: Vec<Option<SlotPos>>,
@@ -113,92 +112,90 @@ impl SegRef {
     }
 }
 
-impl TypeRead {
-    #[inline]
-    fn base_populated<'s>(&'s self, blobs: &'s [Arc<LoadedBlob>]) -> impl Fn(u32) -> bool + 's {
-        base_populated(self.base, &self.slots, blobs)
-    }
-}
-
-/// The base snapshot's bitmap of populated ordinals of a type (at `base`:
-/// its slot and list), as little-endian bytes.
-fn base_bitmap<'s>(
-    base: Option<(u32, crate::wire::ListPosition)>,
-    slots: &[Option<SlotPos>],
-    blobs: &'s [Arc<LoadedBlob>],
-) -> Option<&'s [u8]> {
-    let (slot, bitmap) = base?;
-    let p = slots.get(slot as usize)?.as_ref()?;
-    Some(ListReader::at_position(p.seg.get(blobs), bitmap).eight_byte_body())
-}
-
-/// Whether ordinal `o` is populated in the base snapshot.
-#[inline]
-fn base_populated<'s>(
-    base: Option<(u32, crate::wire::ListPosition)>,
-    slots: &'s [Option<SlotPos>],
-    blobs: &'s [Arc<LoadedBlob>],
-) -> impl Fn(u32) -> bool + 's {
-    let bitmap = base_bitmap(base, slots, blobs).unwrap_or_default();
-    move |o: u32| bits::get_in_bytes(bitmap, o)
-}
-
-/// The records of one type in the base snapshot, for ordinals not moved
-/// since, with what tells those ordinals apart copied out of the ordinal
-/// table: a reader of many records then finds each with two bit tests
-/// and arithmetic, with no load through the table.
+/// The records of one type in the base snapshot, for the ordinals still
+/// read from there, with the ordinal table's set of those ordinals
+/// ([`OrdinalTable::at_base_words`]) borrowed: a reader of many records
+/// finds each of them with one compare, one bit test and arithmetic, with
+/// no load through the table. Empty for a type the base snapshot lacks.
 #[derive(Clone, Copy)]
 struct BaseReader<'s> {
     records: ListReader<'s>,
-    /// The populated-ordinals bitmap, as little-endian bytes.
-    populated: &'s [u8],
-    /// The ordinal table's moved set and limit (see [`table::unmoved_in`]).
-    moved: &'s [u64],
-    limit: u32,
+    at_base: &'s [u64],
     /// Where element `o` of `records` starts is `start + o * per`, for
-    /// `o` below `n` (the list's length and the table's limit; 0 when the
-    /// list holds no structs): kept so finding a record costs a compare,
-    /// two bit tests and arithmetic.
+    /// `o` below `n`: the list's length, capped so that every such element
+    /// lies within the list's segment and has a bit in `at_base` (0 when
+    /// the list holds no structs).
     start: usize,
     per: usize,
     n: u32,
 }
 
 impl<'s> BaseReader<'s> {
-    fn new(records: ListReader<'s>, populated: &'s [u8], table: &'s OrdinalTable) -> Self {
-        let limit = table.limit();
+    fn new(records: ListReader<'s>, table: &'s OrdinalTable) -> Self {
+        let at_base = table.at_base_words();
         let ((start, per), n) = match records.struct_words() {
-            Some(sw) => (sw, records.len().min(limit)),
+            Some((start, per)) => {
+                let fit = match per {
+                    0 => usize::MAX,
+                    _ => records.seg_words().saturating_sub(start) / per,
+                };
+                let n = (records.len() as usize)
+                    .min(fit)
+                    .min(at_base.len().saturating_mul(64));
+                ((start, per), n as u32)
+            }
             None => ((0, 0), 0),
         };
         BaseReader {
             records,
-            populated,
-            moved: table.moved_words(),
-            limit,
+            at_base,
             start,
             per,
             n,
         }
     }
 
+    /// A reader that finds no record (for a type the base lacks).
+    fn empty() -> Self {
+        BaseReader {
+            records: ListReader::empty(),
+            at_base: &[],
+            start: 0,
+            per: 0,
+            n: 0,
+        }
+    }
+
     /// The word the record at ordinal `o` starts at, when it is read from
-    /// here (unmoved, populated).
+    /// here.
     #[inline(always)]
     fn word(&self, o: u32) -> Option<usize> {
-        (o < self.n && !bits::get(self.moved, o) && bits::get_in_bytes(self.populated, o))
-            .then(|| self.start + o as usize * self.per)
+        if o >= self.n {
+            return None;
+        }
+        // SAFETY: `n` is at most 64 bits per word of `at_base` (`new`).
+        let w = unsafe { *self.at_base.get_unchecked(o as usize / 64) };
+        ((w >> (o % 64)) & 1 == 1).then(|| self.start + o as usize * self.per)
     }
 
-    /// Whether ordinal `o` is still read from the base snapshot.
-    #[inline(always)]
-    fn unmoved(&self, o: u32) -> bool {
-        table::unmoved_in(self.moved, self.limit, o)
-    }
-
+    /// The record at ordinal `o`, when it is read from here: what
+    /// [`BaseReader::word`] and [`BaseReader::at`] give, with no bounds
+    /// check past the compare with `n`.
     #[inline(always)]
     fn get(&self, o: u32) -> Option<StructReader<'s>> {
-        bits::get_in_bytes(self.populated, o).then(|| self.records.struct_at(o))
+        let w = self.word(o)?;
+        // SAFETY: `word` gave `w` for an `o` below `n`, and `new` capped
+        // `n` so that every element below it, `per` words from `start` on
+        // (data words first), lies within the segment; the sums cannot
+        // overflow, being at most the segment's length in words.
+        Some(unsafe { self.records.struct_at_word_unchecked(w) })
+    }
+
+    /// The record starting at `word` (from [`BaseReader::word`]; bounds
+    /// checked, as any word could be passed).
+    #[inline(always)]
+    fn at(&self, word: usize) -> StructReader<'s> {
+        self.records.struct_at_word(word)
     }
 }
 
@@ -295,14 +292,18 @@ impl ReadState {
                     ),
                 )
             })?;
+            let at = SlotPos::of(&blob, name);
+            let populated = at.map_or(&[][..], |p| {
+                ListReader::at_position(p.seg.get(&out.blobs), bitmap).eight_byte_body()
+            });
+            let table = OrdinalTable::from_snapshot(pos.ordinal_limit, 0, populated);
             index.insert(name.clone(), out.types.len());
             out.types.push(TypeRead {
                 name: name.clone(),
-                table: OrdinalTable::from_snapshot(pos.ordinal_limit, 0),
+                table,
                 count: pos.state_count,
                 checksum: pos.state_checksum,
-                base: Some((0, bitmap)),
-                slots: vec![SlotPos::of(&blob, name)],
+                slots: vec![at],
             });
         }
         out.index = Arc::new(index);
@@ -358,10 +359,9 @@ impl ReadState {
                     index.insert(type_name.clone(), next.types.len());
                     next.types.push(TypeRead {
                         name: type_name.clone(),
-                        table: OrdinalTable::from_snapshot(0, 0),
+                        table: OrdinalTable::from_snapshot(0, 0, &[]),
                         count: 0,
                         checksum: 0,
-                        base: None,
                         slots: Vec::new(),
                     });
                     next.types.len() - 1
@@ -391,11 +391,10 @@ impl ReadState {
             let mut t = next.types[ti].clone();
             t.slots.resize(slot as usize, None);
             t.slots.push(SlotPos::of(&blob, type_name));
-            let pop = base_populated(t.base, &t.slots, &next.blobs);
             // Removals first: their hashes come from the state being left.
             for i in 0..removed.len() {
                 let o = removed.u32_at(i);
-                let l = t.table.get(o, &pop);
+                let l = t.table.get(o);
                 if l == EMPTY {
                     return Err(Error::new(
                         ErrorKind::CorruptBlob,
@@ -414,7 +413,7 @@ impl ReadState {
                 })?;
                 t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
                 t.count -= 1;
-                t.table.set(o, EMPTY, &pop);
+                t.table.set(o, EMPTY);
             }
             if added.len() != records.len() {
                 return Err(Error::new(
@@ -435,7 +434,7 @@ impl ReadState {
                         format!("blob {name}: {type_name} added ordinal {o}: {e}"),
                     )
                 })?;
-                if t.table.get(o, &pop) != EMPTY {
+                if t.table.get(o) != EMPTY {
                     return Err(Error::new(
                         ErrorKind::CorruptBlob,
                         format!("blob {name}: {type_name} ordinal {o} added but already present"),
@@ -443,7 +442,7 @@ impl ReadState {
                 }
                 t.checksum = t.checksum.wrapping_add(state_mix(o, h));
                 t.count += 1;
-                t.table.set(o, loc(slot, k), &pop);
+                t.table.set(o, loc(slot, k));
             }
             if t.count != pos.state_count || t.checksum != pos.state_checksum {
                 return Err(Error::new(
@@ -455,7 +454,6 @@ impl ReadState {
                     ),
                 ));
             }
-            drop(pop);
             next.types[ti] = t;
         }
         next.index = Arc::new(index);
@@ -701,7 +699,7 @@ impl ReadState {
             Some(&i) => {
                 let t = &self.types[i];
                 let base = self.base_reader(t);
-                Box::new(move |o| self.read(t, base.as_ref(), o))
+                Box::new(move |o| self.read(t, &base, o))
             }
             None => Box::new(|_| None),
         }
@@ -817,7 +815,7 @@ impl ReadState {
         Records {
             state: self,
             ty,
-            base: ty.and_then(|t| self.base_reader(t)),
+            base: ty.map_or_else(BaseReader::empty, |t| self.base_reader(t)),
             pk: std::cell::OnceCell::new(),
             _t: PhantomData,
         }
@@ -825,60 +823,37 @@ impl ReadState {
 
     /// The record of type `t` at ordinal `o`: by arithmetic in the base
     /// snapshot (`base`, from [`ReadState::base_reader`]) while the ordinal
-    /// has not moved since, which is most of them; otherwise through the
+    /// is read from there, which is most of them; otherwise through the
     /// ordinal table. The one way every reader of records finds them.
     #[inline(always)]
     fn read<'s>(
         &'s self,
         t: &'s TypeRead,
-        base: Option<&BaseReader<'s>>,
+        base: &BaseReader<'s>,
         o: u32,
     ) -> Option<StructReader<'s>> {
-        if let Some(b) = base {
-            if b.unmoved(o) {
-                return b.get(o);
-            }
+        match base.get(o) {
+            Some(r) => Some(r),
+            None => self.read_moved(t, o),
         }
-        self.read_moved(t, base, o)
     }
 
-    /// [`ReadState::read`] through the ordinal table: out of line, so the
-    /// common path stays small where it is inlined.
+    /// [`ReadState::read`] through the ordinal table, of an ordinal not
+    /// read from the base snapshot: out of line, so the common path stays
+    /// small where it is inlined.
     #[inline(never)]
-    fn read_moved<'s>(
-        &'s self,
-        t: &'s TypeRead,
-        base: Option<&BaseReader<'s>>,
-        o: u32,
-    ) -> Option<StructReader<'s>> {
-        self.located(t, self.moved_loc(t, base, o))
+    fn read_moved<'s>(&'s self, t: &'s TypeRead, o: u32) -> Option<StructReader<'s>> {
+        self.located(t, t.table.moved_loc(o))
     }
 
-    /// The location of the record of type `t` at ordinal `o`, for an
-    /// ordinal not read from the base snapshot `base` (moved since, or
-    /// unpopulated there), or for any ordinal without one.
-    #[inline(always)]
-    fn moved_loc(&self, t: &TypeRead, base: Option<&BaseReader<'_>>, o: u32) -> Loc {
-        match base {
-            // Where the table wrote it (an ordinal unpopulated in the base
-            // and never set since has no location).
-            Some(_) => t.table.moved_loc(o),
-            None => t.table.get(o, &t.base_populated(&self.blobs)),
+    /// The base snapshot's records of type `t`, found once so reading an
+    /// ordinal still there is arithmetic (empty when the base snapshot
+    /// has no such records).
+    fn base_reader<'s>(&'s self, t: &'s TypeRead) -> BaseReader<'s> {
+        match t.slots.get(t.table.base_slot() as usize) {
+            Some(Some(p)) => BaseReader::new(p.records(&self.blobs), &t.table),
+            _ => BaseReader::empty(),
         }
-    }
-
-    /// The base snapshot's records of type `t` and its bitmap of populated
-    /// ordinals, found once so reading an unmoved ordinal is arithmetic.
-    fn base_reader<'s>(&'s self, t: &'s TypeRead) -> Option<BaseReader<'s>> {
-        let (slot, _) = t.base?;
-        if slot != t.table.base_slot() {
-            return None;
-        }
-        Some(BaseReader::new(
-            t.slots.get(slot as usize)?.as_ref()?.records(&self.blobs),
-            base_bitmap(t.base, &t.slots, &self.blobs)?,
-            &t.table,
-        ))
     }
 
     /// Untyped access to a type's records, for tools.
@@ -910,9 +885,9 @@ fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate:
 pub struct Records<'s, T: Struct> {
     state: &'s ReadState,
     ty: Option<&'s TypeRead>,
-    base: Option<BaseReader<'s>>,
+    base: BaseReader<'s>,
     /// The primary-key index, found on first use.
-    pk: std::cell::OnceCell<Option<Arc<IndexData>>>,
+    pk: std::cell::OnceCell<Option<UniqueLookup>>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -921,7 +896,7 @@ impl<'s, T: Struct> Records<'s, T> {
         self.state
     }
 
-    pub(crate) fn index_cache(&self) -> &std::cell::OnceCell<Option<Arc<IndexData>>> {
+    pub(crate) fn index_cache(&self) -> &std::cell::OnceCell<Option<UniqueLookup>> {
         &self.pk
     }
 
@@ -941,32 +916,35 @@ impl<'s, T: Struct> Records<'s, T> {
     }
 
     /// Where the record at `ordinal` is, when it is read from the base
-    /// snapshot (unmoved and populated there): the word its struct starts
-    /// at. [`Records::prefetch_base`] and [`Records::base_at`] then fetch
+    /// snapshot (populated there, never changed since): the word its
+    /// struct starts at. [`Records::prefetch_base`] and [`Records::base_at`] then fetch
     /// and read it with no test repeated; `None` means reading it with
     /// [`Records::get`].
     #[inline(always)]
     pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
-        self.base.as_ref()?.word(ordinal)
+        self.base.word(ordinal)
     }
 
     /// Asks the processor to start loading the record at `word` of the
     /// base snapshot (from [`Records::base_word`]; a hint).
     #[inline(always)]
     pub(crate) fn prefetch_base(&self, word: usize) {
-        if let Some(b) = &self.base {
-            b.records.prefetch_word(word);
-        }
+        self.base.records.prefetch_word(word);
     }
 
     /// The record at `word` of the base snapshot (from
     /// [`Records::base_word`]; an empty record without a base).
     #[inline(always)]
     pub(crate) fn base_at(&self, word: usize) -> T::Ref<'s> {
-        T::wrap(match &self.base {
-            Some(b) => b.records.struct_at_word(word),
-            None => StructReader::empty(),
-        })
+        T::wrap(self.base.at(word))
+    }
+
+    /// The record at `ordinal` when it is read from the base snapshot
+    /// (else `None`: read it with [`Records::get_moved`]), found with one
+    /// compare, one bit test and arithmetic.
+    #[inline(always)]
+    pub(crate) fn base_get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
+        self.base.get(ordinal).map(T::wrap)
     }
 
     /// Asks the processor to start loading where the record at `ordinal`
@@ -987,8 +965,7 @@ impl<'s, T: Struct> Records<'s, T> {
     #[inline(always)]
     pub(crate) fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
         let t = self.ty?;
-        self.state
-            .word_at(t, self.state.moved_loc(t, self.base.as_ref(), ordinal))
+        self.state.word_at(t, t.table.moved_loc(ordinal))
     }
 
     /// Asks the processor to start loading the record at `word` of blob
@@ -1015,21 +992,14 @@ impl<'s, T: Struct> Records<'s, T> {
     pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
         // Most records are where the base snapshot put them: found by
         // arithmetic, in a few instructions, before anything else.
-        if let Some(b) = &self.base {
-            if let Some(w) = b.word(ordinal) {
-                return Some(b.records.struct_at_word(w));
-            }
-        }
-        self.state.read(self.ty?, self.base.as_ref(), ordinal)
+        self.state.read(self.ty?, &self.base, ordinal)
     }
 
     /// [`Records::get`] of an ordinal [`Records::base_word`] did not find
     /// (so the base snapshot is not tried twice).
     #[inline(always)]
     pub(crate) fn get_moved(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        self.state
-            .read(self.ty?, self.base.as_ref(), ordinal)
-            .map(T::wrap)
+        self.state.read_moved(self.ty?, ordinal).map(T::wrap)
     }
 
     /// The record at `ordinal`, if populated.
@@ -1048,7 +1018,7 @@ impl<'s, T: Struct> Records<'s, T> {
 pub struct RawRecords<'s> {
     state: &'s ReadState,
     ty: &'s TypeRead,
-    base: Option<BaseReader<'s>>,
+    base: BaseReader<'s>,
 }
 
 impl<'s> RawRecords<'s> {
@@ -1069,12 +1039,43 @@ impl<'s> RawRecords<'s> {
 
     /// The record at `ordinal`, if populated.
     pub fn get(&self, ordinal: u32) -> Option<StructReader<'s>> {
-        self.state.read(self.ty, self.base.as_ref(), ordinal)
+        self.state.read(self.ty, &self.base, ordinal)
     }
 
     /// The canonical hash of the record at `ordinal`.
     pub fn hash(&self, ordinal: u32) -> Option<u64> {
         let r = self.get(ordinal)?;
         record_hash(&r, &mut Vec::new()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{ElementSize, ListPosition};
+
+    #[test]
+    fn a_base_reader_reads_only_records_inside_their_segment() {
+        // Ten words, each holding its index; a list of five structs of two
+        // data words and one pointer from word 2 would need 17.
+        let seg: Vec<u8> = (0..10u64).flat_map(|w| w.to_le_bytes()).collect();
+        let pos = ListPosition::new(2, ElementSize::InlineComposite, 5, 2, 1);
+        let list = ListReader::at_position(&seg, pos);
+        let table = OrdinalTable::from_snapshot(5, 0, &[0b1_1101]);
+        let base = BaseReader::new(list, &table);
+        // Two records fit (words 2..5 and 5..8): ordinal 0, and 1 (not
+        // populated); the rest are past the segment's end.
+        assert_eq!(base.n, 2);
+        let r = base.get(0).expect("ordinal 0 is in the base");
+        assert_eq!((r.read_u64(0), r.read_u64(1)), (2, 3));
+        assert_eq!(base.word(0), Some(2));
+        assert!(base.get(1).is_none(), "not populated");
+        for o in 2..6 {
+            assert!(base.get(o).is_none() && base.word(o).is_none(), "{o}");
+        }
+        // A populated bitmap shorter than the list caps it too.
+        let short = OrdinalTable::from_snapshot(5, 0, &[]);
+        assert_eq!(BaseReader::new(list, &short).n, 0);
+        assert!(BaseReader::empty().get(0).is_none());
     }
 }

@@ -28,8 +28,9 @@ pub(crate) fn loc_parts(l: Loc) -> (usize, u32) {
 
 #[derive(Clone, Debug)]
 enum Chunk {
-    /// Ordinal `o` is element `o` of the base snapshot (slot `base`) when the
-    /// snapshot's bitmap says it is populated: costs nothing to load.
+    /// Ordinal `o` is element `o` of the base snapshot (slot `base`) when
+    /// the table's `at_base` set holds it, else absent: costs nothing to
+    /// load.
     Base,
     /// Explicit locations.
     Explicit(Arc<[Loc; CHUNK]>),
@@ -42,21 +43,24 @@ pub(crate) struct OrdinalTable {
     limit: u32,
     /// Slot of the base snapshot blob (for `Base` chunks).
     base: u32,
-    /// Ordinals set since the snapshot: the others are where the snapshot
-    /// put them, so reading one costs a bit test here instead of a load
-    /// from its chunk (a small set that stays in cache, where the chunks
-    /// of a large type do not).
-    moved: Arc<Vec<u64>>,
+    /// The ordinals read from the base snapshot: populated there (and
+    /// below its limit) and never set since, as words (see
+    /// [`OrdinalTable::at_base_words`]). One bit test tells a reader where
+    /// most records are, with no load from a chunk (the set stays in cache,
+    /// where the chunks of a large type do not).
+    at_base: Arc<Vec<u64>>,
 }
 
 impl OrdinalTable {
-    /// A table for a snapshot with `limit` ordinals in slot `base`.
-    pub(crate) fn from_snapshot(limit: u32, base: u32) -> Self {
+    /// A table for a snapshot with `limit` ordinals in slot `base`, whose
+    /// bitmap of populated ordinals is `populated` (little-endian bytes;
+    /// bits from `limit` on are ignored).
+    pub(crate) fn from_snapshot(limit: u32, base: u32, populated: &[u8]) -> Self {
         OrdinalTable {
             chunks: vec![Chunk::Base; (limit as usize).div_ceil(CHUNK)],
             limit,
             base,
-            moved: Arc::default(),
+            at_base: Arc::new(bits::from_le_bytes(populated, limit)),
         }
     }
 
@@ -65,10 +69,12 @@ impl OrdinalTable {
         self.limit
     }
 
-    /// The set of ordinals moved since the base snapshot, as words (see
-    /// [`unmoved_in`]).
-    pub(crate) fn moved_words(&self) -> &[u64] {
-        &self.moved
+    /// The set of ordinals read from the base snapshot, as words (bit
+    /// `o % 64` of word `o / 64`; no bit at or past the base snapshot's
+    /// limit is ever set): ordinal `o` is element `o` of the base
+    /// snapshot's record list exactly when its bit is set.
+    pub(crate) fn at_base_words(&self) -> &[u64] {
+        &self.at_base
     }
 
     /// Asks the processor to start loading where ordinal `o` is, when that
@@ -80,50 +86,28 @@ impl OrdinalTable {
         }
     }
 
-    /// The location of ordinal `o`; `base_populated` answers for ordinals
-    /// still read from the base snapshot.
+    /// The location of ordinal `o` ([`EMPTY`] when it holds no record).
     #[inline]
-    pub(crate) fn get(&self, o: u32, base_populated: &impl Fn(u32) -> bool) -> Loc {
-        if o >= self.limit {
-            return EMPTY;
+    pub(crate) fn get(&self, o: u32) -> Loc {
+        if bits::get(&self.at_base, o) {
+            return loc(self.base, o);
         }
-        if !bits::get(&self.moved, o) {
-            return if base_populated(o) {
-                loc(self.base, o)
-            } else {
-                EMPTY
-            };
-        }
-        match &self.chunks[o as usize / CHUNK] {
-            Chunk::Base => {
-                if base_populated(o) {
-                    loc(self.base, o)
-                } else {
-                    EMPTY
-                }
-            }
-            Chunk::Explicit(c) => c[o as usize % CHUNK],
-        }
+        self.moved_loc(o)
     }
 
-    /// The location of ordinal `o` when it is not where the base snapshot
-    /// put it ([`unmoved_in`] is false): written in its chunk, or
-    /// [`EMPTY`] past the limit. With no test repeated of what the caller
-    /// knows.
+    /// The location of ordinal `o` when it is not read from the base
+    /// snapshot (its bit in [`OrdinalTable::at_base_words`] is clear):
+    /// written in its chunk, or [`EMPTY`]. With no test repeated of what
+    /// the caller knows.
     #[inline(always)]
     pub(crate) fn moved_loc(&self, o: u32) -> Loc {
         match self.chunks.get(o as usize / CHUNK) {
             Some(Chunk::Explicit(c)) => c[o as usize % CHUNK],
-            // A moved ordinal's chunk is always written out (`set`).
+            // Every ordinal set since the snapshot has its chunk written
+            // out (`set`); in a `Base` chunk an ordinal not read from the
+            // base holds nothing.
             _ => EMPTY,
         }
-    }
-
-    /// Whether ordinal `o` is where the base snapshot put it (or absent
-    /// there): never set since.
-    #[cfg(test)]
-    fn unmoved(&self, o: u32) -> bool {
-        unmoved_in(&self.moved, self.limit, o)
     }
 
     /// Slot of the base snapshot blob.
@@ -133,7 +117,7 @@ impl OrdinalTable {
 
     /// Sets ordinal `o` (growing the table), copying its chunk first if it is
     /// shared.
-    pub(crate) fn set(&mut self, o: u32, l: Loc, base_populated: &impl Fn(u32) -> bool) {
+    pub(crate) fn set(&mut self, o: u32, l: Loc) {
         if o >= self.limit {
             self.limit = o + 1;
             let need = (self.limit as usize).div_ceil(CHUNK);
@@ -146,7 +130,7 @@ impl OrdinalTable {
             let mut c = [EMPTY; CHUNK];
             for (i, slot) in c.iter_mut().enumerate() {
                 let ord = (ci * CHUNK + i) as u32;
-                if ord < self.limit && base_populated(ord) {
+                if bits::get(&self.at_base, ord) {
                     *slot = loc(self.base, ord);
                 }
             }
@@ -155,12 +139,14 @@ impl OrdinalTable {
         if let Chunk::Explicit(c) = &mut self.chunks[ci] {
             Arc::make_mut(c)[o as usize % CHUNK] = l;
         }
-        bits::set(Arc::make_mut(&mut self.moved), o, true);
+        if bits::get(&self.at_base, o) {
+            bits::set(Arc::make_mut(&mut self.at_base), o, false);
+        }
     }
 
     /// Bytes of explicit chunks this table holds (shared ones included).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.moved.capacity() * 8
+        self.at_base.capacity() * 8
             + self.chunks.len() * std::mem::size_of::<Chunk>()
             + self
                 .chunks
@@ -172,42 +158,44 @@ impl OrdinalTable {
     }
 }
 
-/// Whether ordinal `o` of a table with moved set `moved` and limit
-/// `limit` is where the base snapshot put it (or absent there): never set
-/// since.
-#[inline(always)]
-pub(crate) fn unmoved_in(moved: &[u64], limit: u32, o: u32) -> bool {
-    o < limit && !bits::get(moved, o)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn copy_on_write_leaves_clones_untouched() {
-        let even = |o: u32| o.is_multiple_of(2);
-        let mut a = OrdinalTable::from_snapshot(3000, 0);
-        assert_eq!(a.get(4, &even), loc(0, 4));
-        assert_eq!(a.get(5, &even), EMPTY);
+        // Even ordinals populated, and stray bits past the limit (3000).
+        let mut bitmap = vec![0x55u8; 3000 / 8];
+        bitmap.extend([0xff; 8]);
+        let mut a = OrdinalTable::from_snapshot(3000, 0, &bitmap);
+        assert_eq!(a.get(4), loc(0, 4));
+        assert_eq!(a.get(5), EMPTY);
+        assert_eq!(a.get(3000), EMPTY, "a bit past the limit is ignored");
         let b = a.clone();
-        a.set(5, loc(1, 0), &even);
-        a.set(4, EMPTY, &even);
-        a.set(5000, loc(2, 7), &even);
-        assert_eq!(a.get(5, &even), loc(1, 0));
-        assert_eq!(a.get(4, &even), EMPTY);
-        assert_eq!(a.get(6, &even), loc(0, 6));
-        assert_eq!(a.get(5000, &even), loc(2, 7));
+        a.set(5, loc(1, 0));
+        a.set(4, EMPTY);
+        a.set(5000, loc(2, 7));
+        assert_eq!(a.get(5), loc(1, 0));
+        assert_eq!(a.get(4), EMPTY);
+        assert_eq!(a.get(6), loc(0, 6));
+        assert_eq!(a.get(5000), loc(2, 7));
         assert_eq!(a.limit(), 5001);
         // The clone still sees the old state.
-        assert_eq!(b.get(5, &even), EMPTY);
-        assert_eq!(b.get(4, &even), loc(0, 4));
-        assert_eq!(b.get(5000, &even), EMPTY);
+        assert_eq!(b.get(5), EMPTY);
+        assert_eq!(b.get(4), loc(0, 4));
+        assert_eq!(b.get(5000), EMPTY);
         assert_eq!(loc_parts(loc(3, 9)), (3, 9));
-        // Only ordinals set since the snapshot have moved, in `a` alone.
-        assert!(!a.unmoved(5) && !a.unmoved(4) && !a.unmoved(5000));
-        assert!(a.unmoved(6) && a.unmoved(7));
-        assert!(b.unmoved(4) && b.unmoved(5));
-        assert!(!b.unmoved(3000), "past the limit");
+        // Only ordinals populated in the snapshot and never set since are
+        // read from it, in `a` and `b` alike.
+        let at = |t: &OrdinalTable, o| bits::get(t.at_base_words(), o);
+        assert!(!at(&a, 5) && !at(&a, 4) && !at(&a, 5000));
+        assert!(at(&a, 6) && !at(&a, 7));
+        assert!(at(&b, 4) && !at(&b, 5));
+        assert!(!at(&b, 3000) && !at(&b, 3001), "past the limit");
+        // The chunk written out for ordinals 4 and 5 holds where every
+        // other ordinal of it is.
+        for o in (0..1024).filter(|o| ![4, 5].contains(o)) {
+            assert_eq!(a.moved_loc(o), b.get(o), "ordinal {o}");
+        }
     }
 }

@@ -345,6 +345,30 @@ impl<'a> StructReader<'a> {
         }
     }
 
+    /// [`StructReader::at`] without its bounds check, for a reader that
+    /// has checked a whole list of structs once.
+    ///
+    /// # Safety
+    /// `(start + data_words) * 8 <= seg.len()`, computed without overflow.
+    #[inline(always)]
+    pub(crate) unsafe fn at_unchecked(
+        seg: &'a [u8],
+        start: usize,
+        data_words: u16,
+        pointers: u16,
+        depth: u32,
+    ) -> StructReader<'a> {
+        // SAFETY: the caller promises the data section is inside `seg`.
+        let data = unsafe { seg.get_unchecked(start * 8..(start + data_words as usize) * 8) };
+        StructReader {
+            seg,
+            data,
+            ptr_start: start + data_words as usize,
+            pointers,
+            depth,
+        }
+    }
+
     /// Asks the processor to start loading the struct's first bytes (a
     /// hint: nothing is read, nothing can fault).
     #[inline]
@@ -862,6 +886,25 @@ impl<'a> ListReader<'a> {
     #[inline(always)]
     pub(crate) fn struct_at_word(&self, word: usize) -> StructReader<'a> {
         StructReader::at(self.seg, word, self.data_words, self.pointers, self.depth)
+    }
+
+    /// [`ListReader::struct_at_word`] without its bounds check.
+    ///
+    /// # Safety
+    /// The struct's data section, `data_words` words from `word` (see
+    /// [`ListReader::struct_words`]), lies within [`ListReader::seg_words`].
+    #[inline(always)]
+    pub(crate) unsafe fn struct_at_word_unchecked(&self, word: usize) -> StructReader<'a> {
+        // SAFETY: as the caller promises.
+        unsafe {
+            StructReader::at_unchecked(self.seg, word, self.data_words, self.pointers, self.depth)
+        }
+    }
+
+    /// Whole words in the segment the list is in.
+    #[inline]
+    pub(crate) fn seg_words(&self) -> usize {
+        self.seg.len() / 8
     }
 
     /// Asks the processor to start loading the bytes at `word` of the list's
