@@ -148,9 +148,11 @@ impl KeyHasher {
 }
 
 /// The hash every index gives a key's encoding: for an encoding of 8
-/// bytes (a key of one integer, the common primary key) the SplitMix64
-/// finalizer of its little-endian value, a few instructions that mix
-/// every input bit into every output bit; XXH3-64 (seed 0) of the bytes
+/// bytes (a key of one integer, the common primary key) a folded multiply
+/// of its little-endian value (the 128-bit product of the value, xored
+/// with one constant, and another constant; its halves xored): one
+/// multiply on the way from a key to its slot, where every high bit (the
+/// home slot) depends on every input bit; XXH3-64 (seed 0) of the bytes
 /// otherwise. Hashes live only in memory (indexes are built by each
 /// process), so this may change between releases.
 ///
@@ -165,10 +167,10 @@ impl KeyHasher {
 pub fn key_hash(bytes: &[u8]) -> u64 {
     match <[u8; 8]>::try_from(bytes) {
         Ok(b) => {
-            let mut x = u64::from_le_bytes(b);
-            x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            x ^ (x >> 31)
+            // Digits of pi (the second made odd).
+            let p =
+                (u64::from_le_bytes(b) ^ 0x243f_6a88_85a3_08d3) as u128 * 0x1319_8a2e_0370_7345u128;
+            (p as u64) ^ ((p >> 64) as u64)
         }
         Err(_) => xxhash_rust::xxh3::xxh3_64(bytes),
     }
