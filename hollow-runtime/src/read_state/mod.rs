@@ -121,13 +121,19 @@ impl SegRef {
 struct BaseReader<'s> {
     records: ListReader<'s>,
     at_base: &'s [u64],
-    /// Where element `o` of `records` starts is `start + o * per`, for
-    /// `o` below `n`: the list's length, capped so that every such element
-    /// lies within the list's segment and has a bit in `at_base` (0 when
-    /// the list holds no structs).
+    /// Where element `o` of `records` starts is `start + o * per` (in
+    /// words), for `o` below `n`: the list's length, capped so that every
+    /// such element lies within the list's segment and has a bit in
+    /// `at_base` (0 when the list holds no structs).
     start: usize,
     per: usize,
     n: u32,
+    /// The same in bytes, and the bytes of an element's data section
+    /// (computed once: a lookup then finds a record in three
+    /// instructions).
+    start_byte: usize,
+    per_bytes: usize,
+    data_bytes: usize,
 }
 
 impl<'s> BaseReader<'s> {
@@ -152,6 +158,9 @@ impl<'s> BaseReader<'s> {
             start,
             per,
             n,
+            start_byte: start * 8,
+            per_bytes: per * 8,
+            data_bytes: records.data_bytes(),
         }
     }
 
@@ -163,6 +172,9 @@ impl<'s> BaseReader<'s> {
             start: 0,
             per: 0,
             n: 0,
+            start_byte: 0,
+            per_bytes: 0,
+            data_bytes: 0,
         }
     }
 
@@ -183,12 +195,13 @@ impl<'s> BaseReader<'s> {
     /// check past the compare with `n`.
     #[inline(always)]
     fn get(&self, o: u32) -> Option<StructReader<'s>> {
-        let w = self.word(o)?;
-        // SAFETY: `word` gave `w` for an `o` below `n`, and `new` capped
+        self.word(o)?;
+        let byte = self.start_byte + o as usize * self.per_bytes;
+        // SAFETY: `word` answered for an `o` below `n`, and `new` capped
         // `n` so that every element below it, `per` words from `start` on
         // (data words first), lies within the segment; the sums cannot
-        // overflow, being at most the segment's length in words.
-        Some(unsafe { self.records.struct_at_word_unchecked(w) })
+        // overflow, being at most the segment's length in bytes.
+        Some(unsafe { self.records.struct_at_byte_unchecked(byte, self.data_bytes) })
     }
 
     /// The record starting at `word` (from [`BaseReader::word`]; bounds

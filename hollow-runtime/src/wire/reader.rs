@@ -345,25 +345,27 @@ impl<'a> StructReader<'a> {
         }
     }
 
-    /// [`StructReader::at`] without its bounds check, for a reader that
-    /// has checked a whole list of structs once.
+    /// [`StructReader::at`] of the struct whose data section is the
+    /// `data_bytes` bytes from byte `byte` of `seg`, without a bounds
+    /// check, for a reader that has checked a whole list of structs once.
     ///
     /// # Safety
-    /// `(start + data_words) * 8 <= seg.len()`, computed without overflow.
+    /// `byte` and `data_bytes` are multiples of 8, and
+    /// `byte + data_bytes <= seg.len()`, computed without overflow.
     #[inline(always)]
-    pub(crate) unsafe fn at_unchecked(
+    pub(crate) unsafe fn at_byte_unchecked(
         seg: &'a [u8],
-        start: usize,
-        data_words: u16,
+        byte: usize,
+        data_bytes: usize,
         pointers: u16,
         depth: u32,
     ) -> StructReader<'a> {
         // SAFETY: the caller promises the data section is inside `seg`.
-        let data = unsafe { seg.get_unchecked(start * 8..(start + data_words as usize) * 8) };
+        let data = unsafe { std::slice::from_raw_parts(seg.as_ptr().add(byte), data_bytes) };
         StructReader {
             seg,
             data,
-            ptr_start: start + data_words as usize,
+            ptr_start: (byte + data_bytes) / 8,
             pointers,
             depth,
         }
@@ -888,17 +890,31 @@ impl<'a> ListReader<'a> {
         StructReader::at(self.seg, word, self.data_words, self.pointers, self.depth)
     }
 
-    /// [`ListReader::struct_at_word`] without its bounds check.
+    /// The struct element whose data section starts at byte `byte` of the
+    /// list's segment, without a bounds check; `data_bytes` is
+    /// [`ListReader::data_bytes`] (passed in, so a reader of many elements
+    /// computes it once).
     ///
     /// # Safety
-    /// The struct's data section, `data_words` words from `word` (see
-    /// [`ListReader::struct_words`]), lies within [`ListReader::seg_words`].
+    /// `byte` is a multiple of 8, `data_bytes` is this list's, and
+    /// `byte + data_bytes` is at most the segment's length (see
+    /// [`ListReader::seg_words`]), computed without overflow.
     #[inline(always)]
-    pub(crate) unsafe fn struct_at_word_unchecked(&self, word: usize) -> StructReader<'a> {
+    pub(crate) unsafe fn struct_at_byte_unchecked(
+        &self,
+        byte: usize,
+        data_bytes: usize,
+    ) -> StructReader<'a> {
         // SAFETY: as the caller promises.
         unsafe {
-            StructReader::at_unchecked(self.seg, word, self.data_words, self.pointers, self.depth)
+            StructReader::at_byte_unchecked(self.seg, byte, data_bytes, self.pointers, self.depth)
         }
+    }
+
+    /// Bytes of each struct element's data section.
+    #[inline]
+    pub(crate) fn data_bytes(&self) -> usize {
+        self.data_words as usize * 8
     }
 
     /// Whole words in the segment the list is in.
