@@ -506,6 +506,50 @@ impl<T: Struct> fmt::Debug for CapnpSchema<T> {
 mod tests {
     use super::*;
 
+    /// An 8-byte key's hash spreads keys over home slots (its high half,
+    /// by multiply-shift as the slot tables take it) and tags (its low
+    /// bits) about as a random function would, for keys that differ only
+    /// in their low bits, in steps of a power of two, or only in their
+    /// high bits; and every key bit changes the home half.
+    #[test]
+    fn an_integer_key_hash_spreads_keys_over_homes_and_tags() {
+        let n = 200_000u64;
+        let cap = n * 10 / 7;
+        let home = |h: u64| ((h >> 32) * cap) >> 32;
+        let sets: [(&str, Box<dyn Fn(u64) -> u64>); 4] = [
+            ("sequential", Box::new(|i| i)),
+            ("strided", Box::new(|i| i << 10)),
+            ("high bits", Box::new(|i| i << 40)),
+            (
+                "scattered",
+                Box::new(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            ),
+        ];
+        for (name, key) in &sets {
+            let mut per_home = std::collections::HashMap::new();
+            let mut per_home_tag = std::collections::HashMap::new();
+            for i in 0..n {
+                let h = key_hash(&key(i).to_le_bytes());
+                *per_home.entry(home(h)).or_insert(0u32) += 1;
+                *per_home_tag.entry((home(h), h & 0xfff)).or_insert(0u32) += 1;
+            }
+            // A random function: at most 9 keys in any home (fill 0.7),
+            // and about 0.7 / 4096 of keys sharing a home and tag.
+            let most = per_home.values().max().copied().unwrap_or(0);
+            assert!(most <= 9, "{name}: {most} keys in one home");
+            let shared: u32 = per_home_tag.values().filter(|&&c| c > 1).sum();
+            assert!(shared < 200, "{name}: {shared} keys share home and tag");
+        }
+        for i in 0..1_000u64 {
+            let k = i.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            let h = key_hash(&k.to_le_bytes()) >> 32;
+            for b in 0..64 {
+                let g = key_hash(&(k ^ (1 << b)).to_le_bytes()) >> 32;
+                assert_ne!(h, g, "key {k:#x}, bit {b}");
+            }
+        }
+    }
+
     /// Whether two values' key encodings are equal.
     fn same_encoding<T: KeyPart>(a: &T::Ref<'_>, b: &T::Ref<'_>) -> bool {
         let (mut x, mut y) = (KeyHasher::new(), KeyHasher::new());
