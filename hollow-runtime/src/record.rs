@@ -516,14 +516,12 @@ mod tests {
         let n = 200_000u64;
         let cap = n * 10 / 7;
         let home = |h: u64| ((h >> 32) * cap) >> 32;
-        let sets: [(&str, Box<dyn Fn(u64) -> u64>); 4] = [
-            ("sequential", Box::new(|i| i)),
-            ("strided", Box::new(|i| i << 10)),
-            ("high bits", Box::new(|i| i << 40)),
-            (
-                "scattered",
-                Box::new(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
-            ),
+        type KeySet = (&'static str, fn(u64) -> u64);
+        let sets: [KeySet; 4] = [
+            ("sequential", |i| i),
+            ("strided", |i| i << 10),
+            ("high bits", |i| i << 40),
+            ("scattered", |i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
         ];
         for (name, key) in &sets {
             let mut per_home = std::collections::HashMap::new();
