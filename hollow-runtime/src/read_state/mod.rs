@@ -52,19 +52,24 @@ pub(crate) struct TypeRead {
     slots: Vec<Option<SlotPos>>,
 }
 
-/// A type's section in one blob: its bytes and record list.
+/// A type's section in one blob: its bytes and record list, and where
+/// that list's records are.
 #[derive(Clone, Copy, Debug)]
 struct SlotPos {
     seg: SegRef,
     records: crate::wire::ListPosition,
+    elements: Elements,
 }
 
 impl SlotPos {
     fn of(blob: &LoadedBlob, type_name: &str) -> Option<SlotPos> {
         let (start, end) = blob.section_range(type_name)?;
+        let bytes = blob.bytes().get(start..end)?;
+        let records = blob.section(type_name)?.records;
         Some(SlotPos {
-            seg: SegRef::of(blob.bytes().get(start..end)?),
-            records: blob.section(type_name)?.records,
+            seg: SegRef::of(bytes),
+            records,
+            elements: Elements::of(&ListReader::at_position(bytes, records), u32::MAX),
         })
     }
 
@@ -72,6 +77,68 @@ impl SlotPos {
     #[inline(always)]
     fn records<'s>(&self, blobs: &'s [Arc<LoadedBlob>]) -> ListReader<'s> {
         ListReader::at_position(self.seg.get(blobs), self.records)
+    }
+
+    /// Record `i` of the section's list (`None` past its end), with no
+    /// bounds check past the compare with its length.
+    #[inline(always)]
+    fn record<'s>(&self, blobs: &'s [Arc<LoadedBlob>], i: u32) -> Option<StructReader<'s>> {
+        let byte = self.elements.byte(i)?;
+        // SAFETY: `elements` was made from this very list (`of`), and
+        // gave `byte` for an element below its checked length.
+        Some(unsafe {
+            self.records(blobs)
+                .struct_at_byte_unchecked(byte, self.elements.data_bytes)
+        })
+    }
+}
+
+/// Where the structs of a record list are, checked once against the
+/// list's segment: element `i` below `n` starts at word `start + i * per`
+/// (byte `start_byte + i * per_bytes`), its data section `data_bytes`
+/// long, and every such element lies within the segment. A reader of
+/// many records then finds each with one compare and arithmetic.
+#[derive(Clone, Copy, Debug, Default)]
+struct Elements {
+    start: usize,
+    per: usize,
+    start_byte: usize,
+    per_bytes: usize,
+    data_bytes: usize,
+    n: u32,
+}
+
+impl Elements {
+    /// The elements of `list` (none unless it is a list of structs), at
+    /// most `cap` of them.
+    fn of(list: &ListReader<'_>, cap: u32) -> Elements {
+        let Some((start, per)) = list.struct_words() else {
+            return Elements::default();
+        };
+        let fit = match per {
+            0 => usize::MAX,
+            _ => list.seg_words().saturating_sub(start) / per,
+        };
+        Elements {
+            start,
+            per,
+            start_byte: start * 8,
+            per_bytes: per * 8,
+            data_bytes: list.data_bytes(),
+            n: (list.len() as usize).min(fit).min(cap as usize) as u32,
+        }
+    }
+
+    /// The word element `i` starts at, if it is one.
+    #[inline(always)]
+    fn word(&self, i: u32) -> Option<usize> {
+        (i < self.n).then(|| self.start + i as usize * self.per)
+    }
+
+    /// The byte element `i`'s data section starts at, if it is one.
+    #[inline(always)]
+    fn byte(&self, i: u32) -> Option<usize> {
+        (i < self.n).then(|| self.start_byte + i as usize * self.per_bytes)
     }
 }
 
@@ -121,46 +188,19 @@ impl SegRef {
 struct BaseReader<'s> {
     records: ListReader<'s>,
     at_base: &'s [u64],
-    /// Where element `o` of `records` starts is `start + o * per` (in
-    /// words), for `o` below `n`: the list's length, capped so that every
-    /// such element lies within the list's segment and has a bit in
-    /// `at_base` (0 when the list holds no structs).
-    start: usize,
-    per: usize,
-    n: u32,
-    /// The same in bytes, and the bytes of an element's data section
-    /// (computed once: a lookup then finds a record in three
-    /// instructions).
-    start_byte: usize,
-    per_bytes: usize,
-    data_bytes: usize,
+    /// The list's elements (see [`Elements`]), no more than `at_base` has
+    /// bits for.
+    elements: Elements,
 }
 
 impl<'s> BaseReader<'s> {
     fn new(records: ListReader<'s>, table: &'s OrdinalTable) -> Self {
         let at_base = table.at_base_words();
-        let ((start, per), n) = match records.struct_words() {
-            Some((start, per)) => {
-                let fit = match per {
-                    0 => usize::MAX,
-                    _ => records.seg_words().saturating_sub(start) / per,
-                };
-                let n = (records.len() as usize)
-                    .min(fit)
-                    .min(at_base.len().saturating_mul(64));
-                ((start, per), n as u32)
-            }
-            None => ((0, 0), 0),
-        };
+        let cap = at_base.len().saturating_mul(64).min(u32::MAX as usize) as u32;
         BaseReader {
             records,
             at_base,
-            start,
-            per,
-            n,
-            start_byte: start * 8,
-            per_bytes: per * 8,
-            data_bytes: records.data_bytes(),
+            elements: Elements::of(&records, cap),
         }
     }
 
@@ -169,39 +209,43 @@ impl<'s> BaseReader<'s> {
         BaseReader {
             records: ListReader::empty(),
             at_base: &[],
-            start: 0,
-            per: 0,
-            n: 0,
-            start_byte: 0,
-            per_bytes: 0,
-            data_bytes: 0,
+            elements: Elements::default(),
         }
+    }
+
+    /// Whether ordinal `o` is read from here.
+    #[inline(always)]
+    fn has(&self, o: u32) -> bool {
+        if o >= self.elements.n {
+            return false;
+        }
+        // SAFETY: `n` is at most 64 bits per word of `at_base` (`new`).
+        let w = unsafe { *self.at_base.get_unchecked(o as usize / 64) };
+        (w >> (o % 64)) & 1 == 1
     }
 
     /// The word the record at ordinal `o` starts at, when it is read from
     /// here.
     #[inline(always)]
     fn word(&self, o: u32) -> Option<usize> {
-        if o >= self.n {
-            return None;
-        }
-        // SAFETY: `n` is at most 64 bits per word of `at_base` (`new`).
-        let w = unsafe { *self.at_base.get_unchecked(o as usize / 64) };
-        ((w >> (o % 64)) & 1 == 1).then(|| self.start + o as usize * self.per)
+        self.elements.word(o).filter(|_| self.has(o))
     }
 
-    /// The record at ordinal `o`, when it is read from here: what
-    /// [`BaseReader::word`] and [`BaseReader::at`] give, with no bounds
-    /// check past the compare with `n`.
+    /// The record at ordinal `o`, when it is read from here, with no
+    /// bounds check past the compare with the list's checked length.
     #[inline(always)]
     fn get(&self, o: u32) -> Option<StructReader<'s>> {
-        self.word(o)?;
-        let byte = self.start_byte + o as usize * self.per_bytes;
-        // SAFETY: `word` answered for an `o` below `n`, and `new` capped
-        // `n` so that every element below it, `per` words from `start` on
-        // (data words first), lies within the segment; the sums cannot
-        // overflow, being at most the segment's length in bytes.
-        Some(unsafe { self.records.struct_at_byte_unchecked(byte, self.data_bytes) })
+        if !self.has(o) {
+            return None;
+        }
+        let byte = self.elements.start_byte + o as usize * self.elements.per_bytes;
+        // SAFETY: `has` holds only for an `o` below `elements.n`, and
+        // `Elements::of` capped that so every element below it lies
+        // within this list's segment.
+        Some(unsafe {
+            self.records
+                .struct_at_byte_unchecked(byte, self.elements.data_bytes)
+        })
     }
 
     /// The record starting at `word` (from [`BaseReader::word`]; bounds
@@ -752,8 +796,7 @@ impl ReadState {
     #[inline(always)]
     fn located(&self, t: &TypeRead, l: Loc) -> Option<StructReader<'_>> {
         let (slot, index) = loc_parts(l);
-        let list = self.list_in(t, slot)?;
-        Some(list.struct_at_word(list.word_of(index)?))
+        t.slots.get(slot)?.as_ref()?.record(&self.blobs, index)
     }
 
     /// The blob slot and word of the record at location `l` (`None` as
@@ -761,7 +804,10 @@ impl ReadState {
     #[inline(always)]
     fn word_at(&self, t: &TypeRead, l: Loc) -> Option<(u32, usize)> {
         let (slot, index) = loc_parts(l);
-        Some((slot as u32, self.list_in(t, slot)?.word_of(index)?))
+        Some((
+            slot as u32,
+            t.slots.get(slot)?.as_ref()?.elements.word(index)?,
+        ))
     }
 
     /// The record of type `t` starting at `word` of blob slot `slot` (from
@@ -1068,7 +1114,7 @@ mod tests {
     use crate::wire::{ElementSize, ListPosition};
 
     #[test]
-    fn a_base_reader_reads_only_records_inside_their_segment() {
+    fn record_lists_are_read_only_inside_their_segment() {
         // Ten words, each holding its index; a list of five structs of two
         // data words and one pointer from word 2 would need 17.
         let seg: Vec<u8> = (0..10u64).flat_map(|w| w.to_le_bytes()).collect();
@@ -1078,7 +1124,7 @@ mod tests {
         let base = BaseReader::new(list, &table);
         // Two records fit (words 2..5 and 5..8): ordinal 0, and 1 (not
         // populated); the rest are past the segment's end.
-        assert_eq!(base.n, 2);
+        assert_eq!(base.elements.n, 2);
         let r = base.get(0).expect("ordinal 0 is in the base");
         assert_eq!((r.read_u64(0), r.read_u64(1)), (2, 3));
         assert_eq!(base.word(0), Some(2));
@@ -1086,9 +1132,15 @@ mod tests {
         for o in 2..6 {
             assert!(base.get(o).is_none() && base.word(o).is_none(), "{o}");
         }
+        // The same cap for a list read through the ordinal table.
+        let elements = Elements::of(&list, u32::MAX);
+        assert_eq!(elements.n, 2);
+        assert_eq!((elements.word(1), elements.byte(1)), (Some(5), Some(40)));
+        assert_eq!((elements.word(2), elements.byte(2)), (None, None));
+        assert_eq!(Elements::of(&list, 1).n, 1);
         // A populated bitmap shorter than the list caps it too.
         let short = OrdinalTable::from_snapshot(5, 0, &[]);
-        assert_eq!(BaseReader::new(list, &short).n, 0);
+        assert_eq!(BaseReader::new(list, &short).elements.n, 0);
         assert!(BaseReader::empty().get(0).is_none());
     }
 }
