@@ -1344,14 +1344,14 @@ mod tests {
         let early = state.index::<PartPrimaryKey>();
         let lookup = early.lookup.as_ref().expect("a unique index");
         assert!(!lookup.first.reads_merge_of(lookup.unique().unwrap()));
-        for id in (0..61_000).chain(1_000_000..1_000_300) {
-            let want = parts.get(&id).map(|p| p.code.clone());
-            assert_eq!(
-                early.get(id).map(|p| p.code().to_string()),
-                want,
-                "view: {id}"
-            );
-        }
+        let early_answers_all = |label: &str| {
+            for id in (0..61_000).chain(1_000_000..1_000_300) {
+                let want = parts.get(&id).map(|p| p.code.clone());
+                let got = early.get(id).map(|p| p.code().to_string());
+                assert_eq!(got, want, "{label}: {id}");
+            }
+        };
+        early_answers_all("view");
         drop(hold);
         let merged = |d: Option<&IndexData>| match d {
             Some(IndexData::Unique(u)) => u.wait_merged(),
@@ -1365,14 +1365,7 @@ mod tests {
             let lookup = view.lookup.as_ref().expect("a unique index");
             assert!(lookup.first.reads_merge_of(lookup.unique().unwrap()));
         }
-        for id in (0..61_000).chain(1_000_000..1_000_300) {
-            let want = parts.get(&id).map(|p| p.code.clone());
-            assert_eq!(
-                early.get(id).map(|p| p.code().to_string()),
-                want,
-                "merged: {id}"
-            );
-        }
+        early_answers_all("merged");
         let check = |s: &crate::ReadState, want: &HashMap<u64, Part>, label: &str| {
             let records = s.records::<Part>();
             let mut ids: Vec<u64> = (0..61_000).chain(1_000_000..1_000_300).collect();
