@@ -137,10 +137,8 @@ impl Resolved {
     /// The table to read first now (as [`UniqueData::first`] would say).
     #[inline(always)]
     pub(crate) fn first(&self) -> First<'_> {
-        if let Some(p) = &self.pending {
-            if let Some(Some(table)) = p.result.get() {
-                return First { table, stale: None };
-            }
+        if let Some(table) = self.pending.as_ref().and_then(|p| p.merged()) {
+            return First { table, stale: None };
         }
         First {
             table: &self.table,
@@ -175,7 +173,14 @@ struct Pending {
 }
 
 impl Pending {
-    /// The result, once the merge has finished.
+    /// The merged table, once the merge has finished with one (one atomic
+    /// load; never waits).
+    #[inline(always)]
+    fn merged(&self) -> Option<&Arc<SlotTable>> {
+        self.result.get()?.as_ref()
+    }
+
+    /// The result, once the merge has finished (waiting for its thread).
     fn result(&self) -> Option<&Option<Arc<SlotTable>>> {
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
@@ -384,7 +389,7 @@ impl UniqueData {
     /// delta would leave every lookup probing two tables until then.
     #[inline(always)]
     fn merged(&self) -> Option<&Arc<SlotTable>> {
-        self.pending.as_ref()?.result.get()?.as_ref()
+        self.pending.as_ref()?.merged()
     }
 
     /// Waits for a background merge of this version's entries, if one

@@ -83,25 +83,18 @@ impl SlotPos {
     /// bounds check past the compare with its length.
     #[inline(always)]
     fn record<'s>(&self, blobs: &'s [Arc<LoadedBlob>], i: u32) -> Option<StructReader<'s>> {
-        let byte = self.elements.byte(i)?;
-        // SAFETY: `elements` was made from this very list (`of`), and
-        // gave `byte` for an element below its checked length.
-        Some(unsafe {
-            self.records(blobs)
-                .struct_at_byte_unchecked(byte, self.elements.data_bytes)
-        })
+        // SAFETY: `elements` was made from this very list (`of`).
+        unsafe { self.elements.get(&self.records(blobs), i) }
     }
 }
 
 /// Where the structs of a record list are, checked once against the
-/// list's segment: element `i` below `n` starts at word `start + i * per`
-/// (byte `start_byte + i * per_bytes`), its data section `data_bytes`
-/// long, and every such element lies within the segment. A reader of
-/// many records then finds each with one compare and arithmetic.
+/// list's segment: element `i` below `n` starts at byte
+/// `start_byte + i * per_bytes`, its data section `data_bytes` long, and
+/// every such element lies within the segment. A reader of many records
+/// then finds each with one compare and arithmetic.
 #[derive(Clone, Copy, Debug, Default)]
 struct Elements {
-    start: usize,
-    per: usize,
     start_byte: usize,
     per_bytes: usize,
     data_bytes: usize,
@@ -120,8 +113,6 @@ impl Elements {
             _ => list.seg_words().saturating_sub(start) / per,
         };
         Elements {
-            start,
-            per,
             start_byte: start * 8,
             per_bytes: per * 8,
             data_bytes: list.data_bytes(),
@@ -132,13 +123,29 @@ impl Elements {
     /// The word element `i` starts at, if it is one.
     #[inline(always)]
     fn word(&self, i: u32) -> Option<usize> {
-        (i < self.n).then(|| self.start + i as usize * self.per)
+        self.byte(i).map(|b| b / 8)
     }
 
     /// The byte element `i`'s data section starts at, if it is one.
     #[inline(always)]
     fn byte(&self, i: u32) -> Option<usize> {
         (i < self.n).then(|| self.start_byte + i as usize * self.per_bytes)
+    }
+
+    /// Element `i` of `list`, if it is one, with no bounds check past the
+    /// compare with `n`.
+    ///
+    /// # Safety
+    /// `list` is the list these elements were made from ([`Elements::of`]),
+    /// whose length `of` capped so that every element below `n` lies
+    /// within its segment (the sums cannot overflow, being at most the
+    /// segment's length in bytes).
+    #[inline(always)]
+    unsafe fn get<'s>(&self, list: &ListReader<'s>, i: u32) -> Option<StructReader<'s>> {
+        let byte = self.byte(i)?;
+        // SAFETY: `byte` is of an element below `n`, in `list`'s segment
+        // (as the caller promises).
+        Some(unsafe { list.struct_at_byte_unchecked(byte, self.data_bytes) })
     }
 }
 
@@ -238,14 +245,8 @@ impl<'s> BaseReader<'s> {
         if !self.has(o) {
             return None;
         }
-        let byte = self.elements.start_byte + o as usize * self.elements.per_bytes;
-        // SAFETY: `has` holds only for an `o` below `elements.n`, and
-        // `Elements::of` capped that so every element below it lies
-        // within this list's segment.
-        Some(unsafe {
-            self.records
-                .struct_at_byte_unchecked(byte, self.elements.data_bytes)
-        })
+        // SAFETY: `elements` was made from `records` (`new`).
+        unsafe { self.elements.get(&self.records, o) }
     }
 
     /// The record starting at `word` (from [`BaseReader::word`]; bounds
@@ -976,9 +977,9 @@ impl<'s, T: Struct> Records<'s, T> {
 
     /// Where the record at `ordinal` is, when it is read from the base
     /// snapshot (populated there, never changed since): the word its
-    /// struct starts at. [`Records::prefetch_base`] and [`Records::base_at`] then fetch
-    /// and read it with no test repeated; `None` means reading it with
-    /// [`Records::get`].
+    /// struct starts at. [`Records::prefetch_base`] and
+    /// [`Records::base_at`] then fetch and read it with no test repeated;
+    /// `None` means reading it with [`Records::get`].
     #[inline(always)]
     pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
         self.base.word(ordinal)
