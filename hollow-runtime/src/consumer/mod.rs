@@ -40,7 +40,7 @@ mod planner;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,7 @@ pub struct ConsumerBuilder {
     max_chain: usize,
     indexes: Vec<IndexSpec>,
     index_options: IndexOptions,
+    reclaim_threshold: Option<f64>,
 }
 
 impl ConsumerBuilder {
@@ -160,6 +161,41 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Reclaims the space of dead records in the background: after a
+    /// refresh, once at least `fraction` of the records of the version
+    /// held are read from deltas applied since its snapshot (or more than
+    /// [`max_delta_chain`](Self::max_delta_chain) deltas are held), the
+    /// consumer rewrites that version as one snapshot in memory
+    /// ([`ReadState::rewritten`]) and serves it from then on, as
+    /// [`Consumer::reclaim`] does. `None` (the default) never does this on
+    /// its own.
+    ///
+    /// A consumer following deltas otherwise keeps every blob it applied
+    /// mapped, and reads each record changed since its snapshot through one
+    /// more lookup. The rewrite costs time in proportion to the whole
+    /// version, on a blocking thread; readers are never blocked, and states
+    /// already handed out keep reading their blobs. A refresh that lands
+    /// while a rewrite runs makes the rewrite's result stale: it is dropped,
+    /// and the next refresh starts another one if still due.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::Consumer;
+    /// let consumer = Consumer::builder(
+    ///     Arc::new(MemoryBlobStore::new()),
+    ///     Arc::new(InProcessAnnouncer::new()),
+    /// )
+    /// .reclaim_threshold(Some(0.1))
+    /// .build()
+    /// .unwrap();
+    /// # drop(consumer);
+    /// ```
+    pub fn reclaim_threshold(mut self, fraction: Option<f64>) -> Self {
+        self.reclaim_threshold = fraction.map(|f| if f.is_nan() { 0.0 } else { f.max(0.0) });
+        self
+    }
+
     /// The consumer (holding no version until the first refresh).
     ///
     /// # Errors
@@ -200,6 +236,7 @@ impl ConsumerBuilder {
                 max_chain: self.max_chain,
                 indexes: self.indexes,
                 index_options: self.index_options,
+                reclaim_threshold: self.reclaim_threshold,
                 current: ArcSwapOption::empty(),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 pinned: Mutex::new(None),
@@ -210,6 +247,10 @@ impl ConsumerBuilder {
                 last_refresh_micros: AtomicU64::new(0),
                 refreshes: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
+                reclaim_lock: tokio::sync::Mutex::new(()),
+                reclaim_scheduled: AtomicBool::new(false),
+                reclaims: AtomicU64::new(0),
+                last_reclaim_micros: AtomicU64::new(0),
             }),
             task: None,
         })
@@ -227,6 +268,7 @@ struct Inner {
     max_chain: usize,
     indexes: Vec<IndexSpec>,
     index_options: IndexOptions,
+    reclaim_threshold: Option<f64>,
     current: ArcSwapOption<ReadState>,
     refresh_lock: tokio::sync::Mutex<()>,
     pinned: Mutex<Option<u64>>,
@@ -237,6 +279,12 @@ struct Inner {
     last_refresh_micros: AtomicU64,
     refreshes: AtomicU64,
     failures: AtomicU64,
+    /// Held while a version is rewritten (one rewrite at a time).
+    reclaim_lock: tokio::sync::Mutex<()>,
+    /// A background rewrite is spawned and not yet done.
+    reclaim_scheduled: AtomicBool,
+    reclaims: AtomicU64,
+    last_reclaim_micros: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -262,6 +310,11 @@ pub struct ConsumerMetrics {
     pub refreshes: u64,
     /// Failed refresh attempts (each blob that failed counts).
     pub failures: u64,
+    /// Versions rewritten as one snapshot and served from then on
+    /// ([`Consumer::reclaim`]).
+    pub reclaims: u64,
+    /// How long the last such rewrite took.
+    pub last_reclaim: Duration,
 }
 
 /// Holds the current version of a dataset and follows new ones. See the
@@ -300,6 +353,7 @@ impl Consumer {
             max_chain: DEFAULT_MAX_DELTA_CHAIN,
             indexes: Vec::new(),
             index_options: IndexOptions::default(),
+            reclaim_threshold: None,
         }
     }
 
@@ -340,7 +394,32 @@ impl Consumer {
             ),
             refreshes: self.inner.refreshes.load(Ordering::Relaxed),
             failures: self.inner.failures.load(Ordering::Relaxed),
+            reclaims: self.inner.reclaims.load(Ordering::Relaxed),
+            last_reclaim: Duration::from_micros(
+                self.inner.last_reclaim_micros.load(Ordering::Relaxed),
+            ),
         }
+    }
+
+    /// Rewrites the version held as one snapshot in memory
+    /// ([`ReadState::rewritten`]) and serves it from then on: the blobs
+    /// the version was read from are released once no state handed out
+    /// still holds them, and every record is read with no lookup through
+    /// the ordinal table. Returns whether a rewritten state was stored:
+    /// `false` when nothing is held, when the state already reads from one
+    /// snapshot alone, or when a refresh changed the version meanwhile.
+    ///
+    /// Waits for a rewrite already running (see
+    /// [`ConsumerBuilder::reclaim_threshold`]) first. The rewrite runs on a
+    /// blocking thread; readers are never blocked, and a refresh waits only
+    /// for the rewritten state to be stored, not for the rewrite.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`]: a record of the version cannot be read,
+    /// or its records do not add up to its checksums. The consumer keeps
+    /// serving the state it has.
+    pub async fn reclaim(&self) -> Result<bool, Error> {
+        reclaim(&self.inner).await
     }
 
     /// Refreshes to the pinned version, or else the announced one. Returns
@@ -514,6 +593,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 }
                 let _ = inner.version_tx.send(Some(target));
                 tracing::info!(version = target, elapsed = ?started.elapsed(), "refreshed");
+                schedule_reclaim(inner, &state);
                 return Ok(target);
             }
             Err((blob, e)) => {
@@ -532,6 +612,78 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
     Err(last_err.unwrap_or_else(|| {
         Error::new(ErrorKind::Planning, format!("version {target} not reached"))
     }))
+}
+
+/// Whether `state` is due to be rewritten under `threshold`.
+fn reclaim_due(state: &ReadState, threshold: f64, max_chain: usize) -> bool {
+    let records = state.record_count();
+    let outside = state.records_outside_base();
+    outside > 0 && outside as f64 >= threshold * records as f64
+        || state.blob_names().len() > max_chain + 1
+}
+
+/// Starts a background rewrite of `state` when the consumer's threshold
+/// says it is due and none is scheduled yet (and only inside a tokio
+/// runtime, where the refresh runs).
+fn schedule_reclaim(inner: &Arc<Inner>, state: &ReadState) {
+    let Some(threshold) = inner.reclaim_threshold else {
+        return;
+    };
+    if !reclaim_due(state, threshold, inner.max_chain) {
+        return;
+    }
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if inner.reclaim_scheduled.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let inner = inner.clone();
+    rt.spawn(async move {
+        let result = reclaim(&inner).await;
+        inner.reclaim_scheduled.store(false, Ordering::Release);
+        if let Err(e) = result {
+            inner.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "reclaiming dead records failed");
+        }
+    });
+}
+
+async fn reclaim(inner: &Arc<Inner>) -> Result<bool, Error> {
+    let _one = inner.reclaim_lock.lock().await;
+    let Some(state) = inner.current.load_full() else {
+        return Ok(false);
+    };
+    if state.blob_names().len() <= 1 {
+        return Ok(false);
+    }
+    let started = Instant::now();
+    let source = state.clone();
+    let version = state.version();
+    let rewritten = tokio::task::spawn_blocking(move || source.rewritten())
+        .await
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::CorruptBlob,
+                format!("rewriting version {version} panicked: {e}"),
+            )
+        })??;
+    // Stored only if no refresh replaced the state meanwhile (refreshes
+    // store under this lock).
+    let _refreshes = inner.refresh_lock.lock().await;
+    let held = inner.current.load_full();
+    if !held.as_ref().is_some_and(|h| Arc::ptr_eq(h, &state)) {
+        tracing::debug!(version, "a refresh landed during the rewrite; dropped");
+        return Ok(false);
+    }
+    inner.current.store(Some(Arc::new(rewritten)));
+    let took = started.elapsed();
+    inner.reclaims.fetch_add(1, Ordering::Relaxed);
+    inner
+        .last_reclaim_micros
+        .store(took.as_micros() as u64, Ordering::Relaxed);
+    tracing::info!(version, elapsed = ?took, "rewrote the version held as one snapshot");
+    Ok(true)
 }
 
 async fn execute(

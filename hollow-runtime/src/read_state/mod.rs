@@ -8,6 +8,7 @@
 //! reader holding the old state keeps seeing exactly the old version.
 
 mod loaded;
+mod rewrite;
 mod table;
 
 use std::collections::HashMap;

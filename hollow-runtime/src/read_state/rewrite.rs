@@ -1,0 +1,230 @@
+//! Rewriting a state as one local snapshot: how a consumer reclaims the
+//! space of dead records and reads every record from one place again.
+//!
+//! A state made by deltas reads each record changed since its snapshot
+//! from the delta that added it, and keeps every blob it ever applied
+//! mapped: the records those blobs replaced are dead space, and a changed
+//! record costs a reader one more lookup (its location in the ordinal
+//! table) than an unchanged one. [`ReadState::rewritten`] copies the live
+//! records, ordinal for ordinal, into a new snapshot blob held in memory
+//! and returns the same version read from it alone. Ordinals do not
+//! change, so the indexes are shared as they are.
+
+use std::sync::Arc;
+
+use super::{state_mix, LoadedBlob, ReadState, TypeRead, EMPTY};
+use crate::blob::{snapshot_section, BlobKind, BlobWriter, SectionInfo};
+use crate::encode::hash_bytes;
+use crate::error::{Error, ErrorKind};
+use crate::index::IndexSet;
+use crate::read_state::BlobBytes;
+use crate::store::BlobName;
+use crate::wire::{as_le_bytes, canonicalize_struct};
+
+impl ReadState {
+    /// The records read from blobs other than the base snapshot (changed
+    /// or added since it was loaded), over all types: what
+    /// [`ReadState::rewritten`] brings back to one place.
+    pub fn records_outside_base(&self) -> u64 {
+        self.types
+            .iter()
+            .map(|t| {
+                let at_base: u64 = t
+                    .table
+                    .at_base_words()
+                    .iter()
+                    .map(|w| w.count_ones() as u64)
+                    .sum();
+                (t.count as u64).saturating_sub(at_base)
+            })
+            .sum()
+    }
+
+    /// The records of the state, over all types.
+    pub fn record_count(&self) -> u64 {
+        self.types.iter().map(|t| t.count as u64).sum()
+    }
+
+    /// Bytes of the blobs this state reads from (the snapshot and every
+    /// delta applied since, live records and dead ones).
+    pub fn blob_bytes(&self) -> u64 {
+        self.blobs.iter().map(|b| b.bytes().len() as u64).sum()
+    }
+
+    /// The same version, rewritten as one snapshot held in memory: every
+    /// live record copied, at its ordinal, out of the blobs this state
+    /// reads from. The new state holds none of those blobs, reads every
+    /// record with no lookup through the ordinal table, and shares this
+    /// state's indexes (ordinals are unchanged). Deltas apply to it as to
+    /// this state.
+    ///
+    /// Each type's records are checked against the type's checksum on the
+    /// way (as a producer's integrity check does), so a rewrite never
+    /// serves records other than the version's.
+    ///
+    /// [`Consumer::reclaim`](crate::Consumer::reclaim) does this for the
+    /// version a consumer holds.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`]: a record cannot be read or does not fit
+    /// its type's size in the schema, or a type's records do not add up
+    /// to its checksum.
+    pub fn rewritten(&self) -> Result<ReadState, Error> {
+        let version = self.version;
+        let fail = |what: String| {
+            Error::new(
+                ErrorKind::CorruptBlob,
+                format!("rewriting version {version}: {what}"),
+            )
+        };
+        let mut writer = BlobWriter::new(BlobKind::Snapshot, version, version, 0, self.tag);
+        for t in &self.types {
+            let (info, bytes) = self.rewrite_type(t).map_err(&fail)?;
+            writer.add_section(info, bytes);
+        }
+        let bytes = writer
+            .finish(&self.schema, &self.header_tags)
+            .map_err(|e| fail(e.to_string()))?;
+        let blob = LoadedBlob::open(
+            BlobName::Snapshot(version),
+            BlobBytes::shared(Arc::new(bytes)),
+        )?;
+        let mut out = ReadState::from_snapshot(Arc::new(blob), self.only.as_deref())?;
+        out.indexes = Arc::new(IndexSet {
+            slots: std::sync::RwLock::new(self.indexes.snapshot()),
+            options: self.indexes.options,
+        });
+        out.index_update = self.index_update;
+        out.index_updates = self.index_updates.clone();
+        Ok(out)
+    }
+
+    /// Type `t`'s snapshot section, with its header entry.
+    fn rewrite_type(&self, t: &TypeRead) -> Result<(SectionInfo, Vec<u8>), String> {
+        let name = &t.name;
+        let size = self
+            .schema
+            .get_struct(name)
+            .ok_or_else(|| format!("type {name} is not in the schema"))?
+            .size;
+        let limit = t.table.limit();
+        let mut populated = vec![0u64; (limit as usize).div_ceil(64)];
+        // Every record's canonical bytes, one after another.
+        let mut all: Vec<u8> = Vec::new();
+        let mut ends: Vec<(u32, usize)> = Vec::with_capacity(t.count as usize);
+        let mut words = Vec::new();
+        let mut checksum = 0u64;
+        for o in 0..limit {
+            let l = t.table.get(o);
+            if l == EMPTY {
+                continue;
+            }
+            let r = self
+                .located(t, l)
+                .ok_or_else(|| format!("{name} ordinal {o}: no record where the table says"))?;
+            canonicalize_struct(&r, &mut words).map_err(|e| format!("{name} ordinal {o}: {e}"))?;
+            let b = as_le_bytes(&mut words);
+            checksum = checksum.wrapping_add(state_mix(o, hash_bytes(b)));
+            all.extend_from_slice(b);
+            populated[o as usize / 64] |= 1 << (o % 64);
+            ends.push((o, all.len()));
+        }
+        if checksum != t.checksum || ends.len() != t.count as usize {
+            return Err(format!(
+                "type {name}: {} records with checksum {checksum:016x}, but the version has {} \
+                 with checksum {:016x}",
+                ends.len(),
+                t.count,
+                t.checksum
+            ));
+        }
+        let starts = std::iter::once(0).chain(ends.iter().map(|&(_, e)| e));
+        let records = ends.iter().zip(starts).map(|(&(o, e), s)| (o, &all[s..e]));
+        let bytes = snapshot_section(size, limit, &populated, records)
+            .map_err(|e| format!("type {name}: {e}"))?;
+        let info = SectionInfo {
+            type_name: name.clone(),
+            record_count: t.count,
+            ordinal_limit: limit,
+            state_count: t.count,
+            state_checksum: t.checksum,
+            ..SectionInfo::default()
+        };
+        Ok((info, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{to_canonical_bytes, Hollow, Struct};
+
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", primary_key(id))]
+    struct Item {
+        id: u64,
+        name: String,
+    }
+
+    /// A snapshot of items at ordinals 0, 2 and 3 (out of 5), with the
+    /// producer's checksum.
+    fn snapshot() -> ReadState {
+        let items: Vec<(u32, Vec<u8>)> = [0u32, 2, 3]
+            .iter()
+            .map(|&o| {
+                let item = Item {
+                    id: o as u64 * 10,
+                    name: format!("item {o}"),
+                };
+                (o, to_canonical_bytes(&item).unwrap())
+            })
+            .collect();
+        let checksum = items.iter().fold(0u64, |c, (o, b)| {
+            c.wrapping_add(state_mix(*o, hash_bytes(b)))
+        });
+        let section = snapshot_section(
+            Item::SIZE,
+            5,
+            &[0b1101],
+            items.iter().map(|(o, b)| (*o, &b[..])),
+        )
+        .unwrap();
+        let mut w = BlobWriter::new(BlobKind::Snapshot, 3, 3, 0, 0xfeed);
+        let mut info = SectionInfo::snapshot("Item", 3, 5);
+        info.state_checksum = checksum;
+        w.add_section(info, section);
+        let bytes = w.finish(Item::schema(), &[]).unwrap();
+        ReadState::open_snapshot(BlobName::Snapshot(3), Arc::new(bytes)).unwrap()
+    }
+
+    #[test]
+    fn a_rewrite_keeps_ordinals_and_refuses_records_off_their_checksum() {
+        let state = snapshot();
+        let again = state.rewritten().unwrap();
+        assert_eq!((again.version(), again.tag()), (3, 0xfeed));
+        let names = |s: &ReadState| -> Vec<(u32, u64, String)> {
+            s.records::<Item>()
+                .iter()
+                .map(|(o, r)| (o, r.id(), r.name().to_string()))
+                .collect()
+        };
+        assert_eq!(names(&again), names(&state));
+        assert_eq!(
+            names(&again).iter().map(|x| x.0).collect::<Vec<_>>(),
+            [0, 2, 3]
+        );
+        assert_eq!(again.records::<Item>().ordinal_limit(), 5);
+
+        // Records that do not add up to the version's checksum are not
+        // served: the rewrite fails, naming the type and both checksums.
+        let mut off = state.clone();
+        off.types[0].checksum ^= 1;
+        let e = off.rewritten().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::CorruptBlob);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("version 3") && msg.contains("type Item") && msg.contains("checksum"),
+            "{msg}"
+        );
+    }
+}
