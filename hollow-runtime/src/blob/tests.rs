@@ -336,6 +336,7 @@ fn writer_streams_the_same_bytes() {
     let mut streamed = Vec::new();
     let n = w.write_to_writer(&schema(), &[], &mut streamed).unwrap();
     assert_eq!(n as usize, streamed.len());
+    assert_eq!(w.finished_len(&schema(), &[]).unwrap(), n);
     assert_eq!(streamed, w.finish(&schema(), &[]).unwrap());
     assert_ne!(streamed, bytes);
 }

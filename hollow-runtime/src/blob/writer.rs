@@ -157,6 +157,26 @@ impl BlobWriter {
         Ok(out)
     }
 
+    /// The length in bytes of the finished blob ([`finish`](Self::finish)'s
+    /// output, or what [`write_to_writer`](Self::write_to_writer) writes),
+    /// for writing it into a buffer made to measure.
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish).
+    pub fn finished_len(
+        &self,
+        schema: &Schema,
+        tags: &[(String, String)],
+    ) -> Result<u64, BlobError> {
+        let (_, header) = self.layout(schema, tags)?;
+        let sections: u64 = self
+            .sections
+            .iter()
+            .map(|(_, b)| b.len().next_multiple_of(8) as u64)
+            .sum();
+        Ok((PREFIX_LEN + header.len() + TRAILER_LEN) as u64 + sections)
+    }
+
     /// Streams the finished blob into `w` (a file, say), hashing as it
     /// goes; returns the number of bytes written.
     ///

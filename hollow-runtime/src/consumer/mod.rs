@@ -6,6 +6,12 @@
 //! that sees one version for as long as it is held, and a refresh never
 //! blocks readers.
 //!
+//! A state made by deltas keeps the blobs it applied, and reads a record
+//! changed since its snapshot through one more lookup. [`Consumer::reclaim`]
+//! rewrites the version held as one snapshot in memory and serves that
+//! instead; [`ConsumerBuilder::reclaim_threshold`] does it in the background
+//! once enough of the records are read from deltas.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;

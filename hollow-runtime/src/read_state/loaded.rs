@@ -12,7 +12,8 @@ use crate::error::{Error, ErrorKind};
 use crate::store::BlobName;
 use crate::wire::ListPosition;
 
-/// The bytes of a blob: a memory map of a cached file, or owned bytes.
+/// The bytes of a blob: a memory map of a cached file, or owned bytes
+/// (a vector, or an anonymous map a rewrite wrote).
 ///
 /// Maps and vectors are told apart so reading a record costs no call
 /// through a trait object; anything else goes through `AsRef`.
@@ -20,6 +21,8 @@ use crate::wire::ListPosition;
 pub(crate) enum BlobBytes {
     Mapped(Arc<memmap2::Mmap>),
     Owned(Arc<Vec<u8>>),
+    /// Written once by [`BlobBytes::on_huge_pages`], never again (shared).
+    Written(Arc<memmap2::MmapMut>),
     Any(Arc<dyn AsRef<[u8]> + Send + Sync>),
 }
 
@@ -36,11 +39,35 @@ impl BlobBytes {
         BlobBytes::Mapped(Arc::new(m))
     }
 
+    /// `len` bytes written by `fill` into an anonymous map the kernel is
+    /// asked to back with 2 MiB pages (as index slot tables are, see
+    /// `index::slots`): reading a record at a random place then costs no
+    /// page walk through 4 KiB pages. Owned bytes when no map can be made.
+    ///
+    /// # Errors
+    /// What `fill` returns.
+    pub(crate) fn on_huge_pages<E>(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+    ) -> Result<BlobBytes, E> {
+        let Ok(mut map) = memmap2::MmapMut::map_anon(len) else {
+            let mut v = vec![0u8; len];
+            fill(&mut v)?;
+            return Ok(BlobBytes::Owned(Arc::new(v)));
+        };
+        #[cfg(target_os = "linux")]
+        // Only a hint: on small pages the bytes read the same.
+        let _ = map.advise(memmap2::Advice::HugePage);
+        fill(&mut map)?;
+        Ok(BlobBytes::Written(Arc::new(map)))
+    }
+
     #[inline]
     fn get(&self) -> &[u8] {
         match self {
             BlobBytes::Mapped(m) => m,
             BlobBytes::Owned(v) => v,
+            BlobBytes::Written(m) => m,
             BlobBytes::Any(b) => (**b).as_ref(),
         }
     }

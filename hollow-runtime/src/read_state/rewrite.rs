@@ -82,13 +82,19 @@ impl ReadState {
             let (info, bytes) = self.rewrite_type(t).map_err(&fail)?;
             writer.add_section(info, bytes);
         }
-        let bytes = writer
-            .finish(&self.schema, &self.header_tags)
+        // Written straight into the memory it is read from: the sections
+        // are copied once more, not twice.
+        let len = writer
+            .finished_len(&self.schema, &self.header_tags)
             .map_err(|e| fail(e.to_string()))?;
-        let blob = LoadedBlob::open(
-            BlobName::Snapshot(version),
-            BlobBytes::shared(Arc::new(bytes)),
-        )?;
+        let bytes = BlobBytes::on_huge_pages(len as usize, |mut out: &mut [u8]| {
+            writer
+                .write_to_writer(&self.schema, &self.header_tags, &mut out)
+                .map(drop)
+                .map_err(|e| fail(e.to_string()))
+        })?;
+        drop(writer);
+        let blob = LoadedBlob::open(BlobName::Snapshot(version), bytes)?;
         let mut out = ReadState::from_snapshot(Arc::new(blob), self.only.as_deref())?;
         out.indexes = Arc::new(IndexSet {
             slots: std::sync::RwLock::new(self.indexes.snapshot()),
