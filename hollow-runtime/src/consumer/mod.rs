@@ -666,14 +666,18 @@ async fn reclaim(inner: &Arc<Inner>) -> Result<bool, Error> {
     let started = Instant::now();
     let source = state.clone();
     let version = state.version();
-    let rewritten = tokio::task::spawn_blocking(move || source.rewritten())
-        .await
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::CorruptBlob,
-                format!("rewriting version {version} panicked: {e}"),
-            )
-        })??;
+    let rewritten = tokio::task::spawn_blocking(move || {
+        #[cfg(test)]
+        let _held = tests::hold_rewrite();
+        source.rewritten()
+    })
+    .await
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::CorruptBlob,
+            format!("rewriting version {version} panicked: {e}"),
+        )
+    })??;
     // Stored only if no refresh replaced the state meanwhile (refreshes
     // store under this lock).
     let _refreshes = inner.refresh_lock.lock().await;
@@ -830,4 +834,92 @@ pub(crate) async fn load_version(
         ErrorKind::Planning,
         format!("version {version} could not be loaded"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{InProcessAnnouncer, MemoryBlobStore};
+    use crate::{Hollow, Producer};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::RwLock;
+
+    /// Written by a test to keep rewrites from finishing until it lets them.
+    static HOLD_REWRITES: RwLock<()> = RwLock::new(());
+    /// Rewrites started.
+    static REWRITES_STARTED: AtomicUsize = AtomicUsize::new(0);
+
+    /// Called by a rewrite as it starts: counted, and held while a test
+    /// holds [`HOLD_REWRITES`].
+    pub(super) fn hold_rewrite() -> std::sync::RwLockReadGuard<'static, ()> {
+        REWRITES_STARTED.fetch_add(1, Ordering::SeqCst);
+        HOLD_REWRITES.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", primary_key(id))]
+    struct Item {
+        id: u64,
+        round: u64,
+    }
+
+    async fn publish(producer: &mut Producer, round: u64) -> u64 {
+        producer
+            .run_cycle(|w| {
+                (0..100).try_for_each(|id| {
+                    w.add(&Item {
+                        id,
+                        round: round * (id % 2),
+                    })
+                })
+            })
+            .await
+            .unwrap()
+            .version
+            .unwrap()
+    }
+
+    #[tokio::test]
+    #[expect(
+        clippy::await_holding_lock,
+        reason = "held on purpose: only the rewrite's blocking thread waits on it"
+    )]
+    async fn a_rewrite_overtaken_by_a_refresh_is_dropped() {
+        let store = Arc::new(MemoryBlobStore::new());
+        let announcer = Arc::new(InProcessAnnouncer::new());
+        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let consumer = Consumer::builder(store, announcer).build().unwrap();
+        for round in 1..=3 {
+            publish(&mut producer, round).await;
+            consumer.refresh().await.unwrap();
+        }
+        let held = HOLD_REWRITES.write().unwrap_or_else(|p| p.into_inner());
+        let started = REWRITES_STARTED.load(Ordering::SeqCst);
+        let inner = consumer.inner.clone();
+        let rewrite = tokio::spawn(async move { reclaim(&inner).await });
+        while REWRITES_STARTED.load(Ordering::SeqCst) == started {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // The rewrite of version 3 is under way; version 4 lands.
+        publish(&mut producer, 4).await;
+        assert_eq!(consumer.refresh().await.unwrap(), Some(4));
+        let v4 = consumer.current().unwrap();
+        drop(held);
+        assert!(
+            !rewrite.await.unwrap().unwrap(),
+            "a stale rewrite is not stored"
+        );
+        let now = consumer.current().unwrap();
+        assert!(Arc::ptr_eq(&now, &v4), "the refreshed state stays");
+        assert_eq!(now.version(), 4);
+        assert_eq!(consumer.metrics().reclaims, 0);
+        // Version 4 itself can be rewritten.
+        assert!(consumer.reclaim().await.unwrap());
+        let rewritten = consumer.current().unwrap();
+        assert_eq!(rewritten.version(), 4);
+        let round = |s: &ReadState| -> Vec<u64> {
+            s.records::<Item>().iter().map(|(_, r)| r.round()).collect()
+        };
+        assert_eq!(round(&rewritten), round(&v4));
+    }
 }
