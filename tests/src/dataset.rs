@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hollow_runtime::store::{AnnouncementWatcher, BlobStore};
-use hollow_runtime::{Consumer, ReadState, Record, Struct};
+use hollow_runtime::{Consumer, Producer, ReadState, Record, Struct};
 
 use crate::{Actor, Movie};
 
@@ -111,6 +111,30 @@ where
         }
     }
     out
+}
+
+/// A catalog of `n` movies and `n / 2` actors, the fields depending on
+/// `round` for keys divisible by `every` (so consecutive rounds differ in
+/// that share of the records).
+pub fn catalog(n: u64, round: u64, every: u64) -> Catalog {
+    let seed = |id: u64| if id.is_multiple_of(every) { round } else { 0 };
+    Catalog {
+        movies: (1..=n).map(|id| (id, movie(id, seed(id)))).collect(),
+        actors: (1..=n / 2).map(|id| (id, actor(id, seed(id)))).collect(),
+    }
+}
+
+/// Publishes `c` as one cycle of `producer`: the version it made (`None`
+/// when nothing changed). Panics if the cycle fails.
+pub async fn publish(producer: &mut Producer, c: &Catalog) -> Option<u64> {
+    producer
+        .run_cycle(|w| {
+            c.movies.values().try_for_each(|m| w.add(m))?;
+            c.actors.values().try_for_each(|a| w.add(a))
+        })
+        .await
+        .unwrap()
+        .version
 }
 
 /// A movies-and-actors oracle: what the producer published.

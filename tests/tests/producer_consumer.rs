@@ -14,7 +14,7 @@ use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
 use hollow_runtime::{
     Consumer, ErrorKind, FileAnnouncer, FsBlobStore, Producer, ReadState, Record, Value,
 };
-use hollow_tests::dataset::{self, actor, by_key, by_ordinal, movie, Catalog};
+use hollow_tests::dataset::{self, actor, by_key, by_ordinal, catalog, movie, publish};
 use hollow_tests::{Actor, Movie};
 
 fn memory() -> (Arc<MemoryBlobStore>, Arc<InProcessAnnouncer>) {
@@ -22,28 +22,6 @@ fn memory() -> (Arc<MemoryBlobStore>, Arc<InProcessAnnouncer>) {
         Arc::new(MemoryBlobStore::new()),
         Arc::new(InProcessAnnouncer::new()),
     )
-}
-
-/// A catalog of `n` movies and `n / 2` actors, the fields depending on
-/// `round` for keys divisible by `every` (so consecutive rounds differ in a
-/// few records).
-fn catalog(n: u64, round: u64, every: u64) -> Catalog {
-    let seed = |id: u64| if id.is_multiple_of(every) { round } else { 0 };
-    Catalog {
-        movies: (1..=n).map(|id| (id, movie(id, seed(id)))).collect(),
-        actors: (1..=n / 2).map(|id| (id, actor(id, seed(id)))).collect(),
-    }
-}
-
-async fn publish(producer: &mut Producer, c: &Catalog) -> Option<u64> {
-    producer
-        .run_cycle(|w| {
-            c.movies.values().try_for_each(|m| w.add(m))?;
-            c.actors.values().try_for_each(|a| w.add(a))
-        })
-        .await
-        .unwrap()
-        .version
 }
 
 #[tokio::test]

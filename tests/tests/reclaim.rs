@@ -10,28 +10,12 @@ use std::time::{Duration, Instant};
 
 use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
 use hollow_runtime::{Consumer, Producer, ReadState, Value};
-use hollow_tests::dataset::{actor, by_ordinal, movie, Catalog};
+use hollow_tests::dataset::{self, by_ordinal, catalog, Catalog};
 use hollow_tests::{Actor, Movie, MovieByYear, MoviePrimaryKey};
 
-/// `n` movies and `n / 2` actors; records whose key divides by `every`
-/// depend on `round`, so each round changes that share of them.
-fn catalog(n: u64, round: u64, every: u64) -> Catalog {
-    let seed = |id: u64| if id.is_multiple_of(every) { round } else { 0 };
-    Catalog {
-        movies: (1..=n).map(|id| (id, movie(id, seed(id)))).collect(),
-        actors: (1..=n / 2).map(|id| (id, actor(id, seed(id)))).collect(),
-    }
-}
-
 async fn publish(producer: &mut Producer, c: &Catalog) -> u64 {
-    producer
-        .run_cycle(|w| {
-            c.movies.values().try_for_each(|m| w.add(m))?;
-            c.actors.values().try_for_each(|a| w.add(a))
-        })
+    dataset::publish(producer, c)
         .await
-        .unwrap()
-        .version
         .expect("each round changes records")
 }
 
