@@ -181,8 +181,8 @@ impl ConsumerBuilder {
     /// more lookup. The rewrite costs time in proportion to the whole
     /// version, on a blocking thread; readers are never blocked, and states
     /// already handed out keep reading their blobs. A refresh that lands
-    /// while a rewrite runs makes the rewrite's result stale: it is dropped,
-    /// and the next refresh starts another one if still due.
+    /// while a rewrite runs makes the rewrite's result stale: it is
+    /// dropped, and the version then held is rewritten if it is due.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -314,7 +314,8 @@ pub struct ConsumerMetrics {
     pub last_refresh: Duration,
     /// Successful refreshes that changed the version.
     pub refreshes: u64,
-    /// Failed refresh attempts (each blob that failed counts).
+    /// Failed refresh attempts (each blob that failed counts), and failed
+    /// background rewrites ([`ConsumerBuilder::reclaim_threshold`]).
     pub failures: u64,
     /// Versions rewritten as one snapshot and served from then on
     /// ([`Consumer::reclaim`]).
@@ -624,7 +625,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
 fn reclaim_due(state: &ReadState, threshold: f64, max_chain: usize) -> bool {
     let records = state.record_count();
     let outside = state.records_outside_base();
-    outside > 0 && outside as f64 >= threshold * records as f64
+    (outside > 0 && outside as f64 >= threshold * records as f64)
         || state.blob_names().len() > max_chain + 1
 }
 
@@ -646,12 +647,28 @@ fn schedule_reclaim(inner: &Arc<Inner>, state: &ReadState) {
     }
     let inner = inner.clone();
     rt.spawn(async move {
-        let result = reclaim(&inner).await;
-        inner.reclaim_scheduled.store(false, Ordering::Release);
-        if let Err(e) = result {
-            inner.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "reclaiming dead records failed");
+        loop {
+            match reclaim(&inner).await {
+                Ok(true) => break,
+                Err(e) => {
+                    inner.failures.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "reclaiming dead records failed");
+                    break;
+                }
+                // Overtaken by a refresh (whose own check found this
+                // rewrite scheduled): again, if the version now held is due.
+                Ok(false) => {
+                    let due = inner
+                        .current
+                        .load_full()
+                        .is_some_and(|s| reclaim_due(&s, threshold, inner.max_chain));
+                    if !due {
+                        break;
+                    }
+                }
+            }
         }
+        inner.reclaim_scheduled.store(false, Ordering::Release);
     });
 }
 
@@ -884,7 +901,7 @@ mod tests {
         clippy::await_holding_lock,
         reason = "held on purpose: only the rewrite's blocking thread waits on it"
     )]
-    async fn a_rewrite_overtaken_by_a_refresh_is_dropped() {
+    async fn a_rewrite_overtaken_by_a_refresh_is_dropped_and_the_new_version_rewritten() {
         let store = Arc::new(MemoryBlobStore::new());
         let announcer = Arc::new(InProcessAnnouncer::new());
         let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
@@ -921,5 +938,39 @@ mod tests {
             s.records::<Item>().iter().map(|(_, r)| r.round()).collect()
         };
         assert_eq!(round(&rewritten), round(&v4));
+
+        // In the background: the rewrite of version 5 is overtaken by
+        // version 6, which is then rewritten in its place.
+        let background =
+            Consumer::builder(consumer.inner.store.clone(), consumer.inner.watcher.clone())
+                .reclaim_threshold(Some(0.3))
+                .build()
+                .unwrap();
+        background.refresh().await.unwrap();
+        let held = HOLD_REWRITES.write().unwrap_or_else(|p| p.into_inner());
+        let started = REWRITES_STARTED.load(Ordering::SeqCst);
+        publish(&mut producer, 5).await;
+        assert_eq!(background.refresh().await.unwrap(), Some(5));
+        while REWRITES_STARTED.load(Ordering::SeqCst) == started {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        publish(&mut producer, 6).await;
+        assert_eq!(background.refresh().await.unwrap(), Some(6));
+        let v6 = background.current().unwrap();
+        drop(held);
+        let waited = Instant::now();
+        while background.metrics().reclaims == 0 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "no rewrite in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let now = background.current().unwrap();
+        assert_eq!(now.version(), 6);
+        assert_eq!(now.blob_names(), vec![BlobName::Snapshot(6)]);
+        assert_eq!(round(&now), round(&v6));
+        assert_eq!(REWRITES_STARTED.load(Ordering::SeqCst), started + 2);
+        assert_eq!(background.metrics().failures, 0);
     }
 }

@@ -56,7 +56,10 @@ impl ReadState {
     /// reads from. The new state holds none of those blobs, reads every
     /// record with no lookup through the ordinal table, and shares this
     /// state's indexes (ordinals are unchanged). Deltas apply to it as to
-    /// this state.
+    /// this state. Its one blob is named `snapshot-<version>`
+    /// ([`ReadState::blob_names`]), as a published snapshot of the version
+    /// would be, but is held in memory only (on 2 MiB pages where the
+    /// kernel grants them), never written to a store or a cache.
     ///
     /// Each type's records are checked against the type's checksum on the
     /// way (as a producer's integrity check does), so a rewrite never
