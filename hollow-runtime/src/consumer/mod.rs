@@ -626,7 +626,7 @@ fn reclaim_due(state: &ReadState, threshold: f64, max_chain: usize) -> bool {
     let records = state.record_count();
     let outside = state.records_outside_base();
     (outside > 0 && outside as f64 >= threshold * records as f64)
-        || state.blob_names().len() > max_chain + 1
+        || state.blob_count() > max_chain + 1
 }
 
 /// Starts a background rewrite of `state` when the consumer's threshold
@@ -677,7 +677,7 @@ async fn reclaim(inner: &Arc<Inner>) -> Result<bool, Error> {
     let Some(state) = inner.current.load_full() else {
         return Ok(false);
     };
-    if state.blob_names().len() <= 1 {
+    if state.blob_count() <= 1 {
         return Ok(false);
     }
     let started = Instant::now();
@@ -873,6 +873,13 @@ mod tests {
         HOLD_REWRITES.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits until more than `started` rewrites have started.
+    async fn rewrite_started_after(started: usize) {
+        while REWRITES_STARTED.load(Ordering::SeqCst) == started {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[derive(Hollow, Clone, Debug, PartialEq)]
     #[hollow(crate = "crate", primary_key(id))]
     struct Item {
@@ -914,9 +921,7 @@ mod tests {
         let started = REWRITES_STARTED.load(Ordering::SeqCst);
         let inner = consumer.inner.clone();
         let rewrite = tokio::spawn(async move { reclaim(&inner).await });
-        while REWRITES_STARTED.load(Ordering::SeqCst) == started {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        rewrite_started_after(started).await;
         // The rewrite of version 3 is under way; version 4 lands.
         publish(&mut producer, 4).await;
         assert_eq!(consumer.refresh().await.unwrap(), Some(4));
@@ -951,9 +956,7 @@ mod tests {
         let started = REWRITES_STARTED.load(Ordering::SeqCst);
         publish(&mut producer, 5).await;
         assert_eq!(background.refresh().await.unwrap(), Some(5));
-        while REWRITES_STARTED.load(Ordering::SeqCst) == started {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        rewrite_started_after(started).await;
         publish(&mut producer, 6).await;
         assert_eq!(background.refresh().await.unwrap(), Some(6));
         let v6 = background.current().unwrap();

@@ -58,6 +58,8 @@
 mod data;
 mod posting;
 mod slots;
+
+pub(crate) use slots::huge_page_map;
 mod table;
 mod unique;
 

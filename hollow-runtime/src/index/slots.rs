@@ -39,6 +39,17 @@ unsafe impl Send for Slots {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for Slots {}
 
+/// An anonymous map of `len` bytes (zeroed) the kernel is asked to back
+/// with 2 MiB pages (only a hint: on small pages the bytes read the same);
+/// `None` when no map can be made. Shared with the blobs a rewrite writes
+/// (`read_state::BlobBytes::on_huge_pages`).
+pub(crate) fn huge_page_map(len: usize) -> Option<memmap2::MmapMut> {
+    let map = memmap2::MmapMut::map_anon(len).ok()?;
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
+    Some(map)
+}
+
 impl Slots {
     /// `len` slots, each `value`.
     pub(crate) fn filled(len: usize, value: u32) -> Slots {
@@ -47,10 +58,7 @@ impl Slots {
             // The kernel aligns large anonymous mappings to 2 MiB; the
             // part past the last whole 2 MiB stays on small pages, so no
             // memory is spent on rounding up.
-            if let Ok(mut map) = memmap2::MmapMut::map_anon(bytes) {
-                #[cfg(target_os = "linux")]
-                // Only a hint: without huge pages the table is as correct.
-                let _ = map.advise(memmap2::Advice::HugePage);
+            if let Some(mut map) = huge_page_map(bytes) {
                 // A map is page-aligned, so aligned for u32.
                 let ptr = NonNull::new(map.as_mut_ptr().cast::<u32>())
                     .expect("a mapping is never at address 0");

@@ -50,14 +50,11 @@ impl BlobBytes {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<BlobBytes, E> {
-        let Ok(mut map) = memmap2::MmapMut::map_anon(len) else {
+        let Some(mut map) = crate::index::huge_page_map(len) else {
             let mut v = vec![0u8; len];
             fill(&mut v)?;
             return Ok(BlobBytes::Owned(Arc::new(v)));
         };
-        #[cfg(target_os = "linux")]
-        // Only a hint: on small pages the bytes read the same.
-        let _ = map.advise(memmap2::Advice::HugePage);
         fill(&mut map)?;
         Ok(BlobBytes::Written(Arc::new(map)))
     }

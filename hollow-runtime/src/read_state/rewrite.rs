@@ -45,6 +45,12 @@ impl ReadState {
         self.types.iter().map(|t| t.count as u64).sum()
     }
 
+    /// How many blobs this state reads from (as [`ReadState::blob_names`]
+    /// lists them).
+    pub(crate) fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
     /// Bytes of the blobs this state reads from (the snapshot and every
     /// delta applied since, live records and dead ones).
     pub fn blob_bytes(&self) -> u64 {
