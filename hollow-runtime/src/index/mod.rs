@@ -484,7 +484,7 @@ fn find_unique<'s, T: Struct>(
     matches: impl Fn(&T::Ref<'s>) -> bool,
 ) -> Option<(u32, T::Ref<'s>)> {
     let index = index?;
-    let likely = match index.first.first().likely(hash) {
+    let likely = match index.first.likely(hash) {
         Some(o) => Some(o),
         None => index.unique()?.likely_probing(hash),
     };

@@ -159,6 +159,56 @@ fn sign_mask(x: std::arch::x86_64::__m128i, y: std::arch::x86_64::__m128i) -> u3
     }
 }
 
+/// [`SlotTable::first_in_window`] of one table, in as few loads as can
+/// be: where its slots are, its capacity, and its packing in one word.
+///
+/// A lookup's loads, even of data already in the L1 cache, each hold a
+/// place in the processor's load queue until the lookup's cache misses
+/// return; a loop of independent lookups overlaps only as many lookups as
+/// the queue has places for theirs. Reading these three words rather than
+/// the table's fields through its `Arc` (ten loads) lets more lookups
+/// overlap. A `Probe` says nothing of a table it outlives: whoever keeps
+/// one keeps the table's `Arc` beside it (see `unique::Resolved`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probe {
+    slots: std::ptr::NonNull<u32>,
+    cap: u64,
+    /// Value mask (high 32 bits), tag mask (16 bits), displacement bits
+    /// and value bits (8 bits each).
+    params: u64,
+}
+
+// SAFETY: a `Probe` only stands for shared reads of a table's slots,
+// which are never written once a version holds the table (`&[u32]` is
+// `Send + Sync`).
+unsafe impl Send for Probe {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Probe {}
+
+impl Probe {
+    /// [`SlotTable::first_in_window`] of the table this was made from.
+    ///
+    /// # Safety
+    /// That table is alive (its slots are unchanged while any version
+    /// holds it).
+    #[inline(always)]
+    pub(crate) unsafe fn first_in_window(&self, hash: u64) -> Option<u32> {
+        let p = self.params;
+        let home = (((hash >> 32) * self.cap) >> 32) as usize;
+        if home as u64 + WINDOW as u64 > self.cap {
+            return None;
+        }
+        let (value_bits, disp_bits) = ((p & 0xff) as u32, ((p >> 8) & 0xff) as u32);
+        let tag = (hash as u32) & ((p >> 16) & 0xffff) as u32;
+        // SAFETY: `home + WINDOW <= cap`, the number of slots (`probe`);
+        // the table is alive (the caller's promise).
+        let w = unsafe { &*self.slots.as_ptr().add(home).cast::<[u32; WINDOW]>() };
+        let hits = window_hits(w, value_bits, tag << disp_bits);
+        let e = *w.get(hits.trailing_zeros() as usize)?;
+        (e != EMPTY).then_some(e & (p >> 32) as u32)
+    }
+}
+
 /// Where a value sits and what it packs.
 #[inline]
 fn bits_for(n: u64) -> u32 {
@@ -578,6 +628,23 @@ impl SlotTable {
         (e != EMPTY).then(|| self.value(e))
     }
 
+    /// What [`SlotTable::first_in_window`] reads of the table, copied into
+    /// one small value a view keeps (see [`Probe`]); `None` for a table
+    /// whose slots are not exactly its capacity (never, as built).
+    pub(crate) fn probe(&self) -> Option<Probe> {
+        if self.slots.len() != self.cap || self.cap < WINDOW {
+            return None;
+        }
+        Some(Probe {
+            slots: std::ptr::NonNull::from(&self.slots[0]),
+            cap: self.cap as u64,
+            params: u64::from(self.value_mask) << 32
+                | u64::from(self.tag_mask) << 16
+                | u64::from(self.disp_bits) << 8
+                | u64::from(self.value_bits),
+        })
+    }
+
     /// Every value held (in slot order).
     pub(crate) fn values(&self) -> impl Iterator<Item = u32> + '_ {
         self.slots
@@ -780,6 +847,45 @@ mod tests {
                 one_by_one.sort_unstable();
                 assert_eq!(windowed, one_by_one, "hash {h:#x}, limit {limit}");
             }
+        }
+    }
+
+    #[test]
+    fn a_probe_reads_what_the_table_reads() {
+        let mut next = xorshift(0x5eed_0042);
+        // 3-bit displacements and no tag (an empty slot can pass the
+        // window's compare), 6-bit ones with tags, and a small table.
+        for (n, limit) in [(2000usize, 1u32 << 27), (2000, 5000), (40, 100)] {
+            let mut t = SlotTable::with_capacity(n, limit).unwrap();
+            let mut hashes = Vec::new();
+            for v in 0..(n as u32 * 9 / 10) {
+                // One in four shares one of a few homes (long clusters);
+                // some homes are the last slots, whose window would run
+                // past the end.
+                let h = match v % 8 {
+                    0 | 4 => crafted((next() % 8) as u32 * 0x1000_0000, next() as u32),
+                    2 => crafted(u32::MAX - (next() % 4) as u32, next() as u32),
+                    _ => next(),
+                };
+                if t.insert(h, v).is_ok() {
+                    hashes.push(h);
+                }
+            }
+            let p = t.probe().expect("a built table has a probe");
+            let (mut in_window, mut outside) = (0, 0);
+            for h in hashes.iter().copied().chain((0..4000).map(|_| next())) {
+                // SAFETY: `t` is alive and unchanged.
+                let got = unsafe { p.first_in_window(h) };
+                assert_eq!(got, t.first_in_window(h), "hash {h:#x}, limit {limit}");
+                match got {
+                    Some(v) => {
+                        in_window += 1;
+                        assert_eq!(Some(v), t.first_candidate(h));
+                    }
+                    None => outside += 1,
+                }
+            }
+            assert!(in_window > n / 3 && outside > 100, "{in_window} {outside}");
         }
     }
 

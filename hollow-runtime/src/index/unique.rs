@@ -22,7 +22,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::data::{has_key, too_many, Change, KeyList, ReadFn};
-use super::table::{Entry, Full, SlotTable};
+use super::table::{Entry, Full, Probe, SlotTable};
 use super::{IndexKind, IndexSpec};
 use crate::bits::{get as bit, set as bit_set};
 use crate::record::KeyHasher;
@@ -131,9 +131,37 @@ pub(crate) struct Resolved {
     table: Arc<SlotTable>,
     stale: Option<Bits>,
     pending: Option<Arc<Pending>>,
+    /// `table`'s probe, when it is the table read first for good (no
+    /// merge was running when the view was made): a lookup then reads it
+    /// alone, with no check of a merge.
+    probe: Option<Probe>,
 }
 
 impl Resolved {
+    fn new(table: Arc<SlotTable>, stale: Option<Bits>, pending: Option<Arc<Pending>>) -> Self {
+        let probe = pending.is_none().then(|| table.probe()).flatten();
+        Resolved {
+            table,
+            stale,
+            pending,
+            probe,
+        }
+    }
+
+    /// [`First::likely`] of [`Resolved::first`], through the probe when
+    /// there is one.
+    #[inline(always)]
+    pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        match &self.probe {
+            // SAFETY: the probe was made from `self.table`, held here.
+            Some(p) => {
+                let o = unsafe { p.first_in_window(hash) }?;
+                self.stale.as_ref().is_none_or(|s| !s.get(o)).then_some(o)
+            }
+            None => self.first().likely(hash),
+        }
+    }
+
     /// The table to read first now (as [`UniqueData::first`] would say).
     #[inline(always)]
     pub(crate) fn first(&self) -> First<'_> {
@@ -446,16 +474,12 @@ impl UniqueData {
     /// [`UniqueData::first`] resolved for a view (see [`Resolved`]).
     pub(crate) fn resolve(&self) -> Resolved {
         match self.merged() {
-            Some(table) => Resolved {
-                table: table.clone(),
-                stale: None,
-                pending: None,
-            },
-            None => Resolved {
-                table: self.base.clone(),
-                stale: (self.stale_count > 0).then(|| self.stale.clone()),
-                pending: self.pending.clone(),
-            },
+            Some(table) => Resolved::new(table.clone(), None, None),
+            None => Resolved::new(
+                self.base.clone(),
+                (self.stale_count > 0).then(|| self.stale.clone()),
+                self.pending.clone(),
+            ),
         }
     }
 
