@@ -3,7 +3,7 @@
 //! pointing at the offending token (`ui/fail`, each with its `.stderr`).
 //!
 //! Regenerate the expected output with `TRYBUILD=overwrite cargo test -p
-//! hollow-tests --test ui`, then review every changed `.stderr`.
+//! hollow-tests-ui --test ui`, then review every changed `.stderr`.
 
 #[test]
 fn ui() {
