@@ -153,8 +153,9 @@ impl Resolved {
     #[inline(always)]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
         match &self.probe {
-            // SAFETY: the probe was made from `self.table`, held here.
             Some(p) => {
+                // SAFETY: the probe was made from `self.table`, which is
+                // held here and never changed once shared.
                 let o = unsafe { p.first_in_window(hash) }?;
                 self.stale.as_ref().is_none_or(|s| !s.get(o)).then_some(o)
             }
