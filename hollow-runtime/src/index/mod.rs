@@ -58,10 +58,10 @@
 mod data;
 mod posting;
 mod slots;
-
-pub(crate) use slots::huge_page_map;
 mod table;
 mod unique;
+
+pub(crate) use slots::huge_page_map;
 
 use std::fmt;
 use std::marker::PhantomData;

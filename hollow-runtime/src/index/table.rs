@@ -204,9 +204,18 @@ impl Probe {
         // the table is alive (the caller's promise).
         let w = unsafe { &*self.slots.as_ptr().add(home).cast::<[u32; WINDOW]>() };
         let hits = window_hits(w, value_bits, tag << disp_bits);
-        let e = *w.get(hits.trailing_zeros() as usize)?;
-        (e != EMPTY).then_some(e & (p >> 32) as u32)
+        first_hit(w, hits, (p >> 32) as u32)
     }
+}
+
+/// The value of the first entry of window `w` among `hits` (from
+/// [`window_hits`]), if any.
+#[inline(always)]
+fn first_hit(w: &[u32; WINDOW], hits: u32, value_mask: u32) -> Option<u32> {
+    let e = *w.get(hits.trailing_zeros() as usize)?;
+    // An empty slot can pass as a hit (see `window_hits`); its value is
+    // the all-ones one, never an ordinal.
+    (e != EMPTY).then_some(e & value_mask)
 }
 
 /// Where a value sits and what it packs.
@@ -622,17 +631,14 @@ impl SlotTable {
     #[inline(always)]
     pub(crate) fn first_in_window(&self, hash: u64) -> Option<u32> {
         let (w, hits) = self.window(self.home(hash), self.tag_of(hash))?;
-        // An empty slot can pass as a hit (see `window_hits`); its value
-        // is the all-ones one, never an ordinal.
-        let e = *w.get(hits.trailing_zeros() as usize)?;
-        (e != EMPTY).then(|| self.value(e))
+        first_hit(w, hits, self.value_mask())
     }
 
     /// What [`SlotTable::first_in_window`] reads of the table, copied into
     /// one small value a view keeps (see [`Probe`]); `None` for a table
     /// whose slots are not exactly its capacity (never, as built).
     pub(crate) fn probe(&self) -> Option<Probe> {
-        if self.slots.len() != self.cap || self.cap < WINDOW {
+        if self.slots.len() != self.cap {
             return None;
         }
         Some(Probe {

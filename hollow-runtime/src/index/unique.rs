@@ -157,7 +157,7 @@ impl Resolved {
                 // SAFETY: the probe was made from `self.table`, which is
                 // held here and never changed once shared.
                 let o = unsafe { p.first_in_window(hash) }?;
-                self.stale.as_ref().is_none_or(|s| !s.get(o)).then_some(o)
+                live(self.stale.as_ref(), o)
             }
             None => self.first().likely(hash),
         }
@@ -189,8 +189,14 @@ impl First<'_> {
     #[inline(always)]
     pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
         let o = self.table.first_in_window(hash)?;
-        self.stale.is_none_or(|s| !s.get(o)).then_some(o)
+        live(self.stale, o)
     }
+}
+
+/// `o`, unless `stale` holds it.
+#[inline(always)]
+fn live(stale: Option<&Bits>, o: u32) -> Option<u32> {
+    stale.is_none_or(|s| !s.get(o)).then_some(o)
 }
 
 /// A background merge: its result (a new base, or `None` when the
