@@ -5,6 +5,8 @@
 
 use hollow_runtime::Hollow;
 
+pub mod flags;
+
 /// A movie, as in the benchmark scenario.
 #[derive(Hollow, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[hollow(primary_key(id), hash_index(year), hash_index(genres))]

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use hollow_benches::flags::{unknown, Flags};
 use hollow_benches::{
     change, check_equal, initial, median, ms, populate, Actor, JavaRandom, Movie, MovieByGenres,
     MovieByYear, MoviePrimaryKey,
@@ -31,28 +32,12 @@ fn parse() -> Result<Args, String> {
         dir: None,
         json: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(x) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+    let mut f = Flags::from_env();
+    while let Some(x) = f.next_flag() {
         match x.as_str() {
-            "--movies" => {
-                let v = val("--movies")?;
-                a.movies = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| format!("--movies takes a number, not {v:?}"))?;
-                if a.movies < 1000 {
-                    return Err("--movies must be at least 1000".into());
-                }
-            }
-            "--reps" => {
-                let v = val("--reps")?;
-                a.reps = v
-                    .parse()
-                    .map_err(|_| format!("--reps takes a number, not {v:?}"))?;
-                a.reps = a.reps.max(1);
-            }
-            "--dir" => a.dir = Some(val("--dir")?.into()),
+            "--movies" => a.movies = f.movies()?,
+            "--reps" => a.reps = f.reps()?,
+            "--dir" => a.dir = Some(f.value("--dir")?.into()),
             "--json" => a.json = true,
             "-h" | "--help" => {
                 println!(
@@ -60,7 +45,7 @@ fn parse() -> Result<Args, String> {
                 );
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other:?}; try --help")),
+            other => return Err(unknown(other)),
         }
     }
     Ok(a)

@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hollow_benches::flags::{unknown, Flags};
 use hollow_benches::{change, initial, median, ms, Actor, Movie};
 use hollow_runtime::{FileAnnouncer, FsBlobStore, Producer};
 
@@ -39,14 +40,19 @@ fn parse() -> Result<Args, String> {
             .map_err(|e| e.to_string())?
             .with_file_name("hollow"),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--movies" => a.movies = val()?.parse().map_err(|e| format!("--movies: {e}"))?,
-            "--reps" => a.reps = val()?.parse().map_err(|e| format!("--reps: {e}"))?,
-            "--hollow" => a.hollow = PathBuf::from(val()?),
-            other => return Err(format!("unknown flag {other}")),
+    let mut f = Flags::from_env();
+    while let Some(x) = f.next_flag() {
+        match x.as_str() {
+            "--movies" => a.movies = f.movies()?,
+            "--reps" => a.reps = f.reps()?,
+            "--hollow" => a.hollow = PathBuf::from(f.value("--hollow")?),
+            "-h" | "--help" => {
+                println!(
+                    "usage: hollow-cli-bench [--movies N (1000000)] [--reps R (5)] [--hollow PATH (beside this binary)]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(unknown(other)),
         }
     }
     Ok(a)

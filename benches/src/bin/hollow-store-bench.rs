@@ -20,6 +20,7 @@
 
 use std::time::Instant;
 
+use hollow_benches::flags::{unknown, Flags};
 use hollow_benches::{change, check_equal, initial, median, ms, populate, Actor, Movie};
 use hollow_runtime::store::url::{open, Opened, StoreOptions};
 use hollow_runtime::{Consumer, Producer};
@@ -36,35 +37,19 @@ fn parse() -> Result<Args, String> {
         reps: 5,
         store: String::new(),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(x) = it.next() {
-        let mut val = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+    let mut f = Flags::from_env();
+    while let Some(x) = f.next_flag() {
         match x.as_str() {
-            "--movies" => {
-                let v = val("--movies")?;
-                a.movies = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| format!("--movies takes a number, not {v:?}"))?;
-                if a.movies < 1000 {
-                    return Err("--movies must be at least 1000".into());
-                }
-            }
-            "--reps" => {
-                let v = val("--reps")?;
-                a.reps = v
-                    .parse::<usize>()
-                    .map_err(|_| format!("--reps takes a number, not {v:?}"))?
-                    .max(1);
-            }
-            "--store" => a.store = val("--store")?,
+            "--movies" => a.movies = f.movies()?,
+            "--reps" => a.reps = f.reps()?,
+            "--store" => a.store = f.value("--store")?,
             "-h" | "--help" => {
                 println!(
                     "usage: hollow-store-bench --store URL [--movies N (200000)] [--reps R (5)]"
                 );
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument {other:?}; try --help")),
+            other => return Err(unknown(other)),
         }
     }
     if a.store.is_empty() {
