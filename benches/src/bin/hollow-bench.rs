@@ -102,6 +102,52 @@ impl ReadFloor {
             })
             .sum()
     }
+
+    /// [`ReadFloor::sum`] with `ADDS` more instructions per key (register
+    /// additions in four independent chains, none waiting on memory): what
+    /// a lookup's own work costs in overlap alone. A loop of independent
+    /// lookups keeps as many of them in flight as the processor's window
+    /// holds instructions for, so the same two reads slow down as the
+    /// instructions between them grow, whatever those instructions do.
+    /// `None` off x86-64 (the additions are written in its assembly, so the
+    /// compiler can neither fold nor drop them).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+    fn sum_busy<const ADDS: usize>(&self, keys: &[u64]) -> Option<f64> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Some(
+                keys.iter()
+                    .map(|&k| {
+                        let (mut a, mut b, mut c, mut d) = (k, k ^ 1, k ^ 2, k ^ 3);
+                        // SAFETY: register additions only; no memory, stack
+                        // or flags the compiler relies on.
+                        unsafe {
+                            std::arch::asm!(
+                                ".rept {n}",
+                                "add {a}, 1",
+                                "add {b}, 3",
+                                "add {c}, 5",
+                                "add {d}, 7",
+                                ".endr",
+                                n = const ADDS / 4,
+                                a = inout(reg) a,
+                                b = inout(reg) b,
+                                c = inout(reg) c,
+                                d = inout(reg) d,
+                                options(pure, nomem, nostack),
+                            );
+                        }
+                        let r = &self.records[self.slots[self.slot(k)] as usize];
+                        f32::from_bits(r[1] as u32) as f64 + ((a ^ b ^ c ^ d) & 1) as f64
+                    })
+                    .sum(),
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            None
+        }
+    }
 }
 
 /// What a Rust user would otherwise ship: the whole dataset serialized.
@@ -437,6 +483,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut pk_batch_times = Vec::new();
     let mut native_pk_times = Vec::new();
     let mut floor_times = Vec::new();
+    let mut busy16_times = Vec::new();
+    let mut busy64_times = Vec::new();
     let mut reclaimed_pk_times = Vec::new();
     let mut reclaimed_pk_batch_times = Vec::new();
     let pk = recs.primary_key_index();
@@ -446,6 +494,18 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let s = Instant::now();
         black_box(floor.sum(&keys));
         floor_times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+        for (times, sum) in [
+            (
+                &mut busy16_times,
+                ReadFloor::sum_busy::<16> as fn(&ReadFloor, &[u64]) -> _,
+            ),
+            (&mut busy64_times, ReadFloor::sum_busy::<64>),
+        ] {
+            let s = Instant::now();
+            if black_box(sum(&floor, &keys)).is_some() {
+                times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+            }
+        }
         let s = Instant::now();
         black_box(
             keys.iter()
@@ -491,6 +551,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let floor_ns = median(floor_times);
+    let busy16_ns = (!busy16_times.is_empty()).then(|| median(busy16_times));
+    let busy64_ns = (!busy64_times.is_empty()).then(|| median(busy64_times));
     let pk_ns = median(pk_times);
     let pk_batch_ns = median(pk_batch_times);
     let reclaimed_pk_ns = median(reclaimed_pk_times);
@@ -696,6 +758,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         format!("{floor_ns:.1} ns floor"),
         ratio(pk_ns, floor_ns),
     );
+    for (adds, busy) in [(16, busy16_ns), (64, busy64_ns)] {
+        if let Some(busy) = busy {
+            t.row(
+                &format!("floor + {adds} additions per key"),
+                format!("{busy:.1} ns"),
+                format!("{floor_ns:.1} ns floor"),
+                ratio(busy, floor_ns),
+            );
+        }
+    }
     t.row(
         "pk lookup, batched, vs floor",
         format!("{pk_batch_ns:.1} ns"),
@@ -796,6 +868,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     t.key("records_in_deltas_share", Some(outside_share));
     t.key("reclaim_ms", Some(reclaim_ms));
     t.key("pk_read_floor_ns", Some(floor_ns));
+    t.key("pk_read_floor_busy16_ns", busy16_ns);
+    t.key("pk_read_floor_busy64_ns", busy64_ns);
     t.key("pk_index_bytes_per_record_1pct_max", Some(pk_bytes_1pct));
     t.key("pk_index_bytes_per_record", Some(pk_bytes));
 
