@@ -1,5 +1,6 @@
 //! Index behaviour beyond the oracle property test: the producer refusing
-//! duplicate primary and unique keys (and rolling back), composite and
+//! duplicate primary and unique keys (and rolling back; after a restore,
+//! among records it did not write too), composite and
 //! borrowed keys, a key that changes between versions, old states held by
 //! readers, lazy indexes, and indexes that grow past their tables (rebuilt
 //! larger inside a delta) with keys matching tens of thousands of records.
@@ -654,4 +655,155 @@ fn check_users(s: &hollow_runtime::ReadState, users: &BTreeMap<u64, User>, label
     }
     // Handles of earlier versions find nothing (or their new owner).
     assert!(by_handle.get(("h5v1", 1)).is_none(), "{label}");
+}
+
+/// An account keyed by email, as an earlier producer of the dataset
+/// declared it (so two accounts may share an id).
+#[derive(Hollow, Debug, Clone, PartialEq)]
+#[hollow(rename = "Account", primary_key(email))]
+pub struct AccountByEmailKey {
+    /// Not a key for this producer.
+    pub id: u64,
+    /// Primary key.
+    pub email: String,
+}
+
+#[tokio::test]
+async fn a_restored_producer_checks_keys_it_did_not_write() {
+    let (store, announcer, mut first) = setup();
+    // The first producer keys accounts by email: two share id 1.
+    first
+        .run_cycle(|w| {
+            w.add(&AccountByEmailKey {
+                id: 1,
+                email: "a@x".into(),
+            })?;
+            w.add(&AccountByEmailKey {
+                id: 1,
+                email: "b@x".into(),
+            })
+        })
+        .await
+        .unwrap();
+    let v1 = first.announced().unwrap();
+
+    // A producer keying them by id continues the dataset: any cycle that
+    // keeps both records must fail, naming the key, even though neither
+    // record is new to the cycle.
+    let mut second = Producer::builder(store.clone(), announcer.clone())
+        .record_type::<Account>()
+        .build();
+    second.restore(v1).await.unwrap();
+    let err = second
+        .run_cycle(|w| {
+            w.add(&Account {
+                id: 1,
+                email: "a@x".into(),
+            })?;
+            w.add(&Account {
+                id: 1,
+                email: "b@x".into(),
+            })?;
+            w.add(&Account {
+                id: 2,
+                email: "c@x".into(),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Record);
+    assert!(
+        err.to_string().contains("Account") && err.to_string().contains("primary key id=1"),
+        "{err}"
+    );
+    assert_eq!(second.announced(), Some(v1));
+    // Rolled back: the check is made again, not forgotten.
+    let err = second
+        .run_cycle(|w| {
+            w.add(&Account {
+                id: 1,
+                email: "a@x".into(),
+            })?;
+            w.add(&Account {
+                id: 1,
+                email: "b@x".into(),
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("primary key id=1"), "{err}");
+    // Once the clash is gone, cycles publish as usual.
+    let v2 = second
+        .run_cycle(|w| {
+            w.add(&Account {
+                id: 1,
+                email: "a@x".into(),
+            })?;
+            w.add(&Account {
+                id: 2,
+                email: "b@x".into(),
+            })
+        })
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    assert!(v2 > v1);
+}
+
+#[tokio::test]
+async fn a_producer_restored_before_declaring_its_types_finds_restored_keys() {
+    let (store, announcer, mut first) = setup();
+    first
+        .run_cycle(|w| {
+            w.add(&user(1, "a@x", "ann", 1))?;
+            w.add(&user(2, "b@x", "bob", 1))
+        })
+        .await
+        .unwrap();
+    let v1 = first.announced().unwrap();
+
+    // No `record_type::<User>()`: the type becomes typed at its first use,
+    // after the restore.
+    let mut second = Producer::builder(store.clone(), announcer.clone()).build();
+    second.restore(v1).await.unwrap();
+    // An upsert replaces the restored record with its key...
+    let v2 = second
+        .run_incremental(|c| c.upsert(&user(1, "new@x", "ann", 1)))
+        .await
+        .unwrap()
+        .version
+        .unwrap();
+    let consumer = Consumer::builder(store.clone(), announcer.clone())
+        .record_type::<User>()
+        .build()
+        .unwrap();
+    consumer.refresh().await.unwrap();
+    let s = consumer.current().unwrap();
+    assert_eq!(s.version(), v2);
+    let mut users: Vec<(u64, String)> = s
+        .records::<User>()
+        .iter()
+        .map(|(_, u)| (u.id(), u.email().to_string()))
+        .collect();
+    users.sort();
+    assert_eq!(users, [(1, "new@x".to_string()), (2, "b@x".to_string())]);
+    // ...a delete finds it...
+    second
+        .run_incremental(|c| c.delete::<User>(&2))
+        .await
+        .unwrap();
+    consumer.refresh().await.unwrap();
+    let s = consumer.current().unwrap();
+    assert!(s.records::<User>().by_primary_key(&2).is_none());
+    assert_eq!(s.records::<User>().len(), 1);
+    // ...and a full cycle adding a second record with a restored key fails.
+    let err = second
+        .run_cycle(|w| {
+            w.add(&user(1, "new@x", "ann", 1))?;
+            w.add(&user(1, "other@x", "cat", 2))
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("primary key id=1"), "{err}");
 }

@@ -648,6 +648,15 @@ impl Producer {
     /// next cycle publishes a delta and a snapshot carrying it, and records
     /// left unchanged keep their bytes and ordinals.
     ///
+    /// The restored records were checked by whichever producer wrote them,
+    /// against the keys it declared, which may not be this producer's. So
+    /// the first cycle after a restore checks the primary key of every
+    /// record it holds, not only of those it adds (unique keys are checked
+    /// in full by every producer's first cycle anyway): a clash fails that
+    /// cycle, naming the type and key, until the data no longer has it. A
+    /// type first used after the restore (not declared with
+    /// `record_type`) is checked the same way.
+    ///
     /// # Errors
     /// The version cannot be reached from the blobs in the store, or a
     /// declared type changed incompatibly since (a field's type, ordinal or

@@ -195,6 +195,12 @@ pub(crate) struct TypeWrite {
     /// first use, then kept current as records come and go, so duplicate
     /// checks and incremental lookups cost O(change).
     keys: Option<HashKeyed<Vec<u32>>>,
+    /// Whether the records held include some whose primary keys this
+    /// producer has not checked against each other: records restored from
+    /// blobs (written by another producer, which may have declared another
+    /// key or none). The next cycle then checks every record's key, not
+    /// only the added ones', once.
+    keys_unchecked: bool,
     /// Unique-key indexes of the published state (built on the first
     /// cycle that checks them), and those of the cycle being built.
     uniques: Vec<(IndexSpec, Option<Arc<IndexData>>)>,
@@ -220,9 +226,25 @@ impl TypeWrite {
             checksum: 0,
             key_hashes: Vec::new(),
             keys: None,
+            keys_unchecked: false,
             uniques: Vec::new(),
             pending_uniques: Vec::new(),
         }
+    }
+
+    /// Makes the type typed: records already held (restored before the
+    /// type was declared) get their primary-key hashes now, and are
+    /// checked against each other by the next cycle.
+    fn set_fns(&mut self, fns: TypedFns) {
+        self.fns = Some(fns);
+        self.key_hashes.resize(self.records.len(), 0);
+        for (o, r) in self.records.iter().enumerate() {
+            if let Some(bytes) = r {
+                self.key_hashes[o] = (fns.key_hash)(bytes).unwrap_or(0);
+            }
+        }
+        self.keys = None;
+        self.keys_unchecked = self.records.iter().any(Option::is_some);
     }
 
     /// Checks the unique keys of the cycle being built, updating their
@@ -386,15 +408,26 @@ impl TypeWrite {
 
     /// Two records of the cycle being built with the same primary key, if
     /// any: the key as text. Only records new to this cycle can clash, so
-    /// this costs O(added).
+    /// this costs O(added), except in the first cycle after a restore,
+    /// which checks every record (see `keys_unchecked`).
     pub(crate) fn duplicate_key(&mut self, added: &[u32]) -> Option<String> {
         let fns = self.fns?;
-        if !fns.has_key || added.is_empty() {
+        if !fns.has_key {
+            return None;
+        }
+        let all: Vec<u32>;
+        let check = if self.keys_unchecked {
+            all = self.next.iter().collect();
+            &all[..]
+        } else {
+            added
+        };
+        if check.is_empty() {
             return None;
         }
         self.keys();
         let keys = self.keys.as_ref()?;
-        for &o in added {
+        for &o in check {
             let b = self.bytes(o)?;
             for &p in keys.get(&self.key_hashes[o as usize]).into_iter().flatten() {
                 if p != o && self.next.get(p) {
@@ -446,6 +479,11 @@ impl TypeWrite {
             }
         }
         self.current = self.next.clone();
+        // Every record held was checked by this cycle (only the typed
+        // check does that: an untyped type stays unchecked).
+        if self.fns.is_some_and(|f| f.has_key) {
+            self.keys_unchecked = false;
+        }
         if self.pending_uniques.len() == self.uniques.len() {
             for ((_, d), p) in self.uniques.iter_mut().zip(self.pending_uniques.drain(..)) {
                 *d = Some(p);
@@ -513,6 +551,7 @@ impl TypeWrite {
     /// After restoring: ordinals below the limit that are not populated are
     /// free (from the cycle after next, to be safe).
     pub(crate) fn finish_restore(&mut self, cycle: u64) {
+        self.keys_unchecked = self.limit > 0;
         self.checksum = self
             .current
             .iter()
@@ -546,7 +585,7 @@ impl WriteState {
     pub(crate) fn type_of<T: Indexed>(&mut self) -> usize {
         if let Some(&i) = self.by_name.get(T::TYPE_NAME) {
             if self.types[i].fns.is_none() {
-                self.types[i].fns = Some(TypedFns::of::<T>());
+                self.types[i].set_fns(TypedFns::of::<T>());
             }
             return i;
         }
