@@ -124,7 +124,7 @@ macro_rules! __list_of_elements {
         type ListRef<'a> = $crate::List<'a, Self>;
         #[inline]
         fn read_list(p: $crate::wire::PointerReader<'_>) -> $crate::List<'_, Self> {
-            $crate::List::new(p.list_reader().unwrap_or($crate::wire::ListReader::empty()))
+            $crate::List::new(p.list_of(<Self as $crate::Element>::SIZE))
         }
         fn list_from_ref(
             r: $crate::List<'_, Self>,
