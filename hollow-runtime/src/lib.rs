@@ -44,6 +44,7 @@
 
 mod bits;
 pub mod blob;
+mod bytes;
 pub mod consumer;
 pub mod dynamic;
 mod encode;

@@ -363,9 +363,10 @@ impl KeyPart for String {
         // The stored bytes are the key's and its terminating zero: that
         // text. Anything else (another text, or bytes that do not read as
         // text) is compared as read, as every other lookup compares it.
-        list.text_bytes(i)
-            .is_some_and(|b| b.split_last() == Some((&0, key.as_bytes())))
-            || list.get(i).is_some_and(|item| item == *key)
+        list.text_bytes(i).is_some_and(|b| {
+            b.split_last()
+                .is_some_and(|(&z, text)| z == 0 && crate::bytes::eq(text, key.as_bytes()))
+        }) || list.get(i).is_some_and(|item| item == *key)
     }
 }
 

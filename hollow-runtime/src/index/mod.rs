@@ -424,7 +424,7 @@ fn query_hash<D: IndexDef>(key: &D::Key<'_>, q: &mut KeyHasher) -> u64 {
 fn key_eq(a: &[u8], b: &[u8]) -> bool {
     match (<[u8; 8]>::try_from(a), <[u8; 8]>::try_from(b)) {
         (Ok(x), Ok(y)) => u64::from_ne_bytes(x) == u64::from_ne_bytes(y),
-        _ => a == b,
+        _ => crate::bytes::eq(a, b),
     }
 }
 
