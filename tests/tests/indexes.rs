@@ -668,6 +668,24 @@ pub struct AccountByEmailKey {
     pub email: String,
 }
 
+/// One cycle of `accounts` (id, email), keyed by id.
+async fn publish_accounts(
+    producer: &mut Producer,
+    accounts: &[(u64, &str)],
+) -> Result<Option<u64>, hollow_runtime::Error> {
+    producer
+        .run_cycle(|w| {
+            accounts.iter().try_for_each(|&(id, email)| {
+                w.add(&Account {
+                    id,
+                    email: email.into(),
+                })
+            })
+        })
+        .await
+        .map(|o| o.version)
+}
+
 #[tokio::test]
 async fn a_restored_producer_checks_keys_it_did_not_write() {
     let (store, announcer, mut first) = setup();
@@ -694,21 +712,7 @@ async fn a_restored_producer_checks_keys_it_did_not_write() {
         .record_type::<Account>()
         .build();
     second.restore(v1).await.unwrap();
-    let err = second
-        .run_cycle(|w| {
-            w.add(&Account {
-                id: 1,
-                email: "a@x".into(),
-            })?;
-            w.add(&Account {
-                id: 1,
-                email: "b@x".into(),
-            })?;
-            w.add(&Account {
-                id: 2,
-                email: "c@x".into(),
-            })
-        })
+    let err = publish_accounts(&mut second, &[(1, "a@x"), (1, "b@x"), (2, "c@x")])
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Record);
@@ -718,35 +722,14 @@ async fn a_restored_producer_checks_keys_it_did_not_write() {
     );
     assert_eq!(second.announced(), Some(v1));
     // Rolled back: the check is made again, not forgotten.
-    let err = second
-        .run_cycle(|w| {
-            w.add(&Account {
-                id: 1,
-                email: "a@x".into(),
-            })?;
-            w.add(&Account {
-                id: 1,
-                email: "b@x".into(),
-            })
-        })
+    let err = publish_accounts(&mut second, &[(1, "a@x"), (1, "b@x")])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("primary key id=1"), "{err}");
     // Once the clash is gone, cycles publish as usual.
-    let v2 = second
-        .run_cycle(|w| {
-            w.add(&Account {
-                id: 1,
-                email: "a@x".into(),
-            })?;
-            w.add(&Account {
-                id: 2,
-                email: "b@x".into(),
-            })
-        })
+    let v2 = publish_accounts(&mut second, &[(1, "a@x"), (2, "b@x")])
         .await
         .unwrap()
-        .version
         .unwrap();
     assert!(v2 > v1);
 }

@@ -569,23 +569,31 @@ impl<'a> PointerReader<'a> {
             let w = word_at(self.seg, self.at);
             let size = ElementSize::from_bits(w >> 32);
             if w & 3 == 1 && size != ElementSize::InlineComposite && size != ElementSize::Void {
-                let target = pointer_target(self.at, w);
-                let count = (w >> 35) as u32;
-                let words = (size.data_bits() * count as u64).div_ceil(64);
-                if target >= 0 && target as u64 + words <= self.seg.words() as u64 {
-                    return Ok(ListReader {
-                        seg: self.seg,
-                        start: target as usize,
-                        size,
-                        count,
-                        data_words: 0,
-                        pointers: 0,
-                        depth: self.depth - 1,
-                    });
+                if let Some(l) = self.flat_list(w, size) {
+                    return Ok(l);
                 }
             }
         }
         self.list_reader_decoded()
+    }
+
+    /// The list that list pointer `w`, stored here, points to, its elements
+    /// `size` wide (not `InlineComposite` or `Void`): `None` when it is not
+    /// in bounds.
+    #[inline(always)]
+    fn flat_list(&self, w: u64, size: ElementSize) -> Option<ListReader<'a>> {
+        let target = pointer_target(self.at, w);
+        let count = (w >> 35) as u32;
+        let words = (size.data_bits() * count as u64).div_ceil(64);
+        (target >= 0 && target as u64 + words <= self.seg.words() as u64).then_some(ListReader {
+            seg: self.seg,
+            start: target as usize,
+            size,
+            count,
+            data_words: 0,
+            pointers: 0,
+            depth: self.depth - 1,
+        })
     }
 
     /// [`PointerReader::list_reader`] of a list whose elements are `size`
@@ -604,19 +612,8 @@ impl<'a> PointerReader<'a> {
         {
             let w = word_at(self.seg, self.at);
             if w & (7 << 32 | 3) == size.bits() << 32 | 1 {
-                let target = pointer_target(self.at, w);
-                let count = (w >> 35) as u32;
-                let words = (size.data_bits() * count as u64).div_ceil(64);
-                if target >= 0 && target as u64 + words <= self.seg.words() as u64 {
-                    return ListReader {
-                        seg: self.seg,
-                        start: target as usize,
-                        size,
-                        count,
-                        data_words: 0,
-                        pointers: 0,
-                        depth: self.depth - 1,
-                    };
+                if let Some(l) = self.flat_list(w, size) {
+                    return l;
                 }
             }
         }
