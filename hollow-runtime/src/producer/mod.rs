@@ -357,6 +357,10 @@ impl Producer {
         }
         let first = self.announced.is_none() || self.read.is_none();
         if !changed && !first {
+            // The records just checked are the published ones.
+            for t in &mut self.state.types {
+                t.keys_checked();
+            }
             self.state.rollback();
             return Ok(CycleOutcome {
                 version: None,

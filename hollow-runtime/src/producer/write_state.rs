@@ -247,6 +247,16 @@ impl TypeWrite {
         self.keys_unchecked = self.records.iter().any(Option::is_some);
     }
 
+    /// Notes that the published records' primary keys were checked (by
+    /// `duplicate_key` over every record of a cycle now published, or of
+    /// one that changed nothing). Only the typed check does that: an
+    /// untyped type stays unchecked until it is typed.
+    pub(crate) fn keys_checked(&mut self) {
+        if self.fns.is_some_and(|f| f.has_key) {
+            self.keys_unchecked = false;
+        }
+    }
+
     /// Checks the unique keys of the cycle being built, updating their
     /// indexes by the change (O(removed + added)); the new indexes take
     /// effect on commit.
@@ -479,11 +489,7 @@ impl TypeWrite {
             }
         }
         self.current = self.next.clone();
-        // Every record held was checked by this cycle (only the typed
-        // check does that: an untyped type stays unchecked).
-        if self.fns.is_some_and(|f| f.has_key) {
-            self.keys_unchecked = false;
-        }
+        self.keys_checked();
         if self.pending_uniques.len() == self.uniques.len() {
             for ((_, d), p) in self.uniques.iter_mut().zip(self.pending_uniques.drain(..)) {
                 *d = Some(p);
