@@ -676,8 +676,9 @@ impl<'a> PointerReader<'a> {
         self.data_decoded()
     }
 
-    /// [`PointerReader::data`] of anything but an in-bounds byte-list
-    /// pointer (null, a far pointer, a wrong kind), by the general decoder.
+    /// [`PointerReader::data`] of anything but a byte-list pointer (null, a
+    /// far pointer, another kind or element size), by the general decoder.
+    /// It gives what the fast path gives for any pointer (tested).
     #[inline(never)]
     fn data_decoded(&self) -> Result<&'a [u8], ReadError> {
         let l = self.list_reader()?;
