@@ -343,7 +343,9 @@ pub trait IndexDef: Sized + 'static {
         Self::encode_key(key, &mut q);
         let mut h = KeyHasher::new();
         let mut found = false;
-        Self::each_key(r, &mut h, &mut |k: &[u8]| found |= key_eq(k, q.bytes()));
+        Self::each_key(r, &mut h, &mut |k: &[u8]| {
+            found |= crate::bytes::eq(k, q.bytes())
+        });
         found
     }
 }
@@ -371,7 +373,7 @@ pub trait PrimaryKeyed: Record {
         let mut h = KeyHasher::new();
         let mut found = false;
         <Self::Index as IndexDef>::each_key(r, &mut h, &mut |k: &[u8]| {
-            found |= key_eq(k, q.bytes())
+            found |= crate::bytes::eq(k, q.bytes())
         });
         found
     }
@@ -416,16 +418,6 @@ fn query_hash<D: IndexDef>(key: &D::Key<'_>, q: &mut KeyHasher) -> u64 {
     q.clear();
     D::encode_key(key, q);
     q.finish()
-}
-
-/// Whether two key encodings are equal (an 8-byte one, the common case,
-/// compared as one word rather than through `memcmp`).
-#[inline(always)]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    match (<[u8; 8]>::try_from(a), <[u8; 8]>::try_from(b)) {
-        (Ok(x), Ok(y)) => u64::from_ne_bytes(x) == u64::from_ne_bytes(y),
-        _ => crate::bytes::eq(a, b),
-    }
 }
 
 /// The primary- or unique-key index in `data`, if that is one.

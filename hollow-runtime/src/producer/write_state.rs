@@ -233,18 +233,27 @@ impl TypeWrite {
     }
 
     /// Makes the type typed: records already held (restored before the
-    /// type was declared) get their primary-key hashes now, and are
-    /// checked against each other by the next cycle.
+    /// type was declared) get their primary-key hashes now. The restore
+    /// left them unchecked (`keys_unchecked`, which stays set while the
+    /// type is untyped), so the next cycle checks them against each other.
     fn set_fns(&mut self, fns: TypedFns) {
         self.fns = Some(fns);
+        self.hash_keys();
+    }
+
+    /// The primary-key hash of every record held, from its bytes (none
+    /// for an untyped type), after a restore or once the type is typed;
+    /// the key index is rebuilt on its next use.
+    fn hash_keys(&mut self) {
         self.key_hashes.resize(self.records.len(), 0);
-        for (o, r) in self.records.iter().enumerate() {
-            if let Some(bytes) = r {
-                self.key_hashes[o] = (fns.key_hash)(bytes).unwrap_or(0);
+        if let Some(fns) = self.fns {
+            for (o, r) in self.records.iter().enumerate() {
+                if let Some(bytes) = r {
+                    self.key_hashes[o] = (fns.key_hash)(bytes).unwrap_or(0);
+                }
             }
         }
         self.keys = None;
-        self.keys_unchecked = self.records.iter().any(Option::is_some);
     }
 
     /// Notes that the published records' primary keys were checked (by
@@ -543,9 +552,6 @@ impl TypeWrite {
             self.records.resize(o as usize + 1, None);
             self.hashes.resize(o as usize + 1, 0);
         }
-        let key_hash = self.fns.and_then(|f| (f.key_hash)(&bytes)).unwrap_or(0);
-        self.key_hashes.resize(self.records.len(), 0);
-        self.key_hashes[o as usize] = key_hash;
         self.records[o as usize] = Some(bytes.into_boxed_slice());
         self.hashes[o as usize] = hash;
         self.by_hash.entry(hash).or_default().push(o);
@@ -557,6 +563,7 @@ impl TypeWrite {
     /// After restoring: ordinals below the limit that are not populated are
     /// free (from the cycle after next, to be safe).
     pub(crate) fn finish_restore(&mut self, cycle: u64) {
+        self.hash_keys();
         self.keys_unchecked = self.limit > 0;
         self.checksum = self
             .current
