@@ -107,6 +107,56 @@ impl Part {
         })
     }
 
+    /// Removes `lows` (ascending, no repeats), giving the entries left,
+    /// or `None` (and the part unspecified) if one was not there.
+    fn remove_lows(&mut self, lows: &[u16]) -> Option<u32> {
+        match self {
+            Part::Array(a) => array_remove(a, lows).then_some(a.len() as u32),
+            Part::Bits(b, n) => {
+                for &low in lows {
+                    let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                    if b[w] & bit == 0 {
+                        return None;
+                    }
+                    b[w] &= !bit;
+                    *n -= 1;
+                }
+                let n = *n;
+                if n < TO_ARRAY {
+                    *self = Part::Array(Part::bits_iter(b).collect());
+                }
+                Some(n)
+            }
+        }
+    }
+
+    /// Adds `lows` (ascending, no repeats; those there already are left
+    /// as they are, and dropped from `lows`), becoming a bitmap past
+    /// [`TO_BITS`] entries.
+    fn insert_lows(&mut self, lows: &mut Vec<u16>) {
+        match self {
+            Part::Array(a) => {
+                lows.retain(|low| a.binary_search(low).is_err());
+                if a.len() + lows.len() <= TO_BITS {
+                    array_insert(a, lows);
+                } else {
+                    let mut bits = Box::new([0u64; WORDS]);
+                    for &x in a.iter().chain(lows.iter()) {
+                        bits[x as usize / 64] |= 1 << (x % 64);
+                    }
+                    *self = Part::Bits(bits, (a.len() + lows.len()) as u32);
+                }
+            }
+            Part::Bits(b, n) => {
+                for &low in lows.iter() {
+                    let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
+                    *n += u32::from(b[w] & bit == 0);
+                    b[w] |= bit;
+                }
+            }
+        }
+    }
+
     fn first(&self) -> Option<u16> {
         match self {
             Part::Array(a) => a.first().copied(),
@@ -123,6 +173,45 @@ impl Part {
                 word: b[0],
             },
         }
+    }
+}
+
+/// Removes `lows` (ascending, no repeats) from the sorted array `a`,
+/// moving the runs between them with slice copies; false (and `a`
+/// unspecified) if one was not there.
+fn array_remove(a: &mut Vec<u16>, lows: &[u16]) -> bool {
+    // `a[..w]` is kept; `a[at..]` is not looked at yet.
+    let (mut w, mut at) = (0, 0);
+    for &low in lows {
+        let i = at + a[at..].partition_point(|&x| x < low);
+        if a.get(i) != Some(&low) {
+            return false;
+        }
+        a.copy_within(at..i, w);
+        w += i - at;
+        at = i + 1;
+    }
+    let len = a.len();
+    a.copy_within(at..len, w);
+    a.truncate(w + len - at);
+    true
+}
+
+/// Adds `lows` (ascending, no repeats, none in `a`) to the sorted array
+/// `a`, from the back: each run of `a` moves once, by a slice copy.
+fn array_insert(a: &mut Vec<u16>, lows: &[u16]) {
+    let old = a.len();
+    a.resize(old + lows.len(), 0);
+    // `a[..end]` is what is left of the old entries, unmoved; the new
+    // array is filled downwards from `to`.
+    let (mut end, mut to) = (old, a.len());
+    for &low in lows.iter().rev() {
+        let i = a[..end].partition_point(|&x| x < low);
+        let n = end - i;
+        a.copy_within(i..end, to - n);
+        to -= n + 1;
+        a[to] = low;
+        end = i;
     }
 }
 
@@ -314,51 +403,38 @@ impl Posting {
     /// part once; false (and the set unspecified) if one was not there.
     pub(crate) fn remove_sorted(&mut self, os: &[u32]) -> bool {
         let parts = Arc::make_mut(&mut self.parts);
+        let mut lows = Vec::new();
         for (hi, run) in by_part(os) {
-            let lows = run.iter().map(|&o| (o & PART_MASK) as u16);
-            let run = run.len();
+            lows.clear();
+            lows.extend(run.iter().map(|&o| (o & PART_MASK) as u16));
             let Ok(i) = parts.binary_search_by_key(&hi, |p| p.0) else {
                 return false;
             };
-            let left = match &*parts[i].1 {
-                Part::Array(a) => {
-                    // One pass over both sorted lists.
-                    let mut kept = Vec::with_capacity(a.len().saturating_sub(run));
-                    let mut lows = lows.peekable();
-                    for &x in a {
-                        if lows.peek() == Some(&x) {
-                            lows.next();
-                        } else {
-                            kept.push(x);
-                        }
-                    }
-                    if lows.next().is_some() {
-                        return false;
-                    }
-                    let n = kept.len() as u32;
-                    parts[i].1 = Arc::new(Part::Array(kept));
-                    n
-                }
-                Part::Bits(..) => {
-                    let part = Arc::make_mut(&mut parts[i].1);
-                    let Part::Bits(b, n) = part else {
-                        return false;
-                    };
-                    for low in lows {
-                        let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                        if b[w] & bit == 0 {
+            let left = match Arc::get_mut(&mut parts[i].1) {
+                // Made by this change (or held by no other version):
+                // edited where it is.
+                Some(part) => match part.remove_lows(&lows) {
+                    Some(n) => n,
+                    None => return false,
+                },
+                None => match &*parts[i].1 {
+                    Part::Array(a) => {
+                        let mut kept = a.clone();
+                        if !array_remove(&mut kept, &lows) {
                             return false;
                         }
-                        b[w] &= !bit;
-                        *n -= 1;
+                        let n = kept.len() as u32;
+                        parts[i].1 = Arc::new(Part::Array(kept));
+                        n
                     }
-                    let n = *n;
-                    if n < TO_ARRAY {
-                        let a = Part::bits_iter(b).collect();
-                        *part = Part::Array(a);
+                    Part::Bits(..) => {
+                        let part = Arc::make_mut(&mut parts[i].1);
+                        match part.remove_lows(&lows) {
+                            Some(n) => n,
+                            None => return false,
+                        }
                     }
-                    n
-                }
+                },
             };
             if left == 0 {
                 parts.remove(i);
@@ -372,9 +448,8 @@ impl Posting {
     /// part once; ordinals already there are left as they are.
     pub(crate) fn insert_sorted(&mut self, os: &[u32]) {
         let parts = Arc::make_mut(&mut self.parts);
+        let mut lows = Vec::new();
         for (hi, run) in by_part(os) {
-            let lows = run.iter().map(|&o| (o & PART_MASK) as u16);
-            let run = run.len();
             let i = match parts.binary_search_by_key(&hi, |p| p.0) {
                 Ok(i) => i,
                 Err(i) => {
@@ -383,40 +458,23 @@ impl Posting {
                 }
             };
             let before = parts[i].1.len();
-            match &*parts[i].1 {
-                Part::Array(a) if a.len() + run <= TO_BITS => {
-                    // One pass over both sorted lists.
-                    let mut merged = Vec::with_capacity(a.len() + run);
-                    let mut lows = lows.peekable();
-                    for &x in a {
-                        while let Some(&l) = lows.peek().filter(|&&l| l <= x) {
-                            if l < x {
-                                merged.push(l);
-                            }
-                            lows.next();
-                        }
-                        merged.push(x);
+            lows.clear();
+            lows.extend(run.iter().map(|&o| (o & PART_MASK) as u16));
+            if Arc::get_mut(&mut parts[i].1).is_none() {
+                // Shared with another version: copied first (one streaming
+                // pass, with room for the new entries), then edited.
+                let copy = match &*parts[i].1 {
+                    Part::Array(a) => {
+                        let mut v = Vec::with_capacity(a.len() + lows.len());
+                        v.extend_from_slice(a);
+                        Part::Array(v)
                     }
-                    merged.extend(lows);
-                    parts[i].1 = Arc::new(Part::Array(merged));
-                }
-                Part::Array(a) => {
-                    let mut bits = Box::new([0u64; WORDS]);
-                    for x in a.iter().copied().chain(lows) {
-                        bits[x as usize / 64] |= 1 << (x % 64);
-                    }
-                    let n = bits.iter().map(|w| w.count_ones()).sum();
-                    parts[i].1 = Arc::new(Part::Bits(bits, n));
-                }
-                Part::Bits(..) => {
-                    if let Part::Bits(b, n) = Arc::make_mut(&mut parts[i].1) {
-                        for low in lows {
-                            let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                            *n += u32::from(b[w] & bit == 0);
-                            b[w] |= bit;
-                        }
-                    }
-                }
+                    Part::Bits(b, n) => Part::Bits(b.clone(), *n),
+                };
+                parts[i].1 = Arc::new(copy);
+            }
+            if let Some(part) = Arc::get_mut(&mut parts[i].1) {
+                part.insert_lows(&mut lows);
             }
             self.len += parts[i].1.len() - before;
         }
@@ -552,6 +610,49 @@ mod tests {
         for (c, o) in copies {
             assert!(c.iter().eq(o.iter().copied()));
             assert_eq!(c.len() as usize, o.len());
+        }
+    }
+
+    /// The slice-copy edits of an array part against a `BTreeSet`:
+    /// entries at either end, runs of neighbours, an empty array, and
+    /// a removal of an entry not there (refused).
+    #[test]
+    fn array_edits_match_a_btreeset() {
+        let mut x: u64 = 11;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..2000 {
+            let span = [4u64, 40, 700, 65_536][round % 4];
+            let have: BTreeSet<u16> = (0..next() % 300).map(|_| (next() % span) as u16).collect();
+            let mut a: Vec<u16> = have.iter().copied().collect();
+            let adds: BTreeSet<u16> = (0..next() % 40)
+                .map(|_| (next() % span) as u16)
+                .filter(|l| !have.contains(l))
+                .collect();
+            let adds: Vec<u16> = adds.into_iter().collect();
+            array_insert(&mut a, &adds);
+            let mut want: BTreeSet<u16> = have
+                .union(&adds.iter().copied().collect())
+                .copied()
+                .collect();
+            assert_eq!(a, want.iter().copied().collect::<Vec<_>>());
+            let removes: BTreeSet<u16> = a.iter().copied().filter(|_| next() % 3 == 0).collect();
+            let removes: Vec<u16> = removes.into_iter().collect();
+            assert!(array_remove(&mut a, &removes));
+            for r in &removes {
+                want.remove(r);
+            }
+            assert_eq!(a, want.iter().copied().collect::<Vec<_>>());
+            if let Some(absent) = (0..=u16::MAX).find(|l| !want.contains(l)) {
+                let mut with_absent: Vec<u16> = want.iter().copied().take(2).collect();
+                with_absent.push(absent);
+                with_absent.sort_unstable();
+                assert!(!array_remove(&mut a.clone(), &with_absent));
+            }
         }
     }
 
