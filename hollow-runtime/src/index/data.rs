@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::posting::{Posting, PostingBuilder};
 use super::table::{Full, SlotTable};
 use super::unique::UniqueData;
-use super::{IndexKind, IndexSpec};
+use super::{IndexKind, IndexSpec, KeyReads};
 use crate::record::KeyHasher;
 use crate::wire::{ListReader, StructReader};
 
@@ -40,6 +40,8 @@ pub(crate) struct Change<'c, 'a> {
     /// check: the blob's writer declares the key, and the state was checked
     /// against the writer's checksum. A producer's own check passes `false`.
     pub(crate) vouched: bool,
+    /// What reading a record's keys follows (read ahead that far).
+    pub(crate) reads: KeyReads,
 }
 
 /// Reads the record of the `k`-th removed (or added) ordinal of a change
@@ -296,12 +298,15 @@ struct Work<'w> {
     /// key (a transient cache: a key with thousands of records changed is
     /// compared by reading a member once, not once per record).
     memo: HashKeyed<Vec<KnownGroup>>,
+    /// What reading a record's keys follows.
+    reads: KeyReads,
 }
 
 impl<'w> Work<'w> {
-    fn new(spec: &'w IndexSpec) -> Self {
+    fn new(spec: &'w IndexSpec, reads: KeyReads) -> Self {
         Work {
             spec,
+            reads,
             keys: KeyList::default(),
             h: KeyHasher::new(),
             h2: KeyHasher::new(),
@@ -377,7 +382,7 @@ impl Work<'_> {
         let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(removed.len() * 2);
         let mut keys = std::mem::take(&mut self.keys);
         for (k, &o) in removed.iter().enumerate() {
-            prefetch_ahead(removed_at, k);
+            self.reads.prefetch_ahead(removed_at, k);
             let Some(r) = removed_at(k) else {
                 return Err(self.missing(o));
             };
@@ -448,7 +453,7 @@ impl Work<'_> {
         let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(added.len() * 2);
         let mut keys = std::mem::take(&mut self.keys);
         for (k, &o) in added.iter().enumerate() {
-            prefetch_ahead(added_at, k);
+            self.reads.prefetch_ahead(added_at, k);
             let Some(r) = added_at(k) else {
                 return Err(format!(
                     "index {} of {}: ordinal {o} added but absent",
@@ -536,25 +541,6 @@ fn by_group(mut pairs: Vec<(u32, u32)>, groups: u32) -> Vec<(u32, u32)> {
     }
     out.dedup();
     out
-}
-
-/// Asks memory for what reading the keys of the records `at` gives, a few
-/// records ahead of record `k`, in stages: a record's struct, then what
-/// its pointers point to, then the texts of its lists of texts (each
-/// stage reads what the one before fetched). A record's keys are several
-/// dependent reads away (a list field: the struct, the list, each text),
-/// and the records a delta removes are scattered over the state left.
-#[inline]
-fn prefetch_ahead(at: &AtFn<'_>, k: usize) {
-    if let Some(r) = at(k + 16) {
-        r.prefetch();
-    }
-    if let Some(r) = at(k + 8) {
-        r.prefetch_targets(1);
-    }
-    if let Some(r) = at(k + 4) {
-        r.prefetch_targets(2);
-    }
 }
 
 /// No further group in a chain.
@@ -652,7 +638,7 @@ impl IndexData {
             IndexData::Unique(u) => u.update(spec, c).map(IndexData::Unique),
             IndexData::Hash(d) => {
                 let mut d = d.clone();
-                let mut w = Work::new(spec);
+                let mut w = Work::new(spec, c.reads);
                 w.remove_hash_batch(&mut d, c.removed, c.removed_at, c.old)?;
                 w.add_hash_batch(&mut d, c.added, c.added_at, c.new)?;
                 Ok(IndexData::Hash(d))

@@ -57,6 +57,7 @@
 
 mod data;
 mod posting;
+mod read_ahead;
 mod slots;
 mod table;
 mod unique;
@@ -68,6 +69,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};
 
 pub(crate) use data::{Change, IndexData, ReadFn};
+pub(crate) use read_ahead::KeyReads;
 use unique::{Resolved, UniqueData};
 
 use crate::error::{Error, ErrorKind};

@@ -306,6 +306,8 @@ impl TypeWrite {
                         new_limit: self.limit,
                         // This is the check the blobs will vouch for.
                         vouched: false,
+                        // Unique keys read no records ahead.
+                        reads: crate::index::KeyReads::ALL,
                     },
                 )?,
                 None => IndexData::build(spec, self.next_count() as usize, self.limit, &read_next)?,

@@ -24,7 +24,7 @@ use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
-    Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, ReadFn, UniqueLookup,
+    Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, KeyReads, ReadFn, UniqueLookup,
 };
 use crate::record::Struct;
 use crate::store::BlobName;
@@ -563,6 +563,7 @@ impl ReadState {
                     new: &*new_read,
                     new_limit: limit,
                     vouched,
+                    reads: KeyReads::of(&next_ref.schema, spec.type_name(), spec.key()),
                 },
             )
             .map(|d| (IndexSlot::built(spec, Ok(Arc::new(d))), started.elapsed()))

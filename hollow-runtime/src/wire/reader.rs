@@ -386,21 +386,29 @@ impl<'a> StructReader<'a> {
     /// point to, so a reader about to follow them overlaps their cache
     /// misses: with `depth` 1 the first bytes of each text, list and
     /// struct; with `depth` 2 instead the targets of the first elements
-    /// of each list of pointers (the texts of a list of texts). Reads the
-    /// struct's pointer section (and at depth 2 those lists), which an
-    /// earlier call should have brought into cache (see
-    /// [`StructReader::prefetch`]); reads stay in bounds and a prefetch
-    /// cannot fault.
+    /// of each list of pointers (the texts of a list of texts). Only the
+    /// pointers `which` names are followed (bit `i`: pointer `i`; all
+    /// bits: every pointer). Reads the struct's pointer section (and at
+    /// depth 2 those lists), which an earlier call should have brought
+    /// into cache (see [`StructReader::prefetch`]); reads stay in bounds
+    /// and a prefetch cannot fault.
     #[inline]
-    pub(crate) fn prefetch_targets(&self, depth: u32) {
+    pub(crate) fn prefetch_targets(&self, depth: u32, which: u64) {
         // Struct and list pointers name their target by offset (a word
         // out of bounds reads as null); far and other pointers are left
         // alone.
         let target = |at: usize, w: u64| pointer_target(at, w) as usize;
         let fetch = |word: usize| prefetch_word(self.seg, word);
-        for at in self.ptr_start..self.ptr_start.saturating_add(self.pointers as usize) {
+        for (i, at) in
+            (self.ptr_start..self.ptr_start.saturating_add(self.pointers as usize)).enumerate()
+        {
+            let wanted = if i < 64 {
+                (which >> i) & 1 == 1
+            } else {
+                which == u64::MAX
+            };
             let w = word_at(self.seg, at);
-            if w == 0 || w & 3 >= 2 {
+            if !wanted || w == 0 || w & 3 >= 2 {
                 continue;
             }
             if depth == 1 {
@@ -1110,8 +1118,8 @@ mod tests {
             let s = StructReader::at(&seg, start, dw, ptrs, 8);
             let before: Vec<u64> = (0..3).map(|i| s.read_u64(i)).collect();
             s.prefetch();
-            s.prefetch_targets(1);
-            s.prefetch_targets(2);
+            s.prefetch_targets(1, u64::MAX);
+            s.prefetch_targets(2, u64::MAX);
             let after: Vec<u64> = (0..3).map(|i| s.read_u64(i)).collect();
             assert_eq!(before, after);
         }
