@@ -581,31 +581,39 @@ impl SlotTable {
 
     /// The entries (home slot, tag, value) for whose value `keep` holds:
     /// first those that did not wrap around past the last slot, in order
-    /// of home slot, then those that did (the few displaced from the last
-    /// slots into the first).
-    pub(crate) fn entries_split(
-        &self,
-        mut keep: impl FnMut(u32) -> bool,
-    ) -> (Vec<Entry>, Vec<Entry>) {
-        let mut in_order = Vec::with_capacity(self.len);
-        let mut wrapped = Vec::new();
-        let mut pos = 0usize;
-        for chunk in self.slots.chunks(CHUNK) {
-            for &e in chunk {
-                if e != EMPTY {
-                    let value = self.value(e);
-                    if keep(value) {
-                        let disp = self.disp(e) as usize;
-                        if disp > pos {
-                            wrapped.push((pos + self.cap - disp, self.tag(e), value));
-                        } else {
-                            in_order.push((pos - disp, self.tag(e), value));
-                        }
-                    }
+    /// of home slot (read as the iterator goes: a merge lays them into a
+    /// new table without holding them all in between), then those that
+    /// did (the few displaced from the last slots into the first).
+    pub(crate) fn entries_split<'a>(
+        &'a self,
+        keep: impl Fn(u32) -> bool + Copy + 'a,
+    ) -> (impl Iterator<Item = Entry> + 'a, Vec<Entry>) {
+        // An entry wrapped when its displacement passes its slot, which
+        // only the first `max_disp` slots can hold.
+        let first = (self.max_disp() as usize).min(self.cap);
+        let wrapped = self.slots[..first]
+            .iter()
+            .enumerate()
+            .filter(|&(pos, &e)| e != EMPTY && self.disp(e) as usize > pos)
+            .map(|(pos, &e)| {
+                (
+                    pos + self.cap - self.disp(e) as usize,
+                    self.tag(e),
+                    self.value(e),
+                )
+            })
+            .filter(|e| keep(e.2))
+            .collect();
+        let in_order = self.slots[..self.cap]
+            .iter()
+            .enumerate()
+            .filter_map(move |(pos, &e)| {
+                if e == EMPTY {
+                    return None;
                 }
-                pos += 1;
-            }
-        }
+                let (disp, value) = (self.disp(e) as usize, self.value(e));
+                (disp <= pos && keep(value)).then(|| (pos - disp, self.tag(e), value))
+            });
         (in_order, wrapped)
     }
 
@@ -790,6 +798,7 @@ mod tests {
         }
         // Keep the odd values; the last 500 come in later, sorted by home.
         let (in_order, wrapped) = t.entries_split(|v| v % 2 == 1);
+        let in_order: Vec<Entry> = in_order.collect();
         assert!(!wrapped.is_empty(), "the crafted hashes wrap");
         assert!(in_order.windows(2).all(|w| w[0].0 <= w[1].0));
         let mut later: Vec<Entry> = (2500..3000)

@@ -22,7 +22,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::data::{has_key, too_many, Change, KeyList, ReadFn};
-use super::table::{Entry, Full, Probe, SlotTable};
+use super::table::{Full, Probe, SlotTable};
 use super::{IndexKind, IndexSpec};
 use crate::bits::{get as bit, set as bit_set};
 use crate::record::KeyHasher;
@@ -710,11 +710,11 @@ impl UniqueData {
             None => {
                 // No room left (or ordinals outgrew the entry): rebuild
                 // larger, reading the keys again.
-                let (in_order, wrapped) = self.live_base();
+                let dead = self.dead();
+                let (in_order, wrapped) = self.base.entries_split(|v| !dead.get(v));
                 let values: Vec<u32> = in_order
-                    .iter()
-                    .chain(&wrapped)
-                    .map(|&(_, _, v)| v)
+                    .chain(wrapped)
+                    .map(|(_, _, v)| v)
                     .chain(self.live_recent().iter().map(|&(_, v)| v))
                     .collect();
                 let n = values.len();
@@ -724,11 +724,9 @@ impl UniqueData {
         self.adopt(Arc::new(base), limit, spec)
     }
 
-    /// The base's entries not stale (home slot, tag, value): those in
-    /// order of home slot, and those wrapped around (see
-    /// [`SlotTable::entries_split`]).
-    fn live_base(&self) -> (Vec<Entry>, Vec<Entry>) {
-        // One set to test per entry: stale, or superseded by a recent one.
+    /// The ordinals whose base entries are dead: stale, or superseded by
+    /// a recent entry (one set to test per entry).
+    fn dead(&self) -> Bits {
         let mut dead = self.stale.clone();
         {
             let words = Arc::make_mut(&mut dead.0);
@@ -740,7 +738,7 @@ impl UniqueData {
                 *w |= m;
             }
         }
-        self.base.entries_split(|v| !dead.get(v))
+        dead
     }
 
     /// The newest logged entry (key hash, ordinal) of each ordinal present.
@@ -777,9 +775,10 @@ impl UniqueData {
             })
             .collect();
         recent.sort_unstable_by_key(|e| e.0);
-        let (base_in_order, wrapped) = self.live_base();
+        let dead = self.dead();
+        let (base_in_order, wrapped) = self.base.entries_split(|v| !dead.get(v));
         let t = self.base.with_entries(
-            MergeByHome::new(base_in_order.into_iter(), recent.into_iter()),
+            MergeByHome::new(base_in_order, recent.into_iter()),
             wrapped.into_iter(),
         );
         tracing::debug!(
