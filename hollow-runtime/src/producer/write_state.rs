@@ -306,7 +306,8 @@ impl TypeWrite {
                         new_limit: self.limit,
                         // This is the check the blobs will vouch for.
                         vouched: false,
-                        // Unique keys read no records ahead.
+                        // Only hash-index updates read records ahead;
+                        // these are unique ones.
                         reads: crate::index::KeyReads::ALL,
                     },
                 )?,

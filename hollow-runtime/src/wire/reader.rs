@@ -1118,8 +1118,10 @@ mod tests {
             let s = StructReader::at(&seg, start, dw, ptrs, 8);
             let before: Vec<u64> = (0..3).map(|i| s.read_u64(i)).collect();
             s.prefetch();
-            s.prefetch_targets(1, u64::MAX);
-            s.prefetch_targets(2, u64::MAX);
+            for which in [u64::MAX, 0, 0b101, 1 << 63] {
+                s.prefetch_targets(1, which);
+                s.prefetch_targets(2, which);
+            }
             let after: Vec<u64> = (0..3).map(|i| s.read_u64(i)).collect();
             assert_eq!(before, after);
         }
