@@ -38,59 +38,18 @@ impl Part {
         }
     }
 
+    /// Adds `low`; false if it was there.
     #[cfg(test)]
     fn insert(&mut self, low: u16) -> bool {
-        match self {
-            Part::Array(a) => match a.binary_search(&low) {
-                Ok(_) => false,
-                Err(i) => {
-                    a.insert(i, low);
-                    if a.len() > TO_BITS {
-                        let mut bits = Box::new([0u64; WORDS]);
-                        for &x in a.iter() {
-                            bits[x as usize / 64] |= 1 << (x % 64);
-                        }
-                        *self = Part::Bits(bits, a.len() as u32);
-                    }
-                    true
-                }
-            },
-            Part::Bits(b, n) => {
-                let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                if b[w] & bit != 0 {
-                    return false;
-                }
-                b[w] |= bit;
-                *n += 1;
-                true
-            }
-        }
+        let before = self.len();
+        self.insert_lows(&mut vec![low]);
+        self.len() > before
     }
 
+    /// Removes `low`; false (and the part unchanged) if it was not there.
     #[cfg(test)]
     fn remove(&mut self, low: u16) -> bool {
-        match self {
-            Part::Array(a) => match a.binary_search(&low) {
-                Ok(i) => {
-                    a.remove(i);
-                    true
-                }
-                Err(_) => false,
-            },
-            Part::Bits(b, n) => {
-                let (w, bit) = (low as usize / 64, 1u64 << (low % 64));
-                if b[w] & bit == 0 {
-                    return false;
-                }
-                b[w] &= !bit;
-                *n -= 1;
-                if *n < TO_ARRAY {
-                    let a = Part::bits_iter(b).collect();
-                    *self = Part::Array(a);
-                }
-                true
-            }
-        }
+        self.remove_lows(&[low]).is_some()
     }
 
     fn bits_iter(b: &[u64; WORDS]) -> impl Iterator<Item = u16> + '_ {
@@ -410,31 +369,10 @@ impl Posting {
             let Ok(i) = parts.binary_search_by_key(&hi, |p| p.0) else {
                 return false;
             };
-            let left = match Arc::get_mut(&mut parts[i].1) {
-                // Made by this change (or held by no other version):
-                // edited where it is.
-                Some(part) => match part.remove_lows(&lows) {
-                    Some(n) => n,
-                    None => return false,
-                },
-                None => match &*parts[i].1 {
-                    Part::Array(a) => {
-                        let mut kept = a.clone();
-                        if !array_remove(&mut kept, &lows) {
-                            return false;
-                        }
-                        let n = kept.len() as u32;
-                        parts[i].1 = Arc::new(Part::Array(kept));
-                        n
-                    }
-                    Part::Bits(..) => {
-                        let part = Arc::make_mut(&mut parts[i].1);
-                        match part.remove_lows(&lows) {
-                            Some(n) => n,
-                            None => return false,
-                        }
-                    }
-                },
+            // Copied first if another version holds it (`make_mut`), then
+            // edited where it is.
+            let Some(left) = Arc::make_mut(&mut parts[i].1).remove_lows(&lows) else {
+                return false;
             };
             if left == 0 {
                 parts.remove(i);
@@ -469,13 +407,12 @@ impl Posting {
                         v.extend_from_slice(a);
                         Part::Array(v)
                     }
-                    Part::Bits(b, n) => Part::Bits(b.clone(), *n),
+                    bits => bits.clone(),
                 };
                 parts[i].1 = Arc::new(copy);
             }
-            if let Some(part) = Arc::get_mut(&mut parts[i].1) {
-                part.insert_lows(&mut lows);
-            }
+            // Held here alone now: `make_mut` copies nothing.
+            Arc::make_mut(&mut parts[i].1).insert_lows(&mut lows);
             self.len += parts[i].1.len() - before;
         }
     }
