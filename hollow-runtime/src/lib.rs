@@ -49,6 +49,7 @@ pub mod consumer;
 pub mod dynamic;
 mod encode;
 mod error;
+pub mod events;
 pub mod index;
 mod list;
 pub mod producer;
@@ -65,6 +66,7 @@ pub mod __private;
 pub use consumer::{Consumer, ConsumerBuilder, ConsumerMetrics};
 pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
 pub use error::{Error, ErrorKind};
+pub use events::{Event, EventListener};
 pub use hollow_schema as schema;
 pub use index::{
     DynIndex, HashIndex, IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed,

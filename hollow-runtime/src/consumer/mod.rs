@@ -45,22 +45,34 @@
 mod planner;
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
 use crate::error::{Error, ErrorKind};
+use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
-use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreErrorKind};
+use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreError, StoreErrorKind};
 use planner::Catalog;
 
 /// Default longest delta chain followed before loading a snapshot instead.
 pub const DEFAULT_MAX_DELTA_CHAIN: usize = 32;
+
+/// Default wait before auto-refresh retries after its first failure in a
+/// row; each further failure doubles it, up to [`DEFAULT_RETRY_MAX`].
+pub const DEFAULT_RETRY_MIN: Duration = Duration::from_millis(500);
+
+/// Default longest wait between auto-refresh retries.
+pub const DEFAULT_RETRY_MAX: Duration = Duration::from_secs(30);
 
 type Listener = Box<dyn Fn(&ReadState) + Send + Sync>;
 
@@ -74,6 +86,8 @@ pub struct ConsumerBuilder {
     indexes: Vec<IndexSpec>,
     index_options: IndexOptions,
     reclaim_threshold: Option<f64>,
+    events: Listeners,
+    retry: Backoff,
 }
 
 impl ConsumerBuilder {
@@ -202,6 +216,43 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Reports every [`Event`] of this consumer to `listener` (refreshes
+    /// started, succeeded and failed; announcements missing or
+    /// unreadable). [`Consumer::on_event`] adds listeners later.
+    pub fn event_listener(self, listener: impl EventListener + 'static) -> Self {
+        self.events.add(Arc::new(listener));
+        self
+    }
+
+    /// How long auto-refresh waits before trying again after a failure:
+    /// `min` after the first failure in a row, doubling with each further
+    /// one, never more than `max` (defaults [`DEFAULT_RETRY_MIN`] and
+    /// [`DEFAULT_RETRY_MAX`]). It retries for as long as the version it
+    /// aims at is not reached, and at once when a new version is
+    /// announced.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::Consumer;
+    /// let consumer = Consumer::builder(
+    ///     Arc::new(MemoryBlobStore::new()),
+    ///     Arc::new(InProcessAnnouncer::new()),
+    /// )
+    /// .retry_backoff(Duration::from_millis(100), Duration::from_secs(10))
+    /// .build()
+    /// .unwrap();
+    /// # drop(consumer);
+    /// ```
+    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.retry = Backoff {
+            min,
+            max: max.max(min),
+        };
+        self
+    }
+
     /// The consumer (holding no version until the first refresh).
     ///
     /// # Errors
@@ -257,6 +308,15 @@ impl ConsumerBuilder {
                 reclaim_scheduled: AtomicBool::new(false),
                 reclaims: AtomicU64::new(0),
                 last_reclaim_micros: AtomicU64::new(0),
+                events: self.events,
+                retry: self.retry,
+                health: Mutex::new(Health {
+                    last_success: Instant::now(),
+                    last_error: None,
+                }),
+                failed_refreshes: AtomicU64::new(0),
+                consecutive_failures: AtomicU64::new(0),
+                announcement_failures: AtomicU64::new(0),
             }),
             task: None,
         })
@@ -291,6 +351,38 @@ struct Inner {
     reclaim_scheduled: AtomicBool,
     reclaims: AtomicU64,
     last_reclaim_micros: AtomicU64,
+    events: Listeners,
+    retry: Backoff,
+    health: Mutex<Health>,
+    /// Refreshes that ended in an error (or a panic).
+    failed_refreshes: AtomicU64,
+    /// Failures since the last successful refresh.
+    consecutive_failures: AtomicU64,
+    /// Announcements found missing or unreadable.
+    announcement_failures: AtomicU64,
+}
+
+/// When the consumer last reached the version it refreshed to, and what
+/// last went wrong.
+struct Health {
+    /// The last successful refresh (the consumer's creation before any).
+    last_success: Instant,
+    last_error: Option<String>,
+}
+
+/// Auto-refresh's wait between retries: exponential, capped.
+#[derive(Clone, Copy, Debug)]
+struct Backoff {
+    min: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    /// The wait after `attempt` failures in a row (1 for the first).
+    fn delay(&self, attempt: u64) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31) as u32;
+        self.min.saturating_mul(1 << doublings).min(self.max)
+    }
 }
 
 impl Drop for Inner {
@@ -304,7 +396,11 @@ impl Drop for Inner {
 }
 
 /// A consumer's counters.
+///
+/// A consumer that has stalled shows it here: `consecutive_failures`
+/// above zero, `lag` above zero and `since_last_success` growing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConsumerMetrics {
     /// The version held.
     pub current_version: Option<u64>,
@@ -314,9 +410,31 @@ pub struct ConsumerMetrics {
     pub last_refresh: Duration,
     /// Successful refreshes that changed the version.
     pub refreshes: u64,
-    /// Failed refresh attempts (each blob that failed counts), and failed
-    /// background rewrites ([`ConsumerBuilder::reclaim_threshold`]).
+    /// Failures of every kind: each blob found unusable during a refresh,
+    /// each refresh that ended in an error (so a refresh that fails on a
+    /// blob counts twice), each announcement auto-refresh found missing
+    /// or could not read, and each failed background rewrite
+    /// ([`ConsumerBuilder::reclaim_threshold`]).
     pub failures: u64,
+    /// Refreshes that ended in an error or a panic, whether called
+    /// directly or by auto-refresh.
+    pub failed_refreshes: u64,
+    /// Failures since the last successful refresh (0 when the last
+    /// refresh succeeded).
+    pub consecutive_failures: u64,
+    /// Times the announcement was found missing (after a version was
+    /// announced or held) or could not be read.
+    pub announcement_failures: u64,
+    /// Time since the consumer last reached the version it refreshed to
+    /// (or, when no refresh has succeeded yet, since it was built).
+    pub since_last_success: Duration,
+    /// How far the version held is from the last announced version seen,
+    /// in version numbers (counting from 0 when nothing is held); `None`
+    /// when no announcement has been seen.
+    pub lag: Option<u64>,
+    /// The text of the most recent failure (kept after later successes;
+    /// `consecutive_failures` says whether it is still failing).
+    pub last_error: Option<String>,
     /// Versions rewritten as one snapshot and served from then on
     /// ([`Consumer::reclaim`]).
     pub reclaims: u64,
@@ -361,6 +479,11 @@ impl Consumer {
             indexes: Vec::new(),
             index_options: IndexOptions::default(),
             reclaim_threshold: None,
+            events: Listeners::default(),
+            retry: Backoff {
+                min: DEFAULT_RETRY_MIN,
+                max: DEFAULT_RETRY_MAX,
+            },
         }
     }
 
@@ -381,7 +504,15 @@ impl Consumer {
         *self.inner.pinned.lock().unwrap_or_else(|p| p.into_inner()) = version;
     }
 
-    /// Calls `f` with every new state after a refresh.
+    /// Reports every later [`Event`] of this consumer to `listener`, as
+    /// [`ConsumerBuilder::event_listener`] does.
+    pub fn on_event(&self, listener: impl EventListener + 'static) {
+        self.inner.events.add(Arc::new(listener));
+    }
+
+    /// Calls `f` with every new state after a refresh. A listener that
+    /// panics is logged and counted as a failure; the refresh still
+    /// succeeds and the other listeners still run.
     pub fn on_refresh(&self, f: impl Fn(&ReadState) + Send + Sync + 'static) {
         self.inner
             .listeners
@@ -392,10 +523,21 @@ impl Consumer {
 
     /// The counters.
     pub fn metrics(&self) -> ConsumerMetrics {
-        let a = self.inner.announced.load(Ordering::Relaxed);
+        let announced = self.inner.announced_seen();
+        let current = self.version();
+        let (since_last_success, last_error) = {
+            let h = self.inner.health.lock().unwrap_or_else(|p| p.into_inner());
+            (h.last_success.elapsed(), h.last_error.clone())
+        };
         ConsumerMetrics {
-            current_version: self.version(),
-            announced_version: (a != u64::MAX).then_some(a),
+            current_version: current,
+            announced_version: announced,
+            failed_refreshes: self.inner.failed_refreshes.load(Ordering::Relaxed),
+            consecutive_failures: self.inner.consecutive_failures.load(Ordering::Relaxed),
+            announcement_failures: self.inner.announcement_failures.load(Ordering::Relaxed),
+            since_last_success,
+            lag: announced.map(|a| a.abs_diff(current.unwrap_or(0))),
+            last_error,
             last_refresh: Duration::from_micros(
                 self.inner.last_refresh_micros.load(Ordering::Relaxed),
             ),
@@ -430,21 +572,34 @@ impl Consumer {
     }
 
     /// Refreshes to the pinned version, or else the announced one. Returns
-    /// the version held afterwards (`None` when nothing is announced).
+    /// the version held afterwards (`None` when nothing has been announced
+    /// yet and nothing is held).
+    ///
+    /// Every failure is reported to the consumer's listeners
+    /// ([`Event::RefreshFailed`]) and counted in its
+    /// [`metrics`](Self::metrics).
     ///
     /// # Errors
     /// The version cannot be reached (blobs missing or corrupt and no other
-    /// plan); the consumer keeps the version it has.
+    /// plan); the announcement cannot be read; no version is announced
+    /// although one was before or one is held (the announcement was
+    /// deleted); or the refresh panicked ([`ErrorKind::CorruptBlob`]). The
+    /// consumer keeps the version it has.
     pub async fn refresh(&self) -> Result<Option<u64>, Error> {
-        refresh(&self.inner).await
+        checked_refresh(&self.inner, None, false)
+            .await
+            .map_err(|(e, _)| e)
     }
 
     /// Refreshes to `version` (forward or back).
     ///
     /// # Errors
-    /// As [`Consumer::refresh`].
+    /// As [`Consumer::refresh`], but the announcement is not read.
     pub async fn refresh_to(&self, version: u64) -> Result<u64, Error> {
-        refresh_to(&self.inner, version).await
+        match checked_refresh(&self.inner, Some(version), false).await {
+            Ok(v) => Ok(v.unwrap_or(version)),
+            Err((e, _)) => Err(e),
+        }
     }
 
     /// Waits until the consumer holds `version` or later (refreshing as
@@ -482,43 +637,23 @@ impl Consumer {
     }
 
     /// Starts refreshing on every announcement, in a tokio task that stops
-    /// when the consumer is closed or dropped. Refresh errors are logged and
-    /// counted; the consumer keeps serving the version it has.
+    /// when the consumer is closed or dropped.
+    ///
+    /// The task survives every failure, a panic in a refresh included: the
+    /// consumer keeps serving the version it has, reports the failure to
+    /// its listeners and metrics, and tries again after a wait that grows
+    /// with each failure in a row ([`ConsumerBuilder::retry_backoff`]) for
+    /// as long as the version it aims at is not reached, or at once when
+    /// a new version is announced. An announcement that cannot be read is
+    /// read again on the same schedule; one that disappears is reported
+    /// ([`Event::AnnouncementMissing`]) and waited for.
     pub fn start_auto_refresh(&mut self) {
         if self.task.is_some() {
             return;
         }
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let watcher = self.inner.watcher.clone();
-        self.task = Some(tokio::spawn(async move {
-            let mut seen: Option<u64> = None;
-            let mut first = true;
-            loop {
-                let next = if first {
-                    first = false;
-                    watcher.latest().await
-                } else {
-                    watcher.changed(seen).await
-                };
-                let Some(inner) = weak.upgrade() else { return };
-                match next {
-                    Ok(v) => {
-                        seen = v;
-                        if v.is_some() {
-                            if let Err(e) = refresh(&inner).await {
-                                tracing::warn!(error = %e, "auto-refresh failed");
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        inner.failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, "reading the announcement failed");
-                        drop(inner);
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
-            }
-        }));
+        self.task = Some(tokio::spawn(follow(weak, watcher)));
     }
 
     /// Stops auto-refresh. The current state stays readable.
@@ -534,11 +669,255 @@ impl Consumer {
     }
 }
 
+/// What auto-refresh waits for next.
+enum Next {
+    /// Read the announcement now.
+    Read,
+    /// Wait until the announcement differs from the one seen.
+    Watch(Option<u64>),
+    /// As `Watch`, but refresh again after the wait at the latest.
+    Retry(Option<u64>, Duration),
+}
+
+/// The auto-refresh task: follows the announcement until the consumer goes
+/// away, surviving every error and panic.
+async fn follow(weak: Weak<Inner>, watcher: Arc<dyn AnnouncementWatcher>) {
+    let mut next = Next::Read;
+    loop {
+        let (news, seen) = match next {
+            Next::Read => (Some(caught(watcher.latest()).await), None),
+            Next::Watch(seen) => (Some(caught(watcher.changed(seen)).await), seen),
+            Next::Retry(seen, wait) => (
+                tokio::time::timeout(wait, caught(watcher.changed(seen)))
+                    .await
+                    .ok(),
+                seen,
+            ),
+        };
+        let Some(inner) = weak.upgrade() else { return };
+        let seen = match news {
+            // The retry wait passed with no news.
+            None => seen,
+            Some(Ok(Some(v))) => {
+                inner.announced.store(v, Ordering::Relaxed);
+                Some(v)
+            }
+            Some(Ok(None)) => {
+                if let Some(e) = announcement_missing(&inner) {
+                    note_failure(&inner, &e);
+                }
+                next = Next::Watch(None);
+                continue;
+            }
+            Some(Err(e)) => {
+                let wait = announcement_unreadable(&inner, &e, true);
+                drop(inner);
+                tokio::time::sleep(wait).await;
+                next = Next::Read;
+                continue;
+            }
+        };
+        next = match checked_refresh(&inner, None, true).await {
+            Ok(_) => Next::Watch(seen),
+            Err((_, retry_in)) => Next::Retry(seen, retry_in.unwrap_or(inner.retry.max)),
+        };
+    }
+}
+
+/// A future that turns a panic while it is polled into an `Err` holding
+/// the panic's payload.
+struct CatchUnwind<'a, T>(Pin<Box<dyn Future<Output = T> + Send + 'a>>);
+
+impl<T> Future for CatchUnwind<'_, T> {
+    type Output = std::thread::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// Reads the announcement through `read`, turning a panic into an error.
+async fn caught<'a>(
+    read: impl Future<Output = Result<Option<u64>, StoreError>> + Send + 'a,
+) -> Result<Option<u64>, StoreError> {
+    CatchUnwind(Box::pin(read)).await.unwrap_or_else(|panic| {
+        Err(StoreError::new(
+            StoreErrorKind::Io,
+            format!(
+                "reading the announcement panicked: {}",
+                panic_message(&*panic)
+            ),
+        ))
+    })
+}
+
+/// Refreshes to `to` (else the pinned or announced version), turning a
+/// panic into an error, and reports a failure to listeners and metrics.
+/// A failure comes with the wait before auto-refresh (`auto`) retries.
+async fn checked_refresh(
+    inner: &Arc<Inner>,
+    to: Option<u64>,
+    auto: bool,
+) -> Result<Option<u64>, (Error, Option<Duration>)> {
+    let run = async move {
+        match to {
+            Some(v) => refresh_to(inner, v).await.map(Some),
+            None => refresh(inner).await,
+        }
+    };
+    let result = CatchUnwind(Box::pin(run)).await.unwrap_or_else(|panic| {
+        Err(Error::new(
+            ErrorKind::CorruptBlob,
+            format!(
+                "refreshing {} from {} panicked: {}",
+                to.map_or_else(
+                    || "to the announced version".to_owned(),
+                    |v| format!("to version {v}")
+                ),
+                inner.store.describe(),
+                panic_message(&*panic)
+            ),
+        ))
+    });
+    result.map_err(|e| {
+        let retry_in = refresh_failed(inner, to, &e, auto);
+        (e, retry_in)
+    })
+}
+
+impl Inner {
+    /// The last announced version seen.
+    fn announced_seen(&self) -> Option<u64> {
+        let a = self.announced.load(Ordering::Relaxed);
+        (a != u64::MAX).then_some(a)
+    }
+
+    /// The version held.
+    fn held(&self) -> Option<u64> {
+        self.current.load().as_ref().map(|s| s.version())
+    }
+}
+
+/// Counts a failure and keeps its text.
+fn note_error(inner: &Inner, e: &dyn std::fmt::Display) {
+    inner.failures.fetch_add(1, Ordering::Relaxed);
+    inner
+        .health
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .last_error = Some(e.to_string());
+}
+
+/// Counts a failure to follow the announcement and keeps its text;
+/// returns the failures in a row.
+fn note_failure(inner: &Inner, e: &dyn std::fmt::Display) -> u64 {
+    note_error(inner, e);
+    inner.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Notes that the consumer reached the version it refreshed to.
+fn note_success(inner: &Inner) {
+    inner.consecutive_failures.store(0, Ordering::Relaxed);
+    inner
+        .health
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .last_success = Instant::now();
+}
+
+/// Reports a refresh that failed; returns the wait before auto-refresh
+/// retries (`None` unless `auto`).
+fn refresh_failed(inner: &Inner, to: Option<u64>, e: &Error, auto: bool) -> Option<Duration> {
+    inner.failed_refreshes.fetch_add(1, Ordering::Relaxed);
+    let attempt = note_failure(inner, e);
+    let retry_in = auto.then(|| inner.retry.delay(attempt));
+    let pinned = *inner.pinned.lock().unwrap_or_else(|p| p.into_inner());
+    let version = to.or(pinned).or_else(|| inner.announced_seen());
+    let held = inner.held();
+    tracing::warn!(?version, ?held, attempt, ?retry_in, error = %e, "refresh failed");
+    inner.events.emit(&Event::RefreshFailed {
+        version,
+        held,
+        kind: e.kind(),
+        error: e.to_string(),
+        attempt,
+        retry_in,
+    });
+    retry_in
+}
+
+/// Reports an announcement that cannot be read; returns the wait before
+/// auto-refresh reads it again. From auto-refresh (`auto`) this is a
+/// failure of its own; otherwise the refresh that read it fails and
+/// reports that.
+fn announcement_unreadable(inner: &Inner, e: &StoreError, auto: bool) -> Duration {
+    inner.announcement_failures.fetch_add(1, Ordering::Relaxed);
+    let attempt = if auto {
+        note_failure(inner, e)
+    } else {
+        inner.consecutive_failures.load(Ordering::Relaxed) + 1
+    };
+    let wait = inner.retry.delay(attempt);
+    let retry_in = auto.then_some(wait);
+    tracing::warn!(attempt, ?retry_in, error = %e, "reading the announcement failed");
+    inner.events.emit(&Event::AnnouncementUnreadable {
+        error: e.to_string(),
+        attempt,
+        retry_in,
+    });
+    wait
+}
+
+/// Reports that nothing is announced. It is a failure (returned) when the
+/// consumer holds a version or has seen one announced: the announcement
+/// was deleted. Before anything is announced it is only reported.
+fn announcement_missing(inner: &Inner) -> Option<Error> {
+    let held = inner.held();
+    let last_seen = inner.announced_seen();
+    inner
+        .events
+        .emit(&Event::AnnouncementMissing { held, last_seen });
+    if held.is_none() && last_seen.is_none() {
+        tracing::debug!(watcher = ?inner.watcher, "nothing announced yet");
+        return None;
+    }
+    inner.announcement_failures.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!(watcher = ?inner.watcher, ?held, ?last_seen, "the announcement is missing");
+    Some(Error::new(
+        ErrorKind::Store,
+        format!(
+            "no version is announced by {:?} (the last announced version seen: {}; \
+             the version held: {})",
+            inner.watcher,
+            last_seen.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+            held.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+        ),
+    ))
+}
+
 async fn refresh(inner: &Arc<Inner>) -> Result<Option<u64>, Error> {
     let pinned = *inner.pinned.lock().unwrap_or_else(|p| p.into_inner());
-    let announced = inner.watcher.latest().await?;
-    if let Some(a) = announced {
-        inner.announced.store(a, Ordering::Relaxed);
+    let announced = match inner.watcher.latest().await {
+        Ok(a) => a,
+        Err(e) => {
+            announcement_unreadable(inner, &e, false);
+            return Err(e.into());
+        }
+    };
+    match announced {
+        Some(a) => inner.announced.store(a, Ordering::Relaxed),
+        None => {
+            if let Some(e) = announcement_missing(inner) {
+                if pinned.is_none() {
+                    return Err(e);
+                }
+            }
+        }
     }
     match pinned.or(announced) {
         None => Ok(None),
@@ -549,9 +928,14 @@ async fn refresh(inner: &Arc<Inner>) -> Result<Option<u64>, Error> {
 async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
     let _guard = inner.refresh_lock.lock().await;
     let current = inner.current.load_full();
-    if current.as_ref().map(|s| s.version()) == Some(target) {
+    let from = current.as_ref().map(|s| s.version());
+    if from == Some(target) {
+        note_success(inner);
         return Ok(target);
     }
+    inner
+        .events
+        .emit(&Event::RefreshStarted { from, to: target });
     let started = Instant::now();
     let mut last_err = None;
     let mut retried_bad = false;
@@ -590,16 +974,30 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                     .last_refresh_micros
                     .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 inner.refreshes.fetch_add(1, Ordering::Relaxed);
+                note_success(inner);
                 for l in inner
                     .listeners
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .iter()
                 {
-                    l(&state);
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| l(&state))) {
+                        let e = format!(
+                            "a refresh listener panicked on version {target}: {}",
+                            panic_message(&*panic)
+                        );
+                        tracing::error!("{e}");
+                        note_error(inner, &e);
+                    }
                 }
                 let _ = inner.version_tx.send(Some(target));
-                tracing::info!(version = target, elapsed = ?started.elapsed(), "refreshed");
+                let duration = started.elapsed();
+                tracing::info!(version = target, elapsed = ?duration, "refreshed");
+                inner.events.emit(&Event::RefreshSucceeded {
+                    from,
+                    version: target,
+                    duration,
+                });
                 schedule_reclaim(inner, &state);
                 return Ok(target);
             }
@@ -901,6 +1299,39 @@ mod tests {
             .unwrap()
             .version
             .unwrap()
+    }
+
+    #[test]
+    fn retry_waits_double_from_the_minimum_up_to_the_maximum() {
+        let b = Backoff {
+            min: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        };
+        let waits: Vec<u64> = (1..=9).map(|n| b.delay(n).as_millis() as u64).collect();
+        assert_eq!(
+            waits,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        // No overflow however long the failures go on.
+        assert_eq!(b.delay(u64::MAX), Duration::from_secs(30));
+        let huge = Backoff {
+            min: Duration::MAX,
+            max: Duration::MAX,
+        };
+        assert_eq!(huge.delay(40), Duration::MAX);
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_any_poll_is_returned_as_its_payload() {
+        let caught: std::thread::Result<()> = CatchUnwind(Box::pin(async {
+            tokio::task::yield_now().await;
+            panic!("in the second poll");
+        }))
+        .await;
+        let panic = caught.unwrap_err();
+        assert_eq!(panic_message(&*panic), "in the second poll");
+        let fine = CatchUnwind(Box::pin(async { 7 })).await;
+        assert_eq!(fine.ok(), Some(7));
     }
 
     #[tokio::test]

@@ -56,6 +56,7 @@ pub(crate) use write_state::{TypeWrite, WriteState};
 
 use crate::blob::{self, BlobKind, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
+use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
 use crate::store::{Announcer, BlobName, BlobStore};
@@ -84,6 +85,7 @@ pub struct ProducerBuilder {
     minter: Minter,
     tags: Vec<(String, String)>,
     state: WriteState,
+    events: Listeners,
 }
 
 impl ProducerBuilder {
@@ -123,6 +125,13 @@ impl ProducerBuilder {
         self
     }
 
+    /// Reports every [`Event`] of the producer to `listener`: each cycle
+    /// started, succeeded or failed, and each version announced.
+    pub fn event_listener(self, listener: impl EventListener + 'static) -> Self {
+        self.events.add(Arc::new(listener));
+        self
+    }
+
     /// The producer.
     pub fn build(self) -> Producer {
         Producer {
@@ -137,6 +146,7 @@ impl ProducerBuilder {
             announced: None,
             published: 0,
             since_snapshot: 0,
+            events: self.events,
         }
     }
 }
@@ -154,6 +164,7 @@ pub struct Producer {
     announced: Option<u64>,
     published: u64,
     since_snapshot: u64,
+    events: Listeners,
 }
 
 impl std::fmt::Debug for Producer {
@@ -255,6 +266,7 @@ impl Producer {
             minter: Box::new(|last| last.map_or(1, |v| v + 1)),
             tags: Vec::new(),
             state: WriteState::default(),
+            events: Listeners::default(),
         }
     }
 
@@ -312,6 +324,7 @@ impl Producer {
     ) -> Result<CycleOutcome, Error> {
         let started = Instant::now();
         let cycle = self.published + 1;
+        self.events.emit(&Event::CycleStarted { cycle });
         for t in &mut self.state.types {
             if incremental {
                 t.next = t.current.clone();
@@ -319,19 +332,30 @@ impl Producer {
                 t.next.clear();
             }
         }
-        if let Err(e) = fill(&mut self.state, cycle) {
-            self.state.rollback();
-            return Err(Error::with_source(ErrorKind::Populate, what, e));
-        }
-        self.finish_cycle(started).await
-    }
-
-    async fn finish_cycle(&mut self, started: Instant) -> Result<CycleOutcome, Error> {
-        match self.publish(started).await {
-            Ok(outcome) => Ok(outcome),
+        let filled = fill(&mut self.state, cycle)
+            .map_err(|e| Error::with_source(ErrorKind::Populate, what, e));
+        let result = match filled {
+            Ok(()) => self.publish(started).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(outcome) => {
+                self.events.emit(&Event::CycleSucceeded {
+                    cycle,
+                    version: outcome.version,
+                    duration: outcome.duration,
+                });
+                Ok(outcome)
+            }
             Err(e) => {
                 self.state.rollback();
                 tracing::warn!(error = %e, "cycle failed; rolled back, nothing announced");
+                self.events.emit(&Event::CycleFailed {
+                    cycle,
+                    kind: e.kind(),
+                    error: e.to_string(),
+                    duration: started.elapsed(),
+                });
                 Err(e)
             }
         }
@@ -555,6 +579,10 @@ impl Producer {
             published.push((*name, bytes.len() as u64));
         }
         self.announcer.announce(version, self.announced).await?;
+        self.events.emit(&Event::Announced {
+            version,
+            previous: self.announced,
+        });
         // Commit.
         for t in &mut self.state.types {
             t.commit(cycle);
