@@ -12,6 +12,16 @@
 //! instead; [`ConsumerBuilder::reclaim_threshold`] does it in the background
 //! once enough of the records are read from deltas.
 //!
+//! A consumer that cannot follow says so: every refresh that fails (a
+//! blob missing or corrupt, a store down, a panic, an announcement deleted
+//! or unreadable) is reported to its [`Event`] listeners
+//! ([`ConsumerBuilder::event_listener`]) and counted in its
+//! [`ConsumerMetrics`] (failures in a row, lag behind the announced
+//! version, time since the last success, the last error), while it keeps
+//! serving the version it holds. Auto-refresh
+//! ([`Consumer::start_auto_refresh`]) retries with backoff until it
+//! reaches the announced version.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -227,9 +237,10 @@ impl ConsumerBuilder {
     /// How long auto-refresh waits before trying again after a failure:
     /// `min` after the first failure in a row, doubling with each further
     /// one, never more than `max` (defaults [`DEFAULT_RETRY_MIN`] and
-    /// [`DEFAULT_RETRY_MAX`]). It retries for as long as the version it
-    /// aims at is not reached, and at once when a new version is
-    /// announced.
+    /// [`DEFAULT_RETRY_MAX`]; `min` is at least 1 ms, so a failing store
+    /// is never retried in a busy loop). It retries for as long as the
+    /// version it aims at is not reached, and at once when a new version
+    /// is announced.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -246,6 +257,7 @@ impl ConsumerBuilder {
     /// # drop(consumer);
     /// ```
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        let min = min.max(Duration::from_millis(1));
         self.retry = Backoff {
             min,
             max: max.max(min),
