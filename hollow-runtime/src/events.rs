@@ -117,9 +117,23 @@ pub enum Event {
         /// read was part of a refresh called directly).
         retry_in: Option<Duration>,
     },
+    /// A consumer's background rewrite of the version it holds failed
+    /// (see
+    /// [`ConsumerBuilder::reclaim_threshold`](crate::ConsumerBuilder::reclaim_threshold));
+    /// it keeps serving the version as it was.
+    ReclaimFailed {
+        /// The version held.
+        version: Option<u64>,
+        /// What kind of failure it was.
+        kind: ErrorKind,
+        /// The error's text.
+        error: String,
+    },
     /// A producer started a cycle.
     CycleStarted {
-        /// The producer's cycle number (1 for its first).
+        /// The cycle's number: one more than the number of the producer's
+        /// cycles that announced a version (a cycle that changes nothing
+        /// or fails leaves the next one the same number).
         cycle: u64,
     },
     /// A producer finished a cycle.

@@ -1061,8 +1061,13 @@ fn schedule_reclaim(inner: &Arc<Inner>, state: &ReadState) {
             match reclaim(&inner).await {
                 Ok(true) => break,
                 Err(e) => {
-                    inner.failures.fetch_add(1, Ordering::Relaxed);
+                    note_error(&inner, &e);
                     tracing::warn!(error = %e, "reclaiming dead records failed");
+                    inner.events.emit(&Event::ReclaimFailed {
+                        version: inner.held(),
+                        kind: e.kind(),
+                        error: e.to_string(),
+                    });
                     break;
                 }
                 // Overtaken by a refresh (whose own check found this
