@@ -715,9 +715,7 @@ async fn follow(weak: Weak<Inner>, watcher: Arc<dyn AnnouncementWatcher>) {
                 Some(v)
             }
             Some(Ok(None)) => {
-                if let Some(e) = announcement_missing(&inner) {
-                    note_failure(&inner, &e);
-                }
+                announcement_missing(&inner, true);
                 next = Next::Watch(None);
                 continue;
             }
@@ -887,29 +885,39 @@ fn announcement_unreadable(inner: &Inner, e: &StoreError, auto: bool) -> Duratio
 
 /// Reports that nothing is announced. It is a failure (returned) when the
 /// consumer holds a version or has seen one announced: the announcement
-/// was deleted. Before anything is announced it is only reported.
-fn announcement_missing(inner: &Inner) -> Option<Error> {
+/// was deleted. Before anything is announced it is only reported. From
+/// auto-refresh (`auto`) the failure is counted here; otherwise the
+/// refresh that found it fails and counts that.
+fn announcement_missing(inner: &Inner, auto: bool) -> Option<Error> {
     let held = inner.held();
     let last_seen = inner.announced_seen();
+    let failure = if held.is_none() && last_seen.is_none() {
+        tracing::debug!(watcher = ?inner.watcher, "nothing announced yet");
+        None
+    } else {
+        inner.announcement_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(watcher = ?inner.watcher, ?held, ?last_seen, "the announcement is missing");
+        let e = Error::new(
+            ErrorKind::Store,
+            format!(
+                "no version is announced by {:?} (the last announced version seen: {}; \
+                 the version held: {})",
+                inner.watcher,
+                last_seen.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                held.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+            ),
+        );
+        if auto {
+            note_failure(inner, &e);
+        }
+        Some(e)
+    };
+    // Counted before listeners hear of it, so a listener reading the
+    // metrics sees this failure.
     inner
         .events
         .emit(&Event::AnnouncementMissing { held, last_seen });
-    if held.is_none() && last_seen.is_none() {
-        tracing::debug!(watcher = ?inner.watcher, "nothing announced yet");
-        return None;
-    }
-    inner.announcement_failures.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(watcher = ?inner.watcher, ?held, ?last_seen, "the announcement is missing");
-    Some(Error::new(
-        ErrorKind::Store,
-        format!(
-            "no version is announced by {:?} (the last announced version seen: {}; \
-             the version held: {})",
-            inner.watcher,
-            last_seen.map_or_else(|| "none".to_owned(), |v| v.to_string()),
-            held.map_or_else(|| "none".to_owned(), |v| v.to_string()),
-        ),
-    ))
+    failure
 }
 
 async fn refresh(inner: &Arc<Inner>) -> Result<Option<u64>, Error> {
@@ -924,7 +932,7 @@ async fn refresh(inner: &Arc<Inner>) -> Result<Option<u64>, Error> {
     match announced {
         Some(a) => inner.announced.store(a, Ordering::Relaxed),
         None => {
-            if let Some(e) = announcement_missing(inner) {
+            if let Some(e) = announcement_missing(inner, false) {
                 if pinned.is_none() {
                     return Err(e);
                 }
