@@ -764,3 +764,81 @@ fn help_has_examples_for_every_subcommand() {
     let text = ok(&["--help"]);
     assert!(text.contains("Exit codes"), "{text}");
 }
+
+/// Truncates the file at `path` in place (the same inode, as `cp` over it
+/// or a writer opening it with `O_TRUNC` does) to `len` bytes.
+fn truncate_in_place(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn a_loaded_snapshot_is_a_private_copy_the_store_file_cannot_pull_away() {
+    let f = fixture();
+    let s = f.states.last().unwrap();
+    let store = hollow_cli::store::Store::open(&f.store).unwrap();
+    let loaded = hollow_cli::version::Loaded::load(&store, s.version).unwrap();
+    // Emptied and rewritten in place while the snapshot is loaded: a map of
+    // the store file would now kill the process with SIGBUS on first read.
+    let snap = Path::new(&f.store).join(format!("snapshot-{}", s.version));
+    truncate_in_place(&snap, 0);
+    std::fs::write(&snap, b"not a blob").unwrap();
+    let view = loaded.view().unwrap();
+    for t in ["Movie", "Actor", "Stock", "Note"] {
+        assert_eq!(view.iter(t).count(), s.records(t).len(), "{t}");
+        assert_eq!(view.count(t), s.records(t).len(), "{t}");
+    }
+}
+
+#[test]
+fn a_blob_cut_short_or_removed_after_listing_is_an_error_naming_it() {
+    let f = fixture();
+    let (a, b) = (f.states[3].version, f.states[4].version);
+    let store = hollow_cli::store::Store::open(&f.store).unwrap();
+    // Listed whole, then cut in half in place before it is read.
+    let snap = Path::new(&f.store).join(format!("snapshot-{b}"));
+    let len = std::fs::metadata(&snap).unwrap().len();
+    truncate_in_place(&snap, len / 2);
+    let mut out = Vec::new();
+    let e = hollow_cli::cmd::export::run(&store, Some(b), None, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("snapshot-{b}")), "{e}");
+    assert!(out.is_empty(), "nothing is exported from a cut blob");
+    // Listed, then removed before it is read.
+    let delta = BlobName::Delta { from: a, to: b };
+    std::fs::remove_file(Path::new(&f.store).join(delta.to_string())).unwrap();
+    let e = hollow_cli::cmd::diff::run(&store, a, b, None, true, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("blob {delta} of store dir {}", f.store)),
+        "{e}"
+    );
+}
+
+#[test]
+fn copies_of_blobs_are_gone_when_the_command_ends() {
+    let f = fixture();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = hollow()
+        .env("TMPDIR", scratch.path())
+        .args(["export", &f.store])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
