@@ -5,7 +5,8 @@
 //! private copy, never in place: see [`store::Store::copy`]) and their
 //! records through the schema-driven dynamic reader
 //! ([`hollow_runtime::dynamic`]), so it works on any dataset with no
-//! generated code.
+//! generated code. Without `--version`, a command reads the announced
+//! version; a store with no announcement has no default.
 //!
 //! ```no_run
 //! use clap::Parser;

@@ -161,19 +161,27 @@ impl Store {
         }
     }
 
-    /// `version`, or by default the announced version (else the newest).
+    /// `version`, or by default the announced version. A store without an
+    /// announcement has no default: consumers read none of its versions, so
+    /// the newest one present is not what they see, and the caller must
+    /// name one.
     ///
     /// # Errors
     /// A version no blob of the store leads to, listing the versions there
-    /// are.
+    /// are; no `version` and no announcement; an announcement that cannot
+    /// be read.
     pub fn resolve_version(&self, version: Option<u64>) -> Result<u64, CliError> {
         let versions = self.versions();
         let v = match version {
             Some(v) => v,
-            None => match self.announced()? {
-                Some(a) => a,
-                None => *versions.iter().next_back().unwrap_or(&0),
-            },
+            None => self.announced()?.ok_or_else(|| {
+                CliError::new(format!(
+                    "store {} has no announced version, so consumers read none of its \
+                     versions ({}); pass --version V to read an unannounced one",
+                    self.describe(),
+                    list_versions(&versions)
+                ))
+            })?,
         };
         if versions.contains(&v) {
             Ok(v)

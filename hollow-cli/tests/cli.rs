@@ -765,6 +765,69 @@ fn help_has_examples_for_every_subcommand() {
     assert!(text.contains("Exit codes"), "{text}");
 }
 
+#[test]
+fn without_an_announcement_commands_need_a_version() {
+    let f = fixture();
+    let st = &f.store;
+    let produced: Vec<u64> = f.states.iter().map(|s| s.version).collect();
+    std::fs::remove_file(Path::new(st).join("announced.version")).unwrap();
+    // No command picks the newest version present in place of an
+    // announced one.
+    for args in [
+        vec!["export", st.as_str()],
+        vec!["schema", st.as_str()],
+        vec!["inspect", st.as_str(), "--type", "Movie", "--key", "0"],
+    ] {
+        let e = fails(&args, 1);
+        assert!(
+            e.contains(&format!("store dir {st} has no announced version"))
+                && e.contains("--version"),
+            "{args:?}: {e}"
+        );
+    }
+    // Named explicitly, an unannounced version is read.
+    let last = f.states.last().unwrap();
+    let got = export(st, &["--version", &v(last.version), "--type", "Movie"]);
+    assert_eq!(got["Movie"], last.records("Movie"));
+
+    // `versions` says every version is unannounced.
+    let j = ok_json(&["versions", st, "--json"]);
+    assert_eq!(j["announced"], Value::Null);
+    let status: Vec<&str> = j["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, vec!["unannounced"; produced.len()]);
+    let human = ok(&["versions", st]);
+    assert!(human.contains("announced: none"), "{human}");
+    assert!(human.contains("STATUS"), "{human}");
+    assert_eq!(
+        human.matches("unannounced").count(),
+        produced.len(),
+        "{human}"
+    );
+
+    // Announced in the middle: older, announced, then unannounced.
+    let mid = produced[2];
+    std::fs::write(Path::new(st).join("announced.version"), format!("{mid}\n")).unwrap();
+    let j = ok_json(&["versions", st, "--json"]);
+    for entry in j["versions"].as_array().unwrap() {
+        let ver = entry["version"].as_u64().unwrap();
+        let want = match ver.cmp(&mid) {
+            std::cmp::Ordering::Less => "older",
+            std::cmp::Ordering::Equal => "announced",
+            std::cmp::Ordering::Greater => "unannounced",
+        };
+        assert_eq!(entry["status"], json!(want), "version {ver}: {j}");
+        assert_eq!(entry["announced"], json!(ver == mid), "version {ver}: {j}");
+    }
+    // And the default version is the announced one, not the newest.
+    let got = export(st, &["--type", "Movie"]);
+    assert_eq!(got["Movie"], f.states[2].records("Movie"));
+}
+
 /// Truncates the file at `path` in place (the same inode, as `cp` over it
 /// or a writer opening it with `O_TRUNC` does) to `len` bytes.
 fn truncate_in_place(path: &Path, len: u64) {
