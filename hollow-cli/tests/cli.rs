@@ -844,11 +844,15 @@ fn a_loaded_snapshot_is_a_private_copy_the_store_file_cannot_pull_away() {
     let f = fixture();
     let s = f.states.last().unwrap();
     let store = hollow_cli::store::Store::open(&f.store).unwrap();
+    let name = BlobName::Snapshot(s.version);
+    let snap = Path::new(&f.store).join(name.to_string());
+    let bytes = std::fs::read(&snap).unwrap();
+    let map = store.map(name).unwrap();
     let loaded = hollow_cli::version::Loaded::load(&store, s.version).unwrap();
     // Emptied and rewritten in place while the snapshot is loaded: a map of
     // the store file would now kill the process with SIGBUS on first read.
-    let snap = Path::new(&f.store).join(format!("snapshot-{}", s.version));
     truncate_in_place(&snap, 0);
+    assert!(map[..] == bytes[..], "the map still holds the blob's bytes");
     std::fs::write(&snap, b"not a blob").unwrap();
     let view = loaded.view().unwrap();
     for t in ["Movie", "Actor", "Stock", "Note"] {
