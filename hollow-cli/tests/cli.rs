@@ -826,6 +826,35 @@ fn without_an_announcement_commands_need_a_version() {
     // And the default version is the announced one, not the newest.
     let got = export(st, &["--type", "Movie"]);
     assert_eq!(got["Movie"], f.states[2].records("Movie"));
+    // `history` marks the changes consumers have not seen: movie 3 is
+    // changed at the third version and removed and re-added after it.
+    let j = ok_json(&["history", st, "--type", "Movie", "--key", "3", "--json"]);
+    let events: Vec<(u64, &str)> = j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["version"].as_u64().unwrap(),
+                e["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (produced[0], "older"),
+            (mid, "announced"),
+            (produced[3], "unannounced"),
+            (produced[4], "unannounced"),
+        ]
+    );
+    let text = ok(&["history", st, "--type", "Movie", "--key", "3"]);
+    assert_eq!(text.matches("(unannounced)").count(), 2, "{text}");
+    assert!(
+        text.contains(&format!("{}: removed (unannounced)", produced[3])),
+        "{text}"
+    );
 }
 
 /// Truncates the file at `path` in place (the same inode, as `cp` over it

@@ -8,41 +8,10 @@ use std::collections::BTreeMap;
 use hollow_runtime::store::BlobName;
 use serde_json::{json, Value};
 
-use crate::cmd::{write, write_json};
+use crate::cmd::{write, write_json, VersionStatus};
 use crate::error::CliError;
 use crate::store::Store;
 use crate::table;
-
-/// Where a version stands against the announcement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    /// The version the announcement names: what consumers read.
-    Announced,
-    /// Older than the announced version.
-    Older,
-    /// Newer than the announced version (never announced, or announced and
-    /// then rolled back from), or any version of a store with no
-    /// announcement: its blobs are present, but consumers do not read it.
-    Unannounced,
-}
-
-impl Status {
-    fn of(version: u64, announced: Option<u64>) -> Status {
-        match announced {
-            Some(a) if version == a => Status::Announced,
-            Some(a) if version < a => Status::Older,
-            _ => Status::Unannounced,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Announced => "announced",
-            Status::Older => "older",
-            Status::Unannounced => "unannounced",
-        }
-    }
-}
 
 #[derive(Default)]
 struct Row {
@@ -89,7 +58,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
                 json!({
                     "version": v,
                     "announced": Some(*v) == announced,
-                    "status": Status::of(*v, announced).as_str(),
+                    "status": VersionStatus::of(*v, announced).as_str(),
                     "snapshot": r.snapshot.map(|b| json!({"name": BlobName::Snapshot(*v).to_string(), "bytes": b})),
                     "deltas": r.deltas.iter().map(|(f, b)| json!({"name": BlobName::Delta{from: *f, to: *v}.to_string(), "from": f, "bytes": b})).collect::<Vec<_>>(),
                     "reverse_deltas": r.reverse.iter().map(|(t, b)| json!({"name": BlobName::ReverseDelta{from: *v, to: *t}.to_string(), "to": t, "bytes": b})).collect::<Vec<_>>(),
@@ -144,7 +113,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         let mark = if Some(*v) == announced { " *" } else { "" };
         t.push(vec![
             format!("{v}{mark}"),
-            Status::of(*v, announced).as_str().to_owned(),
+            VersionStatus::of(*v, announced).as_str().to_owned(),
             r.snapshot.map_or("-".to_owned(), table::bytes),
             list(&r.deltas, "from "),
             list(&r.reverse, "to "),
