@@ -219,8 +219,8 @@ impl Store {
     /// end. A local blob is copied (by reads, which see a short file as a
     /// short read, never a signal) into an unnamed temporary file in
     /// `$TMPDIR`, which the system removes when the process ends however it
-    /// ends; a remote blob is fetched into a temporary directory, opened and
-    /// unlinked there. Copies of a remote store's blobs are kept for the
+    /// ends; a remote blob is fetched into a temporary directory, then
+    /// opened and unlinked there. Copies of a remote store's blobs are kept for the
     /// life of the [`Store`] (fetching is slow); a local blob is copied on
     /// each call and its copy freed with the last reference.
     ///
@@ -295,7 +295,9 @@ impl Store {
         got?;
         let file = File::open(&dest);
         // Unlinked at once: the open file keeps the bytes for this process,
-        // and nothing is left behind however the process ends.
+        // and the temporary directory (removed with the `Store`) holds no
+        // blob between fetches, so a killed process leaves at most the one
+        // it was fetching.
         let _ = std::fs::remove_file(&dest);
         let file = file.map_err(|e| {
             CliError::new(format!(
