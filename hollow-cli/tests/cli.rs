@@ -938,3 +938,45 @@ fn copies_of_blobs_are_gone_when_the_command_ends() {
         .collect();
     assert!(left.is_empty(), "left in TMPDIR: {left:?}");
 }
+
+#[test]
+fn hollow_export_survives_its_snapshot_truncated_mid_read() {
+    // Enough movies that the export fills the pipe and waits for this test
+    // to read, with most of the snapshot still unread.
+    const MOVIES: u64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = dataset::runtime();
+    let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
+    let mut producer = Producer::builder(store, announcer).build();
+    let version = rt
+        .block_on(
+            producer.run_cycle(|w| (0..MOVIES).try_for_each(|id| w.add(&dataset::movie(id, 1)))),
+        )
+        .unwrap()
+        .version
+        .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hollow"))
+        .args(["export", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+    // A first line means the snapshot is loaded: now cut it to nothing in
+    // place, as `cp` over it would, while the export still has most of it
+    // to read.
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut lines, &mut first).unwrap();
+    assert!(first.contains("\"record\""), "{first}");
+    truncate_in_place(&dir.path().join(format!("snapshot-{version}")), 0);
+    let rest = std::io::BufRead::lines(lines).count();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(1 + rest as u64, MOVIES);
+}
