@@ -53,7 +53,8 @@ pub enum Command {
         /// Store and output options.
         #[command(flatten)]
         common: Common,
-        /// The version (default: the announced one).
+        /// The version (default: the announced one; required when the store
+        /// has no announcement).
         #[arg(long, value_name = "V")]
         version: Option<u64>,
     },
@@ -82,7 +83,8 @@ pub enum Command {
         /// The record's ordinal.
         #[arg(long, value_name = "N")]
         ordinal: Option<u32>,
-        /// The version (default: the announced one).
+        /// The version (default: the announced one; required when the store
+        /// has no announcement).
         #[arg(long, value_name = "V")]
         version: Option<u64>,
     },
@@ -95,7 +97,8 @@ pub enum Command {
         /// Store and output options.
         #[command(flatten)]
         common: Common,
-        /// The version (default: the announced one).
+        /// The version (default: the announced one; required when the store
+        /// has no announcement).
         #[arg(long, value_name = "V")]
         version: Option<u64>,
         /// Only this record type (default: all).

@@ -1,10 +1,12 @@
 //! The `hollow` operations tool, as a library: the binary only parses the
 //! command line ([`args::Cli`]) and calls [`run`].
 //!
-//! Every command reads the store's blobs directly (memory-mapped in place
-//! for a local store) and their records through the schema-driven dynamic
-//! reader ([`hollow_runtime::dynamic`]), so it works on any dataset with no
-//! generated code.
+//! Every command reads the store's blobs directly (memory-mapped from a
+//! private copy, never in place: see [`store::Store::copy`]) and their
+//! records through the schema-driven dynamic reader
+//! ([`hollow_runtime::dynamic`]), so it works on any dataset with no
+//! generated code. Without `--version`, a command reads the announced
+//! version; a store with no announcement has no default.
 //!
 //! ```no_run
 //! use clap::Parser;

@@ -1,10 +1,12 @@
 //! Opening a store from its command-line form, listing its blobs and
-//! mapping them into memory.
+//! mapping private copies of them into memory.
 
-use std::collections::BTreeSet;
-use std::io::IsTerminal;
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use hollow_runtime::store::url::{self, StoreOptions};
 use hollow_runtime::store::{AnnouncementWatcher, BlobName, BlobStore, FileAnnouncer};
@@ -14,14 +16,14 @@ use memmap2::Mmap;
 use crate::error::CliError;
 
 /// An opened store: its blobs (listed once), its announcement, and a way to
-/// map any blob into memory.
+/// map a private copy of any blob into memory.
 pub struct Store {
     store: Arc<dyn BlobStore>,
     watcher: Option<Arc<dyn AnnouncementWatcher>>,
-    /// Where blobs are files already (a local store): mapped in place.
+    /// Where blobs are files already (a local store): copied from there.
     local_dir: Option<PathBuf>,
-    /// Where blobs fetched from a remote store are kept for this run.
-    fetched: OnceLock<tempfile::TempDir>,
+    /// Blobs fetched from a remote store, kept for this run.
+    fetched: Mutex<Fetched>,
     names: Vec<BlobName>,
     rt: tokio::runtime::Runtime,
 }
@@ -110,7 +112,7 @@ impl Store {
             store: opened.store,
             watcher: opened.watcher,
             local_dir: opened.local_dir,
-            fetched: OnceLock::new(),
+            fetched: Mutex::default(),
             names,
             rt,
         })
@@ -159,19 +161,27 @@ impl Store {
         }
     }
 
-    /// `version`, or by default the announced version (else the newest).
+    /// `version`, or by default the announced version. A store without an
+    /// announcement has no default: consumers read none of its versions, so
+    /// the newest one present is not what they see, and the caller must
+    /// name one.
     ///
     /// # Errors
     /// A version no blob of the store leads to, listing the versions there
-    /// are.
+    /// are; no `version` and no announcement; an announcement that cannot
+    /// be read.
     pub fn resolve_version(&self, version: Option<u64>) -> Result<u64, CliError> {
         let versions = self.versions();
         let v = match version {
             Some(v) => v,
-            None => match self.announced()? {
-                Some(a) => a,
-                None => *versions.iter().next_back().unwrap_or(&0),
-            },
+            None => self.announced()?.ok_or_else(|| {
+                CliError::new(format!(
+                    "store {} has no announced version, so consumers read none of its \
+                     versions ({}); pass --version V to read an unannounced one",
+                    self.describe(),
+                    list_versions(&versions)
+                ))
+            })?,
         };
         if versions.contains(&v) {
             Ok(v)
@@ -192,67 +202,202 @@ impl Store {
         Ok(self.rt.block_on(self.store.size(name))?)
     }
 
-    /// Maps blob `name` into memory (in place for a local store; fetched
-    /// into a temporary directory first otherwise).
+    /// Blob `name`, mapped into memory from this process's own copy of it
+    /// (see [`Store::copy`]).
     ///
     /// # Errors
-    /// The blob is missing or cannot be read.
+    /// As [`Store::copy`].
     pub fn map(&self, name: BlobName) -> Result<Arc<Mmap>, CliError> {
-        let path = self.path(name)?;
-        map_file(&path).map_err(|e| {
+        Ok(Arc::clone(self.copy(name)?.map()))
+    }
+
+    /// This process's own copy of blob `name`, mapped.
+    ///
+    /// A store's files are never mapped in place: another process may
+    /// truncate or rewrite one (a `cp` over it), and a map of a file that
+    /// shrinks kills the process with `SIGBUS` on the next read past its new
+    /// end. A local blob is copied (by reads, which see a short file as a
+    /// short read, never a signal) into an unnamed temporary file in
+    /// `$TMPDIR`, which the system removes when the process ends however it
+    /// ends; a remote blob is fetched into a temporary directory, then
+    /// opened and unlinked there. Copies of a remote store's blobs are kept for the
+    /// life of the [`Store`] (fetching is slow); a local blob is copied on
+    /// each call and its copy freed with the last reference.
+    ///
+    /// # Errors
+    /// The blob is missing or cannot be read, it changed while it was
+    /// copied, or no temporary file can be made; the message names the blob
+    /// and the store.
+    pub fn copy(&self, name: BlobName) -> Result<Arc<BlobCopy>, CliError> {
+        let file = match &self.local_dir {
+            Some(dir) => copy_local(&dir.join(name.to_string())),
+            None => return self.fetch(name),
+        };
+        let file = file.map_err(|e| {
             CliError::new(format!(
                 "cannot read blob {name} of store {}: {e}",
                 self.describe()
             ))
+        })?;
+        Ok(Arc::new(self.mapped(name, file)?))
+    }
+
+    /// Maps the private copy `file` of blob `name`.
+    fn mapped(&self, name: BlobName, file: File) -> Result<BlobCopy, CliError> {
+        // SAFETY: `file` is this process's own copy of the blob: an unnamed
+        // temporary file, or one unlinked from a directory only this process
+        // writes to, so no other process can open it to truncate or modify
+        // it, and this process never writes to it again. Every read from the
+        // map is bounds-checked besides.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| {
+            CliError::new(format!(
+                "cannot map the copy of blob {name} of store {}: {e}",
+                self.describe()
+            ))
+        })?;
+        Ok(BlobCopy {
+            file,
+            map: Arc::new(map),
         })
     }
 
-    /// The local file holding blob `name` (in the store's directory for a
-    /// local store; fetched into a temporary directory otherwise).
-    ///
-    /// # Errors
-    /// The blob cannot be fetched.
-    pub fn path(&self, name: BlobName) -> Result<PathBuf, CliError> {
-        match &self.local_dir {
-            Some(dir) => Ok(dir.join(name.to_string())),
-            None => self.fetch(name),
+    /// Fetches blob `name` of a remote store into the temporary directory
+    /// (once per [`Store`]), opens it and unlinks it.
+    fn fetch(&self, name: BlobName) -> Result<Arc<BlobCopy>, CliError> {
+        let mut fetched = self
+            .fetched
+            .lock()
+            .map_err(|_| CliError::new("the cache of fetched blobs is poisoned"))?;
+        if let Some(copy) = fetched.copies.get(&name) {
+            return Ok(Arc::clone(copy));
         }
-    }
-
-    fn fetch(&self, name: BlobName) -> Result<PathBuf, CliError> {
-        let dir = match self.fetched.get() {
-            Some(d) => d,
+        let dir = match &fetched.dir {
+            Some(d) => d.path().to_path_buf(),
             None => {
                 let d = tempfile::tempdir().map_err(|e| {
-                    CliError::new(format!("cannot create a temporary directory: {e}"))
+                    CliError::new(format!(
+                        "cannot create a temporary directory to fetch blob {name} of store {} \
+                         into: {e}",
+                        self.describe()
+                    ))
                 })?;
-                let _ = self.fetched.set(d);
-                self.fetched
-                    .get()
-                    .ok_or_else(|| CliError::new("temporary directory lost"))?
+                let path = d.path().to_path_buf();
+                fetched.dir = Some(d);
+                path
             }
         };
-        let dest = dir.path().join(name.to_string());
-        if !dest.exists() {
-            let bar = spinner(&format!("fetching {name}"));
-            self.rt.block_on(self.store.fetch(name, &dest))?;
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+        let dest = dir.join(name.to_string());
+        let bar = spinner(&format!("fetching {name}"));
+        let got = self.rt.block_on(self.store.fetch(name, &dest));
+        if let Some(b) = bar {
+            b.finish_and_clear();
         }
-        Ok(dest)
+        got?;
+        let file = File::open(&dest);
+        // Unlinked at once: the open file keeps the bytes for this process,
+        // and the temporary directory (removed with the `Store`) holds no
+        // blob between fetches, so a killed process leaves at most the one
+        // it was fetching.
+        let _ = std::fs::remove_file(&dest);
+        let file = file.map_err(|e| {
+            CliError::new(format!(
+                "cannot open the fetched copy of blob {name} of store {}: {e}",
+                self.describe()
+            ))
+        })?;
+        let copy = Arc::new(self.mapped(name, file)?);
+        fetched.copies.insert(name, Arc::clone(&copy));
+        Ok(copy)
     }
 }
 
-/// Maps a blob file read-only.
-fn map_file(path: &Path) -> std::io::Result<Arc<Mmap>> {
-    let file = std::fs::File::open(path)?;
-    // SAFETY: blobs are written whole to a temporary name and renamed into
-    // place, never modified in place (the store's contract), so the mapped
-    // bytes do not change while mapped; every read from the map is
-    // bounds-checked, so a short file cannot cause an out-of-bounds read.
-    let map = unsafe { Mmap::map(&file)? };
-    Ok(Arc::new(map))
+/// Blobs fetched from a remote store, and the directory they are fetched
+/// into.
+#[derive(Default)]
+struct Fetched {
+    dir: Option<tempfile::TempDir>,
+    copies: HashMap<BlobName, Arc<BlobCopy>>,
+}
+
+/// A blob's bytes in a file private to this process, and its map.
+pub struct BlobCopy {
+    file: File,
+    map: Arc<Mmap>,
+}
+
+impl std::fmt::Debug for BlobCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobCopy")
+            .field("bytes", &self.map.len())
+            .finish()
+    }
+}
+
+impl BlobCopy {
+    /// The blob's bytes, mapped.
+    pub fn map(&self) -> &Arc<Mmap> {
+        &self.map
+    }
+
+    /// The blob's bytes read from the start of the copy by `read` calls,
+    /// not through the map (so reading all of a large blob does not bring
+    /// all of it into this process's memory). Readers are independent.
+    pub fn reader(&self) -> impl Read + '_ {
+        std::io::BufReader::with_capacity(1 << 16, CopyReader { copy: self, at: 0 })
+    }
+}
+
+/// Reads a [`BlobCopy`] by position, so readers share no file offset.
+struct CopyReader<'a> {
+    copy: &'a BlobCopy,
+    at: u64,
+}
+
+impl Read for CopyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.copy.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// Copies the store file `path` into an unnamed temporary file, by reads.
+/// The file's length and modification time are compared before and after,
+/// so a blob rewritten while it is copied (which a producer never does: it
+/// writes a blob whole under a temporary name and renames it into place) is
+/// reported rather than read half old, half new.
+fn copy_local(path: &Path) -> Result<File, String> {
+    let mut src = File::open(path).map_err(|e| e.to_string())?;
+    let before = src.metadata().map_err(|e| e.to_string())?;
+    if !before.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let mut copy = tempfile::tempfile().map_err(|e| {
+        format!(
+            "cannot create a temporary file in {} to copy it into: {e}",
+            std::env::temp_dir().display()
+        )
+    })?;
+    let copied = std::io::copy(&mut src, &mut copy).map_err(|e| {
+        format!(
+            "copying it into a temporary file in {}: {e}",
+            std::env::temp_dir().display()
+        )
+    })?;
+    let after = src.metadata().map_err(|e| e.to_string())?;
+    if copied != before.len()
+        || after.len() != before.len()
+        || after.modified().ok() != before.modified().ok()
+    {
+        return Err(format!(
+            "it changed while it was read ({} bytes when opened, {copied} read, {} now): \
+             another process is rewriting {} in place",
+            before.len(),
+            after.len(),
+            path.display()
+        ));
+    }
+    Ok(copy)
 }
 
 /// Versions for messages: `1, 2, 3` (the first and last few of many).

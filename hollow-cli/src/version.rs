@@ -13,18 +13,18 @@ use hollow_runtime::ReadState;
 use memmap2::Mmap;
 
 use crate::error::CliError;
-use crate::store::Store;
+use crate::store::{BlobCopy, Store};
 
 /// A version, loaded.
 pub enum Loaded {
-    /// Its snapshot, mapped.
+    /// Its snapshot, mapped from this process's own copy.
     Snapshot {
         /// The version.
         version: u64,
         /// The snapshot's bytes.
         map: Arc<Mmap>,
-        /// The snapshot's file.
-        path: std::path::PathBuf,
+        /// The copy the bytes are mapped from.
+        copy: Arc<BlobCopy>,
     },
     /// A read state built from an earlier snapshot and deltas.
     State(ReadState),
@@ -91,11 +91,11 @@ impl Loaded {
     /// way is corrupt.
     pub fn load(store: &Store, version: u64) -> Result<Loaded, CliError> {
         if store.has(BlobName::Snapshot(version)) {
-            let name = BlobName::Snapshot(version);
+            let copy = store.copy(BlobName::Snapshot(version))?;
             return Ok(Loaded::Snapshot {
                 version,
-                map: store.map(name)?,
-                path: store.path(name)?,
+                map: Arc::clone(copy.map()),
+                copy,
             });
         }
         let snapshots: Vec<u64> = store
@@ -131,11 +131,11 @@ impl Loaded {
     pub fn release_pages(&self) {
         if let Loaded::Snapshot { map, .. } = self {
             // SAFETY: the map is a read-only shared mapping (`Mmap::map`:
-            // PROT_READ, MAP_SHARED) of a blob file that is never modified
-            // in place, so MADV_DONTNEED only drops this process's page
-            // table entries: the next read of a page faults it back in from
-            // the file with the same bytes. No reference sees changed
-            // contents.
+            // PROT_READ, MAP_SHARED) of this process's private copy of the
+            // blob, which nothing modifies, so MADV_DONTNEED only drops this
+            // process's page table entries: the next read of a page faults
+            // it back in from the file with the same bytes. No reference
+            // sees changed contents.
             let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
         }
     }
@@ -147,14 +147,12 @@ impl Loaded {
     /// A corrupt snapshot.
     pub fn view(&self) -> Result<View<'_>, CliError> {
         match self {
-            Loaded::Snapshot { version, map, path } => {
+            Loaded::Snapshot { version, map, copy } => {
                 let name = BlobName::Snapshot(*version).to_string();
-                // The checksum is computed reading the file in pieces, not
+                // The checksum is computed reading the copy in pieces, not
                 // through the map, so checking a large snapshot does not
                 // bring all of it into this process's memory.
-                let file = std::fs::File::open(path)
-                    .map_err(|e| CliError::new(format!("cannot read blob {name}: {e}")))?;
-                verify_checksum_stream(&name, std::io::BufReader::new(file), map.len() as u64)?;
+                verify_checksum_stream(&name, copy.reader(), map.len() as u64)?;
                 let blob = BlobView::open_prechecked(&name, map)?;
                 let mut sections = BTreeMap::new();
                 for s in blob.sections() {

@@ -764,3 +764,219 @@ fn help_has_examples_for_every_subcommand() {
     let text = ok(&["--help"]);
     assert!(text.contains("Exit codes"), "{text}");
 }
+
+#[test]
+fn without_an_announcement_commands_need_a_version() {
+    let f = fixture();
+    let st = &f.store;
+    let produced: Vec<u64> = f.states.iter().map(|s| s.version).collect();
+    std::fs::remove_file(Path::new(st).join("announced.version")).unwrap();
+    // No command picks the newest version present in place of an
+    // announced one.
+    for args in [
+        vec!["export", st.as_str()],
+        vec!["schema", st.as_str()],
+        vec!["inspect", st.as_str(), "--type", "Movie", "--key", "0"],
+    ] {
+        let e = fails(&args, 1);
+        assert!(
+            e.contains(&format!("store dir {st} has no announced version"))
+                && e.contains("--version"),
+            "{args:?}: {e}"
+        );
+    }
+    // Named explicitly, an unannounced version is read.
+    let last = f.states.last().unwrap();
+    let got = export(st, &["--version", &v(last.version), "--type", "Movie"]);
+    assert_eq!(got["Movie"], last.records("Movie"));
+
+    // `versions` says every version is unannounced.
+    let j = ok_json(&["versions", st, "--json"]);
+    assert_eq!(j["announced"], Value::Null);
+    let status: Vec<&str> = j["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, vec!["unannounced"; produced.len()]);
+    let human = ok(&["versions", st]);
+    assert!(human.contains("announced: none"), "{human}");
+    assert!(human.contains("STATUS"), "{human}");
+    assert_eq!(
+        human.matches("unannounced").count(),
+        produced.len(),
+        "{human}"
+    );
+
+    // Announced in the middle: older, announced, then unannounced.
+    let mid = produced[2];
+    std::fs::write(Path::new(st).join("announced.version"), format!("{mid}\n")).unwrap();
+    let j = ok_json(&["versions", st, "--json"]);
+    for entry in j["versions"].as_array().unwrap() {
+        let ver = entry["version"].as_u64().unwrap();
+        let want = match ver.cmp(&mid) {
+            std::cmp::Ordering::Less => "older",
+            std::cmp::Ordering::Equal => "announced",
+            std::cmp::Ordering::Greater => "unannounced",
+        };
+        assert_eq!(entry["status"], json!(want), "version {ver}: {j}");
+        assert_eq!(entry["announced"], json!(ver == mid), "version {ver}: {j}");
+    }
+    // And the default version is the announced one, not the newest.
+    let got = export(st, &["--type", "Movie"]);
+    assert_eq!(got["Movie"], f.states[2].records("Movie"));
+    // `history` marks the changes consumers have not seen: movie 3 is
+    // changed at the third version and removed and re-added after it.
+    let j = ok_json(&["history", st, "--type", "Movie", "--key", "3", "--json"]);
+    let events: Vec<(u64, &str)> = j["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["version"].as_u64().unwrap(),
+                e["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (produced[0], "older"),
+            (mid, "announced"),
+            (produced[3], "unannounced"),
+            (produced[4], "unannounced"),
+        ]
+    );
+    let text = ok(&["history", st, "--type", "Movie", "--key", "3"]);
+    assert_eq!(text.matches("(unannounced)").count(), 2, "{text}");
+    assert!(
+        text.contains(&format!("{}: removed (unannounced)", produced[3])),
+        "{text}"
+    );
+}
+
+/// Truncates the file at `path` in place (the same inode, as `cp` over it
+/// or a writer opening it with `O_TRUNC` does) to `len` bytes.
+fn truncate_in_place(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn a_loaded_snapshot_is_a_private_copy_the_store_file_cannot_pull_away() {
+    let f = fixture();
+    let s = f.states.last().unwrap();
+    let store = hollow_cli::store::Store::open(&f.store).unwrap();
+    let name = BlobName::Snapshot(s.version);
+    let snap = Path::new(&f.store).join(name.to_string());
+    let bytes = std::fs::read(&snap).unwrap();
+    let map = store.map(name).unwrap();
+    let loaded = hollow_cli::version::Loaded::load(&store, s.version).unwrap();
+    // Emptied and rewritten in place while the snapshot is loaded: a map of
+    // the store file would now kill the process with SIGBUS on first read.
+    truncate_in_place(&snap, 0);
+    assert!(map[..] == bytes[..], "the map still holds the blob's bytes");
+    std::fs::write(&snap, b"not a blob").unwrap();
+    let view = loaded.view().unwrap();
+    for t in ["Movie", "Actor", "Stock", "Note"] {
+        assert_eq!(view.iter(t).count(), s.records(t).len(), "{t}");
+        assert_eq!(view.count(t), s.records(t).len(), "{t}");
+    }
+}
+
+#[test]
+fn a_blob_cut_short_or_removed_after_listing_is_an_error_naming_it() {
+    let f = fixture();
+    let (a, b) = (f.states[3].version, f.states[4].version);
+    let store = hollow_cli::store::Store::open(&f.store).unwrap();
+    // Listed whole, then cut in half in place before it is read.
+    let snap = Path::new(&f.store).join(format!("snapshot-{b}"));
+    let len = std::fs::metadata(&snap).unwrap().len();
+    truncate_in_place(&snap, len / 2);
+    let mut out = Vec::new();
+    let e = hollow_cli::cmd::export::run(&store, Some(b), None, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&format!("snapshot-{b}")), "{e}");
+    assert!(out.is_empty(), "nothing is exported from a cut blob");
+    // Listed, then removed before it is read.
+    let delta = BlobName::Delta { from: a, to: b };
+    std::fs::remove_file(Path::new(&f.store).join(delta.to_string())).unwrap();
+    let e = hollow_cli::cmd::diff::run(&store, a, b, None, true, &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("blob {delta} of store dir {}", f.store)),
+        "{e}"
+    );
+}
+
+#[test]
+fn copies_of_blobs_are_gone_when_the_command_ends() {
+    let f = fixture();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = hollow()
+        .env("TMPDIR", scratch.path())
+        .args(["export", &f.store])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+#[test]
+fn hollow_export_survives_its_snapshot_truncated_mid_read() {
+    // Enough movies that the export fills the pipe and waits for this test
+    // to read, with most of the snapshot still unread.
+    const MOVIES: u64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = dataset::runtime();
+    let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
+    let mut producer = Producer::builder(store, announcer).build();
+    let version = rt
+        .block_on(
+            producer.run_cycle(|w| (0..MOVIES).try_for_each(|id| w.add(&dataset::movie(id, 1)))),
+        )
+        .unwrap()
+        .version
+        .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hollow"))
+        .args(["export", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+    // A first line means the snapshot is loaded: now cut it to nothing in
+    // place, as `cp` over it would, while the export still has most of it
+    // to read.
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut lines, &mut first).unwrap();
+    assert!(first.contains("\"record\""), "{first}");
+    truncate_in_place(&dir.path().join(format!("snapshot-{version}")), 0);
+    let rest = std::io::BufRead::lines(lines).count();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(1 + rest as u64, MOVIES);
+}

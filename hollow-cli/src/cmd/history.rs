@@ -4,7 +4,10 @@
 //! each delta is checked for it: is its ordinal among the removed, is its
 //! key among the added? So the walk costs one lookup plus the size of the
 //! changes, not a scan of every version. Where two versions have no delta
-//! between them, the later one's snapshot is searched instead.
+//! between them, the later one's snapshot is searched instead. Each event
+//! carries its version's status against the announcement, so a change in
+//! a version consumers do not read (newer than the announced one) is marked
+//! unannounced.
 
 use hollow_runtime::blob::BlobView;
 use hollow_runtime::dynamic::{DynType, DynamicSchema, FieldChange, KeyValue};
@@ -12,7 +15,7 @@ use hollow_runtime::store::BlobName;
 use serde_json::{json, Value};
 
 use crate::cmd::diff::{show_changes, Kept};
-use crate::cmd::{record_type, write, write_json};
+use crate::cmd::{record_type, write, write_json, VersionStatus};
 use crate::error::CliError;
 use crate::lookup::find_by_key;
 use crate::store::{list_versions, Store};
@@ -125,21 +128,28 @@ pub fn run(
             list_versions(&store.versions())
         )));
     }
+    let announced = store.announced()?;
     let record =
         |k: &Kept| -> Result<Value, CliError> { Ok(schema.record(t, k.reader()?).to_json()?) };
     if json {
         let mut list = Vec::new();
         for (v, e) in &events {
-            list.push(match e {
-                Event::Present(k) => json!({"version": v, "event": "present", "ordinal": k.ordinal, "record": record(k)?}),
-                Event::Added(k) => json!({"version": v, "event": "added", "ordinal": k.ordinal, "record": record(k)?}),
+            let mut entry = match e {
+                Event::Present(k) => {
+                    json!({"version": v, "event": "present", "ordinal": k.ordinal, "record": record(k)?})
+                }
+                Event::Added(k) => {
+                    json!({"version": v, "event": "added", "ordinal": k.ordinal, "record": record(k)?})
+                }
                 Event::Modified(k, ch) => json!({
                     "version": v, "event": "modified", "ordinal": k.ordinal,
                     "changes": ch.iter().map(FieldChange::to_json).collect::<Vec<_>>(),
                     "record": record(k)?,
                 }),
                 Event::Removed => json!({"version": v, "event": "removed"}),
-            });
+            };
+            entry["status"] = json!(VersionStatus::of(*v, announced).as_str());
+            list.push(entry);
         }
         return write_json(
             out,
@@ -148,15 +158,20 @@ pub fn run(
     }
     let mut text = format!("{type_name} {key}\n");
     for (v, e) in &events {
-        text.push_str(&match e {
+        let line = match e {
             Event::Present(k) => format!(
-                "  {v}: present (the oldest version in the store), ordinal {}\n",
+                "  {v}: present (the oldest version in the store), ordinal {}",
                 k.ordinal
             ),
-            Event::Added(k) => format!("  {v}: added, ordinal {}\n", k.ordinal),
-            Event::Modified(_, ch) => format!("  {v}: modified: {}\n", show_changes(ch)),
-            Event::Removed => format!("  {v}: removed\n"),
-        });
+            Event::Added(k) => format!("  {v}: added, ordinal {}", k.ordinal),
+            Event::Modified(_, ch) => format!("  {v}: modified: {}", show_changes(ch)),
+            Event::Removed => format!("  {v}: removed"),
+        };
+        text.push_str(&line);
+        if VersionStatus::of(*v, announced) == VersionStatus::Unannounced {
+            text.push_str(" (unannounced)");
+        }
+        text.push('\n');
     }
     write(out, &text)
 }

@@ -12,6 +12,39 @@ use hollow_runtime::dynamic::{DynType, DynamicSchema};
 
 use crate::error::{output, CliError};
 
+/// Where a version stands against the announcement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VersionStatus {
+    /// The version the announcement names: what consumers read.
+    Announced,
+    /// Older than the announced version.
+    Older,
+    /// Newer than the announced version (never announced, or announced and
+    /// then rolled back from), or any version of a store with no
+    /// announcement: its blobs are present, but consumers do not read it.
+    Unannounced,
+}
+
+impl VersionStatus {
+    /// The status of `version` in a store announcing `announced`.
+    pub(crate) fn of(version: u64, announced: Option<u64>) -> VersionStatus {
+        match announced {
+            Some(a) if version == a => VersionStatus::Announced,
+            Some(a) if version < a => VersionStatus::Older,
+            _ => VersionStatus::Unannounced,
+        }
+    }
+
+    /// The status as shown (text and JSON).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Announced => "announced",
+            VersionStatus::Older => "older",
+            VersionStatus::Unannounced => "unannounced",
+        }
+    }
+}
+
 /// The record type `name` of `schema` (read at `version`).
 ///
 /// # Errors

@@ -1,11 +1,14 @@
-//! `hollow versions`: the announced version and every version's blobs.
+//! `hollow versions`: the announced version and every version's blobs,
+//! each version marked announced, older than the announced one, or
+//! unannounced (newer than the announced one, or in a store with no
+//! announcement: present, but no consumer reads it).
 
 use std::collections::BTreeMap;
 
 use hollow_runtime::store::BlobName;
 use serde_json::{json, Value};
 
-use crate::cmd::{write, write_json};
+use crate::cmd::{write, write_json, VersionStatus};
 use crate::error::CliError;
 use crate::store::Store;
 use crate::table;
@@ -55,6 +58,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
                 json!({
                     "version": v,
                     "announced": Some(*v) == announced,
+                    "status": VersionStatus::of(*v, announced).as_str(),
                     "snapshot": r.snapshot.map(|b| json!({"name": BlobName::Snapshot(*v).to_string(), "bytes": b})),
                     "deltas": r.deltas.iter().map(|(f, b)| json!({"name": BlobName::Delta{from: *f, to: *v}.to_string(), "from": f, "bytes": b})).collect::<Vec<_>>(),
                     "reverse_deltas": r.reverse.iter().map(|(t, b)| json!({"name": BlobName::ReverseDelta{from: *v, to: *t}.to_string(), "to": t, "bytes": b})).collect::<Vec<_>>(),
@@ -75,7 +79,9 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
     let mut text = format!("store: {}\n", store.describe());
     text.push_str(&match announced {
         Some(a) => format!("announced: {a}\n"),
-        None => "announced: none (no announced.version)\n".to_owned(),
+        None => "announced: none (no announcement: consumers read no version, and commands \
+                 need --version)\n"
+            .to_owned(),
     });
     text.push_str(&match pinned {
         Some(p) => format!(
@@ -87,6 +93,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
     text.push('\n');
     let mut t = vec![vec![
         "VERSION".to_owned(),
+        "STATUS".to_owned(),
         "SNAPSHOT".to_owned(),
         "DELTA".to_owned(),
         "REVERSE DELTA".to_owned(),
@@ -106,6 +113,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         let mark = if Some(*v) == announced { " *" } else { "" };
         t.push(vec![
             format!("{v}{mark}"),
+            VersionStatus::of(*v, announced).as_str().to_owned(),
             r.snapshot.map_or("-".to_owned(), table::bytes),
             list(&r.deltas, "from "),
             list(&r.reverse, "to "),
