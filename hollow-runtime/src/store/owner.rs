@@ -76,7 +76,8 @@ fn boot_id() -> Option<String> {
 }
 
 /// The start time of process `pid` (clock ticks after boot), from
-/// `/proc/<pid>/stat`: `Ok(None)` when no such process runs.
+/// `/proc/<pid>/stat`: `Ok(None)` when no such process runs (an exited
+/// process its parent has not reaped yet, a zombie, no longer runs).
 fn start_time(pid: &str) -> std::io::Result<Option<u64>> {
     let stat = match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => s,
@@ -87,9 +88,12 @@ fn start_time(pid: &str) -> std::io::Result<Option<u64>> {
     // parentheses, so count fields after the last `)`. The start time is
     // field 22, the 20th after the command.
     let fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let mut fields = fields.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+        return Ok(None);
+    }
     fields
-        .split_whitespace()
-        .nth(19)
+        .nth(18)
         .and_then(|t| t.parse().ok())
         .map(Some)
         .ok_or_else(|| {
@@ -379,12 +383,23 @@ mod tests {
             ..me
         };
         assert_eq!(remote.liveness(), Liveness::Unknown);
-        // A child that has exited and been reaped.
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        // A child that runs, then has exited (a zombie until reaped), then
+        // has been reaped.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let pid = child.id();
+        let start = start_time(&pid.to_string()).unwrap().unwrap();
+        let running = Owner { pid, start, ..me };
+        assert_eq!(running.liveness(), Liveness::Alive);
+        child.kill().unwrap();
+        while start_time(&pid.to_string()).unwrap().is_some() {
+            std::thread::yield_now();
+        }
+        assert_eq!(running.liveness(), Liveness::Gone);
         child.wait().unwrap();
-        let dead = Owner { pid, ..me };
-        assert_eq!(dead.liveness(), Liveness::Gone);
+        assert_eq!(running.liveness(), Liveness::Gone);
     }
 
     #[test]
