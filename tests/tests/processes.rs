@@ -10,18 +10,23 @@
 //!   one at the same moment, round after round; one announces, the other
 //!   fails with a conflict, and every blob of the version is the winner's.
 //!
+//! - Restore scratch: a restore loads into a directory of its own in the
+//!   configured scratch directory, removes it, and removes what a producer
+//!   that is gone left there.
+//!
 //! The kill points come from a seeded generator; set `HOLLOW_KILL_SEED` to
 //! replay a run (the seed is printed).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use hollow_runtime::blob::BlobView;
-use hollow_runtime::store::{Announcer, BlobName, BlobStore};
+use hollow_runtime::store::{
+    Announcer, BlobName, BlobStore, InProcessAnnouncer, MemoryBlobStore, StoreError,
+};
 use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore};
 use hollow_tests::dataset::{self, Catalog};
 
@@ -338,4 +343,120 @@ fn racing_producers_never_mix_their_blobs() {
         "{RACE_ROUNDS} races: writer a won {}, b won {}; {lost_at_claim} lost at the version claim",
         wins[0], wins[1]
     );
+}
+
+/// A memory store that records where each fetch writes to.
+#[derive(Debug)]
+struct RecordingStore {
+    inner: MemoryBlobStore,
+    dests: Mutex<Vec<PathBuf>>,
+}
+
+#[async_trait::async_trait]
+impl BlobStore for RecordingStore {
+    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+        self.inner.put(name, data).await
+    }
+    async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
+        self.dests.lock().unwrap().push(dest.to_path_buf());
+        self.inner.fetch(name, dest).await
+    }
+    async fn list(&self) -> Result<Vec<BlobName>, StoreError> {
+        self.inner.list().await
+    }
+    async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
+        self.inner.delete(name).await
+    }
+    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
+        self.inner.size(name).await
+    }
+    fn describe(&self) -> String {
+        "recording memory store".into()
+    }
+}
+
+/// The owner token (see the store's temporary-file names) of a process of
+/// this host and boot that is gone, where `/proc` tells: a child that has
+/// exited and been reaped.
+fn gone_owner_token() -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
+    let host = read("/proc/sys/kernel/hostname")?;
+    let boot = read("/proc/sys/kernel/random/boot_id")?;
+    let mut child = Command::new("true").spawn().ok()?;
+    let pid = child.id();
+    child.wait().ok()?;
+    Some(format!(
+        "{:016x}-{:016x}-{pid}-1",
+        hollow_runtime::hash_bytes(host.as_bytes()),
+        hollow_runtime::hash_bytes(boot.as_bytes())
+    ))
+}
+
+#[test]
+fn restores_load_into_their_own_scratch_dir_and_remove_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = dataset::runtime();
+    let memory = MemoryBlobStore::new();
+    let announcer = Arc::new(InProcessAnnouncer::new());
+    let mut first =
+        hollow_runtime::Producer::builder(Arc::new(memory.clone()), announcer.clone()).build();
+    for round in 1..=2 {
+        rt.block_on(dataset::publish(
+            &mut first,
+            &dataset::catalog(300, round, EVERY),
+        ));
+    }
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    std::fs::write(scratch.join("unrelated"), "kept").unwrap();
+    // What a producer killed while restoring left.
+    let gone = gone_owner_token();
+    if let Some(token) = &gone {
+        let leftover = scratch.join(format!(".tmp-hollow-restore.{token}.00000000000000aa"));
+        std::fs::create_dir(&leftover).unwrap();
+        std::fs::write(leftover.join("snapshot-1"), "partial").unwrap();
+    }
+    let store = Arc::new(RecordingStore {
+        inner: memory,
+        dests: Mutex::default(),
+    });
+    let mut second = hollow_runtime::Producer::builder(store.clone(), announcer)
+        .scratch_dir(&scratch)
+        .build();
+    assert_eq!(rt.block_on(second.restore_latest()).unwrap(), Some(2));
+    // It loaded into a directory of its own in the configured one...
+    let dests = store.dests.lock().unwrap().clone();
+    assert!(!dests.is_empty());
+    let me = format!("-{}-", std::process::id());
+    for dest in &dests {
+        let parent = dest.parent().unwrap();
+        assert_eq!(
+            parent.parent(),
+            Some(scratch.as_path()),
+            "{}",
+            dest.display()
+        );
+        let name = parent.file_name().unwrap().to_string_lossy();
+        assert!(
+            name.starts_with(".tmp-hollow-restore.") && name.contains(&me),
+            "{name}"
+        );
+    }
+    // ...and removed it, with the leftover of the gone producer.
+    let left: Vec<String> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["unrelated"],
+        "gone owner known: {}",
+        gone.is_some()
+    );
+    // The restored producer continues.
+    let outcome = rt.block_on(dataset::publish(
+        &mut second,
+        &dataset::catalog(300, 3, EVERY),
+    ));
+    assert_eq!(outcome, Some(3));
 }
