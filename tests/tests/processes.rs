@@ -380,7 +380,9 @@ impl BlobStore for RecordingStore {
 /// exited and been reaped.
 fn gone_owner_token() -> Option<String> {
     let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
-    let host = read("/proc/sys/kernel/hostname")?;
+    // The host part names the PID namespace too.
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let host = format!("{} {}", read("/proc/sys/kernel/hostname")?, ns.display());
     let boot = read("/proc/sys/kernel/random/boot_id")?;
     let mut child = Command::new("true").spawn().ok()?;
     let pid = child.id();

@@ -1,10 +1,12 @@
 //! Who owns a version claim, a temporary file or a scratch directory, and
 //! whether that owner is gone.
 //!
-//! An owner is a process: the hash of its host name, the hash of the
-//! kernel's boot id (`/proc/sys/kernel/random/boot_id`), its process id and
-//! its start time (field 22 of `/proc/<pid>/stat`, so a reused process id
-//! is not mistaken for the owner). Its [`token`](Owner::token) is written
+//! An owner is a process: the hash of its host name and PID namespace
+//! (containers sharing a directory see different processes under one
+//! id), the hash of the kernel's boot id
+//! (`/proc/sys/kernel/random/boot_id`), its process id and its start time
+//! (field 22 of `/proc/<pid>/stat`, so a reused process id is not mistaken
+//! for the owner). Its [`token`](Owner::token) is written
 //! into claims and into the names of temporary files and directories:
 //! `.tmp-<base>.<token>.<random hex>`.
 //!
@@ -26,6 +28,7 @@ pub(crate) const TEMP_PREFIX: &str = ".tmp-";
 /// A process that owns claims and temporary files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Owner {
+    /// Hash of the host name and PID namespace.
     host: u64,
     /// 0 when the boot id is unknown.
     boot: u64,
@@ -65,6 +68,15 @@ pub(crate) fn host_name() -> &'static str {
             .or_else(|| std::env::var("COMPUTERNAME").ok())
             .unwrap_or_default()
     })
+}
+
+/// What tells this host's processes from others': its name and, where
+/// there is one, this process's PID namespace (`/proc/self/ns/pid`).
+fn host_identity() -> String {
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => format!("{} {}", host_name(), ns.display()),
+        Err(_) => host_name().to_owned(),
+    }
 }
 
 /// The kernel's boot id, if this system has one.
@@ -115,7 +127,7 @@ impl Owner {
     pub(crate) fn current() -> Owner {
         static CURRENT: OnceLock<Owner> = OnceLock::new();
         *CURRENT.get_or_init(|| Owner {
-            host: hash(host_name()),
+            host: hash(&host_identity()),
             boot: boot_id().map_or(0, |b| hash(&b)),
             pid: std::process::id(),
             start: start_time("self").ok().flatten().unwrap_or(0),
