@@ -124,7 +124,8 @@ pub(super) async fn write_file_atomic(
 /// store that still runs claimed `v` or a newer version. So a producer
 /// that loses a race for a version cannot overwrite the blobs of the one
 /// that will announce it, nor delete them (a delete of a blob of the
-/// claimed version is refused the same way). A claim whose owner is gone
+/// claimed version is refused the same way, as is a delete of the
+/// announced version's snapshot). A claim whose owner is gone
 /// (the process was killed, or its store dropped) is taken over, unless
 /// `<dir>/announced.version` already announces `v` or later: the blobs of
 /// an announced version are never rewritten. An owner is a process id
@@ -284,9 +285,24 @@ impl FsBlobStore {
         Ok(())
     }
 
-    /// Refuses to delete a blob of a version another live producer claims.
+    /// Refuses to delete a blob of a version another live producer claims,
+    /// or the snapshot of the announced version (which a producer that
+    /// fell behind could take for a stale one of the version it mints;
+    /// retention never deletes it).
     fn check_delete_blocking(&self, name: BlobName) -> Result<(), StoreError> {
         let version = name.published_in();
+        if let BlobName::Snapshot(v) = name {
+            let announced = FileAnnouncer::read_blocking(&self.dir.join(ANNOUNCEMENT_FILE))?;
+            if announced == Some(v) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Conflict,
+                    format!(
+                        "cannot delete blob {name} in dir {}: version {v} is announced",
+                        self.dir.display()
+                    ),
+                ));
+            }
+        }
         match self.read_claim()? {
             Some(claim)
                 if claim.version == version
@@ -1065,8 +1081,16 @@ pub(super) mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
-        // Its blobs may be deleted (retention), and the next version is free.
-        store.delete(BlobName::Snapshot(6)).await.unwrap();
+        // Its snapshot is not deleted (it is announced); other blobs may be
+        // (retention), and the next version is free.
+        let e = store.delete(BlobName::Snapshot(6)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains("version 6 is announced"), "{e}");
+        store
+            .delete(BlobName::Delta { from: 5, to: 6 })
+            .await
+            .unwrap();
+        store.delete(BlobName::Snapshot(5)).await.unwrap();
         store.put(BlobName::Snapshot(7), b"next").await.unwrap();
         // A claim of a process on another host is never taken over.
         let remote = format!("{:016x}{}", 0xabcu64, &gone[16..]);
