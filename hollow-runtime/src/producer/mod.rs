@@ -95,8 +95,9 @@ pub struct ProducerBuilder {
 impl ProducerBuilder {
     /// Where [`Producer::restore`] keeps the blobs it loads while it
     /// rebuilds the write state: a directory of its own in `dir`, named
-    /// after this process and removed when the restore ends; a start
-    /// removes those of processes that are gone (a killed producer's).
+    /// after this process and removed when the restore ends. Each restore
+    /// first removes those left in `dir` by processes that are gone (a
+    /// producer killed while restoring).
     /// Default: the store's [scratch directory](BlobStore::scratch_dir)
     /// (for [`FsBlobStore`](crate::store::FsBlobStore), the store's own
     /// directory), else the system's temporary directory.

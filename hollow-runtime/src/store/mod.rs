@@ -71,9 +71,7 @@ impl BlobName {
             BlobName::Delta { to, .. } | BlobName::ReverseDelta { to, .. } => to,
         }
     }
-}
 
-impl BlobName {
     /// The version whose publication writes this blob: the newer version
     /// of a delta or reverse delta.
     pub(crate) fn published_in(&self) -> u64 {
@@ -298,6 +296,10 @@ mod tests {
             assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
         }
         assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
+        // Every blob of a cycle belongs to the version it publishes.
+        assert_eq!(BlobName::Snapshot(7).published_in(), 7);
+        assert_eq!(BlobName::Delta { from: 6, to: 7 }.published_in(), 7);
+        assert_eq!(BlobName::ReverseDelta { from: 7, to: 6 }.published_in(), 7);
         for bad in [
             "announced.version",
             "snapshot-x",
