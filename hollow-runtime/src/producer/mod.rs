@@ -48,6 +48,7 @@ mod evolve;
 mod validate;
 mod write_state;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +60,11 @@ use crate::error::{Error, ErrorKind};
 use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::store::owner::ScratchDir;
 use crate::store::{Announcer, BlobName, BlobStore};
+
+/// The base name of [`Producer::restore`]'s scratch directories.
+const RESTORE_SCRATCH: &str = "hollow-restore";
 
 /// What a cycle produced.
 #[derive(Clone, Debug, Default)]
@@ -86,9 +91,23 @@ pub struct ProducerBuilder {
     tags: Vec<(String, String)>,
     state: WriteState,
     events: Listeners,
+    scratch_dir: Option<PathBuf>,
 }
 
 impl ProducerBuilder {
+    /// Where [`Producer::restore`] keeps the blobs it loads while it
+    /// rebuilds the write state: a directory of its own in `dir`, named
+    /// after this process and removed when the restore ends. Each restore
+    /// first removes those left in `dir` by processes that are gone (a
+    /// producer killed while restoring).
+    /// Default: the store's [scratch directory](BlobStore::scratch_dir)
+    /// (for [`FsBlobStore`](crate::store::FsBlobStore), the store's own
+    /// directory), else the system's temporary directory.
+    pub fn scratch_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.scratch_dir = Some(dir.into());
+        self
+    }
+
     /// Adds a validator (run on every new version before it is announced).
     pub fn validator(mut self, v: impl Validator + 'static) -> Self {
         self.validators.push(Box::new(v));
@@ -142,6 +161,7 @@ impl ProducerBuilder {
             minter: self.minter,
             tags: self.tags,
             state: self.state,
+            scratch_dir: self.scratch_dir,
             read: None,
             announced: None,
             published: 0,
@@ -160,6 +180,7 @@ pub struct Producer {
     minter: Minter,
     tags: Vec<(String, String)>,
     state: WriteState,
+    scratch_dir: Option<PathBuf>,
     read: Option<ReadState>,
     announced: Option<u64>,
     published: u64,
@@ -267,6 +288,7 @@ impl Producer {
             tags: Vec::new(),
             state: WriteState::default(),
             events: Listeners::default(),
+            scratch_dir: None,
         }
     }
 
@@ -695,9 +717,24 @@ impl Producer {
     /// offset changed, a field or enumerant removed): the error names the
     /// type and field.
     pub async fn restore(&mut self, version: u64) -> Result<u64, Error> {
-        let dir = std::env::temp_dir().join(format!("hollow-restore-{:016x}", random_tag()));
-        let state = crate::consumer::load_version(self.store.clone(), &dir, version, None).await;
-        let _ = std::fs::remove_dir_all(&dir);
+        let parent = self
+            .scratch_dir
+            .clone()
+            .or_else(|| self.store.scratch_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let scratch = ScratchDir::create(&parent, RESTORE_SCRATCH).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Store,
+                format!(
+                    "restoring version {version}: cannot create a scratch directory in {}",
+                    parent.display()
+                ),
+                e,
+            )
+        })?;
+        let state =
+            crate::consumer::load_version(self.store.clone(), scratch.path(), version, None).await;
+        drop(scratch);
         let state = state?;
         let cycle = self.published + 1;
         let mut ws = WriteState::default();

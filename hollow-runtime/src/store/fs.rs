@@ -1,44 +1,30 @@
 //! The embedded file-system store and announcer: [`FsBlobStore`] keeps blobs
-//! as files in a local directory; [`FileAnnouncer`] keeps the announced
-//! version in `announced.version` in a directory.
+//! as files in a local directory, claiming each version before it writes
+//! its blobs; [`FileAnnouncer`] keeps the announced version in
+//! `announced.version` in a directory.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
+use super::owner::{self, Holder, Liveness, Owner};
 use super::{AnnouncementWatcher, Announcer, BlobName, BlobStore, StoreError, StoreErrorKind};
 
 const ANNOUNCEMENT_FILE: &str = FileAnnouncer::FILE_NAME;
 const ANNOUNCEMENT_LOCK_FILE: &str = FileAnnouncer::LOCK_FILE_NAME;
-
-/// Prefix of every temporary file the stores write; [`BlobName`] never
-/// parses such a name, so listings skip them.
-const TEMP_PREFIX: &str = ".tmp-";
-
-/// A name for a temporary file: `.tmp-<base>-<random hex>`.
-fn temp_name(base: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let random = getrandom::u64().unwrap_or_else(|_| {
-        // No OS randomness: fall back to something unique within this
-        // process and unlikely to collide across processes.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        nanos ^ (u64::from(std::process::id()) << 32) ^ COUNTER.fetch_add(1, Ordering::Relaxed)
-    });
-    format!("{TEMP_PREFIX}{base}-{random:016x}")
-}
+const CLAIM_FILE: &str = FsBlobStore::CLAIM_FILE_NAME;
+const CLAIM_LOCK_FILE: &str = FsBlobStore::CLAIM_LOCK_FILE_NAME;
 
 /// A temporary path beside `dest` (same directory, so a rename is atomic).
 pub(super) fn temp_beside(dest: &Path) -> PathBuf {
     let base = dest
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    dest.with_file_name(temp_name(&base))
+    dest.with_file_name(owner::temp_name(&base))
 }
 
 /// An I/O error that is always [`StoreErrorKind::Io`] (a missing local
@@ -120,12 +106,38 @@ pub(super) async fn write_file_atomic(
 /// A blob store in a local directory: blob `snapshot-7` is the file
 /// `<dir>/snapshot-7`.
 ///
-/// Writes are atomic: a blob is written to `<dir>/.tmp-<name>-<random>`,
-/// fsynced, renamed to its name and the directory fsynced, so a reader
-/// never sees a partial blob under its name, even after a crash. Other
-/// files in the directory (temporary files, `announced.version`) are
-/// ignored by [`list`](BlobStore::list), so a [`FileAnnouncer`] may share
-/// the directory.
+/// Writes are atomic: a blob is written to a temporary file
+/// `<dir>/.tmp-<name>.<owner>.<random>`, fsynced, renamed to its name and
+/// the directory fsynced, so a reader never sees a partial blob under its
+/// name, even after a crash. Other files in the directory (temporary files,
+/// the claim, `announced.version`) are ignored by
+/// [`list`](BlobStore::list), so a [`FileAnnouncer`] may share the
+/// directory (the usual layout, which the claims below rely on in full).
+///
+/// # Two producers
+///
+/// Before writing a blob of version `v` (the newer version of a delta),
+/// a store claims `v`: under an exclusive lock on `<dir>/claimed.lock` it
+/// reads `<dir>/claimed.version` (`<version> <owner> <holder> <host>`: the
+/// newest version claimed, by which process and which store in it) and
+/// fails with [`StoreErrorKind::Conflict`], writing nothing, when another
+/// store that still runs claimed `v` or a newer version. So a producer
+/// that loses a race for a version cannot overwrite the blobs of the one
+/// that will announce it, nor delete them (a delete of a blob of the
+/// claimed version is refused the same way, as is a delete of the
+/// announced version's snapshot). A claim whose owner is gone
+/// (the process was killed, or its store dropped) is taken over, unless
+/// `<dir>/announced.version` already announces `v` or later: the blobs of
+/// an announced version are never rewritten. An owner is a process id
+/// with its start time and the host's boot id (see `/proc`); a claim made
+/// on another host, or where `/proc` is missing, is never taken for gone.
+///
+/// # Leftovers
+///
+/// Temporary files and directories carry their owner in their names, and
+/// [`FsBlobStore::new`] removes those whose owners are gone: what a killed
+/// producer left does not outlive the next start, and what a live one is
+/// writing is never touched.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -145,10 +157,44 @@ pub(super) async fn write_file_atomic(
 #[derive(Clone, Debug)]
 pub struct FsBlobStore {
     dir: PathBuf,
+    /// Who this store's claims belong to (shared by its clones).
+    holder: Arc<Holder>,
+}
+
+/// A version claim as read from [`CLAIM_FILE`]: `<version> <owner token>
+/// <holder id> <host name>`.
+#[derive(Debug)]
+struct Claim {
+    version: u64,
+    owner: Owner,
+    holder: u64,
+    /// The file's text, for messages.
+    text: String,
+}
+
+impl Claim {
+    fn parse(text: &str) -> Option<Claim> {
+        let mut words = text.split_whitespace();
+        let version = words.next()?.parse().ok()?;
+        let owner = Owner::parse(words.next()?)?;
+        let holder = words.next()?.parse().ok()?;
+        Some(Claim {
+            version,
+            owner,
+            holder,
+            text: text.trim().to_owned(),
+        })
+    }
+
+    fn liveness(&self) -> Liveness {
+        Holder::liveness(&self.owner, self.holder)
+    }
 }
 
 impl FsBlobStore {
-    /// A store in `dir`, created (with its parents) if missing.
+    /// A store in `dir`, created (with its parents) if missing. Temporary
+    /// files and directories left in `dir` by processes that are gone (a
+    /// killed producer's) are removed; a live process's never are.
     ///
     /// # Errors
     /// The directory cannot be created ([`StoreErrorKind::Io`]).
@@ -156,8 +202,139 @@ impl FsBlobStore {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)
             .map_err(|e| local_io(format!("creating blob store dir {}", dir.display()), e))?;
-        Ok(FsBlobStore { dir })
+        owner::remove_orphans(&dir, None);
+        Ok(FsBlobStore {
+            dir,
+            holder: Arc::new(Holder::new()),
+        })
     }
+
+    /// The file recording the newest version claimed in the store.
+    fn claim_file(&self) -> PathBuf {
+        self.dir.join(CLAIM_FILE)
+    }
+
+    fn read_claim(&self) -> Result<Option<Claim>, StoreError> {
+        let file = self.claim_file();
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let claim = Claim::parse(&text);
+                if claim.is_none() {
+                    // Written only by rename, so never torn: edited by hand.
+                    tracing::warn!(file = %file.display(), text = %text.trim(), "ignoring an unreadable version claim");
+                }
+                Ok(claim)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(local_io(
+                format!("reading version claim {}", file.display()),
+                e,
+            )),
+        }
+    }
+
+    fn is_ours(&self, claim: &Claim) -> bool {
+        claim.owner == Owner::current() && claim.holder == self.holder.id()
+    }
+
+    /// Makes sure this store may write the blobs of `version` (blocking):
+    /// see "Two producers" in the type's docs.
+    fn claim_blocking(&self, version: u64) -> Result<(), StoreError> {
+        let _lock = lock_file(&self.dir.join(CLAIM_LOCK_FILE), "version claim lock")?;
+        if let Some(claim) = self.read_claim()? {
+            if self.is_ours(&claim) {
+                if claim.version >= version {
+                    return Ok(());
+                }
+            } else if claim.version >= version {
+                match claim.liveness() {
+                    Liveness::Alive | Liveness::Unknown => {
+                        return Err(self.claim_conflict(version, &claim, "is publishing"));
+                    }
+                    Liveness::Gone => {
+                        // Its owner is gone, but may have announced
+                        // `version` before it went: its blobs are then
+                        // history, never to be overwritten.
+                        let announced =
+                            FileAnnouncer::read_blocking(&self.dir.join(ANNOUNCEMENT_FILE))?;
+                        if let Some(a) = announced.filter(|&a| a >= version) {
+                            let doing = format!("announced version {a} after claiming");
+                            return Err(self.claim_conflict(version, &claim, &doing));
+                        }
+                        tracing::warn!(
+                            version,
+                            dir = %self.dir.display(),
+                            claim = %claim.text,
+                            "taking over the version claim of a producer that is gone"
+                        );
+                    }
+                }
+            }
+        }
+        let me = Owner::current();
+        let text = format!(
+            "{version} {} {} {}\n",
+            me.token(),
+            self.holder.id(),
+            owner::host_name()
+        );
+        let file = self.claim_file();
+        write_small_file_blocking(&file, &text, &format!("claiming version {version}"))?;
+        sync_dir_blocking(&self.dir, &file);
+        tracing::debug!(version, dir = %self.dir.display(), "claimed version");
+        Ok(())
+    }
+
+    /// Refuses to delete a blob of a version another live producer claims,
+    /// or the snapshot of the announced version (which a producer that
+    /// fell behind could take for a stale one of the version it mints;
+    /// retention never deletes it).
+    fn check_delete_blocking(&self, name: BlobName) -> Result<(), StoreError> {
+        let version = name.published_in();
+        if let BlobName::Snapshot(v) = name {
+            let announced = FileAnnouncer::read_blocking(&self.dir.join(ANNOUNCEMENT_FILE))?;
+            if announced == Some(v) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Conflict,
+                    format!(
+                        "cannot delete blob {name} in dir {}: version {v} is announced",
+                        self.dir.display()
+                    ),
+                ));
+            }
+        }
+        match self.read_claim()? {
+            Some(claim)
+                if claim.version == version
+                    && !self.is_ours(&claim)
+                    && claim.liveness() != Liveness::Gone =>
+            {
+                Err(self.claim_conflict(version, &claim, "is publishing"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[cold]
+    fn claim_conflict(&self, version: u64, claim: &Claim, doing: &str) -> StoreError {
+        StoreError::new(
+            StoreErrorKind::Conflict,
+            format!(
+                "cannot write the blobs of version {version} to dir {}: another producer {doing} \
+                 version {} ({}: {}); restore from the announced version to continue",
+                self.dir.display(),
+                claim.version,
+                self.claim_file().display(),
+                claim.text
+            ),
+        )
+    }
+
+    /// The name of the file in the directory recording the newest version
+    /// claimed, and by whom.
+    pub const CLAIM_FILE_NAME: &'static str = "claimed.version";
+    /// The name of the lock file locked while claiming a version.
+    pub const CLAIM_LOCK_FILE_NAME: &'static str = "claimed.lock";
 
     /// The store's directory.
     pub fn dir(&self) -> &Path {
@@ -261,6 +438,13 @@ fn copy_in_large_writes(
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+        let version = name.published_in();
+        let store = self.clone();
+        blocking(
+            || format!("claiming version {version} in {}", self.describe()),
+            move || store.claim_blocking(version),
+        )
+        .await?;
         let dest = self.path_of(name);
         let what = format!("writing blob {name} to dir {}", self.dir.display());
         write_file_atomic(&dest, data, true, &what).await?;
@@ -310,6 +494,12 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
+        let store = self.clone();
+        blocking(
+            || format!("deleting blob {name} in {}", self.describe()),
+            move || store.check_delete_blocking(name),
+        )
+        .await?;
         match tokio::fs::remove_file(self.path_of(name)).await {
             Ok(()) => {
                 tracing::debug!(blob = %name, dir = %self.dir.display(), "deleted blob");
@@ -335,6 +525,10 @@ impl BlobStore for FsBlobStore {
 
     fn describe(&self) -> String {
         format!("dir {}", self.dir.display())
+    }
+
+    fn scratch_dir(&self) -> Option<PathBuf> {
+        Some(self.dir.clone())
     }
 }
 
@@ -408,6 +602,7 @@ impl FileAnnouncer {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)
             .map_err(|e| local_io(format!("creating announcement dir {}", dir.display()), e))?;
+        owner::remove_orphans(&dir, Some(ANNOUNCEMENT_FILE));
         Ok(FileAnnouncer {
             dir,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
@@ -445,69 +640,83 @@ impl FileAnnouncer {
     }
 
     /// The compare-and-swap, under the lock file (blocking).
-    #[allow(clippy::incompatible_msrv)] // `File::lock`: Rust 1.89
     fn announce_blocking(
         dir: &Path,
         version: u64,
         expected: Option<u64>,
     ) -> Result<(), StoreError> {
-        let lock_path = dir.join(ANNOUNCEMENT_LOCK_FILE);
+        let lock = lock_file(&dir.join(ANNOUNCEMENT_LOCK_FILE), "announcement lock")?;
         let file = dir.join(ANNOUNCEMENT_FILE);
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| {
-                local_io(
-                    format!("opening announcement lock {}", lock_path.display()),
-                    e,
-                )
-            })?;
-        lock.lock().map_err(|e| {
-            local_io(
-                format!("locking announcement lock {}", lock_path.display()),
-                e,
-            )
-        })?;
         // The lock is released when `lock` is closed, on every path below.
         let current = Self::read_blocking(&file)?;
         if current != expected {
             return Err(conflict(version, expected, current, &file.display()));
         }
-        let tmp = dir.join(format!("{TEMP_PREFIX}{ANNOUNCEMENT_FILE}"));
-        let what = |doing: &str, path: &Path| {
-            format!(
-                "announcing version {version} in {}: {doing} {}",
-                file.display(),
-                path.display()
-            )
-        };
-        let result = (|| {
-            let mut out =
-                std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
-            std::io::Write::write_all(&mut out, format!("{version}\n").as_bytes())
-                .map_err(|e| local_io(what("writing", &tmp), e))?;
-            out.sync_all()
-                .map_err(|e| local_io(what("syncing", &tmp), e))?;
-            drop(out);
-            std::fs::rename(&tmp, &file).map_err(|e| local_io(what("renaming", &tmp), e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-            return result;
-        }
+        write_small_file_blocking(
+            &file,
+            &format!("{version}\n"),
+            &format!("announcing version {version}"),
+        )?;
         // The swap has happened (readers see the new version), so a failure
         // to make the rename durable is reported but is not a failure to
         // announce: the caller must not believe it lost.
-        #[cfg(unix)]
-        if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
-            tracing::warn!(dir = %dir.display(), error = %e, "announced, but syncing the directory failed");
-        }
+        sync_dir_blocking(dir, &file);
         drop(lock);
         tracing::info!(version, ?expected, file = %file.display(), "announced version");
         Ok(())
     }
+}
+
+/// Opens (creating it if missing) and exclusively locks `path`, waiting
+/// for other holders; the lock is released when the file is closed, also
+/// when its process dies. `what` names the lock in errors.
+#[allow(clippy::incompatible_msrv)] // `File::lock`: Rust 1.89
+fn lock_file(path: &Path, what: &str) -> Result<std::fs::File, StoreError> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| local_io(format!("opening {what} {}", path.display()), e))?;
+    lock.lock()
+        .map_err(|e| local_io(format!("locking {what} {}", path.display()), e))?;
+    Ok(lock)
+}
+
+/// Replaces `dest` with `text` (blocking): written to a temporary file
+/// beside it, fsynced and renamed, so readers see the old or the new text,
+/// never a part. `what` says what is being done, for errors.
+fn write_small_file_blocking(dest: &Path, text: &str, what: &str) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let err = |doing: &str, path: &Path, e| {
+        local_io(
+            format!("{what} in {}: {doing} {}", dest.display(), path.display()),
+            e,
+        )
+    };
+    let result = (|| {
+        let mut out = std::fs::File::create(&tmp).map_err(|e| err("creating", &tmp, e))?;
+        std::io::Write::write_all(&mut out, text.as_bytes())
+            .map_err(|e| err("writing", &tmp, e))?;
+        out.sync_all().map_err(|e| err("syncing", &tmp, e))?;
+        drop(out);
+        std::fs::rename(&tmp, dest).map_err(|e| err("renaming", &tmp, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Fsyncs `dir` after a rename of `file` in it (blocking); a failure is
+/// logged, since the rename itself has happened.
+fn sync_dir_blocking(dir: &Path, file: &Path) {
+    #[cfg(unix)]
+    if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(dir = %dir.display(), file = %file.display(), error = %e, "renamed, but syncing the directory failed");
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, file);
 }
 
 /// The conflict error of a lost compare-and-swap.
@@ -684,10 +893,17 @@ pub(super) mod tests {
             format!("dir {}", dir.path().join("a/b").display())
         );
         round_trip(&store).await;
-        // Only the blobs are in the directory: no temporary files.
+        // Only the blobs and the claim are in the directory: no temporary
+        // files.
         assert_eq!(
             dir_entries(store.dir()),
-            vec!["reversedelta-2-1", "snapshot-1", "snapshot-9"]
+            vec![
+                "claimed.lock",
+                "claimed.version",
+                "reversedelta-2-1",
+                "snapshot-1",
+                "snapshot-9"
+            ]
         );
     }
 
@@ -751,14 +967,172 @@ pub(super) mod tests {
             "{e}"
         );
         // The temporary file was removed, and no blob is visible.
-        assert_eq!(dir_entries(dir.path()), vec!["delta-3-4"]);
+        let claim = ["claimed.lock", "claimed.version"];
+        assert_eq!(
+            dir_entries(dir.path()),
+            [&claim[..], &["delta-3-4"]].concat()
+        );
         assert!(store.list().await.unwrap().is_empty());
         let e = store
             .fetch(name, &dir.path().join("out"))
             .await
             .unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::NotFound);
-        assert_eq!(dir_entries(dir.path()), vec!["delta-3-4"]);
+        assert_eq!(
+            dir_entries(dir.path()),
+            [&claim[..], &["delta-3-4"]].concat()
+        );
+    }
+
+    /// This process's owner token with another start time: a process that
+    /// is gone (its id reused), as far as `/proc` can tell.
+    fn gone_token() -> Option<String> {
+        let me = Owner::current().token();
+        let mut parts: Vec<String> = me.split('-').map(str::to_owned).collect();
+        let start: u64 = parts.get(3)?.parse().ok()?;
+        parts[3] = (start + 1).to_string();
+        let token = parts.join("-");
+        (Owner::parse(&token)?.liveness() == Liveness::Gone).then_some(token)
+    }
+
+    #[tokio::test]
+    async fn fs_store_claims_keep_two_producers_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = FsBlobStore::new(dir.path()).unwrap();
+        let b = FsBlobStore::new(dir.path()).unwrap();
+        let s2 = BlobName::Snapshot(2);
+        a.put(s2, b"a's snapshot").await.unwrap();
+        a.put(BlobName::Delta { from: 1, to: 2 }, b"a's delta")
+            .await
+            .unwrap();
+        // B, minting the same version, writes nothing and deletes nothing.
+        for e in [
+            b.put(s2, b"b's snapshot").await.unwrap_err(),
+            b.put(BlobName::ReverseDelta { from: 2, to: 1 }, b"b")
+                .await
+                .unwrap_err(),
+            b.delete(s2).await.unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+            assert!(e.to_string().contains("version 2"), "{e}");
+            assert!(e.to_string().contains("claimed.version"), "{e}");
+            assert!(
+                e.to_string().contains(&dir.path().display().to_string()),
+                "{e}"
+            );
+        }
+        assert_eq!(std::fs::read(a.path_of(s2)).unwrap(), b"a's snapshot");
+        assert_eq!(
+            dir_entries(dir.path()),
+            vec!["claimed.lock", "claimed.version", "delta-1-2", "snapshot-2"]
+        );
+        // A's clones share its claim; other blobs are B's to delete.
+        a.clone().put(s2, b"a again").await.unwrap();
+        b.delete(BlobName::Snapshot(1)).await.unwrap();
+        // B moves on to version 3; now A is the one behind.
+        b.put(BlobName::Snapshot(3), b"b's 3").await.unwrap();
+        let e = a
+            .put(BlobName::Delta { from: 2, to: 3 }, b"a")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        let e = a.put(BlobName::Snapshot(2), b"a").await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains("is publishing version 3"), "{e}");
+        // Once B is dropped (its producer gone), A takes its claim over.
+        drop(b);
+        a.put(BlobName::Snapshot(3), b"a's 3").await.unwrap();
+        assert_eq!(
+            std::fs::read(a.path_of(BlobName::Snapshot(3))).unwrap(),
+            b"a's 3"
+        );
+    }
+
+    #[tokio::test]
+    async fn fs_store_claim_of_a_gone_producer() {
+        let Some(gone) = gone_token() else {
+            // Without `/proc` no owner is ever taken for gone.
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let claim = dir.path().join(FsBlobStore::CLAIM_FILE_NAME);
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        // Claimed by a producer killed while writing version 5: taken over.
+        std::fs::write(&claim, format!("5 {gone} 1 somehost\n")).unwrap();
+        store.put(BlobName::Snapshot(5), b"new").await.unwrap();
+        let text = std::fs::read_to_string(&claim).unwrap();
+        assert!(
+            text.starts_with(&format!("5 {} ", Owner::current().token())),
+            "{text}"
+        );
+        // A producer that announced version 6 and exited: its blobs are
+        // history, never overwritten.
+        let announcer = FileAnnouncer::new(dir.path()).unwrap();
+        announcer.announce(6, None).await.unwrap();
+        std::fs::write(&claim, format!("6 {gone} 1 somehost\n")).unwrap();
+        let e = store
+            .put(BlobName::Snapshot(6), b"stale")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains("announced version 6"), "{e}");
+        let e = store
+            .put(BlobName::Delta { from: 4, to: 5 }, b"stale")
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        // Its snapshot is not deleted (it is announced); other blobs may be
+        // (retention), and the next version is free.
+        let e = store.delete(BlobName::Snapshot(6)).await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains("version 6 is announced"), "{e}");
+        store
+            .delete(BlobName::Delta { from: 5, to: 6 })
+            .await
+            .unwrap();
+        store.delete(BlobName::Snapshot(5)).await.unwrap();
+        store.put(BlobName::Snapshot(7), b"next").await.unwrap();
+        // A claim of a process on another host is never taken over.
+        let remote = format!("{:016x}{}", 0xabcu64, &gone[16..]);
+        std::fs::write(&claim, format!("8 {remote} 1 elsewhere\n")).unwrap();
+        let e = store.put(BlobName::Snapshot(8), b"x").await.unwrap_err();
+        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
+        assert!(e.to_string().contains("elsewhere"), "{e}");
+        assert!(!store.path_of(BlobName::Snapshot(8)).exists());
+    }
+
+    #[test]
+    fn fs_store_open_removes_temp_files_of_gone_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = Owner::current().token();
+        let gone = gone_token();
+        let mine = format!(".tmp-snapshot-3.{me}.00000000000000aa");
+        let old_format = ".tmp-snapshot-4-0123456789abcdef";
+        std::fs::write(dir.path().join(&mine), "live").unwrap();
+        std::fs::write(dir.path().join(old_format), "unknown").unwrap();
+        let mut kept = vec![mine.clone(), old_format.to_owned()];
+        if let Some(gone) = &gone {
+            std::fs::write(
+                dir.path()
+                    .join(format!(".tmp-snapshot-3.{gone}.00000000000000bb")),
+                "killed",
+            )
+            .unwrap();
+            let scratch = dir
+                .path()
+                .join(format!(".tmp-hollow-restore.{gone}.00000000000000cc"));
+            std::fs::create_dir(&scratch).unwrap();
+            std::fs::write(scratch.join("snapshot-2"), "x").unwrap();
+            std::fs::write(
+                dir.path()
+                    .join(format!(".tmp-announced.version.{gone}.00000000000000dd")),
+                "7\n",
+            )
+            .unwrap();
+        }
+        FsBlobStore::new(dir.path()).unwrap();
+        kept.sort();
+        assert_eq!(dir_entries(dir.path()), kept);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,15 +6,17 @@
 //! The traits are object-safe (`Arc<dyn BlobStore>`), so an object-store
 //! implementation plugs in unchanged.
 //!
-//! Embedded implementations: [`FsBlobStore`] (a local directory) with
-//! [`FileAnnouncer`] (an `announced.version` file), and [`MemoryBlobStore`]
+//! Embedded implementations: [`FsBlobStore`] (a local directory, where
+//! producers claim a version before writing its blobs, so two producers
+//! racing for a version never mix their blobs) with [`FileAnnouncer`] (an
+//! `announced.version` file), and [`MemoryBlobStore`]
 //! with [`InProcessAnnouncer`] for tests. With the `object-store` feature,
 //! `object` puts blobs and the announcement on S3 and other object stores,
 //! and `url` opens a store from `s3://bucket/prefix`, `file:///path` or
 //! `memory://`. [`retention`] deletes blobs no consumer needs any more.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -23,6 +25,7 @@ mod fs;
 mod memory;
 #[cfg(feature = "object-store")]
 pub mod object;
+pub(crate) mod owner;
 pub mod retention;
 #[cfg(feature = "object-store")]
 pub mod url;
@@ -66,6 +69,15 @@ impl BlobName {
         match *self {
             BlobName::Snapshot(v) => v,
             BlobName::Delta { to, .. } | BlobName::ReverseDelta { to, .. } => to,
+        }
+    }
+
+    /// The version whose publication writes this blob: the newer version
+    /// of a delta or reverse delta.
+    pub(crate) fn published_in(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { from, to } | BlobName::ReverseDelta { from, to } => from.max(to),
         }
     }
 }
@@ -222,6 +234,14 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
 
     /// A short description for messages (`dir /data/hollow`, `memory`).
     fn describe(&self) -> String;
+
+    /// A local directory beside the blobs where a producer may keep scratch
+    /// files (such as the blobs it loads to restore a version), if the
+    /// store has one: [`FsBlobStore`] gives its own directory. Default:
+    /// none (a producer then uses the system's temporary directory).
+    fn scratch_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Announces versions: the single source of truth for which version is
@@ -276,6 +296,10 @@ mod tests {
             assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
         }
         assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
+        // Every blob of a cycle belongs to the version it publishes.
+        assert_eq!(BlobName::Snapshot(7).published_in(), 7);
+        assert_eq!(BlobName::Delta { from: 6, to: 7 }.published_in(), 7);
+        assert_eq!(BlobName::ReverseDelta { from: 7, to: 6 }.published_in(), 7);
         for bad in [
             "announced.version",
             "snapshot-x",

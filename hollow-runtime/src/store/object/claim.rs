@@ -25,10 +25,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The version whose publication writes `name`: the newer version of a
 /// delta or reverse delta.
 pub(super) fn version_of(name: BlobName) -> u64 {
-    match name {
-        BlobName::Snapshot(v) => v,
-        BlobName::Delta { from, to } | BlobName::ReverseDelta { from, to } => from.max(to),
-    }
+    name.published_in()
 }
 
 /// The claims one store holds.
