@@ -117,12 +117,18 @@ impl OrdinalTable {
 
     /// Sets ordinal `o` (growing the table), copying its chunk first if it is
     /// shared.
+    ///
+    /// Growing costs one word per chunk passed over and a written chunk
+    /// only for `o`'s own: the chunks in between are `Base` chunks, which
+    /// hold nothing past the base snapshot's limit. (The limit saturates at
+    /// `u32::MAX`; callers set only ordinals below a blob's checked
+    /// `ordinalLimit`, which is at most that.)
     pub(crate) fn set(&mut self, o: u32, l: Loc) {
         if o >= self.limit {
-            self.limit = o + 1;
-            let need = (self.limit as usize).div_ceil(CHUNK);
-            while self.chunks.len() < need {
-                self.chunks.push(Chunk::Explicit(Arc::new([EMPTY; CHUNK])));
+            self.limit = o.saturating_add(1);
+            let need = (o as usize / CHUNK) + 1;
+            if self.chunks.len() < need {
+                self.chunks.resize(need, Chunk::Base);
             }
         }
         let ci = o as usize / CHUNK;
