@@ -496,6 +496,30 @@ fn directory_and_section_shape_are_checked() {
     );
 }
 
+#[test]
+fn a_snapshot_needs_a_section_for_every_record_type() {
+    let a = to_canonical_bytes(&movies()[0]).unwrap();
+    let movie = snapshot_section(Movie::SIZE, 1, &[1], [(0, &a[..])].into_iter()).unwrap();
+    let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 1);
+    w.add_section(SectionInfo::snapshot("Movie", 1, 1), movie.clone());
+    let bytes = w.finish(&schema(), &[]).unwrap();
+    let e = BlobView::open("snapshot-1", &bytes).unwrap_err();
+    assert_eq!(e.kind(), BlobErrorKind::Header);
+    assert!(
+        e.to_string().contains("snapshot-1") && e.to_string().contains("Tiny"),
+        "{e}"
+    );
+    // With an empty one it opens; a delta needs none.
+    add_empty_tiny(&mut w);
+    BlobView::open("snapshot-1", &w.finish(&schema(), &[]).unwrap()).unwrap();
+    let mut w = BlobWriter::new(BlobKind::Delta, 1, 2, 1, 2);
+    w.add_section(
+        SectionInfo::delta("Movie", 0, 0, 1, 1),
+        delta_section(Movie::SIZE, &[], &[]).unwrap(),
+    );
+    BlobView::open("delta-1-2", &w.finish(&schema(), &[]).unwrap()).unwrap();
+}
+
 /// Adds the empty section a snapshot of `schema()` needs for `Tiny`.
 fn add_empty_tiny(w: &mut BlobWriter) {
     let empty = snapshot_section(Tiny::SIZE, 0, &[], std::iter::empty()).unwrap();

@@ -204,4 +204,22 @@ mod tests {
             assert_eq!(a.moved_loc(o), b.get(o), "ordinal {o}");
         }
     }
+
+    #[test]
+    fn growing_far_writes_one_chunk_and_never_wraps() {
+        let mut t = OrdinalTable::from_snapshot(10, 0, &[0xff, 0x03]);
+        let before = t.heap_bytes();
+        t.set(u32::MAX, loc(1, 0));
+        assert_eq!(t.limit(), u32::MAX, "the limit saturates");
+        assert_eq!(t.get(u32::MAX), loc(1, 0));
+        t.set(0x7FFF_FFFF, loc(1, 1));
+        assert_eq!(t.get(0x7FFF_FFFF), loc(1, 1));
+        assert_eq!(t.get(0x7FFF_FFFE), EMPTY);
+        assert_eq!(t.get(5_000_000), EMPTY);
+        assert_eq!(t.get(9), loc(0, 9), "the base is still read");
+        // Two chunks written (8 KiB each), and one word per chunk passed
+        // over (4 Mi chunks), not 8 KiB per chunk (32 GiB).
+        let grown = t.heap_bytes() - before;
+        assert!(grown <= 2 * CHUNK * 8 + (1 << 22) * 8, "{grown} bytes");
+    }
 }
