@@ -45,16 +45,26 @@ pub const MOVIES_V2: u64 = 160;
 pub fn two_versions() -> BTreeMap<BlobName, Vec<u8>> {
     let store = Arc::new(MemoryBlobStore::new());
     let announcer = Arc::new(InProcessAnnouncer::new());
-    runtime().block_on(async {
-        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-        publish(&mut producer, &catalog(MOVIES_V1, 1, 2)).await;
-        publish(&mut producer, &catalog(MOVIES_V2, 2, 3)).await;
-    });
+    runtime().block_on(publish_two_versions(&store, &announcer));
     store
         .names()
         .into_iter()
         .filter_map(|n| Some((n, store.get(n)?)))
         .collect()
+}
+
+/// Publishes the two versions of [`two_versions`] to `store`, announcing
+/// them on `announcer`.
+///
+/// # Panics
+/// When the producer fails (a bug elsewhere).
+pub async fn publish_two_versions(
+    store: &Arc<MemoryBlobStore>,
+    announcer: &Arc<InProcessAnnouncer>,
+) {
+    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    publish(&mut producer, &catalog(MOVIES_V1, 1, 2)).await;
+    publish(&mut producer, &catalog(MOVIES_V2, 2, 3)).await;
 }
 
 /// `blob` with `edit` applied to its prefix and header, re-sealed.

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use hollow_runtime::blob::{BlobErrorKind, BlobView};
-use hollow_runtime::store::BlobName;
-use hollow_runtime::{hash_bytes, Error, ErrorKind, ReadState};
+use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
+use hollow_runtime::{hash_bytes, Consumer, Error, ErrorKind, ReadState};
 use hollow_tests::crafted::{
     self, edit_header, edit_section, pointer_target, set_u32, set_word, state_mix, u32_at,
     u32_element, word, MOVIES_V1, MOVIES_V2,
@@ -240,6 +240,47 @@ fn zeroed_bitmap_words_are_refused_or_caught_by_the_deep_check() {
     let view = BlobView::open("snapshot-1", &consistent).unwrap();
     let e = view.section("Movie").unwrap().check_records().unwrap_err();
     assert_eq!(e.kind(), BlobErrorKind::Records, "{e}");
+}
+
+#[tokio::test]
+async fn a_consumer_can_run_the_deep_check_on_every_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryBlobStore::new());
+    let announcer = Arc::new(InProcessAnnouncer::new());
+    crafted::publish_two_versions(&store, &announcer).await;
+    // snapshot-2 with a bitmap word zeroed and its counts lowered to match.
+    let damaged = store.corrupt(S2, |b| {
+        let mut dropped = 0;
+        let zeroed = edit_section(b, "Movie", |s| {
+            dropped = word(s, BITMAP).count_ones();
+            set_word(s, BITMAP, 0);
+        });
+        *b = set_entry(&zeroed, "Movie", |s| {
+            s.record_count -= dropped;
+            s.state_count -= dropped;
+        });
+    });
+    assert!(damaged);
+    let consumer = |deep: bool, cache: &str| {
+        Consumer::builder(store.clone(), announcer.clone())
+            .cache_dir(tmp.path().join(cache))
+            .check_records(deep)
+            .build()
+            .unwrap()
+    };
+    // Loading checks no record by default: the lie is served.
+    let trusting = consumer(false, "trusting");
+    trusting.refresh_to(2).await.unwrap();
+    assert!(trusting.current().unwrap().records::<Movie>().len() < MOVIES_V2 as usize);
+    // With the deep check the snapshot is refused (a failure in the
+    // metrics), and version 2 is reached another way: snapshot-1, which
+    // passes the deep check, and delta-1-2.
+    let careful = consumer(true, "careful");
+    careful.refresh_to(2).await.unwrap();
+    let state = careful.current().unwrap();
+    assert_eq!(state.records::<Movie>().len(), MOVIES_V2 as usize);
+    assert_eq!(state.blob_names(), [S1, D12]);
+    assert!(careful.metrics().failures >= 1);
 }
 
 #[test]
