@@ -283,6 +283,32 @@ async fn a_consumer_can_run_the_deep_check_on_every_snapshot() {
     assert!(careful.metrics().failures >= 1);
 }
 
+#[tokio::test]
+async fn a_filtering_consumer_rewrites_a_snapshot_with_every_record_type() {
+    // A rewritten snapshot must pass the same checks as a published one,
+    // including a section for every record type of its schema: the types a
+    // filtering consumer does not hold get empty ones.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryBlobStore::new());
+    let announcer = Arc::new(InProcessAnnouncer::new());
+    crafted::publish_two_versions(&store, &announcer).await;
+    let movies_only = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(tmp.path().join("m"))
+        .record_type::<Movie>()
+        .build()
+        .unwrap();
+    movies_only.refresh_to(1).await.unwrap();
+    movies_only.refresh_to(2).await.unwrap();
+    let before = movies_only.current().unwrap();
+    assert_eq!(before.blob_names(), [S1, D12]);
+    assert!(movies_only.reclaim().await.unwrap());
+    let after = movies_only.current().unwrap();
+    assert_eq!(after.blob_names(), [S2]);
+    assert_eq!(by_ordinal::<Movie>(&after), by_ordinal::<Movie>(&before));
+    assert_eq!(after.records::<Actor>().len(), 0);
+    after.check_records().unwrap();
+}
+
 #[test]
 fn bits_past_the_limit_are_refused() {
     let blobs = crafted::two_versions();
