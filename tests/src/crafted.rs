@@ -18,7 +18,8 @@
 //!         s.state_count = 0;
 //!     }
 //! });
-//! assert!(hollow_runtime::blob::BlobView::open("snapshot-1", &bad).is_err());
+//! let view = hollow_runtime::blob::BlobView::open("snapshot-1", &bad).unwrap();
+//! assert!(view.section("Movie").unwrap().snapshot().is_err());
 //! ```
 
 use std::collections::BTreeMap;
