@@ -788,6 +788,24 @@ fn damaged_blobs_with_matching_checksums_are_caught() {
             "{args:?}: {e}"
         );
     }
+    std::fs::write(&path_b, &snap_b).unwrap();
+    // A delta adding ordinal 0xFFFFFFFF (it once overflowed the ordinal
+    // table): verify and diff name it, and neither panics.
+    let path_d = dir.join(format!("delta-{a}-{b}"));
+    let delta = std::fs::read(&path_d).unwrap();
+    let bad = edit_section(&delta, "Movie", |s| {
+        let added = hollow_tests::crafted::u32_element(s, 2, 0);
+        hollow_tests::crafted::set_u32(s, added, u32::MAX);
+    });
+    std::fs::write(&path_d, &bad).unwrap();
+    let e = fails(&["verify", &f.store, "--quick"], 3);
+    assert!(
+        e.contains(&format!("delta-{a}-{b}")) && e.contains("Movie"),
+        "{e}"
+    );
+    let e = fails(&["diff", &f.store, &v(a), &v(b)], 1);
+    assert!(e.contains(&format!("delta-{a}-{b}")), "{e}");
+    std::fs::write(&path_d, &delta).unwrap();
     // A bitmap word zeroed and the counts lowered to match: the directory
     // agrees with itself, the records do not add up to its checksum.
     let mut dropped = 0;

@@ -284,6 +284,31 @@ async fn a_consumer_can_run_the_deep_check_on_every_snapshot() {
 }
 
 #[tokio::test]
+async fn a_consumer_plans_around_a_delta_with_an_impossible_ordinal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryBlobStore::new());
+    let announcer = Arc::new(InProcessAnnouncer::new());
+    crafted::publish_two_versions(&store, &announcer).await;
+    assert!(store.corrupt(D12, |b| {
+        *b = edit_section(b, "Movie", |s| {
+            set_u32(s, u32_element(s, ADDED_PTR, 0), u32::MAX)
+        });
+    }));
+    let consumer = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(tmp.path().join("c"))
+        .build()
+        .unwrap();
+    consumer.refresh_to(1).await.unwrap();
+    // The delta is refused (not a panic), and version 2 is reached from
+    // its snapshot.
+    consumer.refresh_to(2).await.unwrap();
+    let state = consumer.current().unwrap();
+    assert_eq!(state.blob_names(), [S2]);
+    assert_eq!(state.records::<Movie>().len(), MOVIES_V2 as usize);
+    assert!(consumer.metrics().failures >= 1);
+}
+
+#[tokio::test]
 async fn a_filtering_consumer_rewrites_a_snapshot_with_every_record_type() {
     // A rewritten snapshot must pass the same checks as a published one,
     // including a section for every record type of its schema: the types a
