@@ -788,6 +788,15 @@ fn damaged_blobs_with_matching_checksums_are_caught() {
             "{args:?}: {e}"
         );
     }
+    // snapshot-a with its prefix rewritten to say version b: its own bytes
+    // cannot tell, but delta-a-b does not lead to its state.
+    let relabelled = edit_header(&snap_a, |p, _| {
+        p.from_version = b;
+        p.to_version = b;
+    });
+    std::fs::write(&path_b, &relabelled).unwrap();
+    let e = fails(&["verify", &f.store, "--quick"], 3);
+    assert!(e.contains(&format!("does not give snapshot-{b}")), "{e}");
     std::fs::write(&path_b, &snap_b).unwrap();
     // A delta adding ordinal 0xFFFFFFFF (it once overflowed the ordinal
     // table): verify and diff name it, and neither panics.
