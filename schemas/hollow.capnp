@@ -70,7 +70,10 @@ struct Section {
   removedCount @5 :UInt32;
   # Delta: removed ordinals. Snapshot: 0.
   ordinalLimit @6 :UInt32;
-  # Snapshot: length of the records list (max ordinal + 1). Delta: 0.
+  # Snapshot: length of the records list (max ordinal + 1). Delta and
+  # reverse delta: the ordinal limit of the newer of the two states (the
+  # producer's at the higher version); every removed and added ordinal is
+  # below it.
   stateCount @7 :UInt32;
   # Records of this type in the state after this blob is applied.
   stateChecksum @8 :UInt64;

@@ -142,11 +142,14 @@ pub enum Command {
         #[arg(long, value_name = "K")]
         key: String,
     },
-    /// Check every blob's checksum and sections, and that the deltas and
-    /// reverse deltas chain to the snapshots (each reaches the state its
-    /// target snapshot holds). Exit code 0 when all is well, 3 when not.
+    /// Check every blob's checksum and sections, recompute every
+    /// snapshot's record counts and state checksums from its records, and
+    /// check that the deltas and reverse deltas chain to the snapshots
+    /// (each reaches the state its target snapshot holds). Exit code 0 when
+    /// all is well, 3 when not.
     #[command(after_help = "Examples:\n  \
         hollow verify /data/movies\n  \
+        hollow verify /data/movies --quick\n  \
         hollow verify /data/movies --version 12 --json")]
     Verify {
         /// Store and output options.
@@ -155,5 +158,9 @@ pub enum Command {
         /// Only the blobs leading to or from this version.
         #[arg(long, value_name = "V")]
         version: Option<u64>,
+        /// Skip reading every record of the snapshots (their counts and
+        /// bitmaps are still checked against their directories).
+        #[arg(long)]
+        quick: bool,
     },
 }

@@ -95,8 +95,16 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             common.json,
             out,
         ),
-        Command::Verify { common, version } => {
-            cmd::verify::run(&Store::open(&common.store)?, version, common.json, out)
-        }
+        Command::Verify {
+            common,
+            version,
+            quick,
+        } => cmd::verify::run(
+            &Store::open(&common.store)?,
+            version,
+            quick,
+            common.json,
+            out,
+        ),
     }
 }

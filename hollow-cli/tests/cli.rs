@@ -980,3 +980,75 @@ fn hollow_export_survives_its_snapshot_truncated_mid_read() {
     );
     assert_eq!(1 + rest as u64, MOVIES);
 }
+
+#[test]
+fn damaged_blobs_with_matching_checksums_are_caught() {
+    use hollow_tests::crafted::{edit_header, edit_section, set_word, word};
+    let f = fixture();
+    ok(&["verify", &f.store, "--quick"]);
+    let (a, b) = (f.states[0].version, f.states[1].version);
+    let dir = Path::new(&f.store);
+    let snap_a = std::fs::read(dir.join(format!("snapshot-{a}"))).unwrap();
+    let path_b = dir.join(format!("snapshot-{b}"));
+    let snap_b = std::fs::read(&path_b).unwrap();
+    // snapshot-a copied over snapshot-b: never shown as version b.
+    std::fs::write(&path_b, &snap_a).unwrap();
+    for args in [
+        &["export", &f.store, "--version", &v(b)][..],
+        &["verify", &f.store, "--quick"][..],
+    ] {
+        let code = if args[0] == "verify" { 3 } else { 1 };
+        let e = fails(args, code);
+        assert!(
+            e.contains(&format!("snapshot-{b}")) && e.contains("not what its name says"),
+            "{args:?}: {e}"
+        );
+    }
+    // snapshot-a with its prefix rewritten to say version b: its own bytes
+    // cannot tell, but delta-a-b does not lead to its state.
+    let relabelled = edit_header(&snap_a, |p, _| {
+        p.from_version = b;
+        p.to_version = b;
+    });
+    std::fs::write(&path_b, &relabelled).unwrap();
+    let e = fails(&["verify", &f.store, "--quick"], 3);
+    assert!(e.contains(&format!("does not give snapshot-{b}")), "{e}");
+    std::fs::write(&path_b, &snap_b).unwrap();
+    // A delta adding ordinal 0xFFFFFFFF (it once overflowed the ordinal
+    // table): verify and diff name it, and neither panics.
+    let path_d = dir.join(format!("delta-{a}-{b}"));
+    let delta = std::fs::read(&path_d).unwrap();
+    let bad = edit_section(&delta, "Movie", |s| {
+        let added = hollow_tests::crafted::u32_element(s, 2, 0);
+        hollow_tests::crafted::set_u32(s, added, u32::MAX);
+    });
+    std::fs::write(&path_d, &bad).unwrap();
+    let e = fails(&["verify", &f.store, "--quick"], 3);
+    assert!(
+        e.contains(&format!("delta-{a}-{b}")) && e.contains("Movie"),
+        "{e}"
+    );
+    let e = fails(&["diff", &f.store, &v(a), &v(b)], 1);
+    assert!(e.contains(&format!("delta-{a}-{b}")), "{e}");
+    std::fs::write(&path_d, &delta).unwrap();
+    // A bitmap word zeroed and the counts lowered to match: the directory
+    // agrees with itself, the records do not add up to its checksum.
+    let mut dropped = 0;
+    let zeroed = edit_section(&snap_b, "Movie", |s| {
+        dropped = word(s, 3).count_ones();
+        set_word(s, 3, 0);
+    });
+    assert!(dropped > 0);
+    let bytes = edit_header(&zeroed, |_, h| {
+        for s in h.sections.iter_mut().filter(|s| s.type_name == "Movie") {
+            s.record_count -= dropped;
+            s.state_count -= dropped;
+        }
+    });
+    std::fs::write(&path_b, &bytes).unwrap();
+    let e = fails(&["verify", &f.store], 3);
+    assert!(
+        e.contains(&format!("snapshot-{b}")) && e.contains("Movie") && e.contains("add up"),
+        "{e}"
+    );
+}

@@ -1,7 +1,9 @@
 //! `hollow verify`: are the store's blobs sound, and do its deltas chain?
 //!
 //! Each blob: its whole-file checksum, its prefix against its name, every
-//! section's checksum and shape. Each delta `a → b`: applied to the state at
+//! section's checksum and shape, and (unless `--quick`) every record: a
+//! snapshot's records must add up to the counts and state checksums its
+//! directory promises, a delta's added records must be readable. Each delta `a → b`: applied to the state at
 //! `a` it must reach the record counts and checksums it promises and, where
 //! the store has `snapshot-b`, exactly that snapshot's state (tag, counts,
 //! checksums per type); each reverse delta `b → a` applied to the state at
@@ -26,8 +28,9 @@ struct Check {
     problem: Option<String>,
 }
 
-/// Checks one blob's bytes: checksum, prefix, sections.
-fn check_blob(store: &Store, name: BlobName) -> Result<String, String> {
+/// Checks one blob's bytes: checksum, prefix, sections, and unless `quick`
+/// its records.
+fn check_blob(store: &Store, name: BlobName, quick: bool) -> Result<String, String> {
     let map = store.map(name).map_err(|e| e.to_string())?;
     let view = BlobView::open(&name.to_string(), &map).map_err(|e| e.to_string())?;
     let p = view.prefix();
@@ -49,6 +52,9 @@ fn check_blob(store: &Store, name: BlobName) -> Result<String, String> {
             s.snapshot().map_err(|e| e.to_string())?;
         } else {
             s.delta().map_err(|e| e.to_string())?;
+        }
+        if !quick {
+            s.check_records().map_err(|e| e.to_string())?;
         }
         records += s.info().record_count as u64;
     }
@@ -176,13 +182,14 @@ fn check_chain(
     out
 }
 
-/// Runs the command.
+/// Runs the command; `quick` skips reading every record.
 ///
 /// # Errors
 /// An unknown version; [`EXIT_VERIFY_FAILED`] when a check failed.
 pub fn run(
     store: &Store,
     version: Option<u64>,
+    quick: bool,
     json: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
@@ -198,7 +205,7 @@ pub fn run(
     };
     let mut checks = Vec::new();
     for &n in store.blobs().iter().filter(|n| involves(n)) {
-        let r = check_blob(store, n);
+        let r = check_blob(store, n, quick);
         checks.push(match r {
             Ok(what) => Check {
                 what: format!("{n}: {what}"),

@@ -60,7 +60,8 @@ pub struct SectionWire {
     pub record_count: u32,
     /// Delta: removed ordinals.
     pub removed_count: u32,
-    /// Snapshot: length of the records list.
+    /// Snapshot: length of the records list. Delta and reverse delta: the
+    /// newer state's ordinal limit, above every ordinal the section names.
     pub ordinal_limit: u32,
     /// Records of the type in the state after the blob.
     pub state_count: u32,

@@ -29,6 +29,9 @@ pub enum BlobErrorKind {
     /// A section or blob would exceed what Cap'n Proto pointers can address
     /// (4 GiB per section message).
     TooLarge,
+    /// The deep check found a record that cannot be read, or records that
+    /// do not add up to the directory's `stateCount` and `stateChecksum`.
+    Records,
 }
 
 /// A blob that cannot be written or read: its kind and a message naming the

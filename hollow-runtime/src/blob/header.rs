@@ -23,7 +23,10 @@ pub struct SectionInfo {
     pub record_count: u32,
     /// Delta: removed ordinals. Snapshot: 0.
     pub removed_count: u32,
-    /// Snapshot: length of the records list (max ordinal + 1). Delta: 0.
+    /// Snapshot: length of the records list (max ordinal + 1). Delta and
+    /// reverse delta: the ordinal limit of the newer of the two states (the
+    /// producer's limit at the higher version), which every removed and
+    /// added ordinal is below.
     pub ordinal_limit: u32,
     /// Records of this type in the state after the blob is applied.
     pub state_count: u32,
@@ -46,12 +49,20 @@ impl SectionInfo {
     }
 
     /// A delta section's entry: `added` records and `removed` ordinals,
+    /// every one below `ordinal_limit` (the newer state's ordinal limit),
     /// leaving `state_count` records; the rest 0.
-    pub fn delta(type_name: impl Into<String>, added: u32, removed: u32, state_count: u32) -> Self {
+    pub fn delta(
+        type_name: impl Into<String>,
+        added: u32,
+        removed: u32,
+        state_count: u32,
+        ordinal_limit: u32,
+    ) -> Self {
         SectionInfo {
             type_name: type_name.into(),
             record_count: added,
             removed_count: removed,
+            ordinal_limit,
             state_count,
             ..SectionInfo::default()
         }

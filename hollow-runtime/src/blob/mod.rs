@@ -55,6 +55,7 @@ mod error;
 mod header;
 mod prefix;
 mod reader;
+mod reseal;
 mod section;
 mod writer;
 
@@ -67,6 +68,7 @@ pub use prefix::{BlobKind, BlobPrefix};
 pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,
 };
+pub use reseal::reseal;
 pub use section::{delta_section, snapshot_section};
 pub use writer::BlobWriter;
 

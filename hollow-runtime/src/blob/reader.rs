@@ -1,11 +1,15 @@
 //! Reading a blob in place: [`BlobView`] and the section views.
 
+use hollow_schema::StructSize;
+
 use super::envelope::HeaderWire;
 use super::prefix::u64_at;
 use super::{
     BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
+use crate::read_state::state_mix;
+use crate::store::BlobName;
 use crate::wire::{
     canonical_struct_bytes, canonicalize, decode, Decoded, ElementSize, ListPosition, ReadError,
     StructReader, NESTING_LIMIT,
@@ -43,7 +47,13 @@ impl<'a> BlobView<'a> {
     /// the whole-file checksum), [`Prefix`](BlobErrorKind::Prefix),
     /// [`Header`](BlobErrorKind::Header) (unreadable header or schema, a
     /// section out of bounds, misaligned, overlapping another or the
-    /// header, or repeated). Never panics, whatever the bytes.
+    /// header, or repeated; bytes between the header and the trailer that
+    /// no section holds; a snapshot without a section for a record type of
+    /// its schema; a directory entry whose counts disagree with each other
+    /// or need more bytes than its section has), and
+    /// [`Prefix`](BlobErrorKind::Prefix) as well when `name` is a store
+    /// blob name (`snapshot-7`, `delta-6-7`, `reversedelta-7-6`) other than
+    /// what the prefix holds. Never panics, whatever the bytes.
     pub fn open(name: &str, bytes: &'a [u8]) -> Result<BlobView<'a>, BlobError> {
         BlobView::open_inner(name, bytes, true)
     }
@@ -129,6 +139,43 @@ impl<'a> BlobView<'a> {
                 )));
             }
         }
+        // The sections fill the blob between the header and the trailer,
+        // one after another: a byte no section claims would be a section
+        // cut short by its directory entry.
+        let mut at = header_end;
+        for &(start, end, type_name) in &spans {
+            if start != at {
+                return Err(header_bad(format!(
+                    "has {} bytes at {at} before the section for {type_name} that no section \
+                     holds (sections follow the header and each other with no gap)",
+                    start - at
+                )));
+            }
+            at = end;
+        }
+        if at != body.len() as u64 {
+            return Err(header_bad(format!(
+                "has {} bytes at {at} before its trailer that no section holds (the last \
+                 section ends at the trailer)",
+                body.len() as u64 - at
+            )));
+        }
+        check_named(name, &prefix)?;
+        for s in &header.sections {
+            check_counts(name, prefix.kind, &header, s)?;
+        }
+        if prefix.kind == BlobKind::Snapshot {
+            if let Some(t) = header
+                .schema
+                .records()
+                .find(|t| header.section(&t.name).is_none())
+            {
+                return Err(header_bad(format!(
+                    "is a snapshot without a section for record type {} of its schema",
+                    t.name
+                )));
+            }
+        }
         Ok(BlobView {
             name: name.to_owned(),
             bytes,
@@ -186,6 +233,11 @@ impl<'a> BlobView<'a> {
             blob: &self.name,
             kind: self.prefix.kind,
             info,
+            size: self
+                .header
+                .schema
+                .get_struct(&info.type_name)
+                .map(|t| t.size),
             bytes,
         }
     }
@@ -251,8 +303,127 @@ pub fn verify_checksum_stream(
     Ok(())
 }
 
+/// When `name` is a store blob name (`snapshot-7`, `delta-6-7`,
+/// `reversedelta-7-6`), checks that the prefix holds what it says: a blob
+/// renamed, or another version's blob copied under this name, is refused.
+fn check_named(name: &str, p: &BlobPrefix) -> Result<(), BlobError> {
+    let Ok(named) = name.parse::<BlobName>() else {
+        return Ok(());
+    };
+    let expected = match named {
+        BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v),
+        BlobName::Delta { from, to } => (BlobKind::Delta, from, to),
+        BlobName::ReverseDelta { from, to } => (BlobKind::ReverseDelta, from, to),
+    };
+    if (p.kind, p.from_version, p.to_version) == expected {
+        return Ok(());
+    }
+    Err(BlobError::new(
+        BlobErrorKind::Prefix,
+        name,
+        format_args!(
+            "holds a {} from version {} to {}, not what its name says",
+            p.kind, p.from_version, p.to_version
+        ),
+    ))
+}
+
+/// Checks a directory entry's counts against each other and against the
+/// section's length, before any of them sizes a table: every ordinal the
+/// section names is below its `ordinalLimit`, so a limit or count implies
+/// lists that must fit in the section's own bytes.
+fn check_counts(
+    name: &str,
+    kind: BlobKind,
+    header: &BlobHeader,
+    s: &SectionInfo,
+) -> Result<(), BlobError> {
+    let bad = |field: &str, what: String| {
+        BlobError::new(
+            BlobErrorKind::Header,
+            name,
+            format_args!("has a section for {} whose {field} {what}", s.type_name),
+        )
+    };
+    // Checked by `read_header`: the type is a struct of the schema.
+    let per = header
+        .schema
+        .get_struct(&s.type_name)
+        .map_or(0, |t| t.size.data_words as u64 + t.size.pointers as u64);
+    let words = s.length / 8;
+    let limit = s.ordinal_limit;
+    let need = if kind == BlobKind::Snapshot {
+        if s.removed_count != 0 {
+            return Err(bad(
+                "removedCount",
+                format!("is {}, not 0 as in a snapshot", s.removed_count),
+            ));
+        }
+        if s.record_count != s.state_count {
+            return Err(bad(
+                "recordCount",
+                format!(
+                    "{} differs from its stateCount {} (a snapshot holds its whole state)",
+                    s.record_count, s.state_count
+                ),
+            ));
+        }
+        // Root pointer and struct, the bitmap, the list's tag and elements.
+        3 + (limit as u64).div_ceil(64) + u64::from(limit > 0) * (1 + limit as u64 * per)
+    } else {
+        if s.removed_count > limit {
+            return Err(bad(
+                "removedCount",
+                format!(
+                    "{} is more than its ordinalLimit {limit} allows",
+                    s.removed_count
+                ),
+            ));
+        }
+        let added = s.record_count as u64;
+        // Root pointer and struct, both ordinal lists, the records' tag and
+        // elements.
+        4 + (s.removed_count as u64).div_ceil(2)
+            + added.div_ceil(2)
+            + u64::from(added > 0) * (1 + added * per)
+    };
+    if s.record_count > limit {
+        return Err(bad(
+            "recordCount",
+            format!(
+                "{} is more than its ordinalLimit {limit} allows",
+                s.record_count
+            ),
+        ));
+    }
+    if s.state_count > limit {
+        return Err(bad(
+            "stateCount",
+            format!(
+                "{} is more than its ordinalLimit {limit} allows",
+                s.state_count
+            ),
+        ));
+    }
+    if need > words {
+        return Err(bad(
+            if kind == BlobKind::Snapshot {
+                "ordinalLimit"
+            } else {
+                "recordCount"
+            },
+            format!(
+                "needs at least {need} words of lists, more than the section's {words} words \
+                 (ordinalLimit {limit}, recordCount {}, removedCount {})",
+                s.record_count, s.removed_count
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads and validates the header message.
-fn read_header(bytes: &[u8]) -> Result<BlobHeader, String> {
+pub(super) fn read_header(bytes: &[u8]) -> Result<BlobHeader, String> {
     // Follows every pointer within the traversal limits first, so reading
     // the header cannot be made to amplify.
     let mut scratch = Vec::new();
@@ -278,6 +449,8 @@ pub struct SectionView<'a, 'v> {
     blob: &'v str,
     kind: BlobKind,
     info: &'v SectionInfo,
+    /// The record type's full section sizes in the blob's schema.
+    size: Option<StructSize>,
     bytes: &'a [u8],
 }
 
@@ -331,6 +504,55 @@ impl<'a, 'v> SectionView<'a, 'v> {
         }
     }
 
+    /// The deep check of a section: reads every record, and for a snapshot
+    /// recomputes the type's record count and state checksum
+    /// (`docs/blob-format.md`, "State checksum") and compares them with
+    /// the directory's `stateCount` and `stateChecksum`. (A delta's state
+    /// checksum depends on the state it applies to: its records are only
+    /// read here, and applying it checks the sums.) Costs a read of every
+    /// record.
+    ///
+    /// # Errors
+    /// What [`snapshot`](Self::snapshot) or [`delta`](Self::delta) finds,
+    /// and [`BlobErrorKind::Records`]: a record that cannot be read (a
+    /// pointer outside the section, past the traversal limits), or
+    /// records that do not add up to the directory's count and checksum.
+    pub fn check_records(&self) -> Result<(), BlobError> {
+        let records = |what: String| {
+            BlobError::new(
+                BlobErrorKind::Records,
+                self.blob,
+                format_args!("has a section for {} whose {what}", self.info.type_name),
+            )
+        };
+        let mut bytes = Vec::new();
+        if !self.kind.is_delta() {
+            let view = self.snapshot()?;
+            let (mut count, mut checksum) = (0u64, 0u64);
+            for o in view.ordinals() {
+                view.canonical_bytes(o, &mut bytes)
+                    .map_err(|e| records(format!("record at ordinal {o} cannot be read: {e}")))?;
+                count += 1;
+                checksum = checksum.wrapping_add(state_mix(o, hash_bytes(&bytes)));
+            }
+            if count != self.info.state_count as u64 || checksum != self.info.state_checksum {
+                return Err(records(format!(
+                    "records add up to {count} records with checksum {checksum:016x}, but its \
+                     stateCount is {} and its stateChecksum {:016x}",
+                    self.info.state_count, self.info.state_checksum
+                )));
+            }
+        } else {
+            let view = self.delta()?;
+            for (i, o) in view.added_ordinals().enumerate() {
+                view.canonical_bytes(i as u32, &mut bytes).map_err(|e| {
+                    records(format!("record added at ordinal {o} cannot be read: {e}"))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The root struct's pointer `i`, decoded (`None` for null).
     fn list(
         &self,
@@ -377,14 +599,63 @@ impl<'a, 'v> SectionView<'a, 'v> {
         }
     }
 
+    /// Checks that a records list's elements have the record type's full
+    /// section sizes, as the format requires (a smaller element would read
+    /// its missing fields as defaults).
+    fn check_element_size(&self, records: &ListAt) -> Result<(), BlobError> {
+        let Some(size) = self.size else {
+            return Ok(());
+        };
+        if records.count > 0
+            && (records.data_words, records.pointers) != (size.data_words, size.pointers)
+        {
+            return Err(self.error(format_args!(
+                "records' elements have {} data words and {} pointers, but the schema's {} \
+                 has {} and {}",
+                records.data_words,
+                records.pointers,
+                self.info.type_name,
+                size.data_words,
+                size.pointers
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that the ordinals of a delta's `removed` or `added` list are
+    /// below the section's `ordinalLimit` and given once each (`scratch`
+    /// is reused between calls).
+    fn check_ordinals(
+        &self,
+        list: &ListAt,
+        what: &str,
+        scratch: &mut Vec<u32>,
+    ) -> Result<(), BlobError> {
+        let limit = self.info.ordinal_limit;
+        scratch.clear();
+        scratch.extend((0..list.count).map(|i| list.u32_at(self.bytes, i)));
+        if let Some(o) = scratch.iter().find(|&&o| o >= limit) {
+            return Err(self.error(format_args!(
+                "{what} ordinal {o} is not below its ordinalLimit {limit}"
+            )));
+        }
+        scratch.sort_unstable();
+        if let Some(pair) = scratch.windows(2).find(|p| p[0] == p[1]) {
+            return Err(self.error(format_args!("{what} ordinal {} is listed twice", pair[0])));
+        }
+        Ok(())
+    }
+
     /// The section as a snapshot section.
     ///
     /// # Errors
     /// [`BlobErrorKind::Section`]: the blob is not a snapshot, or the
     /// message's root is not a struct whose `populated` is a `List(UInt64)`
     /// of `ceil(ordinalLimit / 64)` words and whose `records` is a struct
-    /// list of `ordinalLimit` elements (both may be null when the limit is
-    /// 0), `ordinalLimit` being the directory's.
+    /// list of `ordinalLimit` elements of the record type's full sizes
+    /// (both may be null when the limit is 0), `ordinalLimit` being the
+    /// directory's; or `populated` has a bit set at or past the limit, or
+    /// a number of bits set other than the directory's `recordCount`.
     pub fn snapshot(&self) -> Result<SnapshotSectionView<'a>, BlobError> {
         if self.kind != BlobKind::Snapshot {
             return Err(self.error(format_args!("a {} has no snapshot sections", self.kind)));
@@ -413,6 +684,27 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 )))
             }
         };
+        self.check_element_size(&records)?;
+        // The bitmap against the directory: a popcount, no record read.
+        let bitmap = populated.start * 8..(populated.start + words as usize) * 8;
+        let bitmap = self.bytes.get(bitmap).unwrap_or(&[]);
+        let mut count = 0u64;
+        let mut last = 0u64;
+        for w in bitmap.chunks_exact(8) {
+            last = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+            count += last.count_ones() as u64;
+        }
+        if !limit.is_multiple_of(64) && last >> (limit % 64) != 0 {
+            return Err(self.error(format_args!(
+                "populated has bits set at or past its ordinalLimit {limit}"
+            )));
+        }
+        if count != self.info.record_count as u64 {
+            return Err(self.error(format_args!(
+                "populated has {count} ordinals set, but its recordCount is {}",
+                self.info.record_count
+            )));
+        }
         Ok(SnapshotSectionView {
             seg: self.bytes,
             populated,
@@ -426,8 +718,10 @@ impl<'a, 'v> SectionView<'a, 'v> {
     /// [`BlobErrorKind::Section`]: the blob is a snapshot, or the message's
     /// root is not a struct whose `removed` and `added` are `List(UInt32)`s
     /// of the directory's removedCount and recordCount elements and whose
-    /// `records` is a struct list as long as `added` (empty lists may be
-    /// null).
+    /// `records` is a struct list as long as `added`, of the record type's
+    /// full sizes (empty lists may be null); or an ordinal of `removed` or
+    /// `added` is not below the directory's `ordinalLimit`, or is listed
+    /// twice in its list.
     pub fn delta(&self) -> Result<DeltaSectionView<'a>, BlobError> {
         if !self.kind.is_delta() {
             return Err(self.error("a snapshot has no delta sections"));
@@ -450,6 +744,12 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 return Err(self.error(format_args!("records is not a struct list of {n} elements")))
             }
         };
+        if n > 0 {
+            self.check_element_size(&records)?;
+        }
+        let mut scratch = Vec::new();
+        self.check_ordinals(&removed, "removed", &mut scratch)?;
+        self.check_ordinals(&added, "added", &mut scratch)?;
         Ok(DeltaSectionView {
             seg: self.bytes,
             removed,
@@ -614,6 +914,12 @@ impl<'a> DeltaSectionView<'a> {
     /// The removed ordinals, in the order written.
     pub fn removed(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
         let (seg, l) = (self.seg, self.removed);
+        (0..l.count).map(move |i| l.u32_at(seg, i))
+    }
+
+    /// The added ordinals, in the order written.
+    pub fn added_ordinals(&self) -> impl ExactSizeIterator<Item = u32> + 'a {
+        let (seg, l) = (self.seg, self.added);
         (0..l.count).map(move |i| l.u32_at(seg, i))
     }
 

@@ -194,8 +194,8 @@ fn delta_blob() -> Vec<u8> {
     let section = delta_section(Movie::SIZE, &[1, 7, 3], &[(9, &a[..]), (1, &b[..])]).unwrap();
     let empty = delta_section(Tiny::SIZE, &[], &[]).unwrap();
     let mut w = BlobWriter::new(BlobKind::Delta, 7, 8, 0xfeed, 0xbeef);
-    w.add_section(SectionInfo::delta("Movie", 2, 3, 4), section);
-    w.add_section(SectionInfo::delta("Tiny", 0, 0, 3), empty);
+    w.add_section(SectionInfo::delta("Movie", 2, 3, 4, 10), section);
+    w.add_section(SectionInfo::delta("Tiny", 0, 0, 3, 3), empty);
     w.finish(&schema(), &[]).unwrap()
 }
 
@@ -225,7 +225,7 @@ fn delta_round_trip() {
     // A reverse delta reads the same way.
     let mut w = BlobWriter::new(BlobKind::ReverseDelta, 8, 7, 0xbeef, 0xfeed);
     w.add_section(
-        SectionInfo::delta("Tiny", 0, 1, 2),
+        SectionInfo::delta("Tiny", 0, 1, 2, 3),
         delta_section(Tiny::SIZE, &[2], &[]).unwrap(),
     );
     let bytes = w.finish(&schema(), &[]).unwrap();
@@ -312,9 +312,10 @@ fn header_round_trip() {
             ("".to_string(), "".to_string()),
             ("ünï".to_string(), "cödé".to_string()),
         ];
-        let w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 2);
+        // A delta: it needs no section for the schema's record types.
+        let w = BlobWriter::new(BlobKind::Delta, 0, 1, 3, 2);
         let bytes = w.finish(&schema, &tags).unwrap();
-        let view = BlobView::open("snapshot-1", &bytes).unwrap();
+        let view = BlobView::open("delta-0-1", &bytes).unwrap();
         assert_eq!(view.header().schema, schema);
         assert_eq!(view.header().tags, tags);
         // Through the wire types alone, too.
@@ -457,6 +458,7 @@ fn section_builder_refuses_bad_input() {
     let s = snapshot_section(size, 1, &[u64::MAX], [(0, &a[..])].into_iter()).unwrap();
     let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 1);
     w.add_section(SectionInfo::snapshot("Movie", 1, 1), s);
+    add_empty_tiny(&mut w);
     let bytes = w.finish(&schema(), &[]).unwrap();
     let view = BlobView::open("s", &bytes).unwrap();
     let snap = view.section("Movie").unwrap().snapshot().unwrap();
@@ -470,6 +472,7 @@ fn directory_and_section_shape_are_checked() {
     // The directory's ordinal limit disagrees with the section.
     let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 1);
     w.add_section(SectionInfo::snapshot("Movie", 1, 2), good.clone());
+    add_empty_tiny(&mut w);
     let bytes = w.finish(&schema(), &[]).unwrap();
     let view = BlobView::open("s", &bytes).unwrap();
     let e = view.section("Movie").unwrap().snapshot().unwrap_err();
@@ -491,6 +494,36 @@ fn directory_and_section_shape_are_checked() {
         w.finish(&schema(), &[]).unwrap_err().kind(),
         BlobErrorKind::Header
     );
+}
+
+#[test]
+fn a_snapshot_needs_a_section_for_every_record_type() {
+    let a = to_canonical_bytes(&movies()[0]).unwrap();
+    let movie = snapshot_section(Movie::SIZE, 1, &[1], [(0, &a[..])].into_iter()).unwrap();
+    let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 1);
+    w.add_section(SectionInfo::snapshot("Movie", 1, 1), movie.clone());
+    let bytes = w.finish(&schema(), &[]).unwrap();
+    let e = BlobView::open("snapshot-1", &bytes).unwrap_err();
+    assert_eq!(e.kind(), BlobErrorKind::Header);
+    assert!(
+        e.to_string().contains("snapshot-1") && e.to_string().contains("Tiny"),
+        "{e}"
+    );
+    // With an empty one it opens; a delta needs none.
+    add_empty_tiny(&mut w);
+    BlobView::open("snapshot-1", &w.finish(&schema(), &[]).unwrap()).unwrap();
+    let mut w = BlobWriter::new(BlobKind::Delta, 1, 2, 1, 2);
+    w.add_section(
+        SectionInfo::delta("Movie", 0, 0, 1, 1),
+        delta_section(Movie::SIZE, &[], &[]).unwrap(),
+    );
+    BlobView::open("delta-1-2", &w.finish(&schema(), &[]).unwrap()).unwrap();
+}
+
+/// Adds the empty section a snapshot of `schema()` needs for `Tiny`.
+fn add_empty_tiny(w: &mut BlobWriter) {
+    let empty = snapshot_section(Tiny::SIZE, 0, &[], std::iter::empty()).unwrap();
+    w.add_section(SectionInfo::snapshot("Tiny", 0, 0), empty);
 }
 
 /// Rewrites the trailer checksum after tampering (what a forger, not a
@@ -553,11 +586,11 @@ proptest! {
 #[test]
 fn streamed_checksum_agrees_with_open() {
     let blob = snapshot_blob();
-    verify_checksum_stream("snapshot-1", &blob[..], blob.len() as u64).unwrap();
-    let view = BlobView::open_prechecked("snapshot-1", &blob).unwrap();
+    verify_checksum_stream("snapshot-7", &blob[..], blob.len() as u64).unwrap();
+    let view = BlobView::open_prechecked("snapshot-7", &blob).unwrap();
     assert_eq!(
         view.header(),
-        BlobView::open("snapshot-1", &blob).unwrap().header()
+        BlobView::open("snapshot-7", &blob).unwrap().header()
     );
     for at in [0, 70, blob.len() / 2, blob.len() - 20, blob.len() - 16] {
         let mut bad = blob.clone();

@@ -184,6 +184,18 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Recomputes every type's record count and state checksum from its
+    /// records each time a snapshot loads ([`ReadState::check_records`]),
+    /// refusing a snapshot whose records do not add up to what its header
+    /// promises, as `hollow verify` does (default: off). Loading a snapshot
+    /// then reads every record; without it, loading checks the snapshot's
+    /// directory, counts and bitmaps against each other, which reads no
+    /// record. Deltas are checked record by record either way.
+    pub fn check_records(mut self, check: bool) -> Self {
+        self.index_options.check_records = check;
+        self
+    }
+
     /// Longest chain of deltas followed before loading a snapshot instead
     /// (default [`DEFAULT_MAX_DELTA_CHAIN`]).
     pub fn max_delta_chain(mut self, n: usize) -> Self {

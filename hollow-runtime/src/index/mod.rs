@@ -942,6 +942,9 @@ pub(crate) struct IndexOptions {
     /// Check deltas for duplicate keys even where the blobs vouch there
     /// are none.
     pub(crate) verify_keys: bool,
+    /// Recompute every type's count and checksum from its records as each
+    /// snapshot loads ([`crate::ReadState::check_records`]).
+    pub(crate) check_records: bool,
 }
 
 /// The indexes of one state.

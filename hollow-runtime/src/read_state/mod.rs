@@ -471,7 +471,7 @@ impl ReadState {
                     )
                 })?;
                 t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
-                t.count -= 1;
+                t.count = t.count.saturating_sub(1);
                 t.table.set(o, EMPTY);
             }
             if added.len() != records.len() {
@@ -500,7 +500,7 @@ impl ReadState {
                     ));
                 }
                 t.checksum = t.checksum.wrapping_add(state_mix(o, h));
-                t.count += 1;
+                t.count = t.count.saturating_add(1);
                 t.table.set(o, loc(slot, k));
             }
             if t.count != pos.state_count || t.checksum != pos.state_checksum {
@@ -668,15 +668,20 @@ impl ReadState {
     }
 
     /// Registers indexes to maintain (built now unless `options.lazy`;
-    /// every later state made by [`ReadState::apply`] keeps them up to date).
+    /// every later state made by [`ReadState::apply`] keeps them up to date),
+    /// first checking every record when `options.check_records` is set.
     ///
     /// # Errors
-    /// Two records share a primary or unique key.
+    /// Two records share a primary or unique key; with
+    /// `options.check_records`, what [`ReadState::check_records`] finds.
     pub(crate) fn with_indexes(
         mut self,
         specs: &[IndexSpec],
         options: IndexOptions,
     ) -> Result<Self, Error> {
+        if options.check_records {
+            self.check_records()?;
+        }
         let set = IndexSet {
             slots: std::sync::RwLock::new(specs.iter().cloned().map(IndexSlot::new).collect()),
             options,
@@ -935,6 +940,70 @@ impl ReadState {
     /// The blobs this state reads from.
     pub fn blob_names(&self) -> Vec<BlobName> {
         self.blobs.iter().map(|b| b.name()).collect()
+    }
+
+    /// The deep check: recomputes every type's record count and state
+    /// checksum from its records (`docs/blob-format.md`, "State checksum")
+    /// and compares them with what the blobs promised. Reads every record,
+    /// so it costs in proportion to the whole state; loading a snapshot
+    /// checks only what needs no record read.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`], naming the version, the type and its
+    /// blobs: a record cannot be read (a pointer outside its section,
+    /// past the limits), or the records do not add up to the count and
+    /// checksum promised.
+    pub fn check_records(&self) -> Result<(), Error> {
+        let mut words = Vec::new();
+        for t in &self.types {
+            let fail = |what: String| {
+                let blobs: Vec<String> = self.blobs.iter().map(|b| b.name().to_string()).collect();
+                Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!(
+                        "version {} (blobs {}): type {}: {what}",
+                        self.version,
+                        blobs.join(", "),
+                        t.name
+                    ),
+                )
+            };
+            let (count, checksum) = self.walk_records(t, &mut words, |_, _| {}).map_err(fail)?;
+            if count != t.count || checksum != t.checksum {
+                return Err(fail(format!(
+                    "its records add up to {count} records with checksum {checksum:016x}, but \
+                     the blobs promise {} records with checksum {:016x}",
+                    t.count, t.checksum
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every record of type `t` in ordinal order, handing each
+    /// ordinal and canonical bytes to `each`; returns how many there were
+    /// and their state checksum. `words` is scratch space.
+    fn walk_records(
+        &self,
+        t: &TypeRead,
+        words: &mut Vec<u64>,
+        mut each: impl FnMut(u32, &[u8]),
+    ) -> Result<(u32, u64), String> {
+        let base = self.base_reader(t);
+        let (mut count, mut checksum) = (0u32, 0u64);
+        for o in 0..t.table.limit() {
+            let r = match self.read(t, &base, o) {
+                Some(r) => r,
+                None if t.table.get(o) == EMPTY => continue,
+                None => return Err(format!("ordinal {o}: no record where the table says")),
+            };
+            canonicalize_struct(&r, words).map_err(|e| format!("ordinal {o}: {e}"))?;
+            let b = as_le_bytes(words);
+            checksum = checksum.wrapping_add(state_mix(o, hash_bytes(b)));
+            count = count.saturating_add(1);
+            each(o, b);
+        }
+        Ok((count, checksum))
     }
 }
 

@@ -12,14 +12,12 @@
 
 use std::sync::Arc;
 
-use super::{state_mix, LoadedBlob, ReadState, TypeRead, EMPTY};
+use super::{LoadedBlob, ReadState, TypeRead};
 use crate::blob::{snapshot_section, BlobKind, BlobWriter, SectionInfo};
-use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::IndexSet;
 use crate::read_state::BlobBytes;
 use crate::store::BlobName;
-use crate::wire::{as_le_bytes, canonicalize_struct};
 
 impl ReadState {
     /// The records read from blobs other than the base snapshot (changed
@@ -91,6 +89,16 @@ impl ReadState {
             let (info, bytes) = self.rewrite_type(t).map_err(&fail)?;
             writer.add_section(info, bytes);
         }
+        // A snapshot has a section for every record type of its schema: the
+        // types this state does not hold (a filtering consumer's) get empty
+        // ones.
+        for r in self.schema.records() {
+            if !self.index.contains_key(&r.name) {
+                let empty = snapshot_section(r.size, 0, &[], std::iter::empty())
+                    .map_err(|e| fail(format!("type {}: {e}", r.name)))?;
+                writer.add_section(SectionInfo::snapshot(r.name.clone(), 0, 0), empty);
+            }
+        }
         // Written straight into the memory it is read from: the sections
         // are copied once more, not twice.
         let len = writer
@@ -127,23 +135,13 @@ impl ReadState {
         // Every record's canonical bytes, one after another.
         let mut all: Vec<u8> = Vec::new();
         let mut ends: Vec<(u32, usize)> = Vec::with_capacity(t.count as usize);
-        let mut words = Vec::new();
-        let mut checksum = 0u64;
-        for o in 0..limit {
-            let l = t.table.get(o);
-            if l == EMPTY {
-                continue;
-            }
-            let r = self
-                .located(t, l)
-                .ok_or_else(|| format!("{name} ordinal {o}: no record where the table says"))?;
-            canonicalize_struct(&r, &mut words).map_err(|e| format!("{name} ordinal {o}: {e}"))?;
-            let b = as_le_bytes(&mut words);
-            checksum = checksum.wrapping_add(state_mix(o, hash_bytes(b)));
-            all.extend_from_slice(b);
-            populated[o as usize / 64] |= 1 << (o % 64);
-            ends.push((o, all.len()));
-        }
+        let (_, checksum) = self
+            .walk_records(t, &mut Vec::new(), |o, b| {
+                all.extend_from_slice(b);
+                populated[o as usize / 64] |= 1 << (o % 64);
+                ends.push((o, all.len()));
+            })
+            .map_err(|e| format!("{name} {e}"))?;
         if checksum != t.checksum || ends.len() != t.count as usize {
             return Err(format!(
                 "type {name}: {} records with checksum {checksum:016x}, but the version has {} \
@@ -172,6 +170,8 @@ impl ReadState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::hash_bytes;
+    use crate::read_state::state_mix;
     use crate::{to_canonical_bytes, Hollow, Struct};
 
     #[derive(Hollow, Clone, Debug, PartialEq)]

@@ -117,12 +117,18 @@ impl OrdinalTable {
 
     /// Sets ordinal `o` (growing the table), copying its chunk first if it is
     /// shared.
+    ///
+    /// Growing costs one word per chunk passed over and a written chunk
+    /// only for `o`'s own: the chunks in between are `Base` chunks, which
+    /// hold nothing past the base snapshot's limit. (The limit saturates at
+    /// `u32::MAX`; callers set only ordinals below a blob's checked
+    /// `ordinalLimit`, which is at most that.)
     pub(crate) fn set(&mut self, o: u32, l: Loc) {
         if o >= self.limit {
-            self.limit = o + 1;
-            let need = (self.limit as usize).div_ceil(CHUNK);
-            while self.chunks.len() < need {
-                self.chunks.push(Chunk::Explicit(Arc::new([EMPTY; CHUNK])));
+            self.limit = o.saturating_add(1);
+            let need = (o as usize / CHUNK) + 1;
+            if self.chunks.len() < need {
+                self.chunks.resize(need, Chunk::Base);
             }
         }
         let ci = o as usize / CHUNK;
@@ -197,5 +203,23 @@ mod tests {
         for o in (0..1024).filter(|o| ![4, 5].contains(o)) {
             assert_eq!(a.moved_loc(o), b.get(o), "ordinal {o}");
         }
+    }
+
+    #[test]
+    fn growing_far_writes_one_chunk_and_never_wraps() {
+        let mut t = OrdinalTable::from_snapshot(10, 0, &[0xff, 0x03]);
+        let before = t.heap_bytes();
+        t.set(u32::MAX, loc(1, 0));
+        assert_eq!(t.limit(), u32::MAX, "the limit saturates");
+        assert_eq!(t.get(u32::MAX), loc(1, 0));
+        t.set(0x7FFF_FFFF, loc(1, 1));
+        assert_eq!(t.get(0x7FFF_FFFF), loc(1, 1));
+        assert_eq!(t.get(0x7FFF_FFFE), EMPTY);
+        assert_eq!(t.get(5_000_000), EMPTY);
+        assert_eq!(t.get(9), loc(0, 9), "the base is still read");
+        // Two chunks written (8 KiB each), and one word per chunk passed
+        // over (4 Mi chunks), not 8 KiB per chunk (32 GiB).
+        let grown = t.heap_bytes() - before;
+        assert!(grown <= 2 * CHUNK * 8 + (1 << 22) * 8, "{grown} bytes");
     }
 }
