@@ -30,6 +30,12 @@
 //!
 //! Each cycle's figures are exact (no timing): the run is as meaningful
 //! small (`--cycles 50 --records 5000`) as large, only slower.
+//!
+//! The consumer's anonymous memory includes what glibc's allocator keeps
+//! in the per-thread arenas of the threads that rewrote versions: it rises
+//! in steps as rewrites land on new threads. `MALLOC_ARENA_MAX=1` in the
+//! environment (inherited by the consumer process) leaves the consumer's
+//! own memory.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
