@@ -1,7 +1,9 @@
 //! Property test of producer cycles: random sequences of 3–8 cycles over two
 //! keyed record types (`Movie`, `Actor`), each a full cycle (add, remove,
 //! modify, nothing, duplicate identical records) or an incremental one
-//! (upserts, deletes, upserts of unchanged records).
+//! (upserts, deletes, upserts of unchanged records). Between cycles the
+//! producer is sometimes replaced by a new one restored from the store, as a
+//! producer run as a batch job is.
 //!
 //! At every version, checked against an oracle of what was published:
 //! - a consumer following the announcements by deltas (and its state really
@@ -53,6 +55,9 @@ enum Change {
 enum Cycle {
     Full(Vec<Change>),
     Incremental(Vec<Change>),
+    /// A new producer restored from the announced version replaces the
+    /// running one (no version).
+    Restart,
 }
 
 fn ty() -> impl Strategy<Value = Ty> {
@@ -74,6 +79,7 @@ fn cycle() -> impl Strategy<Value = Cycle> {
     prop_oneof![
         3 => proptest::collection::vec(change(), 0..5).prop_map(Cycle::Full),
         2 => proptest::collection::vec(change(), 0..5).prop_map(Cycle::Incremental),
+        1 => Just(Cycle::Restart),
     ]
 }
 
@@ -278,6 +284,15 @@ async fn run_case(cycles: Vec<Cycle>) {
     for (i, cycle) in cycles.iter().enumerate() {
         let before = oracle.catalog.clone();
         let outcome = match cycle {
+            Cycle::Restart => {
+                producer = Producer::builder(store.clone(), announcer.clone()).build();
+                let restored = producer.restore_latest().await.unwrap();
+                assert_eq!(
+                    restored,
+                    (!history.is_empty()).then_some(history.len() as u64)
+                );
+                continue;
+            }
             Cycle::Full(changes) => {
                 let steps: Vec<Step> = changes.iter().flat_map(|c| oracle.apply_all(c)).collect();
                 // The whole state, plus identical copies of touched records
@@ -486,6 +501,15 @@ fn fixed_sequence() {
         Cycle::Incremental(vec![Touch(Ty::Actor, 0), Remove(Ty::Movie, 7)]),
         Cycle::Incremental(vec![Modify(Ty::Actor, 0, 5), Add(Ty::Movie, 6)]),
         Cycle::Full(vec![Remove(Ty::Movie, 0), Add(Ty::Movie, 8)]),
+        // Restored after removals: the ordinals this version removed wait a
+        // cycle, older holes are reused at once.
+        Cycle::Restart,
+        Cycle::Incremental(vec![Bulk(Ty::Movie, 3, 10), Remove(Ty::Actor, 0)]),
+        Cycle::Restart,
+        Cycle::Incremental(vec![Bulk(Ty::Movie, 4, 20), Bulk(Ty::Actor, 3, 30)]),
+        Cycle::Restart,
+        Cycle::Restart,
+        Cycle::Full(vec![Cull(Ty::Movie, 0, 3), Add(Ty::Actor, 40)]),
     ];
     dataset::runtime().block_on(run_case(cycles));
 }

@@ -711,6 +711,18 @@ impl Producer {
     /// type first used after the restore (not declared with
     /// `record_type`) is checked the same way.
     ///
+    /// Free ordinals (below the restored version's ordinal limit, holding
+    /// no record) are reused as the producer that published `version`
+    /// would reuse them, so producers restored for every cycle (batch jobs)
+    /// keep the ordinal limit and snapshot size of one long-running
+    /// producer: those removed by `version` itself wait a cycle, as every
+    /// removed ordinal does (no ordinal is reused by the version right
+    /// after the one that removed it), every other one is reused at once.
+    /// Which ones `version` removed is read from its delta in the store
+    /// (or, failing that, from its reverse delta); when neither is there or
+    /// readable (retention deleted them, say), every free ordinal waits the
+    /// cycle.
+    ///
     /// # Errors
     /// The version cannot be reached from the blobs in the store, or a
     /// declared type changed incompatibly since (a field's type, ordinal or
@@ -734,6 +746,10 @@ impl Producer {
         })?;
         let state =
             crate::consumer::load_version(self.store.clone(), scratch.path(), version, None).await;
+        let held = match &state {
+            Ok(s) => removed_into(&*self.store, scratch.path(), s).await,
+            Err(_) => None,
+        };
         drop(scratch);
         let state = state?;
         let cycle = self.published + 1;
@@ -799,7 +815,10 @@ impl Producer {
                 }
                 tw.limit = tw.limit.max(raw.ordinal_limit());
             }
-            tw.finish_restore(cycle);
+            let removed = held
+                .as_ref()
+                .map(|h| h.get(&name).cloned().unwrap_or_default());
+            tw.finish_restore(cycle, removed.as_ref());
             ws.insert(tw);
         }
         for (name, fns) in known {
@@ -816,6 +835,113 @@ impl Producer {
         self.since_snapshot = 0;
         Ok(version)
     }
+}
+
+/// The ordinals that the delta into `state` removed, per type: those a
+/// producer continuing from `state` must not reuse in its next cycle (the
+/// reverse delta of the restored version adds them back). Read from the
+/// store's delta into the state's version whose result is this very state
+/// (same tag), or else from the reverse delta leaving it (whose additions
+/// are the same ordinals). `None` when neither is in the store or readable
+/// (a first version, or one whose delta retention deleted): the caller
+/// then holds back every free ordinal. A blob that cannot be fetched or
+/// read is logged and skipped.
+async fn removed_into(
+    store: &dyn BlobStore,
+    dir: &std::path::Path,
+    state: &ReadState,
+) -> Option<std::collections::HashMap<String, write_state::Bits>> {
+    let v = state.version();
+    let names = match store.list().await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(version = v, error = %e, "listing the store to restore failed");
+            return None;
+        }
+    };
+    let into = names
+        .iter()
+        .filter(|n| matches!(n, BlobName::Delta { to, .. } if *to == v));
+    let leaving = names
+        .iter()
+        .filter(|n| matches!(n, BlobName::ReverseDelta { from, .. } if *from == v));
+    for &name in into.chain(leaving) {
+        match removed_by(store, dir, name, state).await {
+            Ok(Some(removed)) => return Some(removed),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(blob = %name, version = v, error = %e, "unreadable while restoring");
+            }
+        }
+    }
+    tracing::info!(
+        version = v,
+        "no delta into the restored version: every free ordinal waits a cycle"
+    );
+    None
+}
+
+/// The ordinals that `name` (a delta into `state`, or a reverse delta
+/// leaving it) shows removed by `state`'s own delta, per type; `None` when
+/// the blob belongs to another state of the same version. Ordinals at or
+/// above the type's ordinal limit in `state` are left out: they cannot be
+/// free ordinals of it.
+async fn removed_by(
+    store: &dyn BlobStore,
+    dir: &std::path::Path,
+    name: BlobName,
+    state: &ReadState,
+) -> Result<Option<std::collections::HashMap<String, write_state::Bits>>, Error> {
+    let path = dir.join(name.to_string());
+    if !path.exists() {
+        store.fetch(name, &path).await.map_err(|e| {
+            Error::with_source(
+                ErrorKind::Store,
+                format!("fetching {name} from {} failed", store.describe()),
+                e,
+            )
+        })?;
+    }
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::with_source(ErrorKind::Io, format!("reading {name}"), e))?;
+    let blob_name = name.to_string();
+    let view = blob::BlobView::open(&blob_name, &bytes)
+        .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, format!("opening {name}"), e))?;
+    let prefix = view.prefix();
+    let forward = matches!(name, BlobName::Delta { .. });
+    let (kind, tag) = if forward {
+        (BlobKind::Delta, prefix.to_tag)
+    } else {
+        (BlobKind::ReverseDelta, prefix.from_tag)
+    };
+    if prefix.kind != kind || tag != state.tag() {
+        return Ok(None);
+    }
+    let mut removed = std::collections::HashMap::new();
+    for section in view.sections() {
+        let type_name = section.type_name();
+        let limit = state
+            .raw_records(type_name)
+            .map_or(0, |r| r.ordinal_limit());
+        let d = section.delta().map_err(|e| {
+            Error::with_source(
+                ErrorKind::CorruptBlob,
+                format!("reading {name} section {type_name}"),
+                e,
+            )
+        })?;
+        let mut bits = write_state::Bits::default();
+        let ordinals: Box<dyn Iterator<Item = u32>> = if forward {
+            Box::new(d.removed())
+        } else {
+            Box::new(d.added().map(|(o, _)| o))
+        };
+        for o in ordinals.filter(|&o| o < limit) {
+            bits.set(o, true);
+        }
+        removed.insert(type_name.to_string(), bits);
+    }
+    Ok(Some(removed))
 }
 
 fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {

@@ -178,8 +178,8 @@ pub(crate) struct TypeWrite {
     pub(crate) current: Bits,
     /// Populated in the cycle being built.
     pub(crate) next: Bits,
-    /// Ordinals freed by published cycles, with the cycle they were freed
-    /// in, oldest first.
+    /// Ordinals freed by published cycles, each with the first cycle that
+    /// may reuse it, in that order.
     free: VecDeque<(u32, u64)>,
     /// Ordinals that were never published (assigned in a cycle that was
     /// rolled back, or added and removed within one cycle): reusable at once.
@@ -344,7 +344,7 @@ impl TypeWrite {
         // reverse delta must be able to restore them.
         let o = if let Some(o) = self.free_now.pop() {
             o
-        } else if self.free.front().is_some_and(|&(_, at)| at + 2 <= cycle) {
+        } else if self.free.front().is_some_and(|&(_, from)| from <= cycle) {
             self.free.pop_front().map_or(0, |(o, _)| o)
         } else {
             self.limit += 1;
@@ -490,7 +490,8 @@ impl TypeWrite {
         self.checksum = self.next_checksum(&removed, &added);
         for &o in &removed {
             self.release(o);
-            self.free.push_back((o, cycle));
+            // Not reused by the next cycle: its reverse delta adds `o` back.
+            self.free.push_back((o, cycle + 2));
         }
         // Fresh ordinals that ended up unused (added then removed in the
         // same cycle) go back at once: they were never published.
@@ -563,9 +564,14 @@ impl TypeWrite {
         self.limit = self.limit.max(o + 1);
     }
 
-    /// After restoring: ordinals below the limit that are not populated are
-    /// free (from the cycle after next, to be safe).
-    pub(crate) fn finish_restore(&mut self, cycle: u64) {
+    /// After restoring, with `cycle` the next cycle to run: ordinals below
+    /// the limit that are not populated are free. Those in `held` (what the
+    /// restored version's own delta removed) are reused from the cycle
+    /// after `cycle` on, as a producer that published the restored version
+    /// would reuse them; the others at once, since they were removed by
+    /// older versions. `held` is `None` when that delta is unknown: then
+    /// every hole waits a cycle.
+    pub(crate) fn finish_restore(&mut self, cycle: u64, held: Option<&Bits>) {
         self.hash_keys();
         self.keys_unchecked = self.limit > 0;
         self.checksum = self
@@ -573,9 +579,13 @@ impl TypeWrite {
             .iter()
             .map(|o| state_mix(o, self.hashes[o as usize]))
             .fold(0u64, u64::wrapping_add);
-        self.free = (0..self.limit)
-            .filter(|&o| !self.current.get(o))
+        let holes = (0..self.limit).filter(|&o| !self.current.get(o));
+        let waits = |o: u32| held.is_none_or(|h| h.get(o));
+        let (later, now): (Vec<u32>, Vec<u32>) = holes.partition(|&o| waits(o));
+        self.free = now
+            .into_iter()
             .map(|o| (o, cycle))
+            .chain(later.into_iter().map(|o| (o, cycle + 1)))
             .collect();
         self.free_now.clear();
     }
@@ -710,5 +720,58 @@ mod tests {
         a.set(5, false);
         assert!(!a.get(5));
         assert_eq!(a.words(300).len(), 5);
+    }
+
+    /// A type restored with ordinals 0, 3 and 5 of limit 6, whose restored
+    /// version removed `held` (`None`: unknown); the next cycle is 1.
+    fn restored(held: Option<&Bits>) -> TypeWrite {
+        let mut t = TypeWrite::new("T", StructSize::default(), Schema::new(), None);
+        for o in [0u32, 3, 5] {
+            t.restore_record(o, vec![o as u8; 8]);
+        }
+        t.limit = 6;
+        t.finish_restore(1, held);
+        t
+    }
+
+    /// Adds three new records in `cycle` and commits it: the ordinals taken.
+    fn add_three(t: &mut TypeWrite, cycle: u64) -> Vec<u32> {
+        t.next = t.current.clone();
+        let taken = (0..3u8)
+            .map(|i| t.add(&[100 + cycle as u8 * 4 + i; 8], || 0, cycle))
+            .collect();
+        t.commit(cycle);
+        taken
+    }
+
+    #[test]
+    fn restored_holes_wait_only_if_the_restored_version_removed_them() {
+        // Holes 1, 2, 4; the restored version removed 4 (and names 9, past
+        // the limit, which is no hole and is ignored).
+        let mut held = Bits::default();
+        held.set(4, true);
+        held.set(9, true);
+        let mut t = restored(Some(&held));
+        assert_eq!(add_three(&mut t, 1), vec![1, 2, 6]);
+        assert_eq!(add_three(&mut t, 2), vec![4, 7, 8]);
+        assert_eq!(t.limit, 9);
+
+        // Unknown: every hole waits a cycle.
+        let mut t = restored(None);
+        assert_eq!(add_three(&mut t, 1), vec![6, 7, 8]);
+        assert_eq!(add_three(&mut t, 2), vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn removed_ordinals_are_reused_from_the_cycle_after_next() {
+        let mut t = restored(Some(&Bits::default()));
+        assert_eq!(add_three(&mut t, 1), vec![1, 2, 4]);
+        // Cycle 2 removes 0 and 3: cycle 3 may not reuse them, cycle 4 may.
+        t.next = t.current.clone();
+        t.remove(0);
+        t.remove(3);
+        t.commit(2);
+        assert_eq!(add_three(&mut t, 3), vec![6, 7, 8]);
+        assert_eq!(add_three(&mut t, 4), vec![0, 3, 9]);
     }
 }
