@@ -670,3 +670,66 @@ impl Drop for RemoveOnDrop {
         }
     }
 }
+
+/// The blobs in a consumer's cache directory, sorted.
+fn cached(dir: &std::path::Path) -> Vec<BlobName> {
+    let mut names: Vec<BlobName> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A consumer that follows versions keeps in its cache only the blobs of
+/// the version it holds: after a rewrite, and after a newer snapshot, the
+/// deltas it applied are gone. With pruning off they all stay.
+#[tokio::test]
+async fn the_cache_holds_only_what_the_current_version_reads() {
+    let (store, announcer) = memory();
+    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let tmp = tempfile::tempdir().unwrap();
+    let pruned = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(tmp.path().join("pruned"))
+        .build()
+        .unwrap();
+    let kept = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(tmp.path().join("kept"))
+        .prune_cache(false)
+        .build()
+        .unwrap();
+    let mut last = catalog(40, 1, 3);
+    for round in 1..=4 {
+        last = catalog(40, round, 3);
+        publish(&mut producer, &last).await.unwrap();
+        pruned.refresh().await.unwrap();
+        kept.refresh().await.unwrap();
+    }
+    let held = pruned.current().unwrap();
+    assert_eq!(held.blob_names().len(), 4, "{:?}", held.blob_names());
+    let mut expected = held.blob_names();
+    expected.sort();
+    assert_eq!(cached(pruned.cache_dir()), expected);
+    // The rewrite reads no cached blob: the applied deltas go.
+    assert!(pruned.reclaim().await.unwrap());
+    assert_eq!(cached(pruned.cache_dir()), Vec::<BlobName>::new());
+    last.assert_held_by(&pruned.current().unwrap(), "rewritten consumer");
+    // A version held by a reader stays readable after its files are gone.
+    last.assert_held_by(&held, "state held across the pruning");
+    // The next delta is fetched, applied and kept while it is read.
+    let next = catalog(40, 5, 3);
+    publish(&mut producer, &next).await.unwrap();
+    pruned.refresh().await.unwrap();
+    assert_eq!(
+        cached(pruned.cache_dir()),
+        vec![BlobName::Delta { from: 4, to: 5 }]
+    );
+    next.assert_held_by(&pruned.current().unwrap(), "pruned consumer");
+    kept.refresh().await.unwrap();
+    assert_eq!(
+        cached(kept.cache_dir()).len(),
+        5,
+        "{:?}",
+        cached(kept.cache_dir())
+    );
+}

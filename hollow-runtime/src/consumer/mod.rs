@@ -54,6 +54,10 @@
 
 mod planner;
 
+/// Base name of the cache directory a consumer makes for itself when given
+/// none (see [`ConsumerBuilder::cache_dir`]).
+const DEFAULT_CACHE_BASE: &str = "hollow-consumer";
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -71,6 +75,7 @@ use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::store::owner::ScratchDir;
 use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreError, StoreErrorKind};
 use planner::Catalog;
 
@@ -91,6 +96,7 @@ pub struct ConsumerBuilder {
     store: Arc<dyn BlobStore>,
     watcher: Arc<dyn AnnouncementWatcher>,
     cache_dir: Option<PathBuf>,
+    prune_cache: bool,
     types: Option<Vec<String>>,
     max_chain: usize,
     indexes: Vec<IndexSpec>,
@@ -103,9 +109,39 @@ pub struct ConsumerBuilder {
 impl ConsumerBuilder {
     /// Where fetched blobs are kept, and reused across restarts (default: a
     /// new directory under the system's temporary directory, removed when
-    /// the consumer is dropped).
+    /// the consumer is dropped, or by the next consumer made after this
+    /// process was killed). Temporary files a killed consumer left in the
+    /// directory are removed when the consumer is built.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Whether the consumer removes from its cache directory the blobs the
+    /// version it holds no longer reads (default: `true`). After each
+    /// refresh and each background rewrite, a cached blob that is not one
+    /// of the current version's blobs ([`ReadState::blob_names`]) is
+    /// deleted, so a consumer that follows versions for months keeps a
+    /// cache the size of what it reads, not of every delta it ever applied
+    /// (a version still held by a reader keeps its mapped blobs readable:
+    /// removing a mapped file does not unmap it). Turn it off when several
+    /// consumers share one cache directory, or to keep blobs for going
+    /// back to older versions without fetching them again.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::Consumer;
+    /// let consumer = Consumer::builder(
+    ///     Arc::new(MemoryBlobStore::new()),
+    ///     Arc::new(InProcessAnnouncer::new()),
+    /// )
+    /// .prune_cache(false)
+    /// .build()
+    /// .unwrap();
+    /// ```
+    pub fn prune_cache(mut self, prune: bool) -> Self {
+        self.prune_cache = prune;
         self
     }
 
@@ -282,37 +318,43 @@ impl ConsumerBuilder {
     /// # Errors
     /// The cache directory cannot be created.
     pub fn build(self) -> Result<Consumer, Error> {
-        let owns_cache = self.cache_dir.is_none();
-        let cache_dir = match self.cache_dir {
-            Some(d) => d,
+        let (cache_dir, scratch) = match self.cache_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Io,
+                        format!("cannot create the cache directory {}", dir.display()),
+                        e,
+                    )
+                })?;
+                // Temporary files of fetches a killed consumer left.
+                crate::store::owner::remove_orphans(&dir, None);
+                (dir, None)
+            }
             None => {
-                // Unique per consumer: two consumers (of two datasets,
-                // say) must never read each other's cached blobs. The
-                // process id and the clock tell processes apart, the
-                // counter consumers of one process.
-                static NEXT: AtomicU64 = AtomicU64::new(0);
-                let n = NEXT.fetch_add(1, Ordering::Relaxed);
-                let t = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                std::env::temp_dir()
-                    .join(format!("hollow-consumer-{}-{t:x}-{n}", std::process::id()))
+                // Unique per consumer (two consumers, of two datasets say,
+                // must never read each other's cached blobs) and named
+                // after its owner, so the cache of a consumer that was
+                // killed is removed by the next one made here.
+                let parent = std::env::temp_dir();
+                let scratch = ScratchDir::create(&parent, DEFAULT_CACHE_BASE).map_err(|e| {
+                    Error::with_source(
+                        ErrorKind::Io,
+                        format!("cannot create a cache directory in {}", parent.display()),
+                        e,
+                    )
+                })?;
+                (scratch.path().to_path_buf(), Some(scratch))
             }
         };
-        std::fs::create_dir_all(&cache_dir).map_err(|e| {
-            Error::with_source(
-                ErrorKind::Io,
-                format!("cannot create the cache directory {}", cache_dir.display()),
-                e,
-            )
-        })?;
         let (tx, _) = watch::channel(None);
         Ok(Consumer {
             inner: Arc::new(Inner {
                 store: self.store,
                 watcher: self.watcher,
                 cache_dir,
-                owns_cache,
+                prune_cache: self.prune_cache,
+                _scratch: scratch,
                 types: self.types,
                 max_chain: self.max_chain,
                 indexes: self.indexes,
@@ -351,9 +393,12 @@ struct Inner {
     store: Arc<dyn BlobStore>,
     watcher: Arc<dyn AnnouncementWatcher>,
     cache_dir: PathBuf,
-    /// The cache directory was made for this consumer (none was given):
-    /// removed when the consumer goes away.
-    owns_cache: bool,
+    /// Whether blobs the current version no longer reads are removed from
+    /// the cache ([`ConsumerBuilder::prune_cache`]).
+    prune_cache: bool,
+    /// The cache directory, when it was made for this consumer (none was
+    /// given): removed when the consumer goes away.
+    _scratch: Option<ScratchDir>,
     types: Option<Vec<String>>,
     max_chain: usize,
     indexes: Vec<IndexSpec>,
@@ -406,16 +451,6 @@ impl Backoff {
     fn delay(&self, attempt: u64) -> Duration {
         let doublings = attempt.saturating_sub(1).min(31) as u32;
         self.min.saturating_mul(1 << doublings).min(self.max)
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if self.owns_cache {
-            // States still held keep their blobs mapped; unlinking the
-            // files does not affect the maps.
-            let _ = std::fs::remove_dir_all(&self.cache_dir);
-        }
     }
 }
 
@@ -498,6 +533,7 @@ impl Consumer {
             store,
             watcher,
             cache_dir: None,
+            prune_cache: true,
             types: None,
             max_chain: DEFAULT_MAX_DELTA_CHAIN,
             indexes: Vec::new(),
@@ -1002,6 +1038,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
             Ok(state) => {
                 let state = Arc::new(state);
                 inner.current.store(Some(state.clone()));
+                prune_cache(inner, &state);
                 inner
                     .last_refresh_micros
                     .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -1138,7 +1175,9 @@ async fn reclaim(inner: &Arc<Inner>) -> Result<bool, Error> {
         tracing::debug!(version, "a refresh landed during the rewrite; dropped");
         return Ok(false);
     }
-    inner.current.store(Some(Arc::new(rewritten)));
+    let rewritten = Arc::new(rewritten);
+    inner.current.store(Some(rewritten.clone()));
+    prune_cache(inner, &rewritten);
     let took = started.elapsed();
     inner.reclaims.fetch_add(1, Ordering::Relaxed);
     inner
@@ -1195,6 +1234,37 @@ async fn execute(
         state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
     }
     Ok(state)
+}
+
+/// Removes from the cache directory every blob `state` does not read
+/// ([`ConsumerBuilder::prune_cache`]). Called under the refresh lock, so no
+/// fetch of this consumer is between writing a blob and mapping it.
+fn prune_cache(inner: &Inner, state: &ReadState) {
+    if !inner.prune_cache {
+        return;
+    }
+    let keep = state.blob_names();
+    let entries = match std::fs::read_dir(&inner.cache_dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::debug!(dir = %inner.cache_dir.display(), error = %e, "cannot list the cache");
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str().and_then(|n| n.parse::<BlobName>().ok()) else {
+            continue;
+        };
+        if keep.contains(&name) {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => tracing::debug!(blob = %name, "removed from the cache"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(blob = %name, error = %e, "cannot remove from the cache"),
+        }
+    }
 }
 
 /// Fetches a blob into the cache (unless there) and maps it.

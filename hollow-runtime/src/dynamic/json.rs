@@ -2,6 +2,7 @@
 //! schema (no intermediate tree, so export streams), and the same values as
 //! [`serde_json::Value`]s for comparison.
 
+use std::cell::Cell;
 use std::io::Write as _;
 
 use base64::Engine as _;
@@ -44,11 +45,42 @@ fn float<S: Serializer>(x: f64, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
-/// Where an error happened, for messages: the struct type and the field.
+/// What a walk may still read: every list element, text and struct costs
+/// at least one unit, texts and data one more per 8 bytes. It starts, as
+/// the canonicalizer's traversal budget does, at 8 units per word of the
+/// segment the record is read from, plus 1024. Bytes cannot make a record's
+/// JSON much larger than themselves: elements of `List(Void)` or of
+/// structs with empty sections take no bytes, and many pointers may point
+/// at one large object, so without it a few KB could ask for gigabytes.
+pub(super) struct Budget(Cell<u64>);
+
+impl Budget {
+    /// The budget for walking a record read by `r`.
+    pub(super) fn for_record(r: &StructReader<'_>) -> Budget {
+        let (seg, ..) = r.parts();
+        Budget(Cell::new((seg.len() as u64 / 8) * 8 + 1024))
+    }
+
+    fn charge<E: serde::ser::Error>(&self, at: At<'_>, units: u64) -> Result<(), E> {
+        let left = self.0.get();
+        if units > left {
+            return Err(at.error(format_args!(
+                "the record reads more than its blob's bytes allow \
+                 (a list or pointer repeated to amplify it)"
+            )));
+        }
+        self.0.set(left - units);
+        Ok(())
+    }
+}
+
+/// Where an error happened, for messages: the struct type and the field;
+/// and the walk's [`Budget`].
 #[derive(Clone, Copy)]
 pub(super) struct At<'c> {
     pub(super) owner: &'c str,
     pub(super) field: &'c str,
+    pub(super) budget: &'c Budget,
 }
 
 impl At<'_> {
@@ -63,6 +95,7 @@ pub(super) struct MembersSer<'c, 'a> {
     pub(super) owner: &'c str,
     pub(super) members: &'c CMembers,
     pub(super) r: StructReader<'a>,
+    pub(super) budget: &'c Budget,
 }
 
 impl Serialize for MembersSer<'_, '_> {
@@ -93,6 +126,7 @@ impl<'c, 'a> MembersSer<'c, 'a> {
             at: At {
                 owner: self.owner,
                 field: &f.name,
+                budget: self.budget,
             },
             kind: &f.kind,
             r: self.r,
@@ -117,6 +151,7 @@ impl Serialize for FieldSer<'_, '_> {
                 owner: self.at.owner,
                 members: m,
                 r: self.r,
+                budget: self.at.budget,
             }
             .serialize(s),
             CKind::Union(u) => UnionSer {
@@ -155,6 +190,7 @@ impl Serialize for UnionSer<'_, '_> {
                 at: At {
                     owner: self.at.owner,
                     field: &v.name,
+                    budget: self.at.budget,
                 },
                 kind: &v.kind,
                 r: self.r,
@@ -213,24 +249,32 @@ fn pointer<S: Serializer>(
         return s.serialize_none();
     }
     match ty {
-        CType::Text => s.serialize_str(p.text().map_err(|e| at.error(e))?),
+        CType::Text => {
+            let text = p.text().map_err(|e| at.error(e))?;
+            at.budget.charge(at, 1 + text.len().div_ceil(8) as u64)?;
+            s.serialize_str(text)
+        }
         CType::Data => {
             let bytes = p.data().map_err(|e| at.error(e))?;
+            at.budget.charge(at, 1 + bytes.len().div_ceil(8) as u64)?;
             s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
         }
         CType::Struct(i) => {
             let r = p.struct_reader().map_err(|e| at.error(e))?;
+            at.budget.charge(at, 1)?;
             let st = &c.structs[*i as usize];
             MembersSer {
                 c,
                 owner: &st.name,
                 members: &st.members,
                 r,
+                budget: at.budget,
             }
             .serialize(s)
         }
         CType::List(elem) => {
             let l = p.list_reader().map_err(|e| at.error(e))?;
+            at.budget.charge(at, 1 + u64::from(l.len()))?;
             if !l.is(element_size(elem)) {
                 return Err(at.error(format_args!(
                     "a List({}) stored with {:?} elements",
@@ -290,8 +334,10 @@ struct ListSer<'c, 'a> {
 
 impl Serialize for ListSer<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // The length is only a hint, and read from the blob: the budget
+        // (charged for it) bounds it, but no more is reserved than is used.
         let n = self.l.len();
-        let mut seq = s.serialize_seq(Some(n as usize))?;
+        let mut seq = s.serialize_seq(None)?;
         for i in 0..n {
             seq.serialize_element(&ElementSer { list: self, i })?;
         }
@@ -328,6 +374,7 @@ impl Serialize for ElementSer<'_, '_, '_> {
                     owner: &st.name,
                     members: &st.members,
                     r: l.struct_at(i),
+                    budget: self.list.at.budget,
                 }
                 .serialize(s)
             }
@@ -345,11 +392,13 @@ pub(super) fn field_value(
     f: &CField,
     r: StructReader<'_>,
 ) -> Result<serde_json::Value, serde_json::Error> {
+    let budget = Budget::for_record(&r);
     serde_json::to_value(FieldSer {
         c,
         at: At {
             owner,
             field: &f.name,
+            budget: &budget,
         },
         kind: &f.kind,
         r,

@@ -75,7 +75,7 @@ pub use compare::FieldChange;
 pub use key::{KeyAtom, KeyValue};
 
 use compile::{CStruct, Compiled};
-use json::MembersSer;
+use json::{Budget, MembersSer};
 
 use crate::wire::StructReader;
 
@@ -323,11 +323,13 @@ impl<'s, 'a> DynRecord<'s, 'a> {
 impl Serialize for DynRecord<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let st = self.schema.st(self.ty);
+        let budget = Budget::for_record(&self.r);
         MembersSer {
             c: &self.schema.c,
             owner: &st.name,
             members: &st.members,
             r: self.r,
+            budget: &budget,
         }
         .serialize(s)
     }
@@ -460,5 +462,61 @@ mod tests {
             json!({"x": "NaN", "y": "-Infinity", "bytes": "aGkhPw=="})
         );
         assert_eq!(r.key().unwrap(), None);
+    }
+
+    /// A record whose lists take no bytes (`List(Void)`) or repeat one
+    /// pointer cannot make its JSON larger than its bytes justify: the walk
+    /// stops with an error naming the field, before it allocates or writes
+    /// by the counts the record claims.
+    #[test]
+    fn amplifying_lists_are_refused_not_walked() {
+        use crate::wire::{list_ptr, struct_ptr, ElementSize};
+        let mut s = StructType::new("Amp");
+        s.is_record = true;
+        s.fields
+            .push(Field::slot("voids", 0, Type::List(Box::new(Type::Void))));
+        s.fields
+            .push(Field::slot("texts", 1, Type::List(Box::new(Type::Text))));
+        let mut schema = Schema::new();
+        schema.insert(TypeDef::Struct(s));
+        hollow_schema::assign_layout(&mut schema).unwrap();
+        let d = DynamicSchema::new(&schema).unwrap();
+        let t = d.record_type("Amp").unwrap();
+        // Root (0 data words, 2 pointers) at word 1; a text of `len - 1`
+        // letters from word 3; then `texts`: `n` pointers to that one text.
+        let message = |voids: u32, len: usize, n: usize| -> Vec<u8> {
+            let text_words = len.div_ceil(8);
+            let at = 3 + text_words;
+            let mut w = vec![0u64; at + n];
+            w[0] = struct_ptr(0, 1, 0, 2);
+            w[1] = list_ptr(1, 3, ElementSize::Void, voids);
+            w[2] = list_ptr(2, at, ElementSize::Pointer, n as u32);
+            let mut bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+            bytes[24..24 + len - 1].fill(b'a');
+            for i in 0..n {
+                let p = list_ptr(at + i, 3, ElementSize::Byte, len as u32);
+                bytes[(at + i) * 8..(at + i + 1) * 8].copy_from_slice(&p.to_le_bytes());
+            }
+            bytes
+        };
+        let small = message(3, 3, 2);
+        let r = d.record(t, StructReader::root(&small).unwrap());
+        assert_eq!(
+            r.to_json().unwrap(),
+            json!({"voids": [null, null, null], "texts": ["aa", "aa"]})
+        );
+        // Millions of voids from a few words.
+        let voids = message(1 << 22, 3, 1);
+        let r = d.record(t, StructReader::root(&voids).unwrap());
+        let e = r.to_json().unwrap_err().to_string();
+        assert!(e.contains("Amp.voids") && e.contains("allow"), "{e}");
+        let mut out = Vec::new();
+        assert!(r.write_json(&mut out).is_err());
+        assert!(out.len() < 4096, "wrote {} bytes first", out.len());
+        // Many pointers to one large text: each costs its words again.
+        let repeated = message(0, 2000, 100);
+        let r = d.record(t, StructReader::root(&repeated).unwrap());
+        let e = r.to_json().unwrap_err().to_string();
+        assert!(e.contains("Amp.texts"), "{e}");
     }
 }
