@@ -16,7 +16,7 @@ use hollow_tests::mutate::{self, Rng, SeedSet};
 static ALLOC: CappedAlloc = CappedAlloc;
 
 /// Generated mutants per target.
-const MUTANTS: u64 = 400;
+const MUTANTS: u64 = 2000;
 
 fn seeds() -> Vec<SeedSet> {
     let sets = mutate::load_seed_sets(&mutate::seeds_dir()).expect("fuzz/seeds");
