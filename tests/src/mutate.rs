@@ -23,11 +23,12 @@
 //!
 //! let sets = mutate::make_seed_sets();
 //! let snapshot = &sets[0].blobs[0];
-//! // Program: set the first section's stateCount (edit 1, field 6) to 0.
-//! let mut program = Choices::new(&[1, 0, 6, 0]);
+//! // Program: edit 1 (a directory entry) of section 0 (a 2-byte choice),
+//! // field 6 (stateCount), value choice 0 (zero).
+//! let mut program = Choices::new(&[1, 0, 0, 6, 0]);
 //! let mutant = mutate::mutate(&snapshot.bytes, &snapshot.bytes, &mut program);
 //! assert_eq!(mutant.len(), snapshot.bytes.len());
-//! assert_ne!(mutant, snapshot.bytes);
+//! assert_ne!(mutant, *snapshot.bytes);
 //! // The checksums were recomputed: the blob still opens.
 //! let view = hollow_runtime::blob::BlobView::open("snapshot-1", &mutant).unwrap();
 //! assert_eq!(view.header().sections[0].state_count, 0);
