@@ -134,7 +134,7 @@ pub fn run(target: Target, sets: &[SeedSet], input: &[u8]) -> Outcome {
                 Ok(state) => Outcome::Read {
                     records: walk_state(&state, seed.name.to_version()),
                 },
-                Err(e) => Outcome::Refused(e.to_string()),
+                Err(e) => refused(&seed.name.to_string(), e),
             }
         }
         Target::Delta => {
@@ -159,7 +159,7 @@ pub fn run(target: Target, sets: &[SeedSet], input: &[u8]) -> Outcome {
                     }
                     Outcome::Read { records }
                 }
-                Err(e) => Outcome::Refused(e.to_string()),
+                Err(e) => refused(&step.name.to_string(), e),
             }
         }
         Target::Dynamic => {
@@ -168,7 +168,7 @@ pub fn run(target: Target, sets: &[SeedSet], input: &[u8]) -> Outcome {
             let from_blob = dynamic_blob(&seed.name.to_string(), &mutant);
             let from_state = match ReadState::open_snapshot(seed.name, mutant) {
                 Ok(state) => dynamic_state(&state),
-                Err(e) => Outcome::Refused(e.to_string()),
+                Err(e) => refused(&seed.name.to_string(), e),
             };
             match (from_blob, from_state) {
                 (Outcome::Read { records: a }, Outcome::Read { records: b }) => {
@@ -183,11 +183,21 @@ pub fn run(target: Target, sets: &[SeedSet], input: &[u8]) -> Outcome {
     }
 }
 
+/// A refusal, whose message must name the blob refused.
+fn refused(blob: &str, e: impl std::fmt::Display) -> Outcome {
+    let message = e.to_string();
+    assert!(
+        message.contains(blob),
+        "an error that does not name the blob {blob}: {message}"
+    );
+    Outcome::Refused(message)
+}
+
 /// Opens a blob and reads every section and record it has.
 fn open_blob(name: &str, bytes: &[u8]) -> Outcome {
     let view = match BlobView::open(name, bytes) {
         Ok(v) => v,
-        Err(e) => return Outcome::Refused(e.to_string()),
+        Err(e) => return refused(name, e),
     };
     let mut records = 0;
     let mut out = Vec::new();
