@@ -34,7 +34,9 @@ use hollow_runtime::{Hollow, Struct};
 pub mod check;
 pub mod crafted;
 pub mod dataset;
+pub mod fuzz;
 pub mod json;
+pub mod mutate;
 pub mod strategy;
 
 /// The benchmark record: a film with a primary key and two hash indexes.
