@@ -16,9 +16,6 @@ static ALLOC: CappedAlloc = CappedAlloc;
 pub fn run(target: Target, data: &[u8]) {
     static SEEDS: OnceLock<Vec<SeedSet>> = OnceLock::new();
     let sets = SEEDS.get_or_init(|| {
-        if std::env::var_os("HOLLOW_FUZZ_SKIP_COUNTS").is_some() {
-            hollow_tests::fuzz::skip_count_checks();
-        }
         mutate::load_seed_sets(&mutate::seeds_dir()).expect("the seed blobs under fuzz/seeds")
     });
     let _ = hollow_tests::fuzz::run(target, sets, data);
