@@ -35,6 +35,7 @@ pub mod check;
 pub mod crafted;
 pub mod dataset;
 pub mod fuzz;
+pub mod intercept;
 pub mod json;
 pub mod mutate;
 pub mod strategy;

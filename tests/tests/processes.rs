@@ -29,6 +29,7 @@ use hollow_runtime::store::{
 };
 use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore};
 use hollow_tests::dataset::{self, Catalog};
+use hollow_tests::intercept::{Intercept, Intercepted};
 
 /// Records whose id is a multiple of this change in every version (as in
 /// the child).
@@ -352,26 +353,16 @@ struct RecordingStore {
     dests: Mutex<Vec<PathBuf>>,
 }
 
-#[async_trait::async_trait]
-impl BlobStore for RecordingStore {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        self.inner.put(name, data).await
-    }
-    async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        self.dests.lock().unwrap().push(dest.to_path_buf());
-        self.inner.fetch(name, dest).await
-    }
-    async fn list(&self) -> Result<Vec<BlobName>, StoreError> {
-        self.inner.list().await
-    }
-    async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
-        self.inner.delete(name).await
-    }
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        self.inner.size(name).await
+impl Intercept for RecordingStore {
+    fn inner(&self) -> &MemoryBlobStore {
+        &self.inner
     }
     fn describe(&self) -> String {
         "recording memory store".into()
+    }
+    fn before_fetch(&self, _name: BlobName, dest: &Path) -> Result<(), StoreError> {
+        self.dests.lock().unwrap().push(dest.to_path_buf());
+        Ok(())
     }
 }
 
@@ -418,10 +409,10 @@ fn restores_load_into_their_own_scratch_dir_and_remove_it() {
         std::fs::create_dir(&leftover).unwrap();
         std::fs::write(leftover.join("snapshot-1"), "partial").unwrap();
     }
-    let store = Arc::new(RecordingStore {
+    let store = Arc::new(Intercepted(RecordingStore {
         inner: memory,
         dests: Mutex::default(),
-    });
+    }));
     let mut second = hollow_runtime::Producer::builder(store.clone(), announcer)
         .scratch_dir(&scratch)
         .build();

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use hollow_runtime::events::Event;
 use hollow_runtime::store::{
     BlobName, BlobStore, InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,
@@ -18,6 +17,7 @@ use hollow_runtime::{
     AnnouncementWatcher, Consumer, ErrorKind, FileAnnouncer, FsBlobStore, Producer,
 };
 use hollow_tests::dataset::{catalog, publish, Catalog};
+use hollow_tests::intercept::{Intercept, Intercepted};
 
 /// A memory store whose fetches can be made to panic and whose listing can
 /// be made to fail.
@@ -30,12 +30,14 @@ struct Unreliable {
     down: AtomicBool,
 }
 
-#[async_trait]
-impl BlobStore for Unreliable {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        self.inner.put(name, data).await
+impl Intercept for Unreliable {
+    fn inner(&self) -> &MemoryBlobStore {
+        &self.inner
     }
-    async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
+    fn describe(&self) -> String {
+        "unreliable memory".into()
+    }
+    fn before_fetch(&self, name: BlobName, _dest: &Path) -> Result<(), StoreError> {
         let due = self
             .panics
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -43,25 +45,16 @@ impl BlobStore for Unreliable {
         if due {
             panic!("injected panic fetching {name}");
         }
-        self.inner.fetch(name, dest).await
+        Ok(())
     }
-    async fn list(&self) -> Result<Vec<BlobName>, StoreError> {
+    fn before_list(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::new(
                 StoreErrorKind::Io,
                 "listing unreliable memory: injected outage",
             ));
         }
-        self.inner.list().await
-    }
-    async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
-        self.inner.delete(name).await
-    }
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        self.inner.size(name).await
-    }
-    fn describe(&self) -> String {
-        "unreliable memory".into()
+        Ok(())
     }
 }
 
@@ -132,14 +125,38 @@ fn consumer(
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// An [`Unreliable`] store with one version announced, and its producer.
+struct Published {
+    store: Arc<Intercepted<Unreliable>>,
+    announcer: Arc<InProcessAnnouncer>,
+    producer: Producer,
+    /// The data of version 1: `n` movies.
+    c1: Catalog,
+}
+
+async fn published(n: u64) -> Published {
+    let store = Arc::new(Intercepted(Unreliable::default()));
+    let announcer = Arc::new(InProcessAnnouncer::new());
+    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let c1 = catalog(n, 1, 2);
+    assert_eq!(publish(&mut producer, &c1).await, Some(1));
+    Published {
+        store,
+        announcer,
+        producer,
+        c1,
+    }
+}
+
 #[tokio::test]
 async fn auto_refresh_survives_a_panicking_refresh_and_retries_without_a_new_announcement() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Arc::new(Unreliable::default());
-    let announcer = Arc::new(InProcessAnnouncer::new());
-    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-    let c1 = catalog(40, 1, 2);
-    assert_eq!(publish(&mut producer, &c1).await, Some(1));
+    let Published {
+        store,
+        announcer,
+        mut producer,
+        c1,
+    } = published(40).await;
 
     store.panics.store(1, Ordering::SeqCst);
     let events = Recorder::default();
@@ -199,11 +216,12 @@ async fn auto_refresh_survives_a_panicking_refresh_and_retries_without_a_new_ann
 #[tokio::test]
 async fn a_refresh_called_directly_returns_a_panic_as_an_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Arc::new(Unreliable::default());
-    let announcer = Arc::new(InProcessAnnouncer::new());
-    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-    let c1 = catalog(10, 1, 2);
-    publish(&mut producer, &c1).await;
+    let Published {
+        store,
+        announcer,
+        producer: _,
+        c1,
+    } = published(10).await;
     let events = Recorder::default();
     let consumer = consumer(store.clone(), announcer, tmp.path(), &events);
 
@@ -232,11 +250,12 @@ async fn a_refresh_called_directly_returns_a_panic_as_an_error() {
 #[tokio::test]
 async fn a_failing_store_is_retried_with_backoff_and_shows_in_metrics_and_events() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = Arc::new(Unreliable::default());
-    let announcer = Arc::new(InProcessAnnouncer::new());
-    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-    let c1 = catalog(10, 1, 2);
-    publish(&mut producer, &c1).await;
+    let Published {
+        store,
+        announcer,
+        producer: _,
+        c1,
+    } = published(10).await;
 
     store.down.store(true, Ordering::SeqCst);
     let events = Recorder::default();
