@@ -11,8 +11,8 @@ use super::{
 use crate::read_state::state_mix;
 use crate::store::BlobName;
 use crate::wire::{
-    canonical_struct_bytes, canonicalize, decode, Decoded, ElementSize, ListPosition, ReadError,
-    StructReader, NESTING_LIMIT,
+    canonical_struct_bytes, canonicalize_bounded, decode, Decoded, ElementSize, ListPosition,
+    ReadError, StructReader, NESTING_LIMIT,
 };
 use crate::{hash_bytes, read_root};
 
@@ -425,9 +425,11 @@ fn check_counts(
 /// Reads and validates the header message.
 pub(super) fn read_header(bytes: &[u8]) -> Result<BlobHeader, String> {
     // Follows every pointer within the traversal limits first, so reading
-    // the header cannot be made to amplify.
+    // the header cannot be made to amplify. Elements of zero-sized structs
+    // take no bytes whatever their number, and decoding the header makes a
+    // value of each: no more of them than the header has words.
     let mut scratch = Vec::new();
-    canonicalize(bytes, &mut scratch).map_err(|e| e.to_string())?;
+    canonicalize_bounded(bytes, &mut scratch, bytes.len() as u64 / 8).map_err(|e| e.to_string())?;
     let r = read_root::<HeaderWire>(bytes).map_err(|e| e.to_string())?;
     let wire = r.to_value().map_err(|e| e.to_string())?;
     let header = BlobHeader::from_wire(wire)?;

@@ -23,11 +23,27 @@ use super::{list_ptr, struct_ptr};
 /// The root is not a struct, a pointer is out of bounds or far, or the limits
 /// are exceeded.
 pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> {
+    canonicalize_bounded(message, out, u64::MAX)
+}
+
+/// As [`canonicalize`], and refused ([`ReadError::LimitExceeded`]) when the
+/// message's lists of zero-sized elements (`List(Void)`, structs with empty
+/// sections) hold more than `zero_sized` elements in all. Such elements
+/// take no bytes, so a reader that allocates per element (decoding a blob
+/// header into values, say) bounds them by what it expects.
+///
+/// # Errors
+/// As [`canonicalize`].
+pub(crate) fn canonicalize_bounded(
+    message: &[u8],
+    out: &mut Vec<u8>,
+    zero_sized: u64,
+) -> Result<(), ReadError> {
     if message.len() < 8 || !message.len().is_multiple_of(8) {
         return Err(ReadError::Truncated);
     }
     let mut words = Vec::new();
-    canonicalize_words(message, &mut words)?;
+    words_with(message, &mut words, zero_sized)?;
     out.clear();
     out.extend_from_slice(as_le_bytes(&mut words));
     Ok(())
@@ -65,11 +81,20 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
     message: &W,
     out: &mut Vec<u64>,
 ) -> Result<(), ReadError> {
+    words_with(message, out, u64::MAX)
+}
+
+fn words_with<W: Words + ?Sized>(
+    message: &W,
+    out: &mut Vec<u64>,
+    zero_sized: u64,
+) -> Result<(), ReadError> {
     out.clear();
     let mut c = Copier {
         src: message,
         out,
         budget: (message.words() as u64) * 8 + 1024,
+        zero_sized,
     };
     c.alloc(1);
     match decode(message, 0)? {
@@ -99,6 +124,7 @@ pub fn canonicalize_struct(
         src: seg,
         out,
         budget: (seg.words() as u64) * 8 + 1024,
+        zero_sized: u64::MAX,
     };
     c.alloc(1);
     c.copy_struct(start, dw, pc, 0, NESTING_LIMIT)
@@ -110,6 +136,8 @@ struct Copier<'s, 'o, W: Words + ?Sized> {
     /// Words that may still be read or written (guards against a small
     /// message whose pointers all point at the same large object).
     budget: u64,
+    /// Zero-sized list elements that may still be followed.
+    zero_sized: u64,
 }
 
 impl<W: Words + ?Sized> Copier<'_, '_, W> {
@@ -123,6 +151,14 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
     #[inline]
     fn set(&mut self, word: usize, value: u64) {
         self.out[word] = value;
+    }
+
+    fn charge_zero_sized(&mut self, n: u64) -> Result<(), ReadError> {
+        if n > self.zero_sized {
+            return Err(ReadError::LimitExceeded);
+        }
+        self.zero_sized -= n;
+        Ok(())
     }
 
     fn charge(&mut self, n: u64) -> Result<(), ReadError> {
@@ -236,6 +272,9 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
                 // As for structs: pay for the words read, and skip the loops
                 // over zero-sized elements (their count is not paid for).
                 self.charge(per as u64 * count as u64)?;
+                if per == 0 {
+                    self.charge_zero_sized(count as u64)?;
+                }
                 let count_read = if per == 0 { 0 } else { count as usize };
                 let (mut dw, mut pc) = (0u16, 0u16);
                 for i in 0..count_read {
@@ -282,6 +321,9 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
                 Ok(())
             }
             _ => {
+                if size == ElementSize::Void {
+                    self.charge_zero_sized(count as u64)?;
+                }
                 let bits = size.data_bits() * count as u64;
                 let words = bits.div_ceil(64);
                 self.charge(words)?;
@@ -298,5 +340,40 @@ impl<W: Words + ?Sized> Copier<'_, '_, W> {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A root struct (0 data words, 2 pointers) whose pointers are a
+    /// `List(Void)` of `voids` elements and a list of `empties` structs
+    /// with empty sections: neither takes a byte.
+    fn zero_sized_lists(voids: u32, empties: u32) -> Vec<u8> {
+        let words = [
+            struct_ptr(0, 1, 0, 2),
+            list_ptr(1, 3, ElementSize::Void, voids),
+            list_ptr(2, 3, ElementSize::InlineComposite, 0),
+            u64::from(empties) << 2,
+        ];
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn zero_sized_elements_count_against_the_bound() {
+        let message = zero_sized_lists(100, 20);
+        let mut out = Vec::new();
+        canonicalize(&message, &mut out).unwrap();
+        canonicalize_bounded(&message, &mut out, 120).unwrap();
+        assert_eq!(
+            canonicalize_bounded(&message, &mut out, 119),
+            Err(ReadError::LimitExceeded)
+        );
+        assert_eq!(
+            canonicalize_bounded(&zero_sized_lists(0, 21), &mut out, 20),
+            Err(ReadError::LimitExceeded)
+        );
+        canonicalize_bounded(&zero_sized_lists(0, 0), &mut out, 0).unwrap();
     }
 }

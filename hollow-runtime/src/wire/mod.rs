@@ -9,7 +9,9 @@ mod reader;
 mod splice;
 
 pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
-pub(crate) use canonical::{as_le_bytes, canonical_struct_bytes, canonicalize_words};
+pub(crate) use canonical::{
+    as_le_bytes, canonical_struct_bytes, canonicalize_bounded, canonicalize_words,
+};
 pub use canonical::{canonicalize, canonicalize_struct};
 pub(crate) use reader::ListPosition;
 pub(crate) use reader::{decode, Decoded};
