@@ -29,9 +29,10 @@
 //! let mutant = mutate::mutate(&snapshot.bytes, &snapshot.bytes, &mut program);
 //! assert_eq!(mutant.len(), snapshot.bytes.len());
 //! assert_ne!(mutant, *snapshot.bytes);
-//! // The checksums were recomputed: the blob still opens.
-//! let view = hollow_runtime::blob::BlobView::open("snapshot-1", &mutant).unwrap();
-//! assert_eq!(view.header().sections[0].state_count, 0);
+//! // The checksums were recomputed: what refuses the mutant is its
+//! // directory, which no longer agrees with itself, not its checksum.
+//! let e = hollow_runtime::blob::BlobView::open("snapshot-1", &mutant).unwrap_err();
+//! assert!(e.to_string().contains("stateCount 0"), "{e}");
 //! ```
 
 use std::path::Path;
