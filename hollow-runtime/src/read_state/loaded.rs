@@ -101,32 +101,15 @@ impl fmt::Debug for LoadedBlob {
     }
 }
 
-fn corrupt(name: BlobName, what: impl fmt::Display) -> Error {
-    Error::new(ErrorKind::CorruptBlob, format!("blob {name} {what}"))
-}
-
 impl LoadedBlob {
     /// Opens and checks a blob (magic, format version, whole-file checksum,
-    /// header, section bounds) and checks that it is the blob `name` says.
+    /// header, section bounds, and that it is the blob `name` says).
     pub(crate) fn open(name: BlobName, bytes: BlobBytes) -> Result<LoadedBlob, Error> {
         let shown = name.to_string();
         let view = BlobView::open(&shown, bytes.get())
             .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e))?;
+        // `BlobView::open` refused a prefix other than what `name` says.
         let p = *view.prefix();
-        let expected = match name {
-            BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v),
-            BlobName::Delta { from, to } => (BlobKind::Delta, from, to),
-            BlobName::ReverseDelta { from, to } => (BlobKind::ReverseDelta, from, to),
-        };
-        if (p.kind, p.from_version, p.to_version) != expected {
-            return Err(corrupt(
-                name,
-                format_args!(
-                    "holds a {} from version {} to {}, not what its name says",
-                    p.kind, p.from_version, p.to_version
-                ),
-            ));
-        }
         let base = bytes.get().as_ptr() as usize;
         let mut sections = Vec::new();
         for sv in view.sections() {
