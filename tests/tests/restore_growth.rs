@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Producer, ReadState};
+use hollow_runtime::{Error, ErrorKind, Producer, ReadState};
 use hollow_tests::dataset::{self, by_ordinal};
 use hollow_tests::Movie;
 
@@ -311,5 +311,56 @@ fn the_reverse_delta_tells_what_the_restored_version_removed() {
         store.remove(BlobName::Delta { from: 2, to: 3 });
         let mut p = restored(&store, &announcer).await;
         assert_eq!(add(&mut p, 11..=14).await, vec![2, 3, 10, 11]);
+    });
+}
+
+#[test]
+fn ordinals_never_published_never_raise_the_limit_consumers_follow() {
+    dataset::runtime().block_on(async {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(MemoryBlobStore::new());
+        let announcer = Arc::new(InProcessAnnouncer::new());
+        let mut p = producer(&store, &announcer);
+        let first: Vec<Movie> = (1..=100).map(|id| dataset::movie(id, 0)).collect();
+        publish(&mut p, &first).await;
+        let consumer = dataset::consumer(store.clone(), announcer.clone(), &tmp.path().join("c"));
+        assert_eq!(consumer.refresh().await.unwrap(), Some(1));
+        // Fifty movies added and forty-nine of them deleted in one cycle:
+        // one record is published, and the limit rises by one.
+        let out = p
+            .run_incremental(|w| {
+                (1000..1050).try_for_each(|id| w.upsert(&dataset::movie(id, 1)))?;
+                (1000..1049).try_for_each(|id| w.delete::<Movie>(&id))
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.version, Some(2));
+        assert_eq!(ordinal_limit(&p), 101);
+        // A cycle that fails after adding 500 movies publishes nothing and
+        // leaves the limit where it was.
+        let failed = p
+            .run_incremental(|w| {
+                (2000..2500).try_for_each(|id| w.upsert(&dataset::movie(id, 2)))?;
+                Err(Error::new(ErrorKind::Populate, "the source went away"))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(ordinal_limit(&p), 101);
+        let out = p
+            .run_incremental(|w| (3000..3002).try_for_each(|id| w.upsert(&dataset::movie(id, 3))))
+            .await
+            .unwrap();
+        assert_eq!(out.version, Some(3));
+        assert_eq!(ordinal_limit(&p), 103);
+        // A consumer that follows every delta holds each to the bound (a
+        // delta raises the limit by at most the records it adds) and reaches
+        // what the producer holds.
+        assert_eq!(consumer.refresh().await.unwrap(), Some(3));
+        let held = consumer.current().unwrap();
+        assert!(held
+            .blob_names()
+            .contains(&BlobName::Delta { from: 2, to: 3 }));
+        assert_eq!(held.records::<Movie>().ordinal_limit(), 103);
+        assert_eq!(by_ordinal::<Movie>(&held), by_ordinal::<Movie>(state(&p)));
     });
 }

@@ -389,6 +389,7 @@ impl Producer {
         let mut diffs = Vec::new();
         let mut changed = false;
         for t in &mut self.state.types {
+            t.compact_fresh();
             let (removed, added) = t.diff();
             if let Some(key) = t.duplicate_key(&added) {
                 return Err(Error::new(

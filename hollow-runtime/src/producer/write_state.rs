@@ -186,7 +186,16 @@ pub(crate) struct TypeWrite {
     free_now: Vec<u32>,
     /// Ordinals assigned in the cycle being built (released on rollback).
     fresh: Vec<u32>,
+    /// Ordinals `0..limit` may be populated: the published state's limit
+    /// between cycles, and the highest ordinal assigned plus one while a
+    /// cycle is built (until [`TypeWrite::compact_fresh`]).
     pub(crate) limit: u32,
+    /// The published state's limit (the one its blobs carry). Every ordinal
+    /// at or past it is unused between cycles, and a cycle's new ordinals
+    /// at or past it are made contiguous from it before they are published,
+    /// so a delta never raises the limit by more than it adds records: the
+    /// bound consumers hold deltas to.
+    published: u32,
     pub(crate) checksum: u64,
     /// Primary-key hash by ordinal (for types with a key).
     key_hashes: Vec<u64>,
@@ -223,6 +232,7 @@ impl TypeWrite {
             free_now: Vec::new(),
             fresh: Vec::new(),
             limit: 0,
+            published: 0,
             checksum: 0,
             key_hashes: Vec::new(),
             keys: None,
@@ -464,6 +474,76 @@ impl TypeWrite {
         None
     }
 
+    /// Makes the cycle's new ordinals at or past the published limit
+    /// contiguous from it, and lowers the limit to the last of them (or to
+    /// the published limit): ordinals assigned this cycle and removed in it
+    /// again (or left by a rolled-back cycle) are never published, so they
+    /// must not raise the limit a delta carries. Records move to lower
+    /// ordinals only; none of them is published yet. Costs O(ordinals
+    /// assigned this cycle). Run before the cycle's ordinals are read
+    /// ([`TypeWrite::diff`] and the checks after it).
+    pub(crate) fn compact_fresh(&mut self) {
+        let base = self.published;
+        let mut high: Vec<u32> = self
+            .fresh
+            .iter()
+            .copied()
+            .filter(|&o| o >= base && self.next.get(o))
+            .collect();
+        high.sort_unstable();
+        let top = base + high.len() as u32;
+        for (to, &from) in (base..).zip(&high) {
+            if to != from {
+                self.move_fresh(from, to);
+            }
+        }
+        // Past `top`: only ordinals assigned this cycle and not kept.
+        let unused: Vec<u32> = self.fresh.iter().copied().filter(|&o| o >= top).collect();
+        for o in unused {
+            self.release(o);
+        }
+        self.fresh.retain(|&o| o < base);
+        self.fresh.extend(base..top);
+        self.trim_to(top);
+    }
+
+    /// Moves the unpublished record at `from` to the unused ordinal `to`
+    /// (releasing a record added and removed this cycle held there).
+    fn move_fresh(&mut self, from: u32, to: u32) {
+        self.release(to);
+        let (f, t) = (from as usize, to as usize);
+        self.records[t] = self.records[f].take();
+        let hash = self.hashes[f];
+        let key = self.key_hashes[f];
+        self.hashes[t] = hash;
+        self.key_hashes[t] = key;
+        let rename = |v: Option<&mut Vec<u32>>| {
+            for x in v.into_iter().flatten() {
+                if *x == from {
+                    *x = to;
+                }
+            }
+        };
+        rename(self.by_hash.get_mut(&hash));
+        if let Some(keys) = &mut self.keys {
+            rename(keys.get_mut(&key));
+        }
+        self.next.set(from, false);
+        self.next.set(to, true);
+    }
+
+    /// Sets the limit to `limit`, past which nothing is held: free
+    /// ordinals past it are forgotten, and the storage past it dropped.
+    fn trim_to(&mut self, limit: u32) {
+        self.limit = limit;
+        self.free_now.retain(|&o| o < limit);
+        let keep = (limit as usize).min(self.records.len());
+        debug_assert!(self.records[keep..].iter().all(Option::is_none));
+        self.records.truncate(keep);
+        self.hashes.truncate(keep);
+        self.key_hashes.truncate(keep);
+    }
+
     /// Removed and added ordinals of the cycle being built.
     pub(crate) fn diff(&self) -> (Vec<u32>, Vec<u32>) {
         (
@@ -502,6 +582,7 @@ impl TypeWrite {
             }
         }
         self.current = self.next.clone();
+        self.published = self.limit;
         self.keys_checked();
         if self.pending_uniques.len() == self.uniques.len() {
             for ((_, d), p) in self.uniques.iter_mut().zip(self.pending_uniques.drain(..)) {
@@ -525,6 +606,7 @@ impl TypeWrite {
             }
         }
         self.next = self.current.clone();
+        self.trim_to(self.published);
     }
 
     fn release(&mut self, o: u32) {
@@ -588,6 +670,7 @@ impl TypeWrite {
             .chain(later.into_iter().map(|o| (o, cycle + 1)))
             .collect();
         self.free_now.clear();
+        self.published = self.limit;
     }
 
     /// Number of records in the cycle being built.
@@ -773,5 +856,38 @@ mod tests {
         t.commit(2);
         assert_eq!(add_three(&mut t, 3), vec![6, 7, 8]);
         assert_eq!(add_three(&mut t, 4), vec![0, 3, 9]);
+    }
+
+    #[test]
+    fn ordinals_never_published_do_not_raise_the_limit() {
+        let mut t = TypeWrite::new("T", StructSize::default(), Schema::new(), None);
+        assert_eq!(add_three(&mut t, 1), vec![0, 1, 2]);
+        // Cycle 2 adds five records and removes four of them again: the one
+        // kept is published at 3, the limit rises by one.
+        t.next = t.current.clone();
+        let taken: Vec<u32> = (0..5u8).map(|i| t.add(&[50 + i; 8], || 0, 2)).collect();
+        assert_eq!(taken, vec![3, 4, 5, 6, 7]);
+        for &o in &taken[..4] {
+            t.remove(o);
+        }
+        t.compact_fresh();
+        let (removed, added) = t.diff();
+        assert!(removed.is_empty());
+        assert_eq!(added, vec![3]);
+        assert_eq!(t.limit, 4);
+        assert_eq!(t.bytes(3), Some(&[54u8; 8][..]));
+        assert_eq!(t.bytes(7), None);
+        t.commit(2);
+        // The moved record is found by its bytes at its new ordinal.
+        t.next = t.current.clone();
+        assert_eq!(t.add(&[54; 8], || 0, 3), 3);
+        // A rolled-back cycle leaves the limit where it was published.
+        for i in 0..10u8 {
+            t.add(&[200 + i; 8], || 0, 3);
+        }
+        t.rollback();
+        assert_eq!(t.limit, 4);
+        assert_eq!(add_three(&mut t, 3), vec![4, 5, 6]);
+        assert_eq!(t.limit, 7);
     }
 }

@@ -484,8 +484,24 @@ impl ReadState {
                     ),
                 ));
             }
+            // A producer numbers a cycle's new records from the lowest free
+            // ordinal and then contiguously from its limit, so a delta
+            // raises the limit by at most the records it adds. Held to that,
+            // a delta cannot make the table grow past what its bytes hold.
+            let bound = u64::from(t.table.limit()) + u64::from(added.len());
             for k in 0..added.len() {
                 let o = added.u32_at(k);
+                if u64::from(o) >= bound {
+                    return Err(Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!(
+                            "blob {name}: {type_name} added ordinal {o} lies past the ordinal \
+                             limit held ({}) plus the {} records added",
+                            t.table.limit(),
+                            added.len()
+                        ),
+                    ));
+                }
                 let r = records.struct_at(k);
                 let h = record_hash(&r, &mut words).map_err(|e| {
                     Error::new(
