@@ -40,6 +40,7 @@
 mod assign;
 mod capnp_text;
 mod error;
+pub mod evolution;
 mod ir;
 pub mod layout;
 mod names;
