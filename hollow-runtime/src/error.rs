@@ -26,6 +26,11 @@ pub enum ErrorKind {
     Integrity,
     /// A record could not be encoded, or two records share a primary key.
     Record,
+    /// Two schemas conflict: a blob's and the compiled types a consumer
+    /// reads it through, or a producer's and the version it continues (see
+    /// `hollow_schema::evolution`). The message names the type, the field
+    /// and both definitions.
+    Schema,
     /// The populate closure returned an error.
     Populate,
     /// A timeout elapsed.
