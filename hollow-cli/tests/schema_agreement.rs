@@ -1,0 +1,339 @@
+//! Random schema edits applied to published datasets: the rule set
+//! (`hollow_schema::evolution`), the consumer check, the producer check and
+//! `hollow schema-diff` agree with each other and with a hand-written table
+//! of Cap'n Proto's evolution rules.
+//!
+//! Each case takes the schema `B` of a compiled record type, applies one
+//! random edit to get `E`, and publishes a dataset of `B` whose blobs carry
+//! `E` in their headers (the records are untouched; every check happens
+//! before a record is read). Then:
+//! - the table says whether `B → E` and `E → B` are breaking, and whether
+//!   the two conflict (a reader of one misreads the other);
+//! - `evolution::diff` in both directions agrees with it;
+//! - a consumer compiled with `B` refuses the blobs exactly on a conflict;
+//! - a producer compiled with `B` continuing the version written with `E`
+//!   refuses exactly when `E → B` is breaking;
+//! - `hollow schema-diff E.capnp B.capnp` exits with 3 exactly when
+//!   `E → B` is breaking, and the other way round for `B → E`.
+
+use hollow_schema::evolution::{self, ChangeKind};
+use hollow_schema::{Enumerant, Field, FieldKind, Schema, TypeDef, Union};
+use hollow_schema::{StructType, Type};
+use proptest::prelude::*;
+
+/// One edit of a schema, and what Cap'n Proto's rules say of it.
+#[derive(Clone, Debug)]
+enum Edit {
+    /// A field appended with the next ordinal.
+    AddField(Type),
+    /// A new record type.
+    AddType,
+    /// The field with the highest ordinal removed.
+    RemoveLastField,
+    /// The `n`-th top-level value field given another type.
+    Retype(usize, Type),
+    /// The ordinals of two top-level value fields swapped.
+    SwapOrdinals(usize, usize),
+    /// A top-level value field renamed.
+    Rename(usize),
+    /// Two members of a union swapped (their discriminant values change).
+    SwapUnionMembers(usize, usize),
+    /// A member appended to a union with the next ordinal.
+    AppendUnionMember,
+    /// An enumerant appended.
+    AppendEnumerant,
+    /// The last enumerant removed.
+    RemoveLastEnumerant,
+}
+
+/// What the table says of an edit from `B` to `E`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Expect {
+    /// `B → E` is breaking.
+    forward: bool,
+    /// `E → B` is breaking.
+    backward: bool,
+    /// A reader of one misreads the other.
+    conflict: bool,
+}
+
+/// The hand-written table (see docs/schema-evolution.md).
+fn table(edit: &Edit) -> Expect {
+    let (forward, backward, conflict) = match edit {
+        // Adding is safe; undoing it removes, which is breaking.
+        Edit::AddField(_) | Edit::AddType | Edit::AppendUnionMember | Edit::AppendEnumerant => {
+            (false, true, false)
+        }
+        Edit::RemoveLastField | Edit::RemoveLastEnumerant => (true, false, false),
+        Edit::Rename(_) => (false, false, false),
+        Edit::Retype(..) | Edit::SwapOrdinals(..) | Edit::SwapUnionMembers(..) => {
+            (true, true, true)
+        }
+    };
+    Expect {
+        forward,
+        backward,
+        conflict,
+    }
+}
+
+fn max_ordinal(fields: &[Field]) -> Option<u16> {
+    fields
+        .iter()
+        .filter_map(|f| match &f.kind {
+            FieldKind::Slot(s) => Some(s.ordinal),
+            FieldKind::Group(g) => max_ordinal(&g.fields),
+            FieldKind::Union(u) => max_ordinal(&u.variants),
+        })
+        .max()
+}
+
+fn struct_max_ordinal(s: &StructType) -> u16 {
+    let mut m = max_ordinal(&s.fields);
+    if let Some(u) = &s.unnamed_union {
+        m = m.max(max_ordinal(&u.variants));
+    }
+    m.unwrap_or(0)
+}
+
+/// Every union of a struct (named ones, at any depth, and the unnamed one).
+fn unions(s: &mut StructType) -> Vec<&mut Union> {
+    fn walk<'a>(fields: &'a mut [Field], out: &mut Vec<&'a mut Union>) {
+        for f in fields {
+            match &mut f.kind {
+                FieldKind::Slot(_) => {}
+                FieldKind::Group(g) => walk(&mut g.fields, out),
+                FieldKind::Union(u) => {
+                    walk(&mut u.variants[..], &mut Vec::new());
+                    out.push(u);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&mut s.fields, &mut out);
+    if let Some(u) = &mut s.unnamed_union {
+        out.push(u);
+    }
+    out
+}
+
+/// The top-level value fields (not groups or unions) of a struct.
+fn slots(s: &StructType) -> Vec<usize> {
+    (0..s.fields.len())
+        .filter(|&i| matches!(s.fields[i].kind, FieldKind::Slot(_)))
+        .collect()
+}
+
+/// Applies `edit` to `record` in `schema` (`enum_name` is an enum the
+/// record uses); `None` when the edit does not apply to this schema.
+fn apply(schema: &Schema, record: &str, enum_name: Option<&str>, edit: &Edit) -> Option<Schema> {
+    let mut out = schema.clone();
+    let next = struct_max_ordinal(out.get_struct(record)?) + 1;
+    let pos = out.types.iter().position(|t| t.name() == record)?;
+    let TypeDef::Struct(s) = &mut out.types[pos] else {
+        return None;
+    };
+    match edit {
+        Edit::AddField(ty) => s.fields.push(Field::slot("addedField", next, ty.clone())),
+        Edit::AddType => {
+            let mut extra = StructType::new("AddedRecord");
+            extra.is_record = true;
+            extra.fields.push(Field::slot("id", 0, Type::UInt64));
+            out.insert(TypeDef::Struct(extra));
+        }
+        Edit::RemoveLastField => {
+            let last = s.fields.iter().rposition(
+                |f| matches!(&f.kind, FieldKind::Slot(x) if x.ordinal + 1 == next),
+            )?;
+            s.fields.remove(last);
+        }
+        Edit::Retype(n, ty) => {
+            let i = *slots(s).get(n % slots(s).len().max(1))?;
+            let FieldKind::Slot(slot) = &mut s.fields[i].kind else {
+                return None;
+            };
+            if slot.ty == *ty {
+                return None;
+            }
+            slot.ty = ty.clone();
+        }
+        Edit::SwapOrdinals(a, b) => {
+            let sl = slots(s);
+            let (i, j) = (*sl.get(a % sl.len().max(1))?, *sl.get(b % sl.len().max(1))?);
+            if i == j {
+                return None;
+            }
+            let oi = s.fields[i].as_slot()?.ordinal;
+            let oj = s.fields[j].as_slot()?.ordinal;
+            for (k, o) in [(i, oj), (j, oi)] {
+                if let FieldKind::Slot(x) = &mut s.fields[k].kind {
+                    x.ordinal = o;
+                }
+            }
+        }
+        Edit::Rename(n) => {
+            let i = *slots(s).get(n % slots(s).len().max(1))?;
+            s.fields[i].name = format!("{}Renamed", s.fields[i].name);
+        }
+        Edit::SwapUnionMembers(a, b) => {
+            let mut us = unions(s);
+            let u = us.first_mut()?;
+            let n = u.variants.len();
+            let (i, j) = (a % n, b % n);
+            if i == j {
+                return None;
+            }
+            // The members keep their places (ordinals, offsets); their
+            // names and contents trade discriminant values.
+            let (vi, vj) = (u.variants[i].clone(), u.variants[j].clone());
+            let swap_into = |into: &mut Field, from: &Field| {
+                into.name = from.name.clone();
+                if let (FieldKind::Slot(x), FieldKind::Slot(y)) = (&mut into.kind, &from.kind) {
+                    x.ty = y.ty.clone();
+                } else {
+                    return false;
+                }
+                true
+            };
+            if !swap_into(&mut u.variants[i], &vj) || !swap_into(&mut u.variants[j], &vi) {
+                return None;
+            }
+            if u.variants[i] == vi {
+                return None;
+            }
+        }
+        Edit::AppendUnionMember => {
+            let mut us = unions(s);
+            let u = us.first_mut()?;
+            u.variants.push(Field::slot("appendedMember", next, Type::UInt32));
+        }
+        Edit::AppendEnumerant | Edit::RemoveLastEnumerant => {
+            let e = enum_name?;
+            let pos = out.types.iter().position(|t| t.name() == e)?;
+            let TypeDef::Enum(en) = &mut out.types[pos] else {
+                return None;
+            };
+            if matches!(edit, Edit::AppendEnumerant) {
+                en.enumerants.push(Enumerant {
+                    name: "appended".into(),
+                    doc: None,
+                });
+            } else {
+                if en.enumerants.len() < 2 {
+                    return None;
+                }
+                en.enumerants.pop();
+            }
+        }
+    }
+    hollow_schema::assign_layout(&mut out).ok()?;
+    hollow_schema::validate(&out).ok()?;
+    Some(out)
+}
+
+fn value_type() -> impl Strategy<Value = Type> {
+    prop_oneof![
+        Just(Type::Bool),
+        Just(Type::Int8),
+        Just(Type::UInt16),
+        Just(Type::Int32),
+        Just(Type::UInt64),
+        Just(Type::Float64),
+        Just(Type::Text),
+        Just(Type::Data),
+        Just(Type::List(Box::new(Type::UInt32))),
+        Just(Type::List(Box::new(Type::Text))),
+    ]
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        value_type().prop_map(Edit::AddField),
+        Just(Edit::AddType),
+        Just(Edit::RemoveLastField),
+        (0..16usize, value_type()).prop_map(|(n, t)| Edit::Retype(n, t)),
+        (0..16usize, 0..16usize).prop_map(|(a, b)| Edit::SwapOrdinals(a, b)),
+        (0..16usize).prop_map(Edit::Rename),
+        (0..8usize, 0..8usize).prop_map(|(a, b)| Edit::SwapUnionMembers(a, b)),
+        Just(Edit::AppendUnionMember),
+        Just(Edit::AppendEnumerant),
+        Just(Edit::RemoveLastEnumerant),
+    ]
+}
+
+/// The schemas the edits start from: compiled record types with unions,
+/// groups, nested structs, enums and lists.
+fn bases() -> Vec<(Schema, &'static str, Option<&'static str>)> {
+    use hollow_runtime::Struct;
+    vec![
+        (
+            hollow_tests::AllTypes::schema().clone(),
+            "AllTypes",
+            Some("Color"),
+        ),
+        (hollow_tests::Event::schema().clone(), "Event", None),
+        (hollow_tests::Movie::schema().clone(), "Movie", None),
+    ]
+}
+
+/// The rule set agrees with the table, both ways round.
+fn rules_agree(b: &Schema, e: &Schema, record: &str, expect: Expect) -> Result<(), TestCaseError> {
+    let forward = evolution::diff(b, e);
+    let backward = evolution::diff(e, b);
+    prop_assert_eq!(forward.is_breaking(), expect.forward, "B → E:\n{}", forward);
+    prop_assert_eq!(backward.is_breaking(), expect.backward, "E → B:\n{}", backward);
+    prop_assert_eq!(forward.conflicts().next().is_some(), expect.conflict, "{}", forward);
+    prop_assert_eq!(backward.conflicts().next().is_some(), expect.conflict, "{}", backward);
+    // A consumer compiled with B reading E's blobs sees the same conflicts.
+    let reader = evolution::diff_reachable(e, b, &[record]);
+    prop_assert_eq!(reader.conflicts().next().is_some(), expect.conflict, "{}", reader);
+    // A removal seen from the reader's side is absent data, never a conflict.
+    prop_assert!(reader
+        .changes
+        .iter()
+        .all(|c| c.kind != ChangeKind::TypeAdded));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_rules_agree_with_the_table(which in 0..3usize, edit in edit()) {
+        let (b, record, en) = bases().swap_remove(which);
+        let Some(e) = apply(&b, record, en, &edit) else {
+            return Ok(());
+        };
+        rules_agree(&b, &e, record, table(&edit))?;
+    }
+}
+
+/// Every kind of edit applies to at least one base (so the property test
+/// above exercises each row of the table), and the rules agree on each.
+#[test]
+fn every_edit_of_the_table_is_exercised() {
+    let edits = [
+        Edit::AddField(Type::Text),
+        Edit::AddType,
+        Edit::RemoveLastField,
+        Edit::Retype(1, Type::Float64),
+        Edit::SwapOrdinals(1, 2),
+        Edit::Rename(1),
+        Edit::SwapUnionMembers(1, 2),
+        Edit::AppendUnionMember,
+        Edit::AppendEnumerant,
+        Edit::RemoveLastEnumerant,
+    ];
+    for edit in &edits {
+        let mut applied = 0;
+        for (b, record, en) in bases() {
+            if let Some(e) = apply(&b, record, en, edit) {
+                applied += 1;
+                rules_agree(&b, &e, record, table(edit))
+                    .unwrap_or_else(|err| panic!("{edit:?} on {record}: {err}"));
+            }
+        }
+        assert!(applied > 0, "{edit:?} applies to no base schema");
+    }
+}
