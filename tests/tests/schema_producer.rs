@@ -211,7 +211,11 @@ async fn a_compatible_change_continues_the_history_with_a_delta() {
                     genre: m.genre,
                     rating: m.rating,
                     note: m.note,
-                    tagline: if id == 4 { "Four.".into() } else { String::new() },
+                    tagline: if id == 4 {
+                        "Four.".into()
+                    } else {
+                        String::new()
+                    },
                 })
             })
         })
@@ -220,7 +224,10 @@ async fn a_compatible_change_continues_the_history_with_a_delta() {
     assert_eq!(out.version, Some(3));
     assert_eq!(out.changes, vec![("Movie".to_string(), 1, 1)]);
     let names: Vec<BlobName> = out.blobs.iter().map(|(n, _)| *n).collect();
-    assert!(names.contains(&BlobName::Delta { from: 2, to: 3 }), "{names:?}");
+    assert!(
+        names.contains(&BlobName::Delta { from: 2, to: 3 }),
+        "{names:?}"
+    );
     assert!(names.contains(&BlobName::ReverseDelta { from: 3, to: 2 }));
     let state = p.read_state().unwrap();
     assert_eq!(state.header_tag(SCHEMA_BREAK_TAG), None);
@@ -262,7 +269,10 @@ async fn refused_at_restore<T: Indexed>(expect: &[&str]) {
     // Nothing written: the same blobs, byte for byte, and the same
     // announcement, also after the refused producer tries a cycle.
     let out = p.run_cycle(|w| w.add(&v1(1))).await;
-    assert!(out.is_err(), "a producer that restored nothing may not start a new history over the old one");
+    assert!(
+        out.is_err(),
+        "a producer that restored nothing may not start a new history over the old one"
+    );
     let after: Vec<(BlobName, Vec<u8>)> = store
         .names()
         .into_iter()
@@ -416,7 +426,10 @@ async fn with_the_opt_in_a_breaking_change_is_a_snapshot_alone() {
         .expect("an incremental cycle after the break");
     assert_eq!(out.version, Some(4));
     let names: Vec<BlobName> = out.blobs.iter().map(|(n, _)| *n).collect();
-    assert!(names.contains(&BlobName::Delta { from: 3, to: 4 }), "{names:?}");
+    assert!(
+        names.contains(&BlobName::Delta { from: 3, to: 4 }),
+        "{names:?}"
+    );
     assert_eq!(p.read_state().unwrap().header_tag(SCHEMA_BREAK_TAG), None);
     fresh.refresh().await.unwrap();
     let st = fresh.current().unwrap();

@@ -837,7 +837,8 @@ impl Producer {
             )
         };
         let holds = |state: &ReadState, t: &Expected<'_>| {
-            state.count(t.name) == t.count as usize && state.checksum(t.name).unwrap_or(0) == t.checksum
+            state.count(t.name) == t.count as usize
+                && state.checksum(t.name).unwrap_or(0) == t.checksum
         };
         let via_delta = match (&self.read, delta) {
             (Some(prev), Some((name, bytes))) => {
@@ -888,8 +889,10 @@ impl Producer {
                 .chain(prev.type_names())
                 .collect::<std::collections::BTreeSet<_>>();
             for type_name in names {
-                let (count, checksum) = (back.count(type_name), back.checksum(type_name).unwrap_or(0));
-                let (want_count, want) = (prev.count(type_name), prev.checksum(type_name).unwrap_or(0));
+                let (count, checksum) =
+                    (back.count(type_name), back.checksum(type_name).unwrap_or(0));
+                let (want_count, want) =
+                    (prev.count(type_name), prev.checksum(type_name).unwrap_or(0));
                 if count != want_count || checksum != want {
                     return Err(Error::new(
                         ErrorKind::Integrity,

@@ -745,7 +745,8 @@ impl WriteState {
                         let names: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
                         for name in super::evolve::broken_types(&old, &new, names) {
                             if let Some(&b) = self.by_name.get(&name) {
-                                let size = new.get_struct(&name).map(|s| s.size).unwrap_or_default();
+                                let size =
+                                    new.get_struct(&name).map(|s| s.size).unwrap_or_default();
                                 let fns = self.types[b].fns;
                                 self.types[b] = TypeWrite::new(&name, size, new.clone(), fns);
                             }
