@@ -147,7 +147,10 @@ impl ProducerBuilder {
         self
     }
 
-    /// A header tag written into every blob (readable by consumers).
+    /// A header tag written into every blob (readable by consumers). The
+    /// key [`SCHEMA_BREAK_TAG`] is the producer's own: a tag set here with
+    /// it is left out, and the producer writes it only on a snapshot that
+    /// publishes a breaking schema change.
     pub fn header_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let key = key.into();
         self.tags.retain(|(k, _)| *k != key);
