@@ -1,7 +1,7 @@
 //! The producer's integrity check catches a wrong delta or reverse delta
 //! before anything is published: a test hook (`tamper_blobs`, feature
-//! `test-hooks`) alters the blobs a cycle wrote, re-sealed so that every
-//! checksum of the file still matches; the cycle fails with
+//! `test-hooks`) alters the blobs a cycle wrote (re-sealed so that every
+//! checksum of the file still matches, or not); the cycle fails with
 //! `ErrorKind::Integrity`, nothing of the version reaches the store or the
 //! announcer, and the next cycle (hook off) succeeds and consumers reach it.
 
@@ -219,6 +219,21 @@ async fn a_reverse_delta_consistent_with_itself_but_not_the_previous_state_fails
         BlobName::ReverseDelta { from: 2, to: 1 },
         Box::new(swap_added_consistently),
         "integrity check of version 2 failed for type Movie: reversedelta-2-1 gives 10 records",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_snapshot_whose_bytes_do_not_match_its_checksums_fails_the_cycle() {
+    tampered_cycle_fails(
+        BlobName::Snapshot(2),
+        Box::new(|blob: &[u8]| {
+            let (start, _) = crafted::section_range(blob, "Movie");
+            let mut out = blob.to_vec();
+            out[start + 40] ^= 0x5a;
+            out
+        }),
+        "integrity check of version 2: snapshot-2 does not read",
     )
     .await;
 }

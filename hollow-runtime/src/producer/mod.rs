@@ -807,8 +807,17 @@ impl Producer {
         blobs: &[(BlobName, Arc<Vec<u8>>)],
         expected: &[Expected<'_>],
     ) -> Result<ReadState, Error> {
+        let unreadable = |name: BlobName, e: Error| {
+            Error::with_source(
+                ErrorKind::Integrity,
+                format!("integrity check of version {version}: {name} does not read"),
+                e,
+            )
+        };
         let load = |name: BlobName, bytes: &Arc<Vec<u8>>| -> Result<Arc<LoadedBlob>, Error> {
-            LoadedBlob::open(name, BlobBytes::shared(bytes.clone())).map(Arc::new)
+            LoadedBlob::open(name, BlobBytes::shared(bytes.clone()))
+                .map(Arc::new)
+                .map_err(|e| unreadable(name, e))
         };
         let apply = |state: &ReadState, name: BlobName, bytes: &Arc<Vec<u8>>| {
             state.apply(load(name, bytes)?).map_err(|e| {
@@ -860,7 +869,8 @@ impl Producer {
         };
         let via_snapshot = match snapshot {
             Some((name, bytes)) => {
-                let s = ReadState::from_snapshot(load(*name, bytes)?, None)?;
+                let s = ReadState::from_snapshot(load(*name, bytes)?, None)
+                    .map_err(|e| unreadable(*name, e))?;
                 if let Some(t) = expected.iter().find(|t| !holds(&s, t)) {
                     return Err(mismatch(
                         &format!("{name}"),
