@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use hollow_runtime::blob::BlobView;
 use hollow_runtime::index::Indexed;
-use hollow_runtime::producer::SCHEMA_BREAK_TAG;
+use hollow_runtime::producer::{check_continuation, SCHEMA_BREAK_TAG};
 use hollow_runtime::store::{Announcer, BlobName, InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Consumer, ErrorKind, Hollow, Producer};
+use hollow_runtime::{Consumer, ErrorKind, Hollow, Producer, Struct};
 
 #[derive(Hollow, Debug, Clone, PartialEq)]
 #[hollow(rename = "Genre")]
@@ -196,6 +196,14 @@ async fn a_compatible_change_continues_the_history_with_a_delta() {
     let reader = consumer(&store, &ann, &tmp.path().join("r"));
     reader.refresh().await.unwrap();
 
+    let snapshot = store.get(BlobName::Snapshot(2)).unwrap();
+    let view = BlobView::open("snapshot-2", &snapshot).unwrap();
+    let diff = check_continuation(&view.header().schema, MovieAdded::schema(), 2).unwrap();
+    assert_eq!(
+        diff.to_string(),
+        "Movie.tagline: field added: tagline @8 :Text (pointer 3) (compatible)"
+    );
+
     let mut p = Producer::builder(store.clone(), ann.clone())
         .record_type::<MovieAdded>()
         .build();
@@ -265,6 +273,24 @@ async fn refused_at_restore<T: Indexed>(expect: &[&str]) {
     }
     assert!(msg.contains("(breaking)"), "{msg}");
     assert_eq!(p.announced(), None, "the refused restore kept nothing");
+
+    // The library function gives the same verdict and the same changes.
+    let snapshot = store.get(BlobName::Snapshot(2)).unwrap();
+    let written = BlobView::open("snapshot-2", &snapshot)
+        .unwrap()
+        .header()
+        .schema
+        .clone();
+    let lib = check_continuation(&written, T::schema(), 2).unwrap_err();
+    assert_eq!(lib.kind(), ErrorKind::Schema);
+    let changes = |m: &str| -> Vec<String> {
+        m.lines()
+            .filter(|l| l.starts_with("  "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!changes(&msg).is_empty(), "{msg}");
+    assert_eq!(changes(&lib.to_string()), changes(&msg));
 
     // Nothing written: the same blobs, byte for byte, and the same
     // announcement, also after the refused producer tries a cycle.

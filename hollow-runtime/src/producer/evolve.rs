@@ -32,6 +32,68 @@ use hollow_schema::Schema;
 
 use crate::error::{Error, ErrorKind};
 
+/// The changes a producer whose record types are `types` makes to a
+/// dataset written with `written`: [`evolution::diff`] from `written` to
+/// the schema the producer would write (the definitions of `types`, then
+/// those of `written` that `types` lacks, kept as they are). Types only
+/// `written` has are carried over unchanged, so they are no change.
+pub fn continuation_diff(written: &Schema, types: &Schema) -> SchemaDiff {
+    evolution::diff(written, &merged(types, written))
+}
+
+/// The producer's schema check, exactly as [`Producer::restore`] and the
+/// first add of a type restored without being declared apply it: may a
+/// producer whose record types are `types` continue `version`, written
+/// with `written`? Returns the changes when none is breaking.
+///
+/// For checking a change before deploying a producer (the same rules as
+/// `hollow schema-diff`).
+///
+/// # Errors
+/// [`ErrorKind::Schema`], listing every breaking change (type, field and
+/// both definitions) and naming `version`.
+///
+/// ```
+/// use hollow_runtime::producer::check_continuation;
+/// use hollow_runtime::{Hollow, Struct};
+///
+/// #[derive(Hollow)]
+/// #[hollow(rename = "Movie", primary_key(id))]
+/// struct MovieV1 { id: u64, title: String }
+///
+/// #[derive(Hollow)]
+/// #[hollow(rename = "Movie", primary_key(id))]
+/// struct MovieV2 { id: u64, title: String, year: u16 }
+///
+/// #[derive(Hollow)]
+/// #[hollow(rename = "Movie", primary_key(id))]
+/// struct MovieV3 { id: u64, title: Vec<u8> }
+///
+/// let added = check_continuation(MovieV1::schema(), MovieV2::schema(), 7).unwrap();
+/// assert!(!added.is_breaking() && added.changes.len() == 1);
+/// let err = check_continuation(MovieV1::schema(), MovieV3::schema(), 7).unwrap_err();
+/// assert_eq!(err.kind(), hollow_runtime::ErrorKind::Schema);
+/// assert!(err.to_string().contains("since version 7"));
+/// assert!(err.to_string().contains("Movie.title: type changed"));
+/// ```
+///
+/// [`Producer::restore`]: super::Producer::restore
+pub fn check_continuation(
+    written: &Schema,
+    types: &Schema,
+    version: u64,
+) -> Result<SchemaDiff, Error> {
+    let diff = continuation_diff(written, types);
+    if diff.is_breaking() {
+        return Err(refusal(
+            &diff,
+            version,
+            &format!("cannot continue version {version} with these types"),
+        ));
+    }
+    Ok(diff)
+}
+
 /// `first`'s definitions, then those of `rest` that `first` lacks: the
 /// dataset schema a producer writes when `first` holds its types.
 pub(crate) fn merged(first: &Schema, rest: &Schema) -> Schema {

@@ -59,6 +59,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use evolve::{check_continuation, continuation_diff};
 pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
 pub(crate) use write_state::{TypeWrite, WriteState};
 
@@ -1037,7 +1038,7 @@ impl Producer {
             declared = evolve::merged(&declared, &t.schema);
         }
         let schema = evolve::merged(&declared, state.schema());
-        let diff = hollow_schema::evolution::diff(state.schema(), &schema);
+        let diff = evolve::continuation_diff(state.schema(), &declared);
         // The types whose restored records cannot be carried over (only
         // with breaking changes allowed).
         let mut broken = Vec::new();
