@@ -44,9 +44,11 @@ fn producer(
     store: &Arc<MemoryBlobStore>,
     ann: &Arc<InProcessAnnouncer>,
     hook: &Arc<Mutex<Option<(BlobName, Edit)>>>,
+    snapshot_interval: u64,
 ) -> Producer {
     let hook = hook.clone();
     Producer::builder(store.clone(), ann.clone())
+        .snapshot_interval(snapshot_interval)
         .tamper_blobs(move |name, bytes| {
             if let Some((target, edit)) = &*hook.lock().unwrap() {
                 if target == name {
@@ -114,13 +116,14 @@ fn swap_added_consistently(blob: &[u8]) -> Vec<u8> {
 /// Publishes version 1, then runs cycle 2 with `edit` applied to `target`:
 /// the cycle must fail the integrity check, leaving the store and the
 /// announcer at version 1; the same cycle without the edit then succeeds
-/// and a consumer that held version 1 reaches version 2.
-async fn tampered_cycle_fails(target: BlobName, edit: Edit, expect: &str) {
+/// and a consumer that held version 1 reaches version 2. With a
+/// `snapshot_interval` above 1, cycle 2 writes no snapshot.
+async fn tampered_cycle_fails(target: BlobName, edit: Edit, expect: &str, snapshot_interval: u64) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryBlobStore::new());
     let ann = Arc::new(InProcessAnnouncer::new());
     let hook = Arc::new(Mutex::new(None));
-    let mut p = producer(&store, &ann, &hook);
+    let mut p = producer(&store, &ann, &hook, snapshot_interval);
     let v1 = version(1);
     p.run_cycle(|w| v1.iter().try_for_each(|m| w.add(m)))
         .await
@@ -159,10 +162,12 @@ async fn tampered_cycle_fails(target: BlobName, edit: Edit, expect: &str) {
     names.sort();
     let mut want = vec![
         BlobName::Snapshot(1),
-        BlobName::Snapshot(2),
         BlobName::Delta { from: 1, to: 2 },
         BlobName::ReverseDelta { from: 2, to: 1 },
     ];
+    if snapshot_interval == 1 {
+        want.push(BlobName::Snapshot(2));
+    }
     want.sort();
     assert_eq!(names, want);
     consumer.refresh().await.unwrap();
@@ -189,6 +194,7 @@ async fn a_delta_with_records_at_swapped_ordinals_fails_the_cycle() {
         BlobName::Delta { from: 1, to: 2 },
         Box::new(swap_added),
         "applying delta-1-2 to version 1 failed",
+        1,
     )
     .await;
 }
@@ -199,6 +205,7 @@ async fn a_reverse_delta_with_records_at_swapped_ordinals_fails_the_cycle() {
         BlobName::ReverseDelta { from: 2, to: 1 },
         Box::new(swap_added),
         "applying reversedelta-2-1 to version 2 failed",
+        1,
     )
     .await;
 }
@@ -209,6 +216,7 @@ async fn a_delta_consistent_with_itself_but_not_the_producer_fails_the_cycle() {
         BlobName::Delta { from: 1, to: 2 },
         Box::new(swap_added_consistently),
         "integrity check of version 2 failed for type Movie: delta-1-2 gives 10 records",
+        1,
     )
     .await;
 }
@@ -219,6 +227,7 @@ async fn a_reverse_delta_consistent_with_itself_but_not_the_previous_state_fails
         BlobName::ReverseDelta { from: 2, to: 1 },
         Box::new(swap_added_consistently),
         "integrity check of version 2 failed for type Movie: reversedelta-2-1 gives 10 records",
+        1,
     )
     .await;
 }
@@ -234,6 +243,30 @@ async fn a_snapshot_whose_bytes_do_not_match_its_checksums_fails_the_cycle() {
             out
         }),
         "integrity check of version 2: snapshot-2 does not read",
+        1,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_snapshot_a_delta_consistent_with_itself_fails_the_cycle() {
+    // Nothing but the producer's own state to compare the delta with.
+    tampered_cycle_fails(
+        BlobName::Delta { from: 1, to: 2 },
+        Box::new(swap_added_consistently),
+        "integrity check of version 2 failed for type Movie: delta-1-2 gives 10 records",
+        5,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_snapshot_a_reverse_delta_consistent_with_itself_fails_the_cycle() {
+    tampered_cycle_fails(
+        BlobName::ReverseDelta { from: 2, to: 1 },
+        Box::new(swap_added_consistently),
+        "integrity check of version 2 failed for type Movie: reversedelta-2-1 gives 10 records",
+        5,
     )
     .await;
 }
