@@ -248,7 +248,7 @@ async fn an_undeclared_type_evolves_on_first_add_after_restore() {
         .unwrap_err();
     let msg = format!("{err} {:?}", err);
     assert!(
-        msg.contains("field year changed type from UInt16 to UInt32"),
+        msg.contains("Show.year: type changed: was year @3 :UInt16"),
         "{msg}"
     );
 }
@@ -263,7 +263,8 @@ async fn incompatible_changes_are_refused_naming_type_and_field() {
         .build();
     let err = p.restore_latest().await.unwrap_err().to_string();
     assert!(
-        err.contains("type Show") && err.contains("field year changed type from UInt16 to UInt32"),
+        err.contains("Show.year: type changed: was year @3 :UInt16")
+            && err.contains("is now year @3 :UInt32"),
         "{err}"
     );
 
@@ -272,7 +273,7 @@ async fn incompatible_changes_are_refused_naming_type_and_field() {
         .build();
     let err = p.restore_latest().await.unwrap_err().to_string();
     assert!(
-        err.contains("type Show") && err.contains("field genre was removed"),
+        err.contains("Show.genre: field removed: was genre @2 :Text"),
         "{err}"
     );
 

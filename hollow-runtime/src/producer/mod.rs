@@ -1,10 +1,17 @@
 //! The producer: publishes the dataset as versions.
 //!
-//! A cycle: populate → write snapshot / delta / reverse delta → publish to
-//! the blob store → integrity check (the delta applied to the previous read
-//! state must give the new state's checksums, and the snapshot's) →
-//! validators → announce. Any failure rolls the write state back and
-//! announces nothing.
+//! A cycle: populate → write snapshot / delta / reverse delta → integrity
+//! check (the delta applied to the previous read state must give the new
+//! state's record counts and checksums, and the snapshot's; the reverse
+//! delta applied to the new state must give the previous state back) →
+//! validators → publish to the blob store → announce. Any failure rolls
+//! the write state back and announces nothing; a failure before the
+//! publish step leaves no blob of the version in the store.
+//!
+//! A producer continuing an announced version (see [`Producer::restore`])
+//! refuses record types that changed in a breaking way since, by the rules
+//! of [`hollow_schema::evolution`], unless
+//! [`ProducerBuilder::allow_breaking_schema`] opts in.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -52,6 +59,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use evolve::{check_continuation, continuation_diff};
 pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
 pub(crate) use write_state::{TypeWrite, WriteState};
 
@@ -92,7 +100,19 @@ pub struct ProducerBuilder {
     state: WriteState,
     events: Listeners,
     scratch_dir: Option<PathBuf>,
+    #[cfg(feature = "test-hooks")]
+    tamper: Option<Tamper>,
 }
+
+/// A test hook altering the blobs a cycle wrote, before its integrity check.
+#[cfg(feature = "test-hooks")]
+type Tamper = Box<dyn FnMut(&BlobName, &mut Vec<u8>) + Send>;
+
+/// The header tag of a snapshot that publishes a breaking schema change
+/// (see [`ProducerBuilder::allow_breaking_schema`]): its value is the
+/// version the change breaks from, in decimal. No delta joins the tagged
+/// snapshot to that version or any before it.
+pub const SCHEMA_BREAK_TAG: &str = "hollow.schema-break-from";
 
 impl ProducerBuilder {
     /// Where [`Producer::restore`] keeps the blobs it loads while it
@@ -128,11 +148,90 @@ impl ProducerBuilder {
         self
     }
 
-    /// A header tag written into every blob (readable by consumers).
+    /// A header tag written into every blob (readable by consumers). The
+    /// key [`SCHEMA_BREAK_TAG`] is the producer's own: a tag set here with
+    /// it is left out, and the producer writes it only on a snapshot that
+    /// publishes a breaking schema change.
     pub fn header_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let key = key.into();
         self.tags.retain(|(k, _)| *k != key);
         self.tags.push((key, value.into()));
+        self
+    }
+
+    /// Whether a producer continuing an announced version (after
+    /// [`Producer::restore`]) may publish a breaking schema change: a
+    /// field's type, ordinal or offset changed, a field, union member or
+    /// enumerant removed, a union reordered (see
+    /// [`hollow_schema::evolution`]). Default `false`: such a change is
+    /// refused with [`ErrorKind::Schema`], listing every breaking change,
+    /// and nothing is written. Compatible changes (fields added, say) need
+    /// no opt-in.
+    ///
+    /// With `true`, the change is published as a new snapshot only: no
+    /// delta or reverse delta joins it to the version it continues, so
+    /// consumers reach it only by loading that snapshot, and consumers
+    /// whose compiled types conflict with it refuse it (keeping the
+    /// version they hold). The snapshot carries the header tag
+    /// [`SCHEMA_BREAK_TAG`] with the version it breaks from. The restored
+    /// records of every type the change breaks are not carried over (they
+    /// cannot be re-encoded): the first cycle after must be a full
+    /// [`Producer::run_cycle`] adding them again, and
+    /// [`Producer::run_incremental`] is refused until it succeeds.
+    /// Later cycles write deltas again, from that snapshot on.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use hollow_runtime::producer::SCHEMA_BREAK_TAG;
+    /// use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
+    /// use hollow_runtime::{Hollow, Producer};
+    ///
+    /// #[derive(Hollow)]
+    /// #[hollow(rename = "Movie", primary_key(id))]
+    /// struct MovieV1 { id: u64, year: u16 }
+    ///
+    /// // `year` widened: a breaking change.
+    /// #[derive(Hollow)]
+    /// #[hollow(rename = "Movie", primary_key(id))]
+    /// struct MovieV2 { id: u64, year: u32 }
+    ///
+    /// let store = Arc::new(MemoryBlobStore::new());
+    /// let announcer = Arc::new(InProcessAnnouncer::new());
+    /// let mut p = Producer::builder(store.clone(), announcer.clone()).build();
+    /// p.run_cycle(|w| w.add(&MovieV1 { id: 1, year: 1995 })).await.unwrap();
+    ///
+    /// // Refused by default, naming the field.
+    /// let mut p = Producer::builder(store.clone(), announcer.clone())
+    ///     .record_type::<MovieV2>()
+    ///     .build();
+    /// let err = p.restore_latest().await.unwrap_err();
+    /// assert!(err.to_string().contains("Movie.year: type changed"));
+    ///
+    /// // Published as a snapshot with the opt-in.
+    /// let mut p = Producer::builder(store.clone(), announcer.clone())
+    ///     .record_type::<MovieV2>()
+    ///     .allow_breaking_schema(true)
+    ///     .build();
+    /// p.restore_latest().await.unwrap();
+    /// let out = p.run_cycle(|w| w.add(&MovieV2 { id: 1, year: 1995 })).await.unwrap();
+    /// assert_eq!(out.version, Some(2));
+    /// assert_eq!(store.names(), vec![BlobName::Snapshot(1), BlobName::Snapshot(2)]);
+    /// let state = p.read_state().unwrap();
+    /// assert_eq!(state.header_tag(SCHEMA_BREAK_TAG), Some("1"));
+    /// # });
+    /// ```
+    pub fn allow_breaking_schema(mut self, allow: bool) -> Self {
+        self.state.allow_breaking = allow;
+        self
+    }
+
+    /// Test hook: `f` may alter each blob a cycle wrote (by name) before
+    /// the cycle's integrity check, to show what the check catches.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn tamper_blobs(mut self, f: impl FnMut(&BlobName, &mut Vec<u8>) + Send + 'static) -> Self {
+        self.tamper = Some(Box::new(f));
         self
     }
 
@@ -167,6 +266,8 @@ impl ProducerBuilder {
             published: 0,
             since_snapshot: 0,
             events: self.events,
+            #[cfg(feature = "test-hooks")]
+            tamper: self.tamper,
         }
     }
 }
@@ -186,6 +287,8 @@ pub struct Producer {
     published: u64,
     since_snapshot: u64,
     events: Listeners,
+    #[cfg(feature = "test-hooks")]
+    tamper: Option<Tamper>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -207,8 +310,9 @@ impl CycleWriter<'_> {
     /// Adds a record. Adding an identical record twice adds it once.
     ///
     /// # Errors
-    /// The record cannot be encoded, or its type changed incompatibly
-    /// since the version the producer restored.
+    /// The record cannot be encoded, or its type changed in a breaking way
+    /// since the version the producer restored ([`ErrorKind::Schema`]; see
+    /// [`ProducerBuilder::allow_breaking_schema`]).
     pub fn add<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
         self.state.add(record, self.cycle).map(|_| ())
     }
@@ -225,7 +329,8 @@ impl IncrementalWriter<'_> {
     ///
     /// # Errors
     /// The type has no primary key, the record cannot be encoded, or its
-    /// type changed incompatibly since the version the producer restored.
+    /// type changed in a breaking way since the version the producer
+    /// restored ([`ErrorKind::Schema`]).
     pub fn upsert<T: Indexed>(&mut self, record: &T) -> Result<(), Error> {
         let i = self.state.typed::<T>()?;
         let bytes = self
@@ -289,6 +394,8 @@ impl Producer {
             state: WriteState::default(),
             events: Listeners::default(),
             scratch_dir: None,
+            #[cfg(feature = "test-hooks")]
+            tamper: None,
         }
     }
 
@@ -325,7 +432,10 @@ impl Producer {
     /// proportion to the change (plus the snapshot, when one is due).
     ///
     /// # Errors
-    /// As [`Producer::run_cycle`]; also a type without a primary key.
+    /// As [`Producer::run_cycle`]; also a type without a primary key, and
+    /// [`ErrorKind::Schema`] while a breaking schema change (allowed by
+    /// [`ProducerBuilder::allow_breaking_schema`]) awaits its first full
+    /// cycle.
     pub async fn run_incremental<F>(&mut self, change: F) -> Result<CycleOutcome, Error>
     where
         F: FnOnce(&mut IncrementalWriter<'_>) -> Result<(), Error>,
@@ -354,8 +464,31 @@ impl Producer {
                 t.next.clear();
             }
         }
-        let filled = fill(&mut self.state, cycle)
-            .map_err(|e| Error::with_source(ErrorKind::Populate, what, e));
+        // A breaking schema change (allowed, see `allow_breaking_schema`)
+        // dropped the records of the types it breaks: only a full cycle
+        // can publish the state after it.
+        let refuse_incremental = |state: &WriteState| match state.schema_break {
+            Some(from) if incremental => Err(Error::new(
+                ErrorKind::Schema,
+                format!(
+                    "run_incremental refused: the record types changed in a breaking way since \
+                     version {from}, and the records of the types it breaks were not carried \
+                     over; a full run_cycle must publish the new schema first"
+                ),
+            )),
+            _ => Ok(()),
+        };
+        let filled = refuse_incremental(&self.state).and_then(|()| {
+            fill(&mut self.state, cycle).map_err(|e| {
+                // The producer's own schema refusal keeps its kind.
+                if e.kind() == ErrorKind::Schema {
+                    e
+                } else {
+                    Error::with_source(ErrorKind::Populate, what, e)
+                }
+            })
+        });
+        let filled = filled.and_then(|()| refuse_incremental(&self.state));
         let result = match filled {
             Ok(()) => self.publish(started).await,
             Err(e) => Err(e),
@@ -402,7 +535,9 @@ impl Producer {
             changed |= !removed.is_empty() || !added.is_empty();
             diffs.push((removed, added));
         }
-        let first = self.announced.is_none() || self.read.is_none();
+        // A breaking schema change is published as a snapshot alone.
+        let schema_break = self.state.schema_break;
+        let first = self.announced.is_none() || self.read.is_none() || schema_break.is_some();
         if !changed && !first {
             // The records just checked are the published ones.
             for t in &mut self.state.types {
@@ -432,11 +567,10 @@ impl Producer {
         let snapshot_due = first || self.since_snapshot + 1 >= self.snapshot_interval;
 
         let mut snapshot = BlobWriter::new(BlobKind::Snapshot, version, version, 0, to_tag);
-        let mut delta = self
-            .announced
-            .map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
-        let mut reverse = self
-            .announced
+        let joined = self.announced.filter(|_| schema_break.is_none());
+        let mut delta =
+            joined.map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
+        let mut reverse = joined
             .map(|prev| BlobWriter::new(BlobKind::ReverseDelta, version, prev, to_tag, from_tag));
         let mut changes = Vec::new();
         for (t, (removed, added)) in self.state.types.iter().zip(&diffs) {
@@ -502,8 +636,17 @@ impl Producer {
                 );
             }
         }
+        let mut tags: Vec<(String, String)> = self
+            .tags
+            .iter()
+            .filter(|(k, _)| k != SCHEMA_BREAK_TAG)
+            .cloned()
+            .collect();
+        if let Some(from) = schema_break {
+            tags.push((SCHEMA_BREAK_TAG.to_string(), from.to_string()));
+        }
         let finish = |w: BlobWriter| -> Result<Arc<Vec<u8>>, Error> {
-            w.finish(&schema, &self.tags)
+            w.finish(&schema, &tags)
                 .map(Arc::new)
                 .map_err(|e| blob_error("header", e))
         };
@@ -511,7 +654,7 @@ impl Producer {
         if snapshot_due {
             blobs.push((BlobName::Snapshot(version), finish(snapshot)?));
         }
-        if let Some(prev) = self.announced {
+        if let Some(prev) = joined {
             if let Some(d) = delta {
                 blobs.push((
                     BlobName::Delta {
@@ -531,8 +674,25 @@ impl Producer {
                 ));
             }
         }
+        #[cfg(feature = "test-hooks")]
+        if let Some(tamper) = &mut self.tamper {
+            for (name, bytes) in &mut blobs {
+                tamper(name, Arc::make_mut(bytes));
+            }
+        }
         // Integrity check before anything is published.
-        let new_read = self.check_integrity(&blobs)?;
+        let expected: Vec<Expected> = self
+            .state
+            .types
+            .iter()
+            .zip(&diffs)
+            .map(|(t, (removed, added))| Expected {
+                name: &t.name,
+                count: t.next_count(),
+                checksum: t.next_checksum(removed, added),
+            })
+            .collect();
+        let new_read = self.check_integrity(version, &blobs, &expected)?;
         let ctx = ValidationContext {
             version,
             previous: self.read.as_ref(),
@@ -617,6 +777,8 @@ impl Producer {
             self.since_snapshot + 1
         };
         self.announced = Some(version);
+        self.state.continues = Some(version);
+        self.state.schema_break = None;
         self.read = Some(new_read);
         tracing::info!(version, blobs = published.len(), "announced");
         Ok(CycleOutcome {
@@ -627,60 +789,155 @@ impl Producer {
         })
     }
 
-    /// Applies the new delta to the previous read state (or loads the first
-    /// snapshot) and checks it reaches the snapshot's state.
-    fn check_integrity(&self, blobs: &[(BlobName, Arc<Vec<u8>>)]) -> Result<ReadState, Error> {
-        let load = |name: BlobName, bytes: &Arc<Vec<u8>>| -> Result<Arc<LoadedBlob>, Error> {
-            LoadedBlob::open(name, BlobBytes::shared(bytes.clone())).map(Arc::new)
+    /// Checks the blobs of a cycle before anything is published, and
+    /// returns the new version's read state:
+    ///
+    /// - the delta, applied to the previous read state, must give every
+    ///   type the record count and checksum the write state expects (and
+    ///   that the delta's header promises);
+    /// - the snapshot must promise the same counts and checksums;
+    /// - the reverse delta, applied to the new state, must give back the
+    ///   previous read state: the same tag, and every type's record count
+    ///   and checksum (and what the reverse delta's header promises).
+    ///
+    /// Checksums mix each record's hash with its ordinal, so a record
+    /// missing, added, changed or at another ordinal is caught.
+    fn check_integrity(
+        &self,
+        version: u64,
+        blobs: &[(BlobName, Arc<Vec<u8>>)],
+        expected: &[Expected<'_>],
+    ) -> Result<ReadState, Error> {
+        let unreadable = |name: BlobName, e: Error| {
+            Error::with_source(
+                ErrorKind::Integrity,
+                format!("integrity check of version {version}: {name} does not read"),
+                e,
+            )
         };
-        let snapshot = blobs
-            .iter()
-            .find(|(n, _)| matches!(n, BlobName::Snapshot(_)));
-        let delta = blobs
-            .iter()
-            .find(|(n, _)| matches!(n, BlobName::Delta { .. }));
+        let load = |name: BlobName, bytes: &Arc<Vec<u8>>| -> Result<Arc<LoadedBlob>, Error> {
+            LoadedBlob::open(name, BlobBytes::shared(bytes.clone()))
+                .map(Arc::new)
+                .map_err(|e| unreadable(name, e))
+        };
+        let apply = |state: &ReadState, name: BlobName, bytes: &Arc<Vec<u8>>| {
+            state.apply(load(name, bytes)?).map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Integrity,
+                    format!(
+                        "integrity check of version {version}: applying {name} to version {} failed",
+                        state.version()
+                    ),
+                    e,
+                )
+            })
+        };
+        let find = |pick: fn(&BlobName) -> bool| blobs.iter().find(|(n, _)| pick(n));
+        let snapshot = find(|n| matches!(n, BlobName::Snapshot(_)));
+        let delta = find(|n| matches!(n, BlobName::Delta { .. }));
+        let reverse = find(|n| matches!(n, BlobName::ReverseDelta { .. }));
+        let mismatch = |what: &str, t: &Expected<'_>, count: usize, checksum: Option<u64>| {
+            Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "integrity check of version {version} failed for type {}: {what} gives {count} \
+                     records (checksum {:016x}), the producer's state has {} (checksum {:016x})",
+                    t.name,
+                    checksum.unwrap_or(0),
+                    t.count,
+                    t.checksum
+                ),
+            )
+        };
+        let holds = |state: &ReadState, t: &Expected<'_>| {
+            state.count(t.name) == t.count as usize
+                && state.checksum(t.name).unwrap_or(0) == t.checksum
+        };
         let via_delta = match (&self.read, delta) {
             (Some(prev), Some((name, bytes))) => {
-                Some(prev.apply(load(*name, bytes)?).map_err(|e| {
-                    Error::with_source(
-                        ErrorKind::Integrity,
-                        format!("integrity check: applying {name} failed"),
-                        e,
-                    )
-                })?)
+                let d = apply(prev, *name, bytes)?;
+                if let Some(t) = expected.iter().find(|t| !holds(&d, t)) {
+                    return Err(mismatch(
+                        &format!("{name}"),
+                        t,
+                        d.count(t.name),
+                        d.checksum(t.name),
+                    ));
+                }
+                Some(d)
             }
             _ => None,
         };
         let via_snapshot = match snapshot {
-            Some((name, bytes)) => Some(ReadState::from_snapshot(load(*name, bytes)?, None)?),
+            Some((name, bytes)) => {
+                let s = ReadState::from_snapshot(load(*name, bytes)?, None)
+                    .map_err(|e| unreadable(*name, e))?;
+                if let Some(t) = expected.iter().find(|t| !holds(&s, t)) {
+                    return Err(mismatch(
+                        &format!("{name}"),
+                        t,
+                        s.count(t.name),
+                        s.checksum(t.name),
+                    ));
+                }
+                Some(s)
+            }
             None => None,
         };
-        match (via_delta, via_snapshot) {
-            (Some(d), Some(s)) => {
-                for t in &self.state.types {
-                    let (a, b) = (d.checksum(&t.name), s.checksum(&t.name));
-                    if a != b || d.count(&t.name) != s.count(&t.name) {
-                        return Err(Error::new(
-                            ErrorKind::Integrity,
-                            format!(
-                                "integrity check failed for type {}: the delta gives {} records, the snapshot {}",
-                                t.name,
-                                d.count(&t.name),
-                                s.count(&t.name)
-                            ),
-                        ));
-                    }
-                }
-                // Keep the snapshot-based state: it reads from one blob.
-                Ok(s)
+        // Keep the snapshot-based state when there is one: it reads from
+        // one blob.
+        let next = match (via_snapshot, via_delta) {
+            (Some(s), _) | (None, Some(s)) => s,
+            (None, None) => {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!("integrity check of version {version}: the cycle produced neither a snapshot nor a delta"),
+                ))
             }
-            (Some(d), None) => Ok(d),
-            (None, Some(s)) => Ok(s),
-            (None, None) => Err(Error::new(
+        };
+        if let (Some(prev), Some((name, bytes))) = (&self.read, reverse) {
+            let back = apply(&next, *name, bytes)?;
+            let names = expected
+                .iter()
+                .map(|t| t.name)
+                .chain(prev.type_names())
+                .collect::<std::collections::BTreeSet<_>>();
+            for type_name in names {
+                let (count, checksum) =
+                    (back.count(type_name), back.checksum(type_name).unwrap_or(0));
+                let (want_count, want) =
+                    (prev.count(type_name), prev.checksum(type_name).unwrap_or(0));
+                if count != want_count || checksum != want {
+                    return Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!(
+                            "integrity check of version {version} failed for type {type_name}: \
+                             {name} gives {count} records (checksum {checksum:016x}), version {} \
+                             has {want_count} (checksum {want:016x})",
+                            prev.version()
+                        ),
+                    ));
+                }
+            }
+            if back.tag() != prev.tag() {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "integrity check of version {version} failed: {name} leads to state \
+                         {:016x}, not to version {}'s state {:016x}",
+                        back.tag(),
+                        prev.version(),
+                        prev.tag()
+                    ),
+                ));
+            }
+        } else if reverse.is_some() {
+            return Err(Error::new(
                 ErrorKind::Integrity,
-                "a cycle produced neither a snapshot nor a delta",
-            )),
+                format!("integrity check of version {version}: a reverse delta without a previous state"),
+            ));
         }
+        Ok(next)
     }
 
     /// Rebuilds the write state from the announced version (restarting a
@@ -724,11 +981,22 @@ impl Producer {
     /// readable (retention deleted them, say), every free ordinal waits the
     /// cycle.
     ///
+    /// A declared type that changed in a breaking way since `version` (see
+    /// [`hollow_schema::evolution`]) is refused, unless the producer was
+    /// built with
+    /// [`allow_breaking_schema`](ProducerBuilder::allow_breaking_schema):
+    /// then the records of every type the change breaks are left out, and
+    /// the next cycle, a full [`run_cycle`](Producer::run_cycle), publishes
+    /// a snapshot alone.
+    ///
     /// # Errors
     /// The version cannot be reached from the blobs in the store, or a
-    /// declared type changed incompatibly since (a field's type, ordinal or
-    /// offset changed, a field or enumerant removed): the error names the
-    /// type and field.
+    /// declared type changed in a breaking way since (a field's type,
+    /// ordinal or offset changed, a field, union member or enumerant
+    /// removed, a union reordered) and breaking changes are not allowed:
+    /// [`ErrorKind::Schema`], listing each breaking change with the type,
+    /// the field and both definitions. Nothing is written, and the producer
+    /// is as before the call.
     pub async fn restore(&mut self, version: u64) -> Result<u64, Error> {
         let parent = self
             .scratch_dir
@@ -765,16 +1033,29 @@ impl Producer {
         // A declared type's schema is the producer's: it may have gained
         // fields since `version` was written (see `evolve`). Old records
         // need no re-encoding, so only the schema and section sizes change.
-        let declared = self.state.schema();
-        evolve::check_compatible(state.schema(), &declared, version).map_err(|e| {
-            Error::new(
-                ErrorKind::Record,
-                format!("cannot continue version {version} with this producer's types: {e}"),
-            )
-        })?;
-        let mut schema = declared.clone();
-        for d in &state.schema().types {
-            schema.insert(d.clone());
+        let mut declared = hollow_schema::Schema::new();
+        for t in self.state.types.iter().filter(|t| t.fns.is_some()) {
+            declared = evolve::merged(&declared, &t.schema);
+        }
+        let schema = evolve::merged(&declared, state.schema());
+        let diff = evolve::continuation_diff(state.schema(), &declared);
+        // The types whose restored records cannot be carried over (only
+        // with breaking changes allowed).
+        let mut broken = Vec::new();
+        if diff.is_breaking() {
+            if !self.state.allow_breaking {
+                return Err(evolve::refusal(
+                    &diff,
+                    version,
+                    &format!("cannot continue version {version} with this producer's types"),
+                ));
+            }
+            broken = evolve::broken_types(state.schema(), &schema, state.type_names());
+            tracing::warn!(
+                version,
+                types = ?broken,
+                "breaking schema change allowed: the next version is a snapshot alone"
+            );
         }
         for name in state.type_names().map(str::to_string).collect::<Vec<_>>() {
             let typed = self
@@ -801,7 +1082,8 @@ impl Producer {
             };
             let fns = known.iter().find(|(n, _)| *n == name).and_then(|(_, f)| *f);
             let mut tw = TypeWrite::new(&name, size, type_schema, fns);
-            if let Some(raw) = state.raw_records(&name) {
+            let records = state.raw_records(&name).filter(|_| !broken.contains(&name));
+            if let Some(raw) = records {
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
                         let mut bytes = Vec::new();
@@ -829,13 +1111,23 @@ impl Producer {
                 }
             }
         }
-        ws.restored_from = Some(version);
+        ws.continues = Some(version);
+        ws.allow_breaking = self.state.allow_breaking;
+        ws.schema_break = diff.is_breaking().then_some(version);
         self.state = ws;
         self.announced = Some(version);
         self.read = Some(state);
         self.since_snapshot = 0;
         Ok(version)
     }
+}
+
+/// What the write state holds for a type after a cycle: the record count
+/// and checksum its blobs must lead to.
+struct Expected<'a> {
+    name: &'a str,
+    count: u32,
+    checksum: u64,
 }
 
 /// The ordinals that the delta into `state` removed, per type: those a

@@ -685,8 +685,16 @@ pub(crate) struct WriteState {
     pub(crate) types: Vec<TypeWrite>,
     by_name: HashMap<String, usize>,
     pub(crate) encoder: Encoder,
-    /// The version this state was restored from, if any.
-    pub(crate) restored_from: Option<u64>,
+    /// The announced version this state continues (restored or
+    /// published), if any.
+    pub(crate) continues: Option<u64>,
+    /// Whether a breaking schema change may be published (as a snapshot
+    /// only; see `ProducerBuilder::allow_breaking_schema`).
+    pub(crate) allow_breaking: bool,
+    /// Set when the types hold a breaking change since this announced
+    /// version: the next version is published as a snapshot only, tagged
+    /// with it, and only a full cycle may publish it.
+    pub(crate) schema_break: Option<u64>,
 }
 
 impl WriteState {
@@ -708,35 +716,50 @@ impl WriteState {
 
     /// The state of `T` for adding records: like [`type_of`](Self::type_of),
     /// but a type restored from a blob without being declared takes `T`'s
-    /// schema and sections when `T` only gained fields (see `evolve`).
+    /// schema and sections when `T` changed only compatibly (see
+    /// `evolve`). With [`allow_breaking`](Self::allow_breaking), a breaking
+    /// change is taken too: every type it breaks starts again empty, and
+    /// [`schema_break`](Self::schema_break) is set.
     ///
     /// # Errors
-    /// `T` changed incompatibly since the restored version.
+    /// `T` changed in a breaking way since the version continued, and
+    /// breaking changes are not allowed: [`ErrorKind::Schema`], listing
+    /// every breaking change.
     pub(crate) fn typed<T: Indexed>(&mut self) -> Result<usize, Error> {
         if let Some(&i) = self.by_name.get(T::TYPE_NAME) {
             let t = &self.types[i];
-            let new = T::schema();
-            if t.fns.is_none() && t.schema.get(T::TYPE_NAME) != new.get(T::TYPE_NAME) {
-                let since = self.restored_from.unwrap_or_default();
-                super::evolve::check_compatible(&t.schema, new, since).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Record,
-                        format!(
-                            "cannot add {} records to version {since}: {e}",
-                            T::TYPE_NAME
-                        ),
-                    )
-                })?;
-                // Every type's schema is a view of the dataset's: give the
-                // evolved definitions precedence in all of them.
-                for other in &mut self.types {
-                    let mut merged = new.clone();
-                    for d in &other.schema.types {
-                        merged.insert(d.clone());
+            if t.fns.is_none() {
+                let old = self.schema();
+                let new = super::evolve::merged(T::schema(), &old);
+                let diff = super::evolve::continuation_diff(&old, T::schema());
+                if !diff.changes.is_empty() {
+                    let since = self.continues.unwrap_or_default();
+                    if diff.is_breaking() {
+                        if !self.allow_breaking {
+                            return Err(super::evolve::refusal(
+                                &diff,
+                                since,
+                                &format!("cannot add {} records", T::TYPE_NAME),
+                            ));
+                        }
+                        let names: Vec<&str> = self.types.iter().map(|t| t.name.as_str()).collect();
+                        for name in super::evolve::broken_types(&old, &new, names) {
+                            if let Some(&b) = self.by_name.get(&name) {
+                                let size =
+                                    new.get_struct(&name).map(|s| s.size).unwrap_or_default();
+                                let fns = self.types[b].fns;
+                                self.types[b] = TypeWrite::new(&name, size, new.clone(), fns);
+                            }
+                        }
+                        self.schema_break = Some(since);
                     }
-                    other.schema = merged;
+                    // Every type's schema is a view of the dataset's: give the
+                    // evolved definitions precedence in all of them.
+                    for other in &mut self.types {
+                        other.schema = super::evolve::merged(&new, &other.schema);
+                    }
+                    self.types[i].size = T::SIZE;
                 }
-                self.types[i].size = T::SIZE;
             }
         }
         Ok(self.type_of::<T>())
