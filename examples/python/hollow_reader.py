@@ -1,0 +1,635 @@
+#!/usr/bin/env python3
+"""Read a Hollow store's blobs in Python, by docs/blob-format.md alone.
+
+A self-contained example of a non-Rust reader: it needs only `pycapnp`
+(Cap'n Proto) and `xxhash` (XXH3-64), plus `schemas/hollow.capnp`, and no
+code of the Hollow project. Copy it and adapt it.
+
+What it does, following docs/blob-format.md:
+
+1. frames a blob: the 64-byte prefix (magic, format version, kind,
+   versions, tags, header length), the trailer (XXH3-64 of everything
+   before it, then the end magic), the header message and the section
+   directory; checks the whole-file checksum and every section's checksum;
+2. gets the dataset schema: either a `.capnp` file given with `--schema`,
+   or the header's `DatasetSchema` turned into `.capnp` text here (the same
+   text `hollow schema` prints), compiled in this process by pycapnp
+   together with `hollow.capnp`; the layout the compiler gives is checked
+   against the offsets the header declares;
+3. reads snapshot sections (the `populated` bitmap, and `records` as a
+   `List(Record)` indexed by ordinal) and delta / reverse delta sections
+   (`removed`, `added`, and `records` holding the added records), and
+   applies deltas to the state a snapshot gave;
+4. prints every record as JSON Lines in the form `hollow export` prints:
+   `{"type": "Movie", "ordinal": 7, "record": {...}}`.
+
+Usage:
+
+    python hollow_reader.py STORE_DIR --version V [--type T]
+        [--via snapshot|forward|reverse] [--schema FILE.capnp ...]
+        [--import-path DIR] [--hollow-capnp FILE]
+    python hollow_reader.py STORE_DIR --version V --print-schema
+    python hollow_reader.py --check-blob FILE [--hollow-capnp FILE]
+
+`--via forward` starts from the newest snapshot at or below V and applies
+deltas; `--via reverse` starts from the oldest snapshot at or above V and
+applies reverse deltas; `--via snapshot` reads `snapshot-V` only. The
+default is `snapshot` when `snapshot-V` exists, else `forward`.
+
+Exit codes: 0 success, 2 a blob or the store is refused (the message on
+stderr says which blob and why), 1 bad usage.
+"""
+
+import argparse
+import base64
+import json
+import math
+import os
+import re
+import struct
+import sys
+import tempfile
+
+import capnp  # pycapnp
+import xxhash
+
+# --------------------------------------------------------------------------
+# Framing (docs/blob-format.md, "Layout", "Prefix", "Trailer").
+
+MAGIC = b"HOLLOWRS"
+END_MAGIC = b"HOLLOWEN"
+FORMAT_VERSION = 1
+PREFIX_LEN = 64
+TRAILER_LEN = 16
+KINDS = {1: "snapshot", 2: "delta", 3: "reversedelta"}
+# Member.parent of a member of the struct's unnamed union.
+UNNAMED_UNION_PARENT = 0xFFFFFFFF
+
+
+class BlobError(Exception):
+    """A blob or a store this reader refuses; the message names the blob."""
+
+
+def xxh3_64(data):
+    """XXH3-64 with seed 0, the hash of every checksum of the format."""
+    return xxhash.xxh3_64_intdigest(data, seed=0)
+
+
+def traversal_limit(data):
+    """A Cap'n Proto traversal limit large enough for a message of `data`
+    (pycapnp's default, 8 Mi words, would refuse large sections)."""
+    return max(8 * 1024 * 1024, len(data) // 8 * 4)
+
+
+class Blob:
+    """One blob, framed and checked: `prefix` fields as attributes, the
+    `header` (a `BlobHeader` reader) and the raw bytes of each section."""
+
+    def __init__(self, name, data, hollow):
+        self.name = name
+        self.data = data
+        if len(data) < PREFIX_LEN + TRAILER_LEN or data[:8] != MAGIC:
+            raise BlobError(f"{name}: not a Hollow blob (no HOLLOWRS magic)")
+        (self.format_version, kind, self.from_version, self.to_version,
+         self.from_tag, self.to_tag, header_len, reserved) = struct.unpack_from(
+            "<IIQQQQQQ", data, 8)
+        if self.format_version != FORMAT_VERSION:
+            raise BlobError(f"{name}: format version {self.format_version}; "
+                            f"this reader knows version {FORMAT_VERSION}")
+        if data[-8:] != END_MAGIC:
+            raise BlobError(f"{name}: truncated (no HOLLOWEN end magic)")
+        (stored,) = struct.unpack_from("<Q", data, len(data) - TRAILER_LEN)
+        actual = xxh3_64(data[:len(data) - TRAILER_LEN])
+        if stored != actual:
+            raise BlobError(f"{name}: whole-file checksum mismatch "
+                            f"(trailer {stored:#018x}, bytes {actual:#018x})")
+        if kind not in KINDS:
+            raise BlobError(f"{name}: unknown kind {kind}")
+        self.kind = KINDS[kind]
+        if reserved != 0:
+            raise BlobError(f"{name}: reserved prefix word is {reserved}, not 0")
+        header_end = PREFIX_LEN + header_len
+        if header_len % 8 or header_end > len(data) - TRAILER_LEN:
+            raise BlobError(f"{name}: header length {header_len} is not a "
+                            "multiple of 8 or runs past the trailer")
+        header_bytes = data[PREFIX_LEN:header_end]
+        # A single-segment message without a segment table: the bytes are
+        # the only segment.
+        self.header = hollow.BlobHeader.from_segments(
+            [header_bytes], traversal_limit_in_words=traversal_limit(header_bytes))
+        # `schema` is also a pycapnp attribute name: read the field by name.
+        self.schema = self.header._get("schema")
+        self.sections = {}
+        at = header_end
+        for s in self.header.sections:
+            where = f"{name}: section {s.typeName}"
+            if s.offset != at or s.offset % 8 or s.length % 8:
+                raise BlobError(f"{where} at offset {s.offset}, length {s.length}: "
+                                f"sections must be 8-aligned and follow each "
+                                f"other from offset {at}")
+            at = s.offset + s.length
+            if at > len(data) - TRAILER_LEN:
+                raise BlobError(f"{where} runs past the trailer")
+            body = data[s.offset:at]
+            if xxh3_64(body) != s.checksum:
+                raise BlobError(f"{where}: section checksum mismatch")
+            if s.typeName in self.sections:
+                raise BlobError(f"{where}: two sections for one type")
+            self.sections[s.typeName] = (s, body)
+        if at != len(data) - TRAILER_LEN:
+            raise BlobError(f"{name}: the sections end at {at}, the trailer "
+                            f"starts at {len(data) - TRAILER_LEN}")
+
+
+# --------------------------------------------------------------------------
+# The dataset schema (docs/blob-format.md, "The dataset schema").
+
+BASE_TYPES = {
+    "void": "Void", "bool": "Bool", "int8": "Int8", "int16": "Int16",
+    "int32": "Int32", "int64": "Int64", "uint8": "UInt8", "uint16": "UInt16",
+    "uint32": "UInt32", "uint64": "UInt64", "float32": "Float32",
+    "float64": "Float64", "text": "Text", "data": "Data",
+}
+
+
+class TypeInfo:
+    """A struct or enum of the header's DatasetSchema, with its members
+    arranged as a tree: `children[0]` the struct's own fields,
+    `children[UNNAMED_UNION_PARENT]` its unnamed union's members,
+    `children[n]` the members of `members[n - 1]` (a group or union)."""
+
+    def __init__(self, decl):
+        self.decl = decl
+        self.name = decl.name
+        self.kind = str(decl.kind)
+        self.members = list(decl.members)
+        self.children = {}
+        for i, m in enumerate(self.members):
+            self.children.setdefault(m.parent, []).append((i + 1, m))
+        self.enumerants = [e.name for e in decl.enumerants]
+        self.has_unnamed_union = decl._has("unnamedUnion")
+
+
+def type_text(m):
+    """A slot's Cap'n Proto type: the base, wrapped listDepth times."""
+    base = str(m.typeBase)
+    t = m.typeName if base in ("enum", "struct") else BASE_TYPES[base]
+    for _ in range(m.listDepth):
+        t = f"List({t})"
+    return t
+
+
+def schema_to_capnp(types):
+    """The header's DatasetSchema as `.capnp` text (what `hollow schema`
+    prints, without doc comments and annotations, which a reader does not
+    need). The compiler lays fields out from their ordinals, so the text
+    compiles to the layout the header declares."""
+    out = []
+
+    def members(t, parent, indent):
+        for idx, m in t.children.get(parent, []):
+            kind = str(m.kind)
+            if kind == "slot":
+                out.append(f"{indent}{m.name} @{m.ordinal} :{type_text(m)};")
+            else:
+                out.append(f"{indent}{m.name} :{kind} {{")
+                members(t, idx, indent + "  ")
+                out.append(f"{indent}}}")
+
+    for t in types.values():
+        if t.kind == "enum":
+            out.append(f"enum {t.name} {{")
+            out.extend(f"  {e} @{i};" for i, e in enumerate(t.enumerants))
+        else:
+            out.append(f"struct {t.name} {{")
+            members(t, 0, "  ")
+            if t.has_unnamed_union:
+                out.append("  union {")
+                members(t, UNNAMED_UNION_PARENT, "    ")
+                out.append("  }")
+        out.append("}")
+        out.append("")
+    body = "\n".join(out)
+    # A file id must have its top bit set; derive it from the text so two
+    # different schemas loaded in one process get different ids.
+    file_id = xxh3_64(body.encode()) | (1 << 63)
+    return f"@{file_id:#x};\n\n{body}"
+
+
+class Schema:
+    """A dataset schema: the header's types and the pycapnp module whose
+    structs read the records."""
+
+    _loaded = {}  # schema text -> module (pycapnp refuses a file id twice)
+
+    def __init__(self, blob, import_path, schema_files=None):
+        self.types = {}
+        for decl in blob.schema.types:
+            self.types[decl.name] = TypeInfo(decl)
+        self.records = [t.name for t in self.types.values()
+                        if t.kind == "struct" and t.decl.isRecord]
+        if not schema_files:
+            text = schema_to_capnp(self.types)
+            module = Schema._loaded.get(text)
+            if module is None:
+                tmp = tempfile.mkdtemp(prefix="hollow-schema-")
+                path = os.path.join(tmp, "dataset.capnp")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text)
+                module = capnp.load(path, imports=import_path)
+                Schema._loaded[text] = module
+            self.modules = [module]
+        else:
+            self.modules = [Schema._load_file(f, import_path) for f in schema_files]
+        self.check_layout()
+
+    @staticmethod
+    def _load_file(path, import_path):
+        path = os.path.abspath(path)
+        module = Schema._loaded.get(path)
+        if module is None:
+            module = capnp.load(path, imports=import_path)
+            Schema._loaded[path] = module
+        return module
+
+    def struct(self, name):
+        """The pycapnp struct type `name` (searched in nested scopes too)."""
+        for module in self.modules:
+            found = getattr(module, name, None)
+            if found is None:
+                found = find_nested(module, name)
+            if found is not None:
+                return found
+        raise BlobError(f"type {name} is not in the loaded .capnp schema")
+
+    def check_layout(self):
+        """Checks that the compiled structs have the section sizes and field
+        offsets the header declares, so records are read where the writer
+        put them."""
+        for t in self.types.values():
+            if t.kind != "struct":
+                continue
+            node = self.struct(t.name).schema.node.struct
+            if (node.dataWordCount, node.pointerCount) != (t.decl.dataWords, t.decl.pointers):
+                raise BlobError(
+                    f"{t.name}: the .capnp schema has {node.dataWordCount} data "
+                    f"words and {node.pointerCount} pointers, the blob "
+                    f"{t.decl.dataWords} and {t.decl.pointers}")
+            self._check_members(t, 0, self.struct(t.name).schema, t.name)
+            if t.has_unnamed_union:
+                want = t.decl.unnamedUnion.discriminantOffset
+                if node.discriminantOffset != want:
+                    raise BlobError(f"{t.name}: unnamed union discriminant at "
+                                    f"{node.discriminantOffset}, the blob says {want}")
+                self._check_members(t, UNNAMED_UNION_PARENT,
+                                    self.struct(t.name).schema, t.name)
+
+    def _check_members(self, t, parent, schema, path):
+        fields = schema.fields
+        for idx, m in t.children.get(parent, []):
+            where = f"{path}.{m.name}"
+            f = fields.get(m.name)
+            if f is None:
+                continue  # an older .capnp file: the field is not read
+            kind = str(m.kind)
+            if kind == "slot":
+                if f.proto.which() != "slot" or f.proto.slot.offset != m.offset:
+                    raise BlobError(f"{where}: the .capnp schema puts it at "
+                                    f"{f.proto.slot.offset if f.proto.which() == 'slot' else 'a group'}, "
+                                    f"the blob at offset {m.offset}")
+            else:
+                group = f.schema
+                if kind == "union" and group.node.struct.discriminantOffset != m.offset:
+                    raise BlobError(f"{where}: union discriminant at "
+                                    f"{group.node.struct.discriminantOffset}, "
+                                    f"the blob says {m.offset}")
+                self._check_members(t, idx, group, where)
+
+
+def find_nested(module, name):
+    for attr in dir(module):
+        v = getattr(module, attr, None)
+        if isinstance(v, capnp.lib.capnp._StructModule):
+            if attr == name:
+                return v
+            inner = find_nested(v, name)
+            if inner is not None:
+                return inner
+    return None
+
+
+# --------------------------------------------------------------------------
+# Records as JSON, in `hollow export`'s form (see hollow_runtime::dynamic):
+# structs and groups are objects, a named union is {"member": value}, an
+# unnamed union's active member is a field of the struct, Void is null,
+# 64-bit integers are exact, Float32 is shown in its shortest decimal form,
+# non-finite floats are "NaN" / "Infinity" / "-Infinity", Data is base64,
+# an enum is its enumerant's name (its number when the schema has none), a
+# null pointer is null.
+
+def float_value(x, single):
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if not single:
+        return x
+    # The shortest decimal that reads back as the same Float32.
+    for digits in range(1, 10):
+        s = "%.*g" % (digits, x)
+        try:
+            if struct.unpack("<f", struct.pack("<f", float(s)))[0] == x:
+                return float(s)
+        except OverflowError:
+            continue
+    return x
+
+
+class Renderer:
+    def __init__(self, schema):
+        self.schema = schema
+
+    def record(self, type_name, reader):
+        return self.members(self.schema.types[type_name], 0, reader)
+
+    def members(self, t, parent, r):
+        out = {}
+        for idx, m in t.children.get(parent, []):
+            if m.name not in r.schema.fields:
+                continue  # not in an older .capnp file
+            out[m.name] = self.member(t, idx, m, r)
+        if parent == 0 and t.has_unnamed_union:
+            active = str(r.which())
+            for idx, m in t.children.get(UNNAMED_UNION_PARENT, []):
+                if m.name == active:
+                    out[m.name] = self.member(t, idx, m, r)
+        return out
+
+    def member(self, t, idx, m, r):
+        kind = str(m.kind)
+        if kind == "group":
+            return self.members(t, idx, r._get(m.name))
+        if kind == "union":
+            u = r._get(m.name)
+            active = str(u.which())
+            for cidx, c in t.children.get(idx, []):
+                if c.name == active:
+                    return {c.name: self.member(t, cidx, c, u)}
+            raise BlobError(f"{t.name}.{m.name}: active member {active} unknown")
+        base = str(m.typeBase)
+        if (m.listDepth > 0 or base in ("text", "data", "struct")) and not r._has(m.name):
+            return None  # a null pointer
+        return self.value(base, m.typeName, m.listDepth, r._get(m.name))
+
+    def value(self, base, type_name, depth, v):
+        if depth > 0:
+            return [self.value(base, type_name, depth - 1, e) for e in v]
+        if base == "void":
+            return None
+        if base in ("float32", "float64"):
+            return float_value(v, base == "float32")
+        if base == "data":
+            return base64.b64encode(bytes(v)).decode("ascii")
+        if base == "enum":
+            raw = v.raw
+            names = self.schema.types[type_name].enumerants
+            return names[raw] if raw < len(names) else raw
+        if base == "struct":
+            return self.members(self.schema.types[type_name], 0, v)
+        return v  # bool, integers, text
+
+
+# --------------------------------------------------------------------------
+# Sections and states (docs/blob-format.md, "Snapshot section", "Delta and
+# reverse delta sections").
+
+class State:
+    """A version held in memory: for each record type, ordinal -> record
+    reader. Readers point into the blobs' bytes, which stay referenced."""
+
+    def __init__(self):
+        self.version = None
+        self.tag = None
+        self.schema = None
+        self.records = {}
+
+    def load_snapshot(self, blob, schema, hollow):
+        if blob.kind != "snapshot":
+            raise BlobError(f"{blob.name}: a {blob.kind}, not a snapshot")
+        self.records = {}
+        for name in schema.records:
+            if name not in blob.sections:
+                raise BlobError(f"{blob.name}: no section for record type {name}")
+        for name, (s, body) in blob.sections.items():
+            section = hollow.SnapshotSection.from_segments(
+                [body], traversal_limit_in_words=traversal_limit(body))
+            records = {}
+            if s.ordinalLimit > 0:
+                list_type = capnp._ListSchema(schema.struct(name))
+                # `records` is an AnyPointer holding a List(Record).
+                elements = section.records.as_list(list_type)
+                populated = section.populated
+                if len(elements) != s.ordinalLimit or len(populated) != (s.ordinalLimit + 63) // 64:
+                    raise BlobError(f"{blob.name}: section {name} has "
+                                    f"{len(elements)} records and {len(populated)} "
+                                    f"bitmap words for ordinal limit {s.ordinalLimit}")
+                for w, word in enumerate(populated):
+                    while word:
+                        bit = (word & -word).bit_length() - 1
+                        word &= word - 1
+                        records[w * 64 + bit] = elements[w * 64 + bit]
+            if len(records) != s.stateCount or s.recordCount != s.stateCount:
+                raise BlobError(f"{blob.name}: section {name} populates "
+                                f"{len(records)} ordinals; recordCount "
+                                f"{s.recordCount}, stateCount {s.stateCount}")
+            self.records[name] = records
+        self.version, self.tag, self.schema = blob.to_version, blob.to_tag, schema
+
+    def apply_delta(self, blob, schema, hollow):
+        if blob.kind == "snapshot":
+            raise BlobError(f"{blob.name}: a snapshot, not a delta")
+        if blob.from_tag != self.tag or blob.from_version != self.version:
+            raise BlobError(f"{blob.name} applies to version {blob.from_version} "
+                            f"(tag {blob.from_tag:#x}), the state is version "
+                            f"{self.version} (tag {self.tag:#x})")
+        for name, (s, body) in blob.sections.items():
+            section = hollow.DeltaSection.from_segments(
+                [body], traversal_limit_in_words=traversal_limit(body))
+            records = self.records.setdefault(name, {})
+            removed = list(section.removed)
+            added = list(section.added)
+            if len(removed) != s.removedCount or len(added) != s.recordCount:
+                raise BlobError(f"{blob.name}: section {name} lists "
+                                f"{len(removed)} removed and {len(added)} added "
+                                f"ordinals; the directory says {s.removedCount} "
+                                f"and {s.recordCount}")
+            for o in removed:
+                if records.pop(o, None) is None:
+                    raise BlobError(f"{blob.name}: {name} ordinal {o} is removed "
+                                    "but not in the state")
+            if added:
+                list_type = capnp._ListSchema(schema.struct(name))
+                elements = section.records.as_list(list_type)
+                if len(elements) != len(added):
+                    raise BlobError(f"{blob.name}: {name} has {len(elements)} "
+                                    f"records for {len(added)} added ordinals")
+                for o, r in zip(added, elements):
+                    if o in records:
+                        raise BlobError(f"{blob.name}: {name} ordinal {o} is "
+                                        "added but already in the state")
+                    records[o] = r
+            if len(records) != s.stateCount:
+                raise BlobError(f"{blob.name}: {name} has {len(records)} records "
+                                f"after the delta; stateCount says {s.stateCount}")
+        # Types without a section are unchanged; a type the new schema no
+        # longer has is dropped.
+        self.records = {n: r for n, r in self.records.items() if n in schema.types}
+        self.version, self.tag, self.schema = blob.to_version, blob.to_tag, schema
+
+
+# --------------------------------------------------------------------------
+# A store directory: blobs named snapshot-V, delta-A-B, reversedelta-A-B.
+
+BLOB_NAME = re.compile(r"^(snapshot)-(\d+)$|^(delta|reversedelta)-(\d+)-(\d+)$")
+
+
+class Store:
+    def __init__(self, directory, hollow, import_path, schema_files=None):
+        self.dir = directory
+        self.hollow = hollow
+        self.import_path = import_path
+        self.schema_files = schema_files
+        self.snapshots = set()
+        self.deltas = {}   # from -> to
+        self.reverse = {}  # from -> to
+        if not os.path.isdir(directory):
+            raise BlobError(f"store {directory}: not a directory")
+        for f in os.listdir(directory):
+            m = BLOB_NAME.match(f)
+            if not m:
+                continue
+            if m.group(1):
+                self.snapshots.add(int(m.group(2)))
+            else:
+                table = self.deltas if m.group(3) == "delta" else self.reverse
+                table[int(m.group(4))] = int(m.group(5))
+
+    def blob(self, name):
+        with open(os.path.join(self.dir, name), "rb") as f:
+            return Blob(name, f.read(), self.hollow)
+
+    def schema_of(self, blob):
+        return Schema(blob, self.import_path, self.schema_files)
+
+    def state_at(self, version, via=None):
+        """The state of `version`, reached as `via` says (see the module
+        docs); returns it with the names of the blobs read."""
+        if via is None:
+            via = "snapshot" if version in self.snapshots else "forward"
+        if via == "snapshot":
+            start = version if version in self.snapshots else None
+        elif via == "forward":
+            start = max((v for v in self.snapshots if v <= version), default=None)
+        else:
+            start = min((v for v in self.snapshots if v >= version), default=None)
+        if start is None:
+            raise BlobError(f"store {self.dir}: no snapshot to reach version "
+                            f"{version} {via} from (snapshots: {sorted(self.snapshots)})")
+        state = State()
+        blob = self.blob(f"snapshot-{start}")
+        state.load_snapshot(blob, self.schema_of(blob), self.hollow)
+        path = [blob.name]
+        table, prefix = ((self.deltas, "delta") if via == "forward"
+                         else (self.reverse, "reversedelta"))
+        while state.version != version:
+            nxt = table.get(state.version)
+            if nxt is None:
+                raise BlobError(f"store {self.dir}: no {prefix} from version "
+                                f"{state.version} towards {version}")
+            blob = self.blob(f"{prefix}-{state.version}-{nxt}")
+            state.apply_delta(blob, self.schema_of(blob), self.hollow)
+            path.append(blob.name)
+        return state, path
+
+
+def export_lines(state, only_type=None):
+    """JSON Lines of every record of `state`, as `hollow export` orders
+    them: record types in schema order, ordinals ascending."""
+    renderer = Renderer(state.schema)
+    for name in state.schema.records:
+        if only_type is not None and name != only_type:
+            continue
+        records = state.records.get(name, {})
+        for o in sorted(records):
+            line = {"type": name, "ordinal": o, "record": renderer.record(name, records[o])}
+            yield json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def default_hollow_capnp():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "..", "..", "schemas", "hollow.capnp")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("store", nargs="?", help="the store directory")
+    p.add_argument("--version", type=int, help="the version to read")
+    p.add_argument("--type", dest="type_name", help="only this record type")
+    p.add_argument("--via", choices=["snapshot", "forward", "reverse"])
+    p.add_argument("--schema", action="append", help="a .capnp file of the "
+                   "dataset (repeat for the files it imports whose types the "
+                   "records use; default: the schema in the blob header)")
+    p.add_argument("--import-path", action="append", default=[],
+                   help="a directory .capnp imports are resolved in "
+                   "(the one of hollow.capnp is always included)")
+    p.add_argument("--hollow-capnp", default=default_hollow_capnp(),
+                   help="path of schemas/hollow.capnp")
+    p.add_argument("--print-schema", action="store_true",
+                   help="print the header's schema as .capnp text")
+    p.add_argument("--check-blob", metavar="FILE",
+                   help="only frame and checksum one blob")
+    args = p.parse_args(argv)
+
+    hollow_capnp = os.path.abspath(args.hollow_capnp)
+    import_path = [os.path.dirname(hollow_capnp)] + [os.path.abspath(d) for d in args.import_path]
+    try:
+        # Load hollow.capnp with the import path the dataset schemas use, so
+        # a dataset file importing "/hollow.capnp" finds the same file.
+        hollow = capnp.load(hollow_capnp, imports=import_path)
+        if args.check_blob:
+            with open(args.check_blob, "rb") as f:
+                blob = Blob(os.path.basename(args.check_blob), f.read(), hollow)
+            print(f"{blob.name}: {blob.kind} {blob.from_version} -> "
+                  f"{blob.to_version}, {len(blob.sections)} sections, checksums ok")
+            return 0
+        if args.store is None or args.version is None:
+            p.error("give STORE and --version V (or --check-blob FILE)")
+        store = Store(args.store, hollow, import_path, args.schema)
+        if args.print_schema:
+            name = (f"snapshot-{args.version}" if args.version in store.snapshots
+                    else next((f"delta-{a}-{b}" for a, b in store.deltas.items()
+                               if b == args.version), None))
+            if name is None:
+                raise BlobError(f"store {args.store}: no blob leads to version {args.version}")
+            blob = store.blob(name)
+            types = {d.name: TypeInfo(d) for d in blob.schema.types}
+            print(schema_to_capnp(types), end="")
+            return 0
+        state, _ = store.state_at(args.version, args.via)
+        if args.type_name is not None and args.type_name not in state.schema.records:
+            raise BlobError(f"version {args.version} has no record type {args.type_name}")
+        out = sys.stdout
+        for line in export_lines(state, args.type_name):
+            out.write(line)
+            out.write("\n")
+        return 0
+    except (BlobError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except capnp.KjException as e:
+        print(f"error: Cap'n Proto: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
