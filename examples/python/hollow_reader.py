@@ -20,14 +20,17 @@ What it does, following docs/blob-format.md:
    `List(Record)` indexed by ordinal) and delta / reverse delta sections
    (`removed`, `added`, and `records` holding the added records), and
    applies deltas to the state a snapshot gave;
-4. prints every record as JSON Lines in the form `hollow export` prints:
+4. recomputes each type's `stateChecksum` from the records' canonical bytes
+   (Cap'n Proto canonical form, written here since pycapnp has no
+   canonicalizer), after a snapshot and after each delta;
+5. prints every record as JSON Lines in the form `hollow export` prints:
    `{"type": "Movie", "ordinal": 7, "record": {...}}`.
 
 Usage:
 
     python hollow_reader.py STORE_DIR --version V [--type T]
         [--via snapshot|forward|reverse] [--schema FILE.capnp ...]
-        [--import-path DIR] [--hollow-capnp FILE]
+        [--import-path DIR] [--hollow-capnp FILE] [--no-state-checksums]
     python hollow_reader.py STORE_DIR --version V --print-schema
     python hollow_reader.py --check-blob FILE [--hollow-capnp FILE]
 
@@ -400,6 +403,197 @@ class Renderer:
 
 
 # --------------------------------------------------------------------------
+# Canonical bytes and the state checksum (docs/blob-format.md, "Records and
+# their hashes", "State checksum"; docs/records.md, "Canonical bytes").
+#
+# pycapnp cannot canonicalize a message, so this part reads the Cap'n Proto
+# encoding directly: it finds each record element in its section's bytes
+# and re-encodes it in canonical form (objects in pre-order, data sections
+# stripped of trailing zero words and pointer sections of trailing nulls,
+# every element of a struct list at the largest stripped size, zero-sized
+# structs pointed to with offset -1, padding zeroed).
+
+MASK64 = (1 << 64) - 1
+MAX_DEPTH = 64
+
+
+class Segment:
+    """The words of a single-segment message, bounds-checked."""
+
+    def __init__(self, data, what):
+        self.data = data
+        self.words = len(data) // 8
+        self.what = what
+
+    def word(self, i):
+        if not 0 <= i < self.words:
+            raise BlobError(f"{self.what}: a pointer leads outside the section (word {i})")
+        return struct.unpack_from("<Q", self.data, i * 8)[0]
+
+    def target(self, pos, w):
+        offset = (w & 0xFFFFFFFF) >> 2
+        if offset & (1 << 29):
+            offset -= 1 << 30
+        return pos + 1 + offset
+
+    def struct_at(self, pos):
+        """(word of its data section, data words, pointers) of the struct
+        pointer at word `pos`, or None when null."""
+        w = self.word(pos)
+        if w == 0:
+            return None
+        if w & 3 != 0:
+            raise BlobError(f"{self.what}: word {pos} is not a struct pointer")
+        return self.target(pos, w), (w >> 32) & 0xFFFF, w >> 48
+
+    def composite_list_at(self, pos):
+        """(word of element 0, element count, data words, pointers) of the
+        struct list pointer at word `pos`, or None when null."""
+        w = self.word(pos)
+        if w == 0:
+            return None
+        if w & 3 != 1 or (w >> 32) & 7 != 7:
+            raise BlobError(f"{self.what}: word {pos} is not a struct list pointer")
+        tag_at = self.target(pos, w)
+        tag = self.word(tag_at)
+        return tag_at + 1, (tag & 0xFFFFFFFF) >> 2, (tag >> 32) & 0xFFFF, tag >> 48
+
+
+def stripped(seg, at, data_words, pointers):
+    """A struct's section sizes without trailing zero data words and null
+    pointers."""
+    d, p = data_words, pointers
+    while p and seg.word(at + data_words + p - 1) == 0:
+        p -= 1
+    while d and seg.word(at + d - 1) == 0:
+        d -= 1
+    return d, p
+
+
+class Canonicalizer:
+    """Writes one record in canonical form."""
+
+    # Bits per element of each list element size code (6: a pointer).
+    ELEMENT_BITS = {0: 0, 1: 1, 2: 8, 3: 16, 4: 32, 5: 64, 6: 64}
+
+    def __init__(self, seg):
+        self.seg = seg
+        self.out = bytearray()
+
+    def alloc(self, words):
+        at = len(self.out) // 8
+        self.out.extend(bytes(words * 8))
+        return at
+
+    def put(self, pos, value):
+        struct.pack_into("<Q", self.out, pos * 8, value & MASK64)
+
+    def root(self, at, data_words, pointers):
+        self.alloc(1)
+        self.struct(0, at, data_words, pointers, 0)
+        return bytes(self.out)
+
+    def struct(self, dst, at, data_words, pointers, depth):
+        if depth > MAX_DEPTH:
+            raise BlobError(f"{self.seg.what}: records nest deeper than {MAX_DEPTH}")
+        d, p = stripped(self.seg, at, data_words, pointers)
+        if d == 0 and p == 0:
+            self.put(dst, 0xFFFFFFFC)  # offset -1, no sections
+            return
+        start = self.alloc(d + p)
+        self.put(dst, (((start - dst - 1) << 2) & 0xFFFFFFFF) | (d << 32) | (p << 48))
+        self.out[start * 8:(start + d) * 8] = self.seg.data[at * 8:(at + d) * 8]
+        for i in range(p):
+            self.pointer(start + d + i, at + data_words + i, depth + 1)
+
+    def pointer(self, dst, src, depth):
+        seg = self.seg
+        w = seg.word(src)
+        if w == 0:
+            return
+        kind = w & 3
+        target = seg.target(src, w)
+        if kind == 0:
+            self.struct(dst, target, (w >> 32) & 0xFFFF, w >> 48, depth)
+        elif kind == 1:
+            self.list(dst, target, (w >> 32) & 7, w >> 35, depth)
+        else:
+            raise BlobError(f"{seg.what}: a far or capability pointer in a record")
+
+    def list_pointer(self, dst, start, size, count):
+        self.put(dst, (((start - dst - 1) << 2) & 0xFFFFFFFF) | 1 | (size << 32) | (count << 35))
+
+    def list(self, dst, target, size, count, depth):
+        if depth > MAX_DEPTH:
+            raise BlobError(f"{self.seg.what}: records nest deeper than {MAX_DEPTH}")
+        seg = self.seg
+        if size == 7:
+            tag = seg.word(target)
+            n, dw, pc = (tag & 0xFFFFFFFF) >> 2, (tag >> 32) & 0xFFFF, tag >> 48
+            if n * (dw + pc) > count:
+                raise BlobError(f"{seg.what}: a struct list larger than its words")
+            first = target + 1
+            sizes = [stripped(seg, first + i * (dw + pc), dw, pc) for i in range(n)]
+            md = max((s[0] for s in sizes), default=0)
+            mp = max((s[1] for s in sizes), default=0)
+            start = self.alloc(1 + n * (md + mp))
+            self.put(start, (n << 2) | (md << 32) | (mp << 48))
+            self.list_pointer(dst, start, 7, n * (md + mp))
+            for i in range(n):
+                e, o = first + i * (dw + pc), start + 1 + i * (md + mp)
+                self.out[o * 8:(o + md) * 8] = seg.data[e * 8:(e + md) * 8]
+            for i in range(n):
+                e, o = first + i * (dw + pc), start + 1 + i * (md + mp)
+                for j in range(mp):
+                    self.pointer(o + md + j, e + dw + j, depth + 1)
+            return
+        bits = self.ELEMENT_BITS[size] * count
+        words = (bits + 63) // 64
+        if target + words > seg.words:
+            raise BlobError(f"{seg.what}: a list runs past the section")
+        start = self.alloc(words)
+        self.list_pointer(dst, start, size, count)
+        if size == 6:
+            for i in range(count):
+                self.pointer(start + i, target + i, depth + 1)
+            return
+        nbytes = (bits + 7) // 8
+        self.out[start * 8:start * 8 + nbytes] = seg.data[target * 8:target * 8 + nbytes]
+        if bits % 8:
+            self.out[start * 8 + nbytes - 1] &= (1 << (bits % 8)) - 1
+
+
+def record_hash(seg, at, data_words, pointers):
+    """XXH3-64 of the canonical bytes of the struct at word `at`."""
+    return xxh3_64(Canonicalizer(seg).root(at, data_words, pointers))
+
+
+def mix(o, h):
+    """SplitMix64's finalizer of `h ^ (o * 0x9E3779B97F4A7C15)`."""
+    z = (h ^ (o * 0x9E3779B97F4A7C15)) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def element_hashes(body, what, records_pointer, count):
+    """The record hash of each element of the `List(Record)` that pointer
+    `records_pointer` of the section's root holds."""
+    seg = Segment(body, what)
+    root = seg.struct_at(0)
+    if root is None:
+        raise BlobError(f"{what}: no root struct")
+    at, dw, _ = root
+    found = seg.composite_list_at(at + dw + records_pointer)
+    if found is None:
+        return []
+    first, n, edw, epc = found
+    if n != count:
+        raise BlobError(f"{what}: {n} records, expected {count}")
+    return [record_hash(seg, first + i * (edw + epc), edw, epc) for i in range(n)]
+
+
+# --------------------------------------------------------------------------
 # Sections and states (docs/blob-format.md, "Snapshot section", "Delta and
 # reverse delta sections").
 
@@ -407,16 +601,29 @@ class State:
     """A version held in memory: for each record type, ordinal -> record
     reader. Readers point into the blobs' bytes, which stay referenced."""
 
-    def __init__(self):
+    def __init__(self, check_state=True):
         self.version = None
         self.tag = None
         self.schema = None
         self.records = {}
+        # Whether to recompute each type's stateChecksum; then, per type,
+        # ordinal -> record hash and the running checksum.
+        self.check_state = check_state
+        self.hashes = {}
+        self.checksums = {}
+
+    def check_checksum(self, blob, name, s):
+        if not self.check_state:
+            return
+        if self.checksums[name] != s.stateChecksum:
+            raise BlobError(f"{blob.name}: {name} state checksum "
+                            f"{self.checksums[name]:#018x} after the blob; the "
+                            f"section says {s.stateChecksum:#018x}")
 
     def load_snapshot(self, blob, schema, hollow):
         if blob.kind != "snapshot":
             raise BlobError(f"{blob.name}: a {blob.kind}, not a snapshot")
-        self.records = {}
+        self.records, self.hashes, self.checksums = {}, {}, {}
         for name in schema.records:
             if name not in blob.sections:
                 raise BlobError(f"{blob.name}: no section for record type {name}")
@@ -443,6 +650,13 @@ class State:
                                 f"{len(records)} ordinals; recordCount "
                                 f"{s.recordCount}, stateCount {s.stateCount}")
             self.records[name] = records
+            if self.check_state:
+                # SnapshotSection.records is pointer 1 of the root.
+                every = element_hashes(body, f"{blob.name} section {name}", 1, s.ordinalLimit)
+                hashes = {o: every[o] for o in records}
+                self.hashes[name] = hashes
+                self.checksums[name] = sum(mix(o, h) for o, h in hashes.items()) & MASK64
+                self.check_checksum(blob, name, s)
         self.version, self.tag, self.schema = blob.to_version, blob.to_tag, schema
 
     def apply_delta(self, blob, schema, hollow):
@@ -463,10 +677,14 @@ class State:
                                 f"{len(removed)} removed and {len(added)} added "
                                 f"ordinals; the directory says {s.removedCount} "
                                 f"and {s.recordCount}")
+            hashes = self.hashes.setdefault(name, {})
+            checksum = self.checksums.get(name, 0)
             for o in removed:
                 if records.pop(o, None) is None:
                     raise BlobError(f"{blob.name}: {name} ordinal {o} is removed "
                                     "but not in the state")
+                if self.check_state:
+                    checksum = (checksum - mix(o, hashes.pop(o))) & MASK64
             if added:
                 list_type = capnp._ListSchema(schema.struct(name))
                 elements = section.records.as_list(list_type)
@@ -478,9 +696,17 @@ class State:
                         raise BlobError(f"{blob.name}: {name} ordinal {o} is "
                                         "added but already in the state")
                     records[o] = r
+                if self.check_state:
+                    # DeltaSection.records is pointer 2 of the root.
+                    new = element_hashes(body, f"{blob.name} section {name}", 2, len(added))
+                    for o, h in zip(added, new):
+                        hashes[o] = h
+                        checksum = (checksum + mix(o, h)) & MASK64
             if len(records) != s.stateCount:
                 raise BlobError(f"{blob.name}: {name} has {len(records)} records "
                                 f"after the delta; stateCount says {s.stateCount}")
+            self.checksums[name] = checksum
+            self.check_checksum(blob, name, s)
         # Types without a section are unchanged; a type the new schema no
         # longer has is dropped.
         self.records = {n: r for n, r in self.records.items() if n in schema.types}
@@ -494,11 +720,13 @@ BLOB_NAME = re.compile(r"^(snapshot)-(\d+)$|^(delta|reversedelta)-(\d+)-(\d+)$")
 
 
 class Store:
-    def __init__(self, directory, hollow, import_path, schema_files=None):
+    def __init__(self, directory, hollow, import_path, schema_files=None,
+                 check_state=True):
         self.dir = directory
         self.hollow = hollow
         self.import_path = import_path
         self.schema_files = schema_files
+        self.check_state = check_state
         self.snapshots = set()
         self.deltas = {}   # from -> to
         self.reverse = {}  # from -> to
@@ -535,7 +763,7 @@ class Store:
         if start is None:
             raise BlobError(f"store {self.dir}: no snapshot to reach version "
                             f"{version} {via} from (snapshots: {sorted(self.snapshots)})")
-        state = State()
+        state = State(self.check_state)
         blob = self.blob(f"snapshot-{start}")
         state.load_snapshot(blob, self.schema_of(blob), self.hollow)
         path = [blob.name]
@@ -584,6 +812,9 @@ def main(argv=None):
                    "(the one of hollow.capnp is always included)")
     p.add_argument("--hollow-capnp", default=default_hollow_capnp(),
                    help="path of schemas/hollow.capnp")
+    p.add_argument("--no-state-checksums", action="store_true",
+                   help="do not recompute each type's stateChecksum (which "
+                   "hashes every record's canonical bytes)")
     p.add_argument("--print-schema", action="store_true",
                    help="print the header's schema as .capnp text")
     p.add_argument("--check-blob", metavar="FILE",
@@ -604,7 +835,8 @@ def main(argv=None):
             return 0
         if args.store is None or args.version is None:
             p.error("give STORE and --version V (or --check-blob FILE)")
-        store = Store(args.store, hollow, import_path, args.schema)
+        store = Store(args.store, hollow, import_path, args.schema,
+                      not args.no_state_checksums)
         if args.print_schema:
             name = (f"snapshot-{args.version}" if args.version in store.snapshots
                     else next((f"delta-{a}-{b}" for a, b in store.deltas.items()

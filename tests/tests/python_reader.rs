@@ -16,9 +16,11 @@
 //! `.capnp` files. `hollow export` runs through the `hollow-cli` library
 //! (the code of the binary, in process).
 //!
-//! Negative checks: a flipped byte fails the whole-file checksum; a
-//! flipped section byte under a recomputed trailer fails the section
-//! checksum; both in the Python reader.
+//! Every read also recomputes each type's `stateChecksum` in Python (from
+//! the records' canonical bytes). Negative checks: a flipped byte fails
+//! the whole-file checksum; a flipped section byte under a recomputed
+//! trailer fails the section checksum; a record edited under recomputed
+//! file and section checksums fails the state checksum.
 //!
 //! The Python environment is installed on first use (`hollow_tests::python`).
 
@@ -414,5 +416,68 @@ fn python_reader_checks_each_section_checksum() {
     assert!(
         err.contains(&name) && err.contains("section checksum mismatch"),
         "{err}"
+    );
+}
+
+/// A record changed inside its section, with every checksum of the file
+/// recomputed (`blob::reseal`): only the state checksum, which the Python
+/// reader recomputes from each record's canonical bytes, can tell.
+#[test]
+fn python_reader_recomputes_state_checksums() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let versions = small_store(dir.path());
+    let name = format!("snapshot-{}", versions[0]);
+    let path = dir.path().join(&name);
+    let mut bytes = std::fs::read(&path).expect("reading the snapshot");
+    let mut section = None;
+    hollow_runtime::blob::reseal(&bytes, |_, h| {
+        section = h.section("Movie").map(|s| s.offset as usize);
+    })
+    .expect("reading the header");
+    let start = section.expect("a Movie section");
+    // The section's root struct pointer at word 0; `records` is its pointer
+    // 1, a struct list whose tag precedes element 0 (ordinal 0, populated).
+    let word = |i: usize| {
+        u64::from_le_bytes(
+            bytes[start + i * 8..start + i * 8 + 8]
+                .try_into()
+                .expect("8 bytes"),
+        )
+    };
+    let target = |pos: usize, w: u64| (pos as i64 + 1 + i64::from((w as u32 as i32) >> 2)) as usize;
+    let root = target(0, word(0));
+    let data_words = (word(0) >> 32) as u16 as usize;
+    let records_at = root + data_words + 1;
+    let tag = target(records_at, word(records_at));
+    let element0 = start + (tag + 1) * 8;
+    bytes[element0] ^= 0x01; // the low byte of Movie 1's id
+    let bytes = hollow_runtime::blob::reseal(&bytes, |_, _| {}).expect("resealing");
+    std::fs::write(&path, &bytes).expect("writing the edited snapshot");
+
+    let store = dir.path().to_str().expect("UTF-8");
+    let v = versions[0].to_string();
+    let (code, _, err) = reader(&[store, "--version", &v, "--via", "snapshot"]);
+    assert_eq!(code, 2, "accepted: {err}");
+    assert!(
+        err.contains(&name) && err.contains("Movie state checksum"),
+        "{err}"
+    );
+    // The checksums of the file and its sections pass: without the state
+    // checksum the edited record is read.
+    let (code, out, err) = reader(&[
+        store,
+        "--version",
+        &v,
+        "--via",
+        "snapshot",
+        "--no-state-checksums",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let records = lines(&out, "python reader");
+    assert_eq!(records[0]["type"], "Movie");
+    assert_eq!(
+        records[0]["record"]["id"], 0,
+        "the id 1 became 0: {}",
+        records[0]
     );
 }
