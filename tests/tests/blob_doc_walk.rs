@@ -899,6 +899,16 @@ fn walk_header(
         bytes: &b.bytes[start..end],
     };
     let root = m.struct_ptr(0).expect("the header root");
+    // "the header's canonical form, as the Rust writer makes it"
+    let words = hollow_tests::aligned(m.bytes);
+    let canonical = hollow_tests::capnp_reader(capnp::Word::words_to_bytes(&words))
+        .canonicalize()
+        .expect("canonicalizing the header");
+    assert!(
+        capnp::Word::words_to_bytes(&canonical) == m.bytes,
+        "docs/blob-format.md, Header: {}: the header is not in canonical form",
+        b.name
+    );
     let bh = &capnp["BlobHeader"];
     // "- `tags :List(Tag)` — …": each documented field, with its type.
     let mut documented = BTreeSet::new();
@@ -1272,6 +1282,16 @@ fn walk_snapshot(
         "docs/blob-format.md, `{}`: {} {}: an inline-composite list of ordinalLimit \
          elements of the type's full section sizes",
         rd.line,
+        b.name,
+        d.type_name
+    );
+    // "The Rust writer places the root struct at word 1, the bitmap at word
+    // 3, the list tag right after it, then the elements".
+    let placement = (root.at, bits.at, list.tag);
+    assert_eq!(
+        placement,
+        (1, 3, 3 + bits.len as usize),
+        "docs/blob-format.md, Snapshot section: {} {}: (root, bitmap, list tag) words",
         b.name,
         d.type_name
     );
