@@ -761,8 +761,10 @@ class Store:
         else:
             start = min((v for v in self.snapshots if v >= version), default=None)
         if start is None:
-            raise BlobError(f"store {self.dir}: no snapshot to reach version "
-                            f"{version} {via} from (snapshots: {sorted(self.snapshots)})")
+            where = {"snapshot": "of", "forward": "at or below",
+                     "reverse": "at or above"}[via]
+            raise BlobError(f"store {self.dir}: no snapshot {where} version "
+                            f"{version} (snapshots: {sorted(self.snapshots)})")
         state = State(self.check_state)
         blob = self.blob(f"snapshot-{start}")
         state.load_snapshot(blob, self.schema_of(blob), self.hollow)
