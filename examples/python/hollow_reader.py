@@ -597,9 +597,30 @@ def element_hashes(body, what, records_pointer, count):
 # Sections and states (docs/blob-format.md, "Snapshot section", "Delta and
 # reverse delta sections").
 
+class Elements:
+    """The `records` list of one section, read as a list of whichever
+    struct type asks: a record added by a delta written with an older
+    schema is read with the struct of the state's current schema, as Cap'n
+    Proto allows (fields it lacks read as defaults)."""
+
+    def __init__(self, section):
+        self.section = section
+        self.lists = {}
+
+    def get(self, struct_type, i):
+        key = struct_type.schema.node.id
+        items = self.lists.get(key)
+        if items is None:
+            # `records` is an AnyPointer holding a List(Record).
+            items = self.section.records.as_list(capnp._ListSchema(struct_type))
+            self.lists[key] = items
+        return items[i]
+
+
 class State:
-    """A version held in memory: for each record type, ordinal -> record
-    reader. Readers point into the blobs' bytes, which stay referenced."""
+    """A version held in memory: for each record type, ordinal -> (the
+    section's Elements, index). Readers point into the blobs' bytes, which
+    stay referenced."""
 
     def __init__(self, check_state=True):
         self.version = None
@@ -632,9 +653,8 @@ class State:
                 [body], traversal_limit_in_words=traversal_limit(body))
             records = {}
             if s.ordinalLimit > 0:
-                list_type = capnp._ListSchema(schema.struct(name))
-                # `records` is an AnyPointer holding a List(Record).
-                elements = section.records.as_list(list_type)
+                refs = Elements(section)
+                elements = refs.section.records.as_list(capnp._ListSchema(schema.struct(name)))
                 populated = section.populated
                 if len(elements) != s.ordinalLimit or len(populated) != (s.ordinalLimit + 63) // 64:
                     raise BlobError(f"{blob.name}: section {name} has "
@@ -644,7 +664,7 @@ class State:
                     while word:
                         bit = (word & -word).bit_length() - 1
                         word &= word - 1
-                        records[w * 64 + bit] = elements[w * 64 + bit]
+                        records[w * 64 + bit] = (refs, w * 64 + bit)
             if len(records) != s.stateCount or s.recordCount != s.stateCount:
                 raise BlobError(f"{blob.name}: section {name} populates "
                                 f"{len(records)} ordinals; recordCount "
@@ -686,16 +706,16 @@ class State:
                 if self.check_state:
                     checksum = (checksum - mix(o, hashes.pop(o))) & MASK64
             if added:
-                list_type = capnp._ListSchema(schema.struct(name))
-                elements = section.records.as_list(list_type)
+                refs = Elements(section)
+                elements = section.records.as_list(capnp._ListSchema(schema.struct(name)))
                 if len(elements) != len(added):
                     raise BlobError(f"{blob.name}: {name} has {len(elements)} "
                                     f"records for {len(added)} added ordinals")
-                for o, r in zip(added, elements):
+                for i, o in enumerate(added):
                     if o in records:
                         raise BlobError(f"{blob.name}: {name} ordinal {o} is "
                                         "added but already in the state")
-                    records[o] = r
+                    records[o] = (refs, i)
                 if self.check_state:
                     # DeltaSection.records is pointer 2 of the root.
                     new = element_hashes(body, f"{blob.name} section {name}", 2, len(added))
@@ -790,8 +810,11 @@ def export_lines(state, only_type=None):
         if only_type is not None and name != only_type:
             continue
         records = state.records.get(name, {})
+        struct_type = state.schema.struct(name)
         for o in sorted(records):
-            line = {"type": name, "ordinal": o, "record": renderer.record(name, records[o])}
+            refs, i = records[o]
+            record = renderer.record(name, refs.get(struct_type, i))
+            line = {"type": name, "ordinal": o, "record": record}
             yield json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -16,6 +16,9 @@
 //! `.capnp` files. `hollow export` runs through the `hollow-cli` library
 //! (the code of the binary, in process).
 //!
+//! A further store changes its schema midway (`Movie` gains fields), and
+//! the reader follows deltas and reverse deltas across the change.
+//!
 //! Every read also recomputes each type's `stateChecksum` in Python (from
 //! the records' canonical bytes). Negative checks: a flipped byte fails
 //! the whole-file checksum; a flipped section byte under a recomputed
@@ -479,5 +482,89 @@ fn python_reader_recomputes_state_checksums() {
         records[0]["record"]["id"], 0,
         "the id 1 became 0: {}",
         records[0]
+    );
+}
+
+/// `Movie` with two fields added (a data field and a pointer field).
+#[derive(hollow_runtime::Hollow, Debug, Clone, PartialEq, Default)]
+#[hollow(
+    rename = "Movie",
+    primary_key(id),
+    hash_index(year),
+    hash_index(genres)
+)]
+struct MovieV2 {
+    id: u64,
+    title: String,
+    year: u16,
+    runtime_min: u16,
+    rating: f32,
+    genres: Vec<String>,
+    cast_ids: Vec<u64>,
+    description: String,
+    budget: u64,
+    studio: String,
+}
+
+/// A history whose schema changes midway (a producer with a `Movie` that
+/// gained fields continues it): the Python reader follows deltas and
+/// reverse deltas across the change, reading records written with either
+/// schema by the schema of the version it reaches, as `hollow export` does.
+#[test]
+fn python_reader_follows_a_schema_change() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let rt = dataset::runtime();
+    let mut versions = Vec::new();
+    let mut p = producer(dir.path(), 2);
+    let mut movies: Vec<hollow_tests::Movie> = (0..20).map(|i| dataset::movie(i, 1)).collect();
+    for k in 1..=3u64 {
+        movies[k as usize] = dataset::movie(k, k + 10);
+        movies.push(dataset::movie(100 + k, k));
+        let out = rt
+            .block_on(p.run_cycle(|w| movies.iter().try_for_each(|m| w.add(m))))
+            .expect("a cycle with the old type");
+        versions.push(out.version.expect("a new version"));
+    }
+    let store = Arc::new(FsBlobStore::new(dir.path()).expect("a blob store"));
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).expect("an announcer"));
+    let mut p = Producer::builder(store, announcer)
+        .snapshot_interval(2)
+        .record_type::<MovieV2>()
+        .build();
+    assert_eq!(
+        rt.block_on(p.restore_latest()).expect("restoring"),
+        versions.last().copied()
+    );
+    let mut movies: Vec<MovieV2> = movies
+        .iter()
+        .map(|m| MovieV2 {
+            id: m.id,
+            title: m.title.clone(),
+            year: m.year,
+            runtime_min: m.runtime_min,
+            rating: m.rating,
+            genres: m.genres.clone(),
+            cast_ids: m.cast_ids.clone(),
+            description: m.description.clone(),
+            budget: 0,
+            studio: String::new(),
+        })
+        .collect();
+    for k in 4..=6u64 {
+        movies[k as usize].budget = k * 1_000_000;
+        movies[k as usize + 5].studio = format!("studio {k}");
+        movies.remove(10);
+        let out = rt
+            .block_on(p.run_cycle(|w| movies.iter().try_for_each(|m| w.add(m))))
+            .expect("a cycle with the new type");
+        versions.push(out.version.expect("a new version"));
+    }
+    let cov = compare_store(dir.path(), &versions, &[]);
+    check(&cov);
+    // The new fields are there in the later versions.
+    let last = export(dir.path(), *versions.last().expect("versions"));
+    assert!(
+        last.iter().any(|l| l["record"]["studio"] == "studio 6"),
+        "{last:?}"
     );
 }
