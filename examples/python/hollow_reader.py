@@ -235,11 +235,11 @@ class Schema:
             text = schema_to_capnp(self.types)
             module = Schema._loaded.get(text)
             if module is None:
-                tmp = tempfile.mkdtemp(prefix="hollow-schema-")
-                path = os.path.join(tmp, "dataset.capnp")
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(text)
-                module = capnp.load(path, imports=import_path)
+                with tempfile.TemporaryDirectory(prefix="hollow-schema-") as tmp:
+                    path = os.path.join(tmp, "dataset.capnp")
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(text)
+                    module = capnp.load(path, imports=import_path)
                 Schema._loaded[text] = module
             self.modules = [module]
         else:
