@@ -38,6 +38,7 @@ pub mod fuzz;
 pub mod intercept;
 pub mod json;
 pub mod mutate;
+pub mod python;
 pub mod strategy;
 
 /// The benchmark record: a film with a primary key and two hash indexes.
