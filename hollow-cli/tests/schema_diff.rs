@@ -600,3 +600,49 @@ fn help_documents_the_syntax_with_examples() {
     assert!(text.contains("schema-diff"), "{text}");
     assert!(text.contains("schema-diff` found a breaking"), "{text}");
 }
+
+#[test]
+fn an_s3_store_is_a_side_like_any_other() {
+    use hollow_runtime::store::url;
+    use hollow_tests_s3 as s3;
+
+    let server = s3::shared();
+    let bucket = server.new_bucket("schema-diff", "data/movies");
+    let opened = url::open(&bucket, &server.options()).unwrap();
+    let mut producer = Producer::builder(opened.store, opened.announcer).build();
+    let rt = dataset::runtime();
+    let mut versions = Vec::new();
+    for round in 1..=2 {
+        let out = rt
+            .block_on(producer.run_cycle(|w| w.add(&dataset::movie(round, round))))
+            .unwrap();
+        versions.push(out.version.unwrap());
+    }
+    let hollow_s3 = |args: &[&str]| {
+        let mut cmd = hollow();
+        for (k, v) in server.env() {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    let first = format!("{bucket}@{}", versions[0]);
+    let out = hollow_s3(&["schema-diff", &first, &bucket, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["changes"], json!([]));
+    assert_eq!(j["old"]["version"], json!(versions[0]));
+    assert_eq!(j["new"]["version"], json!(versions[1]));
+    assert_eq!(j["new"]["status"], "announced");
+    let out = hollow_s3(&["schema-diff", &format!("{bucket}@777"), &bucket]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no version 777 in store") && err.contains(&versions[0].to_string()),
+        "{err}"
+    );
+}
