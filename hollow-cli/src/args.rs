@@ -167,18 +167,24 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
-    /// Compare two dataset schemas by Cap'n Proto's evolution rules and
-    /// print each change as compatible or breaking, then a summary. Exit
-    /// code 0 when every change is compatible (or there is none), 3 when
-    /// any is breaking: a producer may not continue OLD's history with NEW
-    /// (consumers refuse a blob only where the two disagree about how a
-    /// field both know is stored).
+    /// Compare two dataset schemas (store versions or .capnp files) and
+    /// print each change as compatible or breaking by Cap'n Proto's
+    /// evolution rules; exit code 3 when any change is breaking.
     ///
     /// OLD and NEW are each one of: STORE (the store's announced version),
     /// STORE@V (version V of the store), or a FILE.capnp (compiled with
     /// the embedded Cap'n Proto compiler; its record types are the structs
     /// annotated `$Hollow.record`). STORE is any store the other commands
     /// take: a directory, a file:// or an s3:// URL.
+    ///
+    /// A breaking change is one a producer may not publish as a
+    /// continuation of OLD's history. Consumers refuse a blob only where
+    /// the two schemas disagree about how a field both know is stored:
+    /// those changes are counted as making readers misread (`"misread":
+    /// true` in JSON). Exit code 0 when every change is compatible or there
+    /// is none, 3 when any is breaking, 1 for bad input (a store, version
+    /// or file that cannot be read, or two schemas that share no record
+    /// type).
     #[command(after_help = "Examples:\n  \
         hollow schema-diff /data/movies@11 /data/movies@12\n  \
         hollow schema-diff /data/movies schemas/movies.capnp\n  \

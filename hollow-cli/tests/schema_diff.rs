@@ -646,3 +646,106 @@ fn an_s3_store_is_a_side_like_any_other() {
         "{err}"
     );
 }
+
+/// The base of [`each_edit_gets_cap_n_proto_s_verdict`]: `{title}`,
+/// `{shape}`, `{year}`, `{genre}` and `{extra}` are replaced by each edit.
+const BASE: &str = "struct Movie $Hollow.record $Hollow.primaryKey(\"id\") {
+  id @0 :UInt64;
+  {title}
+  shape :union {
+    {shape}
+  }
+  {year}
+}
+{genre}
+{extra}";
+
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut text = BASE.to_owned();
+    let defaults = [
+        ("{title}", "title @1 :Text;"),
+        ("{shape}", "circle @2 :Float64;\n    square @3 :Float64;"),
+        ("{year}", "year @4 :UInt16;"),
+        ("{genre}", "enum Genre {\n  drama @0;\n  comedy @1;\n}"),
+        ("{extra}", ""),
+    ];
+    for (slot, default) in defaults {
+        let with = edits
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map_or(default, |(_, w)| w);
+        text = text.replace(slot, with);
+    }
+    format!("{HEADER}{text}\n")
+}
+
+/// Schema edits written as `.capnp` files, compiled by the real compiler,
+/// against a hand-written table of Cap'n Proto's rules: the change each
+/// makes, whether it is breaking, and whether readers would misread.
+#[test]
+fn each_edit_gets_cap_n_proto_s_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.capnp", &edited(&[]));
+    let misread = true;
+    #[rustfmt::skip]
+    let table: &[(&str, &[(&str, &str)], &[(&str, &str)], bool)] = &[
+        ("add a field", &[("{year}", "year @4 :UInt16;\n  rating @5 :Float32;")],
+            &[("Movie.rating", "field_added")], false),
+        ("add a type", &[("{extra}", "struct Actor $Hollow.record {\n  id @0 :UInt64;\n}")],
+            &[("Actor", "type_added")], false),
+        ("rename a field", &[("{title}", "name @1 :Text;")],
+            &[("Movie.title", "field_renamed")], false),
+        ("add a union member at the end",
+            &[("{shape}", "circle @2 :Float64;\n    square @3 :Float64;\n    star @5 :Float64;")],
+            &[("Movie.shape.star", "field_added")], false),
+        ("add an enumerant", &[("{genre}", "enum Genre {\n  drama @0;\n  comedy @1;\n  horror @2;\n}")],
+            &[("Genre.horror", "enumerant_added")], false),
+        ("remove a field", &[("{year}", "")],
+            &[("Movie.year", "field_removed")], false),
+        ("remove an enumerant", &[("{genre}", "enum Genre {\n  drama @0;\n}")],
+            &[("Genre.comedy", "enumerant_removed")], false),
+        ("remove a type", &[("{genre}", "")],
+            &[("Genre", "type_removed")], false),
+        ("retype a field", &[("{title}", "title @1 :Data;")],
+            &[("Movie.title", "field_retyped")], misread),
+        ("widen a field", &[("{year}", "year @4 :UInt32;")],
+            &[("Movie.year", "field_retyped")], misread),
+        // The compiler lays fields out in ordinal order, so `year` @1 takes
+        // the space the union had, and the union moves after it.
+        ("swap two fields' ordinals",
+            &[("{title}", "title @4 :Text;"), ("{year}", "year @1 :UInt16;")],
+            &[("Movie.title", "field_moved"), ("Movie.shape", "discriminant_moved"),
+              ("Movie.shape.circle", "field_moved"), ("Movie.shape.square", "field_moved"),
+              ("Movie.year", "field_moved")], misread),
+        ("reorder a union's members",
+            &[("{shape}", "square @2 :Float64;\n    circle @3 :Float64;")],
+            &[("Movie.shape.circle", "member_reordered"), ("Movie.shape.square", "member_reordered")],
+            misread),
+        ("make a field a group", &[("{year}", "year :group {\n    value @4 :UInt16;\n  }")],
+            &[("Movie.year", "field_kind_changed")], misread),
+        ("make an enum a struct", &[("{genre}", "struct Genre {\n  drama @0 :UInt16;\n}")],
+            &[("Genre", "type_kind_changed")], misread),
+    ];
+    for (i, (what, edits, expected, misreads)) in table.iter().enumerate() {
+        let file = write(dir.path(), &format!("edit{i}.capnp"), &edited(edits));
+        let breaking = expected.iter().any(|(_, k)| {
+            !matches!(
+                *k,
+                "field_added" | "type_added" | "field_renamed" | "enumerant_added"
+            )
+        });
+        let j = json_of(&["schema-diff", &base, &file], if breaking { 3 } else { 0 });
+        let got: Vec<(String, String)> = changes(&j).into_iter().map(|(l, k, _)| (l, k)).collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(l, k)| (l.to_string(), k.to_string()))
+            .collect();
+        assert_eq!(got, want, "{what}: {j}");
+        assert_eq!(
+            j["verdict"],
+            if breaking { "breaking" } else { "compatible" },
+            "{what}"
+        );
+        assert_eq!(j["misread"].as_u64().unwrap() > 0, *misreads, "{what}: {j}");
+    }
+}
