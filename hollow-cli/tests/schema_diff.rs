@@ -679,6 +679,16 @@ fn edited(edits: &[(&str, &str)]) -> String {
     format!("{HEADER}{text}\n")
 }
 
+/// One row of the table: what the edit is, the slots of [`BASE`] it
+/// replaces, the changes expected (location, kind), and whether readers of
+/// one side misread the other's data.
+type Edit = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+    bool,
+);
+
 /// Schema edits written as `.capnp` files, compiled by the real compiler,
 /// against a hand-written table of Cap'n Proto's rules: the change each
 /// makes, whether it is breaking, and whether readers would misread.
@@ -688,7 +698,7 @@ fn each_edit_gets_cap_n_proto_s_verdict() {
     let base = write(dir.path(), "base.capnp", &edited(&[]));
     let misread = true;
     #[rustfmt::skip]
-    let table: &[(&str, &[(&str, &str)], &[(&str, &str)], bool)] = &[
+    let table: &[Edit] = &[
         ("add a field", &[("{year}", "year @4 :UInt16;\n  rating @5 :Float32;")],
             &[("Movie.rating", "field_added")], false),
         ("add a type", &[("{extra}", "struct Actor $Hollow.record {\n  id @0 :UInt64;\n}")],
