@@ -77,7 +77,8 @@ struct Stores {
     _dirs: Vec<tempfile::TempDir>,
     /// Versions 1 (announced, then 2), 2 (announced) and 3 (unannounced).
     movies: String,
-    /// Version 1 of movies' blobs, with no announcement.
+    /// Movies' snapshot of version 1 and delta to version 2, with no
+    /// announcement.
     unannounced: String,
     /// A store of Sensors.
     sensors: String,
@@ -137,11 +138,9 @@ fn stores() -> Stores {
     )
     .unwrap();
     let unannounced = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        movies.path().join("snapshot-1"),
-        unannounced.path().join("snapshot-1"),
-    )
-    .unwrap();
+    for blob in ["snapshot-1", "delta-1-2"] {
+        std::fs::copy(movies.path().join(blob), unannounced.path().join(blob)).unwrap();
+    }
     let sensors = tempfile::tempdir().unwrap();
     let mut p = producer(sensors.path(), 1);
     rt.block_on(p.run_cycle(|w| {
@@ -555,17 +554,23 @@ fn bad_input_is_a_clear_error() {
     assert!(
         e.contains("has no announced version")
             && e.contains(&format!("{}@V", s.unannounced))
-            && e.contains("it has versions 1"),
+            && e.contains("it has versions 1, 2"),
         "{e}"
     );
-    run(
+    // With a version it is read; version 2 from its delta alone.
+    let j = json_of(
         &[
             "schema-diff",
             &format!("{}@1", s.unannounced),
-            &format!("{movies}@1"),
+            &format!("{}@2", s.unannounced),
         ],
         0,
     );
+    assert_eq!(
+        changes(&j),
+        [change("Movie.year", "field_added", "compatible")]
+    );
+    assert_eq!(j["new"]["status"], "unannounced");
     // No store there.
     let e = fails(&["schema-diff", "/nonexistent/store@3", movies]);
     assert!(e.contains("store /nonexistent/store does not exist"), "{e}");

@@ -28,8 +28,10 @@
 
 use std::path::{Path, PathBuf};
 
+use hollow_runtime::blob::{BlobHeader, BlobView};
 use hollow_runtime::schema::evolution::{self, Change, ChangeKind, SchemaDiff, Verdict};
 use hollow_runtime::schema::Schema;
+use hollow_runtime::store::BlobName;
 use serde_json::{json, Value};
 
 use crate::cmd::{write, write_json, VersionStatus};
@@ -135,7 +137,7 @@ impl Side {
                         )))
                     }
                 };
-                let header = crate::cmd::schema::schema_at(&s, v)?;
+                let header = header_at(&s, v)?;
                 Ok(Loaded {
                     schema: header.schema,
                     source: Source::Store {
@@ -178,6 +180,39 @@ impl Side {
                 })
             }
         }
+    }
+}
+
+/// The header of the smallest blob producing `version` of `store`: its
+/// snapshot or a delta into it, each of which carries the dataset schema of
+/// `version`. A delta is usually a small fraction of the snapshot, and only
+/// the chosen blob is fetched and checked, so a schema is read from a large
+/// remote store without fetching its snapshot.
+///
+/// # Errors
+/// No blob leads to the version, or the chosen one is corrupt.
+fn header_at(store: &Store, version: u64) -> Result<BlobHeader, CliError> {
+    let mut best: Option<(u64, BlobName)> = None;
+    for &name in store.blobs() {
+        let produces = match name {
+            BlobName::Snapshot(v) => v == version,
+            BlobName::Delta { to, .. } => to == version,
+            BlobName::ReverseDelta { .. } => false,
+        };
+        if produces {
+            let size = store.size(name)?;
+            if best.is_none_or(|(s, _)| size < s) {
+                best = Some((size, name));
+            }
+        }
+    }
+    match best {
+        Some((_, name)) => {
+            let map = store.map(name)?;
+            Ok(BlobView::open(&name.to_string(), &map)?.header().clone())
+        }
+        // Only reverse deltas lead there: as `hollow schema` reads it.
+        None => crate::cmd::schema::schema_at(store, version),
     }
 }
 
