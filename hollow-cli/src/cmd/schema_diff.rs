@@ -381,6 +381,23 @@ fn summary(diff: &SchemaDiff) -> String {
 /// ones first, each group in the order of the older schema's types) and a
 /// summary line.
 ///
+/// With `json`, one document:
+///
+/// ```text
+/// {"old": {"kind": "store", "store": "dir /data/movies", "version": 11, "status": "older"},
+///  "new": {"kind": "capnp", "file": "schemas/movies.capnp"},
+///  "verdict": "breaking",              // or "compatible"
+///  "breaking": 1, "compatible": 1, "misread": 1,
+///  "changes": [{"type": "Movie", "path": "title", "location": "Movie.title",
+///               "kind": "field_retyped", "verdict": "breaking", "misread": true,
+///               "before": "title @1 :Text (pointer 0)", "after": "title @1 :Data (pointer 0)",
+///               "text": "Movie.title: type changed: was … (breaking)"}, …]}
+/// ```
+///
+/// `kind` is one of [`kind_name`]'s names; `misread` marks the changes
+/// that make readers of one schema misread the other's data (the ones a
+/// consumer refuses a blob for).
+///
 /// # Errors
 /// A side that cannot be loaded (see [`Side::load`]) or sides of different
 /// datasets (see [`compare`]); [`EXIT_BREAKING`] when a change is
