@@ -174,8 +174,9 @@ pub enum Command {
     /// OLD and NEW are each one of: STORE (the store's announced version),
     /// STORE@V (version V of the store), or a FILE.capnp (compiled with
     /// the embedded Cap'n Proto compiler; its record types are the structs
-    /// annotated `$Hollow.record`). STORE is any store the other commands
-    /// take: a directory, a file:// or an s3:// URL.
+    /// annotated `$Hollow.record`), or several as A.capnp,B.capnp (compiled
+    /// together). STORE is any store the other commands take: a directory,
+    /// a file:// or an s3:// URL.
     ///
     /// A breaking change is one a producer may not publish as a
     /// continuation of OLD's history. Consumers refuse a blob only where
@@ -189,15 +190,16 @@ pub enum Command {
         hollow schema-diff /data/movies@11 /data/movies@12\n  \
         hollow schema-diff /data/movies schemas/movies.capnp\n  \
         hollow schema-diff old/movies.capnp schemas/movies.capnp --json\n  \
-        hollow schema-diff file:///data/movies@7 /data/movies --json\n\n\
+        hollow schema-diff file:///data/movies@7 /data/movies --json\n  \
+        hollow schema-diff /data/things schemas/movies.capnp,schemas/iot.capnp\n\n\
         In CI, before deploying a producer built from schemas/movies.capnp\n\
         (exit code 3 fails the job when the change is breaking):\n  \
         hollow schema-diff s3://bucket/movies schemas/movies.capnp --import-path schemas")]
     SchemaDiff {
-        /// The older schema: STORE, STORE@V or FILE.capnp.
+        /// The older schema: STORE, STORE@V or FILE.capnp[,FILE.capnp…].
         #[arg(value_name = "OLD")]
         old: String,
-        /// The newer schema: STORE, STORE@V or FILE.capnp.
+        /// The newer schema: STORE, STORE@V or FILE.capnp[,FILE.capnp…].
         #[arg(value_name = "NEW")]
         new: String,
         /// Print one JSON document instead of human-readable text.

@@ -387,7 +387,7 @@ fn a_version_against_capnp_files() {
         ),
     );
     let j = json_of(&["schema-diff", &s.movies, &added], 0);
-    assert_eq!(j["new"], json!({"kind": "capnp", "file": added}));
+    assert_eq!(j["new"], json!({"kind": "capnp", "files": [added]}));
     assert_eq!(
         changes(&j),
         [change("Movie.rating", "field_added", "compatible")]
@@ -396,6 +396,24 @@ fn a_version_against_capnp_files() {
         j["changes"][0]["after"],
         "rating @3 :Float32 (data bits 96..128)"
     );
+
+    // Two files compiled together: a record type of the second is added.
+    let other = write(
+        &s.files,
+        "other.capnp",
+        "@0xe1e2a3b4c5d6e7f8;\nusing Hollow = import \"/hollow.capnp\";\n\
+         struct Review $Hollow.record {\n  stars @0 :UInt8;\n}\n",
+    );
+    let both = format!("{own},{other}");
+    let j = json_of(&["schema-diff", &s.movies, &both], 0);
+    assert_eq!(j["new"], json!({"kind": "capnp", "files": [own, other]}));
+    assert_eq!(changes(&j), [change("Review", "type_added", "compatible")]);
+    let (text, _) = run(&["schema-diff", &both, &s.movies], 3);
+    assert!(
+        text.contains(&format!("old: files {own}, {other}\n")),
+        "{text}"
+    );
+    assert!(text.contains("Review: type removed (breaking)"), "{text}");
 
     // A field retyped in the file, and a type added: breaking first.
     let retyped = write(
@@ -522,6 +540,11 @@ fn bad_input_is_a_clear_error() {
     let e = fails(&["schema-diff", movies, "/nonexistent/movies.capnp"]);
     assert!(
         e.contains("schema file /nonexistent/movies.capnp does not exist"),
+        "{e}"
+    );
+    let e = fails(&["schema-diff", movies, &format!("{movies},{keyless}")]);
+    assert!(
+        e.contains(&format!("{movies:?} is not a .capnp file")),
         "{e}"
     );
     // No record type in a file.

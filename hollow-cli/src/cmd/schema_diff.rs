@@ -50,14 +50,16 @@ pub enum Side {
         /// The version; `None` for the announced one.
         version: Option<u64>,
     },
-    /// A `.capnp` schema file.
-    Capnp(PathBuf),
+    /// `.capnp` schema files, compiled together (one or more).
+    Capnp(Vec<PathBuf>),
 }
 
 impl Side {
     /// Reads a side from its command-line form:
     ///
-    /// - a name ending in `.capnp` is a schema file;
+    /// - a name ending in `.capnp` is a schema file, and `a.capnp,b.capnp`
+    ///   several, compiled together (for a dataset whose record types are
+    ///   declared in more than one file);
     /// - an existing directory is a store, at its announced version;
     /// - `STORE@V` is version `V` of `STORE` (the last `@` counts, and what
     ///   follows it must be a number);
@@ -74,15 +76,27 @@ impl Side {
     ///     Side::parse("/nonexistent/movies").unwrap(),
     ///     Side::Store { store: "/nonexistent/movies".into(), version: None }
     /// );
-    /// assert_eq!(Side::parse("movies.capnp").unwrap(), Side::Capnp("movies.capnp".into()));
+    /// assert_eq!(Side::parse("movies.capnp").unwrap(), Side::Capnp(vec!["movies.capnp".into()]));
+    /// assert_eq!(
+    ///     Side::parse("movies.capnp,iot.capnp").unwrap(),
+    ///     Side::Capnp(vec!["movies.capnp".into(), "iot.capnp".into()])
+    /// );
     /// assert!(Side::parse("/data/movies@latest").is_err());
     /// ```
     ///
     /// # Errors
-    /// A `STORE@X` whose `X` is not a version number.
+    /// A `STORE@X` whose `X` is not a version number; a list of `.capnp`
+    /// files with something else in it.
     pub fn parse(spec: &str) -> Result<Side, CliError> {
         if spec.ends_with(".capnp") {
-            return Ok(Side::Capnp(PathBuf::from(spec)));
+            let files: Vec<&str> = spec.split(',').collect();
+            if let Some(odd) = files.iter().find(|f| !f.ends_with(".capnp")) {
+                return Err(CliError::new(format!(
+                    "{spec}: {odd:?} is not a .capnp file; a side is STORE, STORE@V, or \
+                     .capnp files separated by commas"
+                )));
+            }
+            return Ok(Side::Capnp(files.into_iter().map(PathBuf::from).collect()));
         }
         if Path::new(spec).is_dir() {
             return Ok(Side::Store {
@@ -147,26 +161,25 @@ impl Side {
                     },
                 })
             }
-            Side::Capnp(path) => {
+            Side::Capnp(paths) => {
                 let mut config = hollow_codegen::Config::new();
                 for dir in &options.import_paths {
                     config.import_path(dir);
                 }
-                let schema = config.schema(&[path]).map_err(|e| {
+                let source = Source::Capnp(paths.clone());
+                let schema = config.schema(paths).map_err(|e| {
                     if e.kind() == hollow_codegen::ErrorKind::Compiler {
                         // The embedded compiler has written its messages
                         // (`file:line:column: error: …`) to stderr.
                         return CliError::new(format!(
-                            "schema file {} does not compile; the Cap'n Proto compiler's \
-                             messages above give file and line",
-                            path.display()
+                            "schema {source} does not compile; the Cap'n Proto compiler's \
+                             messages above give file and line"
                         ));
                     }
                     let problems: Vec<&str> = e.message().lines().collect();
                     if e.kind() == hollow_codegen::ErrorKind::Schema {
                         CliError::new(format!(
-                            "schema file {} is not a dataset schema: {}",
-                            path.display(),
+                            "schema {source} is not a dataset schema: {}",
                             problems.join("; ")
                         ))
                     } else {
@@ -174,10 +187,7 @@ impl Side {
                         CliError::new(problems.join("; "))
                     }
                 })?;
-                Ok(Loaded {
-                    schema,
-                    source: Source::Capnp(path.clone()),
-                })
+                Ok(Loaded { schema, source })
             }
         }
     }
@@ -236,12 +246,13 @@ pub enum Source {
         /// Where it stands against the store's announcement.
         status: VersionStatus,
     },
-    /// A `.capnp` file.
-    Capnp(PathBuf),
+    /// `.capnp` files.
+    Capnp(Vec<PathBuf>),
 }
 
 impl std::fmt::Display for Source {
-    /// `version 12 of dir /data/movies (announced)`, `file movies.capnp`.
+    /// `version 12 of dir /data/movies (announced)`, `file movies.capnp`,
+    /// `files movies.capnp, iot.capnp`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Store {
@@ -249,7 +260,11 @@ impl std::fmt::Display for Source {
                 version,
                 status,
             } => write!(f, "version {version} of {store} ({})", status.as_str()),
-            Source::Capnp(p) => write!(f, "file {}", p.display()),
+            Source::Capnp(files) => {
+                let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+                let s = if names.len() == 1 { "" } else { "s" };
+                write!(f, "file{s} {}", names.join(", "))
+            }
         }
     }
 }
@@ -267,7 +282,10 @@ impl Source {
                 "version": version,
                 "status": status.as_str(),
             }),
-            Source::Capnp(p) => json!({"kind": "capnp", "file": p.display().to_string()}),
+            Source::Capnp(files) => json!({
+                "kind": "capnp",
+                "files": files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            }),
         }
     }
 }
@@ -385,7 +403,7 @@ fn summary(diff: &SchemaDiff) -> String {
 ///
 /// ```text
 /// {"old": {"kind": "store", "store": "dir /data/movies", "version": 11, "status": "older"},
-///  "new": {"kind": "capnp", "file": "schemas/movies.capnp"},
+///  "new": {"kind": "capnp", "files": ["schemas/movies.capnp"]},
 ///  "verdict": "breaking",              // or "compatible"
 ///  "breaking": 1, "compatible": 1, "misread": 1,
 ///  "changes": [{"type": "Movie", "path": "title", "location": "Movie.title",
