@@ -1,17 +1,21 @@
 //! The command line, parsed by clap.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Look into a Hollow store: its versions, schema and records, what changed
-/// and when, and whether its blobs are sound. Works on any dataset from the
-/// blobs alone (no generated code).
+/// and when, whether its blobs are sound, and whether a schema change is
+/// safe. Works on any dataset from the blobs alone (no generated code).
 ///
 /// STORE is a local directory (the producer's blob directory, holding
 /// `snapshot-<v>`, `delta-<a>-<b>`, `reversedelta-<a>-<b>` and
-/// `announced.version`) or a `file://` URL.
+/// `announced.version`), a `file://` URL or an `s3://bucket/prefix` URL.
 ///
 /// Exit codes: 0 success; 1 an error (unknown store, version, type or key,
-/// a corrupt blob); 2 a bad command line; 3 `verify` found problems.
+/// a corrupt blob, a schema file that does not compile); 2 a bad command
+/// line; 3 `verify` found problems, or `schema-diff` found a breaking
+/// change.
 #[derive(Debug, Parser)]
 #[command(name = "hollow", version)]
 pub struct Cli {
@@ -23,7 +27,7 @@ pub struct Cli {
 /// Options every subcommand has.
 #[derive(Debug, Args, Clone)]
 pub struct Common {
-    /// The store: a directory or a file:// URL.
+    /// The store: a directory, a file:// or an s3:// URL.
     #[arg(value_name = "STORE")]
     pub store: String,
     /// Print JSON (one document, or JSON Lines for export) instead of
@@ -162,5 +166,49 @@ pub enum Command {
         /// bitmaps are still checked against their directories).
         #[arg(long)]
         quick: bool,
+    },
+    /// Compare two dataset schemas (store versions or .capnp files) and
+    /// print each change as compatible or breaking by Cap'n Proto's
+    /// evolution rules; exit code 3 when any change is breaking.
+    ///
+    /// OLD and NEW are each one of: STORE (the store's announced version),
+    /// STORE@V (version V of the store), or a FILE.capnp (compiled with
+    /// the embedded Cap'n Proto compiler; its record types are the structs
+    /// annotated `$Hollow.record`), or several as A.capnp,B.capnp (compiled
+    /// together). STORE is any store the other commands take: a directory,
+    /// a file:// or an s3:// URL.
+    ///
+    /// A breaking change is one a producer may not publish as a
+    /// continuation of OLD's history. Consumers refuse a blob only where
+    /// the two schemas disagree about how a field both know is stored:
+    /// those changes are counted as making readers misread (`"misread":
+    /// true` in JSON). Exit code 0 when every change is compatible or there
+    /// is none, 3 when any is breaking, 1 for bad input (a store, version
+    /// or file that cannot be read, or two schemas that share no record
+    /// type).
+    #[command(after_help = "Examples:\n  \
+        hollow schema-diff /data/movies@11 /data/movies@12\n  \
+        hollow schema-diff /data/movies schemas/movies.capnp\n  \
+        hollow schema-diff old/movies.capnp schemas/movies.capnp --json\n  \
+        hollow schema-diff file:///data/movies@7 /data/movies --json\n  \
+        hollow schema-diff /data/things schemas/movies.capnp,schemas/iot.capnp\n\n\
+        In CI, before deploying a producer built from schemas/movies.capnp\n\
+        (exit code 3 fails the job when the change is breaking):\n  \
+        hollow schema-diff s3://bucket/movies schemas/movies.capnp --import-path schemas")]
+    SchemaDiff {
+        /// The older schema: STORE, STORE@V or FILE.capnp[,FILE.capnp…].
+        #[arg(value_name = "OLD")]
+        old: String,
+        /// The newer schema: STORE, STORE@V or FILE.capnp[,FILE.capnp…].
+        #[arg(value_name = "NEW")]
+        new: String,
+        /// Print one JSON document instead of human-readable text.
+        #[arg(long)]
+        json: bool,
+        /// A directory searched for absolute imports (`import
+        /// "/common.capnp"`) of a .capnp side; may be repeated.
+        /// `/hollow.capnp` is always found.
+        #[arg(long = "import-path", value_name = "DIR")]
+        import_paths: Vec<PathBuf>,
     },
 }

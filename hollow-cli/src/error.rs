@@ -3,10 +3,12 @@
 use std::fmt;
 
 /// Exit code of a failed command (unknown store, version, type or key; a
-/// corrupt blob; I/O).
+/// corrupt blob; a schema file that does not compile; I/O).
 pub const EXIT_ERROR: u8 = 1;
 /// Exit code of `hollow verify` when it found problems.
 pub const EXIT_VERIFY_FAILED: u8 = 3;
+/// Exit code of `hollow schema-diff` when a change is breaking.
+pub const EXIT_BREAKING: u8 = 3;
 
 /// A failed command: the message (one line) and the process exit code.
 #[derive(Debug)]

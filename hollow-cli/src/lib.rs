@@ -8,6 +8,19 @@
 //! generated code. Without `--version`, a command reads the announced
 //! version; a store with no announcement has no default.
 //!
+//! The commands, one module each under [`cmd`]:
+//!
+//! | command | what it prints |
+//! |---|---|
+//! | `versions` | the announced version and every version's blobs |
+//! | `schema` | a version's dataset schema as `.capnp` text |
+//! | `inspect` | one record, by primary key or ordinal |
+//! | `export` | every record of a version, as JSON Lines |
+//! | `diff` | the records added, removed and changed between two versions |
+//! | `history` | every version one record changed in |
+//! | `verify` | whether the blobs are sound and chain (exit code 3 if not) |
+//! | `schema-diff` | each change between two schemas (store versions or `.capnp` files), compatible or breaking (exit code 3 if any is breaking) |
+//!
 //! ```no_run
 //! use clap::Parser;
 //!
@@ -27,7 +40,7 @@ pub mod store;
 mod table;
 pub mod version;
 
-pub use error::{CliError, EXIT_ERROR, EXIT_VERIFY_FAILED};
+pub use error::{CliError, EXIT_BREAKING, EXIT_ERROR, EXIT_VERIFY_FAILED};
 
 use args::{Cli, Command};
 use store::Store;
@@ -106,5 +119,20 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             common.json,
             out,
         ),
+        Command::SchemaDiff {
+            old,
+            new,
+            json,
+            import_paths,
+        } => {
+            let sides = cmd::schema_diff::Options { import_paths };
+            cmd::schema_diff::run(
+                &cmd::schema_diff::Side::parse(&old)?,
+                &cmd::schema_diff::Side::parse(&new)?,
+                &sides,
+                json,
+                out,
+            )
+        }
     }
 }

@@ -102,25 +102,6 @@ impl Config {
     /// - [`ErrorKind::Schema`]: something cannot be generated faithfully;
     ///   one line per problem naming the file, struct and field.
     pub fn generate(&self, files: &[impl AsRef<Path>]) -> Result<Vec<GeneratedFile>, Error> {
-        let files: Vec<PathBuf> = files.iter().map(|f| f.as_ref().to_path_buf()).collect();
-        if files.is_empty() {
-            return Err(Error::new(ErrorKind::Config, "no schema files given"));
-        }
-        for f in &files {
-            if !f.is_file() {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!("schema file {} does not exist", f.display()),
-                ));
-            }
-        }
-        let mut prefixes: Vec<PathBuf> = Vec::new();
-        for f in &files {
-            let parent = f.parent().map(Path::to_path_buf).unwrap_or_default();
-            if !parent.as_os_str().is_empty() && !prefixes.contains(&parent) {
-                prefixes.push(parent);
-            }
-        }
         let emit = Emit {
             runtime_crate: match &self.runtime_crate {
                 Some(p) => Some(syn::parse_str(p).map_err(|e| {
@@ -132,14 +113,7 @@ impl Config {
                 None => None,
             },
         };
-        let request = compiler::run(
-            &self.compiler,
-            &Inputs {
-                files: &files,
-                src_prefixes: &prefixes,
-                import_paths: &self.import_paths,
-            },
-        )?;
+        let request = self.request(files)?;
         let plans = resolve::resolve(&request)?;
         let mut out = Vec::new();
         match &self.layout {
@@ -161,6 +135,60 @@ impl Config {
             }),
         }
         Ok(out)
+    }
+
+    /// Compiles `files` and reads them into the schema IR, generating
+    /// nothing: every struct and enum they declare (nested ones included)
+    /// and the types of imported files they use, with the compiler's
+    /// layout; record types are the structs annotated `$Hollow.record`.
+    /// This is the schema a dataset of these types has, to compare with a
+    /// blob's (`hollow_schema::evolution`).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), hollow_codegen::Error> {
+    /// let schema = hollow_codegen::Config::new().schema(&["schemas/movies.capnp"])?;
+    /// assert!(schema.records().any(|s| s.name == "Movie"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`generate`](Self::generate), less the refusals that only Rust
+    /// generation needs: [`ErrorKind::Schema`] here means the schema IR
+    /// cannot hold the types, or a key names a missing field.
+    pub fn schema(&self, files: &[impl AsRef<Path>]) -> Result<hollow_schema::Schema, Error> {
+        let request = self.request(files)?;
+        Ok(resolve::schema(&request)?.0)
+    }
+
+    /// Checks that `files` exist and runs the compiler on them.
+    fn request(&self, files: &[impl AsRef<Path>]) -> Result<Vec<u8>, Error> {
+        let files: Vec<PathBuf> = files.iter().map(|f| f.as_ref().to_path_buf()).collect();
+        if files.is_empty() {
+            return Err(Error::new(ErrorKind::Config, "no schema files given"));
+        }
+        for f in &files {
+            if !f.is_file() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("schema file {} does not exist", f.display()),
+                ));
+            }
+        }
+        let mut prefixes: Vec<PathBuf> = Vec::new();
+        for f in &files {
+            let parent = f.parent().map(Path::to_path_buf).unwrap_or_default();
+            if !parent.as_os_str().is_empty() && !prefixes.contains(&parent) {
+                prefixes.push(parent);
+            }
+        }
+        compiler::run(
+            &self.compiler,
+            &Inputs {
+                files: &files,
+                src_prefixes: &prefixes,
+                import_paths: &self.import_paths,
+            },
+        )
     }
 
     /// Generates and writes into the output directory, touching only files

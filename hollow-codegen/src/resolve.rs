@@ -32,8 +32,9 @@ const RESERVED: &[&str] = &[
     "String", "Vec", "Option", "Result", "Box", "Default", "Self",
 ];
 
-/// Reads `request` and plans the Rust modules.
-pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
+/// Reads `request` into the schema IR and validates it; also returns the
+/// file each type is declared in (by local name).
+pub(crate) fn schema(request: &[u8]) -> Result<(Schema, HashMap<String, String>), Error> {
     let files = type_files(request)?;
     let schema = hollow_schema::from_request(request)
         .map_err(|e| Error::schema(e.message().lines().map(str::to_string).collect()))?;
@@ -54,6 +55,13 @@ pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
             .collect();
         return Err(Error::schema(lines));
     }
+    Ok((schema, files))
+}
+
+/// Reads `request` and plans the Rust modules.
+pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
+    let (schema, files) = schema(request)?;
+    let file_of = |name: &str| files.get(name).cloned().unwrap_or_else(|| "?".into());
     let mut r = Resolver {
         schema: &schema,
         module_of: schema

@@ -5,6 +5,7 @@ pub mod export;
 pub mod history;
 pub mod inspect;
 pub mod schema;
+pub mod schema_diff;
 pub mod verify;
 pub mod versions;
 
@@ -14,7 +15,7 @@ use crate::error::{output, CliError};
 
 /// Where a version stands against the announcement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum VersionStatus {
+pub enum VersionStatus {
     /// The version the announcement names: what consumers read.
     Announced,
     /// Older than the announced version.
@@ -36,7 +37,7 @@ impl VersionStatus {
     }
 
     /// The status as shown (text and JSON).
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             VersionStatus::Announced => "announced",
             VersionStatus::Older => "older",
