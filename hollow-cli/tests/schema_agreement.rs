@@ -429,6 +429,49 @@ fn producer_agrees<T: Indexed>(dir: &Path, e: &Schema, edit: &Edit) {
     assert_eq!(check_continuation(e, T::schema(), 1).is_err(), refused);
 }
 
+/// `hollow schema-diff OLD NEW`'s exit code.
+fn schema_diff(old: &str, new: &str) -> i32 {
+    let out = assert_cmd::Command::cargo_bin("hollow")
+        .unwrap()
+        .args(["schema-diff", old, new])
+        .output()
+        .unwrap();
+    out.status.code().unwrap_or(-1)
+}
+
+/// The CLI, run for real on `.capnp` text of both schemas and on the store
+/// written with `E`: exit code 3 exactly when the table says breaking
+/// (the store's side is `E` as it stands: a type only it has is removed in
+/// `B.capnp`).
+fn cli_agrees(dir: &Path, b: &Schema, e: &Schema, edit: &Edit) {
+    let expect = table(edit);
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, schema: &Schema| {
+        let path = files.path().join(name);
+        let text = hollow_schema::to_capnp(schema, hollow_schema::file_id_for(name));
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (bf, ef) = (write("b.capnp", b), write("e.capnp", e));
+    let code = |breaking: bool| if breaking { 3 } else { 0 };
+    assert_eq!(
+        schema_diff(&bf, &ef),
+        code(expect.forward),
+        "{edit:?}: B → E"
+    );
+    assert_eq!(
+        schema_diff(&ef, &bf),
+        code(expect.backward),
+        "{edit:?}: E → B"
+    );
+    let store = dir.to_str().unwrap();
+    assert_eq!(
+        schema_diff(store, &bf),
+        code(expect.backward),
+        "{edit:?}: store → B"
+    );
+}
+
 /// Every leg for one edit of `T`'s schema.
 fn all_agree<T: Indexed>(edit: &Edit, en: Option<&str>, with_id: impl Fn(u64) -> T) {
     let b = T::schema().clone();
@@ -441,6 +484,7 @@ fn all_agree<T: Indexed>(edit: &Edit, en: Option<&str>, with_id: impl Fn(u64) ->
     let dir = tempfile::tempdir().unwrap();
     publish_as(dir.path(), &e, &with_id);
     producer_agrees::<T>(dir.path(), &e, edit);
+    cli_agrees(dir.path(), &b, &e, edit);
 }
 
 fn all_types(id: u64) -> hollow_tests::AllTypes {
@@ -498,8 +542,8 @@ proptest! {
 }
 
 proptest! {
-    // Each case publishes a store and restores it.
-    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+    // Each case publishes a store, restores it and runs the CLI thrice.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn the_checks_agree_on_random_edits(which in 0..3usize, edit in edit()) {
