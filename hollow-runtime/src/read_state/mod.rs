@@ -431,7 +431,14 @@ impl ReadState {
             ));
         }
         let started = std::time::Instant::now();
-        let schema_hash = checks::schema_hash(blob.schema());
+        // Most deltas carry the schema held: comparing is cheaper than
+        // hashing.
+        let same_schema = blob.schema() == &*self.schema;
+        let schema_hash = if same_schema {
+            self.schema_hash
+        } else {
+            checks::schema_hash(blob.schema())
+        };
         check_blob(&self.checks, &blob, schema_hash)?;
         let schema_check = started.elapsed();
         let mut next = self.clone();
@@ -448,7 +455,9 @@ impl ReadState {
                 t.verified = Arc::default();
             }
         }
-        next.schema = Arc::new(blob.schema().clone());
+        if !same_schema {
+            next.schema = Arc::new(blob.schema().clone());
+        }
         next.header_tags = Arc::new(blob.tags().to_vec());
         let mut words = Vec::new();
         let mut index = (*next.index).clone();
@@ -972,10 +981,16 @@ impl ReadState {
     /// [`ConsumerBuilder::check_type`]: crate::ConsumerBuilder::check_type
     #[inline]
     pub fn records<T: Struct>(&self) -> Records<'_, T> {
-        match self.try_records::<T>() {
-            Ok(r) => r,
-            Err(e) => misread(e, T::TYPE_NAME),
+        let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
+        if let Some(t) = ty {
+            let c = Compiled::of::<T>();
+            if t.verified.load(Ordering::Relaxed) != c.id() {
+                if let Err(e) = self.verify(t, c) {
+                    misread(e, T::TYPE_NAME)
+                }
+            }
         }
+        self.records_of(ty)
     }
 
     /// [`ReadState::records`], returning the schema conflict instead of
@@ -1009,13 +1024,19 @@ impl ReadState {
                 self.verify(t, c)?;
             }
         }
-        Ok(Records {
+        Ok(self.records_of(ty))
+    }
+
+    /// The view of type `ty`'s records (checked by the caller).
+    #[inline(always)]
+    fn records_of<'s, T: Struct>(&'s self, ty: Option<&'s TypeRead>) -> Records<'s, T> {
+        Records {
             state: self,
             ty,
             base: ty.map_or_else(BaseReader::empty, |t| self.base_reader(t)),
             pk: std::cell::OnceCell::new(),
             _t: PhantomData,
-        })
+        }
     }
 
     /// Compares compiled type `c` with this state's schema (once per
