@@ -450,3 +450,45 @@ async fn a_typed_index_panics_with_the_conflict() {
     let st = c.current().unwrap();
     let _ = st.index::<MovieRetypedPrimaryKey>().get(1);
 }
+
+#[tokio::test]
+async fn a_state_opened_directly_checks_the_types_read_from_it_on_apply() {
+    let (store, ann) = memory();
+    publish_v1(&store, &ann).await;
+    let mut p = producer_v2(&store, &ann).await;
+    let movies: Vec<MovieV2> = (1..=20).map(|id| v2_of(&v1(id), 1)).collect();
+    p.run_cycle(|w| movies.iter().try_for_each(|m| w.add(m)))
+        .await
+        .unwrap();
+    let blob = |name: BlobName| -> Arc<dyn AsRef<[u8]> + Send + Sync> {
+        Arc::new(store.get(name).expect("in the store"))
+    };
+    let open = || {
+        hollow_runtime::ReadState::open_snapshot(BlobName::Snapshot(1), blob(BlobName::Snapshot(1)))
+            .unwrap()
+    };
+    let delta = BlobName::Delta { from: 1, to: 2 };
+    // Nothing read through compiled code: the delta applies.
+    assert_eq!(open().apply_blob(delta, blob(delta)).unwrap().version(), 2);
+    // MovieV1 read from version 1: the delta applies, MovieV1 reads it.
+    let s1 = open();
+    assert_eq!(s1.records::<MovieV1>().len(), 20);
+    let s2 = s1.apply_blob(delta, blob(delta)).unwrap();
+    assert!(s2.schema_check_time() > std::time::Duration::ZERO);
+    assert_eq!(
+        s2.records::<MovieV1>().by_primary_key(&3).unwrap().name(),
+        "movie 3"
+    );
+    // MovieBranch read from version 1: the delta is refused.
+    let s1 = open();
+    assert_eq!(s1.records::<MovieBranch>().len(), 20);
+    let err = s1.apply_blob(delta, blob(delta)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Schema, "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("blob delta-1-2: the compiled type Movie"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Movie.rating"), "{err}");
+    assert_eq!(s1.schema_checks_run(), 2);
+}

@@ -155,3 +155,76 @@ pub(crate) fn schema_hash(schema: &Schema) -> u64 {
     schema.types.len().hash(&mut feed.0);
     feed.0.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hollow_schema::{assign_layout, Field, StructType, Type, TypeDef};
+
+    fn movie(fields: Vec<Field>) -> Schema {
+        let mut m = StructType::new("Movie");
+        m.is_record = true;
+        m.fields = fields;
+        let mut s = Schema::new();
+        s.insert(TypeDef::Struct(m));
+        assign_layout(&mut s).unwrap();
+        s
+    }
+
+    fn compiled(s: Schema) -> Compiled {
+        Compiled {
+            name: "Movie",
+            schema: Box::leak(Box::new(s)),
+        }
+    }
+
+    fn text() -> Schema {
+        movie(vec![
+            Field::slot("id", 0, Type::UInt64),
+            Field::slot("name", 1, Type::Text),
+        ])
+    }
+
+    #[test]
+    fn equal_schemas_hash_alike_and_changed_ones_do_not() {
+        assert_eq!(schema_hash(&text()), schema_hash(&text()));
+        let mut added = text();
+        let TypeDef::Struct(m) = &mut added.types[0] else {
+            unreachable!()
+        };
+        m.fields.push(Field::slot("year", 2, Type::UInt16));
+        assert_ne!(schema_hash(&text()), schema_hash(&added));
+        assert_ne!(schema_hash(&text()), schema_hash(&Schema::new()));
+    }
+
+    #[test]
+    fn each_pair_of_schema_and_type_is_compared_once() {
+        let checks = SchemaChecks::default();
+        let retyped = compiled(movie(vec![
+            Field::slot("id", 0, Type::UInt64),
+            Field::slot("name", 1, Type::UInt32),
+        ]));
+        let same = compiled(text());
+        checks.register(retyped);
+        checks.register(same);
+        checks.register(same);
+        assert_eq!(checks.registered().len(), 2);
+        let blob = text();
+        let h = schema_hash(&blob);
+        for _ in 0..3 {
+            let found = checks.check_all(&blob, h);
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(
+                found[0].contains(
+                    "Movie.name: type changed: was name @1 :Text (pointer 0), \
+                     is now name @1 :UInt32 (data bits 64..96)"
+                ),
+                "{found:?}"
+            );
+        }
+        assert_eq!(checks.runs(), 2);
+        // A schema without the type: nothing of it is read.
+        assert_eq!(checks.conflicts(&Schema::new(), 1, retyped), None);
+        assert_eq!(checks.runs(), 3);
+    }
+}
