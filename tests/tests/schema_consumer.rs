@@ -353,15 +353,27 @@ async fn a_consumer_compiled_with_a_conflicting_movie_refuses_the_delta() {
         movies.len()
     );
 
-    // A new consumer of that type loads nothing.
+    // A new consumer of that type loads nothing, whether the type is
+    // registered by itself or through one of its typed indexes.
     let fresh = consumer_in(&store, &ann, &tmp.path().join("fresh"))
         .check_type::<MovieBranch>()
         .build()
         .unwrap();
-    let err = fresh.refresh().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Schema, "{err}");
-    assert!(err.to_string().contains("blob snapshot-2"), "{err}");
-    assert_eq!(fresh.version(), None);
+    let indexed = consumer_in(&store, &ann, &tmp.path().join("indexed"))
+        .index::<MovieBranchPrimaryKey>()
+        .build()
+        .unwrap();
+    for c in [&fresh, &indexed] {
+        let err = c.refresh().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Schema, "{err}");
+        assert!(err.to_string().contains("blob snapshot-2"), "{err}");
+        assert_eq!(c.version(), None);
+    }
+    // Version 1 it reads, and builds the index over.
+    assert_eq!(indexed.refresh_to(1).await.unwrap(), 1);
+    let st = indexed.current().unwrap();
+    let by_id = st.index::<MovieBranchPrimaryKey>();
+    assert_eq!(by_id.get(9).map(|m| m.year()), Some(1959));
 }
 
 #[tokio::test]

@@ -22,6 +22,19 @@
 //! ([`Consumer::start_auto_refresh`]) retries with backoff until it
 //! reaches the announced version.
 //!
+//! A consumer never holds a version its compiled types would misread. The
+//! types it reads through generated code ([`ConsumerBuilder::check_type`],
+//! [`record_type`](ConsumerBuilder::record_type),
+//! [`index`](ConsumerBuilder::index), and any type read with
+//! [`ReadState::records`] from then on) are compared with the schema of
+//! every snapshot and delta before it loads, by Cap'n Proto's evolution
+//! rules ([`hollow_schema::evolution`]): fields added on either side are
+//! fine, a field both know stored elsewhere or as another type is not. A
+//! refused version fails the refresh with [`ErrorKind::Schema`], naming
+//! the blob, the type, the field and both definitions, and the consumer
+//! keeps the version it holds. Each type is compared once per distinct
+//! schema ([`ConsumerMetrics::schema_checks`]).
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
