@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hollow_runtime::store::{Announcer, BlobName, InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Consumer, ErrorKind, Hollow, Producer};
+use hollow_runtime::{Consumer, ErrorKind, Event, Hollow, Producer};
 
 /// The `Movie` the history starts with.
 #[derive(Hollow, Debug, Clone, PartialEq, Default)]
@@ -259,8 +259,15 @@ async fn a_consumer_compiled_with_a_retyped_movie_refuses_the_snapshot_and_keeps
         .await
         .unwrap();
     assert_eq!(out.version, Some(1));
+    let failed_kinds = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = failed_kinds.clone();
     let c = consumer_in(&store, &ann, tmp.path())
         .check_type::<MovieRetyped>()
+        .event_listener(move |e: &Event| {
+            if let Event::RefreshFailed { kind, held, .. } = e {
+                seen.lock().unwrap().push((*kind, *held));
+            }
+        })
         .build()
         .unwrap();
     assert_eq!(c.refresh().await.unwrap(), Some(1));
@@ -301,6 +308,11 @@ async fn a_consumer_compiled_with_a_retyped_movie_refuses_the_snapshot_and_keeps
     assert_eq!(c.version(), Some(1));
     // One comparison per schema, refusals included.
     assert_eq!(c.metrics().schema_checks, 2);
+    // Listeners hear of each refusal as such.
+    assert_eq!(
+        *failed_kinds.lock().unwrap(),
+        [(ErrorKind::Schema, Some(1)), (ErrorKind::Schema, Some(1))]
+    );
 
     // A consumer with no compiled type registered loads it (dynamic
     // readers need no check).
