@@ -259,6 +259,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(warm);
     let rss_before = rss_bytes();
     let mut loads = Vec::new();
+    // The schema check's own share of each load (Movie, read through
+    // compiled code by the indexes, compared with the snapshot's schema:
+    // each consumer is new, so this is the comparison itself, not a
+    // cached answer).
+    let mut load_checks = Vec::new();
     let mut consumer = None;
     for _ in 0..args.reps {
         let c = Consumer::builder(store.clone(), announcer.clone())
@@ -270,6 +275,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let s = Instant::now();
         c.refresh_to(v1).await?;
         loads.push(ms(s.elapsed()));
+        let loaded = c.current().ok_or("no state")?;
+        load_checks.push(us(loaded.schema_check_time()));
+        if loaded.schema_checks_run() != 1 {
+            return Err("the load did not compare Movie with the snapshot's schema".into());
+        }
         consumer = Some(c);
     }
     let consumer = consumer.ok_or("no consumer")?;
@@ -325,6 +335,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Steady cycles 2..6 (full re-populate), following consumer.
     let mut steady = Vec::new();
     let mut applies = Vec::new();
+    let mut delta_checks = Vec::new();
     let mut index_updates = Vec::new();
     let mut delta_bytes = Vec::new();
     let mut rdelta_bytes = Vec::new();
@@ -349,6 +360,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         applies.push(ms(s.elapsed()));
         let state = consumer.current().ok_or("no state")?;
         index_updates.push(ms(state.index_update_time()));
+        delta_checks.push(us(state.schema_check_time()));
         pk_only.refresh_to(v).await?;
         let pk_state = pk_only.current().ok_or("no state")?;
         pk_updates.push(ms(pk_state.index_update_time()));
@@ -607,6 +619,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let hash_ns = median(hash_times);
     let native_hash_ns = median(native_hash_times);
 
+    // `records::<Movie>()` itself: the view every typed read starts from,
+    // which checks Movie against the state's schema on its first call
+    // and costs one compare on later ones.
+    let mut records_calls = Vec::new();
+    for _ in 0..args.reps {
+        let calls = 1_000_000u32;
+        let s = Instant::now();
+        let mut sum = 0u64;
+        for _ in 0..calls {
+            sum += u64::from(black_box(&*state).records::<Movie>().ordinal_limit());
+        }
+        records_calls.push(s.elapsed().as_nanos() as f64 / f64::from(calls));
+        black_box(sum);
+    }
+    let records_call_ns = median(records_calls);
+
     // Rebuilding the same three indexes from scratch on this version.
     let mut rebuilds = Vec::new();
     for _ in 0..args.reps {
@@ -630,6 +658,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let steady_ms = median(steady);
     let inc_ms = median(incremental);
     let apply_ms = median(applies);
+    let load_check_us = median(load_checks);
+    let delta_check_us = median(delta_checks);
     let rev_ms = median(reverse);
     let delta_b = median(delta_bytes);
     let rdelta_b = median(rdelta_bytes);
@@ -693,10 +723,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ratio(snapshot_selfcheck, snapshot_load),
     );
     t.row(
+        "schema check per load",
+        format!("{load_check_us:.1} us"),
+        format!("{snapshot_load:.1} ms load"),
+        ratio(load_check_us / 1000.0, snapshot_load),
+    );
+    t.row(
         "delta apply (1 %)",
         format!("{apply_ms:.1} ms"),
         format!("{baseline_load:.0} ms full reload"),
         ratio(apply_ms, baseline_load),
+    );
+    t.row(
+        "schema check per delta (1 %)",
+        format!("{delta_check_us:.1} us"),
+        format!("{apply_ms:.1} ms apply"),
+        ratio(delta_check_us / 1000.0, apply_ms),
     );
     t.row(
         "delta apply (10 %)",
@@ -731,6 +773,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         format!("{sidt:.1} ns"),
         format!("{nidt:.1} ns native"),
         ratio(sidt, nidt),
+    );
+    t.row(
+        "records::<Movie>() call",
+        format!("{records_call_ns:.1} ns"),
+        format!("{pk_ns:.1} ns pk lookup"),
+        ratio(records_call_ns, pk_ns),
     );
     t.row(
         "primary-key lookup",
@@ -852,6 +900,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     t.key("baseline_bytes", Some(baseline_bytes));
     t.key("snapshot_load_ms", Some(snapshot_load));
     t.key("snapshot_selfcheck_ms", Some(snapshot_selfcheck));
+    t.key("schema_check_us", Some(load_check_us));
+    t.key("schema_check_delta_us", Some(delta_check_us));
+    t.key("records_call_ns", Some(records_call_ns));
     t.key("delta_apply_ms", Some(apply_ms));
     t.key("delta_apply_10x_ms", Some(apply10));
     t.key("reverse_delta_apply_ms", Some(rev_ms));
@@ -919,6 +970,11 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", serde_json::Value::Object(obj));
     }
     Ok(())
+}
+
+/// A duration in microseconds.
+fn us(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e6
 }
 
 /// The part of a snapshot load that checks the snapshot against itself

@@ -22,6 +22,19 @@
 //! ([`Consumer::start_auto_refresh`]) retries with backoff until it
 //! reaches the announced version.
 //!
+//! A consumer never holds a version its compiled types would misread. The
+//! types it reads through generated code ([`ConsumerBuilder::check_type`],
+//! [`record_type`](ConsumerBuilder::record_type),
+//! [`index`](ConsumerBuilder::index), and any type read with
+//! [`ReadState::records`] from then on) are compared with the schema of
+//! every snapshot and delta before it loads, by Cap'n Proto's evolution
+//! rules ([`hollow_schema::evolution`]): fields added on either side are
+//! fine, a field both know stored elsewhere or as another type is not. A
+//! refused version fails the refresh with [`ErrorKind::Schema`], naming
+//! the blob, the type, the field and both definitions, and the consumer
+//! keeps the version it holds. Each type is compared once per distinct
+//! schema ([`ConsumerMetrics::schema_checks`]).
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -74,7 +87,8 @@ use tokio::sync::watch;
 use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
-use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::read_state::{BlobBytes, Compiled, LoadedBlob, ReadState, SchemaChecks};
+use crate::record::Struct;
 use crate::store::owner::ScratchDir;
 use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreError, StoreErrorKind};
 use planner::Catalog;
@@ -104,6 +118,7 @@ pub struct ConsumerBuilder {
     reclaim_threshold: Option<f64>,
     events: Listeners,
     retry: Backoff,
+    checks: Arc<SchemaChecks>,
 }
 
 impl ConsumerBuilder {
@@ -148,21 +163,68 @@ impl ConsumerBuilder {
     /// Keeps only the records of the types declared this way (by default
     /// every type): other types are neither read nor indexed. The type's
     /// indexes (primary key, unique keys, hash indexes) are built as each
-    /// snapshot loads and updated by every delta.
+    /// snapshot loads and updated by every delta. The type is checked
+    /// against every version's schema, as with
+    /// [`check_type`](Self::check_type).
     pub fn record_type<T: Indexed>(mut self) -> Self {
         self.types
             .get_or_insert_with(Vec::new)
             .push(T::TYPE_NAME.to_string());
+        self.checks.register(Compiled::of::<T>());
         for spec in T::index_specs() {
             self = self.index_spec(spec);
         }
         self
     }
 
+    /// Checks compiled type `T` against the schema of every snapshot and
+    /// delta before loading it (without restricting the types kept): a
+    /// version `T` would misread (a field both know stored at another
+    /// place or with another type, see [`hollow_schema::evolution`]) is
+    /// refused with [`ErrorKind::Schema`], naming the blob, the type, the
+    /// field and both definitions, and the consumer keeps the version it
+    /// holds. Fields only one side knows are fine either way: a `T` older
+    /// than the blobs skips the fields it lacks, a newer one reads its
+    /// defaults.
+    ///
+    /// Types given to [`record_type`](Self::record_type) and
+    /// [`index`](Self::index) are checked too, and so is every type read
+    /// with [`ReadState::records`] from the consumer's states from that
+    /// read on. Register the types your code reads before the first
+    /// refresh, so that no version is ever loaded that they would
+    /// misread. Each type is compared once per distinct schema (a delta
+    /// of the schema held costs a lookup); readers without compiled code
+    /// ([`crate::dynamic`]) need no check.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::{Consumer, Hollow};
+    /// #[derive(Hollow)]
+    /// struct Movie {
+    ///     id: u64,
+    ///     title: String,
+    /// }
+    ///
+    /// let consumer = Consumer::builder(
+    ///     Arc::new(MemoryBlobStore::new()),
+    ///     Arc::new(InProcessAnnouncer::new()),
+    /// )
+    /// .check_type::<Movie>()
+    /// .build()
+    /// .unwrap();
+    /// # drop(consumer);
+    /// ```
+    pub fn check_type<T: Struct>(self) -> Self {
+        self.checks.register(Compiled::of::<T>());
+        self
+    }
+
     /// Builds index `D` as each snapshot loads and updates it by every
     /// delta (without restricting the types kept). An index not registered
     /// is built on its first use in a state, and updated by deltas from
-    /// then on.
+    /// then on. Its record type is checked against every version's
+    /// schema, as with [`check_type`](Self::check_type).
     pub fn index<D: IndexDef>(self) -> Self {
         self.index_spec(IndexSpec::of::<D>())
     }
@@ -170,6 +232,9 @@ impl ConsumerBuilder {
     /// [`ConsumerBuilder::index`] for an index described at run time (by a
     /// reader of records without generated code).
     pub fn index_spec(mut self, spec: IndexSpec) -> Self {
+        if let Some(c) = spec.compiled() {
+            self.checks.register(c);
+        }
         if !self
             .indexes
             .iter()
@@ -356,6 +421,7 @@ impl ConsumerBuilder {
                 prune_cache: self.prune_cache,
                 _scratch: scratch,
                 types: self.types,
+                checks: self.checks,
                 max_chain: self.max_chain,
                 indexes: self.indexes,
                 index_options: self.index_options,
@@ -400,6 +466,8 @@ struct Inner {
     /// given): removed when the consumer goes away.
     _scratch: Option<ScratchDir>,
     types: Option<Vec<String>>,
+    /// The compiled types read, shared with every state made.
+    checks: Arc<SchemaChecks>,
     max_chain: usize,
     indexes: Vec<IndexSpec>,
     index_options: IndexOptions,
@@ -499,6 +567,10 @@ pub struct ConsumerMetrics {
     pub reclaims: u64,
     /// How long the last such rewrite took.
     pub last_reclaim: Duration,
+    /// Comparisons of a compiled type with a blob's schema run
+    /// ([`ConsumerBuilder::check_type`]): one per distinct pair of a
+    /// schema and a type, however many blobs of that schema are loaded.
+    pub schema_checks: u64,
 }
 
 /// Holds the current version of a dataset and follows new ones. See the
@@ -544,6 +616,7 @@ impl Consumer {
                 min: DEFAULT_RETRY_MIN,
                 max: DEFAULT_RETRY_MAX,
             },
+            checks: Arc::default(),
         }
     }
 
@@ -607,6 +680,7 @@ impl Consumer {
             last_reclaim: Duration::from_micros(
                 self.inner.last_reclaim_micros.load(Ordering::Relaxed),
             ),
+            schema_checks: self.inner.checks.runs(),
         }
     }
 
@@ -643,7 +717,9 @@ impl Consumer {
     /// The version cannot be reached (blobs missing or corrupt and no other
     /// plan); the announcement cannot be read; no version is announced
     /// although one was before or one is held (the announcement was
-    /// deleted); or the refresh panicked ([`ErrorKind::CorruptBlob`]). The
+    /// deleted); the refresh panicked ([`ErrorKind::CorruptBlob`]); or a
+    /// compiled type the consumer reads would misread the version
+    /// ([`ErrorKind::Schema`], see [`ConsumerBuilder::check_type`]). The
     /// consumer keeps the version it has.
     pub async fn refresh(&self) -> Result<Option<u64>, Error> {
         checked_refresh(&self.inner, None, false)
@@ -1005,7 +1081,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
         .events
         .emit(&Event::RefreshStarted { from, to: target });
     let started = Instant::now();
-    let mut last_err = None;
+    let mut last_err: Option<Error> = None;
     let mut retried_bad = false;
     for _attempt in 0..4 {
         let names = inner.store.list().await?;
@@ -1030,6 +1106,8 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 inner.store.describe()
             );
             return Err(match last_err {
+                // What stood in the way was the schema check: say so.
+                Some(e) if e.kind() == ErrorKind::Schema => e,
                 Some(e) => Error::with_source(ErrorKind::Planning, msg, e),
                 None => Error::new(ErrorKind::Planning, msg),
             });
@@ -1069,6 +1147,24 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 });
                 schedule_reclaim(inner, &state);
                 return Ok(target);
+            }
+            Err((blob, e)) if e.kind() == ErrorKind::Schema => {
+                // The blob is sound, but the compiled types read would
+                // misread its version. Every plan to the target reaches
+                // the target's schema, so a refusal of the target's own
+                // blob ends the refresh; a version on the way may be
+                // skipped by another plan (a snapshot further on).
+                inner.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(blob = %blob, error = %e, "blob refused by the schema check");
+                if blob.to_version() == target {
+                    return Err(e);
+                }
+                inner
+                    .bad
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(blob);
+                last_err = Some(e);
             }
             Err((blob, e)) => {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
@@ -1210,9 +1306,13 @@ async fn execute(
                     }
                 }
             }
-            ReadState::from_snapshot(Arc::new(blob), inner.types.as_deref())
-                .and_then(|s| s.with_indexes(&specs, inner.index_options))
-                .map_err(|e| (name, e))?
+            ReadState::from_snapshot_checked(
+                Arc::new(blob),
+                inner.types.as_deref(),
+                inner.checks.clone(),
+            )
+            .and_then(|s| s.with_indexes(&specs, inner.index_options))
+            .map_err(|e| (name, e))?
         }
         None => match current {
             Some(s) => s.clone(),

@@ -162,6 +162,10 @@ pub struct IndexSpec {
     kind: IndexKind,
     reader: Arc<dyn KeyReader>,
     key: Option<Arc<Key>>,
+    /// The compiled record type the reader reads through, for a typed
+    /// index ([`IndexSpec::of`]): compared with each schema before the
+    /// index is built over it.
+    compiled: Option<crate::read_state::Compiled>,
 }
 
 impl fmt::Debug for IndexSpec {
@@ -189,6 +193,7 @@ impl IndexSpec {
             kind,
             reader,
             key: None,
+            compiled: None,
         }
     }
 
@@ -233,12 +238,13 @@ impl IndexSpec {
 
     /// The spec of a typed index.
     pub fn of<D: IndexDef>() -> Self {
-        let spec = IndexSpec::new(
+        let mut spec = IndexSpec::new(
             <D::Record as Struct>::TYPE_NAME,
             D::NAME,
             D::KIND,
             Arc::new(TypedKeys::<D>(PhantomData)),
         );
+        spec.compiled = Some(crate::read_state::Compiled::of::<D::Record>());
         match D::key() {
             Some(k) => spec.with_key(k),
             None => spec,
@@ -269,6 +275,11 @@ impl IndexSpec {
     /// The record type.
     pub fn type_name(&self) -> &str {
         &self.type_name
+    }
+
+    /// The compiled record type a typed index reads keys through.
+    pub(crate) fn compiled(&self) -> Option<crate::read_state::Compiled> {
+        self.compiled
     }
 
     /// The index's name.
@@ -994,6 +1005,11 @@ impl ReadState {
     /// Built on first use unless the consumer built it at load (types
     /// registered with `ConsumerBuilder::record_type`). A type the state
     /// does not hold gives an empty index.
+    ///
+    /// # Panics
+    /// As [`ReadState::records`]: when the index's record type would
+    /// misread this state's records ([`ReadState::try_index`] returns that
+    /// error instead).
     pub fn index<D: IndexDef>(&self) -> D::View<'_> {
         D::View::from_base(self.index_base::<D>())
     }
@@ -1001,9 +1017,13 @@ impl ReadState {
     /// [`ReadState::index`], failing when the index cannot be built.
     ///
     /// # Errors
-    /// The state holds two records with one primary or unique key (only
-    /// blobs not written by a Hollow producer can).
+    /// [`ErrorKind::Schema`]: the index's record type would misread this
+    /// state's records (see [`ReadState::try_records`]);
+    /// [`ErrorKind::CorruptBlob`]: the state holds two records with one
+    /// primary or unique key (only blobs not written by a Hollow producer
+    /// can).
     pub fn try_index<D: IndexDef>(&self) -> Result<D::View<'_>, Error> {
+        self.try_records::<D::Record>()?;
         let base = self.index_base::<D>();
         match &base.error {
             Some(e) => Err(Error::new(ErrorKind::CorruptBlob, e.clone())),

@@ -7,6 +7,7 @@
 //! table chunks the delta touches, so it costs O(records changed), and a
 //! reader holding the old state keeps seeing exactly the old version.
 
+mod checks;
 mod loaded;
 mod rewrite;
 mod table;
@@ -14,10 +15,12 @@ mod table;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hollow_schema::Schema;
 
+pub(crate) use checks::{Compiled, SchemaChecks};
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
@@ -51,6 +54,11 @@ pub(crate) struct TypeRead {
     /// Per blob slot: where this type's section is in the blob and where
     /// its record list is (resolved once, so reads do no lookups by name).
     slots: Vec<Option<SlotPos>>,
+    /// The [`Compiled::id`] of the compiled type last found to read this
+    /// state's schema right (0 for none yet): what makes a second
+    /// [`ReadState::records`] of that type cost one compare. Shared by
+    /// the states of one schema.
+    verified: Arc<AtomicUsize>,
 }
 
 /// A type's section in one blob: its bytes and record list, and where
@@ -289,6 +297,13 @@ pub struct ReadState {
     index_update: std::time::Duration,
     /// Each updated index's own update time (name, time).
     index_updates: Arc<Vec<(String, std::time::Duration)>>,
+    /// The compiled types read from this state and the states made from
+    /// it, with what comparing them with each schema found.
+    checks: Arc<SchemaChecks>,
+    /// [`checks::schema_hash`] of `schema`.
+    schema_hash: u64,
+    /// How long the schema check took when this state was made.
+    schema_check: std::time::Duration,
 }
 
 impl fmt::Debug for ReadState {
@@ -313,10 +328,25 @@ impl fmt::Debug for ReadState {
 
 impl ReadState {
     /// Builds the state of a snapshot blob, keeping only `types` (all when
-    /// `None`).
+    /// `None`), with no compiled type registered yet.
     pub(crate) fn from_snapshot(
         blob: Arc<LoadedBlob>,
         types: Option<&[String]>,
+    ) -> Result<Self, Error> {
+        Self::from_snapshot_checked(blob, types, Arc::default())
+    }
+
+    /// [`ReadState::from_snapshot`], first comparing every compiled type
+    /// registered in `checks` with the blob's schema.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Schema`]: a registered type conflicts with the blob's
+    /// schema (naming the blob, the type, the field and both
+    /// definitions); what [`ReadState::from_snapshot`] finds.
+    pub(crate) fn from_snapshot_checked(
+        blob: Arc<LoadedBlob>,
+        types: Option<&[String]>,
+        checks: Arc<SchemaChecks>,
     ) -> Result<Self, Error> {
         let BlobName::Snapshot(version) = blob.name() else {
             return Err(Error::new(
@@ -324,6 +354,10 @@ impl ReadState {
                 format!("blob {} is not a snapshot", blob.name()),
             ));
         };
+        let started = std::time::Instant::now();
+        let schema_hash = checks::schema_hash(blob.schema());
+        check_blob(&checks, &blob, schema_hash)?;
+        let schema_check = started.elapsed();
         let mut out = ReadState {
             version,
             tag: blob.result_tag(),
@@ -336,6 +370,9 @@ impl ReadState {
             indexes: Arc::new(IndexSet::default()),
             index_update: std::time::Duration::ZERO,
             index_updates: Arc::default(),
+            checks,
+            schema_hash,
+            schema_check,
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -363,6 +400,7 @@ impl ReadState {
                 count: pos.state_count,
                 checksum: pos.state_checksum,
                 slots: vec![at],
+                verified: Arc::default(),
             });
         }
         out.index = Arc::new(index);
@@ -370,8 +408,9 @@ impl ReadState {
     }
 
     /// The state after applying a delta or reverse delta: refused unless the
-    /// blob applies to this state's tag; the per-type record counts and
-    /// checksums the blob's header promises are verified.
+    /// blob applies to this state's tag, or when a compiled type read from
+    /// this state conflicts with the blob's schema; the per-type record
+    /// counts and checksums the blob's header promises are verified.
     pub(crate) fn apply(&self, blob: Arc<LoadedBlob>) -> Result<ReadState, Error> {
         let name = blob.name();
         if matches!(name, BlobName::Snapshot(_)) {
@@ -391,12 +430,34 @@ impl ReadState {
                 ),
             ));
         }
+        let started = std::time::Instant::now();
+        // Most deltas carry the schema held: comparing is cheaper than
+        // hashing.
+        let same_schema = blob.schema() == &*self.schema;
+        let schema_hash = if same_schema {
+            self.schema_hash
+        } else {
+            checks::schema_hash(blob.schema())
+        };
+        check_blob(&self.checks, &blob, schema_hash)?;
+        let schema_check = started.elapsed();
         let mut next = self.clone();
         let slot = next.blobs.len() as u32;
         next.blobs.push(blob.clone());
         next.version = name.to_version();
         next.tag = blob.result_tag();
-        next.schema = Arc::new(blob.schema().clone());
+        next.schema_check = schema_check;
+        if schema_hash != self.schema_hash {
+            // What was found to read the old schema right says nothing of
+            // the new one.
+            next.schema_hash = schema_hash;
+            for t in &mut next.types {
+                t.verified = Arc::default();
+            }
+        }
+        if !same_schema {
+            next.schema = Arc::new(blob.schema().clone());
+        }
         next.header_tags = Arc::new(blob.tags().to_vec());
         let mut words = Vec::new();
         let mut index = (*next.index).clone();
@@ -422,6 +483,7 @@ impl ReadState {
                         count: 0,
                         checksum: 0,
                         slots: Vec::new(),
+                        verified: Arc::default(),
                     });
                     next.types.len() - 1
                 }
@@ -792,6 +854,11 @@ impl ReadState {
             Some(&i) => (self.types[i].count as usize, self.types[i].table.limit()),
             None => (0, 0),
         };
+        // A typed index reads keys through compiled code.
+        if let Some(c) = spec.compiled() {
+            self.verify_compiled(c)
+                .map_err(|e| format!("index {}: {e}", spec.name()))?;
+        }
         let read = self.read_fn(spec.type_name());
         let started = std::time::Instant::now();
         let data = IndexData::build(spec, count, limit, &*read)?;
@@ -893,8 +960,76 @@ impl ReadState {
     ///
     /// A type the state does not hold (not in the dataset, or filtered out)
     /// gives an empty view.
+    ///
+    /// The first call for a type compares it with the state's schema
+    /// ([`hollow_schema::evolution`]'s rules) and registers it, so that
+    /// the consumer (or [`ReadState::apply_blob`]) refuses later versions
+    /// it would misread; later calls cost one compare. A consumer compares
+    /// the types given to [`ConsumerBuilder::check_type`],
+    /// [`record_type`](crate::ConsumerBuilder::record_type) and
+    /// [`index`](crate::ConsumerBuilder::index) before it loads a version,
+    /// and never holds a version they would misread.
+    ///
+    /// # Panics
+    /// When `T` would misread this state's records: its compiled schema
+    /// and the state's conflict ([`ReadState::try_records`] returns that
+    /// error instead). The message names the version, the type, the field
+    /// and both definitions. Register the type with
+    /// [`ConsumerBuilder::check_type`] so that a refresh refuses such a
+    /// version rather than serving it.
+    ///
+    /// [`ConsumerBuilder::check_type`]: crate::ConsumerBuilder::check_type
+    #[inline]
     pub fn records<T: Struct>(&self) -> Records<'_, T> {
         let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
+        if let Some(t) = ty {
+            let c = Compiled::of::<T>();
+            if t.verified.load(Ordering::Relaxed) != c.id() {
+                if let Err(e) = self.verify(t, c) {
+                    misread(e, T::TYPE_NAME)
+                }
+            }
+        }
+        self.records_of(ty)
+    }
+
+    /// [`ReadState::records`], returning the schema conflict instead of
+    /// panicking on it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Schema`]: `T`'s compiled schema conflicts with this
+    /// state's (a field both know is stored differently), naming the
+    /// version, the type, the field and both definitions.
+    ///
+    /// ```
+    /// # use hollow_runtime::ReadState;
+    /// #[derive(hollow_runtime::Hollow)]
+    /// struct Movie {
+    ///     id: u64,
+    ///     title: u32, // Text in the blobs
+    /// }
+    /// # fn f(state: &ReadState) {
+    /// match state.try_records::<Movie>() {
+    ///     Ok(movies) => println!("{} movies", movies.len()),
+    ///     Err(e) => eprintln!("{e}"), // ... Movie.title: type changed: was ...
+    /// }
+    /// # }
+    /// ```
+    #[inline]
+    pub fn try_records<T: Struct>(&self) -> Result<Records<'_, T>, Error> {
+        let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
+        if let Some(t) = ty {
+            let c = Compiled::of::<T>();
+            if t.verified.load(Ordering::Relaxed) != c.id() {
+                self.verify(t, c)?;
+            }
+        }
+        Ok(self.records_of(ty))
+    }
+
+    /// The view of type `ty`'s records (checked by the caller).
+    #[inline(always)]
+    fn records_of<'s, T: Struct>(&'s self, ty: Option<&'s TypeRead>) -> Records<'s, T> {
         Records {
             state: self,
             ty,
@@ -902,6 +1037,55 @@ impl ReadState {
             pk: std::cell::OnceCell::new(),
             _t: PhantomData,
         }
+    }
+
+    /// Compares compiled type `c` with this state's schema (once per
+    /// schema and type, see [`SchemaChecks`]); registers it when it reads
+    /// the state right, and remembers that in `t`.
+    #[cold]
+    #[inline(never)]
+    fn verify(&self, t: &TypeRead, c: Compiled) -> Result<(), Error> {
+        match self.checks.conflicts(&self.schema, self.schema_hash, c) {
+            None => {
+                self.checks.register(c);
+                t.verified.store(c.id(), Ordering::Relaxed);
+                Ok(())
+            }
+            Some(text) => Err(Error::new(
+                ErrorKind::Schema,
+                format!(
+                    "version {}: {}",
+                    self.version,
+                    checks::conflict_message(c.name, &text)
+                ),
+            )),
+        }
+    }
+
+    /// Compares compiled type `c` with this state's schema, as
+    /// [`ReadState::records`] does (for readers through compiled code
+    /// other than [`Records`], such as typed indexes).
+    pub(crate) fn verify_compiled(&self, c: Compiled) -> Result<(), Error> {
+        match self.index.get(c.name) {
+            Some(&i) => self.verify(&self.types[i], c),
+            None => Ok(()),
+        }
+    }
+
+    /// How long comparing the compiled types read with the blob's schema
+    /// took when this state was made (by loading a snapshot or applying a
+    /// delta): a hash of the schema, and for each type registered a
+    /// lookup, or the comparison itself the first time a schema is seen.
+    pub fn schema_check_time(&self) -> std::time::Duration {
+        self.schema_check
+    }
+
+    /// How many comparisons of a compiled type with a schema the states
+    /// sharing this one's registry (a consumer's, or the states applied to
+    /// one opened directly) have run: one per distinct pair, however many
+    /// blobs of that schema are loaded.
+    pub fn schema_checks_run(&self) -> u64 {
+        self.checks.runs()
     }
 
     /// The record of type `t` at ordinal `o`: by arithmetic in the base
@@ -1021,6 +1205,30 @@ impl ReadState {
         }
         Ok((count, checksum))
     }
+}
+
+/// Refuses `blob` when a compiled type registered in `checks` conflicts
+/// with its schema (hashed to `hash`).
+fn check_blob(checks: &SchemaChecks, blob: &LoadedBlob, hash: u64) -> Result<(), Error> {
+    let found = checks.check_all(blob.schema(), hash);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Schema,
+        format!("blob {}: {}", blob.name(), found.join("; ")),
+    ))
+}
+
+/// The panic of [`ReadState::records`] on a schema conflict.
+#[cold]
+#[inline(never)]
+fn misread(e: Error, type_name: &str) -> ! {
+    panic!(
+        "{e} (read it with ReadState::try_records to handle this, and register \
+         {type_name} with ConsumerBuilder::check_type so that a consumer refuses such a \
+         version instead of loading it)"
+    )
 }
 
 fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate::wire::ReadError> {

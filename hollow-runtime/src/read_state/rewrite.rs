@@ -112,7 +112,11 @@ impl ReadState {
         })?;
         drop(writer);
         let blob = LoadedBlob::open(BlobName::Snapshot(version), bytes)?;
-        let mut out = ReadState::from_snapshot(Arc::new(blob), self.only.as_deref())?;
+        let mut out = ReadState::from_snapshot_checked(
+            Arc::new(blob),
+            self.only.as_deref(),
+            self.checks.clone(),
+        )?;
         out.indexes = Arc::new(IndexSet {
             slots: std::sync::RwLock::new(self.indexes.snapshot()),
             options: self.indexes.options,
