@@ -429,6 +429,51 @@ fn producer_agrees<T: Indexed>(dir: &Path, e: &Schema, edit: &Edit) {
     assert_eq!(check_continuation(e, T::schema(), 1).is_err(), refused);
 }
 
+/// The consumer check, run for real: a consumer compiled with `T` refuses
+/// the store written with `E` exactly on a conflict, with
+/// `ErrorKind::Schema`, and holds no version then; `try_records` on a
+/// state read without the check agrees.
+fn consumer_agrees<T: Indexed>(dir: &Path, edit: &Edit) {
+    let conflict = table(edit).conflict;
+    let rt = dataset::runtime();
+    let cache = tempfile::tempdir().unwrap();
+    let consumer = hollow_runtime::Consumer::builder(
+        Arc::new(FsBlobStore::new(dir).unwrap()),
+        Arc::new(FileAnnouncer::new(dir).unwrap()),
+    )
+    .cache_dir(cache.path())
+    .check_type::<T>()
+    .build()
+    .unwrap();
+    match rt.block_on(consumer.refresh()) {
+        Ok(v) => {
+            assert!(!conflict, "{edit:?}: a conflicting blob was loaded");
+            assert_eq!(v, Some(1));
+            let state = consumer.current().unwrap();
+            assert_eq!(state.records::<T>().len(), 3, "{edit:?}");
+        }
+        Err(err) => {
+            assert!(conflict, "{edit:?}: a compatible blob was refused: {err}");
+            assert_eq!(err.kind(), ErrorKind::Schema, "{err}");
+            assert!(err.to_string().contains(T::TYPE_NAME), "{err}");
+            assert!(consumer.current().is_none());
+        }
+    }
+    // Read without registering the type: the state loads, and the typed
+    // read reports the same verdict.
+    let cache = tempfile::tempdir().unwrap();
+    let unchecked = hollow_runtime::Consumer::builder(
+        Arc::new(FsBlobStore::new(dir).unwrap()),
+        Arc::new(FileAnnouncer::new(dir).unwrap()),
+    )
+    .cache_dir(cache.path())
+    .build()
+    .unwrap();
+    assert_eq!(rt.block_on(unchecked.refresh()).unwrap(), Some(1));
+    let state = unchecked.current().unwrap();
+    assert_eq!(state.try_records::<T>().is_err(), conflict, "{edit:?}");
+}
+
 /// `hollow schema-diff OLD NEW`'s exit code.
 fn schema_diff(old: &str, new: &str) -> i32 {
     let out = assert_cmd::Command::cargo_bin("hollow")
@@ -484,6 +529,7 @@ fn all_agree<T: Indexed>(edit: &Edit, en: Option<&str>, with_id: impl Fn(u64) ->
     let dir = tempfile::tempdir().unwrap();
     publish_as(dir.path(), &e, &with_id);
     producer_agrees::<T>(dir.path(), &e, edit);
+    consumer_agrees::<T>(dir.path(), edit);
     cli_agrees(dir.path(), &b, &e, edit);
 }
 
