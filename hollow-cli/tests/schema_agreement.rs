@@ -437,38 +437,37 @@ fn consumer_agrees<T: Indexed>(dir: &Path, edit: &Edit) {
     let conflict = table(edit).conflict;
     let rt = dataset::runtime();
     let cache = tempfile::tempdir().unwrap();
-    let consumer = hollow_runtime::Consumer::builder(
-        Arc::new(FsBlobStore::new(dir).unwrap()),
-        Arc::new(FileAnnouncer::new(dir).unwrap()),
-    )
-    .cache_dir(cache.path())
-    .check_type::<T>()
-    .build()
-    .unwrap();
-    match rt.block_on(consumer.refresh()) {
+    let consumer = |checked: bool, name: &str| {
+        let builder = hollow_runtime::Consumer::builder(
+            Arc::new(FsBlobStore::new(dir).unwrap()),
+            Arc::new(FileAnnouncer::new(dir).unwrap()),
+        )
+        .cache_dir(cache.path().join(name));
+        let builder = if checked {
+            builder.check_type::<T>()
+        } else {
+            builder
+        };
+        builder.build().unwrap()
+    };
+    let checked = consumer(true, "checked");
+    match rt.block_on(checked.refresh()) {
         Ok(v) => {
             assert!(!conflict, "{edit:?}: a conflicting blob was loaded");
             assert_eq!(v, Some(1));
-            let state = consumer.current().unwrap();
+            let state = checked.current().unwrap();
             assert_eq!(state.records::<T>().len(), 3, "{edit:?}");
         }
         Err(err) => {
             assert!(conflict, "{edit:?}: a compatible blob was refused: {err}");
             assert_eq!(err.kind(), ErrorKind::Schema, "{err}");
             assert!(err.to_string().contains(T::TYPE_NAME), "{err}");
-            assert!(consumer.current().is_none());
+            assert!(checked.current().is_none());
         }
     }
     // Read without registering the type: the state loads, and the typed
     // read reports the same verdict.
-    let cache = tempfile::tempdir().unwrap();
-    let unchecked = hollow_runtime::Consumer::builder(
-        Arc::new(FsBlobStore::new(dir).unwrap()),
-        Arc::new(FileAnnouncer::new(dir).unwrap()),
-    )
-    .cache_dir(cache.path())
-    .build()
-    .unwrap();
+    let unchecked = consumer(false, "unchecked");
     assert_eq!(rt.block_on(unchecked.refresh()).unwrap(), Some(1));
     let state = unchecked.current().unwrap();
     assert_eq!(state.try_records::<T>().is_err(), conflict, "{edit:?}");

@@ -67,60 +67,17 @@ pub fn shared() -> &'static S3Server {
     })
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        PathBuf::from,
-    )
-}
-
-/// The Python of the moto virtual environment, installed if missing.
+/// The Python of the moto virtual environment, installed if missing
+/// (where `.ci/run` installs it too).
 ///
 /// # Panics
 /// `python3 -m venv` or `pip install` failed.
 pub fn moto_python() -> PathBuf {
-    let root = target_dir().join("hollow-s3");
-    std::fs::create_dir_all(&root).expect("creating target/hollow-s3");
-    let venv = root.join(format!("moto-{MOTO_VERSION}"));
-    let python = venv.join("bin/python");
-    let marker = venv.join(".installed");
-    let lock = std::fs::File::create(root.join("install.lock")).expect("creating the install lock");
-    lock.lock().expect("locking the install lock");
-    if !marker.exists() {
-        let base = std::env::var("HOLLOW_PYTHON").unwrap_or_else(|_| "python3".into());
-        let _ = std::fs::remove_dir_all(&venv);
-        run(
-            Command::new(&base).arg("-m").arg("venv").arg(&venv),
-            "creating a venv",
-        );
-        run(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg(format!("moto[server]=={MOTO_VERSION}")),
-            "installing moto[server] from PyPI",
-        );
-        std::fs::write(&marker, MOTO_VERSION).expect("writing the install marker");
-    }
-    drop(lock);
-    python
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({cmd:?}): {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    hollow_tests::python::venv(
+        "hollow-s3",
+        &format!("moto-{MOTO_VERSION}"),
+        &[&format!("moto[server]=={MOTO_VERSION}")],
+    )
 }
 
 impl S3Server {

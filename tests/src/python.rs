@@ -33,9 +33,30 @@ fn target_dir() -> PathBuf {
 /// `python3 -m venv` or `pip install` failed (the message names the step
 /// and shows pip's output).
 pub fn python() -> PathBuf {
-    let root = target_dir().join("hollow-python");
+    venv(
+        "hollow-python",
+        &format!("pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}"),
+        &[
+            &format!("pycapnp=={PYCAPNP_VERSION}"),
+            &format!("xxhash=={XXHASH_VERSION}"),
+        ],
+    )
+}
+
+/// The Python of virtual environment `name` under `<target>/<root>/`,
+/// created with `packages` (pip requirement specifiers, pinned) installed
+/// from PyPI the first time. A file lock in `<target>/<root>/` keeps test
+/// binaries running at once from installing twice, and a marker file
+/// (`.installed`) written last says the install finished. `python3` makes
+/// the environment (`HOLLOW_PYTHON` names another interpreter).
+///
+/// # Panics
+/// `python3 -m venv` or `pip install` failed (the message names the step
+/// and shows pip's output).
+pub fn venv(root: &str, name: &str, packages: &[&str]) -> PathBuf {
+    let root = target_dir().join(root);
     std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("creating {}: {e}", root.display()));
-    let venv = root.join(format!("pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}"));
+    let venv = root.join(name);
     let python = venv.join("bin/python");
     let marker = venv.join(".installed");
     let lock_path = root.join("install.lock");
@@ -48,7 +69,7 @@ pub fn python() -> PathBuf {
         let _ = std::fs::remove_dir_all(&venv);
         run(
             Command::new(&base).arg("-m").arg("venv").arg(&venv),
-            "creating a Python venv",
+            &format!("creating the Python venv {}", venv.display()),
         );
         run(
             Command::new(&python)
@@ -59,11 +80,10 @@ pub fn python() -> PathBuf {
                     "--quiet",
                     "--disable-pip-version-check",
                 ])
-                .arg(format!("pycapnp=={PYCAPNP_VERSION}"))
-                .arg(format!("xxhash=={XXHASH_VERSION}")),
-            "installing pycapnp and xxhash from PyPI",
+                .args(packages),
+            &format!("installing {} from PyPI", packages.join(", ")),
         );
-        std::fs::write(&marker, format!("{PYCAPNP_VERSION} {XXHASH_VERSION}"))
+        std::fs::write(&marker, packages.join(" "))
             .unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
     }
     drop(lock);
