@@ -1,4 +1,4 @@
-//! The benchmark workload of `shared/BENCHMARK.md`: the `Movie` and `Actor`
+//! The benchmark workload of `docs/benchmark.md`: the `Movie` and `Actor`
 //! record types and their deterministic generator (Java's `java.util.Random`
 //! with seed 42, reimplemented exactly, so the data matches the Netflix
 //! Hollow run record for record).

@@ -1,4 +1,4 @@
-//! `hollow-bench`: the benchmark scenario of `shared/BENCHMARK.md`, every
+//! `hollow-bench`: the benchmark scenario of `docs/benchmark.md`, every
 //! figure beside a baseline measured in the same run.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! Figures for the `hollow` CLI on the benchmark workload (BENCHMARK.md):
+//! Figures for the `hollow` CLI on the benchmark workload (`docs/benchmark.md`):
 //!
 //! - `export` throughput (records/s, JSON Lines to a file) beside
 //!   `serde_json` of the native structs writing the same lines to the same

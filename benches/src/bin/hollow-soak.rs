@@ -11,7 +11,7 @@
 //!     [--every E (C / 20)] [--reclaim F|none (0.1)] [--dir DIR (a temporary directory)]
 //! ```
 //!
-//! The records are the benchmark's movies (`shared/BENCHMARK.md`, without
+//! The records are the benchmark's movies (`docs/benchmark.md`, without
 //! actors); every cycle after the first modifies N/100 of them, removes
 //! N/1000 and adds N/1000 (about 1 % changed), and both producers publish
 //! the whole set (`run_cycle`). Every E cycles, and after the last, a row

@@ -1,4 +1,4 @@
-//! `hollow-store-bench`: the benchmark scenario of `shared/BENCHMARK.md`
+//! `hollow-store-bench`: the benchmark scenario of `docs/benchmark.md`
 //! published to and consumed from a store given by URL (such as an
 //! S3-compatible server), beside the same on a local directory measured in
 //! the same run.
