@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hollow_runtime::store::object::{ObjectAnnouncer, ObjectBlobStore};
 use hollow_runtime::store::retention::RetentionCleaner;
 use hollow_runtime::store::url::{open, Opened};
-use hollow_runtime::store::{AnnouncementWatcher, Announcer, BlobName, StoreErrorKind};
+use hollow_runtime::store::{AnnouncementWatcher, BlobName, StoreErrorKind};
 use hollow_runtime::{ErrorKind, Producer};
 use hollow_tests::{dataset, Movie};
 use hollow_tests_s3 as s3;

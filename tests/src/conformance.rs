@@ -148,7 +148,11 @@ pub mod blob_store {
         assert_eq!(store.size(r21).await.unwrap(), 0, "{kind}: empty blob");
 
         let dest = scratch.path().join("local-copy");
-        assert_eq!(fetched(store, kind, s1, &dest).await, b"snapshot one", "{kind}");
+        assert_eq!(
+            fetched(store, kind, s1, &dest).await,
+            b"snapshot one",
+            "{kind}"
+        );
         // Fetch replaces the destination.
         assert_eq!(fetched(store, kind, d12, &dest).await, b"delta", "{kind}");
         assert_eq!(fetched(store, kind, r21, &dest).await, b"", "{kind}");
@@ -160,8 +164,16 @@ pub mod blob_store {
 
         // Put replaces.
         store.put(s1, b"snapshot ONE!").await.unwrap();
-        assert_eq!(fetched(store, kind, s1, &dest).await, b"snapshot ONE!", "{kind}");
-        assert_eq!(store.size(s1).await.unwrap(), 13, "{kind}: size after replace");
+        assert_eq!(
+            fetched(store, kind, s1, &dest).await,
+            b"snapshot ONE!",
+            "{kind}"
+        );
+        assert_eq!(
+            store.size(s1).await.unwrap(),
+            13,
+            "{kind}: size after replace"
+        );
 
         store.delete(d12).await.unwrap();
         store
@@ -211,7 +223,10 @@ pub mod blob_store {
             ("size", store.size(missing).await),
         ] {
             let msg = expect_err(kind, what, result, StoreErrorKind::NotFound);
-            assert!(msg.contains("blob snapshot-9 not found"), "{kind}: {what}: {msg}");
+            assert!(
+                msg.contains("blob snapshot-9 not found"),
+                "{kind}: {what}: {msg}"
+            );
             assert!(
                 msg.contains(&store.describe()),
                 "{kind}: {what}: {msg} does not name {}",
@@ -339,7 +354,11 @@ pub mod announcer {
             msg.contains("another producer announced version 12 (expected 11)"),
             "{kind}: {msg}"
         );
-        assert!(msg.contains(&h.where_), "{kind}: {msg} does not name {}", h.where_);
+        assert!(
+            msg.contains(&h.where_),
+            "{kind}: {msg} does not name {}",
+            h.where_
+        );
         let msg = expect_err(
             kind,
             "expecting nothing announced",
@@ -449,11 +468,7 @@ pub mod watcher {
         changed_wakes_on_a_new_version_only(kind, &fresh()).await;
     }
 
-    async fn changed(
-        kind: &str,
-        w: &dyn AnnouncementWatcher,
-        seen: Option<u64>,
-    ) -> Option<u64> {
+    async fn changed(kind: &str, w: &dyn AnnouncementWatcher, seen: Option<u64>) -> Option<u64> {
         tokio::time::timeout(WAKE_LIMIT, w.changed(seen))
             .await
             .unwrap_or_else(|_| panic!("{kind}: changed({seen:?}) did not return"))
