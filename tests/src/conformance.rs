@@ -118,6 +118,7 @@ pub mod blob_store {
         delete_of_a_missing_blob_is_no_error(kind, &fresh()).await;
         every_kind_of_name_round_trips(kind, &fresh()).await;
         fetch_into_a_missing_directory_is_io(kind, &fresh()).await;
+        no_partial_blob_is_visible_during_put(kind, &fresh(), large, 3).await;
     }
 
     /// Put, list, size, fetch, replace and delete on an empty store, then a
@@ -301,6 +302,51 @@ pub mod blob_store {
             StoreErrorKind::Io,
         );
         assert!(msg.contains("snapshot-1"), "{kind}: {msg}");
+    }
+
+    /// While blobs of `len` bytes are put (snapshots `0..versions`, one
+    /// after the other), `size`, `fetch` and `list` from another task see
+    /// each one missing or complete, never in part.
+    pub async fn no_partial_blob_is_visible_during_put(
+        kind: &str,
+        store: &Arc<dyn BlobStore>,
+        len: usize,
+        versions: u64,
+    ) {
+        let scratch = tempfile::tempdir().unwrap();
+        let big: Arc<Vec<u8>> = Arc::new((0..len).map(|i| (i % 253) as u8).collect());
+        for v in 0..versions {
+            let name = BlobName::Snapshot(v);
+            let writer = {
+                let (store, big) = (store.clone(), big.clone());
+                tokio::spawn(async move { store.put(name, &big).await })
+            };
+            let dest = scratch.path().join(format!("fetched-{v}"));
+            let mut seen_complete = false;
+            while !seen_complete {
+                match store.size(name).await {
+                    Ok(n) => assert_eq!(n, len as u64, "{kind}: a partial blob's size"),
+                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{kind}: {e}"),
+                }
+                match store.fetch(name, &dest).await {
+                    Ok(()) => {
+                        assert!(
+                            std::fs::read(&dest).unwrap() == *big,
+                            "{kind}: a partial blob fetched"
+                        );
+                        seen_complete = true;
+                    }
+                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{kind}: {e}"),
+                }
+                for listed in store.list().await.unwrap() {
+                    assert!(listed.to_version() <= v, "{kind}: {listed} listed");
+                }
+            }
+            writer
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{kind}: put {name}: {e}"));
+        }
     }
 }
 

@@ -105,6 +105,8 @@ async fn dir_blob_store_conformance() {
     let dirs = Dirs::default();
     let fresh = || Arc::new(FsBlobStore::new(dirs.fresh()).unwrap()) as Arc<dyn BlobStore>;
     blob_store::run(DIR, &fresh, 3_000_000).await;
+    // Blobs of 4 MiB, written in several writes each.
+    blob_store::no_partial_blob_is_visible_during_put(DIR, &fresh(), 4 << 20, 5).await;
 
     // Only the blobs and the claim are left in the directory (created
     // with its parents): no temporary files.

@@ -1038,42 +1038,6 @@ pub(super) mod tests {
         assert_eq!(dir_entries(dir.path()), kept);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn fs_store_no_partial_blob_visible_during_put() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
-        let big = Arc::new(vec![0xabu8; 4 << 20]);
-        for v in 0..5u64 {
-            let name = BlobName::Snapshot(v);
-            let writer = {
-                let (store, big) = (store.clone(), big.clone());
-                tokio::spawn(async move { store.put(name, &big).await })
-            };
-            let dest = dir.path().join(format!("fetched-{v}.out"));
-            let mut seen_complete = false;
-            while !seen_complete {
-                match store.size(name).await {
-                    Ok(n) => assert_eq!(n, big.len() as u64, "partial blob visible"),
-                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}"),
-                }
-                match store.fetch(name, &dest).await {
-                    Ok(()) => {
-                        assert!(
-                            std::fs::read(&dest).unwrap() == *big,
-                            "partial blob fetched"
-                        );
-                        seen_complete = true;
-                    }
-                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}"),
-                }
-                for listed in store.list().await.unwrap() {
-                    assert!(listed.to_version() <= v);
-                }
-            }
-            writer.await.unwrap().unwrap();
-        }
-    }
-
     #[test]
     fn file_announcer_race_across_threads() {
         // Plain threads, each with its own runtime and announcer: the lock
