@@ -1,8 +1,9 @@
 //! The object-store blob store and announcer against a real S3-compatible
 //! server (moto, started by `hollow_tests_s3`; see that module): the
-//! server's conditional writes, the blob store contract, the announcement's
-//! compare-and-swap, two producers racing, requests per poll, the retention
-//! cleaner, and producer and consumers in separate processes.
+//! server's conditional writes, two producers racing, requests per poll,
+//! the retention cleaner, and producer and consumers in separate processes.
+//! The blob store, announcer and watcher contracts are checked by the
+//! conformance suites (`object_store_conformance.rs`).
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use hollow_runtime::store::object::{ObjectAnnouncer, ObjectBlobStore};
 use hollow_runtime::store::retention::RetentionCleaner;
 use hollow_runtime::store::url::{open, Opened};
-use hollow_runtime::store::{AnnouncementWatcher, Announcer, BlobName, StoreErrorKind};
+use hollow_runtime::store::{AnnouncementWatcher, BlobName, StoreErrorKind};
 use hollow_runtime::{ErrorKind, Producer};
 use hollow_tests::{dataset, Movie};
 use hollow_tests_s3 as s3;
@@ -116,124 +117,6 @@ fn the_server_implements_conditional_writes() {
             .await
             .unwrap_err();
         assert!(matches!(e, object_store::Error::NotModified { .. }), "{e}");
-    });
-}
-
-#[test]
-fn blob_store_contract_over_s3() {
-    let server = s3::shared();
-    let url = server.new_bucket("contract", "datasets/movies");
-    let opened = open_url(&url);
-    let store = opened.store;
-    assert_eq!(store.describe(), url);
-    let scratch = tempfile::tempdir().unwrap();
-    runtime().block_on(async {
-        assert!(store.list().await.unwrap().is_empty());
-        let small = b"a small blob".to_vec();
-        // Above the 8 MiB multipart threshold: uploaded in parts.
-        let big: Vec<u8> = (0..20_000_000u32).map(|i| (i % 251) as u8).collect();
-        store.put(BlobName::Snapshot(1), &small).await.unwrap();
-        store.put(BlobName::Snapshot(2), &big).await.unwrap();
-        store
-            .put(BlobName::Delta { from: 1, to: 2 }, b"d")
-            .await
-            .unwrap();
-        let mut names = store.list().await.unwrap();
-        names.sort();
-        assert_eq!(
-            names,
-            vec![
-                BlobName::Snapshot(1),
-                BlobName::Snapshot(2),
-                BlobName::Delta { from: 1, to: 2 }
-            ]
-        );
-        assert_eq!(
-            store.size(BlobName::Snapshot(2)).await.unwrap(),
-            big.len() as u64
-        );
-        let dest = scratch.path().join("local");
-        store.fetch(BlobName::Snapshot(2), &dest).await.unwrap();
-        assert!(std::fs::read(&dest).unwrap() == big);
-        store.fetch(BlobName::Snapshot(1), &dest).await.unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), small);
-
-        // A missing blob: NotFound naming the blob and the URL; the
-        // destination is untouched and no temporary file is left.
-        let e = store.fetch(BlobName::Snapshot(9), &dest).await.unwrap_err();
-        assert_eq!(e.kind(), StoreErrorKind::NotFound, "{e}");
-        assert!(
-            e.to_string()
-                .contains(&format!("blob snapshot-9 not found in {url}")),
-            "{e}"
-        );
-        assert_eq!(std::fs::read(&dest).unwrap(), small);
-        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 1);
-
-        store.delete(BlobName::Snapshot(1)).await.unwrap();
-        store.delete(BlobName::Snapshot(1)).await.unwrap();
-        assert_eq!(store.list().await.unwrap().len(), 2);
-
-        // A missing bucket: a configuration error naming the URL.
-        let missing = open_url("s3://no-such-bucket-hollow/p");
-        for e in [
-            missing.store.list().await.unwrap_err(),
-            missing
-                .store
-                .fetch(BlobName::Snapshot(1), &dest)
-                .await
-                .unwrap_err(),
-            missing.watcher.latest().await.unwrap_err(),
-        ] {
-            assert_eq!(e.kind(), StoreErrorKind::Config, "{e}");
-            assert!(
-                e.to_string()
-                    .contains("the bucket of s3://no-such-bucket-hollow/p does not exist"),
-                "{e}"
-            );
-        }
-    });
-}
-
-#[test]
-fn announcements_are_a_compare_and_swap_one_winner_per_version() {
-    let server = s3::shared();
-    let url = server.new_bucket("cas", "p");
-    // Several announcers (as several hosts would have) racing for each
-    // version.
-    let announcers: Vec<Arc<dyn Announcer>> = (0..6).map(|_| open_url(&url).announcer).collect();
-    runtime().block_on(async {
-        let mut expected = None;
-        for version in 1..=8u64 {
-            let barrier = Arc::new(tokio::sync::Barrier::new(announcers.len()));
-            let tasks: Vec<_> = announcers
-                .iter()
-                .map(|a| {
-                    let (a, barrier) = (a.clone(), barrier.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        a.announce(version, expected).await
-                    })
-                })
-                .collect();
-            let mut wins = 0;
-            for t in tasks {
-                match t.await.unwrap() {
-                    Ok(()) => wins += 1,
-                    Err(e) => {
-                        assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}");
-                        assert!(
-                            e.to_string()
-                                .contains(&format!("another producer announced version {version}")),
-                            "{e}"
-                        );
-                    }
-                }
-            }
-            assert_eq!(wins, 1, "version {version}");
-            assert_eq!(announcers[0].announced().await.unwrap(), Some(version));
-            expected = Some(version);
-        }
     });
 }
 

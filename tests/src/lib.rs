@@ -32,6 +32,7 @@
 use hollow_runtime::{Hollow, Struct};
 
 pub mod check;
+pub mod conformance;
 pub mod crafted;
 pub mod dataset;
 pub mod fuzz;

@@ -272,24 +272,8 @@ impl AnnouncementWatcher for InProcessAnnouncer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fs::tests::{dir_entries, round_trip};
+    use super::super::fs::tests::dir_entries;
     use super::*;
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn memory_store_round_trip() {
-        let store = MemoryBlobStore::new();
-        assert_eq!(store.describe(), "memory");
-        round_trip(&store).await;
-        assert_eq!(
-            store.names(),
-            vec![
-                BlobName::Snapshot(1),
-                BlobName::Snapshot(9),
-                BlobName::ReverseDelta { from: 2, to: 1 },
-            ]
-        );
-    }
 
     #[tokio::test]
     async fn memory_store_clones_share_blobs() {
@@ -350,91 +334,5 @@ mod tests {
         assert!(store.names().is_empty());
         let e = store.size(name).await.unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::NotFound);
-    }
-
-    #[tokio::test]
-    async fn in_process_announcer_compare_and_swap() {
-        let a = InProcessAnnouncer::new();
-        assert_eq!(a.announced().await.unwrap(), None);
-        a.announce(11, None).await.unwrap();
-        a.announce(12, Some(11)).await.unwrap();
-        let e = a.announce(12, Some(11)).await.unwrap_err();
-        assert_eq!(e.kind(), StoreErrorKind::Conflict);
-        assert!(
-            e.to_string()
-                .contains("another producer announced version 12 (expected 11)"),
-            "{e}"
-        );
-        assert_eq!(
-            a.announce(1, None).await.unwrap_err().kind(),
-            StoreErrorKind::Conflict
-        );
-        // Lower and equal versions through the compare-and-swap.
-        a.clone().announce(3, Some(12)).await.unwrap();
-        a.announce(3, Some(3)).await.unwrap();
-        assert_eq!(a.latest().await.unwrap(), Some(3));
-        assert!(format!("{a:?}").contains("Some(3)"));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn in_process_announcer_race_one_winner_per_version() {
-        let a = InProcessAnnouncer::default();
-        let mut expected = None;
-        for version in 1..=30u64 {
-            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
-            let tasks: Vec<_> = (0..16)
-                .map(|_| {
-                    let (a, barrier) = (a.clone(), barrier.clone());
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        a.announce(version, expected).await
-                    })
-                })
-                .collect();
-            let mut wins = 0;
-            for t in tasks {
-                match t.await.unwrap() {
-                    Ok(()) => wins += 1,
-                    Err(e) => assert_eq!(e.kind(), StoreErrorKind::Conflict, "{e}"),
-                }
-            }
-            assert_eq!(wins, 1, "version {version}");
-            expected = Some(version);
-        }
-        assert_eq!(a.latest().await.unwrap(), Some(30));
-    }
-
-    #[tokio::test]
-    async fn in_process_announcer_changed_wakes_immediately() {
-        let a = InProcessAnnouncer::new();
-        // Already different: returns at once.
-        assert_eq!(a.changed(Some(1)).await.unwrap(), None);
-        let watcher = a.clone();
-        let waiting = tokio::spawn(async move { watcher.changed(None).await });
-        tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        a.announce(1, None).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_millis(500), waiting)
-            .await
-            .expect("changed() did not wake")
-            .unwrap()
-            .unwrap();
-        assert_eq!(got, Some(1));
-        // Re-announcing the same version does not wake a watcher that has
-        // seen it; the next version does.
-        let watcher = a.clone();
-        let waiting = tokio::spawn(async move { watcher.changed(Some(1)).await });
-        a.announce(1, Some(1)).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!waiting.is_finished());
-        a.announce(2, Some(1)).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_millis(500), waiting)
-            .await
-            .expect("changed() did not wake")
-            .unwrap()
-            .unwrap();
-        assert_eq!(got, Some(2));
-        let mut rx = a.subscribe();
-        assert_eq!(*rx.borrow_and_update(), Some(2));
     }
 }

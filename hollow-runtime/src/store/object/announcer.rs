@@ -409,28 +409,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn compare_and_swap() {
-        let (_, a) = announcer();
-        assert_eq!(a.announced().await.unwrap(), None);
-        let e = a.announce(1, Some(0)).await.unwrap_err();
-        assert_eq!(e.kind(), StoreErrorKind::Conflict);
-        a.announce(11, None).await.unwrap();
-        a.announce(12, Some(11)).await.unwrap();
-        let e = a.announce(12, Some(11)).await.unwrap_err();
-        assert_eq!(e.kind(), StoreErrorKind::Conflict);
-        assert!(
-            e.to_string()
-                .contains("another producer announced version 12 (expected 11)"),
-            "{e}"
-        );
-        assert!(
-            e.to_string().contains("memory://ds/announced.version"),
-            "{e}"
-        );
-        assert_eq!(a.latest().await.unwrap(), Some(12));
-    }
-
-    #[tokio::test]
     async fn pin_overrides_the_announcement_for_watchers() {
         let (_, a) = announcer();
         a.announce(3, None).await.unwrap();
@@ -479,23 +457,5 @@ mod tests {
                 "{e}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn changed_notices_a_new_announcement() {
-        let (_, a) = announcer();
-        let a = a.with_poll_interval(Duration::from_millis(10));
-        a.announce(1, None).await.unwrap();
-        let w = a.clone();
-        let waiting = tokio::spawn(async move { w.changed(Some(1)).await });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!waiting.is_finished());
-        a.announce(2, Some(1)).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .expect("changed() did not notice")
-            .unwrap()
-            .unwrap();
-        assert_eq!(got, Some(2));
     }
 }

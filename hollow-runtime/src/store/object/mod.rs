@@ -410,33 +410,6 @@ impl BlobStore for ObjectBlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fs::tests::round_trip;
-
-    #[tokio::test]
-    async fn object_store_round_trip_in_memory() {
-        let objects = Arc::new(object_store::memory::InMemory::new());
-        // A small threshold so the large blob of the contract goes multipart.
-        let store = ObjectBlobStore::new(objects.clone(), "/a/b/", "memory://a/b")
-            .with_multipart_threshold(1 << 20)
-            .with_part_size(1 << 20)
-            .with_upload_concurrency(2);
-        assert_eq!(store.describe(), "memory://a/b");
-        round_trip(&store).await;
-        // Only blobs and this store's claim under the prefix.
-        let mut names: Vec<String> = objects
-            .list_with_delimiter(Some(&ObjectPath::from("a/b")))
-            .await
-            .unwrap()
-            .objects
-            .iter()
-            .map(|m| m.location.filename().unwrap().to_owned())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            vec!["claim-9", "reversedelta-2-1", "snapshot-1", "snapshot-9"]
-        );
-    }
 
     #[tokio::test]
     async fn a_second_store_cannot_write_a_claimed_version() {
