@@ -156,6 +156,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             const NODES: &'static [#krate::__private::LayoutNode] =
                 &[#krate::__private::LayoutNode::Data(4)];
@@ -189,6 +190,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
             #krate::__list_of_elements!();
             type Item<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
@@ -219,6 +221,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::KeyPart for #name {
             fn clone_key(&self) -> Self {
                 match #name::__hollow_from_u16(self.__hollow_to_u16()) {
@@ -256,6 +259,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::HashKeyPart for #name {
             type Elem = Self;
             #[inline]
@@ -413,6 +417,7 @@ fn union(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             const NODES: &'static [#krate::__private::LayoutNode] = &#name::__HOLLOW_NODES;
             type Ref<'a> = ::core::result::Result<#ref_name<'a>, #krate::NotInSchema>;

@@ -90,19 +90,26 @@ pub(crate) fn expand(
             ty: f.ty,
         })
         .collect();
-    let pk = c
-        .primary_key
-        .as_ref()
-        .and_then(|k| resolve_key(cx, krate, &type_name, k, &key_fields, KeyKind::Primary));
+    let pk = c.primary_key.as_ref().and_then(|k| {
+        resolve_key(
+            cx,
+            krate,
+            name,
+            &type_name,
+            k,
+            &key_fields,
+            KeyKind::Primary,
+        )
+    });
     let uniques: Vec<ResolvedKey> = c
         .unique
         .iter()
-        .filter_map(|k| resolve_key(cx, krate, &type_name, k, &key_fields, KeyKind::Unique))
+        .filter_map(|k| resolve_key(cx, krate, name, &type_name, k, &key_fields, KeyKind::Unique))
         .collect();
     let hashes: Vec<ResolvedKey> = c
         .hash_index
         .iter()
-        .filter_map(|k| resolve_key(cx, krate, &type_name, k, &key_fields, KeyKind::Hash))
+        .filter_map(|k| resolve_key(cx, krate, name, &type_name, k, &key_fields, KeyKind::Hash))
         .collect();
 
     let vis = &input.vis;
@@ -224,6 +231,32 @@ pub(crate) fn expand(
             }
         }
     });
+    let rust_names = idents.iter().map(|i| {
+        let s = i.to_string();
+        s.strip_prefix("r#").unwrap_or(&s).to_string()
+    });
+    let field_at = quote! {
+        #[automatically_derived]
+        #[diagnostic::do_not_recommend]
+        impl #krate::__private::Fields for #name {
+            const FIELDS: &'static [&'static str] = &[#(#rust_names),*];
+        }
+        #(#field_at)*
+    };
+    let mut path_consts = TokenStream::new();
+    let mut const_names = std::collections::HashSet::new();
+    for p in pk
+        .iter()
+        .chain(&uniques)
+        .chain(&hashes)
+        .flat_map(|k| &k.paths)
+    {
+        for (n, def) in &p.consts {
+            if const_names.insert(n.clone()) {
+                path_consts.extend(def.clone());
+            }
+        }
+    }
     let mut asserts = TokenStream::new();
     for k in pk.iter().chain(&uniques).chain(&hashes) {
         asserts.extend(k.asserts.clone());
@@ -273,6 +306,7 @@ pub(crate) fn expand(
             }
 
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl #krate::Value for #name {
                 const NODES: &'static [#krate::__private::LayoutNode] = &#name::__HOLLOW_NODES;
                 type Ref<'a> = #ref_name<'a>;
@@ -308,7 +342,7 @@ pub(crate) fn expand(
                 }
             }
 
-            #(#field_at)*
+            #field_at
         };
     }
 
@@ -511,6 +545,7 @@ pub(crate) fn expand(
         #[automatically_derived]
         impl #name {
             #consts
+            #path_consts
             #[doc(hidden)]
             #vis const __HOLLOW_LAYOUT: #krate::__private::Layout<{ #name::__HOLLOW_N }> =
                 #krate::__private::expect_layout(#krate::__private::layout(&#name::__HOLLOW_NODES));
@@ -544,6 +579,7 @@ pub(crate) fn expand(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             type Ref<'a> = #ref_name<'a>;
             #krate::__pointer_value_impl!();
@@ -560,6 +596,7 @@ pub(crate) fn expand(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::PointerValue for #name {
             fn ty() -> #krate::__private::Type {
                 #krate::__private::Type::Struct(::std::string::String::from(#type_name))
@@ -577,6 +614,7 @@ pub(crate) fn expand(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
             #krate::__list_of_elements!();
             type Item<'a> = #ref_name<'a>;
@@ -600,6 +638,7 @@ pub(crate) fn expand(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Struct for #name {
             const TYPE_NAME: &'static str = #type_name;
             const SIZE: #krate::__private::StructSize = #name::__HOLLOW_LAYOUT.size;
@@ -639,7 +678,7 @@ pub(crate) fn expand(
 
         #index_impl
 
-        #(#field_at)*
+        #field_at
 
         #assert_block
     }
