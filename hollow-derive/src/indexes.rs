@@ -67,49 +67,25 @@ fn describe(krate: &syn::Path, paths: &[ResolvedPath]) -> TokenStream {
     }
 }
 
-struct Def {
-    ident: syn::Ident,
-    tokens: TokenStream,
-}
-
-/// One index type for key `k` of `kind`.
-fn index_def(
+/// The lookup side of an index type: `(Key type, encode_key body,
+/// each_key body, key_matches item, key_at_matches item)`. A hash index
+/// on one path (possibly a list) keys each element; other indexes key the
+/// tuple of their paths.
+fn lookup_code(
     krate: &syn::Path,
     name: &syn::Ident,
-    vis: &syn::Visibility,
     k: &ResolvedKey,
-    kind: KeyKind,
-) -> Def {
-    let labels: Vec<&str> = k.paths.iter().map(|p| p.label.as_str()).collect();
-    let ident = match kind {
-        KeyKind::Primary => format_ident!("{}PrimaryKey", name),
-        _ => format_ident!(
-            "{}By{}",
-            name,
-            labels.iter().map(|l| camel(l)).collect::<String>()
-        ),
-    };
+    single_hash: bool,
+) -> (
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
     let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
     let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
     let given = key_parts(k.paths.len());
-    let single_hash = kind == KeyKind::Hash && k.paths.len() == 1;
-    let (kind_tokens, view, what) = match kind {
-        KeyKind::Primary => (
-            quote!(#krate::IndexKind::PrimaryKey),
-            quote!(#krate::UniqueIndex<'s, Self>),
-            "primary key",
-        ),
-        KeyKind::Unique => (
-            quote!(#krate::IndexKind::Unique),
-            quote!(#krate::UniqueIndex<'s, Self>),
-            "unique key",
-        ),
-        KeyKind::Hash => (
-            quote!(#krate::IndexKind::Hash),
-            quote!(#krate::HashIndex<'s, Self>),
-            "hash index",
-        ),
-    };
     let (key_ty, encode, each) = if single_hash {
         // One path, possibly a list: each element is a key.
         let ty = tys[0];
@@ -172,6 +148,50 @@ fn index_def(
             #key_at_body
         }
     };
+    (key_ty, encode, each, matches, key_at)
+}
+
+struct Def {
+    ident: syn::Ident,
+    tokens: TokenStream,
+}
+
+/// One index type for key `k` of `kind`.
+fn index_def(
+    krate: &syn::Path,
+    name: &syn::Ident,
+    vis: &syn::Visibility,
+    k: &ResolvedKey,
+    kind: KeyKind,
+) -> Def {
+    let labels: Vec<&str> = k.paths.iter().map(|p| p.label.as_str()).collect();
+    let ident = match kind {
+        KeyKind::Primary => format_ident!("{}PrimaryKey", name),
+        _ => format_ident!(
+            "{}By{}",
+            name,
+            labels.iter().map(|l| camel(l)).collect::<String>()
+        ),
+    };
+    let single_hash = kind == KeyKind::Hash && k.paths.len() == 1;
+    let (kind_tokens, view, what) = match kind {
+        KeyKind::Primary => (
+            quote!(#krate::IndexKind::PrimaryKey),
+            quote!(#krate::UniqueIndex<'s, Self>),
+            "primary key",
+        ),
+        KeyKind::Unique => (
+            quote!(#krate::IndexKind::Unique),
+            quote!(#krate::UniqueIndex<'s, Self>),
+            "unique key",
+        ),
+        KeyKind::Hash => (
+            quote!(#krate::IndexKind::Hash),
+            quote!(#krate::HashIndex<'s, Self>),
+            "hash index",
+        ),
+    };
+    let (key_ty, encode, each, matches, key_at) = lookup_code(krate, name, k, single_hash);
     let describe = if kind == KeyKind::Hash {
         // Only unique keys are described (in duplicate-key errors).
         let l = labels.join(", ");
