@@ -176,6 +176,14 @@ fn resolve(
 }
 
 impl ResolvedPath {
+    /// `<T as Trait>::item` for this path's type `T`, spanned on the key
+    /// path: an error about the type (it cannot be such a key) points there,
+    /// the same place from every use, and is reported once.
+    pub(crate) fn qualified(&self, tr: TokenStream, item: TokenStream) -> TokenStream {
+        let ty = &self.ty;
+        respan(quote!(<#ty as #tr>::#item), self.span)
+    }
+
     /// The key part as read from an accessor: `<T as Value>::Ref<'a>`.
     pub(crate) fn ref_ty(&self, krate: &syn::Path) -> TokenStream {
         let ty = &self.ty;
@@ -211,8 +219,6 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 /// A resolved key attribute.
 pub(crate) struct ResolvedKey {
     pub(crate) paths: Vec<ResolvedPath>,
-    /// Compile-time checks that each path's type may be in such a key.
-    pub(crate) asserts: TokenStream,
 }
 
 impl ResolvedKey {
@@ -234,20 +240,12 @@ pub(crate) fn resolve_key(
     kind: KeyKind,
 ) -> Option<ResolvedKey> {
     let mut paths = Vec::new();
-    let mut asserts = TokenStream::new();
     let mut ok = true;
     for p in &attr.paths {
         match resolve(cx, krate, self_ty, type_name, p, fields, kind) {
-            Some(r) => {
-                let ty = &r.ty;
-                asserts.extend(match kind {
-                    KeyKind::Hash => quote_spanned!(r.span=> __hollow_hash_part::<#ty>();),
-                    _ => quote_spanned!(r.span=> __hollow_key_part::<#ty>();),
-                });
-                paths.push(r);
-            }
+            Some(r) => paths.push(r),
             None => ok = false,
         }
     }
-    ok.then_some(ResolvedKey { paths, asserts })
+    ok.then_some(ResolvedKey { paths })
 }

@@ -68,7 +68,6 @@ pub(crate) fn expand(
     } else {
         (quote!(), quote!())
     };
-    let asserts = key_asserts(&m);
     quote! {
         #consts
         #ref_type
@@ -78,7 +77,6 @@ pub(crate) fn expand(
         #record
         #indexes
         #field_at
-        #asserts
     }
 }
 
@@ -522,19 +520,29 @@ fn pk_code(m: &StructModel<'_>, parts: &[TokenStream]) -> (TokenStream, TokenStr
             quote!(::std::string::String::from("(no primary key)")),
         );
     };
-    let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
     let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
     let labels: Vec<&String> = k.paths.iter().map(|p| &p.label).collect();
+    let key_fn = |item: TokenStream| -> Vec<TokenStream> {
+        k.paths
+            .iter()
+            .map(|p| p.qualified(quote!(#krate::KeyPart), item.clone()))
+            .collect()
+    };
+    let (hash, eq, describe) = (
+        key_fn(quote!(hash_key)),
+        key_fn(quote!(eq_key_ref)),
+        key_fn(quote!(describe_key)),
+    );
     (
         quote! {
             let mut h = #krate::KeyHasher::new();
-            #(<#tys as #krate::KeyPart>::hash_key(#parts, &mut h);)*
+            #(#hash(#parts, &mut h);)*
             h.finish()
         },
-        quote!(true #(&& <#tys as #krate::KeyPart>::eq_key_ref(#parts, &#by_ref))*),
+        quote!(true #(&& #eq(#parts, &#by_ref))*),
         quote! {
             let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![
-                #(::std::format!("{}={}", #labels, <#tys as #krate::KeyPart>::describe_key(#parts))),*
+                #(::std::format!("{}={}", #labels, #describe(#parts))),*
             ];
             parts.join(", ")
         },
@@ -581,11 +589,14 @@ fn record_impl(m: &StructModel<'_>) -> TokenStream {
     let (key_hash, key_is, key_describe) = pk_code(m, &given_parts);
     let pk_hash_ref = match &m.pk {
         Some(k) => {
-            let tys = k.paths.iter().map(|p| &p.ty);
+            let hash = k
+                .paths
+                .iter()
+                .map(|p| p.qualified(quote!(#krate::KeyPart), quote!(hash_key_ref)));
             let by_ref = k.paths.iter().map(|p| &p.by_ref);
             quote! {
                 let mut h = #krate::KeyHasher::new();
-                #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, &mut h);)*
+                #(#hash(&#by_ref, &mut h);)*
                 h.finish()
             }
         }
@@ -632,27 +643,5 @@ fn record_impl(m: &StructModel<'_>) -> TokenStream {
                 #key_describe
             }
         }
-    }
-}
-
-/// Compile-time checks that each key path's type may be in its key.
-fn key_asserts(m: &StructModel<'_>) -> TokenStream {
-    let krate = m.krate;
-    let mut asserts = TokenStream::new();
-    for k in m.keys() {
-        asserts.extend(k.asserts.clone());
-    }
-    if asserts.is_empty() {
-        return quote!();
-    }
-    quote! {
-        const _: () = {
-            fn __hollow_key_part<T: #krate::KeyPart>() {}
-            fn __hollow_hash_part<T: #krate::HashKeyPart>() {}
-            #[allow(dead_code)]
-            fn __hollow_check() {
-                #asserts
-            }
-        };
     }
 }
