@@ -110,7 +110,27 @@ fn doc_expr(attrs: &[syn::Attribute]) -> TokenStream {
     }
 }
 
+/// A Cap'n Proto enum: its conversions, `Value`, `Element`, and (an enum
+/// can be a key) `KeyPart` and `HashKeyPart`.
 fn plain_enum(
+    input: &DeriveInput,
+    data: &DataEnum,
+    names: &[String],
+    type_name: &str,
+    krate: &syn::Path,
+) -> TokenStream {
+    let inherent = enum_inherent(input, data, names, type_name, krate);
+    let value = enum_value_impls(&input.ident, type_name, krate);
+    let key = enum_key_impls(&input.ident, names, krate);
+    quote! {
+        #inherent
+        #value
+        #key
+    }
+}
+
+/// The enum's hidden conversions to and from its `u16` and its IR.
+fn enum_inherent(
     input: &DeriveInput,
     data: &DataEnum,
     names: &[String],
@@ -155,7 +175,15 @@ fn plain_enum(
             }
         }
 
+    }
+}
+
+/// The enum's `Value` (a 16-bit slot) and `Element` (a list of 16-bit
+/// values) impls.
+fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> TokenStream {
+    quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             const NODES: &'static [#krate::__private::LayoutNode] =
                 &[#krate::__private::LayoutNode::Data(4)];
@@ -189,6 +217,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
             #krate::__list_of_elements!();
             type Item<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
@@ -218,7 +247,14 @@ fn plain_enum(
             }
         }
 
+    }
+}
+
+/// The enum's `KeyPart` and `HashKeyPart` impls: keyed by its number.
+fn enum_key_impls(name: &syn::Ident, names: &[String], krate: &syn::Path) -> TokenStream {
+    quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::KeyPart for #name {
             fn clone_key(&self) -> Self {
                 match #name::__hollow_from_u16(self.__hollow_to_u16()) {
@@ -256,6 +292,7 @@ fn plain_enum(
         }
 
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::HashKeyPart for #name {
             type Elem = Self;
             #[inline]
@@ -270,6 +307,23 @@ fn plain_enum(
     }
 }
 
+/// A union's variants, as the generated items need them.
+struct UnionModel<'a> {
+    name: &'a syn::Ident,
+    vis: &'a syn::Visibility,
+    ref_name: syn::Ident,
+    type_name: &'a str,
+    krate: &'a syn::Path,
+    data: &'a DataEnum,
+    /// Cap'n Proto member names.
+    names: &'a [String],
+    variants: Vec<&'a syn::Ident>,
+    /// Each variant's value type (`()` for a unit variant).
+    vtys: Vec<syn::Type>,
+    /// Whether each variant holds a value.
+    has_value: Vec<bool>,
+}
+
 fn union(
     input: &DeriveInput,
     data: &DataEnum,
@@ -277,97 +331,45 @@ fn union(
     type_name: &str,
     krate: &syn::Path,
 ) -> TokenStream {
-    let name = &input.ident;
-    let vis = &input.vis;
-    let ref_name = format_ident!("{}Ref", name);
-    let n = data.variants.len();
     let unit: syn::Type = syn::parse_quote!(());
-    let vtys: Vec<&syn::Type> = data
-        .variants
-        .iter()
-        .map(|v| match &v.fields {
-            Fields::Unnamed(u) if u.unnamed.len() == 1 => &u.unnamed[0].ty,
-            _ => &unit,
-        })
-        .collect();
-    let has_value: Vec<bool> = data
-        .variants
-        .iter()
-        .map(|v| matches!(&v.fields, Fields::Unnamed(u) if u.unnamed.len() == 1))
-        .collect();
-    let variants: Vec<&syn::Ident> = data.variants.iter().map(|v| &v.ident).collect();
-    let nums: Vec<u16> = (0..n as u16).collect();
-    let idx: Vec<usize> = (0..n).collect();
-
-    let ref_variants = idx.iter().map(|&i| {
-        let v = variants[i];
-        let attrs = data.variants[i]
-            .attrs
+    let m = UnionModel {
+        name: &input.ident,
+        vis: &input.vis,
+        ref_name: format_ident!("{}Ref", input.ident),
+        type_name,
+        krate,
+        data,
+        names,
+        variants: data.variants.iter().map(|v| &v.ident).collect(),
+        vtys: data
+            .variants
             .iter()
-            .filter(|a| a.path().is_ident("doc"));
-        if has_value[i] {
-            let rt = types::ref_type(krate, vtys[i]);
-            quote!(#(#attrs)* #v(#rt))
-        } else {
-            quote!(#(#attrs)* #v)
-        }
-    });
-    let read_arms = idx.iter().map(|&i| {
-        let (v, ty, num) = (variants[i], vtys[i], nums[i]);
-        if has_value[i] {
-            quote!(#num => ::core::result::Result::Ok(#ref_name::#v(
-                <#ty as #krate::Value>::read(s, &offsets[#name::__HOLLOW_BASE[#i]..])
-            )),)
-        } else {
-            quote!(#num => ::core::result::Result::Ok(#ref_name::#v),)
-        }
-    });
-    let write_arms = idx.iter().map(|&i| {
-        let (v, ty, num) = (variants[i], vtys[i], nums[i]);
-        if has_value[i] {
-            quote!(#name::#v(x) => {
-                b.set_u16(offsets[0], #num);
-                <#ty as #krate::Value>::write(x, b, &offsets[#name::__HOLLOW_BASE[#i]..]);
+            .map(|v| match &v.fields {
+                Fields::Unnamed(u) if u.unnamed.len() == 1 => u.unnamed[0].ty.clone(),
+                _ => unit.clone(),
             })
-        } else {
-            quote!(#name::#v => b.set_u16(offsets[0], #num),)
-        }
-    });
-    let owned_arms = idx.iter().map(|&i| {
-        let (v, ty) = (variants[i], vtys[i]);
-        if has_value[i] {
-            quote!(#ref_name::#v(x) => #name::#v(<#ty as #krate::Value>::from_ref(x)?),)
-        } else {
-            quote!(#ref_name::#v => #name::#v,)
-        }
-    });
-    let debug_arms = idx.iter().map(|&i| {
-        let v = variants[i];
-        let vname = v.to_string();
-        if has_value[i] {
-            quote!(#ref_name::#v(x) => f.debug_tuple(#vname).field(x).finish(),)
-        } else {
-            quote!(#ref_name::#v => f.write_str(#vname),)
-        }
-    });
-    let debug_bounds = vtys
-        .iter()
-        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::fmt::Debug));
-    let copy_bounds: Vec<TokenStream> = vtys
-        .iter()
-        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::marker::Copy))
-        .collect();
-    let field_ir = idx.iter().map(|&i| {
-        let ty = vtys[i];
-        let cname = &names[i];
-        let doc = doc_expr(&data.variants[i].attrs);
-        quote! {{
-            let mut f = <#ty as #krate::Value>::field(#cname, ordinal);
-            f.doc = #doc;
-            f
-        }}
-    });
-    let ref_doc = format!("A [`{name}`] read in place: the member that is set, with its value.");
+            .collect(),
+        has_value: data
+            .variants
+            .iter()
+            .map(|v| matches!(&v.fields, Fields::Unnamed(u) if u.unnamed.len() == 1))
+            .collect(),
+    };
+    let consts = union_consts(&m);
+    let ref_type = union_ref_type(&m);
+    let value = union_value_impl(&m);
+    quote! {
+        #consts
+        #ref_type
+        #value
+    }
+}
+
+/// The union's layout constants: its layout nodes and where each member's
+/// start.
+fn union_consts(m: &UnionModel<'_>) -> TokenStream {
+    let (name, vis, krate, vtys) = (m.name, m.vis, m.krate, &m.vtys);
+    let n = m.variants.len();
     quote! {
         #[automatically_derived]
         impl #name {
@@ -384,7 +386,44 @@ fn union(
             #vis const __HOLLOW_BASE: [usize; #n] =
                 #krate::__private::member_bases::<#n>(&#name::__HOLLOW_NODES, 0);
         }
+    }
+}
 
+/// The accessor enum (`ReadingRef<'a>`) with its `Clone`, `Copy` and
+/// `Debug` impls.
+fn union_ref_type(m: &UnionModel<'_>) -> TokenStream {
+    let (name, vis, krate, ref_name) = (m.name, m.vis, m.krate, &m.ref_name);
+    let ref_variants = m.variants.iter().enumerate().map(|(i, v)| {
+        let attrs = m.data.variants[i]
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"));
+        if m.has_value[i] {
+            let rt = types::ref_type(krate, &m.vtys[i]);
+            quote!(#(#attrs)* #v(#rt))
+        } else {
+            quote!(#(#attrs)* #v)
+        }
+    });
+    let debug_arms = m.variants.iter().enumerate().map(|(i, v)| {
+        let vname = v.to_string();
+        if m.has_value[i] {
+            quote!(#ref_name::#v(x) => f.debug_tuple(#vname).field(x).finish(),)
+        } else {
+            quote!(#ref_name::#v => f.write_str(#vname),)
+        }
+    });
+    let debug_bounds = m
+        .vtys
+        .iter()
+        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::fmt::Debug));
+    let copy_bounds: Vec<TokenStream> = m
+        .vtys
+        .iter()
+        .map(|t| quote!(<#t as #krate::Value>::Ref<'a>: ::core::marker::Copy))
+        .collect();
+    let ref_doc = format!("A [`{name}`] read in place: the member that is set, with its value.");
+    quote! {
         #[doc = #ref_doc]
         #vis enum #ref_name<'a> {
             #(#ref_variants,)*
@@ -411,8 +450,54 @@ fn union(
                 }
             }
         }
+    }
+}
 
+/// The match arms of the union's `Value` impl: `(read, write, from_ref)`.
+fn union_arms(m: &UnionModel<'_>) -> (Vec<TokenStream>, Vec<TokenStream>, Vec<TokenStream>) {
+    let (name, krate, ref_name) = (m.name, m.krate, &m.ref_name);
+    let mut read = Vec::new();
+    let mut write = Vec::new();
+    let mut owned = Vec::new();
+    for (i, v) in m.variants.iter().enumerate() {
+        let (ty, num) = (&m.vtys[i], i as u16);
+        if m.has_value[i] {
+            read.push(quote!(#num => ::core::result::Result::Ok(#ref_name::#v(
+                <#ty as #krate::Value>::read(s, &offsets[#name::__HOLLOW_BASE[#i]..])
+            )),));
+            write.push(quote!(#name::#v(x) => {
+                b.set_u16(offsets[0], #num);
+                <#ty as #krate::Value>::write(x, b, &offsets[#name::__HOLLOW_BASE[#i]..]);
+            }));
+            owned
+                .push(quote!(#ref_name::#v(x) => #name::#v(<#ty as #krate::Value>::from_ref(x)?),));
+        } else {
+            read.push(quote!(#num => ::core::result::Result::Ok(#ref_name::#v),));
+            write.push(quote!(#name::#v => b.set_u16(offsets[0], #num),));
+            owned.push(quote!(#ref_name::#v => #name::#v,));
+        }
+    }
+    (read, write, owned)
+}
+
+/// The union's `Value` impl: a discriminant and its members in the
+/// parent's sections, its IR a `Union` field.
+fn union_value_impl(m: &UnionModel<'_>) -> TokenStream {
+    let (name, krate, ref_name, type_name, vtys) =
+        (m.name, m.krate, &m.ref_name, m.type_name, &m.vtys);
+    let (read_arms, write_arms, owned_arms) = union_arms(m);
+    let field_ir = m.vtys.iter().enumerate().map(|(i, ty)| {
+        let cname = &m.names[i];
+        let doc = doc_expr(&m.data.variants[i].attrs);
+        quote! {{
+            let mut f = <#ty as #krate::Value>::field(#cname, ordinal);
+            f.doc = #doc;
+            f
+        }}
+    });
+    quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             const NODES: &'static [#krate::__private::LayoutNode] = &#name::__HOLLOW_NODES;
             type Ref<'a> = ::core::result::Result<#ref_name<'a>, #krate::NotInSchema>;

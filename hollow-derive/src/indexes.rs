@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::ctxt::Ctxt;
-use crate::keys::{KeyKind, ResolvedKey, ResolvedPath};
+use crate::keys::{respan, KeyKind, ResolvedKey, ResolvedPath};
 
 /// `actor.id` → `ActorId`, `runtime_min` → `RuntimeMin`.
 fn camel(label: &str) -> String {
@@ -49,13 +49,15 @@ fn key_parts(n: usize) -> Vec<TokenStream> {
 /// Describes a key read from a record `r`, from its paths.
 fn describe(krate: &syn::Path, paths: &[ResolvedPath]) -> TokenStream {
     let parts = paths.iter().map(|p| {
-        let (ty, by_ref, label) = (&p.ty, &p.by_ref, &p.label);
+        let (by_ref, label) = (&p.by_ref, &p.label);
+        let from_ref = p.qualified(quote!(#krate::Value), quote!(from_ref));
+        let describe = p.qualified(quote!(#krate::KeyPart), quote!(describe_key));
         quote! {
             ::std::format!(
                 "{}={}",
                 #label,
-                match <#ty as #krate::Value>::from_ref(#by_ref) {
-                    ::core::result::Result::Ok(v) => #krate::KeyPart::describe_key(&v),
+                match #from_ref(#by_ref) {
+                    ::core::result::Result::Ok(v) => #describe(&v),
                     ::core::result::Result::Err(e) => ::std::format!("({e})"),
                 }
             )
@@ -65,6 +67,105 @@ fn describe(krate: &syn::Path, paths: &[ResolvedPath]) -> TokenStream {
         let parts: ::std::vec::Vec<::std::string::String> = ::std::vec![#(#parts),*];
         parts.join(", ")
     }
+}
+
+/// The lookup side of an index type: `(Key type, encode_key body,
+/// each_key body, key_matches item, key_at_matches item)`. A hash index
+/// on one path (possibly a list) keys each element; other indexes key the
+/// tuple of their paths.
+fn lookup_code(
+    krate: &syn::Path,
+    name: &syn::Ident,
+    k: &ResolvedKey,
+    single_hash: bool,
+) -> (
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
+    let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
+    let given = key_parts(k.paths.len());
+    let key_fn = |item: TokenStream| -> Vec<TokenStream> {
+        k.paths
+            .iter()
+            .map(|p| p.qualified(quote!(#krate::KeyPart), item.clone()))
+            .collect()
+    };
+    let (hash, eq) = (key_fn(quote!(hash_key_ref)), key_fn(quote!(eq_refs)));
+    let (key_ty, encode, each) = if single_hash {
+        // One path, possibly a list: each element is a key.
+        let by_ref = by_ref[0];
+        let p = &k.paths[0];
+        let elem = p.qualified(quote!(#krate::HashKeyPart), quote!(Elem));
+        let each = p.qualified(quote!(#krate::HashKeyPart), quote!(each_key_ref));
+        (
+            respan(quote!(<#elem as #krate::Value>::Ref<'k>), p.span),
+            respan(
+                quote!(<#elem as #krate::KeyPart>::hash_key_ref(key, h);),
+                p.span,
+            ),
+            quote!(#each(&#by_ref, h, f);),
+        )
+    } else {
+        let ref_tys: Vec<TokenStream> = k
+            .paths
+            .iter()
+            .map(|p| p.qualified(quote!(#krate::Value), quote!(Ref<'k>)))
+            .collect();
+        (
+            key_type(&ref_tys),
+            quote!(#(#hash(#given, h);)*),
+            quote! {
+                h.clear();
+                #(#hash(&#by_ref, h);)*
+                f(h.bytes());
+            },
+        )
+    };
+    // A direct comparison of the key's fields, for lookups (hash indexes
+    // keep the default, which compares encodings of every element).
+    let matches = if single_hash {
+        quote!()
+    } else {
+        let parts = eq
+            .iter()
+            .zip(&by_ref)
+            .zip(&given)
+            .map(|((eq, by_ref), given)| quote!(#eq(#given, &#by_ref)));
+        quote! {
+            #[inline]
+            fn key_matches(
+                r: &<#name as #krate::Value>::Ref<'_>,
+                key: &Self::Key<'_>,
+            ) -> bool {
+                #(#parts)&&*
+            }
+        }
+    };
+    // Key `pos` of a record compared directly: for a hash index on one
+    // path, element `pos` of a list (or the one value); otherwise a
+    // record's only key.
+    let key_at_body = if single_hash {
+        let p = &k.paths[0];
+        let key_at_eq = p.qualified(quote!(#krate::HashKeyPart), quote!(key_at_eq));
+        let by_ref = by_ref[0];
+        quote!(#key_at_eq(&#by_ref, pos, key))
+    } else {
+        quote!(pos == 0 && <Self as #krate::IndexDef>::key_matches(r, key))
+    };
+    let key_at = quote! {
+        #[inline]
+        fn key_at_matches(
+            r: &<#name as #krate::Value>::Ref<'_>,
+            pos: u32,
+            key: &Self::Key<'_>,
+        ) -> bool {
+            #key_at_body
+        }
+    };
+    (key_ty, encode, each, matches, key_at)
 }
 
 struct Def {
@@ -89,9 +190,6 @@ fn index_def(
             labels.iter().map(|l| camel(l)).collect::<String>()
         ),
     };
-    let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
-    let by_ref: Vec<&TokenStream> = k.paths.iter().map(|p| &p.by_ref).collect();
-    let given = key_parts(k.paths.len());
     let single_hash = kind == KeyKind::Hash && k.paths.len() == 1;
     let (kind_tokens, view, what) = match kind {
         KeyKind::Primary => (
@@ -110,68 +208,7 @@ fn index_def(
             "hash index",
         ),
     };
-    let (key_ty, encode, each) = if single_hash {
-        // One path, possibly a list: each element is a key.
-        let ty = tys[0];
-        let by_ref = by_ref[0];
-        let elem = quote!(<#ty as #krate::HashKeyPart>::Elem);
-        (
-            quote!(<#elem as #krate::Value>::Ref<'k>),
-            quote!(<#elem as #krate::KeyPart>::hash_key_ref(key, h);),
-            quote!(<#ty as #krate::HashKeyPart>::each_key_ref(&#by_ref, h, f);),
-        )
-    } else {
-        let ref_tys: Vec<TokenStream> = tys
-            .iter()
-            .map(|ty| quote!(<#ty as #krate::Value>::Ref<'k>))
-            .collect();
-        (
-            key_type(&ref_tys),
-            quote!(#(<#tys as #krate::KeyPart>::hash_key_ref(#given, h);)*),
-            quote! {
-                h.clear();
-                #(<#tys as #krate::KeyPart>::hash_key_ref(&#by_ref, h);)*
-                f(h.bytes());
-            },
-        )
-    };
-    // A direct comparison of the key's fields, for lookups (hash indexes
-    // keep the default, which compares encodings of every element).
-    let matches = if single_hash {
-        quote!()
-    } else {
-        let parts = tys.iter().zip(&by_ref).zip(&given).map(
-            |((ty, by_ref), given)| quote!(<#ty as #krate::KeyPart>::eq_refs(#given, &#by_ref)),
-        );
-        quote! {
-            #[inline]
-            fn key_matches(
-                r: &<#name as #krate::Value>::Ref<'_>,
-                key: &Self::Key<'_>,
-            ) -> bool {
-                #(#parts)&&*
-            }
-        }
-    };
-    // Key `pos` of a record compared directly: for a hash index on one
-    // path, element `pos` of a list (or the one value); otherwise a
-    // record's only key.
-    let key_at_body = if single_hash {
-        let (ty, by_ref) = (tys[0], by_ref[0]);
-        quote!(<#ty as #krate::HashKeyPart>::key_at_eq(&#by_ref, pos, key))
-    } else {
-        quote!(pos == 0 && <Self as #krate::IndexDef>::key_matches(r, key))
-    };
-    let key_at = quote! {
-        #[inline]
-        fn key_at_matches(
-            r: &<#name as #krate::Value>::Ref<'_>,
-            pos: u32,
-            key: &Self::Key<'_>,
-        ) -> bool {
-            #key_at_body
-        }
-    };
+    let (key_ty, encode, each, matches, key_at) = lookup_code(krate, name, k, single_hash);
     let describe = if kind == KeyKind::Hash {
         // Only unique keys are described (in duplicate-key errors).
         let l = labels.join(", ");
@@ -271,7 +308,10 @@ pub(crate) fn expand(
     });
     if let (Some(k), Some(d)) = (pk, defs.first()) {
         let ident = &d.ident;
-        let tys: Vec<&TokenStream> = k.paths.iter().map(|p| &p.ty).collect();
+        let hash = k
+            .paths
+            .iter()
+            .map(|p| p.qualified(quote!(#krate::KeyPart), quote!(hash_key_ref)));
         let given = key_parts(k.paths.len());
         out.extend(quote! {
             #[automatically_derived]
@@ -282,7 +322,7 @@ pub(crate) fn expand(
                     key: &<Self as #krate::Record>::PrimaryKeyRef<'_>,
                     h: &mut #krate::KeyHasher,
                 ) {
-                    #(<#tys as #krate::KeyPart>::hash_key_ref(#given, h);)*
+                    #(#hash(#given, h);)*
                 }
                 #[inline]
                 fn primary_key_matches(

@@ -2,7 +2,7 @@
 //! typed primary-key extraction.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::attr::{KeyAttr, KeyPath};
 use crate::ctxt::Ctxt;
@@ -47,6 +47,9 @@ pub(crate) struct ResolvedPath {
     pub(crate) span: Span,
     /// The path as written, dotted (`actor.id`), for messages.
     pub(crate) label: String,
+    /// Named consts of the record (name, definition) checking each nested
+    /// segment names a field.
+    pub(crate) consts: Vec<(String, TokenStream)>,
 }
 
 fn strip_raw(s: &str) -> &str {
@@ -56,6 +59,7 @@ fn strip_raw(s: &str) -> &str {
 fn resolve(
     cx: &mut Ctxt,
     krate: &syn::Path,
+    self_ty: &syn::Ident,
     type_name: &str,
     path: &KeyPath,
     fields: &[KeyField<'_>],
@@ -111,11 +115,45 @@ fn resolve(
     let mut by_ref = respan(quote!(r.#ident()), span0);
     let mut ir = vec![quote!(::std::string::String::from(#cname))];
     let mut span = span0;
-    for (seg, &seg_span) in path.segments[1..].iter().zip(&path.spans[1..]) {
+    let mut consts = Vec::new();
+    for (i, (seg, &seg_span)) in path.segments[1..].iter().zip(&path.spans[1..]).enumerate() {
         span = seg_span;
         let seg = strip_raw(seg);
         let outer = respan(ty, span);
-        let at = quote_spanned!(span=> #krate::FieldAt<{ #krate::field_id(#seg) }>);
+        // The field is looked up by name at compile time, once per path
+        // prefix (a const of the record): a name the type lacks fails
+        // there with a message naming both, and the uses of the const
+        // report nothing more.
+        let prefix: Vec<&str> = path.segments[..=i + 1]
+            .iter()
+            .map(|s| strip_raw(s))
+            .collect();
+        let const_name = format_ident!("key_path__{}", prefix.join("__"), span = span);
+        let missing = format!(
+            "key path `{}`: `{}` has no field `{seg}`",
+            path.segments
+                .iter()
+                .map(|s| strip_raw(s))
+                .collect::<Vec<_>>()
+                .join("."),
+            prefix[..prefix.len() - 1].join("."),
+        );
+        let def = quote_spanned! {span=>
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            const #const_name: u64 = {
+                if !#krate::__private::has_field(
+                    <#outer as #krate::__private::Fields>::FIELDS,
+                    #seg,
+                ) {
+                    ::core::panic!(#missing);
+                }
+                #krate::field_id(#seg)
+            };
+        };
+        consts.push((const_name.to_string(), def));
+        let id = quote_spanned!(span=> { #self_ty::#const_name });
+        let at = quote_spanned!(span=> #krate::FieldAt<#id>);
         owned = respan(quote!(<#outer as #at>::get(#owned)), span);
         by_ref = respan(quote!(<#outer as #at>::get_ref(&#by_ref)), span);
         ir.push(quote_spanned!(span=> ::std::string::String::from(<#outer as #at>::NAME)));
@@ -127,6 +165,7 @@ fn resolve(
         by_ref,
         ir: quote!(#krate::__private::FieldPath { segments: ::std::vec![#(#ir),*] }),
         span,
+        consts,
         label: path
             .segments
             .iter()
@@ -137,6 +176,14 @@ fn resolve(
 }
 
 impl ResolvedPath {
+    /// `<T as Trait>::item` for this path's type `T`, spanned on the key
+    /// path: an error about the type (it cannot be such a key) points there,
+    /// the same place from every use, and is reported once.
+    pub(crate) fn qualified(&self, tr: TokenStream, item: TokenStream) -> TokenStream {
+        let ty = &self.ty;
+        respan(quote!(<#ty as #tr>::#item), self.span)
+    }
+
     /// The key part as read from an accessor: `<T as Value>::Ref<'a>`.
     pub(crate) fn ref_ty(&self, krate: &syn::Path) -> TokenStream {
         let ty = &self.ty;
@@ -172,8 +219,6 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 /// A resolved key attribute.
 pub(crate) struct ResolvedKey {
     pub(crate) paths: Vec<ResolvedPath>,
-    /// Compile-time checks that each path's type may be in such a key.
-    pub(crate) asserts: TokenStream,
 }
 
 impl ResolvedKey {
@@ -188,26 +233,19 @@ impl ResolvedKey {
 pub(crate) fn resolve_key(
     cx: &mut Ctxt,
     krate: &syn::Path,
+    self_ty: &syn::Ident,
     type_name: &str,
     attr: &KeyAttr,
     fields: &[KeyField<'_>],
     kind: KeyKind,
 ) -> Option<ResolvedKey> {
     let mut paths = Vec::new();
-    let mut asserts = TokenStream::new();
     let mut ok = true;
     for p in &attr.paths {
-        match resolve(cx, krate, type_name, p, fields, kind) {
-            Some(r) => {
-                let ty = &r.ty;
-                asserts.extend(match kind {
-                    KeyKind::Hash => quote_spanned!(r.span=> __hollow_hash_part::<#ty>();),
-                    _ => quote_spanned!(r.span=> __hollow_key_part::<#ty>();),
-                });
-                paths.push(r);
-            }
+        match resolve(cx, krate, self_ty, type_name, p, fields, kind) {
+            Some(r) => paths.push(r),
             None => ok = false,
         }
     }
-    ok.then_some(ResolvedKey { paths, asserts })
+    ok.then_some(ResolvedKey { paths })
 }

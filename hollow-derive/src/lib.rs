@@ -88,6 +88,7 @@ mod ctxt;
 mod enums;
 mod indexes;
 mod keys;
+mod model;
 mod names;
 mod structs;
 mod types;

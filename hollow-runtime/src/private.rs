@@ -95,3 +95,33 @@ pub fn capnp_text<T: Struct>() -> String {
 pub fn not_in_schema(v: u16) -> NotInSchema {
     NotInSchema(v)
 }
+
+/// The Rust field names of a derived struct or group: what a nested key
+/// path (`actor.id`) is checked against, at compile time.
+#[diagnostic::on_unimplemented(
+    message = "a key path continues past `{Self}`, which has no fields",
+    label = "only a struct or group with #[derive(Hollow)] has fields a key path can name"
+)]
+pub trait Fields {
+    /// The Rust names of the fields, in declaration order.
+    const FIELDS: &'static [&'static str];
+}
+
+/// Whether `name` is one of `names` (a `const fn` string comparison).
+pub const fn has_field(names: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
