@@ -53,6 +53,24 @@ enum Edit {
     RemoveLastEnumerant,
 }
 
+/// One edit of each row of the table (two retypes: to a data and to a
+/// pointer type).
+fn table_rows() -> Vec<Edit> {
+    vec![
+        Edit::AddField(Type::Text),
+        Edit::AddType,
+        Edit::RemoveLastField,
+        Edit::Retype(1, Type::Float64),
+        Edit::Retype(2, Type::Text),
+        Edit::SwapOrdinals(1, 2),
+        Edit::Rename(1),
+        Edit::SwapUnionMembers(1, 2),
+        Edit::AppendUnionMember,
+        Edit::AppendEnumerant,
+        Edit::RemoveLastEnumerant,
+    ]
+}
+
 /// What the table says of an edit from `B` to `E`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Expect {
@@ -553,20 +571,7 @@ fn movie(id: u64) -> hollow_tests::Movie {
 /// Every leg agrees for each row of the table, on each base type.
 #[test]
 fn the_checks_agree_on_published_datasets() {
-    let edits = [
-        Edit::AddField(Type::Text),
-        Edit::AddType,
-        Edit::RemoveLastField,
-        Edit::Retype(1, Type::Float64),
-        Edit::Retype(2, Type::Text),
-        Edit::SwapOrdinals(1, 2),
-        Edit::Rename(1),
-        Edit::SwapUnionMembers(1, 2),
-        Edit::AppendUnionMember,
-        Edit::AppendEnumerant,
-        Edit::RemoveLastEnumerant,
-    ];
-    for edit in &edits {
+    for edit in &table_rows() {
         all_agree(edit, Some("Color"), all_types);
         all_agree(edit, None, event);
         all_agree(edit, None, movie);
@@ -604,19 +609,7 @@ proptest! {
 /// above exercises each row of the table), and the rules agree on each.
 #[test]
 fn every_edit_of_the_table_is_exercised() {
-    let edits = [
-        Edit::AddField(Type::Text),
-        Edit::AddType,
-        Edit::RemoveLastField,
-        Edit::Retype(1, Type::Float64),
-        Edit::SwapOrdinals(1, 2),
-        Edit::Rename(1),
-        Edit::SwapUnionMembers(1, 2),
-        Edit::AppendUnionMember,
-        Edit::AppendEnumerant,
-        Edit::RemoveLastEnumerant,
-    ];
-    for edit in &edits {
+    for edit in &table_rows() {
         let mut applied = 0;
         for (b, record, en) in bases() {
             if let Some(e) = apply(&b, record, en, edit) {

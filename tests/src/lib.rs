@@ -376,6 +376,43 @@ pub const ROOT_SCHEMAS: &[RootSchema] = roots![
     "role.capnp" => Role,
 ];
 
+/// A Cap'n Proto type as schema text (`List(Text)`, `Movie`), from the
+/// compiler's `CodeGeneratorRequest`; `names` gives the names of struct and
+/// enum nodes by id.
+///
+/// # Panics
+/// A type the request does not describe (a test fixture is wrong).
+pub fn capnp_type_text(
+    t: capnp::schema_capnp::type_::Reader<'_>,
+    names: &std::collections::BTreeMap<u64, String>,
+) -> String {
+    use capnp::schema_capnp::type_;
+    match t.which().expect("a known type") {
+        type_::Void(()) => "Void".into(),
+        type_::Bool(()) => "Bool".into(),
+        type_::Int8(()) => "Int8".into(),
+        type_::Int16(()) => "Int16".into(),
+        type_::Int32(()) => "Int32".into(),
+        type_::Int64(()) => "Int64".into(),
+        type_::Uint8(()) => "UInt8".into(),
+        type_::Uint16(()) => "UInt16".into(),
+        type_::Uint32(()) => "UInt32".into(),
+        type_::Uint64(()) => "UInt64".into(),
+        type_::Float32(()) => "Float32".into(),
+        type_::Float64(()) => "Float64".into(),
+        type_::Text(()) => "Text".into(),
+        type_::Data(()) => "Data".into(),
+        type_::List(l) => format!(
+            "List({})",
+            capnp_type_text(l.get_element_type().expect("an element type"), names)
+        ),
+        type_::Enum(e) => names[&e.get_type_id()].clone(),
+        type_::Struct(s) => names[&s.get_type_id()].clone(),
+        type_::Interface(_) => "Interface".into(),
+        type_::AnyPointer(_) => "AnyPointer".into(),
+    }
+}
+
 /// The folder holding `hollow.capnp` (the import path for the schema texts).
 pub fn schemas_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use capnp::schema_capnp::{field, node, type_};
+use capnp::schema_capnp::{field, node};
 use hollow_runtime::store::FileAnnouncer;
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::{dataset, Actor, Movie};
@@ -169,33 +169,6 @@ struct CStruct {
     fields: BTreeMap<String, (String, u32)>,
 }
 
-fn type_text(t: type_::Reader<'_>, names: &BTreeMap<u64, String>) -> String {
-    match t.which().expect("a known type") {
-        type_::Void(()) => "Void".into(),
-        type_::Bool(()) => "Bool".into(),
-        type_::Int8(()) => "Int8".into(),
-        type_::Int16(()) => "Int16".into(),
-        type_::Int32(()) => "Int32".into(),
-        type_::Int64(()) => "Int64".into(),
-        type_::Uint8(()) => "UInt8".into(),
-        type_::Uint16(()) => "UInt16".into(),
-        type_::Uint32(()) => "UInt32".into(),
-        type_::Uint64(()) => "UInt64".into(),
-        type_::Float32(()) => "Float32".into(),
-        type_::Float64(()) => "Float64".into(),
-        type_::Text(()) => "Text".into(),
-        type_::Data(()) => "Data".into(),
-        type_::List(l) => format!(
-            "List({})",
-            type_text(l.get_element_type().expect("an element type"), names)
-        ),
-        type_::Enum(e) => names[&e.get_type_id()].clone(),
-        type_::Struct(s) => names[&s.get_type_id()].clone(),
-        type_::Interface(_) => "Interface".into(),
-        type_::AnyPointer(_) => "AnyPointer".into(),
-    }
-}
-
 fn hollow_capnp() -> BTreeMap<String, CStruct> {
     let dir = hollow_tests::schemas_dir();
     let mut cmd = capnpc_embedded::CompileCommand::new();
@@ -228,7 +201,7 @@ fn hollow_capnp() -> BTreeMap<String, CStruct> {
                 fields.insert(
                     text(f.get_name().expect("a name")),
                     (
-                        type_text(slot.get_type().expect("a type"), &names),
+                        hollow_tests::capnp_type_text(slot.get_type().expect("a type"), &names),
                         slot.get_offset(),
                     ),
                 );

@@ -10,7 +10,7 @@
 //! (their `records` is an `AnyPointer` holding a `List(Record)`), must have
 //! the pointer layout `docs/blob-format.md` documents.
 
-use capnp::schema_capnp::{field, node, type_};
+use capnp::schema_capnp::{field, node};
 use hollow_runtime::blob::envelope::HeaderWire;
 use hollow_runtime::Struct;
 use hollow_schema::{FieldKind, Schema, TypeDef};
@@ -32,30 +32,6 @@ enum Compiled {
     Enum(Vec<String>),
 }
 
-fn type_text(t: type_::Reader<'_>, names: &std::collections::HashMap<u64, String>) -> String {
-    match t.which().unwrap() {
-        type_::Void(()) => "Void".into(),
-        type_::Bool(()) => "Bool".into(),
-        type_::Int8(()) => "Int8".into(),
-        type_::Int16(()) => "Int16".into(),
-        type_::Int32(()) => "Int32".into(),
-        type_::Int64(()) => "Int64".into(),
-        type_::Uint8(()) => "UInt8".into(),
-        type_::Uint16(()) => "UInt16".into(),
-        type_::Uint32(()) => "UInt32".into(),
-        type_::Uint64(()) => "UInt64".into(),
-        type_::Float32(()) => "Float32".into(),
-        type_::Float64(()) => "Float64".into(),
-        type_::Text(()) => "Text".into(),
-        type_::Data(()) => "Data".into(),
-        type_::List(l) => format!("List({})", type_text(l.get_element_type().unwrap(), names)),
-        type_::Enum(e) => names[&e.get_type_id()].clone(),
-        type_::Struct(s) => names[&s.get_type_id()].clone(),
-        type_::Interface(_) => "Interface".into(),
-        type_::AnyPointer(_) => "AnyPointer".into(),
-    }
-}
-
 /// Compiles `schemas/hollow.capnp` and returns its top-level structs and
 /// enums by name.
 fn compiled() -> Vec<(String, Compiled)> {
@@ -75,7 +51,7 @@ fn compiled() -> Vec<(String, Compiled)> {
         .iter()
         .find(|n| n.get_id() == hollow_schema::HOLLOW_FILE_ID)
         .expect("hollow.capnp's file node");
-    let mut names = std::collections::HashMap::new();
+    let mut names = std::collections::BTreeMap::new();
     for n in file.get_nested_nodes().unwrap() {
         names.insert(n.get_id(), n.get_name().unwrap().to_string().unwrap());
     }
@@ -96,7 +72,7 @@ fn compiled() -> Vec<(String, Compiled)> {
                     fields.push((
                         f.get_name().unwrap().to_string().unwrap(),
                         f.get_code_order(),
-                        type_text(slot.get_type().unwrap(), &names),
+                        hollow_tests::capnp_type_text(slot.get_type().unwrap(), &names),
                         slot.get_offset(),
                     ));
                 }

@@ -1083,6 +1083,14 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
     let started = Instant::now();
     let mut last_err: Option<Error> = None;
     let mut retried_bad = false;
+    // A blob planned around by the attempts that follow.
+    let mark_bad = |blob: BlobName| {
+        inner
+            .bad
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(blob);
+    };
     for _attempt in 0..4 {
         let names = inner.store.list().await?;
         let bad = inner.bad.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -1159,22 +1167,14 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 if blob.to_version() == target {
                     return Err(e);
                 }
-                inner
-                    .bad
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(blob);
+                mark_bad(blob);
                 last_err = Some(e);
             }
             Err((blob, e)) => {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
                 let _ = std::fs::remove_file(inner.cache_dir.join(blob.to_string()));
-                inner
-                    .bad
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(blob);
+                mark_bad(blob);
                 last_err = Some(e);
             }
         }
