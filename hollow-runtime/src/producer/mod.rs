@@ -154,8 +154,10 @@ impl ProducerBuilder {
     /// publishes a breaking schema change.
     pub fn header_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         let key = key.into();
-        self.tags.retain(|(k, _)| *k != key);
-        self.tags.push((key, value.into()));
+        if key != SCHEMA_BREAK_TAG {
+            self.tags.retain(|(k, _)| *k != key);
+            self.tags.push((key, value.into()));
+        }
         self
     }
 
@@ -636,17 +638,17 @@ impl Producer {
                 );
             }
         }
-        let mut tags: Vec<(String, String)> = self
-            .tags
-            .iter()
-            .filter(|(k, _)| k != SCHEMA_BREAK_TAG)
-            .cloned()
-            .collect();
-        if let Some(from) = schema_break {
-            tags.push((SCHEMA_BREAK_TAG.to_string(), from.to_string()));
-        }
+        let break_tags: Vec<(String, String)>;
+        let tags = match schema_break {
+            Some(from) => {
+                let tag = (SCHEMA_BREAK_TAG.to_string(), from.to_string());
+                break_tags = self.tags.iter().cloned().chain([tag]).collect();
+                &break_tags
+            }
+            None => &self.tags,
+        };
         let finish = |w: BlobWriter| -> Result<Arc<Vec<u8>>, Error> {
-            w.finish(&schema, &tags)
+            w.finish(&schema, tags)
                 .map(Arc::new)
                 .map_err(|e| blob_error("header", e))
         };
@@ -1038,7 +1040,8 @@ impl Producer {
             declared = evolve::merged(&declared, &t.schema);
         }
         let schema = evolve::merged(&declared, state.schema());
-        let diff = evolve::continuation_diff(state.schema(), &declared);
+        // `schema` is what this producer writes: the change from `state`'s.
+        let diff = hollow_schema::evolution::diff(state.schema(), &schema);
         // The types whose restored records cannot be carried over (only
         // with breaking changes allowed).
         let mut broken = Vec::new();

@@ -731,7 +731,7 @@ impl WriteState {
             if t.fns.is_none() {
                 let old = self.schema();
                 let new = super::evolve::merged(T::schema(), &old);
-                let diff = super::evolve::continuation_diff(&old, T::schema());
+                let diff = hollow_schema::evolution::diff(&old, &new);
                 if !diff.changes.is_empty() {
                     let since = self.continues.unwrap_or_default();
                     if diff.is_breaking() {
