@@ -347,13 +347,18 @@ pub fn describe_field(f: &Field) -> String {
         }
         FieldKind::Group(g) => format!("{} :group of {} members", f.name, g.fields.len()),
         FieldKind::Union(u) => format!(
-            "{} :union of {} members (discriminant at data bits {}..{})",
+            "{} :union of {} members ({})",
             f.name,
             u.variants.len(),
-            u.discriminant_offset * 16,
-            u.discriminant_offset * 16 + 16
+            discriminant_at(u)
         ),
     }
+}
+
+/// Where a union's discriminant is: `discriminant at data bits 64..80`.
+fn discriminant_at(u: &Union) -> String {
+    let start = u.discriminant_offset * 16;
+    format!("discriminant at data bits {start}..{}", start + 16)
 }
 
 #[derive(Default)]
@@ -496,10 +501,6 @@ impl Differ {
             format!("{path}.")
         };
         if old.discriminant_offset != new.discriminant_offset {
-            let at = |u: &Union| {
-                let s = u.discriminant_offset * 16;
-                format!("discriminant at data bits {s}..{}", s + 16)
-            };
             let where_ = if path.is_empty() {
                 "(unnamed union)"
             } else {
@@ -509,8 +510,8 @@ impl Differ {
                 ty,
                 where_,
                 ChangeKind::DiscriminantMoved,
-                Some(at(old)),
-                Some(at(new)),
+                Some(discriminant_at(old)),
+                Some(discriminant_at(new)),
             );
         }
         for (i, v) in old.variants.iter().enumerate() {

@@ -58,7 +58,9 @@ impl Budget {
     /// The budget for walking a record read by `r`.
     pub(super) fn for_record(r: &StructReader<'_>) -> Budget {
         let (seg, ..) = r.parts();
-        Budget(Cell::new((seg.len() as u64 / 8) * 8 + 1024))
+        Budget(Cell::new(crate::wire::traversal_budget(
+            seg.len() as u64 / 8,
+        )))
     }
 
     fn charge<E: serde::ser::Error>(&self, at: At<'_>, units: u64) -> Result<(), E> {

@@ -10,7 +10,7 @@
 //! held costs a hash of the schema and a map lookup per type.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -89,21 +89,17 @@ impl SchemaChecks {
     /// with nothing (no records of it are read).
     pub(crate) fn conflicts(&self, schema: &Schema, hash: u64, c: Compiled) -> Outcome {
         let key = (hash, c.id());
-        if let Some(o) = self
-            .outcomes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return o.clone();
-        }
-        let outcome = compare(schema, c);
-        self.runs.fetch_add(1, Ordering::Relaxed);
+        // One lock for the lookup and the insert, so a pair is compared
+        // once even when two refreshes meet it at the same time.
         self.outcomes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, outcome.clone());
-        outcome
+            .entry(key)
+            .or_insert_with(|| {
+                self.runs.fetch_add(1, Ordering::Relaxed);
+                compare(schema, c)
+            })
+            .clone()
     }
 
     /// Every registered type's conflicts with `schema`, as one message per
@@ -151,7 +147,6 @@ pub(crate) fn schema_hash(schema: &Schema) -> u64 {
     let mut feed = Feed(std::collections::hash_map::DefaultHasher::new());
     // Writing to `Feed` cannot fail.
     let _ = std::fmt::write(&mut feed, format_args!("{schema:?}"));
-    schema.types.len().hash(&mut feed.0);
     feed.0.finish()
 }
 

@@ -447,16 +447,14 @@ impl ReadState {
         next.version = name.to_version();
         next.tag = blob.result_tag();
         next.schema_check = schema_check;
-        if schema_hash != self.schema_hash {
+        if !same_schema {
             // What was found to read the old schema right says nothing of
             // the new one.
             next.schema_hash = schema_hash;
+            next.schema = Arc::new(blob.schema().clone());
             for t in &mut next.types {
                 t.verified = Arc::default();
             }
-        }
-        if !same_schema {
-            next.schema = Arc::new(blob.schema().clone());
         }
         next.header_tags = Arc::new(blob.tags().to_vec());
         let mut words = Vec::new();
@@ -981,16 +979,10 @@ impl ReadState {
     /// [`ConsumerBuilder::check_type`]: crate::ConsumerBuilder::check_type
     #[inline]
     pub fn records<T: Struct>(&self) -> Records<'_, T> {
-        let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
-        if let Some(t) = ty {
-            let c = Compiled::of::<T>();
-            if t.verified.load(Ordering::Relaxed) != c.id() {
-                if let Err(e) = self.verify(t, c) {
-                    misread(e, T::TYPE_NAME)
-                }
-            }
+        match self.checked(Compiled::of::<T>()) {
+            Ok(ty) => self.records_of(ty),
+            Err(e) => misread(e, T::TYPE_NAME),
         }
-        self.records_of(ty)
     }
 
     /// [`ReadState::records`], returning the schema conflict instead of
@@ -1017,14 +1009,22 @@ impl ReadState {
     /// ```
     #[inline]
     pub fn try_records<T: Struct>(&self) -> Result<Records<'_, T>, Error> {
-        let ty = self.index.get(T::TYPE_NAME).map(|&i| &self.types[i]);
-        if let Some(t) = ty {
-            let c = Compiled::of::<T>();
-            if t.verified.load(Ordering::Relaxed) != c.id() {
-                self.verify(t, c)?;
-            }
+        Ok(self.records_of(self.checked(Compiled::of::<T>())?))
+    }
+
+    /// The state's records of compiled type `c` (none held: `None`), once
+    /// `c` is known to read them right: a load per call once it is, a
+    /// comparison (see [`ReadState::verify`]) the first time.
+    #[inline(always)]
+    fn checked(&self, c: Compiled) -> Result<Option<&TypeRead>, Error> {
+        let Some(&i) = self.index.get(c.name) else {
+            return Ok(None);
+        };
+        let t = &self.types[i];
+        if t.verified.load(Ordering::Relaxed) != c.id() {
+            self.verify(t, c)?;
         }
-        Ok(self.records_of(ty))
+        Ok(Some(t))
     }
 
     /// The view of type `ty`'s records (checked by the caller).
@@ -1066,10 +1066,7 @@ impl ReadState {
     /// [`ReadState::records`] does (for readers through compiled code
     /// other than [`Records`], such as typed indexes).
     pub(crate) fn verify_compiled(&self, c: Compiled) -> Result<(), Error> {
-        match self.index.get(c.name) {
-            Some(&i) => self.verify(&self.types[i], c),
-            None => Ok(()),
-        }
+        self.checked(c).map(drop)
     }
 
     /// How long comparing the compiled types read with the blob's schema

@@ -84,6 +84,14 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
     words_with(message, out, u64::MAX)
 }
 
+/// How much a walk of a message of `words` words may read: 8 units per
+/// word, plus 1024. A message cannot make a walk read much more than its
+/// own length (elements of zero-sized lists and pointers to one shared
+/// object would otherwise amplify a few KB into gigabytes).
+pub(crate) fn traversal_budget(words: u64) -> u64 {
+    words * 8 + 1024
+}
+
 fn words_with<W: Words + ?Sized>(
     message: &W,
     out: &mut Vec<u64>,
@@ -93,7 +101,7 @@ fn words_with<W: Words + ?Sized>(
     let mut c = Copier {
         src: message,
         out,
-        budget: (message.words() as u64) * 8 + 1024,
+        budget: traversal_budget(message.words() as u64),
         zero_sized,
     };
     c.alloc(1);
@@ -123,7 +131,7 @@ pub fn canonicalize_struct(
     let mut c = Copier {
         src: seg,
         out,
-        budget: (seg.words() as u64) * 8 + 1024,
+        budget: traversal_budget(seg.words() as u64),
         zero_sized: u64::MAX,
     };
     c.alloc(1);

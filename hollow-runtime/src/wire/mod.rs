@@ -10,7 +10,7 @@ mod splice;
 
 pub use builder::{ListBuilder, MessageBuilder, StructBuilder};
 pub(crate) use canonical::{
-    as_le_bytes, canonical_struct_bytes, canonicalize_bounded, canonicalize_words,
+    as_le_bytes, canonical_struct_bytes, canonicalize_bounded, canonicalize_words, traversal_budget,
 };
 pub use canonical::{canonicalize, canonicalize_struct};
 pub(crate) use reader::ListPosition;
