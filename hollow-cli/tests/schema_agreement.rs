@@ -343,10 +343,46 @@ fn rules_agree(b: &Schema, e: &Schema, record: &str, expect: Expect) -> Result<(
     Ok(())
 }
 
+/// The canonical record `record` cut to `size`: the data words and
+/// pointers past it dropped, which is the record as a reader of a schema
+/// with those sections sees it. Unchanged when it fits.
+fn cut_to(record: &[u8], size: hollow_schema::StructSize) -> Vec<u8> {
+    use hollow_tests::crafted::word;
+    let root = word(record, 0);
+    let (dw, pc) = ((root >> 32) as u16, (root >> 48) as u16);
+    if dw <= size.data_words && pc <= size.pointers {
+        return record.to_vec();
+    }
+    let (kept_dw, kept_pc) = (dw.min(size.data_words), pc.min(size.pointers));
+    let mut message = ((kept_dw as u64) << 32 | (kept_pc as u64) << 48)
+        .to_le_bytes()
+        .to_vec();
+    message.extend_from_slice(&record[8..8 + kept_dw as usize * 8]);
+    // The objects after the root struct move up by the words dropped; a
+    // kept pointer moves up by the data words dropped, so its offset
+    // shrinks by the pointers dropped.
+    for j in 0..kept_pc as usize {
+        let w = word(record, 1 + dw as usize + j);
+        let moved = if w == 0 {
+            0
+        } else {
+            let offset = (w as u32 as i32) >> 2;
+            let offset = offset - (pc - kept_pc) as i32;
+            (w & !0xFFFF_FFFC) | ((offset as u32) << 2) as u64
+        };
+        message.extend_from_slice(&moved.to_le_bytes());
+    }
+    message.extend_from_slice(&record[(1 + dw as usize + pc as usize) * 8..]);
+    let mut out = Vec::new();
+    hollow_runtime::wire::canonicalize(&message, &mut out).unwrap();
+    out
+}
+
 /// Publishes a dataset in schema `e` to a directory store at `dir`: the
 /// records of `T` a producer compiled with `T` wrote (ids 1..=3), laid out
-/// at `e`'s section sizes (canonical bytes do not depend on them), every
-/// other record type of `e` empty, as version 1, announced.
+/// at `e`'s section sizes (cut to them where `e`'s are smaller, see
+/// [`cut_to`]), every other record type of `e` empty, as version 1,
+/// announced.
 fn publish_as<T: Indexed>(dir: &Path, e: &Schema, with_id: impl Fn(u64) -> T) {
     use hollow_runtime::blob::{snapshot_section, BlobKind, BlobView, BlobWriter, SectionInfo};
     use hollow_runtime::store::{Announcer, BlobName, BlobStore};
@@ -371,6 +407,14 @@ fn publish_as<T: Indexed>(dir: &Path, e: &Schema, with_id: impl Fn(u64) -> T) {
             section.canonical_bytes(o, &mut bytes).unwrap();
             (o, bytes)
         })
+        .collect();
+    let in_e = e
+        .records()
+        .find(|r| r.name == T::TYPE_NAME)
+        .expect("the edited schema keeps the record type");
+    let records: Vec<(u32, Vec<u8>)> = records
+        .into_iter()
+        .map(|(o, bytes)| (o, cut_to(&bytes, in_e.size)))
         .collect();
     // The same records under schema `e`.
     let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 0x5EED);
@@ -620,4 +664,33 @@ fn every_edit_of_the_table_is_exercised() {
         }
         assert!(applied > 0, "{edit:?} applies to no base schema");
     }
+}
+
+/// Edits that shrink a record type's sections below what the records
+/// written with `B` use (a data field made a pointer, the last field
+/// removed): the records are published cut to `E`'s sections, as a reader
+/// of `E` sees them, and every leg still agrees.
+#[test]
+fn records_larger_than_the_edited_sections_are_cut_to_them() {
+    use hollow_runtime::Struct;
+    let movie_schema = hollow_tests::Movie::schema();
+    let movie_size = movie_schema
+        .records()
+        .find(|r| r.name == "Movie")
+        .unwrap()
+        .size;
+    let mut shrunk = 0;
+    for n in 0..16 {
+        for edit in [Edit::Retype(n, Type::Text), Edit::Retype(n, Type::Bool)] {
+            if let Some(e) = apply(movie_schema, "Movie", None, &edit) {
+                let size = e.records().find(|r| r.name == "Movie").unwrap().size;
+                if size.data_words < movie_size.data_words || size.pointers < movie_size.pointers {
+                    shrunk += 1;
+                    all_agree(&edit, None, movie);
+                }
+            }
+        }
+    }
+    all_agree(&Edit::RemoveLastField, None, movie);
+    assert!(shrunk > 0, "no edit shrank Movie's sections");
 }
