@@ -222,6 +222,11 @@ pub fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A duration in microseconds.
+pub fn us(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
 /// A producer cycle adding every actor, then every movie.
 pub fn populate<'a>(
     actors: &'a [Actor],

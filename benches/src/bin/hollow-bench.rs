@@ -13,10 +13,13 @@ use std::time::Instant;
 
 use hollow_benches::flags::{unknown, Flags};
 use hollow_benches::{
-    change, check_equal, initial, median, ms, populate, Actor, JavaRandom, Movie, MovieByGenres,
-    MovieByYear, MoviePrimaryKey,
+    change, check_equal, initial, median, ms, populate, us, Actor, JavaRandom, Movie,
+    MovieByGenres, MovieByYear, MoviePrimaryKey,
 };
-use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Producer};
+use hollow_runtime::{
+    BlobName, Consumer, ConsumerBuilder, CycleOutcome, FileAnnouncer, FsBlobStore, Producer,
+    ReadState,
+};
 
 struct Args {
     movies: u64,
@@ -157,20 +160,6 @@ struct Dataset {
     movies: Vec<Movie>,
 }
 
-struct Table {
-    rows: Vec<(String, String, String, String)>,
-    json: Vec<(String, Option<f64>)>,
-}
-
-impl Table {
-    fn row(&mut self, figure: &str, value: String, baseline: String, ratio: String) {
-        self.rows.push((figure.into(), value, baseline, ratio));
-    }
-    fn key(&mut self, k: &str, v: Option<f64>) {
-        self.json.push((k.into(), v));
-    }
-}
-
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
         format!("{:.2}x", a / b)
@@ -194,7 +183,103 @@ async fn main() {
     }
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+/// The error every stage returns.
+type BoxError = Box<dyn std::error::Error>;
+
+/// What the stages share: the store, the dataset as it changes, and the
+/// producer publishing it.
+struct Bench {
+    reps: usize,
+    n: u64,
+    store: Arc<FsBlobStore>,
+    announcer: Arc<FileAnnouncer>,
+    cache: PathBuf,
+    actors: Vec<Actor>,
+    movies: Vec<Movie>,
+    rng: JavaRandom,
+    next_id: u64,
+    producer: Producer,
+}
+
+impl Bench {
+    /// A consumer of the store, sharing the one local cache.
+    fn consumer(&self) -> ConsumerBuilder {
+        Consumer::builder(self.store.clone(), self.announcer.clone()).cache_dir(&self.cache)
+    }
+
+    /// Changes `count` movies (updates, deletions and additions).
+    fn change(&mut self, count: u64) {
+        change(
+            &mut self.rng,
+            &mut self.movies,
+            self.n,
+            count,
+            &mut self.next_id,
+        );
+    }
+
+    /// A full re-populate cycle; its version.
+    async fn cycle(&mut self) -> Result<CycleOutcome, BoxError> {
+        Ok(self
+            .producer
+            .run_cycle(populate(&self.actors, &self.movies))
+            .await?)
+    }
+}
+
+/// Every figure of the run (medians of the repetitions), by the stage that
+/// measures it.
+#[derive(Default)]
+struct Figures {
+    // The serialized baseline.
+    baseline_ser: f64,
+    baseline_bytes: f64,
+    baseline_load: f64,
+    baseline_rss: f64,
+    // Producer.
+    cycle1: f64,
+    steady: f64,
+    incremental: f64,
+    snapshot_bytes: f64,
+    delta_bytes: f64,
+    rdelta_bytes: f64,
+    // Consumer refresh.
+    snapshot_load: f64,
+    snapshot_selfcheck: f64,
+    load_check_us: f64,
+    delta_check_us: f64,
+    apply: f64,
+    apply10: f64,
+    reverse: f64,
+    rss: Option<f64>,
+    outside_share: f64,
+    reclaim: f64,
+    // Reads.
+    scan_id: f64,
+    scan_id_title: f64,
+    native_scan_id: f64,
+    native_scan_id_title: f64,
+    records_call: f64,
+    pk: f64,
+    pk_batch: f64,
+    reclaimed_pk: f64,
+    reclaimed_pk_batch: f64,
+    native_pk: f64,
+    floor: f64,
+    busy16: Option<f64>,
+    busy64: Option<f64>,
+    hash: f64,
+    native_hash: f64,
+    // Indexes.
+    pk_bytes: f64,
+    pk_bytes_1pct: f64,
+    update: f64,
+    pk_update: f64,
+    pk_verified_update: f64,
+    rebuild: f64,
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
     let n = args.movies;
     let tmp;
     let dir = match &args.dir {
@@ -209,52 +294,80 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             tmp.path().to_path_buf()
         }
     };
-    let mut t = Table {
-        rows: Vec::new(),
-        json: Vec::new(),
-    };
     eprintln!("generating {n} movies and 200000 actors ...");
-    let (actors, mut movies, mut rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
-    let mut next_id = n;
-    t.key("movies", Some(n as f64));
+    let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
+    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+    let producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let mut b = Bench {
+        reps: args.reps,
+        n,
+        store,
+        announcer,
+        cache: dir.join("cache"),
+        actors,
+        movies,
+        rng,
+        next_id: n,
+        producer,
+    };
+    let mut f = Figures::default();
+    let serialized = serialize_baseline(&b, &mut f)?;
+    let v1 = first_cycle(&mut b, &mut f).await?;
+    let consumer = snapshot_loads(&b, &mut f, v1).await?;
+    deserialize_baseline(&b, &mut f, &serialized)?;
+    let versions = steady_cycles(&mut b, &mut f, &consumer, v1).await?;
+    reverse_walk(&mut f, &consumer, &versions).await?;
+    incremental_cycles(&mut b, &mut f, &consumer).await?;
+    let (state, reclaimed) = ten_percent_and_reclaim(&mut b, &mut f, &consumer).await?;
+    scans(&b, &mut f, &state);
+    let (keys, mut lrng) = random_ids(&b.movies);
+    pk_lookups(&b, &mut f, &state, &reclaimed, &keys)?;
+    hash_lookups(&b, &mut f, &state, &mut lrng)?;
+    records_calls(&b, &mut f, &state);
+    rebuilds(&b, &mut f, state.version()).await?;
+    print(&args, &f);
+    Ok(())
+}
 
-    // Baseline: serialize / deserialize the whole dataset.
+/// Baseline: the whole dataset serialized, as a Rust user would otherwise
+/// ship it. The bytes, for the deserializing baseline.
+fn serialize_baseline(b: &Bench, f: &mut Figures) -> Result<Vec<u8>, BoxError> {
     let mut ser = Vec::new();
     let mut bytes = Vec::new();
-    for _ in 0..args.reps {
+    for _ in 0..b.reps {
         let ds = Dataset {
-            actors: actors.clone(),
-            movies: movies.clone(),
+            actors: b.actors.clone(),
+            movies: b.movies.clone(),
         };
         let s = Instant::now();
         bytes = bincode::serialize(&ds)?;
         ser.push(ms(s.elapsed()));
     }
-    let baseline_ser = median(ser);
-    let baseline_bytes = bytes.len() as f64;
+    f.baseline_ser = median(ser);
+    f.baseline_bytes = bytes.len() as f64;
+    Ok(bytes)
+}
 
-    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
-    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
-    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-
+/// The producer's first cycle; its version.
+async fn first_cycle(b: &mut Bench, f: &mut Figures) -> Result<u64, BoxError> {
     eprintln!("producer cycle 1 ...");
     let s = Instant::now();
-    let first = producer.run_cycle(populate(&actors, &movies)).await?;
-    let cycle1 = ms(s.elapsed());
-    let v1 = first.version.ok_or("cycle 1 made no version")?;
-    let snapshot_bytes = first
+    let first = b.cycle().await?;
+    f.cycle1 = ms(s.elapsed());
+    f.snapshot_bytes = first
         .blobs
         .iter()
-        .find(|(b, _)| matches!(b, hollow_runtime::BlobName::Snapshot(_)))
+        .find(|(b, _)| matches!(b, BlobName::Snapshot(_)))
         .map_or(0, |(_, s)| *s) as f64;
+    Ok(first.version.ok_or("cycle 1 made no version")?)
+}
 
-    // Consumer: snapshot load, from a warm cache (blob already local).
-    let cache = dir.join("cache");
-    let warm = Consumer::builder(store.clone(), announcer.clone())
-        .cache_dir(&cache)
-        .build()?;
-    // The measured consumers build Movie's indexes (primary key, year,
-    // genres) as the snapshot loads and update them with every delta.
+/// Snapshot loads from a warm cache (the blob already local), by consumers
+/// building Movie's three indexes as the snapshot loads (and updating them
+/// with every delta after); the last of them, kept for what follows.
+async fn snapshot_loads(b: &Bench, f: &mut Figures, v1: u64) -> Result<Consumer, BoxError> {
+    let warm = b.consumer().build()?;
     warm.refresh_to(v1).await?;
     drop(warm);
     let rss_before = rss_bytes();
@@ -265,9 +378,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // cached answer).
     let mut load_checks = Vec::new();
     let mut consumer = None;
-    for _ in 0..args.reps {
-        let c = Consumer::builder(store.clone(), announcer.clone())
-            .cache_dir(&cache)
+    for _ in 0..b.reps {
+        let c = b
+            .consumer()
             .index::<MoviePrimaryKey>()
             .index::<MovieByYear>()
             .index::<MovieByGenres>()
@@ -284,19 +397,26 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let consumer = consumer.ok_or("no consumer")?;
     // Touch every record once so resident memory reflects a used state.
-    let state = consumer.current().ok_or("no state")?;
-    check_equal(&state, &movies)?;
-    let rss_after = rss_bytes();
-    let snapshot_load = median(loads);
-    let snapshot_selfcheck = selfcheck_ms(&cache.join(format!("snapshot-{v1}")), args.reps)?;
+    check_equal(&*consumer.current().ok_or("no state")?, &b.movies)?;
+    f.rss = match (rss_before, rss_bytes()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
+        _ => None,
+    };
+    f.snapshot_load = median(loads);
+    f.load_check_us = median(load_checks);
+    f.snapshot_selfcheck = selfcheck_ms(&b.cache.join(format!("snapshot-{v1}")), b.reps)?;
+    Ok(consumer)
+}
 
-    // Baseline load: deserialize into Vec + HashMap.
+/// Baseline load: the serialized dataset deserialized into a `Vec` and a
+/// `HashMap` by id.
+fn deserialize_baseline(b: &Bench, f: &mut Figures, bytes: &[u8]) -> Result<(), BoxError> {
     let mut base_loads = Vec::new();
     let mut base_rss = 0u64;
-    for _ in 0..args.reps {
+    for _ in 0..b.reps {
         let before = rss_bytes().unwrap_or(0);
         let s = Instant::now();
-        let ds: Dataset = bincode::deserialize(&bytes)?;
+        let ds: Dataset = bincode::deserialize(bytes)?;
         let idx: HashMap<u64, usize> = ds
             .movies
             .iter()
@@ -310,48 +430,46 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .max(base_rss);
         black_box((&ds, &idx));
     }
-    let baseline_load = median(base_loads);
+    f.baseline_load = median(base_loads);
+    f.baseline_rss = base_rss as f64;
+    Ok(())
+}
 
-    // A consumer with the primary-key index alone, following the same
-    // versions: its update is what Netflix's 21 ms measures.
-    let pk_only = Consumer::builder(store.clone(), announcer.clone())
-        .cache_dir(&cache)
-        .index::<MoviePrimaryKey>()
-        .build()?;
+/// Steady cycles 2..6 (1 % changed, full re-populate), each followed by
+/// `consumer` and by two consumers with the primary-key index alone: one
+/// trusting the key the blobs declare (its update is what Netflix's 21 ms
+/// measures), one checking each delta for duplicate keys itself. Every
+/// version, the first included.
+async fn steady_cycles(
+    b: &mut Bench,
+    f: &mut Figures,
+    consumer: &Consumer,
+    v1: u64,
+) -> Result<Vec<u64>, BoxError> {
+    let pk_only = b.consumer().index::<MoviePrimaryKey>().build()?;
     pk_only.refresh_to(v1).await?;
-    let mut pk_updates = Vec::new();
-    // The same, checking each delta for duplicate primary keys itself
-    // rather than trusting the key the blobs declare (what trusting saves).
-    let pk_verifying = Consumer::builder(store.clone(), announcer.clone())
-        .cache_dir(&cache)
+    let pk_verifying = b
+        .consumer()
         .index::<MoviePrimaryKey>()
         .verify_declared_keys(true)
         .build()?;
     pk_verifying.refresh_to(v1).await?;
-    let mut pk_verified_updates = Vec::new();
-    // The most its index held per record over the 1 % deltas.
-    let mut pk_bytes_1pct = 0f64;
-
-    // Steady cycles 2..6 (full re-populate), following consumer.
-    let mut steady = Vec::new();
-    let mut applies = Vec::new();
-    let mut delta_checks = Vec::new();
-    let mut index_updates = Vec::new();
-    let mut delta_bytes = Vec::new();
-    let mut rdelta_bytes = Vec::new();
+    let (mut steady, mut applies, mut delta_checks) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut updates, mut pk_updates, mut pk_verified) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut delta_bytes, mut rdelta_bytes) = (Vec::new(), Vec::new());
     let mut versions = vec![v1];
     for c in 2..=6 {
         eprintln!("producer cycle {c} ...");
-        change(&mut rng, &mut movies, n, n / 100, &mut next_id);
+        b.change(b.n / 100);
         let s = Instant::now();
-        let out = producer.run_cycle(populate(&actors, &movies)).await?;
+        let out = b.cycle().await?;
         steady.push(ms(s.elapsed()));
         let v = out.version.ok_or("a cycle with changes made no version")?;
         versions.push(v);
-        for (b, size) in &out.blobs {
-            match b {
-                hollow_runtime::BlobName::Delta { .. } => delta_bytes.push(*size as f64),
-                hollow_runtime::BlobName::ReverseDelta { .. } => rdelta_bytes.push(*size as f64),
+        for (blob, size) in &out.blobs {
+            match blob {
+                BlobName::Delta { .. } => delta_bytes.push(*size as f64),
+                BlobName::ReverseDelta { .. } => rdelta_bytes.push(*size as f64),
                 _ => {}
             }
         }
@@ -359,24 +477,39 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         consumer.refresh_to(v).await?;
         applies.push(ms(s.elapsed()));
         let state = consumer.current().ok_or("no state")?;
-        index_updates.push(ms(state.index_update_time()));
+        updates.push(ms(state.index_update_time()));
         delta_checks.push(us(state.schema_check_time()));
         pk_only.refresh_to(v).await?;
         let pk_state = pk_only.current().ok_or("no state")?;
         pk_updates.push(ms(pk_state.index_update_time()));
         pk_verifying.refresh_to(v).await?;
         let verified = pk_verifying.current().ok_or("no state")?;
-        pk_verified_updates.push(ms(verified.index_update_time()));
-        pk_bytes_1pct = pk_bytes_1pct.max(
+        pk_verified.push(ms(verified.index_update_time()));
+        // The most its index held per record over the 1 % deltas.
+        f.pk_bytes_1pct = f.pk_bytes_1pct.max(
             pk_state.index::<MoviePrimaryKey>().heap_bytes() as f64
                 / pk_state.records::<Movie>().len() as f64,
         );
     }
-    drop(pk_only);
-    drop(pk_verifying);
-    check_equal(&*consumer.current().ok_or("no state")?, &movies)?;
+    check_equal(&*consumer.current().ok_or("no state")?, &b.movies)?;
+    f.steady = median(steady);
+    f.apply = median(applies);
+    f.delta_check_us = median(delta_checks);
+    f.update = median(updates);
+    f.pk_update = median(pk_updates);
+    f.pk_verified_update = median(pk_verified);
+    f.delta_bytes = median(delta_bytes);
+    f.rdelta_bytes = median(rdelta_bytes);
+    Ok(versions)
+}
 
-    // Reverse deltas: walk back.
+/// Reverse deltas: `consumer` walks back through `versions`, then returns
+/// to the last.
+async fn reverse_walk(
+    f: &mut Figures,
+    consumer: &Consumer,
+    versions: &[u64],
+) -> Result<(), BoxError> {
     let mut reverse = Vec::new();
     for w in versions.windows(2).rev() {
         let s = Instant::now();
@@ -386,15 +519,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     consumer
         .refresh_to(*versions.last().ok_or("no versions")?)
         .await?;
+    f.reverse = median(reverse);
+    Ok(())
+}
 
-    // Incremental cycles: the same kind of change through run_incremental.
+/// The same kind of change as the steady cycles, through `run_incremental`.
+async fn incremental_cycles(
+    b: &mut Bench,
+    f: &mut Figures,
+    consumer: &Consumer,
+) -> Result<(), BoxError> {
     let mut incremental = Vec::new();
-    for _ in 0..args.reps.min(3) {
-        let before: HashMap<u64, Movie> = movies.iter().map(|m| (m.id, m.clone())).collect();
-        change(&mut rng, &mut movies, n, n / 100, &mut next_id);
-        let after: HashMap<u64, &Movie> = movies.iter().map(|m| (m.id, m)).collect();
+    for _ in 0..b.reps.min(3) {
+        let before: HashMap<u64, Movie> = b.movies.iter().map(|m| (m.id, m.clone())).collect();
+        b.change(b.n / 100);
+        let after: HashMap<u64, &Movie> = b.movies.iter().map(|m| (m.id, m)).collect();
         let s = Instant::now();
-        producer
+        b.producer
             .run_incremental(|w| {
                 for (id, m) in &after {
                     if before.get(id) != Some(*m) {
@@ -410,43 +551,52 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             })
             .await?;
         incremental.push(ms(s.elapsed()));
-        let v = producer.announced().ok_or("nothing announced")?;
+        let v = b.producer.announced().ok_or("nothing announced")?;
         consumer.refresh_to(v).await?;
     }
-    check_equal(&*consumer.current().ok_or("no state")?, &movies)?;
+    check_equal(&*consumer.current().ok_or("no state")?, &b.movies)?;
+    f.incremental = median(incremental);
+    Ok(())
+}
 
-    // The 10x delta.
-    change(&mut rng, &mut movies, n, n / 10, &mut next_id);
-    let out = producer.run_cycle(populate(&actors, &movies)).await?;
+/// The 10 % delta, applied; then the consumer rewrites that version as one
+/// snapshot in memory (what `reclaim_threshold` does in the background), so
+/// no record is read through a delta any more. The state as refreshed and
+/// as rewritten: every read figure is of the first; primary-key lookups are
+/// also timed, in the same rounds, on the second.
+async fn ten_percent_and_reclaim(
+    b: &mut Bench,
+    f: &mut Figures,
+    consumer: &Consumer,
+) -> Result<(Arc<ReadState>, Arc<ReadState>), BoxError> {
+    b.change(b.n / 10);
+    let out = b.cycle().await?;
     let v = out.version.ok_or("no version")?;
     let s = Instant::now();
     consumer.refresh_to(v).await?;
-    let apply10 = ms(s.elapsed());
+    f.apply10 = ms(s.elapsed());
     let state = consumer.current().ok_or("no state")?;
-    check_equal(&state, &movies)?;
-    // Reclaim: the consumer rewrites the version as one snapshot in memory
-    // (what `reclaim_threshold` does in the background), so no record is
-    // read through a delta any more. Every read figure is of the state as
-    // refreshed; primary-key lookups are also timed, in the same rounds, on
-    // the rewritten one.
-    let outside_share = state.records_outside_base() as f64 / state.record_count() as f64;
+    check_equal(&state, &b.movies)?;
+    f.outside_share = state.records_outside_base() as f64 / state.record_count() as f64;
     let s = Instant::now();
     if !consumer.reclaim().await? {
         return Err("the consumer did not rewrite the version it holds".into());
     }
-    let reclaim_ms = ms(s.elapsed());
+    f.reclaim = ms(s.elapsed());
     let reclaimed = consumer.current().ok_or("no state")?;
-    check_equal(&reclaimed, &movies)?;
-    let reclaimed_recs = reclaimed.records::<Movie>();
+    check_equal(&reclaimed, &b.movies)?;
+    Ok((state, reclaimed))
+}
 
-    // Reads.
+/// Scans by ordinal (id; id and title) against the same over a `Vec`.
+fn scans(b: &Bench, f: &mut Figures, state: &ReadState) {
     let recs = state.records::<Movie>();
     let ords: Vec<u32> = recs.iter().map(|(o, _)| o).collect();
-    let mut scan_id = Vec::new();
-    let mut scan_idt = Vec::new();
-    let mut nat_id = Vec::new();
-    let mut nat_idt = Vec::new();
-    for _ in 0..args.reps {
+    let movies = &b.movies;
+    let (mut scan_id, mut scan_idt, mut nat_id, mut nat_idt) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let per = |s: Instant, count: usize| s.elapsed().as_nanos() as f64 / count as f64;
+    for _ in 0..b.reps {
         let s = Instant::now();
         black_box(
             ords.iter()
@@ -454,7 +604,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .map(|m| m.id())
                 .sum::<u64>(),
         );
-        scan_id.push(s.elapsed().as_nanos() as f64 / ords.len() as f64);
+        scan_id.push(per(s, ords.len()));
         let s = Instant::now();
         black_box(
             ords.iter()
@@ -466,13 +616,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .sum::<usize>(),
         );
-        scan_idt.push(s.elapsed().as_nanos() as f64 / ords.len() as f64);
+        scan_idt.push(per(s, ords.len()));
         let s = Instant::now();
-        black_box(black_box(&movies).iter().map(|m| m.id).sum::<u64>());
-        nat_id.push(s.elapsed().as_nanos() as f64 / movies.len() as f64);
+        black_box(black_box(movies).iter().map(|m| m.id).sum::<u64>());
+        nat_id.push(per(s, movies.len()));
         let s = Instant::now();
         black_box(
-            black_box(&movies)
+            black_box(movies)
                 .iter()
                 .map(|m| {
                     m.id as usize
@@ -481,42 +631,58 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .sum::<usize>(),
         );
-        nat_idt.push(s.elapsed().as_nanos() as f64 / movies.len() as f64);
+        nat_idt.push(per(s, movies.len()));
     }
-    // Primary-key lookups: random ids of the current version.
-    let map: HashMap<u64, usize> = movies.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+    f.scan_id = median(scan_id);
+    f.scan_id_title = median(scan_idt);
+    f.native_scan_id = median(nat_id);
+    f.native_scan_id_title = median(nat_idt);
+}
+
+/// A million random ids of the current version (the same keys for every
+/// primary-key figure), and the generator, to draw more keys from.
+fn random_ids(movies: &[Movie]) -> (Vec<u64>, JavaRandom) {
     let mut lrng = JavaRandom::new(7);
-    let keys: Vec<u64> = (0..1_000_000)
+    let keys = (0..1_000_000)
         .map(|_| movies[lrng.next_int(movies.len() as i32) as usize].id)
         .collect();
-    // Ours: the same keys, the same field read; one at a time, and as a
-    // batch (`by_primary_keys`). The native baseline is timed in the same
-    // rounds.
-    let mut pk_times = Vec::new();
-    let mut pk_batch_times = Vec::new();
-    let mut native_pk_times = Vec::new();
-    let mut floor_times = Vec::new();
-    let mut busy16_times = Vec::new();
-    let mut busy64_times = Vec::new();
-    let mut reclaimed_pk_times = Vec::new();
-    let mut reclaimed_pk_batch_times = Vec::new();
-    let pk = recs.primary_key_index();
-    let reclaimed_pk = reclaimed_recs.primary_key_index();
-    let floor = ReadFloor::new(&movies, pk.heap_bytes() / 4);
-    for _ in 0..args.reps {
+    (keys, lrng)
+}
+
+/// Primary-key lookups of random ids, reading a field: ours one at a time
+/// and batched (`by_primary_keys`), on the state as refreshed and as
+/// rewritten, timed in the same rounds as a native `HashMap` and the
+/// two-read floor ([`ReadFloor`]).
+fn pk_lookups(
+    b: &Bench,
+    f: &mut Figures,
+    state: &ReadState,
+    reclaimed: &ReadState,
+    keys: &[u64],
+) -> Result<(), BoxError> {
+    let movies = &b.movies;
+    let map: HashMap<u64, usize> = movies.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+    let (recs, reclaimed_recs) = (state.records::<Movie>(), reclaimed.records::<Movie>());
+    let (pk, reclaimed_pk) = (recs.primary_key_index(), reclaimed_recs.primary_key_index());
+    let floor = ReadFloor::new(movies, pk.heap_bytes() / 4);
+    let per = |s: Instant| s.elapsed().as_nanos() as f64 / keys.len() as f64;
+    let (mut floor_times, mut busy16, mut busy64, mut native) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut single, mut batch) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    for _ in 0..b.reps {
         let s = Instant::now();
-        black_box(floor.sum(&keys));
-        floor_times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+        black_box(floor.sum(keys));
+        floor_times.push(per(s));
         for (times, sum) in [
             (
-                &mut busy16_times,
+                &mut busy16,
                 ReadFloor::sum_busy::<16> as fn(&ReadFloor, &[u64]) -> _,
             ),
-            (&mut busy64_times, ReadFloor::sum_busy::<64>),
+            (&mut busy64, ReadFloor::sum_busy::<64>),
         ] {
             let s = Instant::now();
-            if black_box(sum(&floor, &keys)).is_some() {
-                times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+            if black_box(sum(&floor, keys)).is_some() {
+                times.push(per(s));
             }
         }
         let s = Instant::now();
@@ -525,29 +691,24 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .map(|k| movies[map[k]].rating as f64)
                 .sum::<f64>(),
         );
-        native_pk_times.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
-        for (index, records, single, batch) in [
-            (&pk, &recs, &mut pk_times, &mut pk_batch_times),
-            (
-                &reclaimed_pk,
-                &reclaimed_recs,
-                &mut reclaimed_pk_times,
-                &mut reclaimed_pk_batch_times,
-            ),
-        ] {
+        native.push(per(s));
+        for (i, (index, records)) in [(&pk, &recs), (&reclaimed_pk, &reclaimed_recs)]
+            .into_iter()
+            .enumerate()
+        {
             let s = Instant::now();
             let sum = keys
                 .iter()
                 .map(|&k| index.get(k).map_or(0.0, |m| m.rating() as f64))
                 .sum::<f64>();
-            single.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+            single[i].push(per(s));
             black_box(sum);
             let s = Instant::now();
             let sum = records
-                .by_primary_keys(&keys)
+                .by_primary_keys(keys)
                 .map(|m| m.map_or(0.0, |m| m.rating() as f64))
                 .sum::<f64>();
-            batch.push(s.elapsed().as_nanos() as f64 / keys.len() as f64);
+            batch[i].push(per(s));
             black_box(sum);
         }
     }
@@ -563,18 +724,29 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let floor_ns = median(floor_times);
-    let busy16_ns = (!busy16_times.is_empty()).then(|| median(busy16_times));
-    let busy64_ns = (!busy64_times.is_empty()).then(|| median(busy64_times));
-    let pk_ns = median(pk_times);
-    let pk_batch_ns = median(pk_batch_times);
-    let reclaimed_pk_ns = median(reclaimed_pk_times);
-    let reclaimed_pk_batch_ns = median(reclaimed_pk_batch_times);
-    let base_pk = median(native_pk_times);
-    let pk_bytes = pk.heap_bytes() as f64 / recs.len() as f64;
+    let [pk_times, reclaimed_times] = single;
+    let [batch_times, reclaimed_batch_times] = batch;
+    f.floor = median(floor_times);
+    f.busy16 = (!busy16.is_empty()).then(|| median(busy16));
+    f.busy64 = (!busy64.is_empty()).then(|| median(busy64));
+    f.pk = median(pk_times);
+    f.pk_batch = median(batch_times);
+    f.reclaimed_pk = median(reclaimed_times);
+    f.reclaimed_pk_batch = median(reclaimed_batch_times);
+    f.native_pk = median(native);
+    f.pk_bytes = pk.heap_bytes() as f64 / recs.len() as f64;
+    Ok(())
+}
 
-    // Hash-index lookup (a random genre: find its records, read the first)
-    // against a native HashMap<String, Vec<usize>>.
+/// Hash-index lookups (a random genre: find its records, read the first)
+/// against a native `HashMap<&str, Vec<usize>>`.
+fn hash_lookups(
+    b: &Bench,
+    f: &mut Figures,
+    state: &ReadState,
+    lrng: &mut JavaRandom,
+) -> Result<(), BoxError> {
+    let movies = &b.movies;
     let by_genre = state.index::<MovieByGenres>();
     let mut native_genres: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, m) in movies.iter().enumerate() {
@@ -587,7 +759,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let mut hash_times = Vec::new();
     let mut native_hash_times = Vec::new();
-    for _ in 0..args.reps {
+    for _ in 0..b.reps {
         let s = Instant::now();
         let sum = gkeys
             .iter()
@@ -616,322 +788,355 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    let hash_ns = median(hash_times);
-    let native_hash_ns = median(native_hash_times);
+    f.hash = median(hash_times);
+    f.native_hash = median(native_hash_times);
+    Ok(())
+}
 
-    // `records::<Movie>()` itself: the view every typed read starts from,
-    // which checks Movie against the state's schema on its first call
-    // and costs one compare on later ones.
-    let mut records_calls = Vec::new();
-    for _ in 0..args.reps {
+/// `records::<Movie>()` itself: the view every typed read starts from,
+/// which checks Movie against the state's schema on its first call and
+/// costs one compare on later ones.
+fn records_calls(b: &Bench, f: &mut Figures, state: &ReadState) {
+    let mut times = Vec::new();
+    for _ in 0..b.reps {
         let calls = 1_000_000u32;
         let s = Instant::now();
         let mut sum = 0u64;
         for _ in 0..calls {
-            sum += u64::from(black_box(&*state).records::<Movie>().ordinal_limit());
+            sum += u64::from(black_box(state).records::<Movie>().ordinal_limit());
         }
-        records_calls.push(s.elapsed().as_nanos() as f64 / f64::from(calls));
+        times.push(s.elapsed().as_nanos() as f64 / f64::from(calls));
         black_box(sum);
     }
-    let records_call_ns = median(records_calls);
+    f.records_call = median(times);
+}
 
-    // Rebuilding the same three indexes from scratch on this version.
-    let mut rebuilds = Vec::new();
-    for _ in 0..args.reps {
-        let fresh = Consumer::builder(store.clone(), announcer.clone())
-            .cache_dir(&cache)
-            .lazy_indexes(true)
-            .build()?;
+/// Rebuilding the same three indexes from scratch on version `v`.
+async fn rebuilds(b: &Bench, f: &mut Figures, v: u64) -> Result<(), BoxError> {
+    let mut times = Vec::new();
+    for _ in 0..b.reps {
+        let fresh = b.consumer().lazy_indexes(true).build()?;
         fresh.refresh_to(v).await?;
         let fs = fresh.current().ok_or("no state")?;
         let s = Instant::now();
         black_box(fs.index::<MoviePrimaryKey>().heap_bytes());
         black_box(fs.index::<MovieByYear>().heap_bytes());
         black_box(fs.index::<MovieByGenres>().heap_bytes());
-        rebuilds.push(ms(s.elapsed()));
+        times.push(ms(s.elapsed()));
     }
-    let rebuild_ms = median(rebuilds);
-    let update_ms = median(index_updates);
-    let pk_update_ms = median(pk_updates);
-    let pk_verified_update_ms = median(pk_verified_updates);
+    f.rebuild = median(times);
+    Ok(())
+}
 
-    let steady_ms = median(steady);
-    let inc_ms = median(incremental);
-    let apply_ms = median(applies);
-    let load_check_us = median(load_checks);
-    let delta_check_us = median(delta_checks);
-    let rev_ms = median(reverse);
-    let delta_b = median(delta_bytes);
-    let rdelta_b = median(rdelta_bytes);
-    let rss = match (rss_before, rss_after) {
-        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64),
-        _ => None,
-    };
-    let (sid, sidt, nid, nidt) = (
-        median(scan_id),
-        median(scan_idt),
-        median(nat_id),
-        median(nat_idt),
-    );
+/// One row of the table: figure, value, baseline (same run), ratio.
+type Row = [String; 4];
 
-    t.row(
-        "producer cycle 1",
-        format!("{cycle1:.0} ms"),
-        format!("{baseline_ser:.0} ms serialize"),
-        ratio(cycle1, baseline_ser),
-    );
-    t.row(
-        "steady cycle (full re-populate)",
-        format!("{steady_ms:.0} ms"),
-        format!("{baseline_ser:.0} ms serialize"),
-        ratio(steady_ms, baseline_ser),
-    );
-    t.row(
-        "incremental cycle",
-        format!("{inc_ms:.0} ms"),
-        format!("{baseline_ser:.0} ms serialize"),
-        ratio(inc_ms, baseline_ser),
-    );
-    t.row(
-        "snapshot bytes",
-        format!("{snapshot_bytes:.0}"),
-        format!("{baseline_bytes:.0} serialized"),
-        ratio(snapshot_bytes, baseline_bytes),
-    );
-    t.row(
-        "delta bytes (1 %)",
-        format!("{delta_b:.0}"),
-        format!("{baseline_bytes:.0} serialized"),
-        ratio(delta_b, baseline_bytes),
-    );
-    t.row(
-        "reverse delta bytes",
-        format!("{rdelta_b:.0}"),
-        format!("{baseline_bytes:.0} serialized"),
-        ratio(rdelta_b, baseline_bytes),
-    );
-    t.row(
-        "snapshot load (warm cache)",
-        format!("{snapshot_load:.1} ms"),
-        format!("{baseline_load:.0} ms deserialize"),
-        ratio(snapshot_load, baseline_load),
-    );
-    t.row(
-        "snapshot self-check (in the load)",
-        format!("{snapshot_selfcheck:.2} ms"),
-        format!("{snapshot_load:.1} ms load"),
-        ratio(snapshot_selfcheck, snapshot_load),
-    );
-    t.row(
-        "schema check per load",
-        format!("{load_check_us:.1} us"),
-        format!("{snapshot_load:.1} ms load"),
-        ratio(load_check_us / 1000.0, snapshot_load),
-    );
-    t.row(
-        "delta apply (1 %)",
-        format!("{apply_ms:.1} ms"),
-        format!("{baseline_load:.0} ms full reload"),
-        ratio(apply_ms, baseline_load),
-    );
-    t.row(
-        "schema check per delta (1 %)",
-        format!("{delta_check_us:.1} us"),
-        format!("{apply_ms:.1} ms apply"),
-        ratio(delta_check_us / 1000.0, apply_ms),
-    );
-    t.row(
-        "delta apply (10 %)",
-        format!("{apply10:.1} ms"),
-        format!("{apply_ms:.1} ms (1 %)"),
-        ratio(apply10, apply_ms),
-    );
-    t.row(
-        "reverse delta apply",
-        format!("{rev_ms:.1} ms"),
-        format!("{baseline_load:.0} ms full reload"),
-        ratio(rev_ms, baseline_load),
-    );
-    t.row(
-        "resident memory after load",
-        rss.map_or("n/a".into(), |r| format!("{:.0} MiB", r / 1048576.0)),
-        format!(
-            "{:.0} MiB deserialized; snapshot {:.0} MiB",
-            base_rss as f64 / 1048576.0,
-            snapshot_bytes / 1048576.0
+fn row(figure: &str, value: String, baseline: String, ratio: String) -> Row {
+    [figure.into(), value, baseline, ratio]
+}
+
+/// The producer's rows and the sizes of what it publishes.
+fn producer_rows(f: &Figures) -> Vec<Row> {
+    let ser = format!("{:.0} ms serialize", f.baseline_ser);
+    let serialized = format!("{:.0} serialized", f.baseline_bytes);
+    vec![
+        row(
+            "producer cycle 1",
+            format!("{:.0} ms", f.cycle1),
+            ser.clone(),
+            ratio(f.cycle1, f.baseline_ser),
         ),
-        rss.map_or("-".into(), |r| ratio(r, snapshot_bytes)),
-    );
-    t.row(
-        "scan id",
-        format!("{sid:.1} ns"),
-        format!("{nid:.1} ns native"),
-        ratio(sid, nid),
-    );
-    t.row(
-        "scan id + title",
-        format!("{sidt:.1} ns"),
-        format!("{nidt:.1} ns native"),
-        ratio(sidt, nidt),
-    );
-    t.row(
-        "records::<Movie>() call",
-        format!("{records_call_ns:.1} ns"),
-        format!("{pk_ns:.1} ns pk lookup"),
-        ratio(records_call_ns, pk_ns),
-    );
-    t.row(
-        "primary-key lookup",
-        format!("{pk_ns:.1} ns"),
-        format!("{base_pk:.1} ns native"),
-        ratio(pk_ns, base_pk),
-    );
-    t.row(
-        "pk lookup, version rewritten",
-        format!("{reclaimed_pk_ns:.1} ns"),
-        format!(
-            "{pk_ns:.1} ns as refreshed ({:.0} % in deltas)",
-            outside_share * 100.0
+        row(
+            "steady cycle (full re-populate)",
+            format!("{:.0} ms", f.steady),
+            ser.clone(),
+            ratio(f.steady, f.baseline_ser),
         ),
-        ratio(reclaimed_pk_ns, pk_ns),
-    );
-    t.row(
-        "pk lookup, batched, rewritten",
-        format!("{reclaimed_pk_batch_ns:.1} ns"),
-        format!("{pk_batch_ns:.1} ns as refreshed"),
-        ratio(reclaimed_pk_batch_ns, pk_batch_ns),
-    );
-    t.row(
-        "reclaim (rewrite the 10 % version)",
-        format!("{reclaim_ms:.0} ms"),
-        format!("{baseline_load:.0} ms full reload"),
-        ratio(reclaim_ms, baseline_load),
-    );
-    t.row(
-        "pk lookup vs two-read floor",
-        format!("{pk_ns:.1} ns"),
-        format!("{floor_ns:.1} ns floor"),
-        ratio(pk_ns, floor_ns),
-    );
-    for (adds, busy) in [(16, busy16_ns), (64, busy64_ns)] {
+        row(
+            "incremental cycle",
+            format!("{:.0} ms", f.incremental),
+            ser,
+            ratio(f.incremental, f.baseline_ser),
+        ),
+        row(
+            "snapshot bytes",
+            format!("{:.0}", f.snapshot_bytes),
+            serialized.clone(),
+            ratio(f.snapshot_bytes, f.baseline_bytes),
+        ),
+        row(
+            "delta bytes (1 %)",
+            format!("{:.0}", f.delta_bytes),
+            serialized.clone(),
+            ratio(f.delta_bytes, f.baseline_bytes),
+        ),
+        row(
+            "reverse delta bytes",
+            format!("{:.0}", f.rdelta_bytes),
+            serialized,
+            ratio(f.rdelta_bytes, f.baseline_bytes),
+        ),
+    ]
+}
+
+/// The consumer's rows: loads, refreshes, memory.
+fn consumer_rows(f: &Figures) -> Vec<Row> {
+    let load = format!("{:.1} ms load", f.snapshot_load);
+    let reload = format!("{:.0} ms full reload", f.baseline_load);
+    vec![
+        row(
+            "snapshot load (warm cache)",
+            format!("{:.1} ms", f.snapshot_load),
+            format!("{:.0} ms deserialize", f.baseline_load),
+            ratio(f.snapshot_load, f.baseline_load),
+        ),
+        row(
+            "snapshot self-check (in the load)",
+            format!("{:.2} ms", f.snapshot_selfcheck),
+            load.clone(),
+            ratio(f.snapshot_selfcheck, f.snapshot_load),
+        ),
+        row(
+            "schema check per load",
+            format!("{:.1} us", f.load_check_us),
+            load,
+            ratio(f.load_check_us / 1000.0, f.snapshot_load),
+        ),
+        row(
+            "delta apply (1 %)",
+            format!("{:.1} ms", f.apply),
+            reload.clone(),
+            ratio(f.apply, f.baseline_load),
+        ),
+        row(
+            "schema check per delta (1 %)",
+            format!("{:.1} us", f.delta_check_us),
+            format!("{:.1} ms apply", f.apply),
+            ratio(f.delta_check_us / 1000.0, f.apply),
+        ),
+        row(
+            "delta apply (10 %)",
+            format!("{:.1} ms", f.apply10),
+            format!("{:.1} ms (1 %)", f.apply),
+            ratio(f.apply10, f.apply),
+        ),
+        row(
+            "reverse delta apply",
+            format!("{:.1} ms", f.reverse),
+            reload,
+            ratio(f.reverse, f.baseline_load),
+        ),
+        row(
+            "resident memory after load",
+            f.rss
+                .map_or("n/a".into(), |r| format!("{:.0} MiB", r / 1048576.0)),
+            format!(
+                "{:.0} MiB deserialized; snapshot {:.0} MiB",
+                f.baseline_rss / 1048576.0,
+                f.snapshot_bytes / 1048576.0
+            ),
+            f.rss.map_or("-".into(), |r| ratio(r, f.snapshot_bytes)),
+        ),
+    ]
+}
+
+/// The read rows: scans and lookups.
+fn read_rows(f: &Figures) -> Vec<Row> {
+    let floor = format!("{:.1} ns floor", f.floor);
+    let netflix = || "215 ns Netflix Hollow".to_string();
+    let mut rows = vec![
+        row(
+            "scan id",
+            format!("{:.1} ns", f.scan_id),
+            format!("{:.1} ns native", f.native_scan_id),
+            ratio(f.scan_id, f.native_scan_id),
+        ),
+        row(
+            "scan id + title",
+            format!("{:.1} ns", f.scan_id_title),
+            format!("{:.1} ns native", f.native_scan_id_title),
+            ratio(f.scan_id_title, f.native_scan_id_title),
+        ),
+        row(
+            "records::<Movie>() call",
+            format!("{:.1} ns", f.records_call),
+            format!("{:.1} ns pk lookup", f.pk),
+            ratio(f.records_call, f.pk),
+        ),
+        row(
+            "primary-key lookup",
+            format!("{:.1} ns", f.pk),
+            format!("{:.1} ns native", f.native_pk),
+            ratio(f.pk, f.native_pk),
+        ),
+        row(
+            "pk lookup, version rewritten",
+            format!("{:.1} ns", f.reclaimed_pk),
+            format!(
+                "{:.1} ns as refreshed ({:.0} % in deltas)",
+                f.pk,
+                f.outside_share * 100.0
+            ),
+            ratio(f.reclaimed_pk, f.pk),
+        ),
+        row(
+            "pk lookup, batched, rewritten",
+            format!("{:.1} ns", f.reclaimed_pk_batch),
+            format!("{:.1} ns as refreshed", f.pk_batch),
+            ratio(f.reclaimed_pk_batch, f.pk_batch),
+        ),
+        row(
+            "reclaim (rewrite the 10 % version)",
+            format!("{:.0} ms", f.reclaim),
+            format!("{:.0} ms full reload", f.baseline_load),
+            ratio(f.reclaim, f.baseline_load),
+        ),
+        row(
+            "pk lookup vs two-read floor",
+            format!("{:.1} ns", f.pk),
+            floor.clone(),
+            ratio(f.pk, f.floor),
+        ),
+    ];
+    for (adds, busy) in [(16, f.busy16), (64, f.busy64)] {
         if let Some(busy) = busy {
-            t.row(
+            rows.push(row(
                 &format!("floor + {adds} additions per key"),
                 format!("{busy:.1} ns"),
-                format!("{floor_ns:.1} ns floor"),
-                ratio(busy, floor_ns),
-            );
+                floor.clone(),
+                ratio(busy, f.floor),
+            ));
         }
     }
-    t.row(
-        "pk lookup, batched, vs floor",
-        format!("{pk_batch_ns:.1} ns"),
-        format!("{floor_ns:.1} ns floor"),
-        ratio(pk_batch_ns, floor_ns),
-    );
-    t.row(
-        "primary-key lookup vs Netflix",
-        format!("{pk_ns:.1} ns"),
-        "215 ns Netflix Hollow".into(),
-        ratio(pk_ns, 215.0),
-    );
-    t.row(
-        "primary-key lookup, batched",
-        format!("{pk_batch_ns:.1} ns"),
-        format!("{base_pk:.1} ns native"),
-        ratio(pk_batch_ns, base_pk),
-    );
-    t.row(
-        "pk lookup, batched, vs Netflix",
-        format!("{pk_batch_ns:.1} ns"),
-        "215 ns Netflix Hollow".into(),
-        ratio(pk_batch_ns, 215.0),
-    );
-    t.row(
-        "pk index memory, after 10 % delta",
-        format!("{pk_bytes:.2} B/record"),
-        "8 B/record target".into(),
-        ratio(pk_bytes, 8.0),
-    );
-    t.row(
-        "pk index memory, 1 % deltas (max)",
-        format!("{pk_bytes_1pct:.2} B/record"),
-        "8 B/record target".into(),
-        ratio(pk_bytes_1pct, 8.0),
-    );
-    t.row(
-        "hash-index lookup (genre)",
-        format!("{hash_ns:.1} ns"),
-        format!("{native_hash_ns:.1} ns native"),
-        ratio(hash_ns, native_hash_ns),
-    );
-    t.row(
-        "index update (1 % delta, 3 idx)",
-        format!("{update_ms:.2} ms"),
-        format!("{rebuild_ms:.0} ms rebuild"),
-        ratio(update_ms, rebuild_ms),
-    );
-    t.row(
-        "pk index update (1 % delta)",
-        format!("{pk_update_ms:.2} ms"),
-        "21 ms Netflix (pk only)".into(),
-        ratio(pk_update_ms, 21.0),
-    );
-    t.row(
-        "pk index update, verifying keys",
-        format!("{pk_verified_update_ms:.2} ms"),
-        format!("{pk_update_ms:.2} ms trusting"),
-        ratio(pk_verified_update_ms, pk_update_ms),
-    );
-    t.row(
-        "3 index update vs Netflix pk",
-        format!("{update_ms:.2} ms"),
-        "21 ms Netflix (pk only)".into(),
-        ratio(update_ms, 21.0),
-    );
+    rows.extend([
+        row(
+            "pk lookup, batched, vs floor",
+            format!("{:.1} ns", f.pk_batch),
+            floor,
+            ratio(f.pk_batch, f.floor),
+        ),
+        row(
+            "primary-key lookup vs Netflix",
+            format!("{:.1} ns", f.pk),
+            netflix(),
+            ratio(f.pk, 215.0),
+        ),
+        row(
+            "primary-key lookup, batched",
+            format!("{:.1} ns", f.pk_batch),
+            format!("{:.1} ns native", f.native_pk),
+            ratio(f.pk_batch, f.native_pk),
+        ),
+        row(
+            "pk lookup, batched, vs Netflix",
+            format!("{:.1} ns", f.pk_batch),
+            netflix(),
+            ratio(f.pk_batch, 215.0),
+        ),
+    ]);
+    rows
+}
 
-    t.key("cycle1_ms", Some(cycle1));
-    t.key("steady_cycle_ms", Some(steady_ms));
-    t.key("incremental_cycle_ms", Some(inc_ms));
-    t.key("baseline_serialize_ms", Some(baseline_ser));
-    t.key("snapshot_bytes", Some(snapshot_bytes));
-    t.key("delta_bytes", Some(delta_b));
-    t.key("reverse_delta_bytes", Some(rdelta_b));
-    t.key("baseline_bytes", Some(baseline_bytes));
-    t.key("snapshot_load_ms", Some(snapshot_load));
-    t.key("snapshot_selfcheck_ms", Some(snapshot_selfcheck));
-    t.key("schema_check_us", Some(load_check_us));
-    t.key("schema_check_delta_us", Some(delta_check_us));
-    t.key("records_call_ns", Some(records_call_ns));
-    t.key("delta_apply_ms", Some(apply_ms));
-    t.key("delta_apply_10x_ms", Some(apply10));
-    t.key("reverse_delta_apply_ms", Some(rev_ms));
-    t.key("rss_after_load_bytes", rss);
-    t.key("baseline_load_ms", Some(baseline_load));
-    t.key("baseline_rss_bytes", Some(base_rss as f64));
-    t.key("pk_lookup_ns", Some(pk_ns));
-    t.key("baseline_pk_lookup_ns", Some(base_pk));
-    t.key("scan_id_ns", Some(sid));
-    t.key("baseline_scan_id_ns", Some(nid));
-    t.key("scan_id_title_ns", Some(sidt));
-    t.key("baseline_scan_id_title_ns", Some(nidt));
-    t.key("hash_lookup_ns", Some(hash_ns));
-    t.key("baseline_hash_lookup_ns", Some(native_hash_ns));
-    t.key("index_update_ms", Some(update_ms));
-    t.key("index_rebuild_ms", Some(rebuild_ms));
-    t.key("pk_index_update_ms", Some(pk_update_ms));
-    t.key("pk_index_update_verified_ms", Some(pk_verified_update_ms));
-    t.key("pk_batch_lookup_ns", Some(pk_batch_ns));
-    t.key("pk_lookup_rewritten_ns", Some(reclaimed_pk_ns));
-    t.key("pk_batch_lookup_rewritten_ns", Some(reclaimed_pk_batch_ns));
-    t.key("records_in_deltas_share", Some(outside_share));
-    t.key("reclaim_ms", Some(reclaim_ms));
-    t.key("pk_read_floor_ns", Some(floor_ns));
-    t.key("pk_read_floor_busy16_ns", busy16_ns);
-    t.key("pk_read_floor_busy64_ns", busy64_ns);
-    t.key("pk_index_bytes_per_record_1pct_max", Some(pk_bytes_1pct));
-    t.key("pk_index_bytes_per_record", Some(pk_bytes));
+/// The index rows: memory and maintenance.
+fn index_rows(f: &Figures) -> Vec<Row> {
+    let target = || "8 B/record target".to_string();
+    let netflix = || "21 ms Netflix (pk only)".to_string();
+    vec![
+        row(
+            "pk index memory, after 10 % delta",
+            format!("{:.2} B/record", f.pk_bytes),
+            target(),
+            ratio(f.pk_bytes, 8.0),
+        ),
+        row(
+            "pk index memory, 1 % deltas (max)",
+            format!("{:.2} B/record", f.pk_bytes_1pct),
+            target(),
+            ratio(f.pk_bytes_1pct, 8.0),
+        ),
+        row(
+            "hash-index lookup (genre)",
+            format!("{:.1} ns", f.hash),
+            format!("{:.1} ns native", f.native_hash),
+            ratio(f.hash, f.native_hash),
+        ),
+        row(
+            "index update (1 % delta, 3 idx)",
+            format!("{:.2} ms", f.update),
+            format!("{:.0} ms rebuild", f.rebuild),
+            ratio(f.update, f.rebuild),
+        ),
+        row(
+            "pk index update (1 % delta)",
+            format!("{:.2} ms", f.pk_update),
+            netflix(),
+            ratio(f.pk_update, 21.0),
+        ),
+        row(
+            "pk index update, verifying keys",
+            format!("{:.2} ms", f.pk_verified_update),
+            format!("{:.2} ms trusting", f.pk_update),
+            ratio(f.pk_verified_update, f.pk_update),
+        ),
+        row(
+            "3 index update vs Netflix pk",
+            format!("{:.2} ms", f.update),
+            netflix(),
+            ratio(f.update, 21.0),
+        ),
+    ]
+}
 
+/// The figures under their `--json` keys.
+fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
+    vec![
+        ("movies", Some(n as f64)),
+        ("cycle1_ms", Some(f.cycle1)),
+        ("steady_cycle_ms", Some(f.steady)),
+        ("incremental_cycle_ms", Some(f.incremental)),
+        ("baseline_serialize_ms", Some(f.baseline_ser)),
+        ("snapshot_bytes", Some(f.snapshot_bytes)),
+        ("delta_bytes", Some(f.delta_bytes)),
+        ("reverse_delta_bytes", Some(f.rdelta_bytes)),
+        ("baseline_bytes", Some(f.baseline_bytes)),
+        ("snapshot_load_ms", Some(f.snapshot_load)),
+        ("snapshot_selfcheck_ms", Some(f.snapshot_selfcheck)),
+        ("schema_check_us", Some(f.load_check_us)),
+        ("schema_check_delta_us", Some(f.delta_check_us)),
+        ("records_call_ns", Some(f.records_call)),
+        ("delta_apply_ms", Some(f.apply)),
+        ("delta_apply_10x_ms", Some(f.apply10)),
+        ("reverse_delta_apply_ms", Some(f.reverse)),
+        ("rss_after_load_bytes", f.rss),
+        ("baseline_load_ms", Some(f.baseline_load)),
+        ("baseline_rss_bytes", Some(f.baseline_rss)),
+        ("pk_lookup_ns", Some(f.pk)),
+        ("baseline_pk_lookup_ns", Some(f.native_pk)),
+        ("scan_id_ns", Some(f.scan_id)),
+        ("baseline_scan_id_ns", Some(f.native_scan_id)),
+        ("scan_id_title_ns", Some(f.scan_id_title)),
+        ("baseline_scan_id_title_ns", Some(f.native_scan_id_title)),
+        ("hash_lookup_ns", Some(f.hash)),
+        ("baseline_hash_lookup_ns", Some(f.native_hash)),
+        ("index_update_ms", Some(f.update)),
+        ("index_rebuild_ms", Some(f.rebuild)),
+        ("pk_index_update_ms", Some(f.pk_update)),
+        ("pk_index_update_verified_ms", Some(f.pk_verified_update)),
+        ("pk_batch_lookup_ns", Some(f.pk_batch)),
+        ("pk_lookup_rewritten_ns", Some(f.reclaimed_pk)),
+        ("pk_batch_lookup_rewritten_ns", Some(f.reclaimed_pk_batch)),
+        ("records_in_deltas_share", Some(f.outside_share)),
+        ("reclaim_ms", Some(f.reclaim)),
+        ("pk_read_floor_ns", Some(f.floor)),
+        ("pk_read_floor_busy16_ns", f.busy16),
+        ("pk_read_floor_busy64_ns", f.busy64),
+        ("pk_index_bytes_per_record_1pct_max", Some(f.pk_bytes_1pct)),
+        ("pk_index_bytes_per_record", Some(f.pk_bytes)),
+    ]
+}
+
+/// Prints the table (and with `--json`, one JSON object of every figure).
+fn print(args: &Args, f: &Figures) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -943,23 +1148,28 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "unknown".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "hollow-bench: {n} movies, 200000 actors, medians of {} reps; {cores} cores, {cpu}",
-        args.reps
+        "hollow-bench: {} movies, 200000 actors, medians of {} reps; {cores} cores, {cpu}",
+        args.movies, args.reps
     );
     println!(
         "{:<32} {:>16} {:>34} {:>8}",
         "figure", "hollow", "baseline (same run)", "ratio"
     );
-    for (f, v, b, r) in &t.rows {
-        println!("{f:<32} {v:>16} {b:>34} {r:>8}");
+    let rows = [
+        producer_rows(f),
+        consumer_rows(f),
+        read_rows(f),
+        index_rows(f),
+    ];
+    for [figure, value, baseline, ratio] in rows.iter().flatten() {
+        println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
     }
     if args.json {
-        let obj: serde_json::Map<String, serde_json::Value> = t
-            .json
-            .iter()
+        let obj: serde_json::Map<String, serde_json::Value> = json_keys(args.movies, f)
+            .into_iter()
             .map(|(k, v)| {
                 (
-                    k.clone(),
+                    k.to_string(),
                     v.map_or(serde_json::Value::Null, |x| {
                         serde_json::Number::from_f64((x * 1000.0).round() / 1000.0)
                             .map_or(serde_json::Value::Null, serde_json::Value::Number)
@@ -969,12 +1179,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .collect();
         println!("{}", serde_json::Value::Object(obj));
     }
-    Ok(())
-}
-
-/// A duration in microseconds.
-fn us(d: std::time::Duration) -> f64 {
-    d.as_secs_f64() * 1e6
 }
 
 /// The part of a snapshot load that checks the snapshot against itself
@@ -982,7 +1186,7 @@ fn us(d: std::time::Duration) -> f64 {
 /// every bitmap's population count), in milliseconds, the median of `reps`:
 /// opening the blob at `path` with its checksum taken as verified, and
 /// viewing every section as a snapshot section, as a consumer's load does.
-fn selfcheck_ms(path: &std::path::Path, reps: usize) -> Result<f64, Box<dyn std::error::Error>> {
+fn selfcheck_ms(path: &std::path::Path, reps: usize) -> Result<f64, BoxError> {
     let bytes = std::fs::read(path)?;
     let name = path
         .file_name()
