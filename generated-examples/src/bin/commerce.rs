@@ -13,7 +13,10 @@
 //! ([`StockLevelV2`]); a consumer with the old type reads data written with
 //! the new one, and a consumer with the new type reads the old data.
 
-use hollow_runtime::{Consumer, Hollow, Producer};
+use std::path::Path;
+use std::sync::Arc;
+
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState};
 
 use generated_examples::demo::{data_dir, open_store, BoxError};
 use generated_examples::gen::commerce::{
@@ -65,72 +68,96 @@ async fn main() -> Result<(), BoxError> {
             state.records::<StockLevel>().len(),
             outcome.changes
         );
-        for (_, o) in state.records::<Order>().iter() {
-            let status = o.status().map_err(|e| format!("order {}: {e:?}", o.id()))?;
-            let customer = state
-                .records::<Customer>()
-                .by_primary_key(&o.customer_id())
-                .ok_or_else(|| format!("order {} names a missing customer", o.id()))?;
-            println!(
-                "  order {} by {} ({}, {}): {:?}, {} items, total {} {}",
-                o.id(),
-                customer.name(),
-                customer.email(),
-                customer.address().city(),
-                status,
-                o.items().len(),
-                o.total().minor_units(),
-                o.total().currency()
-            );
-        }
-        let first = state
-            .records::<Order>()
-            .by_primary_key(&100)
-            .ok_or("order 100 is missing")?;
-        let expected = shop
-            .orders
-            .iter()
-            .find(|o| o.id == 100)
-            .ok_or("no order 100")?;
-        if first.to_value()? != *expected {
-            return Err("order 100 read back differs from what was produced".into());
-        }
-        // A unique-key lookup (the derive generates `CustomerByEmail` from
-        // `unique(email)`), checked against what was produced.
-        let wanted = shop
-            .customers
-            .iter()
-            .find(|c| c.id == expected.customer_id)
-            .ok_or("order 100 names no produced customer")?;
-        let by_email = state
-            .index::<CustomerByEmail>()
-            .get(&wanted.email)
-            .ok_or_else(|| format!("no customer with email {:?}", wanted.email))?;
-        if by_email.to_value()? != *wanted {
-            return Err(format!("customer by email {:?} differs", wanted.email).into());
-        }
-        println!(
-            "  lookup customer by email {:?} -> #{} {}",
-            wanted.email,
-            by_email.id(),
-            by_email.name()
-        );
-        let key = ("north", "mug");
-        let mugs = state
-            .records::<StockLevel>()
-            .by_primary_key(&key)
-            .ok_or("stock (north, mug) is missing")?;
-        println!(
-            "  lookup stock (north, mug) -> {} on hand, {} reserved",
-            mugs.on_hand(),
-            mugs.reserved()
-        );
-        if cycle == 3 && first.status() != Ok(OrderStatus::Delivered) {
-            return Err("order 100 should be delivered by cycle 3".into());
-        }
+        shop_lookups(&state, &shop, cycle)?;
     }
     let last_v1 = consumer.version().ok_or("no version")?;
 
+    evolve(&dir, &store, &announcer, last_v1).await?;
+    println!("\ndone: every lookup matched what the producer wrote");
+    Ok(())
+}
+
+/// Lookups in `state`, checked against `shop`, what cycle `cycle` produced.
+fn shop_lookups(
+    state: &ReadState,
+    shop: &sample::commerce::Shop,
+    cycle: u32,
+) -> Result<(), BoxError> {
+    for (_, o) in state.records::<Order>().iter() {
+        let status = o.status().map_err(|e| format!("order {}: {e:?}", o.id()))?;
+        let customer = state
+            .records::<Customer>()
+            .by_primary_key(&o.customer_id())
+            .ok_or_else(|| format!("order {} names a missing customer", o.id()))?;
+        println!(
+            "  order {} by {} ({}, {}): {:?}, {} items, total {} {}",
+            o.id(),
+            customer.name(),
+            customer.email(),
+            customer.address().city(),
+            status,
+            o.items().len(),
+            o.total().minor_units(),
+            o.total().currency()
+        );
+    }
+    let first = state
+        .records::<Order>()
+        .by_primary_key(&100)
+        .ok_or("order 100 is missing")?;
+    let expected = shop
+        .orders
+        .iter()
+        .find(|o| o.id == 100)
+        .ok_or("no order 100")?;
+    if first.to_value()? != *expected {
+        return Err("order 100 read back differs from what was produced".into());
+    }
+    // A unique-key lookup (the derive generates `CustomerByEmail` from
+    // `unique(email)`), checked against what was produced.
+    let wanted = shop
+        .customers
+        .iter()
+        .find(|c| c.id == expected.customer_id)
+        .ok_or("order 100 names no produced customer")?;
+    let by_email = state
+        .index::<CustomerByEmail>()
+        .get(&wanted.email)
+        .ok_or_else(|| format!("no customer with email {:?}", wanted.email))?;
+    if by_email.to_value()? != *wanted {
+        return Err(format!("customer by email {:?} differs", wanted.email).into());
+    }
+    println!(
+        "  lookup customer by email {:?} -> #{} {}",
+        wanted.email,
+        by_email.id(),
+        by_email.name()
+    );
+    let key = ("north", "mug");
+    let mugs = state
+        .records::<StockLevel>()
+        .by_primary_key(&key)
+        .ok_or("stock (north, mug) is missing")?;
+    println!(
+        "  lookup stock (north, mug) -> {} on hand, {} reserved",
+        mugs.on_hand(),
+        mugs.reserved()
+    );
+    if cycle == 3 && first.status() != Ok(OrderStatus::Delivered) {
+        return Err("order 100 should be delivered by cycle 3".into());
+    }
+    Ok(())
+}
+
+/// The schema-evolution step: a consumer with the old type reads data
+/// written with the new one, and a consumer with the new type reads the
+/// old data (version `last_v1`).
+async fn evolve(
+    dir: &Path,
+    store: &Arc<FsBlobStore>,
+    announcer: &Arc<FileAnnouncer>,
+    last_v1: u64,
+) -> Result<(), BoxError> {
     println!("\nschema evolution: StockLevel gains `incoming @4 :Int32`");
     let shop = sample::commerce::at(3);
     let stock_v2: Vec<StockLevelV2> = shop
@@ -187,6 +214,5 @@ async fn main() -> Result<(), BoxError> {
     if mugs.incoming() != 0 || mugs.on_hand() != shop.stock[0].on_hand {
         return Err("the new type misreads old data".into());
     }
-    println!("\ndone: every lookup matched what the producer wrote");
     Ok(())
 }

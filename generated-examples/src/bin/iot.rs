@@ -13,7 +13,10 @@
 //! the old type reads data written with the new one, and a consumer with
 //! the new type reads the old data.
 
-use hollow_runtime::{Consumer, Hollow, Producer};
+use std::path::Path;
+use std::sync::Arc;
+
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState};
 
 use generated_examples::demo::{data_dir, open_store, BoxError};
 use generated_examples::gen::common::{Location, Timestamp};
@@ -72,62 +75,86 @@ async fn main() -> Result<(), BoxError> {
             state.records::<Metric>().len(),
             state.records::<Alert>().len()
         );
-        for (_, m) in state.records::<Metric>().iter() {
-            let value = match m
-                .value()
-                .map_err(|e| format!("metric {}: {e:?}", m.name()))?
-            {
-                MetricValueRef::Gauge(g) => format!("gauge {g}"),
-                MetricValueRef::Counter(c) => format!("counter {c}"),
-                MetricValueRef::Text(t) => format!("text {t:?}"),
-                MetricValueRef::Missing => "missing".to_string(),
-            };
-            println!("  metric device {} {}: {value}", m.device_id(), m.name());
-        }
-        for (_, a) in state.records::<Alert>().iter() {
-            let cause = match a.cause().map_err(|e| format!("alert {}: {e:?}", a.id()))? {
-                AlertCauseRef::Threshold(t) => format!("{} above {}", t.metric(), t.limit()),
-                AlertCauseRef::Offline => "offline".to_string(),
-                AlertCauseRef::Manual(note) => format!("manual: {note}"),
-            };
-            let device = state
-                .records::<Device>()
-                .by_primary_key(&a.device_id())
-                .ok_or_else(|| format!("alert {} names a missing device", a.id()))?;
-            let kind = device
-                .kind()
-                .map_err(|e| format!("device {}: {e:?}", device.id()))?;
-            let severity = a
-                .severity()
-                .map_err(|e| format!("alert {}: {e:?}", a.id()))?;
-            println!(
-                "  alert {} on {} ({kind:?}): {severity:?} {:?}, {cause}",
-                a.id(),
-                device.serial(),
-                a.message()
-            );
-        }
-        let t = 1_700_000_000_000 + i64::from(cycle) * 60_000;
-        let key = (1u64, "temperature", t);
-        let temp = state
-            .records::<Metric>()
-            .by_primary_key(&key)
-            .ok_or("the temperature reading is missing")?;
-        let expected = fleet
-            .metrics
-            .iter()
-            .find(|m| m.device_id == 1)
-            .ok_or("no metric")?;
-        if temp.to_value()? != *expected {
-            return Err("metric read back differs from what was produced".into());
-        }
-        println!(
-            "  lookup metric (1, temperature, {t}) -> {:?}",
-            temp.to_value()?.value
-        );
+        fleet_lookups(&state, &fleet, cycle)?;
     }
     let last_v1 = consumer.version().ok_or("no version")?;
 
+    evolve(&dir, &store, &announcer, last_v1).await?;
+    println!("\ndone: every lookup matched what the producer wrote");
+    Ok(())
+}
+
+/// Lookups in `state`, checked against `fleet`, what cycle `cycle` produced.
+fn fleet_lookups(
+    state: &ReadState,
+    fleet: &sample::iot::Fleet,
+    cycle: u32,
+) -> Result<(), BoxError> {
+    for (_, m) in state.records::<Metric>().iter() {
+        let value = match m
+            .value()
+            .map_err(|e| format!("metric {}: {e:?}", m.name()))?
+        {
+            MetricValueRef::Gauge(g) => format!("gauge {g}"),
+            MetricValueRef::Counter(c) => format!("counter {c}"),
+            MetricValueRef::Text(t) => format!("text {t:?}"),
+            MetricValueRef::Missing => "missing".to_string(),
+        };
+        println!("  metric device {} {}: {value}", m.device_id(), m.name());
+    }
+    for (_, a) in state.records::<Alert>().iter() {
+        let cause = match a.cause().map_err(|e| format!("alert {}: {e:?}", a.id()))? {
+            AlertCauseRef::Threshold(t) => format!("{} above {}", t.metric(), t.limit()),
+            AlertCauseRef::Offline => "offline".to_string(),
+            AlertCauseRef::Manual(note) => format!("manual: {note}"),
+        };
+        let device = state
+            .records::<Device>()
+            .by_primary_key(&a.device_id())
+            .ok_or_else(|| format!("alert {} names a missing device", a.id()))?;
+        let kind = device
+            .kind()
+            .map_err(|e| format!("device {}: {e:?}", device.id()))?;
+        let severity = a
+            .severity()
+            .map_err(|e| format!("alert {}: {e:?}", a.id()))?;
+        println!(
+            "  alert {} on {} ({kind:?}): {severity:?} {:?}, {cause}",
+            a.id(),
+            device.serial(),
+            a.message()
+        );
+    }
+    let t = 1_700_000_000_000 + i64::from(cycle) * 60_000;
+    let key = (1u64, "temperature", t);
+    let temp = state
+        .records::<Metric>()
+        .by_primary_key(&key)
+        .ok_or("the temperature reading is missing")?;
+    let expected = fleet
+        .metrics
+        .iter()
+        .find(|m| m.device_id == 1)
+        .ok_or("no metric")?;
+    if temp.to_value()? != *expected {
+        return Err("metric read back differs from what was produced".into());
+    }
+    println!(
+        "  lookup metric (1, temperature, {t}) -> {:?}",
+        temp.to_value()?.value
+    );
+    Ok(())
+}
+
+/// The schema-evolution step: a consumer with the old type reads data
+/// written with the new one, and a consumer with the new type reads the
+/// old data (version `last_v1`).
+async fn evolve(
+    dir: &Path,
+    store: &Arc<FsBlobStore>,
+    announcer: &Arc<FileAnnouncer>,
+    last_v1: u64,
+) -> Result<(), BoxError> {
     println!("\nschema evolution: Device gains `firmware @6 :Text`");
     let fleet = sample::iot::at(3);
     let devices_v2: Vec<DeviceV2> = fleet
@@ -187,6 +214,5 @@ async fn main() -> Result<(), BoxError> {
     if !d1.firmware().is_empty() || d1.serial() != fleet.devices[0].serial {
         return Err("the new type misreads old data".into());
     }
-    println!("\ndone: every lookup matched what the producer wrote");
     Ok(())
 }

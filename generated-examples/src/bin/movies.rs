@@ -15,7 +15,10 @@
 //!    that delta and reads the new version, and a new consumer reads both
 //!    the old versions (taglines empty) and the new one.
 
-use hollow_runtime::{Consumer, Hollow, Producer, ReadState, Record};
+use std::path::Path;
+use std::sync::Arc;
+
+use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState, Record};
 
 use generated_examples::demo::{data_dir, open_store, BoxError};
 use generated_examples::gen::movies::{Actor, Movie, MovieByGenres, Review};
@@ -87,16 +90,37 @@ async fn main() -> Result<(), BoxError> {
     let dir = data_dir("movies")?;
     let (store, announcer) = open_store(&dir)?;
     println!("movies example in {}", dir.display());
+    let old_consumer = Consumer::builder(store.clone(), announcer.clone())
+        .cache_dir(dir.join("cache-v1"))
+        .build()?;
+    let last_v1 = cycles(&store, &announcer, &old_consumer).await?;
 
+    println!("\nschema evolution: Movie gains `tagline @8 :Text`");
+    let catalog = sample::movies::at(3);
+    let with_taglines: Vec<MovieV2> = catalog
+        .movies
+        .iter()
+        .map(|m| MovieV2::from_v1(m, if m.id == 2 { "Nothing is copied." } else { "" }))
+        .collect();
+    let version = continue_with_new_type(&store, &announcer, &catalog, &with_taglines).await?;
+    old_type_reads_new_data(&old_consumer, version, &catalog).await?;
+    new_type_reads_both(&dir, &store, &announcer, last_v1, &catalog, &with_taglines).await?;
+    println!("\ndone: every lookup matched what the producer wrote");
+    Ok(())
+}
+
+/// Three cycles of the catalog, each read back by `consumer` and checked;
+/// the last version.
+async fn cycles(
+    store: &Arc<FsBlobStore>,
+    announcer: &Arc<FileAnnouncer>,
+    consumer: &Consumer,
+) -> Result<u64, BoxError> {
     let mut producer = Producer::builder(store.clone(), announcer.clone())
         .record_type::<Movie>()
         .record_type::<Actor>()
         .record_type::<Review>()
         .build();
-    let old_consumer = Consumer::builder(store.clone(), announcer.clone())
-        .cache_dir(dir.join("cache-v1"))
-        .build()?;
-
     for cycle in 1..=3 {
         let catalog = sample::movies::at(cycle);
         let outcome = producer
@@ -113,74 +137,79 @@ async fn main() -> Result<(), BoxError> {
             "\ncycle {cycle}: announced version {version}, changes {:?}",
             outcome.changes
         );
-        old_consumer.refresh().await?;
-        let state = old_consumer
-            .current()
-            .ok_or("the consumer holds no version")?;
+        consumer.refresh().await?;
+        let state = consumer.current().ok_or("the consumer holds no version")?;
         show(&state)?;
-        // Lookups by primary key, checked against what was produced.
-        let zero_copy = state
-            .records::<Movie>()
-            .by_primary_key(&2)
-            .ok_or("movie 2 is missing")?;
-        let expected = catalog
-            .movies
-            .iter()
-            .find(|m| m.id == 2)
-            .ok_or("no movie 2")?;
-        if zero_copy.to_value()? != *expected {
-            return Err("movie 2 read back differs from what was produced".into());
-        }
-        println!(
-            "  lookup movie 2 -> {:?} rated {:.1}",
-            zero_copy.title(),
-            zero_copy.rating()
-        );
-        // A hash-index lookup (the derive generates `MovieByGenres` from
-        // `hash_index(genres)`): every movie listing "drama", checked
-        // against a scan of what was produced.
-        let dramas: Vec<u64> = state
-            .index::<MovieByGenres>()
-            .get("drama")
-            .map(|m| m.id())
-            .collect();
-        let mut expected_dramas: Vec<u64> = catalog
-            .movies
-            .iter()
-            .filter(|m| m.genres.iter().any(|g| g == "drama"))
-            .map(|m| m.id)
-            .collect();
-        let mut sorted = dramas.clone();
-        sorted.sort_unstable();
-        expected_dramas.sort_unstable();
-        if sorted != expected_dramas {
-            return Err(format!(
-                "movies by genre \"drama\": index gives {dramas:?}, expected {expected_dramas:?}"
-            )
-            .into());
-        }
-        println!("  lookup movies by genre \"drama\" -> ids {dramas:?}");
-        let review = state
-            .records::<Review>()
-            .by_primary_key(&(1, "ana"))
-            .ok_or("review (1, ana) is missing")?;
-        println!(
-            "  lookup review (1, \"ana\") -> {} stars at {} ms: {:?}",
-            review.stars(),
-            review.posted_at().epoch_millis(),
-            review.text()
-        );
+        lookups(&state, &catalog)?;
     }
-    let last_v1 = old_consumer.version().ok_or("no version")?;
+    Ok(consumer.version().ok_or("no version")?)
+}
 
-    println!("\nschema evolution: Movie gains `tagline @8 :Text`");
-    drop(producer);
-    let catalog = sample::movies::at(3);
-    let with_taglines: Vec<MovieV2> = catalog
+/// Lookups by primary key and by genre in `state`, checked against
+/// `catalog`, what was produced.
+fn lookups(state: &ReadState, catalog: &sample::movies::Catalog) -> Result<(), BoxError> {
+    let zero_copy = state
+        .records::<Movie>()
+        .by_primary_key(&2)
+        .ok_or("movie 2 is missing")?;
+    let expected = catalog
         .movies
         .iter()
-        .map(|m| MovieV2::from_v1(m, if m.id == 2 { "Nothing is copied." } else { "" }))
+        .find(|m| m.id == 2)
+        .ok_or("no movie 2")?;
+    if zero_copy.to_value()? != *expected {
+        return Err("movie 2 read back differs from what was produced".into());
+    }
+    println!(
+        "  lookup movie 2 -> {:?} rated {:.1}",
+        zero_copy.title(),
+        zero_copy.rating()
+    );
+    // A hash-index lookup (the derive generates `MovieByGenres` from
+    // `hash_index(genres)`): every movie listing "drama", checked
+    // against a scan of what was produced.
+    let dramas: Vec<u64> = state
+        .index::<MovieByGenres>()
+        .get("drama")
+        .map(|m| m.id())
         .collect();
+    let mut expected_dramas: Vec<u64> = catalog
+        .movies
+        .iter()
+        .filter(|m| m.genres.iter().any(|g| g == "drama"))
+        .map(|m| m.id)
+        .collect();
+    let mut sorted = dramas.clone();
+    sorted.sort_unstable();
+    expected_dramas.sort_unstable();
+    if sorted != expected_dramas {
+        return Err(format!(
+            "movies by genre \"drama\": index gives {dramas:?}, expected {expected_dramas:?}"
+        )
+        .into());
+    }
+    println!("  lookup movies by genre \"drama\" -> ids {dramas:?}");
+    let review = state
+        .records::<Review>()
+        .by_primary_key(&(1, "ana"))
+        .ok_or("review (1, ana) is missing")?;
+    println!(
+        "  lookup review (1, \"ana\") -> {} stars at {} ms: {:?}",
+        review.stars(),
+        review.posted_at().epoch_millis(),
+        review.text()
+    );
+    Ok(())
+}
+
+/// A producer built with the new type continues the history; the version
+/// it publishes.
+async fn continue_with_new_type(
+    store: &Arc<FsBlobStore>,
+    announcer: &Arc<FileAnnouncer>,
+    catalog: &sample::movies::Catalog,
+    with_taglines: &[MovieV2],
+) -> Result<u64, BoxError> {
     let populate = |w: &mut hollow_runtime::producer::CycleWriter<'_>| {
         with_taglines.iter().try_for_each(|m| w.add(m))?;
         catalog.actors.iter().try_for_each(|a| w.add(a))?;
@@ -217,7 +246,16 @@ async fn main() -> Result<(), BoxError> {
         )
         .into());
     }
-    // The consumer built with the old type reads data of the new schema.
+    Ok(version)
+}
+
+/// The consumer built with the old type follows to `version`, written
+/// with the new one.
+async fn old_type_reads_new_data(
+    old_consumer: &Consumer,
+    version: u64,
+    catalog: &sample::movies::Catalog,
+) -> Result<(), BoxError> {
     old_consumer.refresh().await?;
     let state = old_consumer.current().ok_or("no version")?;
     if state.version() != version {
@@ -241,8 +279,19 @@ async fn main() -> Result<(), BoxError> {
         return Err("the old consumer sees a different number of movies".into());
     }
 
-    // A consumer built with the new type reads data of the old schema
-    // (the tagline reads as empty) and of the new one.
+    Ok(())
+}
+
+/// Consumers built with the new type read data of the old schema (the
+/// tagline reads as empty) and of the new one.
+async fn new_type_reads_both(
+    dir: &Path,
+    store: &Arc<FsBlobStore>,
+    announcer: &Arc<FileAnnouncer>,
+    last_v1: u64,
+    catalog: &sample::movies::Catalog,
+    with_taglines: &[MovieV2],
+) -> Result<(), BoxError> {
     let new_on_old = Consumer::builder(store.clone(), announcer.clone())
         .cache_dir(dir.join("cache-v2-on-v1"))
         .build()?;
@@ -278,6 +327,5 @@ async fn main() -> Result<(), BoxError> {
     if new.to_value()? != with_taglines[1] {
         return Err("the new consumer misreads data of the new schema".into());
     }
-    println!("\ndone: every lookup matched what the producer wrote");
     Ok(())
 }
