@@ -605,6 +605,8 @@ fn width(ty: &str) -> Option<usize> {
 }
 
 /// Walks the prefix of `b` by the Prefix table.
+// One check per documented field, in the table's order.
+#[allow(clippy::too_many_lines)]
 fn walk_prefix(b: &BlobFile) -> Prefix {
     let rows = table(
         doc_section("### Prefix (64 bytes)"),
@@ -980,6 +982,8 @@ type TypeState = BTreeMap<u32, u64>;
 type Limits = BTreeMap<(u64, String), u32>;
 
 #[test]
+// One pass over the documented tables, in document order.
+#[allow(clippy::too_many_lines)]
 fn blobs_match_the_documented_format() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let oracle = produce(dir.path());

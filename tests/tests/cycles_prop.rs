@@ -267,6 +267,8 @@ fn checksums(state: &ReadState) -> [(usize, u64); 2] {
     ]
 }
 
+// The whole scenario of one case, in the order it runs.
+#[allow(clippy::too_many_lines)]
 async fn run_case(cycles: Vec<Cycle>) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryBlobStore::new());
