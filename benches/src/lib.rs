@@ -6,6 +6,7 @@
 use hollow_runtime::Hollow;
 
 pub mod flags;
+pub mod netflix;
 
 /// A movie, as in the benchmark scenario.
 #[derive(Hollow, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -2,8 +2,12 @@
 //! figure beside a baseline measured in the same run.
 //!
 //! ```text
-//! cargo run --release -p hollow-benches --bin hollow-bench -- [--movies N] [--reps R] [--dir PATH] [--json]
+//! cargo run --release -p hollow-benches --bin hollow-bench -- [--movies N] [--reps R] [--dir PATH] [--json] [--netflix FILE]
 //! ```
+//!
+//! `--netflix FILE` adds rows setting figures beside Netflix Hollow's,
+//! read from the `key value` lines its benchmark program printed on the
+//! same machine ([`hollow_benches::netflix`]).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -12,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hollow_benches::flags::{unknown, Flags};
+use hollow_benches::netflix::{Netflix, NetflixError};
 use hollow_benches::{
     change, check_equal, initial, median, ms, populate, us, Actor, JavaRandom, Movie,
     MovieByGenres, MovieByYear, MoviePrimaryKey,
@@ -26,6 +31,7 @@ struct Args {
     reps: usize,
     dir: Option<PathBuf>,
     json: bool,
+    netflix: Option<PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -34,6 +40,7 @@ fn parse() -> Result<Args, String> {
         reps: 5,
         dir: None,
         json: false,
+        netflix: None,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -42,9 +49,11 @@ fn parse() -> Result<Args, String> {
             "--reps" => a.reps = f.reps()?,
             "--dir" => a.dir = Some(f.value("--dir")?.into()),
             "--json" => a.json = true,
+            "--netflix" => a.netflix = Some(f.value("--netflix")?.into()),
             "-h" | "--help" => {
                 println!(
-                    "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json]"
+                    "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json] \
+                     [--netflix FILE (Netflix Hollow's figures, `key value` lines)]"
                 );
                 std::process::exit(0);
             }
@@ -281,6 +290,18 @@ struct Figures {
 
 async fn run(args: Args) -> Result<(), BoxError> {
     let n = args.movies;
+    let netflix = args.netflix.as_deref().map(Netflix::read).transpose()?;
+    if let Some(h) = &netflix {
+        // Removals and additions balance, so the count stays N.
+        let theirs = h.get("producer.movies_after_cycle6")?;
+        if theirs != n as f64 {
+            return Err(format!(
+                "Netflix Hollow's figures are of {theirs} movies, this run's of {n}: \
+                 run both at the same --movies"
+            )
+            .into());
+        }
+    }
     let tmp;
     let dir = match &args.dir {
         Some(d) => {
@@ -326,7 +347,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     hash_lookups(&b, &mut f, &state, &mut lrng)?;
     records_calls(&b, &mut f, &state);
     rebuilds(&b, &mut f, state.version()).await?;
-    print(&args, &f);
+    let netflix_rows = netflix.as_ref().map(|h| netflix_rows(&f, h)).transpose()?;
+    print(&args, &f, netflix_rows.unwrap_or_default());
     Ok(())
 }
 
@@ -943,7 +965,6 @@ fn consumer_rows(f: &Figures) -> Vec<Row> {
 /// The read rows: scans and lookups.
 fn read_rows(f: &Figures) -> Vec<Row> {
     let floor = format!("{:.1} ns floor", f.floor);
-    let netflix = || "215 ns Netflix Hollow".to_string();
     let mut rows = vec![
         row(
             "scan id",
@@ -1016,22 +1037,10 @@ fn read_rows(f: &Figures) -> Vec<Row> {
             ratio(f.pk_batch, f.floor),
         ),
         row(
-            "primary-key lookup vs Netflix",
-            format!("{:.1} ns", f.pk),
-            netflix(),
-            ratio(f.pk, 215.0),
-        ),
-        row(
             "primary-key lookup, batched",
             format!("{:.1} ns", f.pk_batch),
             format!("{:.1} ns native", f.native_pk),
             ratio(f.pk_batch, f.native_pk),
-        ),
-        row(
-            "pk lookup, batched, vs Netflix",
-            format!("{:.1} ns", f.pk_batch),
-            netflix(),
-            ratio(f.pk_batch, 215.0),
         ),
     ]);
     rows
@@ -1040,7 +1049,6 @@ fn read_rows(f: &Figures) -> Vec<Row> {
 /// The index rows: memory and maintenance.
 fn index_rows(f: &Figures) -> Vec<Row> {
     let target = || "8 B/record target".to_string();
-    let netflix = || "21 ms Netflix (pk only)".to_string();
     vec![
         row(
             "pk index memory, after 10 % delta",
@@ -1069,8 +1077,8 @@ fn index_rows(f: &Figures) -> Vec<Row> {
         row(
             "pk index update (1 % delta)",
             format!("{:.2} ms", f.pk_update),
-            netflix(),
-            ratio(f.pk_update, 21.0),
+            format!("{:.2} ms 3 indexes", f.update),
+            ratio(f.pk_update, f.update),
         ),
         row(
             "pk index update, verifying keys",
@@ -1078,13 +1086,94 @@ fn index_rows(f: &Figures) -> Vec<Row> {
             format!("{:.2} ms trusting", f.pk_update),
             ratio(f.pk_verified_update, f.pk_update),
         ),
-        row(
-            "3 index update vs Netflix pk",
-            format!("{:.2} ms", f.update),
-            netflix(),
-            ratio(f.update, 21.0),
-        ),
     ]
+}
+
+/// Rows setting figures beside Netflix Hollow's (`h`), measured on the same
+/// machine. Ours update three indexes with each delta where Netflix's
+/// updates its primary-key index alone, and our resident memory is set
+/// beside its heap (both after the load, with the indexes).
+fn netflix_rows(f: &Figures, h: &Netflix) -> Result<Vec<Row>, NetflixError> {
+    let rows = [
+        ("cycle 1 vs Netflix", f.cycle1, "producer.cycle1_ms", "ms"),
+        (
+            "steady cycle vs Netflix",
+            f.steady,
+            "producer.cycles2-6_median_ms",
+            "ms",
+        ),
+        (
+            "snapshot bytes vs Netflix",
+            f.snapshot_bytes,
+            "blob.snapshot_v1_bytes",
+            "B",
+        ),
+        (
+            "delta bytes vs Netflix",
+            f.delta_bytes,
+            "blob.delta_v3_v4_bytes",
+            "B",
+        ),
+        (
+            "snapshot load vs Netflix",
+            f.snapshot_load,
+            "consumer.snapshot_load_v1_median_ms",
+            "ms",
+        ),
+        (
+            "delta apply (1 %) vs Netflix",
+            f.apply,
+            "delta.pki_deltaupdate.v2..v6_median_ms",
+            "ms",
+        ),
+        (
+            "pk index update vs Netflix",
+            f.pk_update,
+            "delta.pki_deltaupdate.index_update_median_ms",
+            "ms",
+        ),
+        (
+            "pk lookup vs Netflix",
+            f.pk,
+            "onheap.pk_lookup_1M_random_ns_per",
+            "ns",
+        ),
+        (
+            "pk lookup, batched, vs Netflix",
+            f.pk_batch,
+            "onheap.pk_lookup_1M_random_ns_per",
+            "ns",
+        ),
+        (
+            "scan id vs Netflix",
+            f.scan_id,
+            "onheap.scan_id_only_ns_per_rec",
+            "ns",
+        ),
+        (
+            "scan id + title vs Netflix",
+            f.scan_id_title,
+            "onheap.scan_id+title_ns_per_rec",
+            "ns",
+        ),
+        (
+            "memory after load vs Netflix",
+            f.rss.unwrap_or(f64::NAN) / 1048576.0,
+            "consumer.heap_after_load+pkindex_MiB",
+            "MiB",
+        ),
+    ];
+    rows.into_iter()
+        .map(|(figure, ours, key, unit)| {
+            let theirs = h.get(key)?;
+            Ok(row(
+                figure,
+                format!("{ours:.2} {unit}"),
+                format!("{theirs:.2} {unit} Netflix Hollow"),
+                ratio(ours, theirs),
+            ))
+        })
+        .collect()
 }
 
 /// The figures under their `--json` keys.
@@ -1136,7 +1225,7 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
 }
 
 /// Prints the table (and with `--json`, one JSON object of every figure).
-fn print(args: &Args, f: &Figures) {
+fn print(args: &Args, f: &Figures, netflix: Vec<Row>) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -1160,6 +1249,7 @@ fn print(args: &Args, f: &Figures) {
         consumer_rows(f),
         read_rows(f),
         index_rows(f),
+        netflix,
     ];
     for [figure, value, baseline, ratio] in rows.iter().flatten() {
         println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
