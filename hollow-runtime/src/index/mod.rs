@@ -62,8 +62,6 @@ mod slots;
 mod table;
 mod unique;
 
-pub(crate) use slots::huge_page_map;
-
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock, RwLock};

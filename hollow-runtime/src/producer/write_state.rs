@@ -3,39 +3,17 @@
 //! populated sets of the published state and of the cycle being built.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use hollow_schema::{Schema, StructSize};
 
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
+use crate::hashing::HashKeyed;
 use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
 use crate::read_state::state_mix;
 use crate::record::Record;
 use crate::wire::StructReader;
-
-/// Hashes a `u64` that is already a good hash (a record or key hash) to
-/// itself: no point running SipHash over XXH3 output.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-/// A map keyed by a hash value.
-pub(crate) type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// A growable bit set over ordinals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
