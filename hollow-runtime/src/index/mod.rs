@@ -58,16 +58,18 @@
 mod data;
 mod posting;
 mod read_ahead;
+mod set;
 mod slots;
 mod table;
 mod unique;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 
 pub(crate) use data::{Change, IndexData, ReadFn};
 pub(crate) use read_ahead::KeyReads;
+pub(crate) use set::{IndexOptions, IndexSet, IndexSlot, IndexSource, TypeDelta};
 use unique::{Resolved, UniqueData};
 
 use crate::error::{Error, ErrorKind};
@@ -919,84 +921,6 @@ impl<'s> DynIndex<'s> {
     }
 }
 
-/// One index in one state: built (eagerly, or on first use).
-pub(crate) struct IndexSlot {
-    pub(crate) spec: IndexSpec,
-    pub(crate) data: OnceLock<Result<Arc<IndexData>, String>>,
-}
-
-impl IndexSlot {
-    pub(crate) fn new(spec: IndexSpec) -> Arc<IndexSlot> {
-        Arc::new(IndexSlot {
-            spec,
-            data: OnceLock::new(),
-        })
-    }
-
-    pub(crate) fn built(spec: IndexSpec, data: Result<Arc<IndexData>, String>) -> Arc<IndexSlot> {
-        let slot = IndexSlot {
-            spec,
-            data: OnceLock::new(),
-        };
-        let _ = slot.data.set(data);
-        Arc::new(slot)
-    }
-}
-
-/// How a consumer keeps its indexes (see [`crate::ConsumerBuilder`]).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IndexOptions {
-    /// Build on first use rather than at load.
-    pub(crate) lazy: bool,
-    /// Check deltas for duplicate keys even where the blobs vouch there
-    /// are none.
-    pub(crate) verify_keys: bool,
-    /// Recompute every type's count and checksum from its records as each
-    /// snapshot loads ([`crate::ReadState::check_records`]).
-    pub(crate) check_records: bool,
-}
-
-/// The indexes of one state.
-#[derive(Default)]
-pub(crate) struct IndexSet {
-    pub(crate) slots: RwLock<Vec<Arc<IndexSlot>>>,
-    pub(crate) options: IndexOptions,
-}
-
-impl IndexSet {
-    pub(crate) fn find(&self, type_name: &str, name: &str) -> Option<Arc<IndexSlot>> {
-        self.slots
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|s| s.spec.same(type_name, name))
-            .cloned()
-    }
-
-    /// The slot for `spec`, added (unbuilt) if the state has none.
-    pub(crate) fn slot(
-        &self,
-        spec: impl FnOnce() -> IndexSpec,
-        type_name: &str,
-        name: &str,
-    ) -> Arc<IndexSlot> {
-        if let Some(s) = self.find(type_name, name) {
-            return s;
-        }
-        let mut slots = self.slots.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = slots.iter().find(|s| s.spec.same(type_name, name)) {
-            return s.clone();
-        }
-        let s = IndexSlot::new(spec());
-        slots.push(s.clone());
-        s
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<Arc<IndexSlot>> {
-        self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
 impl ReadState {
     /// A typed index: `state.index::<MovieByGenres>().get("drama")`.
     ///
@@ -1035,7 +959,7 @@ impl ReadState {
         let slot = self
             .index_set()
             .slot(|| spec.clone(), spec.type_name(), spec.name());
-        let built = slot.data.get_or_init(|| self.build_index(&slot.spec));
+        let built = slot.get_or_build(self);
         let (data, error) = match built {
             Ok(d) => (Some(d.clone()), None),
             Err(e) => (None, Some(e.clone())),
@@ -1054,7 +978,7 @@ impl ReadState {
         let slot = self
             .index_set()
             .slot(IndexSpec::of::<D>, type_name, D::NAME);
-        let built = slot.data.get_or_init(|| self.build_index(&slot.spec));
+        let built = slot.get_or_build(self);
         match built {
             Ok(d) => IndexBase {
                 records,
