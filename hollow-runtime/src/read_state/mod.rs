@@ -8,6 +8,7 @@
 //! reader holding the old state keeps seeing exactly the old version.
 
 mod checks;
+mod indexes;
 mod loaded;
 mod rewrite;
 mod table;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use hollow_schema::Schema;
 
 pub(crate) use checks::{Compiled, SchemaChecks};
+pub use indexes::{DynIndex, HashIndex, IndexBase, IndexView, UniqueIndex};
 use loaded::SectionPos;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
@@ -28,7 +30,8 @@ use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
-    IndexOptions, IndexSet, IndexSlot, IndexSource, IndexSpec, ReadFn, TypeDelta, UniqueLookup,
+    IndexOptions, IndexSet, IndexSlot, IndexSource, IndexSpec, LookupRecords, ReadFn, TypeDelta,
+    UniqueLookup,
 };
 use crate::record::Struct;
 use crate::store::BlobName;
@@ -1203,14 +1206,6 @@ pub struct Records<'s, T: Struct> {
 }
 
 impl<'s, T: Struct> Records<'s, T> {
-    pub(crate) fn state(&self) -> &'s ReadState {
-        self.state
-    }
-
-    pub(crate) fn index_cache(&self) -> &std::cell::OnceCell<Option<UniqueLookup>> {
-        &self.pk
-    }
-
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ty.map_or(0, |t| t.count as usize)
@@ -1226,91 +1221,12 @@ impl<'s, T: Struct> Records<'s, T> {
         self.ty.map_or(0, |t| t.table.limit())
     }
 
-    /// Where the record at `ordinal` is, when it is read from the base
-    /// snapshot (populated there, never changed since): the word its
-    /// struct starts at. [`Records::prefetch_base`] and
-    /// [`Records::base_at`] then fetch and read it with no test repeated;
-    /// `None` means reading it with [`Records::get`].
-    #[inline(always)]
-    pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
-        self.base.word(ordinal)
-    }
-
-    /// Asks the processor to start loading the record at `word` of the
-    /// base snapshot (from [`Records::base_word`]; a hint).
-    #[inline(always)]
-    pub(crate) fn prefetch_base(&self, word: usize) {
-        self.base.records.prefetch_word(word);
-    }
-
-    /// The record at `word` of the base snapshot (from
-    /// [`Records::base_word`]; an empty record without a base).
-    #[inline(always)]
-    pub(crate) fn base_at(&self, word: usize) -> T::Ref<'s> {
-        T::wrap(self.base.at(word))
-    }
-
-    /// The record at `ordinal` when it is read from the base snapshot
-    /// (else `None`: read it with [`Records::get_moved`]), found with one
-    /// compare, one bit test and arithmetic.
-    #[inline(always)]
-    pub(crate) fn base_get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        self.base.get(ordinal).map(T::wrap)
-    }
-
-    /// Asks the processor to start loading where the record at `ordinal`
-    /// is, for one not read from the base snapshot (a hint: a batch then
-    /// finds it with [`Records::moved_word`] a little later, without
-    /// waiting on this load).
-    #[inline]
-    pub(crate) fn prefetch_location(&self, ordinal: u32) {
-        if let Some(t) = self.ty {
-            t.table.prefetch(ordinal);
-        }
-    }
-
-    /// Where the record at `ordinal` is when [`Records::base_word`] says
-    /// it is not read from the base snapshot: its blob slot and word.
-    /// [`Records::prefetch_moved`] and [`Records::moved_at`] then fetch
-    /// and read it with no lookup repeated.
-    #[inline(always)]
-    pub(crate) fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
-        let t = self.ty?;
-        self.state.word_at(t, t.table.moved_loc(ordinal))
-    }
-
-    /// Asks the processor to start loading the record at `word` of blob
-    /// slot `slot` (from [`Records::moved_word`]; a hint).
-    #[inline(always)]
-    pub(crate) fn prefetch_moved(&self, slot: u32, word: usize) {
-        if let Some(t) = self.ty {
-            self.state.struct_at(t, slot, word).prefetch();
-        }
-    }
-
-    /// The record at `word` of blob slot `slot` (from
-    /// [`Records::moved_word`]).
-    #[inline(always)]
-    pub(crate) fn moved_at(&self, slot: u32, word: usize) -> T::Ref<'s> {
-        T::wrap(match self.ty {
-            Some(t) => self.state.struct_at(t, slot, word),
-            None => StructReader::empty(),
-        })
-    }
-
     /// The record at `ordinal` untyped, if populated.
     #[inline(always)]
-    pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
+    fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
         // Most records are where the base snapshot put them: found by
         // arithmetic, in a few instructions, before anything else.
         self.state.read(self.ty?, &self.base, ordinal)
-    }
-
-    /// [`Records::get`] of an ordinal [`Records::base_word`] did not find
-    /// (so the base snapshot is not tried twice).
-    #[inline(always)]
-    pub(crate) fn get_moved(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        self.state.read_moved(self.ty?, ordinal).map(T::wrap)
     }
 
     /// The record at `ordinal`, if populated.
@@ -1322,6 +1238,95 @@ impl<'s, T: Struct> Records<'s, T> {
     /// Every record with its ordinal, in ordinal order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, T::Ref<'s>)> + '_ {
         (0..self.ordinal_limit()).filter_map(move |o| self.get(o).map(|r| (o, r)))
+    }
+}
+
+/// Index lookups read records through these steps.
+impl<'s, T: Struct> LookupRecords for Records<'s, T> {
+    type Ref = T::Ref<'s>;
+
+    #[inline(always)]
+    fn get(&self, ordinal: u32) -> Option<Self::Ref> {
+        Records::get(self, ordinal)
+    }
+
+    /// Where the record at `ordinal` is, when it is read from the base
+    /// snapshot (populated there, never changed since): the word its
+    /// struct starts at. [`LookupRecords::prefetch_base`] and
+    /// [`LookupRecords::base_at`] then fetch and read it with no test repeated;
+    /// `None` means reading it with [`LookupRecords::get`].
+    #[inline(always)]
+    fn base_word(&self, ordinal: u32) -> Option<usize> {
+        self.base.word(ordinal)
+    }
+
+    /// Asks the processor to start loading the record at `word` of the
+    /// base snapshot (from [`LookupRecords::base_word`]; a hint).
+    #[inline(always)]
+    fn prefetch_base(&self, word: usize) {
+        self.base.records.prefetch_word(word);
+    }
+
+    /// The record at `word` of the base snapshot (from
+    /// [`LookupRecords::base_word`]; an empty record without a base).
+    #[inline(always)]
+    fn base_at(&self, word: usize) -> Self::Ref {
+        T::wrap(self.base.at(word))
+    }
+
+    /// The record at `ordinal` when it is read from the base snapshot
+    /// (else `None`: read it with [`LookupRecords::get_moved`]), found with one
+    /// compare, one bit test and arithmetic.
+    #[inline(always)]
+    fn base_get(&self, ordinal: u32) -> Option<Self::Ref> {
+        self.base.get(ordinal).map(T::wrap)
+    }
+
+    /// Asks the processor to start loading where the record at `ordinal`
+    /// is, for one not read from the base snapshot (a hint: a batch then
+    /// finds it with [`LookupRecords::moved_word`] a little later, without
+    /// waiting on this load).
+    #[inline]
+    fn prefetch_location(&self, ordinal: u32) {
+        if let Some(t) = self.ty {
+            t.table.prefetch(ordinal);
+        }
+    }
+
+    /// Where the record at `ordinal` is when [`LookupRecords::base_word`] says
+    /// it is not read from the base snapshot: its blob slot and word.
+    /// [`LookupRecords::prefetch_moved`] and [`LookupRecords::moved_at`] then fetch
+    /// and read it with no lookup repeated.
+    #[inline(always)]
+    fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
+        let t = self.ty?;
+        self.state.word_at(t, t.table.moved_loc(ordinal))
+    }
+
+    /// Asks the processor to start loading the record at `word` of blob
+    /// slot `slot` (from [`LookupRecords::moved_word`]; a hint).
+    #[inline(always)]
+    fn prefetch_moved(&self, slot: u32, word: usize) {
+        if let Some(t) = self.ty {
+            self.state.struct_at(t, slot, word).prefetch();
+        }
+    }
+
+    /// The record at `word` of blob slot `slot` (from
+    /// [`LookupRecords::moved_word`]).
+    #[inline(always)]
+    fn moved_at(&self, slot: u32, word: usize) -> Self::Ref {
+        T::wrap(match self.ty {
+            Some(t) => self.state.struct_at(t, slot, word),
+            None => StructReader::empty(),
+        })
+    }
+
+    /// [`LookupRecords::get`] of an ordinal [`LookupRecords::base_word`] did not find
+    /// (so the base snapshot is not tried twice).
+    #[inline(always)]
+    fn get_moved(&self, ordinal: u32) -> Option<Self::Ref> {
+        self.state.read_moved(self.ty?, ordinal).map(T::wrap)
     }
 }
 
