@@ -1,5 +1,5 @@
 //! Indexes: primary key, unique keys and hash indexes over the records of a
-//! [`ReadState`].
+//! [`ReadState`](crate::ReadState).
 //!
 //! An index holds ordinals only, never copies of keys: a lookup hashes the
 //! key it is given, finds candidate ordinals in a slot table, and compares
