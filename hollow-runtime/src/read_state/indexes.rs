@@ -267,7 +267,7 @@ impl ReadState {
     /// registered with the consumer; updated by deltas from then on).
     pub fn index_of(&self, spec: &IndexSpec) -> DynIndex<'_> {
         let slot = self
-            .index_set()
+            .indexes
             .slot(|| spec.clone(), spec.type_name(), spec.name());
         let built = slot.get_or_build(self);
         let (data, error) = match built {
@@ -285,9 +285,7 @@ impl ReadState {
     pub(crate) fn index_base<D: IndexDef>(&self) -> IndexBase<'_, D> {
         let type_name = <D::Record as Struct>::TYPE_NAME;
         let records = self.records::<D::Record>();
-        let slot = self
-            .index_set()
-            .slot(IndexSpec::of::<D>, type_name, D::NAME);
+        let slot = self.indexes.slot(IndexSpec::of::<D>, type_name, D::NAME);
         let built = slot.get_or_build(self);
         match built {
             Ok(d) => IndexBase {

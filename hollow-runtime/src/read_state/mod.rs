@@ -992,13 +992,6 @@ impl ReadState {
         }
     }
 
-    /// Compares compiled type `c` with this state's schema, as
-    /// [`ReadState::records`] does (for readers through compiled code
-    /// other than [`Records`], such as typed indexes).
-    pub(crate) fn verify_compiled(&self, c: Compiled) -> Result<(), Error> {
-        self.checked(c).map(drop)
-    }
-
     /// How long comparing the compiled types read with the blob's schema
     /// took when this state was made (by loading a snapshot or applying a
     /// delta): a hash of the schema, and for each type registered a
@@ -1158,9 +1151,11 @@ impl IndexSource for ReadState {
         &self.schema
     }
 
+    /// A typed index reads through compiled code: compared with the
+    /// state's schema as [`ReadState::records`] compares a record type.
     fn check_reader(&self, spec: &IndexSpec) -> Result<(), String> {
         match spec.compiled() {
-            Some(c) => self.verify_compiled(c).map_err(|e| e.to_string()),
+            Some(c) => self.checked(c).map(drop).map_err(|e| e.to_string()),
             None => Ok(()),
         }
     }
