@@ -50,8 +50,10 @@ pub mod dynamic;
 mod encode;
 mod error;
 pub mod events;
+mod hashing;
 pub mod index;
 mod list;
+mod mapping;
 pub mod producer;
 mod read_state;
 mod record;
@@ -68,13 +70,10 @@ pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, Enco
 pub use error::{Error, ErrorKind};
 pub use events::{Event, EventListener};
 pub use hollow_schema as schema;
-pub use index::{
-    DynIndex, HashIndex, IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed,
-    UniqueIndex,
-};
+pub use index::{IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed};
 pub use list::{Iter, List};
 pub use producer::{CycleOutcome, Producer, ProducerBuilder};
-pub use read_state::{RawRecords, ReadState, Records};
+pub use read_state::{DynIndex, HashIndex, RawRecords, ReadState, Records, UniqueIndex};
 pub use record::{
     field_id, key_hash, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
 };

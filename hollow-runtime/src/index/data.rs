@@ -1,14 +1,13 @@
 //! Index contents: building them from a state, and updating them by a
 //! delta's removed and added ordinals.
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::posting::{Posting, PostingBuilder};
 use super::table::{Full, SlotTable};
 use super::unique::UniqueData;
 use super::{IndexKind, IndexSpec, KeyReads};
+use crate::hashing::HashKeyed;
 use crate::record::KeyHasher;
 use crate::wire::{ListReader, StructReader};
 
@@ -259,31 +258,6 @@ pub(crate) fn too_many(spec: &IndexSpec) -> String {
         spec.type_name()
     )
 }
-
-/// A `Hasher` for keys that are already hashes (`key_hash` of a key's
-/// encoding): they are used as they are, not hashed again.
-#[derive(Default, Clone, Copy)]
-struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-/// A map keyed by key hashes.
-type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
 
 /// A key met during an update and its group.
 type KnownGroup = (Box<[u8]>, u32);

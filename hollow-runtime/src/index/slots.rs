@@ -12,6 +12,8 @@
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
+use crate::mapping::huge_page_map;
+
 /// Tables from this many bytes are mapped (one 2 MiB page; smaller ones
 /// would not get one).
 const MAPPED_MIN_BYTES: usize = 2 << 20;
@@ -38,17 +40,6 @@ enum Owner {
 unsafe impl Send for Slots {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for Slots {}
-
-/// An anonymous map of `len` bytes (zeroed) the kernel is asked to back
-/// with 2 MiB pages (only a hint: on small pages the bytes read the same);
-/// `None` when no map can be made. Shared with the blobs a rewrite writes
-/// (`read_state::BlobBytes::on_huge_pages`).
-pub(crate) fn huge_page_map(len: usize) -> Option<memmap2::MmapMut> {
-    let map = memmap2::MmapMut::map_anon(len).ok()?;
-    #[cfg(target_os = "linux")]
-    let _ = map.advise(memmap2::Advice::HugePage);
-    Some(map)
-}
 
 impl Slots {
     /// `len` slots, each `value`.

@@ -24,24 +24,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::data::{has_key, too_many, Change, KeyList, ReadFn};
 use super::table::{Full, Probe, SlotTable};
 use super::{IndexKind, IndexSpec};
-use crate::bits::{get as bit, set as bit_set};
+use crate::bits::Bits;
 use crate::record::KeyHasher;
 use crate::wire::StructReader;
 
 /// A set of ordinals, shared between versions (an update copies it once).
-#[derive(Clone, Debug, Default)]
-struct Bits(Arc<Vec<u64>>);
-
-impl Bits {
-    #[inline]
-    fn get(&self, o: u32) -> bool {
-        bit(&self.0, o)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.0.capacity() * 8
-    }
-}
+type Shared = Arc<Bits>;
 
 /// A logged recent entry: its ordinal and the bits of its key hash that
 /// place an entry in any table (the high half gives the home slot; the low
@@ -102,10 +90,10 @@ pub(crate) struct UniqueData {
     /// update, oldest first.
     log: Vec<Arc<[Logged]>>,
     /// The ordinals added since the base was made and present now.
-    in_recent: Bits,
+    in_recent: Shared,
     /// Ordinals removed since the base was made (their base entries, if
     /// any, are stale).
-    stale: Bits,
+    stale: Shared,
     stale_count: usize,
     /// A merge of these very entries running in the background, if one
     /// was started.
@@ -129,7 +117,7 @@ pub(crate) struct First<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct Resolved {
     table: Arc<SlotTable>,
-    stale: Option<Bits>,
+    stale: Option<Shared>,
     pending: Option<Arc<Pending>>,
     /// `table`'s probe, when it is the table read first for good (no
     /// merge was running when the view was made): a lookup then reads it
@@ -138,7 +126,7 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    fn new(table: Arc<SlotTable>, stale: Option<Bits>, pending: Option<Arc<Pending>>) -> Self {
+    fn new(table: Arc<SlotTable>, stale: Option<Shared>, pending: Option<Arc<Pending>>) -> Self {
         let probe = pending.is_none().then(|| table.probe()).flatten();
         Resolved {
             table,
@@ -157,7 +145,7 @@ impl Resolved {
                 // SAFETY: the probe was made from `self.table`, which is
                 // held here and never changed once shared.
                 let o = unsafe { p.first_in_window(hash) }?;
-                live(self.stale.as_ref(), o)
+                live(self.stale.as_deref(), o)
             }
             None => self.first().likely(hash),
         }
@@ -171,7 +159,7 @@ impl Resolved {
         }
         First {
             table: &self.table,
-            stale: self.stale.as_ref(),
+            stale: self.stale.as_deref(),
         }
     }
 }
@@ -318,10 +306,10 @@ fn duplicate(spec: &IndexSpec, other: u32, o: u32, read: &ReadFn<'_>) -> String 
 struct Live<'a> {
     recent: &'a SlotTable,
     /// Ordinals whose recent entries are live.
-    in_recent: &'a [u64],
+    in_recent: &'a Bits,
     base: &'a SlotTable,
     /// Ordinals whose base entries are stale.
-    stale: &'a [u64],
+    stale: &'a Bits,
 }
 
 impl Live<'_> {
@@ -356,8 +344,8 @@ impl Live<'_> {
         // Only live entries can be duplicates: a recent entry of an
         // ordinal present now, a base entry of one never removed.
         self.recent
-            .find(hash, |v| same_key(v, bit(self.in_recent, v)))
-            .or_else(|| self.base.find(hash, |v| same_key(v, !bit(self.stale, v))))
+            .find(hash, |v| same_key(v, self.in_recent.get(v)))
+            .or_else(|| self.base.find(hash, |v| same_key(v, !self.stale.get(v))))
     }
 }
 
@@ -409,8 +397,8 @@ impl UniqueData {
             ),
             log: Vec::new(),
             base,
-            in_recent: Bits::default(),
-            stale: Bits::default(),
+            in_recent: Shared::default(),
+            stale: Shared::default(),
             stale_count: 0,
             pending: None,
         })
@@ -564,12 +552,12 @@ impl UniqueData {
         // Copied once here and written in place below (no copy-on-write
         // check per write).
         let mut recent = (*next.recent).clone();
-        let mut in_recent = (*next.in_recent.0).clone();
-        let mut stale = (*next.stale.0).clone();
+        let mut in_recent = (*next.in_recent).clone();
+        let mut stale = (*next.stale).clone();
         for &o in removed {
-            bit_set(&mut in_recent, o, false);
-            if !bit(&stale, o) {
-                bit_set(&mut stale, o, true);
+            in_recent.set(o, false);
+            if !stale.get(o) {
+                stale.set(o, true);
                 next.stale_count += 1;
             }
         }
@@ -623,12 +611,12 @@ impl UniqueData {
                 // The entry left out may be another: rebuild from the log.
                 recent = next.grown_recent(&log, &in_recent, o, hash, new_limit, spec)?;
             }
-            bit_set(&mut in_recent, o, true);
+            in_recent.set(o, true);
             log.push(Logged::new(hash, o));
         }
         next.recent = Arc::new(recent);
-        next.in_recent = Bits(Arc::new(in_recent));
-        next.stale = Bits(Arc::new(stale));
+        next.in_recent = Arc::new(in_recent);
+        next.stale = Arc::new(stale);
         next.log.push(log.into());
         if next.recent.len() + next.stale_count > next.merge_threshold() {
             if next.base.len() < BACKGROUND_MIN {
@@ -678,7 +666,7 @@ impl UniqueData {
     fn grown_recent(
         &self,
         log: &[Logged],
-        in_recent: &[u64],
+        in_recent: &Bits,
         o: u32,
         hash: u64,
         limit: u32,
@@ -691,7 +679,7 @@ impl UniqueData {
             .flat_map(|part| part.iter())
             .chain(log)
             .map(|l| (l.hash(), l.ordinal))
-            .filter(|&(_, v)| bit(in_recent, v))
+            .filter(|&(_, v)| in_recent.get(v))
             .collect();
         entries.push((hash, o));
         entries.sort_unstable_by_key(|&(_, v)| v);
@@ -726,24 +714,15 @@ impl UniqueData {
 
     /// The ordinals whose base entries are dead: stale, or superseded by
     /// a recent entry (one set to test per entry).
-    fn dead(&self) -> Bits {
+    fn dead(&self) -> Shared {
         let mut dead = self.stale.clone();
-        {
-            let words = Arc::make_mut(&mut dead.0);
-            let more = &self.in_recent.0;
-            if words.len() < more.len() {
-                words.resize(more.len(), 0);
-            }
-            for (w, m) in words.iter_mut().zip(more.iter()) {
-                *w |= m;
-            }
-        }
+        Arc::make_mut(&mut dead).union_with(&self.in_recent);
         dead
     }
 
     /// The newest logged entry (key hash, ordinal) of each ordinal present.
     fn live_recent(&self) -> Vec<(u64, u32)> {
-        let mut taken = Vec::new();
+        let mut taken = Bits::default();
         let mut recent = Vec::new();
         for (hash, v) in self
             .log
@@ -752,8 +731,8 @@ impl UniqueData {
             .flat_map(|part| part.iter().rev())
             .map(|l| (l.hash(), l.ordinal))
         {
-            if self.in_recent.get(v) && !bit(&taken, v) {
-                bit_set(&mut taken, v, true);
+            if self.in_recent.get(v) && !taken.get(v) {
+                taken.set(v, true);
                 recent.push((hash, v));
             }
         }

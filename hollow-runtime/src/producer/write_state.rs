@@ -3,112 +3,19 @@
 //! populated sets of the published state and of the cycle being built.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use hollow_schema::{Schema, StructSize};
 
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
+use crate::hashing::HashKeyed;
 use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
 use crate::read_state::state_mix;
 use crate::record::Record;
 use crate::wire::StructReader;
 
-/// Hashes a `u64` that is already a good hash (a record or key hash) to
-/// itself: no point running SipHash over XXH3 output.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-/// A map keyed by a hash value.
-pub(crate) type HashKeyed<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
-
-/// A growable bit set over ordinals.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Bits(pub(crate) Vec<u64>);
-
-impl Bits {
-    #[inline]
-    pub(crate) fn get(&self, i: u32) -> bool {
-        self.0
-            .get(i as usize / 64)
-            .is_some_and(|w| (w >> (i % 64)) & 1 == 1)
-    }
-
-    #[inline]
-    pub(crate) fn set(&mut self, i: u32, v: bool) {
-        let w = i as usize / 64;
-        if w >= self.0.len() {
-            if !v {
-                return;
-            }
-            self.0.resize(w + 1, 0);
-        }
-        if v {
-            self.0[w] |= 1 << (i % 64);
-        } else {
-            self.0[w] &= !(1 << (i % 64));
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.0.iter_mut().for_each(|w| *w = 0);
-    }
-
-    /// Ordinals set in `self` but not in `other`, ascending.
-    pub(crate) fn minus(&self, other: &Bits) -> Vec<u32> {
-        let mut out = Vec::new();
-        for (i, &w) in self.0.iter().enumerate() {
-            let mut d = w & !other.0.get(i).copied().unwrap_or(0);
-            while d != 0 {
-                let b = d.trailing_zeros();
-                out.push((i * 64) as u32 + b);
-                d &= d - 1;
-            }
-        }
-        out
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0.iter().enumerate().flat_map(|(i, &w)| {
-            let mut d = w;
-            std::iter::from_fn(move || {
-                if d == 0 {
-                    None
-                } else {
-                    let b = d.trailing_zeros();
-                    d &= d - 1;
-                    Some((i * 64) as u32 + b)
-                }
-            })
-        })
-    }
-
-    pub(crate) fn count(&self) -> u32 {
-        self.0.iter().map(|w| w.count_ones()).sum()
-    }
-
-    /// The words, padded to cover `limit` ordinals.
-    pub(crate) fn words(&self, limit: u32) -> Vec<u64> {
-        let mut w = self.0.clone();
-        w.resize((limit as usize).div_ceil(64), 0);
-        w
-    }
-}
+pub(crate) use crate::bits::Bits;
 
 /// Functions of a record type that need its Rust type, kept as plain fn
 /// pointers so the write state can be type-erased.
@@ -808,25 +715,6 @@ impl WriteState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bits_diff_and_iterate() {
-        let mut a = Bits::default();
-        let mut b = Bits::default();
-        for i in [1, 5, 64, 200] {
-            a.set(i, true);
-        }
-        for i in [5, 64, 300] {
-            b.set(i, true);
-        }
-        assert_eq!(a.minus(&b), vec![1, 200]);
-        assert_eq!(b.minus(&a), vec![300]);
-        assert_eq!(a.iter().collect::<Vec<_>>(), vec![1, 5, 64, 200]);
-        assert_eq!(a.count(), 4);
-        a.set(5, false);
-        assert!(!a.get(5));
-        assert_eq!(a.words(300).len(), 5);
-    }
 
     /// A type restored with ordinals 0, 3 and 5 of limit 6, whose restored
     /// version removed `held` (`None`: unknown); the next cycle is 1.

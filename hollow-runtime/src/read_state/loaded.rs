@@ -41,7 +41,7 @@ impl BlobBytes {
 
     /// `len` bytes written by `fill` into an anonymous map the kernel is
     /// asked to back with 2 MiB pages (as index slot tables are, see
-    /// `index::slots`): reading a record at a random place then costs no
+    /// [`crate::mapping`]): reading a record at a random place then costs no
     /// page walk through 4 KiB pages. Owned bytes when no map can be made.
     ///
     /// # Errors
@@ -50,7 +50,7 @@ impl BlobBytes {
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
     ) -> Result<BlobBytes, E> {
-        let Some(mut map) = crate::index::huge_page_map(len) else {
+        let Some(mut map) = crate::mapping::huge_page_map(len) else {
             let mut v = vec![0u8; len];
             fill(&mut v)?;
             return Ok(BlobBytes::Owned(Arc::new(v)));

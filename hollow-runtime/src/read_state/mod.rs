@@ -8,6 +8,7 @@
 //! reader holding the old state keeps seeing exactly the old version.
 
 mod checks;
+mod indexes;
 mod loaded;
 mod rewrite;
 mod table;
@@ -21,13 +22,16 @@ use std::sync::Arc;
 use hollow_schema::Schema;
 
 pub(crate) use checks::{Compiled, SchemaChecks};
+pub use indexes::{DynIndex, HashIndex, IndexBase, IndexView, UniqueIndex};
+use loaded::SectionPos;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
-    Change, IndexData, IndexOptions, IndexSet, IndexSlot, IndexSpec, KeyReads, ReadFn, UniqueLookup,
+    IndexOptions, IndexSet, IndexSlot, IndexSource, IndexSpec, LookupRecords, ReadFn, TypeDelta,
+    UniqueLookup,
 };
 use crate::record::Struct;
 use crate::store::BlobName;
@@ -266,13 +270,43 @@ impl<'s> BaseReader<'s> {
     }
 }
 
-/// What a delta changed in one record type that has indexes.
-#[derive(Default)]
-struct TypeChange {
-    removed: Vec<u32>,
-    /// Where each removed ordinal's record was.
-    removed_locs: Vec<Loc>,
-    added: Vec<u32>,
+/// One section of a delta blob, its lists found.
+struct DeltaSection<'b> {
+    /// The blob's name (for messages).
+    blob: BlobName,
+    type_name: &'b str,
+    pos: &'b SectionPos,
+    /// The ordinals removed.
+    removed: ListReader<'b>,
+    /// The ordinals added, in the order of `records`.
+    added: ListReader<'b>,
+    /// The records added.
+    records: ListReader<'b>,
+}
+
+impl<'b> DeltaSection<'b> {
+    /// Section `type_name` of `blob`, at `pos`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::CorruptBlob`]: it is not a delta section.
+    fn of(blob: &'b LoadedBlob, type_name: &'b str, pos: &'b SectionPos) -> Result<Self, Error> {
+        let name = blob.name();
+        let (Some(removed), Some(added)) = (pos.removed, pos.added) else {
+            return Err(Error::new(
+                ErrorKind::CorruptBlob,
+                format!("blob {name}: section {type_name} is not a delta section"),
+            ));
+        };
+        let seg = blob.section_bytes(type_name);
+        Ok(DeltaSection {
+            blob: name,
+            type_name,
+            pos,
+            removed: ListReader::at_position(seg, removed),
+            added: ListReader::at_position(seg, added),
+            records: ListReader::at_position(seg, pos.records),
+        })
+    }
 }
 
 /// One version of the dataset, read in place.
@@ -412,6 +446,37 @@ impl ReadState {
     /// this state conflicts with the blob's schema; the per-type record
     /// counts and checksums the blob's header promises are verified.
     pub(crate) fn apply(&self, blob: Arc<LoadedBlob>) -> Result<ReadState, Error> {
+        self.check_applies(&blob)?;
+        let mut next = self.next_version(&blob)?;
+        let slot = next.blobs.len() as u32 - 1;
+        // What each type with a built index lost and gained, for the
+        // indexes to follow.
+        let mut changes: HashMap<String, TypeDelta<'_>> = HashMap::new();
+        for (type_name, pos) in blob.sections() {
+            if next
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.iter().any(|n| n == type_name))
+            {
+                continue;
+            }
+            let section = DeltaSection::of(&blob, type_name, pos)?;
+            let indexed = self.indexes.maintains(type_name);
+            let removed_locs = next.apply_section(&blob, slot, &section, indexed)?;
+            if indexed {
+                changes.insert(type_name.clone(), self.type_delta(&section, removed_locs));
+            }
+        }
+        let started = std::time::Instant::now();
+        let updated = self.indexes.apply_change(&changes, &next);
+        drop(changes);
+        next.take_indexes(updated, started, blob.name())?;
+        Ok(next)
+    }
+
+    /// Refuses `blob` unless it is a delta or reverse delta that applies to
+    /// this state's tag.
+    fn check_applies(&self, blob: &LoadedBlob) -> Result<(), Error> {
         let name = blob.name();
         if matches!(name, BlobName::Snapshot(_)) {
             return Err(Error::new(
@@ -430,6 +495,14 @@ impl ReadState {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// This state with `blob` added as its newest blob slot, taking the
+    /// blob's version, tag, schema and header tags (its records not yet
+    /// applied): refused when a compiled type read from this state
+    /// conflicts with the blob's schema.
+    fn next_version(&self, blob: &Arc<LoadedBlob>) -> Result<ReadState, Error> {
         let started = std::time::Instant::now();
         // Most deltas carry the schema held: comparing is cheaper than
         // hashing.
@@ -439,14 +512,12 @@ impl ReadState {
         } else {
             checks::schema_hash(blob.schema())
         };
-        check_blob(&self.checks, &blob, schema_hash)?;
-        let schema_check = started.elapsed();
+        check_blob(&self.checks, blob, schema_hash)?;
         let mut next = self.clone();
-        let slot = next.blobs.len() as u32;
+        next.schema_check = started.elapsed();
         next.blobs.push(blob.clone());
-        next.version = name.to_version();
+        next.version = blob.name().to_version();
         next.tag = blob.result_tag();
-        next.schema_check = schema_check;
         if !same_schema {
             // What was found to read the old schema right says nothing of
             // the new one.
@@ -457,257 +528,196 @@ impl ReadState {
             }
         }
         next.header_tags = Arc::new(blob.tags().to_vec());
-        let mut words = Vec::new();
-        let mut index = (*next.index).clone();
-        let old_slots = self.indexes.snapshot();
-        // Removed ordinals (with where their records were) and added
-        // ordinals of each type that has a built index.
-        let mut changes: HashMap<String, TypeChange> = HashMap::new();
-        for (type_name, pos) in blob.sections() {
-            if next
-                .only
-                .as_ref()
-                .is_some_and(|only| !only.iter().any(|n| n == type_name))
-            {
-                continue;
-            }
-            let ti = match index.get(type_name) {
-                Some(&ti) => ti,
-                None => {
-                    index.insert(type_name.clone(), next.types.len());
-                    next.types.push(TypeRead {
-                        name: type_name.clone(),
-                        table: OrdinalTable::from_snapshot(0, 0, &[]),
-                        count: 0,
-                        checksum: 0,
-                        slots: Vec::new(),
-                        verified: Arc::default(),
-                    });
-                    next.types.len() - 1
-                }
-            };
-            let seg = blob.section_bytes(type_name);
-            let (Some(removed), Some(added)) = (pos.removed, pos.added) else {
-                return Err(Error::new(
-                    ErrorKind::CorruptBlob,
-                    format!("blob {name}: section {type_name} is not a delta section"),
-                ));
-            };
-            let removed = ListReader::at_position(seg, removed);
-            let added = ListReader::at_position(seg, added);
-            let records = ListReader::at_position(seg, pos.records);
-            let indexed = old_slots
-                .iter()
-                .any(|s| s.spec.type_name() == type_name && matches!(s.data.get(), Some(Ok(_))));
-            let mut removed_locs = None;
-            if indexed {
-                let c = changes.entry(type_name.clone()).or_default();
-                c.removed
-                    .extend((0..removed.len()).map(|i| removed.u32_at(i)));
-                c.added.extend((0..added.len()).map(|i| added.u32_at(i)));
-                removed_locs = Some(&mut c.removed_locs);
-            }
-            let mut t = next.types[ti].clone();
-            t.slots.resize(slot as usize, None);
-            t.slots.push(SlotPos::of(&blob, type_name));
-            // Removals first: their hashes come from the state being left.
-            for i in 0..removed.len() {
-                let o = removed.u32_at(i);
-                let l = t.table.get(o);
-                if l == EMPTY {
-                    return Err(Error::new(
-                        ErrorKind::CorruptBlob,
-                        format!("blob {name}: {type_name} ordinal {o} removed but not present"),
-                    ));
-                }
-                if let Some(locs) = removed_locs.as_mut() {
-                    locs.push(l);
-                }
-                let r = next.reader_at(&t, l);
-                let h = record_hash(&r, &mut words).map_err(|e| {
-                    Error::new(
-                        ErrorKind::CorruptBlob,
-                        format!("blob {name}: {type_name} ordinal {o}: {e}"),
-                    )
-                })?;
-                t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
-                t.count = t.count.saturating_sub(1);
-                t.table.set(o, EMPTY);
-            }
-            if added.len() != records.len() {
-                return Err(Error::new(
-                    ErrorKind::CorruptBlob,
-                    format!(
-                        "blob {name}: section {type_name} has {} added ordinals but {} records",
-                        added.len(),
-                        records.len()
-                    ),
-                ));
-            }
-            // A producer numbers a cycle's new records from the lowest free
-            // ordinal and then contiguously from its limit, so a delta
-            // raises the limit by at most the records it adds. Held to that,
-            // a delta cannot make the table grow past what its bytes hold.
-            let bound = u64::from(t.table.limit()) + u64::from(added.len());
-            for k in 0..added.len() {
-                let o = added.u32_at(k);
-                if u64::from(o) >= bound {
-                    return Err(Error::new(
-                        ErrorKind::CorruptBlob,
-                        format!(
-                            "blob {name}: {type_name} added ordinal {o} lies past the ordinal \
-                             limit held ({}) plus the {} records added",
-                            t.table.limit(),
-                            added.len()
-                        ),
-                    ));
-                }
-                let r = records.struct_at(k);
-                let h = record_hash(&r, &mut words).map_err(|e| {
-                    Error::new(
-                        ErrorKind::CorruptBlob,
-                        format!("blob {name}: {type_name} added ordinal {o}: {e}"),
-                    )
-                })?;
-                if t.table.get(o) != EMPTY {
-                    return Err(Error::new(
-                        ErrorKind::CorruptBlob,
-                        format!("blob {name}: {type_name} ordinal {o} added but already present"),
-                    ));
-                }
-                t.checksum = t.checksum.wrapping_add(state_mix(o, h));
-                t.count = t.count.saturating_add(1);
-                t.table.set(o, loc(slot, k));
-            }
-            if t.count != pos.state_count || t.checksum != pos.state_checksum {
-                return Err(Error::new(
-                    ErrorKind::CorruptBlob,
-                    format!(
-                        "blob {name}: {type_name} does not reach the promised state \
-                         ({} records, checksum {:016x}; expected {} records, checksum {:016x})",
-                        t.count, t.checksum, pos.state_count, pos.state_checksum
-                    ),
-                ));
-            }
-            next.types[ti] = t;
-        }
-        next.index = Arc::new(index);
-        next.indexes = Arc::new(IndexSet {
-            slots: Default::default(),
-            options: self.indexes.options,
-        });
-        let update_started = std::time::Instant::now();
-        // Each index with changes is updated on its own (in parallel when
-        // there are several with enough work); the others are shared.
-        let next_ref = &next;
-        let update = |s: &Arc<IndexSlot>, data: &Arc<IndexData>, c: &TypeChange| {
-            let started = std::time::Instant::now();
-            let spec = s.spec.clone();
-            let old_read = self.read_fn(spec.type_name());
-            let new_read = next_ref.read_fn(spec.type_name());
-            let limit = next_ref
-                .index
-                .get(spec.type_name())
-                .map_or(0, |&i| next_ref.types[i].table.limit());
-            // The added records, read where the delta holds them.
-            let added_list = blob
-                .sections()
-                .find(|(n, _)| n.as_str() == spec.type_name())
-                .map(|(n, pos)| ListReader::at_position(blob.section_bytes(n), pos.records));
-            let added_at = move |k: usize| {
-                let list = added_list.as_ref()?;
-                u32::try_from(k).ok().map(|k| list.struct_at(k))
-            };
-            let added_list = added_list.filter(|l| l.len() as usize == c.added.len());
-            // The removed records, where applying the delta found them.
-            let old_type = self.index.get(spec.type_name()).map(|&i| &self.types[i]);
-            let removed_at =
-                move |k: usize| Some(self.reader_at(old_type?, *c.removed_locs.get(k)?));
-            // The state reached matched the producer's checksum above; a
-            // key the producer declares unique it has checked.
-            let vouched =
-                !self.indexes.options.verify_keys && spec.declared_unique_in(&next_ref.schema);
-            data.update(
-                &spec,
-                &Change {
-                    removed: &c.removed,
-                    removed_at: &removed_at,
-                    old: &*old_read,
-                    added: &c.added,
-                    added_at: &added_at,
-                    added_list,
-                    new: &*new_read,
-                    new_limit: limit,
-                    vouched,
-                    reads: KeyReads::of(&next_ref.schema, spec.type_name(), spec.key()),
-                },
-            )
-            .map(|d| (IndexSlot::built(spec, Ok(Arc::new(d))), started.elapsed()))
-        };
-        let no_change = TypeChange::default();
-        let mut jobs = Vec::new();
-        let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(old_slots.len());
-        for s in &old_slots {
-            match s.data.get() {
-                Some(Ok(data)) => {
-                    let change = changes.get(s.spec.type_name()).unwrap_or(&no_change);
-                    if change.removed.is_empty() && change.added.is_empty() {
-                        slots.push(Some(IndexSlot::built(s.spec.clone(), Ok(data.clone()))));
-                    } else {
-                        jobs.push((slots.len(), s, data, change));
-                        slots.push(None);
-                    }
-                }
-                _ => slots.push(Some(IndexSlot::new(s.spec.clone()))),
-            }
-        }
-        let big = jobs
-            .iter()
-            .filter(|j| j.3.removed.len() + j.3.added.len() >= 4096)
-            .count();
-        type Updated = Result<(Arc<IndexSlot>, std::time::Duration), String>;
-        let results: Vec<(usize, Updated)> = if big >= 2 {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = jobs
-                    .iter()
-                    .map(|&(i, s, data, change)| (i, scope.spawn(move || update(s, data, change))))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|(i, h)| {
-                        (
-                            i,
-                            h.join()
-                                .unwrap_or_else(|_| Err("index update panicked".to_string())),
-                        )
-                    })
-                    .collect()
-            })
-        } else {
-            jobs.iter()
-                .map(|&(i, s, data, change)| (i, update(s, data, change)))
-                .collect()
-        };
-        let mut times = Vec::with_capacity(results.len());
-        for (i, r) in results {
-            let (slot, took) =
-                r.map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
-            times.push((slot.spec.name().to_string(), took));
-            slots[i] = Some(slot);
-        }
-        next.index_updates = Arc::new(times);
-        let slots: Vec<Arc<IndexSlot>> = slots.into_iter().flatten().collect();
-        *next
-            .indexes
-            .slots
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = slots;
-        next.index_update = update_started.elapsed();
-        if !next.indexes.options.lazy {
-            next.build_all_indexes()
-                .map_err(|e| Error::new(ErrorKind::CorruptBlob, format!("blob {name}: {e}")))?;
-        }
         Ok(next)
+    }
+
+    /// The index of type `type_name` in `types`, added (empty) when the
+    /// state holds none yet.
+    fn type_index(&mut self, type_name: &str) -> usize {
+        if let Some(&ti) = self.index.get(type_name) {
+            return ti;
+        }
+        let ti = self.types.len();
+        Arc::make_mut(&mut self.index).insert(type_name.to_string(), ti);
+        self.types.push(TypeRead {
+            name: type_name.to_string(),
+            table: OrdinalTable::from_snapshot(0, 0, &[]),
+            count: 0,
+            checksum: 0,
+            slots: Vec::new(),
+            verified: Arc::default(),
+        });
+        ti
+    }
+
+    /// Applies one section of the delta in blob slot `slot`: its removed
+    /// ordinals, then its added records, checking that the type reaches
+    /// the count and checksum the blob promises. Gives where each removed
+    /// record was, when `indexed` (its indexes read them).
+    fn apply_section(
+        &mut self,
+        blob: &LoadedBlob,
+        slot: u32,
+        section: &DeltaSection<'_>,
+        indexed: bool,
+    ) -> Result<Vec<Loc>, Error> {
+        let ti = self.type_index(section.type_name);
+        let mut t = self.types[ti].clone();
+        t.slots.resize(slot as usize, None);
+        t.slots.push(SlotPos::of(blob, section.type_name));
+        let mut words = Vec::new();
+        // Removals first: their hashes come from the state being left.
+        let removed_locs = self.remove_records(&mut t, section, indexed, &mut words)?;
+        self.add_records(&mut t, slot, section, &mut words)?;
+        let (pos, name, type_name) = (section.pos, section.blob, section.type_name);
+        if t.count != pos.state_count || t.checksum != pos.state_checksum {
+            return Err(Error::new(
+                ErrorKind::CorruptBlob,
+                format!(
+                    "blob {name}: {type_name} does not reach the promised state \
+                     ({} records, checksum {:016x}; expected {} records, checksum {:016x})",
+                    t.count, t.checksum, pos.state_count, pos.state_checksum
+                ),
+            ));
+        }
+        self.types[ti] = t;
+        Ok(removed_locs)
+    }
+
+    /// Takes the section's removed ordinals out of type `t`, giving where
+    /// their records were when `keep_locs`.
+    fn remove_records(
+        &self,
+        t: &mut TypeRead,
+        section: &DeltaSection<'_>,
+        keep_locs: bool,
+        words: &mut Vec<u64>,
+    ) -> Result<Vec<Loc>, Error> {
+        let (name, type_name, removed) = (section.blob, section.type_name, &section.removed);
+        let mut locs = Vec::new();
+        for i in 0..removed.len() {
+            let o = removed.u32_at(i);
+            let l = t.table.get(o);
+            if l == EMPTY {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: {type_name} ordinal {o} removed but not present"),
+                ));
+            }
+            if keep_locs {
+                locs.push(l);
+            }
+            let r = self.reader_at(t, l);
+            let h = record_hash(&r, words).map_err(|e| {
+                Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: {type_name} ordinal {o}: {e}"),
+                )
+            })?;
+            t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
+            t.count = t.count.saturating_sub(1);
+            t.table.set(o, EMPTY);
+        }
+        Ok(locs)
+    }
+
+    /// Puts the section's added records into type `t`, from blob slot
+    /// `slot`.
+    fn add_records(
+        &self,
+        t: &mut TypeRead,
+        slot: u32,
+        section: &DeltaSection<'_>,
+        words: &mut Vec<u64>,
+    ) -> Result<(), Error> {
+        let (name, type_name) = (section.blob, section.type_name);
+        let (added, records) = (&section.added, &section.records);
+        if added.len() != records.len() {
+            return Err(Error::new(
+                ErrorKind::CorruptBlob,
+                format!(
+                    "blob {name}: section {type_name} has {} added ordinals but {} records",
+                    added.len(),
+                    records.len()
+                ),
+            ));
+        }
+        // A producer numbers a cycle's new records from the lowest free
+        // ordinal and then contiguously from its limit, so a delta
+        // raises the limit by at most the records it adds. Held to that,
+        // a delta cannot make the table grow past what its bytes hold.
+        let bound = u64::from(t.table.limit()) + u64::from(added.len());
+        for k in 0..added.len() {
+            let o = added.u32_at(k);
+            if u64::from(o) >= bound {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!(
+                        "blob {name}: {type_name} added ordinal {o} lies past the ordinal \
+                         limit held ({}) plus the {} records added",
+                        t.table.limit(),
+                        added.len()
+                    ),
+                ));
+            }
+            let r = records.struct_at(k);
+            let h = record_hash(&r, words).map_err(|e| {
+                Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: {type_name} added ordinal {o}: {e}"),
+                )
+            })?;
+            if t.table.get(o) != EMPTY {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: {type_name} ordinal {o} added but already present"),
+                ));
+            }
+            t.checksum = t.checksum.wrapping_add(state_mix(o, h));
+            t.count = t.count.saturating_add(1);
+            t.table.set(o, loc(slot, k));
+        }
+        Ok(())
+    }
+
+    /// What `section` changed in its type, as the type's indexes in this
+    /// (the state left) read it; `removed_locs` are where the removed
+    /// records were.
+    fn type_delta<'a>(
+        &'a self,
+        section: &DeltaSection<'a>,
+        removed_locs: Vec<Loc>,
+    ) -> TypeDelta<'a> {
+        let (removed, added) = (&section.removed, &section.added);
+        let old_type = self.index.get(section.type_name).map(|&i| &self.types[i]);
+        TypeDelta {
+            removed: (0..removed.len()).map(|i| removed.u32_at(i)).collect(),
+            removed_at: Box::new(move |k| Some(self.reader_at(old_type?, *removed_locs.get(k)?))),
+            added: (0..added.len()).map(|i| added.u32_at(i)).collect(),
+            added_list: Some(section.records),
+            old: self.read_fn(section.type_name),
+        }
+    }
+
+    /// Takes the indexes [`IndexSet::apply_change`] carried to this
+    /// state from the one `blob` was applied to (the update started at
+    /// `started`), and builds those not built yet unless they are built on
+    /// first use.
+    fn take_indexes(
+        &mut self,
+        updated: Result<(IndexSet, Vec<(String, std::time::Duration)>), String>,
+        started: std::time::Instant,
+        blob: BlobName,
+    ) -> Result<(), Error> {
+        let fail = |e: String| Error::new(ErrorKind::CorruptBlob, format!("blob {blob}: {e}"));
+        let (set, times) = updated.map_err(fail)?;
+        self.indexes = Arc::new(set);
+        self.index_updates = Arc::new(times);
+        self.index_update = started.elapsed();
+        if !self.indexes.options.lazy {
+            self.indexes.build_all(&*self).map_err(fail)?;
+        }
+        Ok(())
     }
 
     /// The state of the snapshot blob `name` (for tools that read a store
@@ -758,13 +768,10 @@ impl ReadState {
         if options.check_records {
             self.check_records()?;
         }
-        let set = IndexSet {
-            slots: std::sync::RwLock::new(specs.iter().cloned().map(IndexSlot::new).collect()),
-            options,
-        };
+        let set = IndexSet::of(specs.iter().cloned().map(IndexSlot::new).collect(), options);
         self.indexes = Arc::new(set);
         if !options.lazy {
-            self.build_all_indexes().map_err(|e| {
+            self.indexes.build_all(&self).map_err(|e| {
                 Error::new(
                     ErrorKind::CorruptBlob,
                     format!("version {}: {e}", self.version),
@@ -772,48 +779,6 @@ impl ReadState {
             })?;
         }
         Ok(self)
-    }
-
-    fn build_all_indexes(&self) -> Result<(), String> {
-        let todo: Vec<Arc<IndexSlot>> = self
-            .indexes
-            .snapshot()
-            .into_iter()
-            .filter(|s| s.data.get().is_none())
-            .collect();
-        let records: usize = todo
-            .iter()
-            .map(|s| {
-                self.index
-                    .get(s.spec.type_name())
-                    .map_or(0, |&i| self.types[i].count as usize)
-            })
-            .sum();
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(todo.len());
-        // Several indexes with real work are built on several cores, each
-        // worker taking the next index not yet started.
-        if workers >= 2 && records >= 100_000 {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(|| loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(s) = todo.get(i) else {
-                            break;
-                        };
-                        s.data.get_or_init(|| self.build_index(&s.spec));
-                    });
-                }
-            });
-        }
-        for s in &todo {
-            if let Err(e) = s.data.get_or_init(|| self.build_index(&s.spec)) {
-                return Err(e.clone());
-            }
-        }
-        Ok(())
     }
 
     /// How long updating the indexes took when this state was made from
@@ -832,41 +797,6 @@ impl ReadState {
 
     pub(crate) fn index_set(&self) -> &IndexSet {
         &self.indexes
-    }
-
-    /// Reads records of `type_name` by ordinal.
-    pub(crate) fn read_fn<'a>(&'a self, type_name: &str) -> Box<ReadFn<'a>> {
-        match self.index.get(type_name) {
-            Some(&i) => {
-                let t = &self.types[i];
-                let base = self.base_reader(t);
-                Box::new(move |o| self.read(t, &base, o))
-            }
-            None => Box::new(|_| None),
-        }
-    }
-
-    /// Builds an index over this state from scratch.
-    pub(crate) fn build_index(&self, spec: &IndexSpec) -> Result<Arc<IndexData>, String> {
-        let (count, limit) = match self.index.get(spec.type_name()) {
-            Some(&i) => (self.types[i].count as usize, self.types[i].table.limit()),
-            None => (0, 0),
-        };
-        // A typed index reads keys through compiled code.
-        if let Some(c) = spec.compiled() {
-            self.verify_compiled(c)
-                .map_err(|e| format!("index {}: {e}", spec.name()))?;
-        }
-        let read = self.read_fn(spec.type_name());
-        let started = std::time::Instant::now();
-        let data = IndexData::build(spec, count, limit, &*read)?;
-        tracing::debug!(
-            index = spec.name(),
-            records = count,
-            elapsed = ?started.elapsed(),
-            "index built"
-        );
-        Ok(Arc::new(data))
     }
 
     #[inline]
@@ -1062,13 +992,6 @@ impl ReadState {
         }
     }
 
-    /// Compares compiled type `c` with this state's schema, as
-    /// [`ReadState::records`] does (for readers through compiled code
-    /// other than [`Records`], such as typed indexes).
-    pub(crate) fn verify_compiled(&self, c: Compiled) -> Result<(), Error> {
-        self.checked(c).map(drop)
-    }
-
     /// How long comparing the compiled types read with the blob's schema
     /// took when this state was made (by loading a snapshot or applying a
     /// delta): a hash of the schema, and for each type registered a
@@ -1204,6 +1127,40 @@ impl ReadState {
     }
 }
 
+/// Indexes read a state's records through this.
+impl IndexSource for ReadState {
+    fn read_fn(&self, type_name: &str) -> Box<ReadFn<'_>> {
+        match self.index.get(type_name) {
+            Some(&i) => {
+                let t = &self.types[i];
+                let base = self.base_reader(t);
+                Box::new(move |o| self.read(t, &base, o))
+            }
+            None => Box::new(|_| None),
+        }
+    }
+
+    fn extent(&self, type_name: &str) -> (usize, u32) {
+        self.index.get(type_name).map_or((0, 0), |&i| {
+            let t = &self.types[i];
+            (t.count as usize, t.table.limit())
+        })
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// A typed index reads through compiled code: compared with the
+    /// state's schema as [`ReadState::records`] compares a record type.
+    fn check_reader(&self, spec: &IndexSpec) -> Result<(), String> {
+        match spec.compiled() {
+            Some(c) => self.checked(c).map(drop).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Refuses `blob` when a compiled type registered in `checks` conflicts
 /// with its schema (hashed to `hash`).
 fn check_blob(checks: &SchemaChecks, blob: &LoadedBlob, hash: u64) -> Result<(), Error> {
@@ -1244,14 +1201,6 @@ pub struct Records<'s, T: Struct> {
 }
 
 impl<'s, T: Struct> Records<'s, T> {
-    pub(crate) fn state(&self) -> &'s ReadState {
-        self.state
-    }
-
-    pub(crate) fn index_cache(&self) -> &std::cell::OnceCell<Option<UniqueLookup>> {
-        &self.pk
-    }
-
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ty.map_or(0, |t| t.count as usize)
@@ -1267,91 +1216,12 @@ impl<'s, T: Struct> Records<'s, T> {
         self.ty.map_or(0, |t| t.table.limit())
     }
 
-    /// Where the record at `ordinal` is, when it is read from the base
-    /// snapshot (populated there, never changed since): the word its
-    /// struct starts at. [`Records::prefetch_base`] and
-    /// [`Records::base_at`] then fetch and read it with no test repeated;
-    /// `None` means reading it with [`Records::get`].
-    #[inline(always)]
-    pub(crate) fn base_word(&self, ordinal: u32) -> Option<usize> {
-        self.base.word(ordinal)
-    }
-
-    /// Asks the processor to start loading the record at `word` of the
-    /// base snapshot (from [`Records::base_word`]; a hint).
-    #[inline(always)]
-    pub(crate) fn prefetch_base(&self, word: usize) {
-        self.base.records.prefetch_word(word);
-    }
-
-    /// The record at `word` of the base snapshot (from
-    /// [`Records::base_word`]; an empty record without a base).
-    #[inline(always)]
-    pub(crate) fn base_at(&self, word: usize) -> T::Ref<'s> {
-        T::wrap(self.base.at(word))
-    }
-
-    /// The record at `ordinal` when it is read from the base snapshot
-    /// (else `None`: read it with [`Records::get_moved`]), found with one
-    /// compare, one bit test and arithmetic.
-    #[inline(always)]
-    pub(crate) fn base_get(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        self.base.get(ordinal).map(T::wrap)
-    }
-
-    /// Asks the processor to start loading where the record at `ordinal`
-    /// is, for one not read from the base snapshot (a hint: a batch then
-    /// finds it with [`Records::moved_word`] a little later, without
-    /// waiting on this load).
-    #[inline]
-    pub(crate) fn prefetch_location(&self, ordinal: u32) {
-        if let Some(t) = self.ty {
-            t.table.prefetch(ordinal);
-        }
-    }
-
-    /// Where the record at `ordinal` is when [`Records::base_word`] says
-    /// it is not read from the base snapshot: its blob slot and word.
-    /// [`Records::prefetch_moved`] and [`Records::moved_at`] then fetch
-    /// and read it with no lookup repeated.
-    #[inline(always)]
-    pub(crate) fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
-        let t = self.ty?;
-        self.state.word_at(t, t.table.moved_loc(ordinal))
-    }
-
-    /// Asks the processor to start loading the record at `word` of blob
-    /// slot `slot` (from [`Records::moved_word`]; a hint).
-    #[inline(always)]
-    pub(crate) fn prefetch_moved(&self, slot: u32, word: usize) {
-        if let Some(t) = self.ty {
-            self.state.struct_at(t, slot, word).prefetch();
-        }
-    }
-
-    /// The record at `word` of blob slot `slot` (from
-    /// [`Records::moved_word`]).
-    #[inline(always)]
-    pub(crate) fn moved_at(&self, slot: u32, word: usize) -> T::Ref<'s> {
-        T::wrap(match self.ty {
-            Some(t) => self.state.struct_at(t, slot, word),
-            None => StructReader::empty(),
-        })
-    }
-
     /// The record at `ordinal` untyped, if populated.
     #[inline(always)]
-    pub(crate) fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
+    fn reader(&self, ordinal: u32) -> Option<StructReader<'s>> {
         // Most records are where the base snapshot put them: found by
         // arithmetic, in a few instructions, before anything else.
         self.state.read(self.ty?, &self.base, ordinal)
-    }
-
-    /// [`Records::get`] of an ordinal [`Records::base_word`] did not find
-    /// (so the base snapshot is not tried twice).
-    #[inline(always)]
-    pub(crate) fn get_moved(&self, ordinal: u32) -> Option<T::Ref<'s>> {
-        self.state.read_moved(self.ty?, ordinal).map(T::wrap)
     }
 
     /// The record at `ordinal`, if populated.
@@ -1363,6 +1233,95 @@ impl<'s, T: Struct> Records<'s, T> {
     /// Every record with its ordinal, in ordinal order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, T::Ref<'s>)> + '_ {
         (0..self.ordinal_limit()).filter_map(move |o| self.get(o).map(|r| (o, r)))
+    }
+}
+
+/// Index lookups read records through these steps.
+impl<'s, T: Struct> LookupRecords for Records<'s, T> {
+    type Ref = T::Ref<'s>;
+
+    #[inline(always)]
+    fn get(&self, ordinal: u32) -> Option<Self::Ref> {
+        Records::get(self, ordinal)
+    }
+
+    /// Where the record at `ordinal` is, when it is read from the base
+    /// snapshot (populated there, never changed since): the word its
+    /// struct starts at. [`LookupRecords::prefetch_base`] and
+    /// [`LookupRecords::base_at`] then fetch and read it with no test repeated;
+    /// `None` means reading it with [`LookupRecords::get`].
+    #[inline(always)]
+    fn base_word(&self, ordinal: u32) -> Option<usize> {
+        self.base.word(ordinal)
+    }
+
+    /// Asks the processor to start loading the record at `word` of the
+    /// base snapshot (from [`LookupRecords::base_word`]; a hint).
+    #[inline(always)]
+    fn prefetch_base(&self, word: usize) {
+        self.base.records.prefetch_word(word);
+    }
+
+    /// The record at `word` of the base snapshot (from
+    /// [`LookupRecords::base_word`]; an empty record without a base).
+    #[inline(always)]
+    fn base_at(&self, word: usize) -> Self::Ref {
+        T::wrap(self.base.at(word))
+    }
+
+    /// The record at `ordinal` when it is read from the base snapshot
+    /// (else `None`: read it with [`LookupRecords::get_moved`]), found with one
+    /// compare, one bit test and arithmetic.
+    #[inline(always)]
+    fn base_get(&self, ordinal: u32) -> Option<Self::Ref> {
+        self.base.get(ordinal).map(T::wrap)
+    }
+
+    /// Asks the processor to start loading where the record at `ordinal`
+    /// is, for one not read from the base snapshot (a hint: a batch then
+    /// finds it with [`LookupRecords::moved_word`] a little later, without
+    /// waiting on this load).
+    #[inline]
+    fn prefetch_location(&self, ordinal: u32) {
+        if let Some(t) = self.ty {
+            t.table.prefetch(ordinal);
+        }
+    }
+
+    /// Where the record at `ordinal` is when [`LookupRecords::base_word`] says
+    /// it is not read from the base snapshot: its blob slot and word.
+    /// [`LookupRecords::prefetch_moved`] and [`LookupRecords::moved_at`] then fetch
+    /// and read it with no lookup repeated.
+    #[inline(always)]
+    fn moved_word(&self, ordinal: u32) -> Option<(u32, usize)> {
+        let t = self.ty?;
+        self.state.word_at(t, t.table.moved_loc(ordinal))
+    }
+
+    /// Asks the processor to start loading the record at `word` of blob
+    /// slot `slot` (from [`LookupRecords::moved_word`]; a hint).
+    #[inline(always)]
+    fn prefetch_moved(&self, slot: u32, word: usize) {
+        if let Some(t) = self.ty {
+            self.state.struct_at(t, slot, word).prefetch();
+        }
+    }
+
+    /// The record at `word` of blob slot `slot` (from
+    /// [`LookupRecords::moved_word`]).
+    #[inline(always)]
+    fn moved_at(&self, slot: u32, word: usize) -> Self::Ref {
+        T::wrap(match self.ty {
+            Some(t) => self.state.struct_at(t, slot, word),
+            None => StructReader::empty(),
+        })
+    }
+
+    /// [`LookupRecords::get`] of an ordinal [`LookupRecords::base_word`] did not find
+    /// (so the base snapshot is not tried twice).
+    #[inline(always)]
+    fn get_moved(&self, ordinal: u32) -> Option<Self::Ref> {
+        self.state.read_moved(self.ty?, ordinal).map(T::wrap)
     }
 }
 

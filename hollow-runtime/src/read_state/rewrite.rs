@@ -117,10 +117,7 @@ impl ReadState {
             self.only.as_deref(),
             self.checks.clone(),
         )?;
-        out.indexes = Arc::new(IndexSet {
-            slots: std::sync::RwLock::new(self.indexes.snapshot()),
-            options: self.indexes.options,
-        });
+        out.indexes = Arc::new(IndexSet::of(self.indexes.snapshot(), self.indexes.options));
         out.index_update = self.index_update;
         out.index_updates = self.index_updates.clone();
         Ok(out)

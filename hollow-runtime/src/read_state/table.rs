@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::bits;
+use crate::bits::Bits;
 
 /// Ordinals per chunk.
 pub(crate) const CHUNK: usize = 1024;
@@ -48,7 +48,7 @@ pub(crate) struct OrdinalTable {
     /// [`OrdinalTable::at_base_words`]). One bit test tells a reader where
     /// most records are, with no load from a chunk (the set stays in cache,
     /// where the chunks of a large type do not).
-    at_base: Arc<Vec<u64>>,
+    at_base: Arc<Bits>,
 }
 
 impl OrdinalTable {
@@ -60,7 +60,7 @@ impl OrdinalTable {
             chunks: vec![Chunk::Base; (limit as usize).div_ceil(CHUNK)],
             limit,
             base,
-            at_base: Arc::new(bits::from_le_bytes(populated, limit)),
+            at_base: Arc::new(Bits::from_le_bytes(populated, limit)),
         }
     }
 
@@ -74,7 +74,7 @@ impl OrdinalTable {
     /// limit is ever set): ordinal `o` is element `o` of the base
     /// snapshot's record list exactly when its bit is set.
     pub(crate) fn at_base_words(&self) -> &[u64] {
-        &self.at_base
+        self.at_base.as_words()
     }
 
     /// Asks the processor to start loading where ordinal `o` is, when that
@@ -89,7 +89,7 @@ impl OrdinalTable {
     /// The location of ordinal `o` ([`EMPTY`] when it holds no record).
     #[inline]
     pub(crate) fn get(&self, o: u32) -> Loc {
-        if bits::get(&self.at_base, o) {
+        if self.at_base.get(o) {
             return loc(self.base, o);
         }
         self.moved_loc(o)
@@ -136,7 +136,7 @@ impl OrdinalTable {
             let mut c = [EMPTY; CHUNK];
             for (i, slot) in c.iter_mut().enumerate() {
                 let ord = (ci * CHUNK + i) as u32;
-                if bits::get(&self.at_base, ord) {
+                if self.at_base.get(ord) {
                     *slot = loc(self.base, ord);
                 }
             }
@@ -145,14 +145,14 @@ impl OrdinalTable {
         if let Chunk::Explicit(c) = &mut self.chunks[ci] {
             Arc::make_mut(c)[o as usize % CHUNK] = l;
         }
-        if bits::get(&self.at_base, o) {
-            bits::set(Arc::make_mut(&mut self.at_base), o, false);
+        if self.at_base.get(o) {
+            Arc::make_mut(&mut self.at_base).set(o, false);
         }
     }
 
     /// Bytes of explicit chunks this table holds (shared ones included).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.at_base.capacity() * 8
+        self.at_base.heap_bytes()
             + self.chunks.len() * std::mem::size_of::<Chunk>()
             + self
                 .chunks
@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(loc_parts(loc(3, 9)), (3, 9));
         // Only ordinals populated in the snapshot and never set since are
         // read from it, in `a` and `b` alike.
-        let at = |t: &OrdinalTable, o| bits::get(t.at_base_words(), o);
+        let at = |t: &OrdinalTable, o| t.at_base.get(o);
         assert!(!at(&a, 5) && !at(&a, 4) && !at(&a, 5000));
         assert!(at(&a, 6) && !at(&a, 7));
         assert!(at(&b, 4) && !at(&b, 5));
