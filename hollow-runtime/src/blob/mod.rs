@@ -50,9 +50,11 @@
 //! assert_eq!(r.title(), "Heat");
 //! ```
 
+mod checksum;
 pub mod envelope;
 mod error;
 mod header;
+mod name;
 mod prefix;
 mod reader;
 mod reseal;
@@ -62,8 +64,10 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use checksum::state_mix;
 pub use error::{BlobError, BlobErrorKind};
 pub use header::{BlobHeader, SectionInfo};
+pub use name::BlobName;
 pub use prefix::{BlobKind, BlobPrefix};
 pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,

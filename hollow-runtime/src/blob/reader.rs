@@ -4,12 +4,11 @@ use hollow_schema::StructSize;
 
 use super::envelope::HeaderWire;
 use super::prefix::u64_at;
+use super::{state_mix, BlobName};
 use super::{
     BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
-use crate::read_state::state_mix;
-use crate::store::BlobName;
 use crate::wire::{
     canonical_struct_bytes, canonicalize_bounded, decode, Decoded, ElementSize, ListPosition,
     ReadError, StructReader, NESTING_LIMIT,

@@ -63,13 +63,13 @@ pub use evolve::{check_continuation, continuation_diff};
 pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
 pub(crate) use write_state::{TypeWrite, WriteState};
 
-use crate::blob::{self, BlobKind, BlobWriter, SectionInfo};
+use crate::blob::{self, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
 use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
 use crate::store::owner::ScratchDir;
-use crate::store::{Announcer, BlobName, BlobStore};
+use crate::store::{Announcer, BlobStore};
 
 /// The base name of [`Producer::restore`]'s scratch directories.
 const RESTORE_SCRATCH: &str = "hollow-restore";
