@@ -62,7 +62,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use evolve::{check_continuation, continuation_diff};
-pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
+pub use validate::{
+    DuplicatePrimaryKey, RecordCountVariance, ValidationContext, ValidationError, Validator,
+};
 pub(crate) use write_state::{TypeWrite, WriteState};
 
 use crate::blob::{self, BlobKind, BlobName};

@@ -241,10 +241,11 @@ impl Producer {
             next: &new_read,
         };
         for v in &self.validators {
-            v.validate(&ctx).map_err(|msg| {
-                Error::new(
+            v.validate(&ctx).map_err(|e| {
+                Error::with_source(
                     ErrorKind::Validation,
-                    format!("validator {} refused version {version}: {msg}", v.name()),
+                    format!("validator {} refused version {version}", v.name()),
+                    e,
                 )
             })?;
         }
