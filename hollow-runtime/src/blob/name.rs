@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::BlobKind;
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The name of a blob in a store. Names are an interface (other tools list
@@ -29,6 +30,24 @@ pub enum BlobName {
 }
 
 impl BlobName {
+    /// The kind of blob the name holds, as its prefix says.
+    pub fn kind(&self) -> BlobKind {
+        match self {
+            BlobName::Snapshot(_) => BlobKind::Snapshot,
+            BlobName::Delta { .. } => BlobKind::Delta,
+            BlobName::ReverseDelta { .. } => BlobKind::ReverseDelta,
+        }
+    }
+
+    /// The version a consumer must hold to apply this blob (a snapshot's
+    /// own version: the prefix's `from_version`).
+    pub fn from_version(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { from, .. } | BlobName::ReverseDelta { from, .. } => from,
+        }
+    }
+
     /// The version a consumer holds after applying this blob.
     pub fn to_version(&self) -> u64 {
         match *self {
@@ -104,6 +123,17 @@ mod tests {
             assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
         }
         assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
+        // What the prefix of each blob must say.
+        let r = BlobName::ReverseDelta { from: 8, to: 7 };
+        assert_eq!(
+            (r.kind(), r.from_version(), r.to_version()),
+            (BlobKind::ReverseDelta, 8, 7)
+        );
+        let s = BlobName::Snapshot(7);
+        assert_eq!(
+            (s.kind(), s.from_version(), s.to_version()),
+            (BlobKind::Snapshot, 7, 7)
+        );
         // Every blob of a cycle belongs to the version it publishes.
         assert_eq!(BlobName::Snapshot(7).published_in(), 7);
         assert_eq!(BlobName::Delta { from: 6, to: 7 }.published_in(), 7);

@@ -309,11 +309,7 @@ fn check_named(name: &str, p: &BlobPrefix) -> Result<(), BlobError> {
     let Ok(named) = name.parse::<BlobName>() else {
         return Ok(());
     };
-    let expected = match named {
-        BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v),
-        BlobName::Delta { from, to } => (BlobKind::Delta, from, to),
-        BlobName::ReverseDelta { from, to } => (BlobKind::ReverseDelta, from, to),
-    };
+    let expected = (named.kind(), named.from_version(), named.to_version());
     if (p.kind, p.from_version, p.to_version) == expected {
         return Ok(());
     }

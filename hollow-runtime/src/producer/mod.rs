@@ -67,7 +67,7 @@ pub use validate::{
 };
 pub(crate) use write_state::{TypeWrite, WriteState};
 
-use crate::blob::{self, BlobKind, BlobName};
+use crate::blob::{self, BlobName};
 use crate::error::{Error, ErrorKind};
 use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
@@ -777,12 +777,12 @@ async fn removed_by(
         .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, format!("opening {name}"), e))?;
     let prefix = view.prefix();
     let forward = matches!(name, BlobName::Delta { .. });
-    let (kind, tag) = if forward {
-        (BlobKind::Delta, prefix.to_tag)
+    let tag = if forward {
+        prefix.to_tag
     } else {
-        (BlobKind::ReverseDelta, prefix.from_tag)
+        prefix.from_tag
     };
-    if prefix.kind != kind || tag != state.tag() {
+    if prefix.kind != name.kind() || tag != state.tag() {
         return Ok(None);
     }
     let mut removed = std::collections::HashMap::new();

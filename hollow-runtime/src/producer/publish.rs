@@ -190,13 +190,13 @@ impl Producer {
         schema: &Schema,
         tags: &[(String, String)],
     ) -> Result<Vec<u8>, Error> {
-        let (kind, from, to, from_tag, to_tag) = match name {
-            BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v, 0, plan.to_tag),
-            BlobName::Delta { from, to } => (BlobKind::Delta, from, to, plan.from_tag, plan.to_tag),
-            BlobName::ReverseDelta { from, to } => {
-                (BlobKind::ReverseDelta, from, to, plan.to_tag, plan.from_tag)
-            }
+        let kind = name.kind();
+        let (from_tag, to_tag) = match kind {
+            BlobKind::Snapshot => (0, plan.to_tag),
+            BlobKind::Delta => (plan.from_tag, plan.to_tag),
+            BlobKind::ReverseDelta => (plan.to_tag, plan.from_tag),
         };
+        let (from, to) = (name.from_version(), name.to_version());
         let mut writer = BlobWriter::new(kind, from, to, from_tag, to_tag);
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
