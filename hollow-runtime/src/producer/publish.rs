@@ -70,14 +70,9 @@ impl Producer {
                 checksum: t.next_checksum(removed, added),
             })
             .collect();
-        #[allow(unused_mut)] // changed only by the test hook
-        let mut blobs = self.write_blobs(&plan, &diffs, &expected)?;
+        let blobs = self.write_blobs(&plan, &diffs, &expected)?;
         #[cfg(feature = "test-hooks")]
-        if let Some(tamper) = &mut self.tamper {
-            for (name, bytes) in &mut blobs {
-                tamper(name, Arc::make_mut(bytes));
-            }
-        }
+        let blobs = tampered(&mut self.tamper, blobs);
         let new_read = self.verify(plan.version, &blobs, &expected)?;
         let changes = self
             .state
@@ -383,6 +378,18 @@ fn delta_part(
         )
     };
     Ok((info, bytes))
+}
+
+/// The blobs as the test hook
+/// [`tamper_blobs`](super::ProducerBuilder::tamper_blobs) changes them.
+#[cfg(feature = "test-hooks")]
+fn tampered(hook: &mut Option<super::Tamper>, mut blobs: Blobs) -> Blobs {
+    if let Some(tamper) = hook {
+        for (name, bytes) in &mut blobs {
+            tamper(name, Arc::make_mut(bytes));
+        }
+    }
+    blobs
 }
 
 fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {
