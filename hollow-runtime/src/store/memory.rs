@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::fs::write_file_atomic;
+use super::local::write_file_atomic;
 use super::{BlobName, BlobStore, StoreError, StoreErrorKind};
 
 #[derive(Default)]

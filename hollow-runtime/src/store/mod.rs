@@ -22,6 +22,7 @@ use async_trait::async_trait;
 
 mod announce;
 mod fs;
+mod local;
 mod memory;
 #[cfg(feature = "object-store")]
 pub mod object;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{conflict, AnnouncementWatcher, Announcer};
-use crate::store::fs::{
+use crate::store::local::{
     blocking, local_io, lock_file, sync_dir_blocking, write_small_file_blocking,
 };
 use crate::store::owner;

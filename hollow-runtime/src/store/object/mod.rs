@@ -353,7 +353,7 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        let tmp = super::fs::temp_beside(dest);
+        let tmp = super::local::temp_beside(dest);
         let result = self.download(name, &tmp, dest).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
