@@ -137,15 +137,7 @@ impl Store {
     pub fn versions(&self) -> BTreeSet<u64> {
         let mut out = BTreeSet::new();
         for n in &self.names {
-            match *n {
-                BlobName::Snapshot(v) => {
-                    out.insert(v);
-                }
-                BlobName::Delta { from, to } | BlobName::ReverseDelta { from, to } => {
-                    out.insert(from);
-                    out.insert(to);
-                }
-            }
+            out.extend([n.from_version(), n.to_version()]);
         }
         out
     }

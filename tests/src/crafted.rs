@@ -139,11 +139,5 @@ pub fn set_u32(bytes: &mut [u8], at: usize, value: u32) {
 }
 
 /// A record's share of its type's state checksum, as
-/// `docs/blob-format.md` ("State checksum") defines it: ordinal `o`,
-/// record hash `h`.
-pub fn state_mix(o: u32, h: u64) -> u64 {
-    let mut z = h ^ (o as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// `docs/blob-format.md` ("State checksum") defines it.
+pub use hollow_runtime::blob::state_mix;

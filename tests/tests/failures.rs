@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hollow_runtime::producer::{RecordCountVariance, ValidationContext, Validator};
+use hollow_runtime::producer::{
+    RecordCountVariance, ValidationContext, ValidationError, Validator,
+};
 use hollow_runtime::store::{
     Announcer, BlobName, BlobStore, InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,
 };
@@ -249,7 +251,7 @@ impl Validator for Toggle {
     fn name(&self) -> &str {
         "toggle"
     }
-    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String> {
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         assert_eq!(
             ctx.previous.map(|p| p.version()),
@@ -259,7 +261,8 @@ impl Validator for Toggle {
             Err(format!(
                 "{} movies is not what I want",
                 ctx.next.records::<Movie>().len()
-            ))
+            )
+            .into())
         } else {
             Ok(())
         }

@@ -1,12 +1,14 @@
 //! The blob header's Cap'n Proto structs, as Rust types.
 //!
-//! These are the structs `BlobHeader`, `Tag`, `Section`, `DatasetSchema`,
-//! `TypeDecl`, `UnionDecl`, `Member`, `EnumerantDecl` and the enums
-//! `TypeKind`, `MemberKind`, `TypeBase` of `schemas/hollow.capnp`, written
-//! with `#[derive(Hollow)]` so the header is encoded and read by the same
-//! code as records (a test checks their layout against the compiler's for
-//! that file). Most code uses the friendlier [`BlobHeader`](super::BlobHeader)
-//! instead; the conversion is in this module.
+//! These are the structs `BlobHeader`, `Tag`, `DatasetSchema`, `TypeDecl`,
+//! `UnionDecl`, `Member`, `EnumerantDecl` and the enums `TypeKind`,
+//! `MemberKind`, `TypeBase` of `schemas/hollow.capnp` (its `Section` is
+//! [`SectionInfo`] itself), written with `#[derive(Hollow)]` so the header
+//! is encoded and read by the same code as records (a test checks their
+//! layout against the compiler's for that file). Code reading or writing
+//! blobs uses [`BlobHeader`](super::BlobHeader) instead, which the blob
+//! module converts to and from these; tests that corrupt headers in place
+//! read and rewrite them through these types.
 //!
 //! The dataset schema ([`hollow_schema::Schema`]) is a tree (groups and
 //! unions hold fields, list types nest); here it is flattened so that no
@@ -19,6 +21,7 @@ use hollow_schema::{
     TypeDef, Union,
 };
 
+use super::SectionInfo;
 use crate::Hollow;
 
 /// `BlobHeader`: the root of the header message.
@@ -29,8 +32,8 @@ pub struct HeaderWire {
     pub tags: Vec<TagWire>,
     /// The dataset schema.
     pub schema: SchemaWire,
-    /// The section directory.
-    pub sections: Vec<SectionWire>,
+    /// The section directory (`Section` is [`SectionInfo`] itself).
+    pub sections: Vec<SectionInfo>,
 }
 
 /// `Tag`: a key/value header tag.
@@ -41,32 +44,6 @@ pub struct TagWire {
     pub key: String,
     /// The value.
     pub value: String,
-}
-
-/// `Section`: one entry of the directory (see
-/// [`SectionInfo`](super::SectionInfo) for the fields).
-#[derive(Hollow, Clone, Debug, PartialEq, Default)]
-#[hollow(crate = "crate", nested, rename = "Section")]
-pub struct SectionWire {
-    /// The record type.
-    pub type_name: String,
-    /// Byte offset of the section in the blob.
-    pub offset: u64,
-    /// Length of the section in bytes.
-    pub length: u64,
-    /// XXH3-64 of the section's bytes.
-    pub checksum: u64,
-    /// Snapshot: populated records; delta: added records.
-    pub record_count: u32,
-    /// Delta: removed ordinals.
-    pub removed_count: u32,
-    /// Snapshot: length of the records list. Delta and reverse delta: the
-    /// newer state's ordinal limit, above every ordinal the section names.
-    pub ordinal_limit: u32,
-    /// Records of the type in the state after the blob.
-    pub state_count: u32,
-    /// The producer's checksum of the type's state after the blob.
-    pub state_checksum: u64,
 }
 
 /// `DatasetSchema`: the schema IR, flattened.
@@ -215,7 +192,7 @@ const MAX_DEPTH: usize = 64;
 
 impl SchemaWire {
     /// Flattens a schema.
-    pub fn from_schema(schema: &Schema) -> SchemaWire {
+    pub(crate) fn from_schema(schema: &Schema) -> SchemaWire {
         SchemaWire {
             types: schema.types.iter().map(type_decl).collect(),
         }
@@ -227,7 +204,7 @@ impl SchemaWire {
     /// A description of what is inconsistent: a parent index that does not
     /// name an earlier group or union, nesting deeper than 64, a struct or
     /// enum type without its name, or a key that does not parse.
-    pub fn to_schema(&self) -> Result<Schema, String> {
+    pub(crate) fn to_schema(&self) -> Result<Schema, String> {
         let mut schema = Schema::new();
         for t in &self.types {
             let def = match t.kind {

@@ -2,11 +2,17 @@
 
 use hollow_schema::Schema;
 
-use super::envelope::{HeaderWire, SchemaWire, SectionWire, TagWire};
+use super::envelope::{HeaderWire, SchemaWire, TagWire};
+use crate::Hollow;
 
 /// One entry of the header's directory: where a record type's section is,
 /// and what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+///
+/// It is also the `Section` struct of `schemas/hollow.capnp` that the
+/// header stores, field for field, so the directory is written and read
+/// without a copy into another type.
+#[derive(Hollow, Clone, Debug, PartialEq, Eq, Default)]
+#[hollow(crate = "crate", nested, rename = "Section")]
 pub struct SectionInfo {
     /// The record type (a struct name of the schema).
     pub type_name: String,
@@ -67,34 +73,6 @@ impl SectionInfo {
             ..SectionInfo::default()
         }
     }
-
-    pub(crate) fn to_wire(&self) -> SectionWire {
-        SectionWire {
-            type_name: self.type_name.clone(),
-            offset: self.offset,
-            length: self.length,
-            checksum: self.checksum,
-            record_count: self.record_count,
-            removed_count: self.removed_count,
-            ordinal_limit: self.ordinal_limit,
-            state_count: self.state_count,
-            state_checksum: self.state_checksum,
-        }
-    }
-
-    pub(crate) fn from_wire(w: SectionWire) -> Self {
-        SectionInfo {
-            type_name: w.type_name,
-            offset: w.offset,
-            length: w.length,
-            checksum: w.checksum,
-            record_count: w.record_count,
-            removed_count: w.removed_count,
-            ordinal_limit: w.ordinal_limit,
-            state_count: w.state_count,
-            state_checksum: w.state_checksum,
-        }
-    }
 }
 
 /// The blob header: tags, the dataset schema and the section directory.
@@ -111,7 +89,7 @@ pub struct BlobHeader {
 
 impl BlobHeader {
     /// The header as the `BlobHeader` Cap'n Proto struct.
-    pub fn to_wire(&self) -> HeaderWire {
+    pub(crate) fn to_wire(&self) -> HeaderWire {
         HeaderWire {
             tags: self
                 .tags
@@ -122,7 +100,7 @@ impl BlobHeader {
                 })
                 .collect(),
             schema: SchemaWire::from_schema(&self.schema),
-            sections: self.sections.iter().map(SectionInfo::to_wire).collect(),
+            sections: self.sections.clone(),
         }
     }
 
@@ -130,11 +108,11 @@ impl BlobHeader {
     ///
     /// # Errors
     /// The schema is inconsistent (see [`SchemaWire::to_schema`]).
-    pub fn from_wire(w: HeaderWire) -> Result<BlobHeader, String> {
+    pub(crate) fn from_wire(w: HeaderWire) -> Result<BlobHeader, String> {
         Ok(BlobHeader {
             tags: w.tags.into_iter().map(|t| (t.key, t.value)).collect(),
             schema: w.schema.to_schema()?,
-            sections: w.sections.into_iter().map(SectionInfo::from_wire).collect(),
+            sections: w.sections,
         })
     }
 

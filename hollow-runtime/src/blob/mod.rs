@@ -50,9 +50,15 @@
 //! assert_eq!(r.title(), "Heat");
 //! ```
 
+mod checksum;
+// Public for the tests that check the header's layout against the Cap'n
+// Proto compiler's and that rewrite headers of crafted blobs; readers and
+// writers of blobs use `BlobHeader`.
+#[doc(hidden)]
 pub mod envelope;
 mod error;
 mod header;
+mod name;
 mod prefix;
 mod reader;
 mod reseal;
@@ -62,8 +68,10 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use checksum::state_mix;
 pub use error::{BlobError, BlobErrorKind};
 pub use header::{BlobHeader, SectionInfo};
+pub use name::BlobName;
 pub use prefix::{BlobKind, BlobPrefix};
 pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,

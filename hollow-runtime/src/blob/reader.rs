@@ -4,12 +4,11 @@ use hollow_schema::StructSize;
 
 use super::envelope::HeaderWire;
 use super::prefix::u64_at;
+use super::{state_mix, BlobName};
 use super::{
     BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
-use crate::read_state::state_mix;
-use crate::store::BlobName;
 use crate::wire::{
     canonical_struct_bytes, canonicalize_bounded, decode, Decoded, ElementSize, ListPosition,
     ReadError, StructReader, NESTING_LIMIT,
@@ -310,11 +309,7 @@ fn check_named(name: &str, p: &BlobPrefix) -> Result<(), BlobError> {
     let Ok(named) = name.parse::<BlobName>() else {
         return Ok(());
     };
-    let expected = match named {
-        BlobName::Snapshot(v) => (BlobKind::Snapshot, v, v),
-        BlobName::Delta { from, to } => (BlobKind::Delta, from, to),
-        BlobName::ReverseDelta { from, to } => (BlobKind::ReverseDelta, from, to),
-    };
+    let expected = (named.kind(), named.from_version(), named.to_version());
     if (p.kind, p.from_version, p.to_version) == expected {
         return Ok(());
     }

@@ -52,6 +52,8 @@
 //! ```
 
 mod evolve;
+mod integrity;
+mod publish;
 mod validate;
 mod write_state;
 
@@ -60,16 +62,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use evolve::{check_continuation, continuation_diff};
-pub use validate::{DuplicatePrimaryKey, RecordCountVariance, ValidationContext, Validator};
+pub use validate::{
+    DuplicatePrimaryKey, RecordCountVariance, ValidationContext, ValidationError, Validator,
+};
 pub(crate) use write_state::{TypeWrite, WriteState};
 
-use crate::blob::{self, BlobKind, BlobWriter, SectionInfo};
+use crate::blob::{self, BlobName};
 use crate::error::{Error, ErrorKind};
 use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
-use crate::read_state::{BlobBytes, LoadedBlob, ReadState};
+use crate::read_state::ReadState;
 use crate::store::owner::ScratchDir;
-use crate::store::{Announcer, BlobName, BlobStore};
+use crate::store::{Announcer, BlobStore};
 
 /// The base name of [`Producer::restore`]'s scratch directories.
 const RESTORE_SCRATCH: &str = "hollow-restore";
@@ -518,430 +522,6 @@ impl Producer {
         }
     }
 
-    async fn publish(&mut self, started: Instant) -> Result<CycleOutcome, Error> {
-        let cycle = self.published + 1;
-        // Diff every type.
-        let mut diffs = Vec::new();
-        let mut changed = false;
-        for t in &mut self.state.types {
-            t.compact_fresh();
-            let (removed, added) = t.diff();
-            if let Some(key) = t.duplicate_key(&added) {
-                return Err(Error::new(
-                    ErrorKind::Record,
-                    format!("two {} records have the primary key {key}", t.name),
-                ));
-            }
-            t.check_unique(&removed, &added)
-                .map_err(|e| Error::new(ErrorKind::Record, e))?;
-            changed |= !removed.is_empty() || !added.is_empty();
-            diffs.push((removed, added));
-        }
-        // A breaking schema change is published as a snapshot alone.
-        let schema_break = self.state.schema_break;
-        let first = self.announced.is_none() || self.read.is_none() || schema_break.is_some();
-        if !changed && !first {
-            // The records just checked are the published ones.
-            for t in &mut self.state.types {
-                t.keys_checked();
-            }
-            self.state.rollback();
-            return Ok(CycleOutcome {
-                version: None,
-                duration: started.elapsed(),
-                ..CycleOutcome::default()
-            });
-        }
-        let version = (self.minter)(self.announced);
-        if let Some(prev) = self.announced {
-            if version <= prev {
-                return Err(Error::new(
-                    ErrorKind::Planning,
-                    format!(
-                        "the version minter returned {version}, not above the announced {prev}"
-                    ),
-                ));
-            }
-        }
-        let from_tag = self.read.as_ref().map_or(0, ReadState::tag);
-        let to_tag = random_tag();
-        let schema = self.state.schema();
-        let snapshot_due = first || self.since_snapshot + 1 >= self.snapshot_interval;
-
-        let mut snapshot = BlobWriter::new(BlobKind::Snapshot, version, version, 0, to_tag);
-        let joined = self.announced.filter(|_| schema_break.is_none());
-        let mut delta =
-            joined.map(|prev| BlobWriter::new(BlobKind::Delta, prev, version, from_tag, to_tag));
-        let mut reverse = joined
-            .map(|prev| BlobWriter::new(BlobKind::ReverseDelta, version, prev, to_tag, from_tag));
-        let mut changes = Vec::new();
-        for (t, (removed, added)) in self.state.types.iter().zip(&diffs) {
-            let next_checksum = t.next_checksum(removed, added);
-            let next_count = t.next_count();
-            changes.push((t.name.clone(), added.len(), removed.len()));
-            if snapshot_due {
-                let bytes = blob::snapshot_section(
-                    t.size,
-                    t.limit,
-                    &t.next.words(t.limit),
-                    t.next.iter().map(|o| (o, t.bytes(o).unwrap_or(&[]))),
-                )
-                .map_err(|e| blob_error(&t.name, e))?;
-                snapshot.add_section(
-                    SectionInfo {
-                        type_name: t.name.clone(),
-                        record_count: next_count,
-                        ordinal_limit: t.limit,
-                        state_count: next_count,
-                        state_checksum: next_checksum,
-                        ..SectionInfo::default()
-                    },
-                    bytes,
-                );
-            }
-            if let Some(d) = &mut delta {
-                let adds: Vec<(u32, &[u8])> = added
-                    .iter()
-                    .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
-                    .collect();
-                d.add_section(
-                    SectionInfo {
-                        type_name: t.name.clone(),
-                        record_count: added.len() as u32,
-                        removed_count: removed.len() as u32,
-                        ordinal_limit: t.limit,
-                        state_count: next_count,
-                        state_checksum: next_checksum,
-                        ..SectionInfo::default()
-                    },
-                    blob::delta_section(t.size, removed, &adds)
-                        .map_err(|e| blob_error(&t.name, e))?,
-                );
-            }
-            if let Some(r) = &mut reverse {
-                let adds: Vec<(u32, &[u8])> = removed
-                    .iter()
-                    .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
-                    .collect();
-                r.add_section(
-                    SectionInfo {
-                        type_name: t.name.clone(),
-                        record_count: removed.len() as u32,
-                        removed_count: added.len() as u32,
-                        ordinal_limit: t.limit,
-                        state_count: t.current.count(),
-                        state_checksum: t.checksum,
-                        ..SectionInfo::default()
-                    },
-                    blob::delta_section(t.size, added, &adds)
-                        .map_err(|e| blob_error(&t.name, e))?,
-                );
-            }
-        }
-        let break_tags: Vec<(String, String)>;
-        let tags = match schema_break {
-            Some(from) => {
-                let tag = (SCHEMA_BREAK_TAG.to_string(), from.to_string());
-                break_tags = self.tags.iter().cloned().chain([tag]).collect();
-                &break_tags
-            }
-            None => &self.tags,
-        };
-        let finish = |w: BlobWriter| -> Result<Arc<Vec<u8>>, Error> {
-            w.finish(&schema, tags)
-                .map(Arc::new)
-                .map_err(|e| blob_error("header", e))
-        };
-        let mut blobs: Vec<(BlobName, Arc<Vec<u8>>)> = Vec::new();
-        if snapshot_due {
-            blobs.push((BlobName::Snapshot(version), finish(snapshot)?));
-        }
-        if let Some(prev) = joined {
-            if let Some(d) = delta {
-                blobs.push((
-                    BlobName::Delta {
-                        from: prev,
-                        to: version,
-                    },
-                    finish(d)?,
-                ));
-            }
-            if let Some(r) = reverse {
-                blobs.push((
-                    BlobName::ReverseDelta {
-                        from: version,
-                        to: prev,
-                    },
-                    finish(r)?,
-                ));
-            }
-        }
-        #[cfg(feature = "test-hooks")]
-        if let Some(tamper) = &mut self.tamper {
-            for (name, bytes) in &mut blobs {
-                tamper(name, Arc::make_mut(bytes));
-            }
-        }
-        // Integrity check before anything is published.
-        let expected: Vec<Expected> = self
-            .state
-            .types
-            .iter()
-            .zip(&diffs)
-            .map(|(t, (removed, added))| Expected {
-                name: &t.name,
-                count: t.next_count(),
-                checksum: t.next_checksum(removed, added),
-            })
-            .collect();
-        let new_read = self.check_integrity(version, &blobs, &expected)?;
-        let ctx = ValidationContext {
-            version,
-            previous: self.read.as_ref(),
-            next: &new_read,
-        };
-        for v in &self.validators {
-            v.validate(&ctx).map_err(|msg| {
-                Error::new(
-                    ErrorKind::Validation,
-                    format!("validator {} refused version {version}: {msg}", v.name()),
-                )
-            })?;
-        }
-        // Publish, then announce. A producer whose last announced version
-        // is no longer the announcement (another producer announced since)
-        // would overwrite that producer's blobs of the same version names,
-        // and only then lose the compare-and-swap: refuse before writing.
-        let now = self.announcer.announced().await?;
-        if now != self.announced {
-            return Err(Error::new(
-                ErrorKind::AnnounceConflict,
-                format!(
-                    "version {version} not published: the announced version is {now:?}, \
-                     not {:?} as this producer last announced or restored; \
-                     another producer is publishing (restore to continue from it)",
-                    self.announced
-                ),
-            ));
-        }
-        if !snapshot_due {
-            // A snapshot of this version number may be left over from a
-            // cycle that failed after storing it (a producer restored since
-            // writes its first snapshot later), or from an earlier history
-            // in the same store: consumers would load it as this version.
-            let name = BlobName::Snapshot(version);
-            self.store.delete(name).await.map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Store,
-                    format!(
-                        "deleting a stale {name} from {} failed",
-                        self.store.describe()
-                    ),
-                    e,
-                )
-            })?;
-        }
-        let mut published = Vec::new();
-        for (name, bytes) in &blobs {
-            self.store.put(*name, bytes).await.map_err(|e| {
-                // A store that refuses because another producer is
-                // publishing this version (an object store's version claim)
-                // lost the race as surely as a failed announcement.
-                let kind = if e.kind() == crate::store::StoreErrorKind::Conflict {
-                    ErrorKind::AnnounceConflict
-                } else {
-                    ErrorKind::Store
-                };
-                Error::with_source(
-                    kind,
-                    format!(
-                        "publishing {name} of version {version} to {} failed",
-                        self.store.describe()
-                    ),
-                    e,
-                )
-            })?;
-            published.push((*name, bytes.len() as u64));
-        }
-        self.announcer.announce(version, self.announced).await?;
-        self.events.emit(&Event::Announced {
-            version,
-            previous: self.announced,
-        });
-        // Commit.
-        for t in &mut self.state.types {
-            t.commit(cycle);
-        }
-        self.published = cycle;
-        self.since_snapshot = if snapshot_due {
-            0
-        } else {
-            self.since_snapshot + 1
-        };
-        self.announced = Some(version);
-        self.state.continues = Some(version);
-        self.state.schema_break = None;
-        self.read = Some(new_read);
-        tracing::info!(version, blobs = published.len(), "announced");
-        Ok(CycleOutcome {
-            version: Some(version),
-            blobs: published,
-            changes,
-            duration: started.elapsed(),
-        })
-    }
-
-    /// Checks the blobs of a cycle before anything is published, and
-    /// returns the new version's read state:
-    ///
-    /// - the delta, applied to the previous read state, must give every
-    ///   type the record count and checksum the write state expects (and
-    ///   that the delta's header promises);
-    /// - the snapshot must promise the same counts and checksums;
-    /// - the reverse delta, applied to the new state, must give back the
-    ///   previous read state: the same tag, and every type's record count
-    ///   and checksum (and what the reverse delta's header promises).
-    ///
-    /// Checksums mix each record's hash with its ordinal, so a record
-    /// missing, added, changed or at another ordinal is caught.
-    fn check_integrity(
-        &self,
-        version: u64,
-        blobs: &[(BlobName, Arc<Vec<u8>>)],
-        expected: &[Expected<'_>],
-    ) -> Result<ReadState, Error> {
-        let unreadable = |name: BlobName, e: Error| {
-            Error::with_source(
-                ErrorKind::Integrity,
-                format!("integrity check of version {version}: {name} does not read"),
-                e,
-            )
-        };
-        let load = |name: BlobName, bytes: &Arc<Vec<u8>>| -> Result<Arc<LoadedBlob>, Error> {
-            LoadedBlob::open(name, BlobBytes::shared(bytes.clone()))
-                .map(Arc::new)
-                .map_err(|e| unreadable(name, e))
-        };
-        let apply = |state: &ReadState, name: BlobName, bytes: &Arc<Vec<u8>>| {
-            state.apply(load(name, bytes)?).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Integrity,
-                    format!(
-                        "integrity check of version {version}: applying {name} to version {} failed",
-                        state.version()
-                    ),
-                    e,
-                )
-            })
-        };
-        let find = |pick: fn(&BlobName) -> bool| blobs.iter().find(|(n, _)| pick(n));
-        let snapshot = find(|n| matches!(n, BlobName::Snapshot(_)));
-        let delta = find(|n| matches!(n, BlobName::Delta { .. }));
-        let reverse = find(|n| matches!(n, BlobName::ReverseDelta { .. }));
-        let mismatch = |what: &str, t: &Expected<'_>, count: usize, checksum: Option<u64>| {
-            Error::new(
-                ErrorKind::Integrity,
-                format!(
-                    "integrity check of version {version} failed for type {}: {what} gives {count} \
-                     records (checksum {:016x}), the producer's state has {} (checksum {:016x})",
-                    t.name,
-                    checksum.unwrap_or(0),
-                    t.count,
-                    t.checksum
-                ),
-            )
-        };
-        let holds = |state: &ReadState, t: &Expected<'_>| {
-            state.count(t.name) == t.count as usize
-                && state.checksum(t.name).unwrap_or(0) == t.checksum
-        };
-        let via_delta = match (&self.read, delta) {
-            (Some(prev), Some((name, bytes))) => {
-                let d = apply(prev, *name, bytes)?;
-                if let Some(t) = expected.iter().find(|t| !holds(&d, t)) {
-                    return Err(mismatch(
-                        &format!("{name}"),
-                        t,
-                        d.count(t.name),
-                        d.checksum(t.name),
-                    ));
-                }
-                Some(d)
-            }
-            _ => None,
-        };
-        let via_snapshot = match snapshot {
-            Some((name, bytes)) => {
-                let s = ReadState::from_snapshot(load(*name, bytes)?, None)
-                    .map_err(|e| unreadable(*name, e))?;
-                if let Some(t) = expected.iter().find(|t| !holds(&s, t)) {
-                    return Err(mismatch(
-                        &format!("{name}"),
-                        t,
-                        s.count(t.name),
-                        s.checksum(t.name),
-                    ));
-                }
-                Some(s)
-            }
-            None => None,
-        };
-        // Keep the snapshot-based state when there is one: it reads from
-        // one blob.
-        let next = match (via_snapshot, via_delta) {
-            (Some(s), _) | (None, Some(s)) => s,
-            (None, None) => {
-                return Err(Error::new(
-                    ErrorKind::Integrity,
-                    format!("integrity check of version {version}: the cycle produced neither a snapshot nor a delta"),
-                ))
-            }
-        };
-        if let (Some(prev), Some((name, bytes))) = (&self.read, reverse) {
-            let back = apply(&next, *name, bytes)?;
-            let names = expected
-                .iter()
-                .map(|t| t.name)
-                .chain(prev.type_names())
-                .collect::<std::collections::BTreeSet<_>>();
-            for type_name in names {
-                let (count, checksum) =
-                    (back.count(type_name), back.checksum(type_name).unwrap_or(0));
-                let (want_count, want) =
-                    (prev.count(type_name), prev.checksum(type_name).unwrap_or(0));
-                if count != want_count || checksum != want {
-                    return Err(Error::new(
-                        ErrorKind::Integrity,
-                        format!(
-                            "integrity check of version {version} failed for type {type_name}: \
-                             {name} gives {count} records (checksum {checksum:016x}), version {} \
-                             has {want_count} (checksum {want:016x})",
-                            prev.version()
-                        ),
-                    ));
-                }
-            }
-            if back.tag() != prev.tag() {
-                return Err(Error::new(
-                    ErrorKind::Integrity,
-                    format!(
-                        "integrity check of version {version} failed: {name} leads to state \
-                         {:016x}, not to version {}'s state {:016x}",
-                        back.tag(),
-                        prev.version(),
-                        prev.tag()
-                    ),
-                ));
-            }
-        } else if reverse.is_some() {
-            return Err(Error::new(
-                ErrorKind::Integrity,
-                format!("integrity check of version {version}: a reverse delta without a previous state"),
-            ));
-        }
-        Ok(next)
-    }
-
     /// Rebuilds the write state from the announced version (restarting a
     /// producer): ordinals are kept, so the next cycle writes a delta.
     ///
@@ -1125,14 +705,6 @@ impl Producer {
     }
 }
 
-/// What the write state holds for a type after a cycle: the record count
-/// and checksum its blobs must lead to.
-struct Expected<'a> {
-    name: &'a str,
-    count: u32,
-    checksum: u64,
-}
-
 /// The ordinals that the delta into `state` removed, per type: those a
 /// producer continuing from `state` must not reuse in its next cycle (the
 /// reverse delta of the restored version adds them back). Read from the
@@ -1205,12 +777,12 @@ async fn removed_by(
         .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, format!("opening {name}"), e))?;
     let prefix = view.prefix();
     let forward = matches!(name, BlobName::Delta { .. });
-    let (kind, tag) = if forward {
-        (BlobKind::Delta, prefix.to_tag)
+    let tag = if forward {
+        prefix.to_tag
     } else {
-        (BlobKind::ReverseDelta, prefix.from_tag)
+        prefix.from_tag
     };
-    if prefix.kind != kind || tag != state.tag() {
+    if prefix.kind != name.kind() || tag != state.tag() {
         return Ok(None);
     }
     let mut removed = std::collections::HashMap::new();
@@ -1238,25 +810,4 @@ async fn removed_by(
         removed.insert(type_name.to_string(), bits);
     }
     Ok(Some(removed))
-}
-
-fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {
-    Error::with_source(
-        ErrorKind::Record,
-        format!("cannot write the {what} section"),
-        e,
-    )
-}
-
-fn random_tag() -> u64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        // No OS randomness: time and address entropy still make collisions
-        // between two states of one dataset vanishingly unlikely.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        return crate::encode::hash_bytes(&t.to_le_bytes()) | 1;
-    }
-    u64::from_le_bytes(b) | 1
 }

@@ -1,5 +1,7 @@
 //! Validators: checks a new version must pass before it is announced.
 
+use std::fmt;
+
 use crate::read_state::ReadState;
 
 /// What a validator sees: the new state and the previous one.
@@ -22,7 +24,84 @@ pub trait Validator: Send + Sync {
     ///
     /// # Errors
     /// Why the version is refused (the message is shown to the operator).
-    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String>;
+    /// A message converts into the error: `Err(format!(...).into())`.
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationError>;
+}
+
+/// Why a [`Validator`] refused a version: a message for the operator, and
+/// the error behind it, if any.
+///
+/// ```
+/// use hollow_runtime::producer::ValidationError;
+///
+/// let e: ValidationError = format!("{} movies is too few", 3).into();
+/// assert_eq!(e.to_string(), "3 movies is too few");
+/// let io = std::io::Error::other("feed unreachable");
+/// let e = ValidationError::with_source("cannot compare with the feed", io);
+/// assert_eq!(e.to_string(), "cannot compare with the feed: feed unreachable");
+/// ```
+#[derive(Debug)]
+pub struct ValidationError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ValidationError {
+    /// A refusal saying `message`.
+    #[cold]
+    pub fn new(message: impl Into<String>) -> Self {
+        ValidationError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A refusal saying `message`, caused by `source` (shown after it).
+    #[cold]
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        ValidationError {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The message, without the source's.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.source {
+            write!(f, ": {s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for ValidationError {
+    fn from(message: String) -> Self {
+        ValidationError::new(message)
+    }
+}
+
+impl From<&str> for ValidationError {
+    fn from(message: &str) -> Self {
+        ValidationError::new(message)
+    }
 }
 
 /// Refuses a version whose record count of a type changed by more than a
@@ -49,7 +128,7 @@ impl Validator for RecordCountVariance {
         "record-count-variance"
     }
 
-    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String> {
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationError> {
         let Some(prev) = ctx.previous else {
             return Ok(());
         };
@@ -59,16 +138,16 @@ impl Validator for RecordCountVariance {
         }
         let change = (b as f64 - a as f64).abs() * 100.0 / a as f64;
         if change > self.max_percent {
-            return Err(format!(
+            return Err(ValidationError::new(format!(
                 "{} records went from {a} to {b} ({change:.1} % change, limit {} %)",
                 self.type_name, self.max_percent
-            ));
+            )));
         }
         Ok(())
     }
 }
 
-type CheckFn = dyn Fn(&ReadState) -> Result<(), String> + Send + Sync;
+type CheckFn = dyn Fn(&ReadState) -> Result<(), ValidationError> + Send + Sync;
 
 /// Refuses a version in which two records of a type share a primary key.
 ///
@@ -105,11 +184,11 @@ impl DuplicatePrimaryKey {
                         if let Some(other) = records.get(p) {
                             if let Ok(v) = T::from_ref(other) {
                                 if v.primary_key_eq_ref(&r) {
-                                    return Err(format!(
+                                    return Err(ValidationError::new(format!(
                                         "{} ordinals {p} and {o} share the primary key {}",
                                         T::TYPE_NAME,
                                         v.describe_primary_key()
-                                    ));
+                                    )));
                                 }
                             }
                         }
@@ -127,7 +206,7 @@ impl Validator for DuplicatePrimaryKey {
         "duplicate-primary-key"
     }
 
-    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), String> {
+    fn validate(&self, ctx: &ValidationContext<'_>) -> Result<(), ValidationError> {
         (self.check)(ctx.next)
     }
 }

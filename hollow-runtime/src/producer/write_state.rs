@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use hollow_schema::{Schema, StructSize};
 
+use crate::blob::state_mix;
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
 use crate::hashing::HashKeyed;
 use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
-use crate::read_state::state_mix;
 use crate::record::Record;
 use crate::wire::StructReader;
 

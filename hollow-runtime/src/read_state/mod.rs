@@ -27,6 +27,7 @@ use loaded::SectionPos;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
+use crate::blob::state_mix;
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
@@ -36,17 +37,6 @@ use crate::index::{
 use crate::record::Struct;
 use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
-
-/// Mixes a record's ordinal and hash into its share of a type's state
-/// checksum (the checksum is the wrapping sum over populated ordinals, so a
-/// delta updates it in O(change)).
-#[inline]
-pub(crate) fn state_mix(ordinal: u32, hash: u64) -> u64 {
-    let mut z = hash ^ (ordinal as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// One record type in a read state.
 #[derive(Clone, Debug)]

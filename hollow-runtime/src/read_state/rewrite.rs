@@ -171,8 +171,8 @@ impl ReadState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blob::state_mix;
     use crate::encode::hash_bytes;
-    use crate::read_state::state_mix;
     use crate::{to_canonical_bytes, Hollow, Struct};
 
     #[derive(Hollow, Clone, Debug, PartialEq)]

@@ -1,5 +1,4 @@
-//! In-memory implementations for tests: [`MemoryBlobStore`] and
-//! [`InProcessAnnouncer`].
+//! [`MemoryBlobStore`]: blobs in memory, for tests.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,10 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use tokio::sync::watch;
 
-use super::fs::{conflict, write_file_atomic};
-use super::{AnnouncementWatcher, Announcer, BlobName, BlobStore, StoreError, StoreErrorKind};
+use super::local::write_file_atomic;
+use super::{BlobName, BlobStore, StoreError, StoreErrorKind};
 
 #[derive(Default)]
 struct MemoryInner {
@@ -162,111 +160,6 @@ impl BlobStore for MemoryBlobStore {
 
     fn describe(&self) -> String {
         "memory".to_owned()
-    }
-}
-
-/// Announces versions within one process, for tests and embedded use.
-/// Clones share the announcement.
-///
-/// [`announce`](Announcer::announce) is a compare-and-swap under the
-/// channel's lock: it fails with [`StoreErrorKind::Conflict`] unless the
-/// current announcement is `expected`. Announcing a version lower than or
-/// equal to the current one is allowed through the compare-and-swap.
-/// [`changed`](AnnouncementWatcher::changed) wakes as soon as a version is
-/// announced (no polling).
-///
-/// ```
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use hollow_runtime::store::{AnnouncementWatcher, Announcer, InProcessAnnouncer};
-///
-/// let announcer = InProcessAnnouncer::new();
-/// let watcher = announcer.clone();
-/// let waiting = tokio::spawn(async move { watcher.changed(None).await });
-/// announcer.announce(1, None).await.unwrap();
-/// assert_eq!(waiting.await.unwrap().unwrap(), Some(1));
-/// # });
-/// ```
-#[derive(Clone)]
-pub struct InProcessAnnouncer {
-    tx: Arc<watch::Sender<Option<u64>>>,
-}
-
-impl fmt::Debug for InProcessAnnouncer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InProcessAnnouncer")
-            .field("announced", &*self.tx.borrow())
-            .finish()
-    }
-}
-
-impl Default for InProcessAnnouncer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl InProcessAnnouncer {
-    /// An announcer with nothing announced.
-    pub fn new() -> Self {
-        InProcessAnnouncer {
-            tx: Arc::new(watch::Sender::new(None)),
-        }
-    }
-
-    /// A receiver of the announcement channel, for callers that want to
-    /// `select!` on announcements directly.
-    pub fn subscribe(&self) -> watch::Receiver<Option<u64>> {
-        self.tx.subscribe()
-    }
-}
-
-#[async_trait]
-impl Announcer for InProcessAnnouncer {
-    async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError> {
-        let mut found = None;
-        self.tx.send_if_modified(|current| {
-            if *current == expected {
-                *current = Some(version);
-                true
-            } else {
-                found = Some(*current);
-                false
-            }
-        });
-        match found {
-            None => {
-                tracing::debug!(version, ?expected, "announced version in process");
-                Ok(())
-            }
-            Some(current) => Err(conflict(version, expected, current, &"process")),
-        }
-    }
-
-    async fn announced(&self) -> Result<Option<u64>, StoreError> {
-        Ok(*self.tx.borrow())
-    }
-}
-
-#[async_trait]
-impl AnnouncementWatcher for InProcessAnnouncer {
-    async fn latest(&self) -> Result<Option<u64>, StoreError> {
-        Ok(*self.tx.borrow())
-    }
-
-    async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
-        // Subscribing marks the current value seen, so an announcement after
-        // the check below wakes `rx.changed()`.
-        let mut rx = self.tx.subscribe();
-        loop {
-            let now = *rx.borrow_and_update();
-            if now != seen {
-                return Ok(now);
-            }
-            // `self` holds the sender, so the channel cannot close.
-            rx.changed().await.map_err(|_| {
-                StoreError::new(StoreErrorKind::Io, "in-process announcement channel closed")
-            })?;
-        }
     }
 }
 

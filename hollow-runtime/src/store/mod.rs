@@ -17,11 +17,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use async_trait::async_trait;
 
+mod announce;
 mod fs;
+mod local;
 mod memory;
 #[cfg(feature = "object-store")]
 pub mod object;
@@ -30,7 +31,9 @@ pub mod retention;
 #[cfg(feature = "object-store")]
 pub mod url;
 
-pub use fs::{FileAnnouncer, FsBlobStore};
+pub use crate::blob::BlobName;
+pub use announce::{AnnouncementWatcher, Announcer, FileAnnouncer, InProcessAnnouncer};
+pub use fs::FsBlobStore;
 
 /// Fetched blobs are written to a consumer's cache in pieces this large.
 /// Linux keeps a file written in large pieces in large page-cache folios,
@@ -38,92 +41,7 @@ pub use fs::{FileAnnouncer, FsBlobStore};
 /// from the memory-mapped blob then misses the TLB far less often than
 /// with the 4 KiB pages a file copied in small pieces gets.
 pub(crate) const CACHE_WRITE_CHUNK: usize = 8 << 20;
-pub use memory::{InProcessAnnouncer, MemoryBlobStore};
-
-/// The name of a blob in a store. Names are an interface (other tools list
-/// and fetch them): `snapshot-<v>`, `delta-<from>-<to>`,
-/// `reversedelta-<from>-<to>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum BlobName {
-    /// The whole state at a version.
-    Snapshot(u64),
-    /// The change from one version to the next.
-    Delta {
-        /// Version the delta applies to.
-        from: u64,
-        /// Version it produces.
-        to: u64,
-    },
-    /// The change from a version back to the previous one.
-    ReverseDelta {
-        /// Version the reverse delta applies to (the newer one).
-        from: u64,
-        /// Version it produces (the older one).
-        to: u64,
-    },
-}
-
-impl BlobName {
-    /// The version a consumer holds after applying this blob.
-    pub fn to_version(&self) -> u64 {
-        match *self {
-            BlobName::Snapshot(v) => v,
-            BlobName::Delta { to, .. } | BlobName::ReverseDelta { to, .. } => to,
-        }
-    }
-
-    /// The version whose publication writes this blob: the newer version
-    /// of a delta or reverse delta.
-    pub(crate) fn published_in(&self) -> u64 {
-        match *self {
-            BlobName::Snapshot(v) => v,
-            BlobName::Delta { from, to } | BlobName::ReverseDelta { from, to } => from.max(to),
-        }
-    }
-}
-
-impl fmt::Display for BlobName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BlobName::Snapshot(v) => write!(f, "snapshot-{v}"),
-            BlobName::Delta { from, to } => write!(f, "delta-{from}-{to}"),
-            BlobName::ReverseDelta { from, to } => write!(f, "reversedelta-{from}-{to}"),
-        }
-    }
-}
-
-impl FromStr for BlobName {
-    type Err = StoreError;
-
-    /// Parses a blob name; anything else (such as `announced.version` or a
-    /// temporary file) is an error.
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        let bad = || {
-            StoreError::new(
-                StoreErrorKind::InvalidName,
-                format!("not a blob name: {s:?}"),
-            )
-        };
-        let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
-        if let Some(v) = s.strip_prefix("snapshot-") {
-            return Ok(BlobName::Snapshot(num(v)?));
-        }
-        let (kind, rest) = if let Some(r) = s.strip_prefix("reversedelta-") {
-            (true, r)
-        } else if let Some(r) = s.strip_prefix("delta-") {
-            (false, r)
-        } else {
-            return Err(bad());
-        };
-        let (a, b) = rest.split_once('-').ok_or_else(bad)?;
-        let (from, to) = (num(a)?, num(b)?);
-        Ok(if kind {
-            BlobName::ReverseDelta { from, to }
-        } else {
-            BlobName::Delta { from, to }
-        })
-    }
-}
+pub use memory::MemoryBlobStore;
 
 /// What kind of failure a [`StoreError`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,74 +159,5 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// none (a producer then uses the system's temporary directory).
     fn scratch_dir(&self) -> Option<PathBuf> {
         None
-    }
-}
-
-/// Announces versions: the single source of truth for which version is
-/// current. Announcing is a compare-and-swap, so two producers can never
-/// both announce a successor of the same version.
-#[async_trait]
-pub trait Announcer: Send + Sync + fmt::Debug {
-    /// Announces `version`, provided the current announcement is still
-    /// `expected` (`None`: nothing announced yet).
-    ///
-    /// # Errors
-    /// [`StoreErrorKind::Conflict`] when the announcement is no longer
-    /// `expected` (another producer announced); I/O errors.
-    async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError>;
-
-    /// The announced version, if any.
-    ///
-    /// # Errors
-    /// The announcement cannot be read or is corrupt.
-    async fn announced(&self) -> Result<Option<u64>, StoreError>;
-}
-
-/// Learns of announcements (consumer side).
-#[async_trait]
-pub trait AnnouncementWatcher: Send + Sync + fmt::Debug {
-    /// The announced version now, if any.
-    ///
-    /// # Errors
-    /// The announcement cannot be read or is corrupt.
-    async fn latest(&self) -> Result<Option<u64>, StoreError>;
-
-    /// Waits until the announced version differs from `seen`, and returns
-    /// it. Implementations poll or subscribe; a poll interval is theirs to
-    /// choose (and configure).
-    ///
-    /// # Errors
-    /// The announcement cannot be read.
-    async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blob_names_round_trip() {
-        for n in [
-            BlobName::Snapshot(7),
-            BlobName::Delta { from: 7, to: 8 },
-            BlobName::ReverseDelta { from: 8, to: 7 },
-        ] {
-            assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
-        }
-        assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
-        // Every blob of a cycle belongs to the version it publishes.
-        assert_eq!(BlobName::Snapshot(7).published_in(), 7);
-        assert_eq!(BlobName::Delta { from: 6, to: 7 }.published_in(), 7);
-        assert_eq!(BlobName::ReverseDelta { from: 7, to: 6 }.published_in(), 7);
-        for bad in [
-            "announced.version",
-            "snapshot-x",
-            "delta-1",
-            "delta-1-2-3",
-            ".tmp-snapshot-1",
-        ] {
-            let e = bad.parse::<BlobName>().unwrap_err();
-            assert_eq!(e.kind(), StoreErrorKind::InvalidName, "{bad}");
-        }
     }
 }

@@ -12,7 +12,7 @@ use object_store::{
 };
 
 use super::{map_error, object_path, parse_prefix};
-use crate::store::fs::conflict;
+use crate::store::announce::conflict;
 use crate::store::{AnnouncementWatcher, Announcer, StoreError, StoreErrorKind};
 
 /// A missing object (not a missing bucket, which S3 also answers with 404).

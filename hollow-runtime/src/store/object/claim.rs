@@ -17,16 +17,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
 use super::{map_error, object_path};
-use crate::store::{BlobName, StoreError, StoreErrorKind};
+use crate::store::{StoreError, StoreErrorKind};
 
 /// Default [`Claims`] timeout: 10 minutes.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// The version whose publication writes `name`: the newer version of a
-/// delta or reverse delta.
-pub(super) fn version_of(name: BlobName) -> u64 {
-    name.published_in()
-}
 
 /// The claims one store holds.
 #[derive(Debug)]

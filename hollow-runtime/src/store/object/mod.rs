@@ -343,7 +343,7 @@ impl ObjectBlobStore {
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
     async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        let version = claim::version_of(name);
+        let version = name.published_in();
         self.claims
             .ensure(&*self.objects, &self.prefix, &self.url, version)
             .await?;
@@ -353,7 +353,7 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        let tmp = super::fs::temp_beside(dest);
+        let tmp = super::local::temp_beside(dest);
         let result = self.download(name, &tmp, dest).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
@@ -378,12 +378,7 @@ impl BlobStore for ObjectBlobStore {
     async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
         // Not a blob of a version another producer is publishing right now.
         self.claims
-            .check_not_foreign(
-                &*self.objects,
-                &self.prefix,
-                &self.url,
-                claim::version_of(name),
-            )
+            .check_not_foreign(&*self.objects, &self.prefix, &self.url, name.published_in())
             .await?;
         match self.objects.delete(&self.path_of(name)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {

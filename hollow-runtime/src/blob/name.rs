@@ -1,0 +1,152 @@
+//! [`BlobName`]: how a blob is named in a store.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::BlobKind;
+use crate::store::{StoreError, StoreErrorKind};
+
+/// The name of a blob in a store. Names are an interface (other tools list
+/// and fetch them): `snapshot-<v>`, `delta-<from>-<to>`,
+/// `reversedelta-<from>-<to>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlobName {
+    /// The whole state at a version.
+    Snapshot(u64),
+    /// The change from one version to the next.
+    Delta {
+        /// Version the delta applies to.
+        from: u64,
+        /// Version it produces.
+        to: u64,
+    },
+    /// The change from a version back to the previous one.
+    ReverseDelta {
+        /// Version the reverse delta applies to (the newer one).
+        from: u64,
+        /// Version it produces (the older one).
+        to: u64,
+    },
+}
+
+impl BlobName {
+    /// The kind of blob the name holds, as its prefix says.
+    pub fn kind(&self) -> BlobKind {
+        match self {
+            BlobName::Snapshot(_) => BlobKind::Snapshot,
+            BlobName::Delta { .. } => BlobKind::Delta,
+            BlobName::ReverseDelta { .. } => BlobKind::ReverseDelta,
+        }
+    }
+
+    /// The version a consumer must hold to apply this blob (a snapshot's
+    /// own version: the prefix's `from_version`).
+    pub fn from_version(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { from, .. } | BlobName::ReverseDelta { from, .. } => from,
+        }
+    }
+
+    /// The version a consumer holds after applying this blob.
+    pub fn to_version(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { to, .. } | BlobName::ReverseDelta { to, .. } => to,
+        }
+    }
+
+    /// The version whose publication writes this blob: the newer version
+    /// of a delta or reverse delta.
+    pub(crate) fn published_in(&self) -> u64 {
+        match *self {
+            BlobName::Snapshot(v) => v,
+            BlobName::Delta { from, to } | BlobName::ReverseDelta { from, to } => from.max(to),
+        }
+    }
+}
+
+impl fmt::Display for BlobName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlobName::Snapshot(v) => write!(f, "snapshot-{v}"),
+            BlobName::Delta { from, to } => write!(f, "delta-{from}-{to}"),
+            BlobName::ReverseDelta { from, to } => write!(f, "reversedelta-{from}-{to}"),
+        }
+    }
+}
+
+impl FromStr for BlobName {
+    type Err = StoreError;
+
+    /// Parses a blob name; anything else (such as `announced.version` or a
+    /// temporary file) is an error.
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        let bad = || {
+            StoreError::new(
+                StoreErrorKind::InvalidName,
+                format!("not a blob name: {s:?}"),
+            )
+        };
+        let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
+        if let Some(v) = s.strip_prefix("snapshot-") {
+            return Ok(BlobName::Snapshot(num(v)?));
+        }
+        let (kind, rest) = if let Some(r) = s.strip_prefix("reversedelta-") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("delta-") {
+            (false, r)
+        } else {
+            return Err(bad());
+        };
+        let (a, b) = rest.split_once('-').ok_or_else(bad)?;
+        let (from, to) = (num(a)?, num(b)?);
+        Ok(if kind {
+            BlobName::ReverseDelta { from, to }
+        } else {
+            BlobName::Delta { from, to }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blob_names_round_trip() {
+        for n in [
+            BlobName::Snapshot(7),
+            BlobName::Delta { from: 7, to: 8 },
+            BlobName::ReverseDelta { from: 8, to: 7 },
+        ] {
+            assert_eq!(n.to_string().parse::<BlobName>().unwrap(), n);
+        }
+        assert_eq!(BlobName::Delta { from: 1, to: 2 }.to_string(), "delta-1-2");
+        // What the prefix of each blob must say.
+        let r = BlobName::ReverseDelta { from: 8, to: 7 };
+        assert_eq!(
+            (r.kind(), r.from_version(), r.to_version()),
+            (BlobKind::ReverseDelta, 8, 7)
+        );
+        let s = BlobName::Snapshot(7);
+        assert_eq!(
+            (s.kind(), s.from_version(), s.to_version()),
+            (BlobKind::Snapshot, 7, 7)
+        );
+        // Every blob of a cycle belongs to the version it publishes.
+        assert_eq!(BlobName::Snapshot(7).published_in(), 7);
+        assert_eq!(BlobName::Delta { from: 6, to: 7 }.published_in(), 7);
+        assert_eq!(BlobName::ReverseDelta { from: 7, to: 6 }.published_in(), 7);
+        for bad in [
+            "announced.version",
+            "snapshot-x",
+            "delta-1",
+            "delta-1-2-3",
+            ".tmp-snapshot-1",
+        ] {
+            let e = bad.parse::<BlobName>().unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::InvalidName, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Local files as the stores and announcers keep them: written to a
+//! temporary file beside their name, fsynced and renamed (so readers see
+//! the old or the new contents, never a part), exclusive lock files, and
+//! directory fsyncs. Used by [`FsBlobStore`](super::FsBlobStore), the
+//! [`FileAnnouncer`](super::FileAnnouncer) and every store's `fetch`.
+
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncWriteExt;
+
+use super::owner;
+use super::{StoreError, StoreErrorKind};
+
+/// A temporary path beside `dest` (same directory, so a rename is atomic).
+pub(super) fn temp_beside(dest: &Path) -> PathBuf {
+    let base = dest
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    dest.with_file_name(owner::temp_name(&base))
+}
+
+/// An I/O error that is always [`StoreErrorKind::Io`] (a missing local
+/// directory is not a missing blob).
+pub(super) fn local_io(what: impl Into<String>, e: std::io::Error) -> StoreError {
+    let mut err = StoreError::io(what, e);
+    err.kind = StoreErrorKind::Io;
+    err
+}
+
+/// Fsyncs a directory so that renames and creations in it are durable.
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        tokio::fs::File::open(dir).await?.sync_all().await
+    }
+    #[cfg(not(unix))]
+    {
+        // Directories cannot be opened as files here; renames are durable
+        // enough (NTFS journals metadata).
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Writes `data` to a temporary file beside `dest`, fsyncs it and renames it
+/// to `dest`; with `sync_parent`, also fsyncs the directory. On failure the
+/// temporary file is removed and `dest` is untouched (except when only the
+/// final directory fsync fails: `dest` is then complete but the error is
+/// returned, since its durability is not known).
+pub(super) async fn write_file_atomic(
+    dest: &Path,
+    data: &[u8],
+    sync_parent: bool,
+    what: &str,
+) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let result = async {
+        let mut f = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| local_io(format!("{what}: creating {}", tmp.display()), e))?;
+        f.write_all(data)
+            .await
+            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
+        f.flush()
+            .await
+            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
+        f.sync_all()
+            .await
+            .map_err(|e| local_io(format!("{what}: syncing {}", tmp.display()), e))?;
+        drop(f);
+        tokio::fs::rename(&tmp, dest).await.map_err(|e| {
+            local_io(
+                format!("{what}: renaming {} to {}", tmp.display(), dest.display()),
+                e,
+            )
+        })
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return result;
+    }
+    if sync_parent {
+        if let Some(parent) = dest.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            sync_dir(parent)
+                .await
+                .map_err(|e| local_io(format!("{what}: syncing {}", parent.display()), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens (creating it if missing) and exclusively locks `path`, waiting
+/// for other holders; the lock is released when the file is closed, also
+/// when its process dies. `what` names the lock in errors.
+#[allow(clippy::incompatible_msrv)] // `File::lock`: Rust 1.89
+pub(super) fn lock_file(path: &Path, what: &str) -> Result<std::fs::File, StoreError> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| local_io(format!("opening {what} {}", path.display()), e))?;
+    lock.lock()
+        .map_err(|e| local_io(format!("locking {what} {}", path.display()), e))?;
+    Ok(lock)
+}
+
+/// Replaces `dest` with `text` (blocking): written to a temporary file
+/// beside it, fsynced and renamed, so readers see the old or the new text,
+/// never a part. `what` says what is being done, for errors.
+pub(super) fn write_small_file_blocking(
+    dest: &Path,
+    text: &str,
+    what: &str,
+) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let err = |doing: &str, path: &Path, e| {
+        local_io(
+            format!("{what} in {}: {doing} {}", dest.display(), path.display()),
+            e,
+        )
+    };
+    let result = (|| {
+        let mut out = std::fs::File::create(&tmp).map_err(|e| err("creating", &tmp, e))?;
+        std::io::Write::write_all(&mut out, text.as_bytes())
+            .map_err(|e| err("writing", &tmp, e))?;
+        out.sync_all().map_err(|e| err("syncing", &tmp, e))?;
+        drop(out);
+        std::fs::rename(&tmp, dest).map_err(|e| err("renaming", &tmp, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Fsyncs `dir` after a rename of `file` in it (blocking); a failure is
+/// logged, since the rename itself has happened.
+pub(super) fn sync_dir_blocking(dir: &Path, file: &Path) {
+    #[cfg(unix)]
+    if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        tracing::warn!(dir = %dir.display(), file = %file.display(), error = %e, "renamed, but syncing the directory failed");
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, file);
+}
+
+/// Runs a blocking file operation on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    what: impl FnOnce() -> String,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::new(StoreErrorKind::Io, format!("{}: task failed: {e}", what())))?
+}
