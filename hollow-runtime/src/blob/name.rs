@@ -4,7 +4,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::BlobKind;
-use crate::store::{StoreError, StoreErrorKind};
 
 /// The name of a blob in a store. Names are an interface (other tools list
 /// and fetch them): `snapshot-<v>`, `delta-<from>-<to>`,
@@ -76,18 +75,36 @@ impl fmt::Display for BlobName {
     }
 }
 
+/// A name that is not a blob's (such as `announced.version` or a
+/// temporary file); a store reports it as
+/// [`StoreErrorKind::InvalidName`](crate::store::StoreErrorKind::InvalidName).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobNameError {
+    name: String,
+}
+
+impl BlobNameError {
+    /// The name refused.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for BlobNameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a blob name: {:?}", self.name)
+    }
+}
+
+impl std::error::Error for BlobNameError {}
+
 impl FromStr for BlobName {
-    type Err = StoreError;
+    type Err = BlobNameError;
 
     /// Parses a blob name; anything else (such as `announced.version` or a
     /// temporary file) is an error.
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        let bad = || {
-            StoreError::new(
-                StoreErrorKind::InvalidName,
-                format!("not a blob name: {s:?}"),
-            )
-        };
+    fn from_str(s: &str) -> Result<Self, BlobNameError> {
+        let bad = || BlobNameError { name: s.into() };
         let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
         if let Some(v) = s.strip_prefix("snapshot-") {
             return Ok(BlobName::Snapshot(num(v)?));
@@ -146,7 +163,8 @@ mod tests {
             ".tmp-snapshot-1",
         ] {
             let e = bad.parse::<BlobName>().unwrap_err();
-            assert_eq!(e.kind(), StoreErrorKind::InvalidName, "{bad}");
+            assert_eq!(e.name(), bad);
+            assert_eq!(e.to_string(), format!("not a blob name: {bad:?}"));
         }
     }
 }

@@ -31,7 +31,7 @@ pub mod retention;
 #[cfg(feature = "object-store")]
 pub mod url;
 
-pub use crate::blob::BlobName;
+pub use crate::blob::{BlobName, BlobNameError};
 pub use announce::{AnnouncementWatcher, Announcer, FileAnnouncer, InProcessAnnouncer};
 pub use fs::FsBlobStore;
 
@@ -112,6 +112,12 @@ impl std::error::Error for StoreError {
         self.source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<BlobNameError> for StoreError {
+    fn from(e: BlobNameError) -> Self {
+        StoreError::new(StoreErrorKind::InvalidName, e.to_string())
     }
 }
 
