@@ -175,7 +175,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
             quote!(),
             quote! {
                 /// The underlying struct reader.
-                #vis fn struct_reader(&self) -> #krate::wire::StructReader<'a> {
+                #vis fn struct_reader(&self) -> #krate::__private::StructReader<'a> {
                     self.reader
                 }
             },
@@ -185,7 +185,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
         #[doc = #ref_doc]
         #[derive(::core::clone::Clone, ::core::marker::Copy)]
         #vis struct #ref_name<'a> {
-            reader: #krate::wire::StructReader<'a>,
+            reader: #krate::__private::StructReader<'a>,
             #offsets_field
         }
 
@@ -298,12 +298,12 @@ fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
             type Ref<'a> = #ref_name<'a>;
             #[inline]
             fn read<'a>(
-                s: &#krate::wire::StructReader<'a>,
+                s: &#krate::__private::StructReader<'a>,
                 offsets: &'static [u32],
             ) -> #ref_name<'a> {
                 #ref_name { reader: *s, offsets }
             }
-            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+            fn write(&self, b: &mut #krate::__private::StructBuilder<'_>, offsets: &[u32]) {
                 #(#write_members)*
             }
             fn from_ref(
@@ -340,7 +340,7 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             type Ref<'a> = #ref_name<'a>;
-            #krate::__pointer_value_impl!();
+            #krate::__private::pointer_value_impl!();
             fn from_ref(r: #ref_name<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
                 r.to_value()
             }
@@ -360,10 +360,10 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
                 #krate::__private::Type::Struct(::std::string::String::from(#type_name))
             }
             #[inline]
-            fn read_ptr(p: #krate::wire::PointerReader<'_>) -> #ref_name<'_> {
+            fn read_ptr(p: #krate::__private::PointerReader<'_>) -> #ref_name<'_> {
                 #krate::__private::read_struct::<Self>(p)
             }
-            fn write_ptr(&self, msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+            fn write_ptr(&self, msg: &mut #krate::__private::MessageBuilder, ptr_word: usize) {
                 #krate::__private::write_struct(self, msg, ptr_word)
             }
             fn is_default(&self) -> bool {
@@ -374,14 +374,14 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
-            #krate::__list_of_elements!();
+            #krate::__private::list_of_elements!();
             type Item<'a> = #ref_name<'a>;
-            const SIZE: #krate::wire::ElementSize = #krate::wire::ElementSize::InlineComposite;
+            const SIZE: #krate::__private::ElementSize = #krate::__private::ElementSize::InlineComposite;
             #[inline]
-            fn get<'a>(l: &#krate::wire::ListReader<'a>, i: u32) -> #ref_name<'a> {
+            fn get<'a>(l: &#krate::__private::ListReader<'a>, i: u32) -> #ref_name<'a> {
                 #krate::__private::struct_element::<Self>(l, i)
             }
-            fn write_list(items: &[Self], msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+            fn write_list(items: &[Self], msg: &mut #krate::__private::MessageBuilder, ptr_word: usize) {
                 #krate::__private::write_struct_list(items, msg, ptr_word)
             }
             fn from_item(r: #ref_name<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
@@ -423,11 +423,11 @@ fn struct_impl(m: &StructModel<'_>) -> TokenStream {
             const TYPE_NAME: &'static str = #type_name;
             const SIZE: #krate::__private::StructSize = #name::__HOLLOW_LAYOUT.size;
             #[inline]
-            fn wrap(r: #krate::wire::StructReader<'_>) -> #ref_name<'_> {
+            fn wrap(r: #krate::__private::StructReader<'_>) -> #ref_name<'_> {
                 #ref_name { reader: r }
             }
             #[allow(unused_variables)]
-            fn write_fields(&self, b: &mut #krate::wire::StructBuilder<'_>) {
+            fn write_fields(&self, b: &mut #krate::__private::StructBuilder<'_>) {
                 #(#write_fields)*
             }
             fn struct_type() -> #krate::__private::StructType {

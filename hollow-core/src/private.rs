@@ -8,9 +8,15 @@ pub use hollow_schema::{
 };
 
 pub use crate::record::each_scalar_key;
+pub use crate::wire::{
+    ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader,
+};
+pub use crate::{
+    __list_of_elements as list_of_elements, __pointer_value_impl as pointer_value_impl,
+};
+
 use crate::record::Struct;
 use crate::value::NotInSchema;
-use crate::wire::{ListReader, MessageBuilder, PointerReader, StructReader};
 
 /// Indexes of the `F` direct members of the node list (`start` = the group
 /// or union node, or `usize::MAX` for a struct's top level).

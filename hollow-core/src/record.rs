@@ -157,7 +157,7 @@ impl KeyHasher {
 /// process), so this may change between releases.
 ///
 /// ```
-/// use hollow_runtime::{key_hash, KeyHasher};
+/// use hollow_core::{key_hash, KeyHasher};
 /// let mut h = KeyHasher::new();
 /// h.write_u64(42);
 /// assert_eq!(h.finish(), key_hash(&42u64.to_le_bytes()));
@@ -455,7 +455,7 @@ pub const fn field_id(name: &str) -> u64 {
 /// Dereferences to `str` and displays as the text.
 ///
 /// ```
-/// use hollow_runtime::Hollow;
+/// use hollow_core::Hollow;
 ///
 /// #[derive(Hollow)]
 /// #[hollow(primary_key(id))]
