@@ -186,12 +186,15 @@ pub fn key_hash(bytes: &[u8]) -> u64 {
 pub trait FieldAt<const NAME: u64>: Value {
     /// The field's Cap'n Proto name.
     const NAME: &'static str;
-    /// The field's type.
-    type Type: Value;
+    /// The field's type. (A [`Value`], required where it is read: a field
+    /// type that is not one is reported once, at the field.)
+    type Type;
     /// The field of an owned value.
     fn get(&self) -> &Self::Type;
     /// The field of a value read in place.
-    fn get_ref<'a>(r: &Self::Ref<'a>) -> <Self::Type as Value>::Ref<'a>;
+    fn get_ref<'a>(r: &Self::Ref<'a>) -> <Self::Type as Value>::Ref<'a>
+    where
+        Self::Type: Value;
 }
 
 /// Types a primary or unique key may contain: integers, bool, String,

@@ -256,6 +256,12 @@ fn index_def(
             #key_at
         }
     };
+    // A one-path key's index carries the path's span, as the key's other
+    // uses do: a field that cannot be such a key is reported once, there.
+    let tokens = match k.paths.as_slice() {
+        [p] => respan(tokens, p.span),
+        _ => tokens,
+    };
     Def { ident, tokens }
 }
 
