@@ -78,8 +78,9 @@ impl Config {
         self
     }
 
-    /// The path generated code names `hollow_runtime` by (default
-    /// `::hollow_runtime`), for crates that re-export it.
+    /// The path generated code names its support crate by: the default
+    /// `::hollow_runtime`, `::hollow_core` for a crate of record types that
+    /// depends on `hollow-core` alone, or the path of a re-export.
     pub fn runtime_crate(&mut self, path: impl Into<String>) -> &mut Self {
         self.runtime_crate = Some(path.into());
         self

@@ -56,8 +56,9 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     single_file: Option<String>,
 
-    /// The path generated code names the runtime by (for crates that
-    /// re-export `hollow_runtime`).
+    /// The path generated code names its support crate by (default
+    /// `::hollow_runtime`; `::hollow_core` for a crate of record types alone,
+    /// or the path of a re-export).
     #[arg(long, value_name = "PATH")]
     runtime_crate: Option<String>,
 

@@ -161,12 +161,18 @@ fn good_folder_generates_checks_and_detects_drift() {
     let out = tempfile::tempdir().expect("tempdir");
     let gen = out.path().join("gen");
     let schemas = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    // Generated as the checked-in example code is: for `hollow_core`.
+    let krate: &[&std::ffi::OsStr] = &["--runtime-crate".as_ref(), "::hollow_core".as_ref()];
     let o = run(&[
-        schemas.as_os_str(),
-        "-o".as_ref(),
-        gen.as_os_str(),
-        "-v".as_ref(),
-    ]);
+        &[
+            schemas.as_os_str(),
+            "-o".as_ref(),
+            gen.as_os_str(),
+            "-v".as_ref(),
+        ],
+        krate,
+    ]
+    .concat());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("wrote "), "{err}");
@@ -185,7 +191,7 @@ fn good_folder_generates_checks_and_detects_drift() {
 
     // The same output as the checked-in example code.
     let checked_in =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../generated-examples/src/gen");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../generated-examples/models/src/gen");
     for n in &names {
         assert_eq!(
             std::fs::read(gen.join(n)).expect("read"),
@@ -201,6 +207,7 @@ fn good_folder_generates_checks_and_detects_drift() {
             gen.as_os_str(),
             "--check".as_ref(),
         ];
+        args.extend(krate);
         args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
         run(&args)
     };
@@ -220,7 +227,11 @@ fn good_folder_generates_checks_and_detects_drift() {
     assert_eq!(snapshot(&gen), before, "--check writes nothing");
 
     // A plain run repairs it.
-    let o = run(&[schemas.as_os_str(), "-o".as_ref(), gen.as_os_str()]);
+    let o = run(&[
+        &[schemas.as_os_str(), "-o".as_ref(), gen.as_os_str()],
+        krate,
+    ]
+    .concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(check(&[]).status.code(), Some(0));
 }

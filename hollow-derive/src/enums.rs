@@ -190,13 +190,13 @@ fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> To
             type Ref<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
             #[inline]
             fn read<'a>(
-                s: &#krate::wire::StructReader<'a>,
+                s: &#krate::__private::StructReader<'a>,
                 offsets: &'static [u32],
             ) -> Self::Ref<'a> {
                 #name::__hollow_from_u16(s.read_u16(offsets[0]))
             }
             #[inline]
-            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+            fn write(&self, b: &mut #krate::__private::StructBuilder<'_>, offsets: &[u32]) {
                 b.set_u16(offsets[0], self.__hollow_to_u16());
             }
             fn from_ref(r: Self::Ref<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
@@ -219,17 +219,17 @@ fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> To
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
-            #krate::__list_of_elements!();
+            #krate::__private::list_of_elements!();
             type Item<'a> = ::core::result::Result<#name, #krate::NotInSchema>;
-            const SIZE: #krate::wire::ElementSize = #krate::wire::ElementSize::TwoBytes;
+            const SIZE: #krate::__private::ElementSize = #krate::__private::ElementSize::TwoBytes;
             #[inline]
-            fn get<'a>(l: &#krate::wire::ListReader<'a>, i: u32) -> Self::Item<'a> {
+            fn get<'a>(l: &#krate::__private::ListReader<'a>, i: u32) -> Self::Item<'a> {
                 #name::__hollow_from_u16(l.u16_at(i))
             }
-            fn write_list(items: &[Self], msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+            fn write_list(items: &[Self], msg: &mut #krate::__private::MessageBuilder, ptr_word: usize) {
                 let mut l = msg.init_list_at(
                     ptr_word,
-                    #krate::wire::ElementSize::TwoBytes,
+                    #krate::__private::ElementSize::TwoBytes,
                     items.len() as u32,
                 );
                 for (i, item) in items.iter().enumerate() {
@@ -503,7 +503,7 @@ fn union_value_impl(m: &UnionModel<'_>) -> TokenStream {
             type Ref<'a> = ::core::result::Result<#ref_name<'a>, #krate::NotInSchema>;
             #[inline]
             fn read<'a>(
-                s: &#krate::wire::StructReader<'a>,
+                s: &#krate::__private::StructReader<'a>,
                 offsets: &'static [u32],
             ) -> Self::Ref<'a> {
                 match s.read_u16(offsets[0]) {
@@ -511,7 +511,7 @@ fn union_value_impl(m: &UnionModel<'_>) -> TokenStream {
                     v => ::core::result::Result::Err(#krate::__private::not_in_schema(v)),
                 }
             }
-            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+            fn write(&self, b: &mut #krate::__private::StructBuilder<'_>, offsets: &[u32]) {
                 match self {
                     #(#write_arms)*
                 }

@@ -191,20 +191,20 @@ fn index_def(
         ),
     };
     let single_hash = kind == KeyKind::Hash && k.paths.len() == 1;
-    let (kind_tokens, view, what) = match kind {
+    let (kind_tokens, view_kind, what) = match kind {
         KeyKind::Primary => (
             quote!(#krate::IndexKind::PrimaryKey),
-            quote!(#krate::UniqueIndex<'s, Self>),
+            quote!(#krate::OneRecordPerKey),
             "primary key",
         ),
         KeyKind::Unique => (
             quote!(#krate::IndexKind::Unique),
-            quote!(#krate::UniqueIndex<'s, Self>),
+            quote!(#krate::OneRecordPerKey),
             "unique key",
         ),
         KeyKind::Hash => (
             quote!(#krate::IndexKind::Hash),
-            quote!(#krate::HashIndex<'s, Self>),
+            quote!(#krate::ManyRecordsPerKey),
             "hash index",
         ),
     };
@@ -233,7 +233,7 @@ fn index_def(
             const NAME: &'static str = #index_name;
             const KIND: #krate::IndexKind = #kind_tokens;
             type Key<'k> = #key_ty;
-            type View<'s> = #view;
+            type Kind = #view_kind;
             #[inline]
             fn encode_key(key: &Self::Key<'_>, h: &mut #krate::KeyHasher) {
                 #encode
@@ -249,12 +249,18 @@ fn index_def(
             fn describe(r: &<#name as #krate::Value>::Ref<'_>) -> ::std::string::String {
                 #describe
             }
-            fn key() -> ::core::option::Option<#krate::schema::Key> {
+            fn key() -> ::core::option::Option<#krate::__private::Key> {
                 ::core::option::Option::Some(#key_ir)
             }
             #matches
             #key_at
         }
+    };
+    // A one-path key's index carries the path's span, as the key's other
+    // uses do: a field that cannot be such a key is reported once, there.
+    let tokens = match k.paths.as_slice() {
+        [p] => respan(tokens, p.span),
+        _ => tokens,
     };
     Def { ident, tokens }
 }
@@ -301,8 +307,8 @@ pub(crate) fn expand(
     out.extend(quote! {
         #[automatically_derived]
         impl #krate::Indexed for #name {
-            fn index_specs() -> ::std::vec::Vec<#krate::IndexSpec> {
-                ::std::vec![#(#krate::IndexSpec::of::<#idents>()),*]
+            fn visit_indexes<V: #krate::IndexVisitor>(v: &mut V) {
+                #(v.visit::<#idents>();)*
             }
         }
     });

@@ -1,8 +1,9 @@
 //! `#[derive(Hollow)]`: turns a Rust type into a Hollow record type.
 //!
-//! Use it through `hollow_runtime` (`use hollow_runtime::Hollow;`), which
-//! re-exports it. This crate is the one place record impls and accessors are
-//! generated: `hollow-codegen` emits plain structs carrying this derive.
+//! Use it through `hollow_runtime` (`use hollow_runtime::Hollow;`) or
+//! `hollow_core` (`use hollow_core::Hollow;`), which re-export it. This
+//! crate is the one place record impls and accessors are generated:
+//! `hollow-codegen` emits plain structs carrying this derive.
 //!
 //! # On a struct
 //!
@@ -32,7 +33,8 @@
 //! - `hash_index(genres)` (repeatable): a hash index; a list field indexes
 //!   each element;
 //! - `rename = "Name"`: the Cap'n Proto type name;
-//! - `crate = "path"`: where `hollow_runtime` is (for re-exports);
+//! - `crate = "path"`: where `hollow_runtime` or `hollow_core` is (for
+//!   re-exports; by default, whichever of the two the crate depends on);
 //! - `nested`: a struct used only inside records, not a record type;
 //! - `group`: a group, stored inline in the sections of the struct that
 //!   has a field of this type.
@@ -115,10 +117,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             "generic types cannot derive Hollow: a record type has one fixed Cap'n Proto layout",
         );
     }
-    let krate: syn::Path = c
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::hollow_runtime));
+    let krate = c.krate.clone().unwrap_or_else(default_crate);
     let out = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => structs::expand(&mut cx, input, named, &c, &krate),
@@ -148,4 +147,24 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     };
     cx.check()?;
     Ok(out)
+}
+
+/// The path derived code names its support crate by, when the type does not
+/// give one (`#[hollow(crate = "…")]`): `hollow_runtime` or `hollow_core`,
+/// whichever the deriving crate's `Cargo.toml` depends on (by the name it
+/// gives the dependency), `hollow_runtime` when neither is found. Each of
+/// the two crates names itself by its own name (`extern crate self`), so
+/// its doctests and tests resolve the same path.
+fn default_crate() -> syn::Path {
+    use proc_macro_crate::{crate_name, FoundCrate};
+    for package in ["hollow-runtime", "hollow-core"] {
+        let name = match crate_name(package) {
+            Ok(FoundCrate::Itself) => package.replace('-', "_"),
+            Ok(FoundCrate::Name(name)) => name,
+            Err(_) => continue,
+        };
+        let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
+        return syn::parse_quote!(::#ident);
+    }
+    syn::parse_quote!(::hollow_runtime)
 }

@@ -85,12 +85,27 @@ impl StructModel<'_> {
         self.pk.iter().chain(&self.uniques).chain(&self.hashes)
     }
 
-    /// Where field `i`'s layout nodes start in the offset table: a group
-    /// reads its parent's table, a struct its own.
-    pub(crate) fn offsets_of(&self, i: usize) -> TokenStream {
+    /// Field `i` read in place from `accessor` (`self` or a variable holding
+    /// the accessor), as `<T as Value>::read` spanned at the field's type:
+    /// the getter's body, and what `to_value` and `FieldAt` read without
+    /// going through the getter (whose signature is not well-formed when
+    /// the type is not a `Value`, so every call would report it again).
+    pub(crate) fn read_field(&self, i: usize, accessor: &TokenStream) -> TokenStream {
+        let offs = self.offsets_of(i, accessor);
+        types::as_value(
+            self.krate,
+            self.fields[i].ty,
+            quote!(read(&#accessor.reader, #offs)),
+        )
+    }
+
+    /// Where field `i`'s layout nodes start in the offset table, for the
+    /// accessor `accessor` (`self` or a variable): a group reads its
+    /// parent's table (which the accessor carries), a struct its own.
+    pub(crate) fn offsets_of(&self, i: usize, accessor: &TokenStream) -> TokenStream {
         let name = self.name;
         if self.is_group() {
-            quote!(&self.offsets[#name::__HOLLOW_BASE[#i]..])
+            quote!(&#accessor.offsets[#name::__HOLLOW_BASE[#i]..])
         } else {
             quote!(&#name::__HOLLOW_OFFSETS[#name::__HOLLOW_BASE[#i]..])
         }

@@ -14,6 +14,7 @@ use crate::attr::Container;
 use crate::ctxt::Ctxt;
 use crate::keys::respan;
 use crate::model::{self, StructKind, StructModel};
+use crate::types::as_value;
 
 /// `tokens` in delimiters spanned at `span` (the tokens keep theirs).
 fn delimited(delimiter: Delimiter, tokens: TokenStream, span: Span) -> TokenStream {
@@ -85,7 +86,10 @@ pub(crate) fn expand(
 fn layout_consts(m: &StructModel<'_>) -> TokenStream {
     let (name, vis, krate) = (m.name, m.vis, m.krate);
     let n_fields = m.fields.len();
-    let tys = m.fields.iter().map(|f| f.ty);
+    let nodes = m
+        .fields
+        .iter()
+        .map(|f| as_value(krate, f.ty, quote!(NODES)));
     let (prefix, base_start) = if m.is_group() {
         (
             quote!(&[#krate::__private::LayoutNode::Group(#n_fields as u16)],),
@@ -94,7 +98,7 @@ fn layout_consts(m: &StructModel<'_>) -> TokenStream {
     } else {
         (quote!(), quote!(usize::MAX))
     };
-    let node_parts = quote!(&[#prefix #(<#tys as #krate::Value>::NODES),*]);
+    let node_parts = quote!(&[#prefix #(#nodes),*]);
     quote! {
         #[doc(hidden)]
         #vis const __HOLLOW_N: usize = #krate::__private::total_len(#node_parts);
@@ -148,7 +152,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
     let getters = m.fields.iter().enumerate().map(|(i, f)| {
         let (ident, ty) = (f.ident, f.ty);
         let rt = crate::types::ref_type(krate, ty);
-        let offs = m.offsets_of(i);
+        let read = m.read_field(i, &quote!(self));
         let doc = if f.doc_attrs.is_empty() {
             let fallback = format!("The `{}` field.", f.cname);
             quote!(#[doc = #fallback])
@@ -160,12 +164,15 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
             #doc
             #[inline]
             #vis fn #ident(&self) -> #rt {
-                <#ty as #krate::Value>::read(&self.reader, #offs)
+                #read
             }
         }
     });
     let idents: Vec<&syn::Ident> = m.fields.iter().map(|f| f.ident).collect();
-    let tys: Vec<&syn::Type> = m.fields.iter().map(|f| f.ty).collect();
+    let from_refs = m.fields.iter().enumerate().map(|(i, f)| {
+        let read = m.read_field(i, &quote!(self));
+        as_value(krate, f.ty, quote!(from_ref(#read)))
+    });
     let ref_doc =
         format!("Zero-copy accessor for [`{name}`]: each getter reads its field in place.");
     let (offsets_field, reader_fn) = if m.is_group() {
@@ -175,7 +182,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
             quote!(),
             quote! {
                 /// The underlying struct reader.
-                #vis fn struct_reader(&self) -> #krate::wire::StructReader<'a> {
+                #vis fn struct_reader(&self) -> #krate::__private::StructReader<'a> {
                     self.reader
                 }
             },
@@ -185,7 +192,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
         #[doc = #ref_doc]
         #[derive(::core::clone::Clone, ::core::marker::Copy)]
         #vis struct #ref_name<'a> {
-            reader: #krate::wire::StructReader<'a>,
+            reader: #krate::__private::StructReader<'a>,
             #offsets_field
         }
 
@@ -199,7 +206,7 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
             /// a newer one).
             #vis fn to_value(&self) -> ::core::result::Result<#name, #krate::NotInSchema> {
                 ::core::result::Result::Ok(#name {
-                    #(#idents: <#tys as #krate::Value>::from_ref(self.#idents())?,)*
+                    #(#idents: #from_refs?,)*
                 })
             }
             #reader_fn
@@ -207,22 +214,28 @@ fn ref_type(m: &StructModel<'_>) -> TokenStream {
     }
 }
 
-/// `Debug` for the accessor: the fields as read, by Cap'n Proto name.
+/// `Debug` for the accessor: the fields as read, by Cap'n Proto name, for
+/// field types whose accessor values are `Debug` (`DebugField`, which does
+/// not ask them to be `Value`s: a field type that is not one is reported by
+/// its getter alone).
 fn debug_impl(m: &StructModel<'_>) -> TokenStream {
     let (krate, ref_name, type_name) = (m.krate, &m.ref_name, &m.type_name);
-    let debug_fields = m.fields.iter().map(|f| {
-        let (ident, cname) = (f.ident, &f.cname);
-        quote!(.field(#cname, &self.#ident()))
+    let debug_field = quote!(#krate::__private::DebugField<'a>);
+    let fields = m.fields.iter().enumerate().map(|(i, f)| {
+        let (ty, cname, offs) = (f.ty, &f.cname, m.offsets_of(i, &quote!(self)));
+        quote!(<#ty as #debug_field>::debug_field(&mut d, #cname, &self.reader, #offs);)
     });
-    let debug_bounds = m.fields.iter().map(|f| {
-        let t = f.ty;
-        quote!(<#t as #krate::Value>::Ref<'a>: ::core::fmt::Debug)
-    });
+    let tys = m.fields.iter().map(|f| f.ty);
     quote! {
         #[automatically_derived]
-        impl<'a> ::core::fmt::Debug for #ref_name<'a> where #(#debug_bounds,)* {
+        impl<'a> ::core::fmt::Debug for #ref_name<'a>
+        where
+            #(#tys: #debug_field,)*
+        {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(#type_name)#(#debug_fields)*.finish()
+                let mut d = f.debug_struct(#type_name);
+                #(#fields)*
+                d.finish()
             }
         }
     }
@@ -234,10 +247,11 @@ fn field_irs(m: &StructModel<'_>) -> Vec<TokenStream> {
     m.fields
         .iter()
         .map(|f| {
-            let (ty, cname) = (f.ty, &f.cname);
+            let cname = &f.cname;
+            let field = as_value(krate, f.ty, quote!(field(#cname, ordinal)));
             let doc = doc_expr(f.doc.as_ref());
             quote! {{
-                let mut f = <#ty as #krate::Value>::field(#cname, ordinal);
+                let mut f = #field;
                 f.doc = #doc;
                 f
             }}
@@ -249,8 +263,10 @@ fn field_irs(m: &StructModel<'_>) -> Vec<TokenStream> {
 /// (the names such a path is checked against).
 fn field_at_impls(m: &StructModel<'_>) -> TokenStream {
     let (name, krate) = (m.name, m.krate);
-    let field_at = m.fields.iter().map(|f| {
+    let field_at = m.fields.iter().enumerate().map(|(i, f)| {
         let (ty, ident, cname) = (f.ty, f.ident, &f.cname);
+        let r = as_value(krate, ty, quote!(Ref<'a>));
+        let read = m.read_field(i, &quote!(r));
         let rust = f.rust_name();
         quote! {
             #[automatically_derived]
@@ -263,8 +279,8 @@ fn field_at_impls(m: &StructModel<'_>) -> TokenStream {
                     &self.#ident
                 }
                 #[inline]
-                fn get_ref<'a>(r: &<Self as #krate::Value>::Ref<'a>) -> <#ty as #krate::Value>::Ref<'a> {
-                    r.#ident()
+                fn get_ref<'a>(r: &<Self as #krate::Value>::Ref<'a>) -> #r {
+                    #read
                 }
             }
         }
@@ -284,10 +300,15 @@ fn field_at_impls(m: &StructModel<'_>) -> TokenStream {
 /// IR a `Group` field.
 fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
     let (name, krate, ref_name, type_name) = (m.name, m.krate, &m.ref_name, &m.type_name);
-    let tys: Vec<&syn::Type> = m.fields.iter().map(|f| f.ty).collect();
+    let collect = m
+        .fields
+        .iter()
+        .map(|f| as_value(krate, f.ty, quote!(collect_types(schema))));
     let write_members = m.fields.iter().enumerate().map(|(i, f)| {
-        let (ident, ty) = (f.ident, f.ty);
-        quote!(<#ty as #krate::Value>::write(&self.#ident, b, &offsets[#name::__HOLLOW_BASE[#i]..]);)
+        let ident = f.ident;
+        let write = quote!(write(&self.#ident, b, &offsets[#name::__HOLLOW_BASE[#i]..]));
+        let write = as_value(krate, f.ty, write);
+        quote!(#write;)
     });
     let field_ir = field_irs(m);
     quote! {
@@ -298,12 +319,12 @@ fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
             type Ref<'a> = #ref_name<'a>;
             #[inline]
             fn read<'a>(
-                s: &#krate::wire::StructReader<'a>,
+                s: &#krate::__private::StructReader<'a>,
                 offsets: &'static [u32],
             ) -> #ref_name<'a> {
                 #ref_name { reader: *s, offsets }
             }
-            fn write(&self, b: &mut #krate::wire::StructBuilder<'_>, offsets: &[u32]) {
+            fn write(&self, b: &mut #krate::__private::StructBuilder<'_>, offsets: &[u32]) {
                 #(#write_members)*
             }
             fn from_ref(
@@ -324,7 +345,7 @@ fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
                 }
             }
             fn collect_types(schema: &mut #krate::__private::Schema) {
-                #(<#tys as #krate::Value>::collect_types(schema);)*
+                #(#collect;)*
             }
         }
     }
@@ -334,13 +355,16 @@ fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
 /// pointer, in lists as an inline composite.
 fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
     let (krate, ref_name, type_name, name) = (m.krate, &m.ref_name, &m.type_name, m.name);
-    let tys = m.fields.iter().map(|f| f.ty);
+    let collect = m
+        .fields
+        .iter()
+        .map(|f| as_value(krate, f.ty, quote!(collect_types(schema))));
     quote! {
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
             type Ref<'a> = #ref_name<'a>;
-            #krate::__pointer_value_impl!();
+            #krate::__private::pointer_value_impl!();
             fn from_ref(r: #ref_name<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
                 r.to_value()
             }
@@ -348,7 +372,7 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
                 if schema.insert(#krate::__private::TypeDef::Struct(
                     <Self as #krate::Struct>::struct_type(),
                 )) {
-                    #(<#tys as #krate::Value>::collect_types(schema);)*
+                    #(#collect;)*
                 }
             }
         }
@@ -360,10 +384,10 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
                 #krate::__private::Type::Struct(::std::string::String::from(#type_name))
             }
             #[inline]
-            fn read_ptr(p: #krate::wire::PointerReader<'_>) -> #ref_name<'_> {
+            fn read_ptr(p: #krate::__private::PointerReader<'_>) -> #ref_name<'_> {
                 #krate::__private::read_struct::<Self>(p)
             }
-            fn write_ptr(&self, msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+            fn write_ptr(&self, msg: &mut #krate::__private::MessageBuilder, ptr_word: usize) {
                 #krate::__private::write_struct(self, msg, ptr_word)
             }
             fn is_default(&self) -> bool {
@@ -374,14 +398,14 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Element for #name {
-            #krate::__list_of_elements!();
+            #krate::__private::list_of_elements!();
             type Item<'a> = #ref_name<'a>;
-            const SIZE: #krate::wire::ElementSize = #krate::wire::ElementSize::InlineComposite;
+            const SIZE: #krate::__private::ElementSize = #krate::__private::ElementSize::InlineComposite;
             #[inline]
-            fn get<'a>(l: &#krate::wire::ListReader<'a>, i: u32) -> #ref_name<'a> {
+            fn get<'a>(l: &#krate::__private::ListReader<'a>, i: u32) -> #ref_name<'a> {
                 #krate::__private::struct_element::<Self>(l, i)
             }
-            fn write_list(items: &[Self], msg: &mut #krate::wire::MessageBuilder, ptr_word: usize) {
+            fn write_list(items: &[Self], msg: &mut #krate::__private::MessageBuilder, ptr_word: usize) {
                 #krate::__private::write_struct_list(items, msg, ptr_word)
             }
             fn from_item(r: #ref_name<'_>) -> ::core::result::Result<Self, #krate::NotInSchema> {
@@ -401,8 +425,10 @@ fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
 fn struct_impl(m: &StructModel<'_>) -> TokenStream {
     let (krate, ref_name, type_name, name) = (m.krate, &m.ref_name, &m.type_name, m.name);
     let write_fields = m.fields.iter().enumerate().map(|(i, f)| {
-        let (ident, ty) = (f.ident, f.ty);
-        quote!(<#ty as #krate::Value>::write(&self.#ident, b, &#name::__HOLLOW_OFFSETS[#name::__HOLLOW_BASE[#i]..]);)
+        let ident = f.ident;
+        let offsets = quote!(&#name::__HOLLOW_OFFSETS[#name::__HOLLOW_BASE[#i]..]);
+        let write = as_value(krate, f.ty, quote!(write(&self.#ident, b, #offsets)));
+        quote!(#write;)
     });
     let field_ir = field_irs(m);
     let struct_doc = doc_expr(m.doc.as_ref());
@@ -423,11 +449,11 @@ fn struct_impl(m: &StructModel<'_>) -> TokenStream {
             const TYPE_NAME: &'static str = #type_name;
             const SIZE: #krate::__private::StructSize = #name::__HOLLOW_LAYOUT.size;
             #[inline]
-            fn wrap(r: #krate::wire::StructReader<'_>) -> #ref_name<'_> {
+            fn wrap(r: #krate::__private::StructReader<'_>) -> #ref_name<'_> {
                 #ref_name { reader: r }
             }
             #[allow(unused_variables)]
-            fn write_fields(&self, b: &mut #krate::wire::StructBuilder<'_>) {
+            fn write_fields(&self, b: &mut #krate::__private::StructBuilder<'_>) {
                 #(#write_fields)*
             }
             fn struct_type() -> #krate::__private::StructType {

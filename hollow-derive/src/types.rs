@@ -128,7 +128,12 @@ pub(crate) fn ref_type(krate: &syn::Path, ty: &Type) -> TokenStream {
                 if matches!(path_parts(inner), Some((i, None)) if i == "u8") {
                     return quote!(&'a [u8]);
                 }
-                return quote!(#krate::List<'a, #inner>);
+                // Spanned at the field: an element type that cannot be one
+                // is reported there.
+                return crate::keys::respan(
+                    quote!(#krate::List<'a, #inner>),
+                    syn::spanned::Spanned::span(ty),
+                );
             }
             ("Option", Some(inner)) => {
                 let r = ref_type(krate, inner);
@@ -137,5 +142,15 @@ pub(crate) fn ref_type(krate: &syn::Path, ty: &Type) -> TokenStream {
             _ => {}
         }
     }
-    quote!(<#ty as #krate::Value>::Ref<'a>)
+    as_value(krate, ty, quote!(Ref<'a>))
+}
+
+/// `<ty as Value>::item` (an associated item, or a call with its
+/// arguments), spanned at `ty`: a field type that is not a `Value` is
+/// reported at the field, once, however many generated items name it.
+pub(crate) fn as_value(krate: &syn::Path, ty: &Type, item: TokenStream) -> TokenStream {
+    crate::keys::respan(
+        quote!(<#ty as #krate::Value>::#item),
+        syn::spanned::Spanned::span(ty),
+    )
 }

@@ -41,74 +41,63 @@
 //!
 //! See [`Value`] for how each Rust type maps to Cap'n Proto, and the
 //! `Hollow` derive's documentation for the attributes.
+//!
+//! The record types themselves (the wire format, the record and value
+//! traits, lists, the encoder) are `hollow-core`'s, re-exported here: a
+//! crate that only declares record types can depend on `hollow-core` alone.
+
+// The derive names this crate `::hollow_runtime` when a crate depends on it,
+// this crate's own record types included.
+extern crate self as hollow_runtime;
 
 mod bits;
 pub mod blob;
-mod bytes;
+mod compiled;
 pub mod consumer;
 pub mod dynamic;
-mod encode;
 mod error;
 pub mod events;
 mod hashing;
 pub mod index;
-mod list;
 mod mapping;
 pub mod producer;
 mod read_state;
-mod record;
 pub mod store;
-mod value;
-pub mod wire;
+
+// `hollow-core`'s modules, at the paths this crate's modules name them by.
+pub(crate) use hollow_core::prefetch;
+#[cfg(test)]
+pub(crate) use hollow_core::xorshift;
+use hollow_core::{encode, record, value};
 
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
+pub use hollow_core::__private;
+pub use hollow_core::wire;
 
 pub use consumer::{Consumer, ConsumerBuilder, ConsumerMetrics};
-pub use encode::{canonical_hash, hash_bytes, read_root, to_canonical_bytes, EncodeError, Encoder};
 pub use error::{Error, ErrorKind};
 pub use events::{Event, EventListener};
+pub use hollow_core::{
+    canonical_hash, field_id, hash_bytes, key_hash, read_root, to_canonical_bytes, CapnpSchema,
+    Element, EncodeError, Encoder, FieldAt, HashKeyPart, Iter, KeyHasher, KeyPart, List,
+    NotInSchema, PointerValue, Record, Struct, Value,
+};
 pub use hollow_schema as schema;
-pub use index::{IndexDef, IndexKind, IndexSpec, Indexed, KeyReader, PrimaryKeyed};
-pub use list::{Iter, List};
+pub use index::{
+    IndexDef, IndexKind, IndexSpec, IndexVisitor, Indexed, KeyReader, ManyRecordsPerKey,
+    OneRecordPerKey, PrimaryKeyed, ViewKind,
+};
 pub use producer::{CycleOutcome, Producer, ProducerBuilder};
-pub use read_state::{DynIndex, HashIndex, RawRecords, ReadState, Records, UniqueIndex};
-pub use record::{
-    field_id, key_hash, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
+#[doc(hidden)]
+pub use read_state::IndexBase;
+pub use read_state::{
+    DynIndex, HashIndex, IndexView, IndexViewOf, RawRecords, ReadState, Records, UniqueIndex,
+    ViewOf,
 };
 pub use store::{
     AnnouncementWatcher, Announcer, BlobName, BlobStore, FileAnnouncer, FsBlobStore,
     InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,
 };
-pub use value::{Element, NotInSchema, PointerValue, Value};
 
 #[cfg(feature = "derive")]
-pub use hollow_derive::Hollow;
-
-/// A pseudo-random sequence (xorshift) from `seed`, for tests.
-#[cfg(test)]
-pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
-
-/// Asks the processor to start loading the cache line at `p`: a hint that
-/// reads nothing and cannot fault, so a batch of lookups can overlap its
-/// cache misses.
-#[inline]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` only hints the cache; it never dereferences in
-    // a way that can fault, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
+pub use hollow_core::Hollow;

@@ -8,7 +8,8 @@
 //!
 //! The IR comes from two places and goes to one:
 //! - `#[derive(Hollow)]` builds it for a Rust type (see `hollow-runtime`);
-//! - [`from_request`] reads it from a Cap'n Proto `CodeGeneratorRequest`;
+//! - `from_request` (behind the `request` feature) reads it from a Cap'n
+//!   Proto `CodeGeneratorRequest`;
 //! - [`to_capnp`] writes it back as `.capnp` text that any Cap'n Proto
 //!   compiler accepts and lays out identically.
 //!
@@ -44,6 +45,7 @@ pub mod evolution;
 mod ir;
 pub mod layout;
 mod names;
+#[cfg(feature = "request")]
 mod request;
 mod validate;
 
@@ -52,5 +54,6 @@ pub use capnp_text::{file_id_for, to_capnp, HOLLOW_FILE_ID};
 pub use error::SchemaError;
 pub use ir::*;
 pub use names::lower_camel;
+#[cfg(feature = "request")]
 pub use request::from_request;
 pub use validate::validate;

@@ -12,7 +12,8 @@ use quote::quote;
 
 /// What every emitter needs to know.
 pub(crate) struct Emit {
-    /// The path of `hollow_runtime` (for re-exports), when not the default.
+    /// The path of the support crate (`hollow_core`, or a re-export), when
+    /// not the default `::hollow_runtime`.
     pub(crate) runtime_crate: Option<syn::Path>,
 }
 

@@ -171,7 +171,7 @@ impl ConsumerBuilder {
             .get_or_insert_with(Vec::new)
             .push(T::TYPE_NAME.to_string());
         self.checks.register(Compiled::of::<T>());
-        for spec in T::index_specs() {
+        for spec in IndexSpec::all_of::<T>() {
             self = self.index_spec(spec);
         }
         self

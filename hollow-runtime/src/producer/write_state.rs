@@ -36,7 +36,7 @@ pub(crate) struct TypedFns {
 impl TypedFns {
     pub(crate) fn of<T: Indexed>() -> TypedFns {
         fn uniques<T: Indexed>() -> Vec<IndexSpec> {
-            T::index_specs()
+            IndexSpec::all_of::<T>()
                 .into_iter()
                 .filter(|s| s.kind() == IndexKind::Unique)
                 .collect()

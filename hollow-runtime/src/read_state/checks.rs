@@ -16,31 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use hollow_schema::{evolution, Schema};
 
-use crate::record::Struct;
-
-/// A type read through compiled code: its name and its compiled schema.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Compiled {
-    pub(crate) name: &'static str,
-    pub(crate) schema: &'static Schema,
-}
-
-impl Compiled {
-    /// Compiled type `T`.
-    pub(crate) fn of<T: Struct>() -> Compiled {
-        Compiled {
-            name: T::TYPE_NAME,
-            schema: T::schema(),
-        }
-    }
-
-    /// What tells compiled types apart: the address of the schema
-    /// [`Struct::schema`] returns (one static per type).
-    #[inline(always)]
-    pub(crate) fn id(&self) -> usize {
-        self.schema as *const Schema as usize
-    }
-}
+pub(crate) use crate::compiled::Compiled;
 
 /// The conflicts between a blob schema and a compiled type, one line per
 /// [`evolution::Change`]; `None` when the type reads the blob right.

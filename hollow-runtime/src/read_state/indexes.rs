@@ -11,8 +11,8 @@ use std::sync::Arc;
 use super::{ReadState, Records};
 use crate::error::{Error, ErrorKind};
 use crate::index::{
-    find_unique, key_at_is, lookups, GroupOrdinals, IndexData, IndexDef, IndexSpec, Ordinals,
-    PrimaryKeyed, UniqueLookup,
+    find_unique, key_at_is, lookups, GroupOrdinals, IndexData, IndexDef, IndexSpec,
+    ManyRecordsPerKey, OneRecordPerKey, Ordinals, PrimaryKeyed, UniqueLookup, ViewKind,
 };
 use crate::record::{KeyHasher, Struct};
 use crate::value::Value;
@@ -38,6 +38,25 @@ pub trait IndexView<'s, D: IndexDef>: Sized {
     #[doc(hidden)]
     fn from_base(base: IndexBase<'s, D>) -> Self;
 }
+
+/// The view of index `D` for its kind ([`IndexDef::Kind`]): a
+/// [`UniqueIndex`] for [`OneRecordPerKey`], a [`HashIndex`] for
+/// [`ManyRecordsPerKey`].
+pub trait ViewOf<D: IndexDef>: ViewKind {
+    /// What `state.index::<D>()` returns.
+    type View<'s>: IndexView<'s, D>;
+}
+
+impl<D: IndexDef> ViewOf<D> for OneRecordPerKey {
+    type View<'s> = UniqueIndex<'s, D>;
+}
+
+impl<D: IndexDef> ViewOf<D> for ManyRecordsPerKey {
+    type View<'s> = HashIndex<'s, D>;
+}
+
+/// What `state.index::<D>()` returns: [`UniqueIndex`] or [`HashIndex`].
+pub type IndexViewOf<'s, D> = <<D as IndexDef>::Kind as ViewOf<D>>::View<'s>;
 
 #[inline]
 fn query_hash<D: IndexDef>(key: &D::Key<'_>, q: &mut KeyHasher) -> u64 {
@@ -242,8 +261,11 @@ impl ReadState {
     /// As [`ReadState::records`]: when the index's record type would
     /// misread this state's records ([`ReadState::try_index`] returns that
     /// error instead).
-    pub fn index<D: IndexDef>(&self) -> D::View<'_> {
-        D::View::from_base(self.index_base::<D>())
+    pub fn index<D: IndexDef>(&self) -> IndexViewOf<'_, D>
+    where
+        D::Kind: ViewOf<D>,
+    {
+        IndexViewOf::<D>::from_base(self.index_base::<D>())
     }
 
     /// [`ReadState::index`], failing when the index cannot be built.
@@ -254,12 +276,15 @@ impl ReadState {
     /// [`ErrorKind::CorruptBlob`]: the state holds two records with one
     /// primary or unique key (only blobs not written by a Hollow producer
     /// can).
-    pub fn try_index<D: IndexDef>(&self) -> Result<D::View<'_>, Error> {
+    pub fn try_index<D: IndexDef>(&self) -> Result<IndexViewOf<'_, D>, Error>
+    where
+        D::Kind: ViewOf<D>,
+    {
         self.try_records::<D::Record>()?;
         let base = self.index_base::<D>();
         match &base.error {
             Some(e) => Err(Error::new(ErrorKind::CorruptBlob, e.clone())),
-            None => Ok(D::View::from_base(base)),
+            None => Ok(IndexViewOf::<D>::from_base(base)),
         }
     }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use hollow_schema::Schema;
 
 pub(crate) use checks::{Compiled, SchemaChecks};
-pub use indexes::{DynIndex, HashIndex, IndexBase, IndexView, UniqueIndex};
+pub use indexes::{DynIndex, HashIndex, IndexBase, IndexView, IndexViewOf, UniqueIndex, ViewOf};
 use loaded::SectionPos;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};

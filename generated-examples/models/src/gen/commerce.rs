@@ -2,8 +2,8 @@
 //! Types generated from `commerce.capnp`.
 
 /// Someone who can place orders.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(id), unique(email))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(id), unique(email), crate = "::hollow_core")]
 pub struct Customer {
     pub id: u64,
     /// Unique among customers.
@@ -16,8 +16,8 @@ pub struct Customer {
 }
 
 /// Where orders are shipped.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(group)]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(group, crate = "::hollow_core")]
 pub struct CustomerAddress {
     pub street: String,
     pub city: String,
@@ -26,7 +26,8 @@ pub struct CustomerAddress {
 }
 
 /// Where an order is in its life.
-#[derive(::hollow_runtime::Hollow, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(::hollow_core::Hollow, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[hollow(crate = "::hollow_core")]
 pub enum OrderStatus {
     #[default]
     Pending,
@@ -37,8 +38,8 @@ pub enum OrderStatus {
 }
 
 /// One line of an order.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(nested)]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(nested, crate = "::hollow_core")]
 pub struct OrderItem {
     pub sku: String,
     pub quantity: u32,
@@ -46,8 +47,13 @@ pub struct OrderItem {
 }
 
 /// An order placed by a customer.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(id), hash_index(customer_id), hash_index(status))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(
+    primary_key(id),
+    hash_index(customer_id),
+    hash_index(status),
+    crate = "::hollow_core"
+)]
 pub struct Order {
     pub id: u64,
     pub customer_id: u64,
@@ -58,8 +64,8 @@ pub struct Order {
 }
 
 /// How many units of a product a warehouse holds (a composite key).
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(warehouse, sku))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(warehouse, sku), crate = "::hollow_core")]
 pub struct StockLevel {
     pub warehouse: String,
     pub sku: String,

@@ -2,16 +2,16 @@
 //! Types generated from `common.capnp`.
 
 /// A point in time.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(nested)]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(nested, crate = "::hollow_core")]
 pub struct Timestamp {
     /// Milliseconds since 1970-01-01T00:00:00Z.
     pub epoch_millis: i64,
 }
 
 /// An amount of money in a currency's minor unit (cents for EUR).
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(nested)]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(nested, crate = "::hollow_core")]
 pub struct Money {
     /// ISO 4217 code ("EUR").
     pub currency: String,
@@ -20,8 +20,8 @@ pub struct Money {
 }
 
 /// A point on Earth (WGS 84).
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(nested)]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(nested, crate = "::hollow_core")]
 pub struct Location {
     /// Latitude in degrees.
     pub lat: f64,

@@ -8,9 +8,47 @@ pub use hollow_schema::{
 };
 
 pub use crate::record::each_scalar_key;
+pub use crate::wire::{
+    ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader,
+};
+pub use crate::{
+    __list_of_elements as list_of_elements, __pointer_value_impl as pointer_value_impl,
+};
+
 use crate::record::Struct;
-use crate::value::NotInSchema;
-use crate::wire::{ListReader, MessageBuilder, PointerReader, StructReader};
+use crate::value::{NotInSchema, Value};
+
+use std::fmt;
+
+/// A field type whose accessor value (`Value::Ref<'a>`) is `Debug`: what
+/// a derived accessor's `Debug` impl asks of each field type. (Not a
+/// `Value` bound itself, so that a field type that is not one is reported
+/// by its getter alone.)
+pub trait DebugField<'a> {
+    /// Adds field `name` of struct `s` (`offsets` starting at the field's
+    /// first layout node) to `d`, as read.
+    fn debug_field(
+        d: &mut fmt::DebugStruct<'_, '_>,
+        name: &str,
+        s: &StructReader<'a>,
+        offsets: &'static [u32],
+    );
+}
+
+#[diagnostic::do_not_recommend]
+impl<'a, T: Value> DebugField<'a> for T
+where
+    T::Ref<'a>: fmt::Debug,
+{
+    fn debug_field(
+        d: &mut fmt::DebugStruct<'_, '_>,
+        name: &str,
+        s: &StructReader<'a>,
+        offsets: &'static [u32],
+    ) {
+        d.field(name, &T::read(s, offsets));
+    }
+}
 
 /// Indexes of the `F` direct members of the node list (`start` = the group
 /// or union node, or `usize::MAX` for a struct's top level).

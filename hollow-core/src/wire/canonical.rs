@@ -34,7 +34,8 @@ pub fn canonicalize(message: &[u8], out: &mut Vec<u8>) -> Result<(), ReadError> 
 ///
 /// # Errors
 /// As [`canonicalize`].
-pub(crate) fn canonicalize_bounded(
+#[doc(hidden)]
+pub fn canonicalize_bounded(
     message: &[u8],
     out: &mut Vec<u8>,
     zero_sized: u64,
@@ -51,7 +52,8 @@ pub(crate) fn canonicalize_bounded(
 
 /// Canonical words as the little-endian bytes they stand for, in place
 /// (byte-swapping first on big-endian hosts; a no-op on little-endian ones).
-pub(crate) fn as_le_bytes(words: &mut [u64]) -> &[u8] {
+#[doc(hidden)]
+pub fn as_le_bytes(words: &mut [u64]) -> &[u8] {
     if cfg!(target_endian = "big") {
         for w in words.iter_mut() {
             *w = w.to_le();
@@ -64,7 +66,8 @@ pub(crate) fn as_le_bytes(words: &mut [u64]) -> &[u8] {
 ///
 /// # Errors
 /// As [`canonicalize_struct`].
-pub(crate) fn canonical_struct_bytes(
+#[doc(hidden)]
+pub fn canonical_struct_bytes(
     r: &super::StructReader<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), ReadError> {
@@ -88,7 +91,8 @@ pub(crate) fn canonicalize_words<W: Words + ?Sized>(
 /// word, plus 1024. A message cannot make a walk read much more than its
 /// own length (elements of zero-sized lists and pointers to one shared
 /// object would otherwise amplify a few KB into gigabytes).
-pub(crate) fn traversal_budget(words: u64) -> u64 {
+#[doc(hidden)]
+pub fn traversal_budget(words: u64) -> u64 {
     words * 8 + 1024
 }
 

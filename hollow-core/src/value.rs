@@ -324,7 +324,9 @@ primitive!(
     |lb, i, v| lb.set_u64(i, v.to_bits())
 );
 
-/// `()` is `Void`: a union variant that carries nothing.
+/// `()` is `Void`: a union variant that carries nothing. Not offered in
+/// hints for a type that cannot be a field (it is for union variants).
+#[diagnostic::do_not_recommend]
 impl Value for () {
     const NODES: &'static [LayoutNode] = &[LayoutNode::Void];
     type Ref<'a> = ();

@@ -21,7 +21,8 @@ use super::reader::{pointer_target, word_at};
 /// words, its root is not a struct pointer to word 1, the root struct is
 /// larger than the slot, a root pointer is far, a capability or points
 /// before the block, or a shifted offset would not fit in 30 bits.
-pub(crate) fn splice_record(
+#[doc(hidden)]
+pub fn splice_record(
     out: &mut Vec<u8>,
     slot: usize,
     data_words: u16,

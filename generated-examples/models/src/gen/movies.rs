@@ -2,8 +2,8 @@
 //! Types generated from `movies.capnp`.
 
 /// A film of the catalog.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(id), hash_index(year), hash_index(genres))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(id), hash_index(year), hash_index(genres), crate = "::hollow_core")]
 pub struct Movie {
     pub id: u64,
     pub title: String,
@@ -20,16 +20,16 @@ pub struct Movie {
 }
 
 /// A person who appears in movies.
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(id))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(id), crate = "::hollow_core")]
 pub struct Actor {
     pub id: u64,
     pub name: String,
 }
 
 /// One reviewer's opinion of one movie (a composite primary key).
-#[derive(::hollow_runtime::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(movie_id, reviewer), hash_index(movie_id))]
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(movie_id, reviewer), hash_index(movie_id), crate = "::hollow_core")]
 pub struct Review {
     pub movie_id: u64,
     pub reviewer: String,

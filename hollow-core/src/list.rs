@@ -13,18 +13,18 @@ use crate::wire::ListReader;
 /// corrupt or foreign data) reads as empty.
 ///
 /// ```
-/// use hollow_runtime::Hollow;
+/// use hollow_core::Hollow;
 ///
 /// #[derive(Hollow)]
 /// struct Movie {
 ///     genres: Vec<String>,
 /// }
 ///
-/// let bytes = hollow_runtime::to_canonical_bytes(&Movie {
+/// let bytes = hollow_core::to_canonical_bytes(&Movie {
 ///     genres: vec!["drama".into(), "crime".into()],
 /// })
 /// .unwrap();
-/// let movie = hollow_runtime::read_root::<Movie>(&bytes).unwrap();
+/// let movie = hollow_core::read_root::<Movie>(&bytes).unwrap();
 /// assert_eq!(movie.genres().len(), 2);
 /// assert_eq!(movie.genres().get(1), Some("crime"));
 /// assert_eq!(movie.genres().iter().collect::<Vec<_>>(), ["drama", "crime"]);

@@ -97,7 +97,8 @@ pub(crate) fn prefetch_word(seg: &[u8], word: usize) {
 
 /// A segment as a sequence of little-endian words: bytes (what blobs and
 /// records are) or `u64`s (what the builder writes).
-pub(crate) trait Words {
+#[doc(hidden)]
+pub trait Words {
     fn words(&self) -> usize;
     fn word(&self, i: usize) -> u64;
 }
@@ -180,7 +181,8 @@ impl ElementSize {
 
 /// A decoded pointer (within one segment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Decoded {
+#[doc(hidden)]
+pub enum Decoded {
     Null,
     Struct {
         /// Word index of the struct's data section.
@@ -202,7 +204,8 @@ pub(crate) enum Decoded {
 /// Decodes the pointer stored at word `at` of `seg`, checking that what it
 /// points to lies inside the segment.
 #[inline(always)]
-pub(crate) fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, ReadError> {
+#[doc(hidden)]
+pub fn decode<W: Words + ?Sized>(seg: &W, at: usize) -> Result<Decoded, ReadError> {
     let w = seg.word(at);
     if w == 0 {
         return Ok(Decoded::Null);
@@ -331,7 +334,8 @@ impl<'a> StructReader<'a> {
     }
 
     #[inline(always)]
-    pub(crate) fn at(
+    #[doc(hidden)]
+    pub fn at(
         seg: &'a [u8],
         start: usize,
         data_words: u16,
@@ -357,7 +361,8 @@ impl<'a> StructReader<'a> {
     /// `byte` and `data_bytes` are multiples of 8, and
     /// `byte + data_bytes <= seg.len()`, computed without overflow.
     #[inline(always)]
-    pub(crate) unsafe fn at_byte_unchecked(
+    #[doc(hidden)]
+    pub unsafe fn at_byte_unchecked(
         seg: &'a [u8],
         byte: usize,
         data_bytes: usize,
@@ -378,7 +383,8 @@ impl<'a> StructReader<'a> {
     /// Asks the processor to start loading the struct's first bytes (a
     /// hint: nothing is read, nothing can fault).
     #[inline]
-    pub(crate) fn prefetch(&self) {
+    #[doc(hidden)]
+    pub fn prefetch(&self) {
         crate::prefetch(self.data.as_ptr());
     }
 
@@ -393,7 +399,8 @@ impl<'a> StructReader<'a> {
     /// into cache (see [`StructReader::prefetch`]); reads stay in bounds
     /// and a prefetch cannot fault.
     #[inline]
-    pub(crate) fn prefetch_targets(&self, depth: u32, which: u64) {
+    #[doc(hidden)]
+    pub fn prefetch_targets(&self, depth: u32, which: u64) {
         // Struct and list pointers name their target by offset (a word
         // out of bounds reads as null); far and other pointers are left
         // alone.
@@ -426,7 +433,8 @@ impl<'a> StructReader<'a> {
     }
 
     /// The segment, the struct's first word, and its section sizes.
-    pub(crate) fn parts(&self) -> (&'a [u8], usize, u16, u16) {
+    #[doc(hidden)]
+    pub fn parts(&self) -> (&'a [u8], usize, u16, u16) {
         let dw = (self.data.len() / 8) as u16;
         (self.seg, self.ptr_start - dw as usize, dw, self.pointers)
     }
@@ -742,7 +750,8 @@ fn utf8(body: &[u8]) -> Result<&str, ReadError> {
 /// A list's place in its segment, without the borrow (for long-lived
 /// structures that rebuild readers on demand).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ListPosition {
+#[doc(hidden)]
+pub struct ListPosition {
     start: usize,
     size: ElementSize,
     count: u32,
@@ -752,7 +761,8 @@ pub(crate) struct ListPosition {
 
 impl ListPosition {
     /// A position from its parts (as `decode` gives them).
-    pub(crate) fn new(
+    #[doc(hidden)]
+    pub fn new(
         start: usize,
         size: ElementSize,
         count: u32,
@@ -831,7 +841,8 @@ impl<'a> ListReader<'a> {
     /// The bytes of a list of 8-byte elements (empty for any other list):
     /// a bitmap kept as `List(UInt64)` is tested bit by bit from these.
     #[inline]
-    pub(crate) fn eight_byte_body(&self) -> &'a [u8] {
+    #[doc(hidden)]
+    pub fn eight_byte_body(&self) -> &'a [u8] {
         if self.size != ElementSize::EightBytes {
             return &[];
         }
@@ -904,7 +915,8 @@ impl<'a> ListReader<'a> {
 
     /// A reader over `seg` at a position taken from a reader over the same
     /// bytes (reads stay bounds-checked whatever the position says).
-    pub(crate) fn at_position(seg: &'a [u8], p: ListPosition) -> ListReader<'a> {
+    #[doc(hidden)]
+    pub fn at_position(seg: &'a [u8], p: ListPosition) -> ListReader<'a> {
         ListReader {
             seg,
             start: p.start,
@@ -931,7 +943,8 @@ impl<'a> ListReader<'a> {
     /// list (for a reader that keeps both, and tests `i` against
     /// [`ListReader::len`] itself).
     #[inline(always)]
-    pub(crate) fn struct_words(&self) -> Option<(usize, usize)> {
+    #[doc(hidden)]
+    pub fn struct_words(&self) -> Option<(usize, usize)> {
         (self.size == ElementSize::InlineComposite).then(|| {
             (
                 self.start,
@@ -944,7 +957,8 @@ impl<'a> ListReader<'a> {
     /// any other word reads a struct of this list's shape there, bounds
     /// checked as every struct is).
     #[inline(always)]
-    pub(crate) fn struct_at_word(&self, word: usize) -> StructReader<'a> {
+    #[doc(hidden)]
+    pub fn struct_at_word(&self, word: usize) -> StructReader<'a> {
         StructReader::at(self.seg, word, self.data_words, self.pointers, self.depth)
     }
 
@@ -958,7 +972,8 @@ impl<'a> ListReader<'a> {
     /// `byte + data_bytes` is at most the segment's length (see
     /// [`ListReader::seg_words`]), computed without overflow.
     #[inline(always)]
-    pub(crate) unsafe fn struct_at_byte_unchecked(
+    #[doc(hidden)]
+    pub unsafe fn struct_at_byte_unchecked(
         &self,
         byte: usize,
         data_bytes: usize,
@@ -971,20 +986,23 @@ impl<'a> ListReader<'a> {
 
     /// Bytes of each struct element's data section.
     #[inline]
-    pub(crate) fn data_bytes(&self) -> usize {
+    #[doc(hidden)]
+    pub fn data_bytes(&self) -> usize {
         self.data_words as usize * 8
     }
 
     /// Whole words in the segment the list is in.
     #[inline]
-    pub(crate) fn seg_words(&self) -> usize {
+    #[doc(hidden)]
+    pub fn seg_words(&self) -> usize {
         self.seg.len() / 8
     }
 
     /// Asks the processor to start loading the bytes at `word` of the list's
     /// segment (a hint: nothing is read, any word is harmless).
     #[inline(always)]
-    pub(crate) fn prefetch_word(&self, word: usize) {
+    #[doc(hidden)]
+    pub fn prefetch_word(&self, word: usize) {
         prefetch_word(self.seg, word);
     }
 

@@ -157,7 +157,7 @@ impl KeyHasher {
 /// process), so this may change between releases.
 ///
 /// ```
-/// use hollow_runtime::{key_hash, KeyHasher};
+/// use hollow_core::{key_hash, KeyHasher};
 /// let mut h = KeyHasher::new();
 /// h.write_u64(42);
 /// assert_eq!(h.finish(), key_hash(&42u64.to_le_bytes()));
@@ -186,12 +186,15 @@ pub fn key_hash(bytes: &[u8]) -> u64 {
 pub trait FieldAt<const NAME: u64>: Value {
     /// The field's Cap'n Proto name.
     const NAME: &'static str;
-    /// The field's type.
-    type Type: Value;
+    /// The field's type. (A [`Value`], required where it is read: a field
+    /// type that is not one is reported once, at the field.)
+    type Type;
     /// The field of an owned value.
     fn get(&self) -> &Self::Type;
     /// The field of a value read in place.
-    fn get_ref<'a>(r: &Self::Ref<'a>) -> <Self::Type as Value>::Ref<'a>;
+    fn get_ref<'a>(r: &Self::Ref<'a>) -> <Self::Type as Value>::Ref<'a>
+    where
+        Self::Type: Value;
 }
 
 /// Types a primary or unique key may contain: integers, bool, String,
@@ -455,7 +458,7 @@ pub const fn field_id(name: &str) -> u64 {
 /// Dereferences to `str` and displays as the text.
 ///
 /// ```
-/// use hollow_runtime::Hollow;
+/// use hollow_core::Hollow;
 ///
 /// #[derive(Hollow)]
 /// #[hollow(primary_key(id))]

@@ -38,7 +38,7 @@ impl std::error::Error for EncodeError {}
 /// give equal bytes, on every machine and run.
 ///
 /// ```
-/// use hollow_runtime::{Encoder, Hollow};
+/// use hollow_core::{Encoder, Hollow};
 ///
 /// #[derive(Hollow)]
 /// struct Point {
@@ -49,7 +49,7 @@ impl std::error::Error for EncodeError {}
 /// let mut enc = Encoder::new();
 /// let a = enc.encode(&Point { x: 1, y: 2 }).unwrap().to_vec();
 /// let h = enc.hash(&Point { x: 1, y: 2 }).unwrap();
-/// assert_eq!(h, hollow_runtime::hash_bytes(&a));
+/// assert_eq!(h, hollow_core::hash_bytes(&a));
 /// assert_ne!(h, enc.hash(&Point { x: 2, y: 1 }).unwrap());
 /// ```
 #[derive(Debug, Default)]
