@@ -110,6 +110,7 @@ pub fn canonical_hash<T: Struct>(value: &T) -> Result<u64, EncodeError> {
 /// The 64-bit hash of canonical bytes: XXH3-64 with seed 0, a fixed,
 /// published algorithm, so hashes agree across runs, machines and
 /// implementations.
+#[inline]
 pub fn hash_bytes(canonical: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(canonical)
 }

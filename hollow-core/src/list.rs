@@ -44,6 +44,7 @@ impl<T: Element> Copy for List<'_, T> {}
 
 impl<'a, T: Element> List<'a, T> {
     /// Wraps a list reader (an empty list if its encoding does not fit `T`).
+    #[inline]
     pub fn new(reader: ListReader<'a>) -> Self {
         let reader = if reader.is(T::SIZE) {
             reader

@@ -476,6 +476,7 @@ pub struct CapnpSchema<T: Struct>(PhantomData<fn() -> T>);
 impl<T: Struct> CapnpSchema<T> {
     /// The schema text of `T`.
     #[allow(clippy::new_without_default)]
+    #[inline]
     pub const fn new() -> Self {
         CapnpSchema(PhantomData)
     }

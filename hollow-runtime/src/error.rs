@@ -102,15 +102,23 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        let kind = if e.kind() == crate::store::StoreErrorKind::Conflict {
+impl ErrorKind {
+    /// The kind of a store failure: a lost compare-and-swap (or version
+    /// claim) is [`ErrorKind::AnnounceConflict`], anything else
+    /// [`ErrorKind::Store`].
+    pub(crate) fn of_store(e: &StoreError) -> ErrorKind {
+        if e.kind() == crate::store::StoreErrorKind::Conflict {
             ErrorKind::AnnounceConflict
         } else {
             ErrorKind::Store
-        };
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
         Error {
-            kind,
+            kind: ErrorKind::of_store(&e),
             message: e.to_string(),
             source: Some(Box::new(e)),
         }

@@ -148,6 +148,7 @@ pub enum ElementSize {
 
 impl ElementSize {
     /// Decodes the 3-bit field.
+    #[inline]
     pub const fn from_bits(b: u64) -> ElementSize {
         match b & 7 {
             0 => ElementSize::Void,
@@ -162,11 +163,13 @@ impl ElementSize {
     }
 
     /// The 3-bit field.
+    #[inline]
     pub const fn bits(self) -> u64 {
         self as u64
     }
 
     /// Bits per element (pointer = 64; inline composite: not fixed, 0).
+    #[inline]
     pub const fn data_bits(self) -> u64 {
         match self {
             ElementSize::Void | ElementSize::InlineComposite => 0,
@@ -310,6 +313,7 @@ impl fmt::Debug for StructReader<'_> {
 
 impl<'a> StructReader<'a> {
     /// An empty struct (every field reads as its default).
+    #[inline]
     pub const fn empty() -> StructReader<'a> {
         StructReader {
             seg: &[],
@@ -434,17 +438,20 @@ impl<'a> StructReader<'a> {
 
     /// The segment, the struct's first word, and its section sizes.
     #[doc(hidden)]
+    #[inline]
     pub fn parts(&self) -> (&'a [u8], usize, u16, u16) {
         let dw = (self.data.len() / 8) as u16;
         (self.seg, self.ptr_start - dw as usize, dw, self.pointers)
     }
 
     /// The data section's size in bytes.
+    #[inline]
     pub fn data_len(&self) -> usize {
         self.data.len()
     }
 
     /// The number of pointers.
+    #[inline]
     pub fn pointer_count(&self) -> u16 {
         self.pointers
     }
@@ -519,11 +526,13 @@ pub struct PointerReader<'a> {
 }
 
 impl<'a> PointerReader<'a> {
+    #[inline]
     pub(crate) fn new(seg: &'a [u8], at: usize, depth: u32) -> PointerReader<'a> {
         PointerReader { seg, at, depth }
     }
 
     /// A null pointer.
+    #[inline]
     pub const fn null() -> PointerReader<'a> {
         PointerReader {
             seg: &[],
@@ -762,6 +771,7 @@ pub struct ListPosition {
 impl ListPosition {
     /// A position from its parts (as `decode` gives them).
     #[doc(hidden)]
+    #[inline]
     pub fn new(
         start: usize,
         size: ElementSize,
@@ -793,6 +803,7 @@ pub struct ListReader<'a> {
 
 impl<'a> ListReader<'a> {
     /// An empty list.
+    #[inline]
     pub const fn empty() -> ListReader<'a> {
         ListReader {
             seg: &[],
@@ -818,6 +829,7 @@ impl<'a> ListReader<'a> {
     }
 
     /// The element encoding.
+    #[inline]
     pub fn element_size(&self) -> ElementSize {
         self.size
     }
@@ -916,6 +928,7 @@ impl<'a> ListReader<'a> {
     /// A reader over `seg` at a position taken from a reader over the same
     /// bytes (reads stay bounds-checked whatever the position says).
     #[doc(hidden)]
+    #[inline]
     pub fn at_position(seg: &'a [u8], p: ListPosition) -> ListReader<'a> {
         ListReader {
             seg,

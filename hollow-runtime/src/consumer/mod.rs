@@ -84,13 +84,15 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use tokio::sync::watch;
 
+use crate::blob::BlobName;
+use crate::compiled::Compiled;
 use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
-use crate::read_state::{BlobBytes, Compiled, LoadedBlob, ReadState, SchemaChecks};
+use crate::read_state::{BlobBytes, LoadedBlob, ReadState, SchemaChecks};
 use crate::record::Struct;
 use crate::store::owner::ScratchDir;
-use crate::store::{AnnouncementWatcher, BlobName, BlobStore, StoreError, StoreErrorKind};
+use crate::store::{AnnouncementWatcher, BlobStore, StoreError, StoreErrorKind};
 use planner::Catalog;
 
 /// Default longest delta chain followed before loading a snapshot instead.

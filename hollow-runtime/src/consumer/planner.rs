@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::store::BlobName;
+use crate::blob::BlobName;
 
 /// A plan: optionally a snapshot to start from, then deltas or reverse
 /// deltas in order.

@@ -718,7 +718,7 @@ async fn removed_into(
     store: &dyn BlobStore,
     dir: &std::path::Path,
     state: &ReadState,
-) -> Option<std::collections::HashMap<String, write_state::Bits>> {
+) -> Option<std::collections::HashMap<String, crate::bits::Bits>> {
     let v = state.version();
     let names = match store.list().await {
         Ok(names) => names,
@@ -759,7 +759,7 @@ async fn removed_by(
     dir: &std::path::Path,
     name: BlobName,
     state: &ReadState,
-) -> Result<Option<std::collections::HashMap<String, write_state::Bits>>, Error> {
+) -> Result<Option<std::collections::HashMap<String, crate::bits::Bits>>, Error> {
     let path = dir.join(name.to_string());
     if !path.exists() {
         store.fetch(name, &path).await.map_err(|e| {
@@ -798,7 +798,7 @@ async fn removed_by(
                 e,
             )
         })?;
-        let mut bits = write_state::Bits::default();
+        let mut bits = crate::bits::Bits::default();
         let ordinals: Box<dyn Iterator<Item = u32>> = if forward {
             Box::new(d.removed())
         } else {

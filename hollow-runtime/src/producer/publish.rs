@@ -14,7 +14,6 @@ use crate::blob::{self, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::events::Event;
 use crate::read_state::ReadState;
-use crate::store::StoreErrorKind;
 
 /// A type's change in the cycle being built: removed and added ordinals.
 type Diff = (Vec<u32>, Vec<u32>);
@@ -239,7 +238,7 @@ impl Producer {
             v.validate(&ctx).map_err(|e| {
                 Error::with_source(
                     ErrorKind::Validation,
-                    format!("validator {} refused version {version}", v.name()),
+                    format!("validator {} refused version {version}: {e}", v.name()),
                     e,
                 )
             })?;
@@ -294,13 +293,8 @@ impl Producer {
                 // A store that refuses because another producer is
                 // publishing this version (an object store's version claim)
                 // lost the race as surely as a failed announcement.
-                let kind = if e.kind() == StoreErrorKind::Conflict {
-                    ErrorKind::AnnounceConflict
-                } else {
-                    ErrorKind::Store
-                };
                 Error::with_source(
-                    kind,
+                    ErrorKind::of_store(&e),
                     format!(
                         "publishing {name} of version {version} to {} failed",
                         self.store.describe()

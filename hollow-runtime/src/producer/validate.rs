@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::hashing::HashKeyed;
 use crate::read_state::ReadState;
 
 /// What a validator sees: the new state and the previous one.
@@ -175,8 +176,7 @@ impl DuplicatePrimaryKey {
             type_name: T::TYPE_NAME.to_string(),
             check: Box::new(|state: &ReadState| {
                 let records = state.records::<T>();
-                let mut seen: std::collections::HashMap<u64, Vec<u32>> =
-                    std::collections::HashMap::new();
+                let mut seen: HashKeyed<Vec<u32>> = HashKeyed::default();
                 for (o, r) in records.iter() {
                     let h = T::primary_key_hash_ref(&r);
                     let same = seen.entry(h).or_default();

@@ -15,7 +15,7 @@ use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
 use crate::record::Record;
 use crate::wire::StructReader;
 
-pub(crate) use crate::bits::Bits;
+use crate::bits::Bits;
 
 /// Functions of a record type that need its Rust type, kept as plain fn
 /// pointers so the write state can be type-erased.

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use hollow_schema::{evolution, Schema};
 
-pub(crate) use crate::compiled::Compiled;
+use crate::compiled::Compiled;
 
 /// The conflicts between a blob schema and a compiled type, one line per
 /// [`evolution::Change`]; `None` when the type reads the blob right.

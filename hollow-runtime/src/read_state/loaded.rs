@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use hollow_schema::Schema;
 
-use crate::blob::{BlobKind, BlobView};
+use crate::blob::{BlobKind, BlobName, BlobView};
 use crate::error::{Error, ErrorKind};
-use crate::store::BlobName;
 use crate::wire::ListPosition;
 
 /// The bytes of a blob: a memory map of a cached file, or owned bytes

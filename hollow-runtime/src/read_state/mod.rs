@@ -21,13 +21,14 @@ use std::sync::Arc;
 
 use hollow_schema::Schema;
 
-pub(crate) use checks::{Compiled, SchemaChecks};
+use crate::compiled::Compiled;
+pub(crate) use checks::SchemaChecks;
 pub use indexes::{DynIndex, HashIndex, IndexBase, IndexView, IndexViewOf, UniqueIndex, ViewOf};
 use loaded::SectionPos;
 pub(crate) use loaded::{BlobBytes, LoadedBlob};
 use table::{loc, loc_parts, Loc, OrdinalTable, EMPTY};
 
-use crate::blob::state_mix;
+use crate::blob::{state_mix, BlobName};
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
@@ -35,7 +36,6 @@ use crate::index::{
     UniqueLookup,
 };
 use crate::record::Struct;
-use crate::store::BlobName;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
 
 /// One record type in a read state.

@@ -13,11 +13,10 @@
 use std::sync::Arc;
 
 use super::{LoadedBlob, ReadState, TypeRead};
-use crate::blob::{snapshot_section, BlobKind, BlobWriter, SectionInfo};
+use crate::blob::{snapshot_section, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::index::IndexSet;
 use crate::read_state::BlobBytes;
-use crate::store::BlobName;
 
 impl ReadState {
     /// The records read from blobs other than the base snapshot (changed
