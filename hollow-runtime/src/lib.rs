@@ -1,10 +1,10 @@
 //! Hollow for Rust: the runtime.
 //!
-//! Records are Cap'n Proto structs. `#[derive(Hollow)]` (re-exported here
-//! behind the default `derive` feature) turns a Rust struct into a record
-//! type: it lays the struct out exactly as the official Cap'n Proto compiler
-//! would (at compile time), writes the encoder, and generates a zero-copy
-//! accessor (`MovieRef<'a>`) whose getters read fields in place.
+//! Records are Cap'n Proto structs. `#[derive(Hollow)]` (re-exported here)
+//! turns a Rust struct into a record type: it lays the struct out exactly
+//! as the official Cap'n Proto compiler would (at compile time), writes the
+//! encoder, and generates a zero-copy accessor (`MovieRef<'a>`) whose
+//! getters read fields in place.
 //!
 //! ```
 //! use hollow_runtime::{Hollow, Record};
@@ -99,5 +99,4 @@ pub use store::{
     InProcessAnnouncer, MemoryBlobStore, StoreError, StoreErrorKind,
 };
 
-#[cfg(feature = "derive")]
 pub use hollow_core::Hollow;
