@@ -59,6 +59,20 @@ impl TypeDelta<'_> {
     }
 }
 
+/// The indexes of a set at one moment ([`IndexSet::standing`]): each slot,
+/// with its data when it was built then.
+pub(crate) struct Standing(Vec<(Arc<IndexSlot>, Option<Arc<IndexData>>)>);
+
+impl Standing {
+    /// Whether an index of `type_name` was built: a delta changing the
+    /// type then has it updated.
+    pub(crate) fn maintains(&self, type_name: &str) -> bool {
+        self.0
+            .iter()
+            .any(|(s, data)| data.is_some() && s.spec.type_name() == type_name)
+    }
+}
+
 /// One index in one state: built (eagerly, or on first use).
 pub(crate) struct IndexSlot {
     pub(crate) spec: IndexSpec,
@@ -160,14 +174,24 @@ impl IndexSet {
         self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Whether an index of `type_name` is built: a delta changing the
-    /// type then has it updated.
-    pub(crate) fn maintains(&self, type_name: &str) -> bool {
-        self.slots
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .any(|s| s.spec.type_name() == type_name && matches!(s.data.get(), Some(Ok(_))))
+    /// The indexes as they stand now: each slot with its data if built.
+    /// A delta is applied against one such view ([`IndexSet::apply_change`]),
+    /// so an index a reader builds on the state left while the delta is
+    /// applied is neither updated nor carried over: the state reached
+    /// builds it anew when asked.
+    pub(crate) fn standing(&self) -> Standing {
+        Standing(
+            self.snapshot()
+                .into_iter()
+                .map(|s| {
+                    let data = match s.data.get() {
+                        Some(Ok(d)) => Some(d.clone()),
+                        _ => None,
+                    };
+                    (s, data)
+                })
+                .collect(),
+        )
     }
 
     /// Builds every index not built yet over `source` (several at once on
@@ -221,22 +245,22 @@ impl IndexSet {
     /// and why.
     pub(crate) fn apply_change<'a>(
         &self,
+        standing: &Standing,
         changes: &HashMap<String, TypeDelta<'a>>,
         next: &'a dyn IndexSource,
     ) -> Result<(IndexSet, Vec<(String, Duration)>), String> {
-        let old_slots = self.snapshot();
         let mut jobs = Vec::new();
-        let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(old_slots.len());
-        for s in &old_slots {
-            match s.data.get() {
-                Some(Ok(data)) => match changes.get(s.spec.type_name()) {
+        let mut slots: Vec<Option<Arc<IndexSlot>>> = Vec::with_capacity(standing.0.len());
+        for (s, data) in &standing.0 {
+            match data {
+                Some(data) => match changes.get(s.spec.type_name()) {
                     Some(change) if !change.is_empty() => {
                         jobs.push((slots.len(), s, data, change));
                         slots.push(None);
                     }
                     _ => slots.push(Some(IndexSlot::built(s.spec.clone(), Ok(data.clone())))),
                 },
-                _ => slots.push(Some(IndexSlot::new(s.spec.clone()))),
+                None => slots.push(Some(IndexSlot::new(s.spec.clone()))),
             }
         }
         let update = |&(i, s, data, change): &(usize, &Arc<IndexSlot>, &Arc<IndexData>, _)| {

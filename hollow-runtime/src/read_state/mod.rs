@@ -442,6 +442,7 @@ impl ReadState {
         // What each type with a built index lost and gained, for the
         // indexes to follow.
         let mut changes: HashMap<String, TypeDelta<'_>> = HashMap::new();
+        let standing = self.indexes.standing();
         for (type_name, pos) in blob.sections() {
             if next
                 .only
@@ -451,14 +452,14 @@ impl ReadState {
                 continue;
             }
             let section = DeltaSection::of(&blob, type_name, pos)?;
-            let indexed = self.indexes.maintains(type_name);
+            let indexed = standing.maintains(type_name);
             let removed_locs = next.apply_section(&blob, slot, &section, indexed)?;
             if indexed {
                 changes.insert(type_name.clone(), self.type_delta(&section, removed_locs));
             }
         }
         let started = std::time::Instant::now();
-        let updated = self.indexes.apply_change(&changes, &next);
+        let updated = self.indexes.apply_change(&standing, &changes, &next);
         drop(changes);
         next.take_indexes(updated, started, blob.name())?;
         Ok(next)
@@ -1353,7 +1354,84 @@ impl<'s> RawRecords<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blob::{snapshot_section, BlobKind, BlobWriter, SectionInfo};
     use crate::wire::{ElementSize, ListPosition};
+    use crate::{to_canonical_bytes, Hollow, Struct};
+
+    #[derive(Hollow, Clone, Debug, PartialEq)]
+    #[hollow(crate = "crate", primary_key(id))]
+    pub(super) struct Item {
+        pub(super) id: u64,
+        pub(super) name: String,
+    }
+
+    /// A snapshot of items at ordinals 0, 2 and 3 (out of 5), with the
+    /// producer's checksum.
+    pub(super) fn snapshot() -> ReadState {
+        let items: Vec<(u32, Vec<u8>)> = [0u32, 2, 3]
+            .iter()
+            .map(|&o| {
+                let item = Item {
+                    id: o as u64 * 10,
+                    name: format!("item {o}"),
+                };
+                (o, to_canonical_bytes(&item).unwrap())
+            })
+            .collect();
+        let checksum = items.iter().fold(0u64, |c, (o, b)| {
+            c.wrapping_add(state_mix(*o, hash_bytes(b)))
+        });
+        let section = snapshot_section(
+            Item::SIZE,
+            5,
+            &[0b1101],
+            items.iter().map(|(o, b)| (*o, &b[..])),
+        )
+        .unwrap();
+        let mut w = BlobWriter::new(BlobKind::Snapshot, 3, 3, 0, 0xfeed);
+        let mut info = SectionInfo::snapshot("Item", 3, 5);
+        info.state_checksum = checksum;
+        w.add_section(info, section);
+        let bytes = w.finish(Item::schema(), &[]).unwrap();
+        ReadState::open_snapshot(BlobName::Snapshot(3), Arc::new(bytes)).unwrap()
+    }
+
+    /// A delta is applied against the indexes as they stood when it
+    /// started: one a reader builds on the state left meanwhile is not
+    /// carried over (it was not updated by the delta), and the state
+    /// reached builds it anew; one built before is carried over.
+    #[test]
+    fn an_index_built_while_a_delta_applies_is_not_carried_over() {
+        let spec = IndexSpec::of::<ItemPrimaryKey>();
+        let options = IndexOptions {
+            lazy: true,
+            ..IndexOptions::default()
+        };
+        let state = snapshot().with_indexes(&[spec], options).unwrap();
+        let before = state.indexes.standing();
+        assert!(!before.maintains("Item"));
+        // A reader builds the index on the state being left.
+        assert_eq!(
+            state.index::<ItemPrimaryKey>().get(20).map(|r| r.id()),
+            Some(20)
+        );
+        let built = |set: &IndexSet| set.snapshot().iter().any(|s| s.data.get().is_some());
+        let (carried, _) = state
+            .indexes
+            .apply_change(&before, &HashMap::new(), &state)
+            .unwrap();
+        assert!(
+            !built(&carried),
+            "an index the delta did not update was carried over"
+        );
+        let after = state.indexes.standing();
+        assert!(after.maintains("Item"));
+        let (carried, _) = state
+            .indexes
+            .apply_change(&after, &HashMap::new(), &state)
+            .unwrap();
+        assert!(built(&carried));
+    }
 
     #[test]
     fn record_lists_are_read_only_inside_their_segment() {

@@ -170,47 +170,7 @@ impl ReadState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blob::state_mix;
-    use crate::encode::hash_bytes;
-    use crate::{to_canonical_bytes, Hollow, Struct};
-
-    #[derive(Hollow, Clone, Debug, PartialEq)]
-    #[hollow(crate = "crate", primary_key(id))]
-    struct Item {
-        id: u64,
-        name: String,
-    }
-
-    /// A snapshot of items at ordinals 0, 2 and 3 (out of 5), with the
-    /// producer's checksum.
-    fn snapshot() -> ReadState {
-        let items: Vec<(u32, Vec<u8>)> = [0u32, 2, 3]
-            .iter()
-            .map(|&o| {
-                let item = Item {
-                    id: o as u64 * 10,
-                    name: format!("item {o}"),
-                };
-                (o, to_canonical_bytes(&item).unwrap())
-            })
-            .collect();
-        let checksum = items.iter().fold(0u64, |c, (o, b)| {
-            c.wrapping_add(state_mix(*o, hash_bytes(b)))
-        });
-        let section = snapshot_section(
-            Item::SIZE,
-            5,
-            &[0b1101],
-            items.iter().map(|(o, b)| (*o, &b[..])),
-        )
-        .unwrap();
-        let mut w = BlobWriter::new(BlobKind::Snapshot, 3, 3, 0, 0xfeed);
-        let mut info = SectionInfo::snapshot("Item", 3, 5);
-        info.state_checksum = checksum;
-        w.add_section(info, section);
-        let bytes = w.finish(Item::schema(), &[]).unwrap();
-        ReadState::open_snapshot(BlobName::Snapshot(3), Arc::new(bytes)).unwrap()
-    }
+    use crate::read_state::tests::{snapshot, Item};
 
     #[test]
     fn a_rewrite_keeps_ordinals_and_refuses_records_off_their_checksum() {
