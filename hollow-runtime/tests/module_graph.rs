@@ -5,7 +5,8 @@
 //!
 //! The graph is read from the sources: a module depends on another when a
 //! line of its code (comments and `#[cfg(test)] mod tests` blocks aside)
-//! names `crate::other`, alone or inside `use crate::{…}`.
+//! names `crate::other`, alone or inside `use crate::{…}`, or an item the
+//! crate root re-exports from it (`crate::ReadState` is `read_state`'s).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -34,8 +35,37 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
-/// The modules `code` names through `crate::`.
-fn named(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+/// The items `lib` re-exports from the crate's own modules (`pub use
+/// module::{A, B};`), by name.
+fn reexports(lib: &str, modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for stmt in code(lib).split(';') {
+        let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, items)) = rest.split_once("::") else {
+            continue;
+        };
+        if !modules.contains(module) {
+            continue;
+        }
+        for item in items.trim_matches(|c| c == '{' || c == '}').split(',') {
+            let name = item.trim().rsplit("::").next().unwrap_or("").trim();
+            if !name.is_empty() {
+                out.insert(name.to_string(), module.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The modules `code` names through `crate::` (directly, or through an
+/// item of `roots`, the crate root's re-exports).
+fn named(
+    code: &str,
+    modules: &BTreeSet<String>,
+    roots: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut rest = code;
     while let Some(i) = rest.find("crate::") {
@@ -54,6 +84,8 @@ fn named(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
                 .collect();
             if modules.contains(&name) {
                 out.insert(name);
+            } else if let Some(module) = roots.get(&name) {
+                out.insert(module.clone());
             }
         }
     }
@@ -116,6 +148,14 @@ fn no_module_imports_one_that_imports_it_back() {
         "the runtime's modules were not found in {}: {modules:?}",
         src.display()
     );
+    let roots = reexports(
+        &std::fs::read_to_string(src.join("lib.rs")).unwrap(),
+        &modules,
+    );
+    assert!(
+        roots.get("ReadState").map(String::as_str) == Some("read_state"),
+        "the root's re-exports were not read: {roots:?}"
+    );
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in &all {
         let module = module_of(path);
@@ -124,7 +164,7 @@ fn no_module_imports_one_that_imports_it_back() {
         }
         let text = std::fs::read_to_string(path).unwrap();
         let deps = graph.entry(module.clone()).or_default();
-        deps.extend(named(&code(&text), &modules));
+        deps.extend(named(&code(&text), &modules, &roots));
         deps.remove(&module);
     }
     let cycles: Vec<String> = modules
@@ -139,10 +179,24 @@ fn no_module_imports_one_that_imports_it_back() {
 /// code, and nothing in a comment.
 #[test]
 fn imports_are_read_from_code_only() {
-    let modules: BTreeSet<String> = ["blob", "store", "index"].map(String::from).into();
-    let text = "use crate::{blob::BlobName, error::Error};\n// crate::store\nlet x = crate::index::f();\n#[cfg(test)]\nmod tests {\n use crate::store;\n}\n";
-    let found = named(&code(text), &modules);
-    assert_eq!(found, ["blob", "index"].map(String::from).into());
+    let modules: BTreeSet<String> = ["blob", "store", "index", "read_state"]
+        .map(String::from)
+        .into();
+    let roots = reexports(
+        "pub use read_state::{RawRecords, ReadState};\npub use hollow_core::Value;\n",
+        &modules,
+    );
+    assert_eq!(
+        roots.get("ReadState").map(String::as_str),
+        Some("read_state")
+    );
+    assert!(!roots.contains_key("Value"));
+    let text = "use crate::{blob::BlobName, error::Error};\n// crate::store\nlet x = crate::index::f();\nlet s: crate::ReadState;\n#[cfg(test)]\nmod tests {\n use crate::store;\n}\n";
+    let found = named(&code(text), &modules, &roots);
+    assert_eq!(
+        found,
+        ["blob", "index", "read_state"].map(String::from).into()
+    );
     let graph: BTreeMap<String, BTreeSet<String>> = [
         ("a".to_string(), ["b".to_string()].into()),
         ("b".to_string(), ["a".to_string()].into()),
