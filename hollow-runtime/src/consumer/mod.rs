@@ -1299,12 +1299,12 @@ async fn execute(
             // Indexes first used in the state held are kept too.
             let mut specs = inner.indexes.clone();
             if let Some(cur) = current {
-                for s in cur.index_set().snapshot() {
+                for spec in cur.index_set().specs() {
                     if !specs
                         .iter()
-                        .any(|x| x.type_name() == s.spec.type_name() && x.name() == s.spec.name())
+                        .any(|x| x.type_name() == spec.type_name() && x.name() == spec.name())
                     {
-                        specs.push(s.spec.clone());
+                        specs.push(spec);
                     }
                 }
             }

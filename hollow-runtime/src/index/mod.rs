@@ -72,7 +72,7 @@ pub(crate) use data::{key_at_is, Change, IndexData, ReadFn};
 pub(crate) use lookup::{find_unique, lookups, GroupOrdinals, LookupRecords, UniqueLookup};
 pub(crate) use posting::Ordinals;
 pub(crate) use read_ahead::KeyReads;
-pub(crate) use set::{IndexOptions, IndexSet, IndexSlot, IndexSource, TypeDelta};
+pub(crate) use set::{IndexOptions, IndexSet, IndexSource, TypeDelta};
 
 pub use hollow_core::index::{
     IndexDef, IndexKind, IndexVisitor, Indexed, ManyRecordsPerKey, OneRecordPerKey, PrimaryKeyed,

@@ -118,8 +118,8 @@ pub(crate) struct IndexOptions {
 /// The indexes of one state.
 #[derive(Default)]
 pub(crate) struct IndexSet {
-    pub(crate) slots: RwLock<Vec<Arc<IndexSlot>>>,
-    pub(crate) options: IndexOptions,
+    slots: RwLock<Vec<Arc<IndexSlot>>>,
+    options: IndexOptions,
 }
 
 /// An index's update: the slot of the state reached, and how long it took.
@@ -135,11 +135,39 @@ const PARALLEL_BUILD_MIN: usize = 100_000;
 
 impl IndexSet {
     /// A set of `slots`, kept with `options`.
-    pub(crate) fn of(slots: Vec<Arc<IndexSlot>>, options: IndexOptions) -> IndexSet {
+    fn of(slots: Vec<Arc<IndexSlot>>, options: IndexOptions) -> IndexSet {
         IndexSet {
             slots: RwLock::new(slots),
             options,
         }
+    }
+
+    /// A set of the indexes `specs`, none built yet, kept with `options`.
+    pub(crate) fn for_specs(specs: &[IndexSpec], options: IndexOptions) -> IndexSet {
+        IndexSet::of(specs.iter().cloned().map(IndexSlot::new).collect(), options)
+    }
+
+    /// Another set holding the same indexes (built or not), for a state
+    /// with the same records.
+    pub(crate) fn sharing(&self) -> IndexSet {
+        IndexSet::of(self.snapshot(), self.options)
+    }
+
+    /// The specs of the indexes in the set.
+    pub(crate) fn specs(&self) -> Vec<IndexSpec> {
+        self.snapshot().iter().map(|s| s.spec.clone()).collect()
+    }
+
+    /// Builds every index not built yet over `source`, unless the set
+    /// builds its indexes on first use.
+    ///
+    /// # Errors
+    /// As [`IndexSet::build_all`].
+    pub(crate) fn build_unless_lazy(&self, source: &dyn IndexSource) -> Result<(), String> {
+        if self.options.lazy {
+            return Ok(());
+        }
+        self.build_all(source)
     }
 
     pub(crate) fn find(&self, type_name: &str, name: &str) -> Option<Arc<IndexSlot>> {
@@ -170,7 +198,7 @@ impl IndexSet {
         s
     }
 
-    pub(crate) fn snapshot(&self) -> Vec<Arc<IndexSlot>> {
+    fn snapshot(&self) -> Vec<Arc<IndexSlot>> {
         self.slots.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 

@@ -32,8 +32,7 @@ use crate::blob::{state_mix, BlobName};
 use crate::encode::hash_bytes;
 use crate::error::{Error, ErrorKind};
 use crate::index::{
-    IndexOptions, IndexSet, IndexSlot, IndexSource, IndexSpec, LookupRecords, ReadFn, TypeDelta,
-    UniqueLookup,
+    IndexOptions, IndexSet, IndexSource, IndexSpec, LookupRecords, ReadFn, TypeDelta, UniqueLookup,
 };
 use crate::record::Struct;
 use crate::wire::{as_le_bytes, canonicalize_struct, ListReader, StructReader};
@@ -705,9 +704,7 @@ impl ReadState {
         self.indexes = Arc::new(set);
         self.index_updates = Arc::new(times);
         self.index_update = started.elapsed();
-        if !self.indexes.options.lazy {
-            self.indexes.build_all(&*self).map_err(fail)?;
-        }
+        self.indexes.build_unless_lazy(&*self).map_err(fail)?;
         Ok(())
     }
 
@@ -759,16 +756,13 @@ impl ReadState {
         if options.check_records {
             self.check_records()?;
         }
-        let set = IndexSet::of(specs.iter().cloned().map(IndexSlot::new).collect(), options);
-        self.indexes = Arc::new(set);
-        if !options.lazy {
-            self.indexes.build_all(&self).map_err(|e| {
-                Error::new(
-                    ErrorKind::CorruptBlob,
-                    format!("version {}: {e}", self.version),
-                )
-            })?;
-        }
+        self.indexes = Arc::new(IndexSet::for_specs(specs, options));
+        self.indexes.build_unless_lazy(&self).map_err(|e| {
+            Error::new(
+                ErrorKind::CorruptBlob,
+                format!("version {}: {e}", self.version),
+            )
+        })?;
         Ok(self)
     }
 
@@ -1415,7 +1409,7 @@ mod tests {
             state.index::<ItemPrimaryKey>().get(20).map(|r| r.id()),
             Some(20)
         );
-        let built = |set: &IndexSet| set.snapshot().iter().any(|s| s.data.get().is_some());
+        let built = |set: &IndexSet| set.standing().maintains("Item");
         let (carried, _) = state
             .indexes
             .apply_change(&before, &HashMap::new(), &state)

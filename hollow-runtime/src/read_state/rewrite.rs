@@ -15,7 +15,6 @@ use std::sync::Arc;
 use super::{LoadedBlob, ReadState, TypeRead};
 use crate::blob::{snapshot_section, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
-use crate::index::IndexSet;
 use crate::read_state::BlobBytes;
 
 impl ReadState {
@@ -116,7 +115,7 @@ impl ReadState {
             self.only.as_deref(),
             self.checks.clone(),
         )?;
-        out.indexes = Arc::new(IndexSet::of(self.indexes.snapshot(), self.indexes.options));
+        out.indexes = Arc::new(self.indexes.sharing());
         out.index_update = self.index_update;
         out.index_updates = self.index_updates.clone();
         Ok(out)
