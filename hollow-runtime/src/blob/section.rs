@@ -3,6 +3,7 @@
 use hollow_schema::StructSize;
 
 use super::{BlobError, BlobErrorKind};
+use crate::bits::Bits;
 use crate::wire::{list_ptr, splice_record, struct_ptr, ElementSize};
 
 /// Most words a section message may have: Cap'n Proto pointer offsets and
@@ -101,7 +102,7 @@ pub fn snapshot_section<'r>(
         );
         put(&mut out, tag, tag_word(ordinal_limit, size));
     }
-    let mut seen = vec![0u64; bitmap_words];
+    let mut seen = Bits::default();
     for (ordinal, bytes) in records {
         if ordinal >= ordinal_limit {
             return Err(bad_record(
@@ -109,14 +110,13 @@ pub fn snapshot_section<'r>(
                 &format!("past the ordinal limit {ordinal_limit}"),
             ));
         }
-        let (w, bit) = (ordinal as usize / 64, 1u64 << (ordinal % 64));
-        if bits[w] & bit == 0 {
+        if (bits[ordinal as usize / 64] >> (ordinal % 64)) & 1 == 0 {
             return Err(bad_record(ordinal, "the ordinal is not marked populated"));
         }
-        if seen[w] & bit != 0 {
+        if seen.get(ordinal) {
             return Err(bad_record(ordinal, "the ordinal is given twice"));
         }
-        seen[w] |= bit;
+        seen.set(ordinal, true);
         let slot = tag + 1 + (ordinal as u64 * per) as usize;
         splice_record(&mut out, slot, size.data_words, size.pointers, bytes)
             .map_err(|e| bad_record(ordinal, e))?;
@@ -126,9 +126,9 @@ pub fn snapshot_section<'r>(
     }
     if let Some((w, (b, s))) = bits
         .iter()
-        .zip(&seen)
+        .zip(seen.words(ordinal_limit))
         .enumerate()
-        .find(|(_, (b, s))| b != s)
+        .find(|(_, (b, s))| **b != *s)
     {
         let ordinal = w as u32 * 64 + (b ^ s).trailing_zeros();
         return Err(bad_record(

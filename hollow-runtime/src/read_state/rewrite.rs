@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::{LoadedBlob, ReadState, TypeRead};
+use crate::bits::Bits;
 use crate::blob::{snapshot_section, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::read_state::BlobBytes;
@@ -130,14 +131,14 @@ impl ReadState {
             .ok_or_else(|| format!("type {name} is not in the schema"))?
             .size;
         let limit = t.table.limit();
-        let mut populated = vec![0u64; (limit as usize).div_ceil(64)];
+        let mut populated = Bits::default();
         // Every record's canonical bytes, one after another.
         let mut all: Vec<u8> = Vec::new();
         let mut ends: Vec<(u32, usize)> = Vec::with_capacity(t.count as usize);
         let (_, checksum) = self
             .walk_records(t, &mut Vec::new(), |o, b| {
                 all.extend_from_slice(b);
-                populated[o as usize / 64] |= 1 << (o % 64);
+                populated.set(o, true);
                 ends.push((o, all.len()));
             })
             .map_err(|e| format!("{name} {e}"))?;
@@ -152,7 +153,7 @@ impl ReadState {
         }
         let starts = std::iter::once(0).chain(ends.iter().map(|&(_, e)| e));
         let records = ends.iter().zip(starts).map(|(&(o, e), s)| (o, &all[s..e]));
-        let bytes = snapshot_section(size, limit, &populated, records)
+        let bytes = snapshot_section(size, limit, &populated.words(limit), records)
             .map_err(|e| format!("type {name}: {e}"))?;
         let info = SectionInfo {
             type_name: name.clone(),
