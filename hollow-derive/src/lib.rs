@@ -156,9 +156,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 /// give one (`#[hollow(crate = "…")]`), found in the deriving crate's
 /// `Cargo.toml` by [`choose_crate`].
 fn default_crate(input: &DeriveInput) -> syn::Result<syn::Path> {
-    choose_crate(proc_macro_crate::crate_name).map_err(|message| {
-        syn::Error::new_spanned(&input.ident, message)
-    })
+    choose_crate(proc_macro_crate::crate_name)
+        .map_err(|message| syn::Error::new_spanned(&input.ident, message))
 }
 
 /// The message of the one error a derive reports when the deriving crate's
@@ -221,28 +220,35 @@ mod tests {
     fn core_is_chosen_over_a_runtime_dev_dependency() {
         // A models crate: hollow-core in [dependencies], hollow-runtime in
         // [dev-dependencies] (the lookup sees both).
-        let deps = [("hollow-runtime", "hollow_runtime"), ("hollow-core", "hollow_core")];
+        let deps = [
+            ("hollow-runtime", "hollow_runtime"),
+            ("hollow-core", "hollow_core"),
+        ];
         assert_eq!(choose(&deps).unwrap(), "::hollow_core");
     }
 
     #[test]
     fn runtime_alone_and_renames_are_used() {
-        assert_eq!(choose(&[("hollow-runtime", "hollow_runtime")]).unwrap(), "::hollow_runtime");
+        assert_eq!(
+            choose(&[("hollow-runtime", "hollow_runtime")]).unwrap(),
+            "::hollow_runtime"
+        );
         assert_eq!(choose(&[("hollow-core", "hc")]).unwrap(), "::hc");
     }
 
     #[test]
     fn neither_crate_is_one_error() {
         assert_eq!(choose(&[("serde", "serde")]), Err(NO_SUPPORT_CRATE));
-        let unreadable = choose_crate(|_| {
-            Err(Error::NotFound(PathBuf::from("Cargo.toml")))
-        });
+        let unreadable = choose_crate(|_| Err(Error::NotFound(PathBuf::from("Cargo.toml"))));
         assert_eq!(unreadable.unwrap_err(), NO_SUPPORT_CRATE);
     }
 
     #[test]
     fn no_manifest_dir_falls_back_to_runtime() {
         let path = choose_crate(|_| Err(Error::CargoManifestDirNotSet)).unwrap();
-        assert_eq!(path.to_token_stream().to_string().replace(' ', ""), "::hollow_runtime");
+        assert_eq!(
+            path.to_token_stream().to_string().replace(' ', ""),
+            "::hollow_runtime"
+        );
     }
 }
