@@ -1,6 +1,6 @@
 //! The build-script path: `build.rs` runs `hollow_codegen::compile_to_out_dir`
 //! on the example schemas, and `include_generated!()` brings the modules in.
-//! They are the same types as the checked-in `src/gen` (same schema text,
+//! They are the same types as the checked-in `models/src/gen` (same schema text,
 //! same encoding).
 
 #[allow(unreachable_pub, dead_code, missing_docs)]

@@ -5,7 +5,7 @@
 
 use hollow_schema::Key;
 
-use crate::record::{KeyHasher, Record};
+use crate::record::{key_by_encoding, KeyHasher, Record};
 use crate::value::Value;
 
 /// What an index maps a key to.
@@ -94,14 +94,10 @@ pub trait IndexDef: Sized + 'static {
     /// comparison of the key's fields for primary and unique keys.
     #[inline]
     fn key_matches(r: &<Self::Record as Value>::Ref<'_>, key: &Self::Key<'_>) -> bool {
-        let mut q = KeyHasher::new();
-        Self::encode_key(key, &mut q);
-        let mut h = KeyHasher::new();
-        let mut found = false;
-        Self::each_key(r, &mut h, &mut |k: &[u8]| {
-            found |= crate::bytes::eq(k, q.bytes())
-        });
-        found
+        key_by_encoding(
+            |q| Self::encode_key(key, q),
+            |h, mut f| Self::each_key(r, h, &mut f),
+        )
     }
 }
 
@@ -130,13 +126,9 @@ pub trait PrimaryKeyed: Record {
     /// compares encodings; the derive generates a direct comparison.
     #[inline]
     fn primary_key_matches(r: &Self::Ref<'_>, key: &Self::PrimaryKeyRef<'_>) -> bool {
-        let mut q = KeyHasher::new();
-        Self::encode_primary_key(key, &mut q);
-        let mut h = KeyHasher::new();
-        let mut found = false;
-        <Self::Index as IndexDef>::each_key(r, &mut h, &mut |k: &[u8]| {
-            found |= crate::bytes::eq(k, q.bytes())
-        });
-        found
+        key_by_encoding(
+            |q| Self::encode_primary_key(key, q),
+            |h, mut f| <Self::Index as IndexDef>::each_key(r, h, &mut f),
+        )
     }
 }

@@ -29,7 +29,7 @@ use crate::wire::ListReader;
 /// assert_eq!(movie.genres().get(1), Some("crime"));
 /// assert_eq!(movie.genres().iter().collect::<Vec<_>>(), ["drama", "crime"]);
 /// ```
-pub struct List<'a, T: Element> {
+pub struct List<'a, T> {
     reader: ListReader<'a>,
     _t: PhantomData<fn() -> T>,
 }

@@ -135,7 +135,9 @@ pub fn not_in_schema(v: u16) -> NotInSchema {
 }
 
 /// The Rust field names of a derived struct or group: what a nested key
-/// path (`actor.id`) is checked against, at compile time.
+/// path (`actor.id`) is checked against, at compile time. Every other field
+/// type has none (the types here, and derived enums and unions), so a path
+/// continuing past one fails that check with a message naming the path.
 #[diagnostic::on_unimplemented(
     message = "a key path continues past `{Self}`, which has no fields",
     label = "only a struct or group with #[derive(Hollow)] has fields a key path can name"
@@ -143,6 +145,38 @@ pub fn not_in_schema(v: u16) -> NotInSchema {
 pub trait Fields {
     /// The Rust names of the fields, in declaration order.
     const FIELDS: &'static [&'static str];
+}
+
+macro_rules! no_fields {
+    ($($t:ty),*) => {$(
+        impl Fields for $t {
+            const FIELDS: &'static [&'static str] = &[];
+        }
+    )*};
+}
+
+no_fields!(
+    bool,
+    u8,
+    i8,
+    u16,
+    i16,
+    u32,
+    i32,
+    f32,
+    u64,
+    i64,
+    f64,
+    (),
+    String
+);
+
+impl<T> Fields for Vec<T> {
+    const FIELDS: &'static [&'static str] = &[];
+}
+
+impl<T> Fields for Option<T> {
+    const FIELDS: &'static [&'static str] = &[];
 }
 
 /// Whether `name` is one of `names` (a `const fn` string comparison).

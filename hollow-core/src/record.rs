@@ -186,8 +186,11 @@ pub fn key_hash(bytes: &[u8]) -> u64 {
 pub trait FieldAt<const NAME: u64>: Value {
     /// The field's Cap'n Proto name.
     const NAME: &'static str;
-    /// The field's type. (A [`Value`], required where it is read: a field
-    /// type that is not one is reported once, at the field.)
+    /// The field's type: always a [`Value`] in derived impls, but not
+    /// bounded here, so a field type that is not one is reported once, at
+    /// the field. Generic code over `S: FieldAt<N>` that reads the field in
+    /// place or uses it as a value states the bound itself
+    /// (`where S::Type: Value`), as [`FieldAt::get_ref`] does.
     type Type;
     /// The field of an owned value.
     fn get(&self) -> &Self::Type;
@@ -283,6 +286,22 @@ pub(crate) fn key_at_by_encoding(
     each(&mut h, &mut |k: &[u8]| {
         found |= i == pos && k == q.bytes();
         i += 1;
+    });
+    found
+}
+
+/// Whether any of the keys `each` reports (with a hasher to encode them in)
+/// has the encoding `encode` writes: the comparison by encodings behind the
+/// defaults of `IndexDef::key_matches` and `PrimaryKeyed::primary_key_matches`.
+pub(crate) fn key_by_encoding(
+    encode: impl FnOnce(&mut KeyHasher),
+    each: impl FnOnce(&mut KeyHasher, &mut dyn FnMut(&[u8])),
+) -> bool {
+    let mut q = KeyHasher::new();
+    encode(&mut q);
+    let (mut h, mut found) = (KeyHasher::new(), false);
+    each(&mut h, &mut |k: &[u8]| {
+        found |= crate::bytes::eq(k, q.bytes())
     });
     found
 }
@@ -415,7 +434,9 @@ impl KeyPart for Vec<u8> {
 }
 
 /// A list indexes each element. (`Vec<u8>` is `Data`, not a list of
-/// elements, and is no hash index type.)
+/// elements, and is no hash index type.) Not recommended in errors, so a
+/// list of non-key elements reports `HashKeyPart`'s own message.
+#[diagnostic::do_not_recommend]
 impl<T> HashKeyPart for Vec<T>
 where
     T: KeyPart,

@@ -182,6 +182,11 @@ fn enum_inherent(
 /// values) impls.
 fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> TokenStream {
     quote! {
+        // No fields: a key path cannot continue past it.
+        #[automatically_derived]
+        impl #krate::__private::Fields for #name {
+            const FIELDS: &'static [&'static str] = &[];
+        }
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
@@ -496,6 +501,11 @@ fn union_value_impl(m: &UnionModel<'_>) -> TokenStream {
         }}
     });
     quote! {
+        // No fields: a key path cannot continue past it.
+        #[automatically_derived]
+        impl #krate::__private::Fields for #name {
+            const FIELDS: &'static [&'static str] = &[];
+        }
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {

@@ -52,6 +52,21 @@ pub(crate) struct ResolvedPath {
     pub(crate) consts: Vec<(String, TokenStream)>,
 }
 
+/// The name of the record's const holding the field id that key path
+/// prefix `segments` (two or more) ends at, which compile errors about the
+/// path name: `key_path_actor_id` for `actor.id`. Segments are joined by
+/// `_`, or by `__` when one of them holds a `_` (`key_path_lead_actor__id`):
+/// two different prefixes share a name only if a segment begins or ends
+/// with `_` or holds `__`.
+fn path_const_name(segments: &[&str]) -> String {
+    let sep = if segments.iter().any(|s| s.contains('_')) {
+        "__"
+    } else {
+        "_"
+    };
+    format!("key_path_{}", segments.join(sep))
+}
+
 fn strip_raw(s: &str) -> &str {
     s.strip_prefix("r#").unwrap_or(s)
 }
@@ -128,24 +143,28 @@ fn resolve(
             .iter()
             .map(|s| strip_raw(s))
             .collect();
-        let const_name = format_ident!("key_path__{}", prefix.join("__"), span = span);
-        let missing = format!(
-            "key path `{}`: `{}` has no field `{seg}`",
-            path.segments
-                .iter()
-                .map(|s| strip_raw(s))
-                .collect::<Vec<_>>()
-                .join("."),
-            prefix[..prefix.len() - 1].join("."),
+        let const_name = format_ident!("{}", path_const_name(&prefix), span = span);
+        let whole = path
+            .segments
+            .iter()
+            .map(|s| strip_raw(s))
+            .collect::<Vec<_>>()
+            .join(".");
+        let outer_path = prefix[..prefix.len() - 1].join(".");
+        let missing = format!("key path `{whole}`: `{outer_path}` has no field `{seg}`");
+        let no_fields = format!(
+            "key path `{whole}`: `{outer_path}` has no fields (a key path continues only \
+             through a struct or group with #[derive(Hollow)])"
         );
         let def = quote_spanned! {span=>
             #[doc(hidden)]
             #[allow(non_upper_case_globals)]
             const #const_name: u64 = {
-                if !#krate::__private::has_field(
-                    <#outer as #krate::__private::Fields>::FIELDS,
-                    #seg,
-                ) {
+                let fields = <#outer as #krate::__private::Fields>::FIELDS;
+                if fields.is_empty() {
+                    ::core::panic!(#no_fields);
+                }
+                if !#krate::__private::has_field(fields, #seg) {
                     ::core::panic!(#missing);
                 }
                 #krate::field_id(#seg)
@@ -248,4 +267,17 @@ pub(crate) fn resolve_key(
         }
     }
     ok.then_some(ResolvedKey { paths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_const_name;
+
+    #[test]
+    fn path_const_names_read_as_the_path_and_stay_apart() {
+        assert_eq!(path_const_name(&["actor", "id"]), "key_path_actor_id");
+        assert_eq!(path_const_name(&["a", "b", "c"]), "key_path_a_b_c");
+        assert_eq!(path_const_name(&["a_b", "c"]), "key_path_a_b__c");
+        assert_eq!(path_const_name(&["a", "b_c"]), "key_path_a__b_c");
+    }
 }

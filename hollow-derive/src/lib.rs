@@ -34,7 +34,8 @@
 //!   each element;
 //! - `rename = "Name"`: the Cap'n Proto type name;
 //! - `crate = "path"`: where `hollow_runtime` or `hollow_core` is (for
-//!   re-exports; by default, whichever of the two the crate depends on);
+//!   re-exports; by default `hollow_core` when the crate's `Cargo.toml`
+//!   lists it, else `hollow_runtime`, and one error when it lists neither);
 //! - `nested`: a struct used only inside records, not a record type;
 //! - `group`: a group, stored inline in the sections of the struct that
 //!   has a field of this type.
@@ -117,7 +118,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             "generic types cannot derive Hollow: a record type has one fixed Cap'n Proto layout",
         );
     }
-    let krate = c.krate.clone().unwrap_or_else(default_crate);
+    let krate = match c.krate.clone() {
+        Some(krate) => krate,
+        None => default_crate(input)?,
+    };
     let out = match &input.data {
         Data::Struct(s) => match &s.fields {
             Fields::Named(named) => structs::expand(&mut cx, input, named, &c, &krate),
@@ -150,21 +154,102 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 }
 
 /// The path derived code names its support crate by, when the type does not
-/// give one (`#[hollow(crate = "…")]`): `hollow_runtime` or `hollow_core`,
-/// whichever the deriving crate's `Cargo.toml` depends on (by the name it
-/// gives the dependency), `hollow_runtime` when neither is found. Each of
-/// the two crates names itself by its own name (`extern crate self`), so
-/// its doctests and tests resolve the same path.
-fn default_crate() -> syn::Path {
-    use proc_macro_crate::{crate_name, FoundCrate};
-    for package in ["hollow-runtime", "hollow-core"] {
-        let name = match crate_name(package) {
+/// give one (`#[hollow(crate = "…")]`), found in the deriving crate's
+/// `Cargo.toml` by [`choose_crate`].
+fn default_crate(input: &DeriveInput) -> syn::Result<syn::Path> {
+    choose_crate(proc_macro_crate::crate_name)
+        .map_err(|message| syn::Error::new_spanned(&input.ident, message))
+}
+
+/// The message of the one error a derive reports when the deriving crate's
+/// `Cargo.toml` names neither support crate (or cannot be read).
+const NO_SUPPORT_CRATE: &str = "#[derive(Hollow)] needs `hollow-core` or `hollow-runtime` \
+     in this crate's [dependencies]; or name the crate that re-exports them \
+     with #[hollow(crate = \"path::to\")]";
+
+/// Picks the support crate path from `lookup` (which maps a package name
+/// to how the deriving crate names it, as `proc_macro_crate::crate_name`
+/// does): `hollow-core` first, since any crate that lists it (as a normal
+/// or a dev-dependency, or `hollow-runtime` itself) can name it and it holds
+/// every item derived code uses; then `hollow-runtime`, which re-exports
+/// them. `hollow-core` names itself `hollow_core` (`extern crate self`), so
+/// its own tests resolve the same path. When
+/// `CARGO_MANIFEST_DIR` is unset (not built by Cargo) the path is
+/// `::hollow_runtime`; when neither crate is found the error is
+/// [`NO_SUPPORT_CRATE`].
+fn choose_crate(
+    lookup: impl Fn(&str) -> Result<proc_macro_crate::FoundCrate, proc_macro_crate::Error>,
+) -> Result<syn::Path, &'static str> {
+    use proc_macro_crate::{Error, FoundCrate};
+    for package in ["hollow-core", "hollow-runtime"] {
+        let name = match lookup(package) {
             Ok(FoundCrate::Itself) => package.replace('-', "_"),
             Ok(FoundCrate::Name(name)) => name,
+            Err(Error::CargoManifestDirNotSet) => return Ok(syn::parse_quote!(::hollow_runtime)),
             Err(_) => continue,
         };
         let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
-        return syn::parse_quote!(::#ident);
+        return Ok(syn::parse_quote!(::#ident));
     }
-    syn::parse_quote!(::hollow_runtime)
+    Err(NO_SUPPORT_CRATE)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use proc_macro_crate::{Error, FoundCrate};
+    use quote::ToTokens;
+
+    use super::{choose_crate, NO_SUPPORT_CRATE};
+
+    /// `choose_crate` over a manifest holding `deps` (package, name).
+    fn choose(deps: &[(&str, &str)]) -> Result<String, &'static str> {
+        choose_crate(|package| {
+            deps.iter()
+                .find(|(p, _)| *p == package)
+                .map(|(_, name)| FoundCrate::Name((*name).to_owned()))
+                .ok_or_else(|| Error::CrateNotFound {
+                    crate_name: package.to_owned(),
+                    path: PathBuf::from("Cargo.toml"),
+                })
+        })
+        .map(|path| path.to_token_stream().to_string().replace(' ', ""))
+    }
+
+    #[test]
+    fn core_is_chosen_over_a_runtime_dev_dependency() {
+        // A models crate: hollow-core in [dependencies], hollow-runtime in
+        // [dev-dependencies] (the lookup sees both).
+        let deps = [
+            ("hollow-runtime", "hollow_runtime"),
+            ("hollow-core", "hollow_core"),
+        ];
+        assert_eq!(choose(&deps).unwrap(), "::hollow_core");
+    }
+
+    #[test]
+    fn runtime_alone_and_renames_are_used() {
+        assert_eq!(
+            choose(&[("hollow-runtime", "hollow_runtime")]).unwrap(),
+            "::hollow_runtime"
+        );
+        assert_eq!(choose(&[("hollow-core", "hc")]).unwrap(), "::hc");
+    }
+
+    #[test]
+    fn neither_crate_is_one_error() {
+        assert_eq!(choose(&[("serde", "serde")]), Err(NO_SUPPORT_CRATE));
+        let unreadable = choose_crate(|_| Err(Error::NotFound(PathBuf::from("Cargo.toml"))));
+        assert_eq!(unreadable.unwrap_err(), NO_SUPPORT_CRATE);
+    }
+
+    #[test]
+    fn no_manifest_dir_falls_back_to_runtime() {
+        let path = choose_crate(|_| Err(Error::CargoManifestDirNotSet)).unwrap();
+        assert_eq!(
+            path.to_token_stream().to_string().replace(' ', ""),
+            "::hollow_runtime"
+        );
+    }
 }

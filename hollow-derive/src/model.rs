@@ -69,7 +69,7 @@ pub(crate) struct StructModel<'a> {
     pub(crate) uniques: Vec<ResolvedKey>,
     /// The resolved hash indexes.
     pub(crate) hashes: Vec<ResolvedKey>,
-    /// Where `hollow_runtime` is.
+    /// The path of the support crate (`hollow_core` or `hollow_runtime`).
     pub(crate) krate: &'a syn::Path,
 }
 

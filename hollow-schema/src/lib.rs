@@ -7,7 +7,7 @@
 //! matches the official compiler offset for offset.
 //!
 //! The IR comes from two places and goes to one:
-//! - `#[derive(Hollow)]` builds it for a Rust type (see `hollow-runtime`);
+//! - `#[derive(Hollow)]` builds it for a Rust type (see `hollow-core`);
 //! - `from_request` (behind the `request` feature) reads it from a Cap'n
 //!   Proto `CodeGeneratorRequest`;
 //! - [`to_capnp`] writes it back as `.capnp` text that any Cap'n Proto

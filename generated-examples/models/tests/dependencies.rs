@@ -1,5 +1,5 @@
 //! A crate of record types builds no runtime: `cargo tree` of this crate's
-//! normal dependencies shows `hollow-core` and none of the runtime's
+//! normal and build dependencies shows `hollow-core` and none of the runtime's
 //! dependencies (no async runtime, JSON, memory maps, object stores or
 //! Cap'n Proto reader).
 
@@ -26,7 +26,7 @@ fn record_types_depend_on_hollow_core_alone() {
             "tree",
             "--locked",
             "-e",
-            "normal",
+            "normal,build",
             "--prefix",
             "none",
             "--manifest-path",
