@@ -35,7 +35,10 @@
 //! - `rename = "Name"`: the Cap'n Proto type name;
 //! - `crate = "path"`: where `hollow_runtime` or `hollow_core` is (for
 //!   re-exports; by default `hollow_core` when the crate's `Cargo.toml`
-//!   lists it, else `hollow_runtime`, and one error when it lists neither);
+//!   lists it, else `hollow_runtime`, and one error when it lists neither;
+//!   a crate listing `hollow-core` only among its dev-dependencies and
+//!   `hollow-runtime` among its dependencies sets `crate =
+//!   "::hollow_runtime"`);
 //! - `nested`: a struct used only inside records, not a record type;
 //! - `group`: a group, stored inline in the sections of the struct that
 //!   has a field of this type.
