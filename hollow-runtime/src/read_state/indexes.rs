@@ -100,7 +100,7 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     }
 
     /// The ordinal and record with `key`.
-    #[inline]
+    #[inline(always)]
     fn find(&self, key: &D::Key<'_>) -> Option<(u32, <D::Record as Value>::Ref<'s>)> {
         let mut q = KeyHasher::new();
         let hash = query_hash::<D>(key, &mut q);
@@ -110,13 +110,13 @@ impl<'s, D: IndexDef> UniqueIndex<'s, D> {
     }
 
     /// The record with `key`.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: D::Key<'_>) -> Option<<D::Record as Value>::Ref<'s>> {
         self.get_by(&key)
     }
 
     /// The record with `*key`.
-    #[inline]
+    #[inline(always)]
     pub fn get_by(&self, key: &D::Key<'_>) -> Option<<D::Record as Value>::Ref<'s>> {
         self.find(key).map(|(_, r)| r)
     }

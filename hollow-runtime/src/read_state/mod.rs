@@ -503,8 +503,9 @@ impl ReadState {
             checks::schema_hash(blob.schema())
         };
         check_blob(&self.checks, blob, schema_hash)?;
+        let schema_check = started.elapsed();
         let mut next = self.clone();
-        next.schema_check = started.elapsed();
+        next.schema_check = schema_check;
         next.blobs.push(blob.clone());
         next.version = blob.name().to_version();
         next.tag = blob.result_tag();
