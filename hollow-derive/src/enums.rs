@@ -180,13 +180,21 @@ fn enum_inherent(
 
 /// The enum's `Value` (a 16-bit slot) and `Element` (a list of 16-bit
 /// values) impls.
-fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> TokenStream {
+/// `__private::Fields` of an enum or union: none, so a key path cannot
+/// continue past it.
+fn no_fields(name: &syn::Ident, krate: &syn::Path) -> TokenStream {
     quote! {
-        // No fields: a key path cannot continue past it.
         #[automatically_derived]
         impl #krate::__private::Fields for #name {
             const FIELDS: &'static [&'static str] = &[];
         }
+    }
+}
+
+fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> TokenStream {
+    let no_fields = no_fields(name, krate);
+    quote! {
+        #no_fields
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {
@@ -500,12 +508,9 @@ fn union_value_impl(m: &UnionModel<'_>) -> TokenStream {
             f
         }}
     });
+    let no_fields = no_fields(name, krate);
     quote! {
-        // No fields: a key path cannot continue past it.
-        #[automatically_derived]
-        impl #krate::__private::Fields for #name {
-            const FIELDS: &'static [&'static str] = &[];
-        }
+        #no_fields
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::Value for #name {

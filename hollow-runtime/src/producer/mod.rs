@@ -67,6 +67,7 @@ pub use validate::{
 };
 pub(crate) use write_state::{TypeWrite, WriteState};
 
+use crate::bits::Bits;
 use crate::blob::{self, BlobName};
 use crate::error::{Error, ErrorKind};
 use crate::events::{Event, EventListener, Listeners};
@@ -718,7 +719,7 @@ async fn removed_into(
     store: &dyn BlobStore,
     dir: &std::path::Path,
     state: &ReadState,
-) -> Option<std::collections::HashMap<String, crate::bits::Bits>> {
+) -> Option<std::collections::HashMap<String, Bits>> {
     let v = state.version();
     let names = match store.list().await {
         Ok(names) => names,
@@ -759,7 +760,7 @@ async fn removed_by(
     dir: &std::path::Path,
     name: BlobName,
     state: &ReadState,
-) -> Result<Option<std::collections::HashMap<String, crate::bits::Bits>>, Error> {
+) -> Result<Option<std::collections::HashMap<String, Bits>>, Error> {
     let path = dir.join(name.to_string());
     if !path.exists() {
         store.fetch(name, &path).await.map_err(|e| {
@@ -798,7 +799,7 @@ async fn removed_by(
                 e,
             )
         })?;
-        let mut bits = crate::bits::Bits::default();
+        let mut bits = Bits::default();
         let ordinals: Box<dyn Iterator<Item = u32>> = if forward {
             Box::new(d.removed())
         } else {
