@@ -31,6 +31,16 @@ annotation hashIndexes(struct) :List(Text);
 # Hash (many-match) indexes, one per entry, each in the primaryKey form. A
 # list field ("genres") indexes each element.
 
+annotation map(field) :Void;
+# Marks a List(Entry) field as a map: Entry is a struct whose first two
+# fields are `key @0` and `value @1`. Entries are stored sorted by key,
+# without duplicate keys (docs/maps-and-sets.md gives the order of each key
+# kind). Stock Cap'n Proto readers read the field as a plain list.
+
+annotation set(field) :Void;
+# Marks a List(T) field as a set: elements stored sorted, without
+# duplicates, in the order of map keys.
+
 # ---------------------------------------------------------------------------
 # The blob envelope, format version 1 (docs/blob-format.md).
 #
