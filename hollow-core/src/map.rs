@@ -1,0 +1,366 @@
+//! Maps and sets: [`MapKey`], the canonical order of keys, and the
+//! zero-copy views [`MapRef`] and [`SetRef`] of a `$Hollow.map` or
+//! `$Hollow.set` list, with lookups by binary search on the stored order.
+//!
+//! A map is stored as a list of entry structs (a key field and a value
+//! field), a set as a list of its elements, both sorted by [`MapKey::cmp_refs`]
+//! without duplicate keys (`docs/maps-and-sets.md`). [`write_map`] and
+//! [`write_set`] write that form from entries in any order.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::marker::PhantomData;
+
+use hollow_schema::StructSize;
+
+use crate::list::List;
+use crate::value::{Element, Value};
+use crate::wire::{ElementSize, ListReader, MessageBuilder, StructReader};
+
+/// A type that can be a map key or a set element: integers, `bool`,
+/// `String` (Text) and `Vec<u8>` (Data), ordered as `docs/maps-and-sets.md`
+/// defines.
+///
+/// There is one comparison, between two keys as read ([`Value::Ref`]:
+/// `&str` for `String`); an owned key takes part through
+/// [`MapKey::key_ref`], and a key given to a lookup is one as read
+/// (`&"fr"`, `&42`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a map key or set element in Hollow",
+    note = "map keys and set elements may be bool, integers, String (Text) and Vec<u8> (Data); not floats or lists"
+)]
+pub trait MapKey: Value {
+    /// The canonical order of two keys.
+    fn cmp_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> Ordering;
+    /// An owned key as read: what [`MapKey::cmp_refs`] compares.
+    fn key_ref(&self) -> Self::Ref<'_>;
+    /// The canonical order of two owned keys.
+    #[inline]
+    fn cmp_owned(&self, other: &Self) -> Ordering {
+        Self::cmp_refs(&self.key_ref(), &other.key_ref())
+    }
+}
+
+macro_rules! ordered_keys {
+    ($($t:ty),*) => {$(
+        impl MapKey for $t {
+            #[inline]
+            fn cmp_refs(a: &$t, b: &$t) -> Ordering {
+                a.cmp(b)
+            }
+            #[inline]
+            fn key_ref(&self) -> $t {
+                *self
+            }
+        }
+    )*};
+}
+// Rust's `Ord` of these is the canonical order: numeric (signed as
+// signed), `false` before `true`.
+ordered_keys!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// Text: bytewise on the UTF-8 bytes (which is `str`'s `Ord`).
+impl MapKey for String {
+    #[inline]
+    fn cmp_refs(a: &&str, b: &&str) -> Ordering {
+        a.as_bytes().cmp(b.as_bytes())
+    }
+    #[inline]
+    fn key_ref(&self) -> &str {
+        self
+    }
+}
+
+/// Data: bytewise, a proper prefix first.
+impl MapKey for Vec<u8> {
+    #[inline]
+    fn cmp_refs(a: &&[u8], b: &&[u8]) -> Ordering {
+        a.cmp(b)
+    }
+    #[inline]
+    fn key_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// Index of the key among `n` items sorted by [`MapKey::cmp_refs`], `at(i)`
+/// telling how item `i` compares with it; `None` when absent (or when the stored order is damaged
+/// and the search misses it).
+#[inline]
+fn search(n: u32, mut at: impl FnMut(u32) -> Ordering) -> Option<u32> {
+    let (mut lo, mut hi) = (0u32, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match at(mid) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
+/// A map field read in place: a list of entry structs sorted by key.
+///
+/// Lookups ([`MapRef::get`], [`MapRef::contains_key`]) search the stored
+/// order by bisection, reading one key per step. A list that is not a
+/// struct list (possible only in corrupt or foreign data) reads as empty; a
+/// damaged order may make a lookup miss, never misread.
+///
+/// ```
+/// use hollow_core::map::{write_map, MapRef};
+/// use hollow_core::schema::StructSize;
+/// use hollow_core::wire::{MessageBuilder, StructReader};
+///
+/// // Entries of one pointer: the Text key at pointer 0, the Text value at 1.
+/// let size = StructSize { data_words: 0, pointers: 2 };
+/// let (fr, en) = (("fr".to_string(), "Le Titre".to_string()), ("en".to_string(), "The Title".to_string()));
+/// let mut msg = MessageBuilder::new();
+/// let w = msg.init_root(0, 1).pointer_word(0);
+/// write_map(&mut [(&fr.0, &fr.1), (&en.0, &en.1)], &mut msg, w, size, &[0], &[1]);
+/// let bytes: Vec<u8> = msg.words().iter().flat_map(|w| w.to_le_bytes()).collect();
+///
+/// let list = StructReader::root(&bytes).unwrap().pointer(0).list_reader().unwrap();
+/// let titles = MapRef::<String, String>::new(list, &[0], &[1]);
+/// assert_eq!(titles.get(&"fr"), Some("Le Titre"));
+/// assert!(!titles.contains_key(&"de"));
+/// assert_eq!(titles.keys().collect::<Vec<_>>(), ["en", "fr"]);
+/// ```
+pub struct MapRef<'a, K, V> {
+    entries: ListReader<'a>,
+    key_at: &'static [u32],
+    value_at: &'static [u32],
+    _t: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> Clone for MapRef<'_, K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K, V> Copy for MapRef<'_, K, V> {}
+
+impl<'a, K: MapKey, V: Value> MapRef<'a, K, V> {
+    /// Wraps the entries' list; `key_at` and `value_at` are the layout
+    /// offsets of the key and value fields within an entry.
+    #[inline]
+    pub fn new(entries: ListReader<'a>, key_at: &'static [u32], value_at: &'static [u32]) -> Self {
+        let entries = if entries.is(ElementSize::InlineComposite) {
+            entries
+        } else {
+            ListReader::empty()
+        };
+        MapRef {
+            entries,
+            key_at,
+            value_at,
+            _t: PhantomData,
+        }
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.entries.len() as usize
+    }
+
+    /// Whether the map is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    #[inline]
+    fn entry(&self, i: u32) -> StructReader<'a> {
+        self.entries.struct_at(i)
+    }
+
+    #[inline]
+    fn key(&self, i: u32) -> K::Ref<'a> {
+        K::read(&self.entry(i), self.key_at)
+    }
+
+    /// The position of `key`'s entry.
+    #[inline]
+    fn find(&self, key: &K::Ref<'_>) -> Option<u32> {
+        search(self.entries.len(), |i| K::cmp_refs(&self.key(i), key))
+    }
+
+    /// The value stored for `key` (a key as read: `&"fr"` for a Text key).
+    #[inline]
+    pub fn get(&self, key: &K::Ref<'_>) -> Option<V::Ref<'a>> {
+        self.find(key)
+            .map(|i| V::read(&self.entry(i), self.value_at))
+    }
+
+    /// Whether the map has an entry for `key`.
+    #[inline]
+    pub fn contains_key(&self, key: &K::Ref<'_>) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// The entries in key order, as `(key, value)`.
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (K::Ref<'a>, V::Ref<'a>)> + ExactSizeIterator + 'a
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let m = *self;
+        (0..self.entries.len()).map(move |i| {
+            let e = m.entry(i);
+            (K::read(&e, m.key_at), V::read(&e, m.value_at))
+        })
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = K::Ref<'a>> + ExactSizeIterator + 'a
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let m = *self;
+        (0..self.entries.len()).map(move |i| m.key(i))
+    }
+
+    /// The values in key order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = V::Ref<'a>> + ExactSizeIterator + 'a
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let m = *self;
+        (0..self.entries.len()).map(move |i| V::read(&m.entry(i), m.value_at))
+    }
+}
+
+impl<'a, K: MapKey + 'a, V: Value + 'a> fmt::Debug for MapRef<'a, K, V>
+where
+    K::Ref<'a>: fmt::Debug,
+    V::Ref<'a>: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// A set field read in place: a list sorted by [`MapKey::cmp_refs`], without
+/// duplicates.
+///
+/// [`SetRef::contains`] searches the stored order by bisection. A damaged
+/// order may make it miss, never misread.
+pub struct SetRef<'a, T> {
+    list: List<'a, T>,
+}
+
+impl<T: Element> Clone for SetRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Element> Copy for SetRef<'_, T> {}
+
+impl<'a, T> SetRef<'a, T>
+where
+    T: MapKey + Element,
+    for<'b> T: Element<Item<'b> = <T as Value>::Ref<'b>>,
+{
+    /// Wraps a list of the set's elements.
+    #[inline]
+    pub fn new(list: List<'a, T>) -> Self {
+        SetRef { list }
+    }
+
+    /// Number of elements.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the set is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether the set holds `item` (an element as read: `&"drama"`).
+    #[inline]
+    pub fn contains(&self, item: &T::Ref<'_>) -> bool {
+        let n = self.list.len() as u32;
+        search(n, |i| match self.list.get(i as usize) {
+            Some(x) => T::cmp_refs(&x, item),
+            None => Ordering::Greater,
+        })
+        .is_some()
+    }
+
+    /// The elements in order.
+    #[inline]
+    pub fn iter(&self) -> crate::list::Iter<'a, T> {
+        self.list.iter()
+    }
+}
+
+impl<'a, T> fmt::Debug for SetRef<'a, T>
+where
+    T: MapKey + Element,
+    for<'b> T: Element<Item<'b> = <T as Value>::Ref<'b>>,
+    T::Ref<'a>: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// Writes a map's entries in canonical order as a list of entry structs of
+/// `size`, pointed to from `ptr_word`; `key_at` and `value_at` are the key's
+/// and value's layout offsets in an entry.
+///
+/// # Panics
+/// If two entries have equal keys (a map holds each key once).
+pub fn write_map<K: MapKey, V: Value>(
+    entries: &mut [(&K, &V)],
+    msg: &mut MessageBuilder,
+    ptr_word: usize,
+    size: StructSize,
+    key_at: &[u32],
+    value_at: &[u32],
+) {
+    entries.sort_unstable_by(|a, b| a.0.cmp_owned(b.0));
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].0.cmp_owned(w[1].0) == Ordering::Less),
+        "a map entry's key is repeated"
+    );
+    let mut list = msg.init_struct_list_at(
+        ptr_word,
+        entries.len() as u32,
+        size.data_words,
+        size.pointers,
+    );
+    for (i, (k, v)) in entries.iter().enumerate() {
+        let mut e = list.struct_at(i as u32);
+        k.write(&mut e, key_at);
+        v.write(&mut e, value_at);
+    }
+}
+
+/// Writes a set's elements in canonical order, each once, as a list
+/// pointed to from `ptr_word`.
+pub fn write_set<T: MapKey + Element + Clone>(
+    items: &[T],
+    msg: &mut MessageBuilder,
+    ptr_word: usize,
+) {
+    let mut sorted = items.to_vec();
+    sorted.sort_unstable_by(T::cmp_owned);
+    sorted.dedup_by(|a, b| a.cmp_owned(b) == Ordering::Equal);
+    T::write_list(&sorted, msg, ptr_word);
+}
+
+#[cfg(test)]
+mod tests;
