@@ -16,7 +16,9 @@ pub const HOLLOW_FILE_ID: u64 = 0xb5e1_c0a7_d3f2_9e41;
 /// [unnamed union](crate::StructType::unnamed_union) `union { … }` after its
 /// other fields. Record types and keys become `$Hollow.record`,
 /// `$Hollow.primaryKey("…")`, `$Hollow.uniqueKeys([…])` and
-/// `$Hollow.hashIndexes([…])`; when any struct uses one, the file starts with
+/// `$Hollow.hashIndexes([…])`, a map or set field is written
+/// `name @N :List(…) $Hollow.map;` (`$Hollow.set`); when any struct uses one
+/// of these annotations, the file starts with
 /// `using Hollow = import "/hollow.capnp";`, an absolute import, so compile
 /// it with the folder holding `schemas/hollow.capnp` on the import path
 /// (`capnp compile -I schemas`).
@@ -59,6 +61,10 @@ pub fn to_capnp(schema: &Schema, file_id: u64) -> String {
                 || s.primary_key.is_some()
                 || !s.unique_keys.is_empty()
                 || !s.hash_indexes.is_empty()
+                || marks_a_field(&s.fields)
+                || s.unnamed_union
+                    .as_ref()
+                    .is_some_and(|u| marks_a_field(&u.variants))
         }
         TypeDef::Enum(_) => false,
     });
@@ -176,12 +182,26 @@ fn write_struct(out: &mut String, s: &StructType) {
     out.push_str("}\n");
 }
 
+/// Whether any value field among `fields` (through groups and unions) is
+/// marked as a map or a set.
+fn marks_a_field(fields: &[Field]) -> bool {
+    fields.iter().any(|f| match &f.kind {
+        FieldKind::Slot(s) => s.collection.is_some(),
+        FieldKind::Group(g) => marks_a_field(&g.fields),
+        FieldKind::Union(u) => marks_a_field(&u.variants),
+    })
+}
+
 fn write_fields(out: &mut String, fields: &[Field], depth: usize) {
     for f in fields {
         indent(out, depth);
         match &f.kind {
             FieldKind::Slot(slot) => {
-                let _ = writeln!(out, "{} @{} :{};", f.name, slot.ordinal, slot.ty);
+                let _ = write!(out, "{} @{} :{}", f.name, slot.ordinal, slot.ty);
+                if let Some(c) = slot.collection {
+                    let _ = write!(out, " $Hollow.{}", c.annotation());
+                }
+                out.push_str(";\n");
                 write_doc(out, f.doc.as_deref(), depth);
             }
             FieldKind::Group(g) => {
@@ -313,5 +333,29 @@ struct Thing $Hollow.record $Hollow.primaryKey("id") $Hollow.uniqueKeys(["name"]
             "@0x8000000000000002;\n\nstruct Empty {\n}\n"
         );
         assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    #[test]
+    fn map_and_set_fields_carry_their_annotation_and_the_import() {
+        let mut s = StructType::new("Movie");
+        s.fields.push(
+            Field::slot(
+                "titles",
+                0,
+                Type::List(Box::new(Type::Struct("TitlesEntry".into()))),
+            )
+            .marked(crate::Collection::Map),
+        );
+        s.fields.push(Field::group(
+            "meta",
+            vec![Field::slot("tags", 1, Type::List(Box::new(Type::Text)))
+                .marked(crate::Collection::Set)],
+        ));
+        let mut schema = Schema::new();
+        schema.types.push(TypeDef::Struct(s));
+        let text = to_capnp(&schema, 0x8000_0000_0000_0003);
+        assert!(text.contains("using Hollow = import \"/hollow.capnp\";"));
+        assert!(text.contains("  titles @0 :List(TitlesEntry) $Hollow.map;\n"));
+        assert!(text.contains("    tags @1 :List(Text) $Hollow.set;\n"));
     }
 }

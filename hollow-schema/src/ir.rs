@@ -217,8 +217,19 @@ impl Field {
                 ordinal,
                 ty,
                 offset: 0,
+                collection: None,
             }),
         }
+    }
+
+    /// The same value field marked as a map or a set (its type is checked
+    /// by [`validate`](crate::validate)); other fields are returned as they
+    /// are.
+    pub fn marked(mut self, collection: Collection) -> Self {
+        if let FieldKind::Slot(s) = &mut self.kind {
+            s.collection = Some(collection);
+        }
+        self
     }
 }
 
@@ -245,6 +256,30 @@ pub struct Slot {
     /// Int8, …, words for 64-bit values), or the pointer index for pointer
     /// types. Zero for Void.
     pub offset: u32,
+    /// Whether the field is a map or a set (`$Hollow.map`, `$Hollow.set`):
+    /// a list whose elements are stored sorted by key, each key once.
+    /// `None` for every other field.
+    pub collection: Option<Collection>,
+}
+
+/// What a marked list field holds (`docs/maps-and-sets.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Collection {
+    /// `$Hollow.map` on a `List(Entry)`: `Entry` is a struct of two fields,
+    /// `key @0` and `value @1`; entries are sorted by key.
+    Map,
+    /// `$Hollow.set` on a `List(T)`: elements sorted, each once.
+    Set,
+}
+
+impl Collection {
+    /// The annotation's name in `hollow.capnp` (`map`, `set`).
+    pub fn annotation(self) -> &'static str {
+        match self {
+            Collection::Map => "map",
+            Collection::Set => "set",
+        }
+    }
 }
 
 /// A group's members.

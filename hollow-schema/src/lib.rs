@@ -40,6 +40,7 @@
 
 mod assign;
 mod capnp_text;
+mod collection;
 mod error;
 pub mod evolution;
 mod ir;

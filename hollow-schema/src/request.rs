@@ -8,8 +8,8 @@ use capnp::schema_capnp::{code_generator_request, field, node, type_, value};
 
 use crate::capnp_text::HOLLOW_FILE_ID;
 use crate::ir::{
-    EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize, StructType, Type,
-    TypeDef, Union,
+    Collection, EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize,
+    StructType, Type, TypeDef, Union,
 };
 use crate::SchemaError;
 
@@ -31,8 +31,9 @@ const NO_DISCRIMINANT: u16 = 0xffff;
 ///   unnamed union (the two are the same on the wire); a struct's unnamed
 ///   union becomes [`StructType::unnamed_union`].
 /// - Doc comments come from the source info, without the final newline.
-/// - `$Hollow.record`, `$Hollow.primaryKey`, `$Hollow.uniqueKeys` and
-///   `$Hollow.hashIndexes` are the annotations of that name declared in the
+/// - `$Hollow.record`, `$Hollow.primaryKey`, `$Hollow.uniqueKeys`,
+///   `$Hollow.hashIndexes` and, on fields, `$Hollow.map` and `$Hollow.set`
+///   (into [`Slot::collection`]) are the annotations of that name declared in the
 ///   file with id `0xb5e1c0a7d3f29e41` (`schemas/hollow.capnp`), whatever ids
 ///   the compiler gave them.
 ///
@@ -49,10 +50,11 @@ const NO_DISCRIMINANT: u16 = 0xffff;
 ///   instead);
 /// - two types with the same local name;
 /// - a key annotation that does not parse (see [`Key::parse`]);
+/// - a field marked both `$Hollow.map` and `$Hollow.set`;
 /// - a message that is not a readable `CodeGeneratorRequest`.
 ///
 /// The result is not [validated](crate::validate): keys may still name
-/// missing fields.
+/// missing fields, and a field marked as a map or set may have no such shape.
 pub fn from_request(request_bytes: &[u8]) -> Result<Schema, SchemaError> {
     let mut options = ReaderOptions::new();
     options.traversal_limit_in_words(None);
@@ -79,6 +81,8 @@ struct AnnotationIds {
     primary_key: Option<u64>,
     unique_keys: Option<u64>,
     hash_indexes: Option<u64>,
+    map: Option<u64>,
+    set: Option<u64>,
 }
 
 struct RequestReader<'a> {
@@ -135,6 +139,8 @@ impl<'a> RequestReader<'a> {
                     "primaryKey" => annotations.primary_key = id,
                     "uniqueKeys" => annotations.unique_keys = id,
                     "hashIndexes" => annotations.hash_indexes = id,
+                    "map" => annotations.map = id,
+                    "set" => annotations.set = id,
                     _ => {}
                 }
             }
@@ -401,6 +407,7 @@ impl<'a> RequestReader<'a> {
                     ordinal,
                     ty,
                     offset: slot.get_offset(),
+                    collection: self.read_collection(ctx, path, f)?,
                 })))
             }
             field::Group(g) => {
@@ -506,6 +513,34 @@ impl<'a> RequestReader<'a> {
         }
     }
 
+    /// Whether a field is marked `$Hollow.map` or `$Hollow.set` (an error is
+    /// recorded when it is marked both; `validate` judges the field's type).
+    fn read_collection(
+        &mut self,
+        ctx: &str,
+        path: &str,
+        f: field::Reader<'a>,
+    ) -> capnp::Result<Option<Collection>> {
+        let ids = &self.annotations;
+        let (mut map, mut set) = (false, false);
+        for a in f.get_annotations()? {
+            let id = Some(a.get_id());
+            map |= id == ids.map;
+            set |= id == ids.set;
+        }
+        Ok(match (map, set) {
+            (true, true) => {
+                self.errors.push(format!(
+                    "{ctx}: field \"{path}\": marked both $Hollow.map and $Hollow.set"
+                ));
+                None
+            }
+            (true, false) => Some(Collection::Map),
+            (false, true) => Some(Collection::Set),
+            (false, false) => None,
+        })
+    }
+
     fn read_annotations(
         &mut self,
         ctx: &str,
@@ -595,11 +630,18 @@ mod tests {
     // are looked up by name.
     const RECORD: u64 = 0x1111_0000_0000_0003;
     const PRIMARY_KEY: u64 = 0x2222_0000_0000_0004;
+    const MAP: u64 = 0x3333_0000_0000_0005;
+    const SET: u64 = 0x4444_0000_0000_0006;
 
     /// A hand-built request: `movies.capnp` declaring
     /// `struct Movie $Hollow.record $Hollow.primaryKey("id") { id @0 :UInt64; }`
     /// with doc comments.
     fn request() -> Vec<u8> {
+        request_marking_id(&[])
+    }
+
+    /// [`request`] with the `id` field carrying the annotations `marks`.
+    fn request_marking_id(marks: &[u64]) -> Vec<u8> {
         let mut message = Builder::new_default();
         let mut req = message.init_root::<code_generator_request::Builder>();
         let mut nodes = req.reborrow().init_nodes(3);
@@ -608,11 +650,17 @@ mod tests {
             hollow.set_id(HOLLOW_FILE_ID);
             hollow.set_display_name("hollow.capnp");
             hollow.set_file(());
-            let mut nested = hollow.init_nested_nodes(2);
-            nested.reborrow().get(0).set_name("record");
-            nested.reborrow().get(0).set_id(RECORD);
-            nested.reborrow().get(1).set_name("primaryKey");
-            nested.reborrow().get(1).set_id(PRIMARY_KEY);
+            let names = [
+                ("record", RECORD),
+                ("primaryKey", PRIMARY_KEY),
+                ("map", MAP),
+                ("set", SET),
+            ];
+            let mut nested = hollow.init_nested_nodes(names.len() as u32);
+            for (i, (name, id)) in names.into_iter().enumerate() {
+                nested.reborrow().get(i as u32).set_name(name);
+                nested.reborrow().get(i as u32).set_id(id);
+            }
         }
         {
             let mut file = nodes.reborrow().get(1);
@@ -641,6 +689,11 @@ mod tests {
             field.set_name("id");
             field.set_discriminant_value(NO_DISCRIMINANT);
             field.reborrow().init_ordinal().set_explicit(0);
+            let mut anns = field.reborrow().init_annotations(marks.len() as u32);
+            for (i, &id) in marks.iter().enumerate() {
+                anns.reborrow().get(i as u32).set_id(id);
+                anns.reborrow().get(i as u32).init_value().set_void(());
+            }
             let mut slot = field.init_slot();
             slot.set_offset(0);
             slot.reborrow().init_type().set_uint64(());
@@ -657,6 +710,23 @@ mod tests {
         let mut bytes = Vec::new();
         capnp::serialize::write_message(&mut bytes, &message).unwrap();
         bytes
+    }
+
+    #[test]
+    fn map_and_set_marks_are_read_by_name_and_both_at_once_refused() {
+        let slot = |marks: &[u64]| {
+            let schema = from_request(&request_marking_id(marks)).unwrap();
+            let movie = schema.get_struct("Movie").unwrap();
+            movie.fields[0].as_slot().unwrap().collection
+        };
+        assert_eq!(slot(&[]), None);
+        assert_eq!(slot(&[MAP]), Some(Collection::Map));
+        assert_eq!(slot(&[SET]), Some(Collection::Set));
+        let err = from_request(&request_marking_id(&[MAP, SET])).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "file movies.capnp: struct Movie: field \"id\": marked both $Hollow.map and $Hollow.set"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::collection::collection_problem;
 use crate::ir::{EnumType, Field, FieldKind, FieldPath, Key, Schema, StructType, Type, TypeDef};
 
 /// Names `.capnp` text already gives a meaning to: the built-in types and the
@@ -53,6 +54,10 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
 ///   never through a list, a union or a union member; primary and unique keys
 ///   are not on a float, `Void` or list field; hash indexes are not on a
 ///   float (or list of floats), `Void`, a list of structs or a list of lists.
+/// - maps and sets: a field marked `$Hollow.set` is a `List` of a key type
+///   (integers, `Bool`, enums, `Text`, `Data`, structs of fields of those);
+///   one marked `$Hollow.map` is a `List` of an entry struct with exactly
+///   the fields `key @0` (of a key type) and `value @1`.
 ///
 /// Enums are checked for names and duplicate enumerants.
 ///
@@ -179,7 +184,17 @@ fn check_scope(
             errors.push(format!("{ctx}: field \"{path}\": {problem}"));
         }
         match &f.kind {
-            FieldKind::Slot(slot) => check_type(schema, ctx, &path, &slot.ty, errors),
+            FieldKind::Slot(slot) => {
+                check_type(schema, ctx, &path, &slot.ty, errors);
+                if let Some(c) = slot.collection {
+                    if let Some(problem) = collection_problem(schema, c, &slot.ty) {
+                        errors.push(format!(
+                            "{ctx}: field \"{path}\" is marked $Hollow.{}: {problem}",
+                            c.annotation()
+                        ));
+                    }
+                }
+            }
             FieldKind::Group(g) => {
                 if g.fields.is_empty() {
                     errors.push(format!("{ctx}: group \"{path}\" has no members"));
@@ -536,6 +551,34 @@ mod tests {
             Ok(()) => Vec::new(),
             Err(e) => e.message().lines().map(str::to_string).collect(),
         }
+    }
+
+    #[test]
+    fn a_marked_field_of_no_map_or_set_shape_is_named() {
+        let mut m = movie();
+        m.fields[1] = Field::slot("title", 1, Type::Text).marked(crate::Collection::Set);
+        m.fields[6] = Field::slot(
+            "cast",
+            7,
+            Type::List(Box::new(Type::Struct("Person".into()))),
+        )
+        .marked(crate::Collection::Map);
+        assert_eq!(
+            errors_of(&schema_with(m)),
+            [
+                "struct Movie: field \"title\" is marked $Hollow.set: a set is a List, not Text",
+                "struct Movie: field \"cast\" is marked $Hollow.map: entry struct Person must \
+                 have exactly the fields key @0 and value @1 (no groups or unions)",
+            ]
+        );
+        let mut m = movie();
+        m.fields[3] = Field::slot(
+            "genres",
+            3,
+            Type::List(Box::new(Type::Enum("Genre".into()))),
+        )
+        .marked(crate::Collection::Set);
+        assert_eq!(errors_of(&schema_with(m)), Vec::<String>::new());
     }
 
     #[test]

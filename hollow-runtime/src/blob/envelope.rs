@@ -462,6 +462,8 @@ fn build_field(t: &TypeDeclWire, children: &[Vec<usize>], i: usize) -> Result<Fi
             ordinal: m.ordinal,
             ty: join_type(m)?,
             offset: m.offset,
+            // The header carries no map or set marker (docs/maps-and-sets.md).
+            collection: None,
         }),
         MemberKindWire::Group => FieldKind::Group(Group {
             type_name: m.rust_type_name.clone(),
