@@ -11,11 +11,14 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::marker::PhantomData;
 
-use hollow_schema::StructSize;
+use hollow_schema::layout::LayoutNode;
+use hollow_schema::{Collection, Field, Schema, StructSize, Type};
 
 use crate::list::List;
-use crate::value::{Element, Value};
-use crate::wire::{ElementSize, ListReader, MessageBuilder, StructReader};
+use crate::value::{Element, NotInSchema, PointerValue, Value};
+use crate::wire::{
+    ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader,
+};
 
 /// A type that can be a map key or a set element: integers, `bool`,
 /// `String` (Text) and `Vec<u8>` (Data), ordered as `docs/maps-and-sets.md`
@@ -24,12 +27,14 @@ use crate::wire::{ElementSize, ListReader, MessageBuilder, StructReader};
 /// There is one comparison, between two keys as read ([`Value::Ref`]:
 /// `&str` for `String`); an owned key takes part through
 /// [`MapKey::key_ref`], and a key given to a lookup is one as read
-/// (`&"fr"`, `&42`).
+/// (`&"fr"`, `&42`). Keys are `Ord` and `Hash` so that they can be collected
+/// into `BTreeSet`, `HashSet` (and later the maps); the stored order is
+/// [`MapKey::cmp_refs`]'s, whatever `Ord` says.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a map key or set element in Hollow",
     note = "map keys and set elements may be bool, integers, String (Text) and Vec<u8> (Data); not floats or lists"
 )]
-pub trait MapKey: Value {
+pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
     /// The canonical order of two keys.
     fn cmp_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> Ordering;
     /// An owned key as read: what [`MapKey::cmp_refs`] compares.
@@ -351,16 +356,71 @@ pub fn write_map<K: MapKey, V: Value>(
 
 /// Writes a set's elements in canonical order, each once, as a list
 /// pointed to from `ptr_word`.
-pub fn write_set<T: MapKey + Element + Clone>(
-    items: &[T],
-    msg: &mut MessageBuilder,
-    ptr_word: usize,
-) {
+pub fn write_set<T: MapKey + Element>(items: &[T], msg: &mut MessageBuilder, ptr_word: usize) {
     let mut sorted = items.to_vec();
     sorted.sort_unstable_by(T::cmp_owned);
     sorted.dedup_by(|a, b| a.cmp_owned(b) == Ordering::Equal);
     T::write_list(&sorted, msg, ptr_word);
 }
+
+/// `BTreeSet<T>` and `HashSet<T>` fields: `List(T) $Hollow.set`, written
+/// in canonical order, read as a [`SetRef`].
+macro_rules! set_value {
+    ($set:ident) => {
+        impl<T> Value for std::collections::$set<T>
+        where
+            T: MapKey + Element,
+            for<'b> T: Element<Item<'b> = <T as Value>::Ref<'b>>,
+        {
+            const NODES: &'static [LayoutNode] = &[LayoutNode::Pointer];
+            type Ref<'a> = SetRef<'a, T>;
+            #[inline]
+            fn read<'a>(s: &StructReader<'a>, offsets: &'static [u32]) -> SetRef<'a, T> {
+                <Self as PointerValue>::read_ptr(s.pointer(offsets[0]))
+            }
+            fn write(&self, s: &mut StructBuilder<'_>, offsets: &[u32]) {
+                if !self.is_empty() {
+                    let w = s.pointer_word(offsets[0]);
+                    <Self as PointerValue>::write_ptr(self, s.message(), w);
+                }
+            }
+            fn from_ref(r: SetRef<'_, T>) -> Result<Self, NotInSchema> {
+                r.iter().map(T::from_item).collect()
+            }
+            fn field(name: &str, ordinal: &mut u16) -> Field {
+                let f = Field::slot(name, *ordinal, <Self as PointerValue>::ty());
+                *ordinal += 1;
+                f.marked(Collection::Set)
+            }
+            fn collect_types(schema: &mut Schema) {
+                <T as Element>::collect_types(schema);
+            }
+        }
+
+        impl<T> PointerValue for std::collections::$set<T>
+        where
+            T: MapKey + Element,
+            for<'b> T: Element<Item<'b> = <T as Value>::Ref<'b>>,
+        {
+            fn ty() -> Type {
+                Type::List(Box::new(T::element_type()))
+            }
+            #[inline]
+            fn read_ptr(p: PointerReader<'_>) -> SetRef<'_, T> {
+                SetRef::new(List::new(p.list_of(T::SIZE)))
+            }
+            fn write_ptr(&self, msg: &mut MessageBuilder, ptr_word: usize) {
+                let items: Vec<T> = self.iter().cloned().collect();
+                write_set(&items, msg, ptr_word);
+            }
+            fn is_default(&self) -> bool {
+                self.is_empty()
+            }
+        }
+    };
+}
+set_value!(BTreeSet);
+set_value!(HashSet);
 
 #[cfg(test)]
 mod tests;

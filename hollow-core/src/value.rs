@@ -7,6 +7,7 @@
 //! | `String` | `Text` | `&'a str` |
 //! | `Vec<u8>` | `Data` | `&'a [u8]` |
 //! | `Vec<T>` | `List(T)` | [`List<'a, T>`](crate::List) |
+//! | `BTreeSet<T>`, `HashSet<T>` ([`MapKey`](crate::MapKey) elements) | `List(T) $Hollow.set` | [`SetRef<'a, T>`](crate::SetRef) |
 //! | `Option<T>` (T a pointer type) | `T` (null = `None`) | `Option<T's getter type>` |
 //! | a derived struct | a struct | its `…Ref<'a>` |
 //! | a derived enum | an enum | `Result<E, NotInSchema>` |
@@ -42,7 +43,7 @@ impl std::error::Error for NotInSchema {}
 /// A type that can be a field of a record.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Hollow field",
-    note = "supported: bool, integers, f32/f64, String, Vec<u8>, Vec<T>, Option<T> of a pointer type, and types with #[derive(Hollow)]"
+    note = "supported: bool, integers, f32/f64, String, Vec<u8>, Vec<T>, BTreeSet<T> and HashSet<T> of key types, Option<T> of a pointer type, and types with #[derive(Hollow)]"
 )]
 pub trait Value: Sized {
     /// The layout nodes a field of this type contributes to its struct.

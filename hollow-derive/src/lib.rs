@@ -10,7 +10,8 @@
 //! Generates, for `struct Movie`:
 //! - `MovieRef<'a>`, the zero-copy accessor: one getter per field
 //!   (primitives by value, `String` → `&'a str`, `Vec<u8>` → `&'a [u8]`,
-//!   `Vec<T>` → `List<'a, T>`, nested structs → their `…Ref<'a>`, enums and
+//!   `Vec<T>` → `List<'a, T>`, `BTreeSet<T>` and `HashSet<T>` → `SetRef<'a, T>`,
+//!   nested structs → their `…Ref<'a>`, enums and
 //!   unions → `Result<_, NotInSchema>`), `to_value()` and `Debug`;
 //! - the `Value`, `PointerValue`, `Element`, `Struct` and (unless
 //!   `nested`) `Record` impls, with the Cap'n Proto layout computed at

@@ -72,14 +72,15 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
                     format!("`{name}` is not a Cap'n Proto type; the widest integers are 64-bit"),
                 ),
                 "char" => cx.error_spanned_by(ty, "`char` is not supported; use String or u32"),
-                "Box" | "Rc" | "Arc" | "Cow" | "HashMap" | "BTreeMap" | "HashSet" | "BTreeSet"
-                | "VecDeque" => cx.error_spanned_by(
-                    ty,
-                    format!(
+                "Box" | "Rc" | "Arc" | "Cow" | "HashMap" | "BTreeMap" | "VecDeque" => cx
+                    .error_spanned_by(
+                        ty,
+                        format!(
                         "`{name}` cannot be a Hollow field; supported: bool, integers, f32/f64, \
-                         String, Vec<u8>, Vec<T>, Option<T> of a pointer type, derived types"
+                         String, Vec<u8>, Vec<T>, BTreeSet<T>, HashSet<T>, Option<T> of a \
+                         pointer type, derived types"
                     ),
-                ),
+                    ),
                 "Option" => {
                     if let Some(inner) = arg {
                         if let Some((i, None)) = path_parts(inner) {
@@ -132,6 +133,13 @@ pub(crate) fn ref_type(krate: &syn::Path, ty: &Type) -> TokenStream {
                 // is reported there.
                 return crate::keys::respan(
                     quote!(#krate::List<'a, #inner>),
+                    syn::spanned::Spanned::span(ty),
+                );
+            }
+            ("BTreeSet" | "HashSet", Some(inner)) => {
+                // Spanned at the field, as for `Vec<T>`.
+                return crate::keys::respan(
+                    quote!(#krate::SetRef<'a, #inner>),
                     syn::spanned::Spanned::span(ty),
                 );
             }

@@ -205,3 +205,51 @@ fn damaged_maps_miss_but_never_misread() {
     assert!(map.is_empty());
     assert_eq!(map.get(&1), None);
 }
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+struct Tagged {
+    id: u64,
+    tags: std::collections::BTreeSet<String>,
+    codes: std::collections::HashSet<u32>,
+}
+
+#[test]
+fn set_fields_derive_encode_canonically_and_read_in_place() {
+    let t = Tagged {
+        id: 7,
+        tags: ["drama", "crime", "é"].map(String::from).into(),
+        codes: [30, 10, 20].into(),
+    };
+    let bytes = crate::to_canonical_bytes(&t).unwrap();
+    // Equal sets, whatever the order they were built in: equal bytes.
+    let again = Tagged {
+        id: 7,
+        tags: ["é", "drama", "crime"].map(String::from).into(),
+        codes: [20, 30, 10, 20].into(),
+    };
+    assert_eq!(crate::to_canonical_bytes(&again).unwrap(), bytes);
+    let r = crate::read_root::<Tagged>(&bytes).unwrap();
+    assert!(r.tags().contains(&"crime"));
+    assert!(!r.tags().contains(&"comedy"));
+    assert_eq!(r.tags().iter().collect::<Vec<_>>(), ["crime", "drama", "é"]);
+    assert_eq!(r.codes().iter().collect::<Vec<_>>(), [10, 20, 30]);
+    assert!(r.codes().contains(&20));
+    assert_eq!(r.to_value().unwrap(), t);
+    let text: &str = &Tagged::CAPNP_SCHEMA;
+    assert!(text.contains("using Hollow = import"), "{text}");
+    assert!(text.contains("tags @1 :List(Text) $Hollow.set;"), "{text}");
+    assert!(
+        text.contains("codes @2 :List(UInt32) $Hollow.set;"),
+        "{text}"
+    );
+    assert_eq!(
+        <Tagged as crate::Struct>::schema()
+            .get_struct("Tagged")
+            .unwrap()
+            .fields[1]
+            .as_slot()
+            .unwrap()
+            .collection,
+        Some(hollow_schema::Collection::Set)
+    );
+}
