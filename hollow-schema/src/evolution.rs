@@ -19,14 +19,32 @@
 //! | value field made a group or union, or back | breaking | **misread** |
 //! | union discriminant moved, member reordered | breaking | **misread** |
 //! | struct made an enum, or back | breaking | **misread** |
+//! | list field marked `$Hollow.map` or `$Hollow.set` | breaking | a reader of the newer schema **misreads** the older's data; a reader of the older reads the newer's right |
+//! | map or set mark removed (the field stays a list) | breaking | a reader of the older schema **misreads** the newer's data; a reader of the newer reads the older's right |
+//! | map made a set, or back | breaking | **misread** |
 //!
 //! A *breaking* change is one a producer may not publish as a continuation
 //! of the older history: some reader of the older schema would be wrong
-//! about the data. A change that makes readers **misread** is a *conflict*
-//! ([`Change::conflicts`]): the two schemas disagree about where or how a
-//! field both know is stored, so bytes written with one cannot be read with
-//! the other at all. A consumer checks only for conflicts, in both
-//! directions: its compiled types may be older or newer than a blob's.
+//! about the data. Marking a list as a map or set is breaking too, though
+//! no byte moves: the records a continued history carries over from older
+//! versions were written unsorted, and deltas rewrite only the records
+//! that change.
+//!
+//! A change that makes readers **misread** is a *conflict*
+//! ([`Change::conflicts`]): a reader of the newer schema cannot read bytes
+//! written with the older one. For every change but the mark changes this
+//! holds both ways round (the two schemas disagree about where or how a
+//! field both know is stored). A map or set mark is a promise about the
+//! stored order: a reader that expects a map or set over a list written
+//! without the mark (or with the other mark) looks entries up by binary
+//! search in data that is not sorted, and misses them, so marking is a
+//! conflict; a reader of a plain list reads a map's or set's entries right,
+//! so removing the mark is not. A consumer checks only for conflicts, with
+//! the blob's schema as the older side and its compiled types as the newer
+//! ([`diff_reachable`]): its compiled types may be older or newer than a
+//! blob's.
+//!
+//! A map's entry struct is compared as any struct.
 //!
 //! Fields are matched by name; an unmatched field of one schema and one of
 //! the other at the same ordinal are one field renamed. Cap'n Proto also
@@ -111,6 +129,13 @@ pub enum ChangeKind {
     /// A union member has another discriminant value (members reordered
     /// or one removed before others).
     MemberReordered,
+    /// A list field only the newer schema marks as a map or a set
+    /// (`$Hollow.map`, `$Hollow.set`).
+    CollectionMarked,
+    /// A map or set field the newer schema reads as a plain list.
+    CollectionUnmarked,
+    /// A map field the newer schema marks as a set, or the other way round.
+    CollectionChanged,
     /// An enumerant only the newer schema has (at the end).
     EnumerantAdded,
     /// An enumerant only the older schema has (at the end).
@@ -132,8 +157,14 @@ impl ChangeKind {
         }
     }
 
-    /// Whether the two schemas disagree about where or how something both
-    /// know is stored, so that a reader of one misreads the other's bytes.
+    /// Whether a reader of the newer schema misreads bytes written with the
+    /// older one. Every such change but [`CollectionMarked`] also makes a
+    /// reader of the older schema misread the newer's bytes; a reader of
+    /// the older schema misreads the newer's after [`CollectionUnmarked`]
+    /// (see the [module docs](self)).
+    ///
+    /// [`CollectionMarked`]: ChangeKind::CollectionMarked
+    /// [`CollectionUnmarked`]: ChangeKind::CollectionUnmarked
     pub fn conflicts(self) -> bool {
         matches!(
             self,
@@ -143,6 +174,8 @@ impl ChangeKind {
                 | ChangeKind::FieldKindChanged
                 | ChangeKind::DiscriminantMoved
                 | ChangeKind::MemberReordered
+                | ChangeKind::CollectionMarked
+                | ChangeKind::CollectionChanged
         )
     }
 
@@ -159,6 +192,9 @@ impl ChangeKind {
             ChangeKind::FieldKindChanged => "changed between value, group and union",
             ChangeKind::DiscriminantMoved => "union discriminant moved",
             ChangeKind::MemberReordered => "union member renumbered",
+            ChangeKind::CollectionMarked => "marked as a map or set",
+            ChangeKind::CollectionUnmarked => "map or set mark removed",
+            ChangeKind::CollectionChanged => "changed between map and set",
             ChangeKind::EnumerantAdded => "enumerant added",
             ChangeKind::EnumerantRemoved => "enumerant removed",
             ChangeKind::EnumerantRenamed => "enumerant renamed",
@@ -189,7 +225,7 @@ impl Change {
         self.kind.verdict()
     }
 
-    /// Whether readers of one schema misread the other's bytes (see
+    /// Whether a reader of the newer schema misreads the older's bytes (see
     /// [`ChangeKind::conflicts`]).
     pub fn conflicts(&self) -> bool {
         self.kind.conflicts()
@@ -241,8 +277,8 @@ impl SchemaDiff {
             .filter(|c| c.verdict() == Verdict::Breaking)
     }
 
-    /// The changes that make readers of one schema misread the other's
-    /// bytes.
+    /// The changes that make a reader of the newer schema misread the
+    /// older's bytes (see [`ChangeKind::conflicts`]).
     pub fn conflicts(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.conflicts())
     }
@@ -283,7 +319,9 @@ pub fn diff(old: &Schema, new: &Schema) -> SchemaDiff {
 
 /// The differences that matter to a reader of `reader`'s types `roots` (and
 /// the types they reach) reading bytes written with `writer`: like
-/// [`diff`], restricted to those types. Either schema may be the newer.
+/// [`diff`] from `writer` to `reader`, restricted to those types, so that
+/// its [conflicts](SchemaDiff::conflicts) are what that reader misreads.
+/// Either schema may be the newer.
 pub fn diff_reachable(writer: &Schema, reader: &Schema, roots: &[&str]) -> SchemaDiff {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut todo: Vec<String> = roots.iter().map(|r| r.to_string()).collect();
@@ -330,7 +368,9 @@ fn referenced(f: &Field, out: &mut Vec<String>) {
 }
 
 /// A member's definition as text: `title @1 :Text (pointer 0)`,
-/// `year @2 :UInt16 (data bits 64..80)`, `info :group`, `shape :union`.
+/// `year @2 :UInt16 (data bits 64..80)`,
+/// `tags @3 :List(Text) $Hollow.set (pointer 1)`, `info :group`,
+/// `shape :union`.
 pub fn describe_field(f: &Field) -> String {
     match &f.kind {
         FieldKind::Slot(s) => {
@@ -343,7 +383,11 @@ pub fn describe_field(f: &Field) -> String {
                     format!("data bits {start}..{}", start + bits)
                 }
             };
-            format!("{} @{} :{} ({at})", f.name, s.ordinal, s.ty)
+            let mark = s
+                .collection
+                .map(|c| format!(" $Hollow.{}", c.annotation()))
+                .unwrap_or_default();
+            format!("{} @{} :{}{mark} ({at})", f.name, s.ordinal, s.ty)
         }
         FieldKind::Group(g) => format!("{} :group of {} members", f.name, g.fields.len()),
         FieldKind::Union(u) => format!(
@@ -352,6 +396,18 @@ pub fn describe_field(f: &Field) -> String {
             u.variants.len(),
             discriminant_at(u)
         ),
+    }
+}
+
+/// `f`'s kind without its map or set mark: what decides where and how it
+/// is stored.
+fn unmarked(f: &Field) -> FieldKind {
+    match &f.kind {
+        FieldKind::Slot(s) => FieldKind::Slot(crate::Slot {
+            collection: None,
+            ..s.clone()
+        }),
+        other => other.clone(),
     }
 }
 
@@ -438,7 +494,7 @@ impl Differ {
                         Some(i) => {
                             paired_new.insert(i);
                             let g = new_left[i];
-                            let kind = if f.kind == g.kind {
+                            let kind = if unmarked(f) == unmarked(g) {
                                 ChangeKind::FieldRenamed
                             } else {
                                 ChangeKind::FieldMoved
@@ -450,6 +506,9 @@ impl Differ {
                                 Some(describe_field(f)),
                                 Some(describe_field(g)),
                             );
+                            if kind == ChangeKind::FieldRenamed {
+                                self.marks(ty, &path(f), f, g);
+                            }
                         }
                         None => self.push(
                             ty,
@@ -483,6 +542,8 @@ impl Differ {
                     self.push(ty, path, ChangeKind::FieldRetyped, b, a);
                 } else if x.ordinal != y.ordinal || x.offset != y.offset {
                     self.push(ty, path, ChangeKind::FieldMoved, b, a);
+                } else {
+                    self.marks(ty, path, old, new);
                 }
             }
             (FieldKind::Group(x), FieldKind::Group(y)) => {
@@ -491,6 +552,25 @@ impl Differ {
             (FieldKind::Union(x), FieldKind::Union(y)) => self.union(ty, path, x, y),
             _ => self.push(ty, path, ChangeKind::FieldKindChanged, b, a),
         }
+    }
+
+    /// The change of a value field's map or set mark, if it has one (the
+    /// fields are otherwise the same).
+    fn marks(&mut self, ty: &str, path: &str, old: &Field, new: &Field) {
+        let mark = |f: &Field| f.as_slot().and_then(|s| s.collection);
+        let kind = match (mark(old), mark(new)) {
+            (None, Some(_)) => ChangeKind::CollectionMarked,
+            (Some(_), None) => ChangeKind::CollectionUnmarked,
+            (Some(x), Some(y)) if x != y => ChangeKind::CollectionChanged,
+            _ => return,
+        };
+        self.push(
+            ty,
+            path,
+            kind,
+            Some(describe_field(old)),
+            Some(describe_field(new)),
+        );
     }
 
     /// Members matched by discriminant value (their index).
@@ -522,7 +602,7 @@ impl Differ {
                     // Another member at this value: the same one renamed,
                     // or members renumbered.
                     let moved = new.variants.iter().any(|m| m.name == v.name);
-                    let kind = if !moved && n.kind == v.kind {
+                    let kind = if !moved && unmarked(n) == unmarked(v) {
                         ChangeKind::FieldRenamed
                     } else {
                         ChangeKind::MemberReordered
@@ -534,6 +614,9 @@ impl Differ {
                         Some(format!("{} (member {i})", describe_field(v))),
                         Some(format!("{} (member {i})", describe_field(n))),
                     );
+                    if kind == ChangeKind::FieldRenamed {
+                        self.marks(ty, &p, v, n);
+                    }
                 }
                 None => self.push(
                     ty,
@@ -591,7 +674,7 @@ impl Differ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{assign_layout, Enumerant};
+    use crate::{assign_layout, Collection, Enumerant};
 
     fn schema(fields: Vec<Field>, union: Option<Vec<Field>>) -> Schema {
         let mut movie = StructType::new("Movie");
@@ -791,5 +874,128 @@ mod tests {
             ]
         );
         assert_eq!(d.to_string().lines().count(), 2);
+    }
+
+    #[test]
+    fn map_and_set_marks_are_breaking_and_conflict_for_their_reader() {
+        let entry = || {
+            let mut e = StructType::new("MovieTitlesEntry");
+            e.fields = vec![
+                Field::slot("key", 0, Type::Text),
+                Field::slot("value", 1, Type::Text),
+            ];
+            TypeDef::Struct(e)
+        };
+        let with = |tags: Option<Collection>, titles: Option<Collection>| {
+            let list = |t: Type| Type::List(Box::new(t));
+            let mark = |f: Field, c: Option<Collection>| match c {
+                Some(c) => f.marked(c),
+                None => f,
+            };
+            let mut s = schema(
+                vec![
+                    Field::slot("id", 0, Type::UInt64),
+                    mark(Field::slot("tags", 1, list(Type::Text)), tags),
+                    mark(
+                        Field::slot("titles", 2, list(Type::Struct("MovieTitlesEntry".into()))),
+                        titles,
+                    ),
+                ],
+                None,
+            );
+            s.insert(entry());
+            assign_layout(&mut s).unwrap();
+            crate::validate(&s).unwrap();
+            s
+        };
+        let plain = with(None, None);
+        let marked = with(Some(Collection::Set), Some(Collection::Map));
+
+        let d = diff(&plain, &marked);
+        assert_eq!(
+            kinds(&d),
+            [
+                ("Movie.tags".into(), ChangeKind::CollectionMarked),
+                ("Movie.titles".into(), ChangeKind::CollectionMarked)
+            ]
+        );
+        assert_eq!(
+            d.changes[0].to_string(),
+            "Movie.tags: marked as a map or set: was tags @1 :List(Text) (pointer 0), \
+             is now tags @1 :List(Text) $Hollow.set (pointer 0) (breaking)"
+        );
+        // A reader expecting the mark over lists written without it would
+        // binary-search unsorted entries.
+        assert_eq!(d.conflicts().count(), 2);
+        assert_eq!(
+            diff_reachable(&plain, &marked, &["Movie"])
+                .conflicts()
+                .count(),
+            2
+        );
+
+        // The other way round: breaking (the history's records are sorted
+        // no more), but a list reader reads sorted entries right.
+        let d = diff(&marked, &plain);
+        assert_eq!(
+            kinds(&d),
+            [
+                ("Movie.tags".into(), ChangeKind::CollectionUnmarked),
+                ("Movie.titles".into(), ChangeKind::CollectionUnmarked)
+            ]
+        );
+        assert!(d.is_breaking() && d.conflicts().next().is_none());
+        assert!(diff_reachable(&marked, &plain, &["Movie"])
+            .conflicts()
+            .next()
+            .is_none());
+
+        // A set made a map: breaking, and misread both ways round.
+        let set_of_entries = with(None, Some(Collection::Set));
+        for (a, b) in [(&set_of_entries, &marked), (&marked, &set_of_entries)] {
+            let d = diff(a, b);
+            assert_eq!(
+                kinds(&d)
+                    .into_iter()
+                    .filter(|(l, _)| l == "Movie.titles")
+                    .collect::<Vec<_>>(),
+                [("Movie.titles".into(), ChangeKind::CollectionChanged)]
+            );
+            assert!(d.conflicts().any(|c| c.path == "titles"));
+        }
+
+        // The entry struct is compared as any struct; a field renamed and
+        // marked at once is a rename and a mark.
+        let mut retyped = marked.clone();
+        let Some(TypeDef::Struct(e)) = retyped
+            .types
+            .iter_mut()
+            .find(|t| t.name() == "MovieTitlesEntry")
+        else {
+            unreachable!()
+        };
+        e.fields[1] = Field::slot("value", 1, Type::Data);
+        assign_layout(&mut retyped).unwrap();
+        let d = diff(&marked, &retyped);
+        assert_eq!(
+            kinds(&d),
+            [("MovieTitlesEntry.value".into(), ChangeKind::FieldRetyped)]
+        );
+        let mut renamed = marked.clone();
+        let Some(TypeDef::Struct(m)) = renamed.types.iter_mut().find(|t| t.name() == "Movie")
+        else {
+            unreachable!()
+        };
+        m.fields[1].name = "labels".into();
+        let d = diff(&plain, &renamed);
+        assert_eq!(
+            kinds(&d),
+            [
+                ("Movie.tags".into(), ChangeKind::FieldRenamed),
+                ("Movie.tags".into(), ChangeKind::CollectionMarked),
+                ("Movie.titles".into(), ChangeKind::CollectionMarked)
+            ]
+        );
+        assert_eq!(diff(&marked, &marked.clone()).changes, []);
     }
 }
