@@ -57,15 +57,21 @@ fn key_problem(schema: &Schema, ty: &Type) -> Option<String> {
     match ty {
         Type::Struct(name) => {
             let s = schema.get_struct(name)?;
-            let composite = !s.fields.is_empty()
-                && s.unnamed_union.is_none()
-                && s.fields
-                    .iter()
-                    .all(|f| f.as_slot().is_some_and(|x| is_scalar_key(&x.ty)));
-            (!composite).then(|| {
+            let why = if s.fields.is_empty() {
+                Some("it has no fields".to_string())
+            } else if s.unnamed_union.is_some() {
+                Some("it has a union".to_string())
+            } else {
+                s.fields.iter().find_map(|f| match f.as_slot() {
+                    Some(x) if is_scalar_key(&x.ty) => None,
+                    Some(x) => Some(format!("field \"{}\" is {}", f.name, x.ty)),
+                    None => Some(format!("field \"{}\" is a group or union", f.name)),
+                })
+            };
+            why.map(|why| {
                 format!(
-                    "struct {name} cannot be a key: a composite key has only fields of \
-                     integer, Bool, enum, Text or Data type (no groups, unions, lists, \
+                    "struct {name} cannot be a key: {why} (a composite key has only fields \
+                     of integer, Bool, enum, Text or Data type: no groups, unions, lists, \
                      floats or structs)"
                 )
             })
@@ -140,6 +146,28 @@ mod tests {
             ],
         ));
         schema.types.push(entry(
+            "Grouped",
+            vec![
+                Field::slot("id", 0, Type::Int32),
+                Field::group("g", vec![Field::slot("n", 1, Type::Int32)]),
+            ],
+        ));
+        schema.types.push(entry("Empty", vec![]));
+        schema.types.push(entry(
+            "Floats",
+            vec![
+                Field::slot("id", 0, Type::Int32),
+                Field::slot("x", 1, Type::Float32),
+            ],
+        ));
+        schema.types.push(entry(
+            "ByFloats",
+            vec![
+                Field::slot("key", 0, Type::Struct("Floats".into())),
+                Field::slot("value", 1, Type::Text),
+            ],
+        ));
+        schema.types.push(entry(
             "Swapped",
             vec![
                 Field::slot("value", 0, Type::Text),
@@ -195,7 +223,32 @@ mod tests {
             (
                 Collection::Set,
                 list(Type::Struct("Good".into())),
-                "element: struct Good cannot be a key",
+                "element: struct Good cannot be a key: field \"value\" is List(Good)",
+            ),
+            (
+                Collection::Set,
+                list(Type::Struct("ByPair".into())),
+                "element: struct ByPair cannot be a key: field \"key\" is Pair",
+            ),
+            (
+                Collection::Set,
+                list(Type::Struct("Grouped".into())),
+                "element: struct Grouped cannot be a key: field \"g\" is a group or union",
+            ),
+            (
+                Collection::Set,
+                list(Type::Struct("Empty".into())),
+                "element: struct Empty cannot be a key: it has no fields",
+            ),
+            (
+                Collection::Map,
+                list(Type::Struct("ByFloats".into())),
+                "entry struct ByFloats: key: struct Floats cannot be a key: field \"x\" is Float32",
+            ),
+            (
+                Collection::Set,
+                list(Type::Void),
+                "element: Void cannot be a key",
             ),
             (
                 Collection::Map,
