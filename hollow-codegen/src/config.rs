@@ -21,6 +21,16 @@ pub enum ModuleLayout {
     SingleFile(String),
 }
 
+/// The Rust types of map and set fields (`$Hollow.map`, `$Hollow.set`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Collections {
+    /// `BTreeMap<K, V>` and `BTreeSet<T>`.
+    #[default]
+    BTree,
+    /// `HashMap<K, V>` and `HashSet<T>`.
+    Hash,
+}
+
 /// Code generation settings, and the pipeline itself.
 ///
 /// ```no_run
@@ -37,6 +47,7 @@ pub struct Config {
     import_paths: Vec<PathBuf>,
     layout: ModuleLayout,
     runtime_crate: Option<String>,
+    collections: Collections,
 }
 
 impl Config {
@@ -86,6 +97,14 @@ impl Config {
         self
     }
 
+    /// The Rust types of map and set fields (default
+    /// [`Collections::BTree`]). Either reads the same data: a map or set
+    /// is stored in its key order whatever type wrote it.
+    pub fn collections(&mut self, collections: Collections) -> &mut Self {
+        self.collections = collections;
+        self
+    }
+
     /// The output directory.
     pub fn output_dir(&self) -> &Path {
         self.out_dir.as_deref().unwrap_or(Path::new("src/gen"))
@@ -113,6 +132,7 @@ impl Config {
                 })?),
                 None => None,
             },
+            collections: self.collections,
         };
         let request = self.request(files)?;
         let plans = resolve::resolve(&request)?;

@@ -5,7 +5,9 @@
 //! the `#[hollow(...)]` attributes read from the `$Hollow` annotations
 //! (`schemas/hollow.capnp`, bundled with the tool): record types with their
 //! primary key, unique keys and hash indexes; nested structs; groups; named
-//! unions as Rust enums; enums. The derive writes every impl and the
+//! unions as Rust enums; enums; map and set fields (`$Hollow.map`,
+//! `$Hollow.set`) as `BTreeMap` and `BTreeSet`, or `HashMap` and `HashSet`
+//! ([`Config::collections`]). The derive writes every impl and the
 //! zero-copy accessor (`MovieRef<'a>`), with the wire layout the Cap'n Proto
 //! compiler assigns to the schema. Doc comments come from the schema.
 //!
@@ -49,20 +51,35 @@
 //! What cannot be generated faithfully is refused, all problems at once, each
 //! naming the file, struct and field: interfaces, `AnyPointer`, generic
 //! structs, unnamed unions, non-zero default values, keys naming missing
-//! fields, groups and unions whose ordinals are not consecutive. Nothing is
-//! written when generation fails.
+//! fields, groups and unions whose ordinals are not consecutive, fields
+//! marked `$Hollow.map` or `$Hollow.set` of no map or set shape, maps as
+//! union members. Nothing is written when generation fails.
+//!
+//! # Maps and sets
+//!
+//! A `$Hollow.map` field `List(Entry)` becomes `BTreeMap<K, V>` of the entry
+//! struct's `key` and `value` types, a `$Hollow.set` field `List(T)`
+//! `BTreeSet<T>` (`HashMap`/`HashSet` with [`Collections::Hash`], or
+//! `--collections hash`). The derive builds the entry struct from the map
+//! field, named `<Owner><Field>Entry` (`Movie.titles` →
+//! `MovieTitlesEntry`); a field whose entry struct has another name gets
+//! `#[hollow(entry = "…")]`, and a struct used only as map entries is not
+//! generated. A struct used as a key or set element gets
+//! `#[hollow(map_key)]` and `Eq, PartialOrd, Ord, Hash`; an enum used as one
+//! (or in a key struct) gets `PartialOrd, Ord`.
 
 mod compiler;
 mod config;
 mod emit;
 mod error;
+mod maps;
 mod names;
 mod plan;
 mod resolve;
 mod writer;
 
 pub use compiler::{SchemaCompiler, HOLLOW_CAPNP};
-pub use config::{schema_files, Config, ModuleLayout};
+pub use config::{schema_files, Collections, Config, ModuleLayout};
 pub use error::{Error, ErrorKind};
 pub use writer::{Drift, DriftKind, GeneratedFile, WriteReport};
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use hollow_codegen::{Config, DriftKind, ModuleLayout};
+use hollow_codegen::{Collections, Config, DriftKind, ModuleLayout};
 
 /// Generates typed Hollow record types (Rust) from Cap'n Proto schemas.
 ///
@@ -62,6 +62,12 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     runtime_crate: Option<String>,
 
+    /// The Rust types of map and set fields (`$Hollow.map`, `$Hollow.set`):
+    /// `btree` for `BTreeMap` and `BTreeSet`, `hash` for `HashMap` and
+    /// `HashSet`.
+    #[arg(long, value_name = "KIND", default_value = "btree", value_parser = ["btree", "hash"])]
+    collections: String,
+
     /// Say what is done (files read, written, unchanged, and timing).
     #[arg(short, long)]
     verbose: bool,
@@ -111,6 +117,9 @@ fn run(args: &Args) -> Result<ExitCode, hollow_codegen::Error> {
     }
     if let Some(krate) = &args.runtime_crate {
         config.runtime_crate(krate);
+    }
+    if args.collections == "hash" {
+        config.collections(Collections::Hash);
     }
     if args.verbose {
         for f in &files {

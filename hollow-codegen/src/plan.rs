@@ -46,6 +46,9 @@ pub(crate) struct StructItem {
     pub(crate) primary_key: Option<Vec<Vec<String>>>,
     pub(crate) unique_keys: Vec<Vec<Vec<String>>>,
     pub(crate) hash_indexes: Vec<Vec<Vec<String>>>,
+    /// Used as a map key or set element: `#[hollow(map_key)]`, with `Eq`,
+    /// `Ord` and `Hash`.
+    pub(crate) map_key: bool,
 }
 
 /// A field of a generated struct.
@@ -55,6 +58,9 @@ pub(crate) struct FieldItem {
     pub(crate) rename: Option<String>,
     pub(crate) doc: Option<String>,
     pub(crate) ty: RustType,
+    /// A map field's entry struct, when it is not the derive's default
+    /// name `<Owner><Field>Entry`: `#[hollow(entry = "…")]`.
+    pub(crate) entry: Option<String>,
 }
 
 /// An enum to generate.
@@ -62,6 +68,8 @@ pub(crate) struct FieldItem {
 pub(crate) struct EnumItem {
     pub(crate) name: String,
     pub(crate) doc: Option<String>,
+    /// Used as a map key or set element (or in a key struct): with `Ord`.
+    pub(crate) ordered: bool,
     pub(crate) variants: Vec<VariantItem>,
 }
 
@@ -96,6 +104,13 @@ pub(crate) enum RustType {
     Bytes,
     /// `Vec<T>` (a List).
     List(Box<RustType>),
+    /// A map (`$Hollow.map`): `BTreeMap<K, V>` or `HashMap<K, V>`.
+    Map {
+        key: Box<RustType>,
+        value: Box<RustType>,
+    },
+    /// A set (`$Hollow.set`): `BTreeSet<T>` or `HashSet<T>`.
+    Set(Box<RustType>),
     /// A generated type: in this module (`module` is `None`) or another.
     Named {
         module: Option<String>,

@@ -19,9 +19,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use capnp::message::ReaderOptions;
 use capnp::schema_capnp::{code_generator_request, node};
-use hollow_schema::{Field, FieldKind, Key, Schema, StructType, Type, TypeDef};
+use hollow_schema::{Collection, Field, FieldKind, Key, Schema, Slot, StructType, Type, TypeDef};
 
 use crate::error::{Error, ErrorKind};
+use crate::maps::{self, default_entry, entry_of, Uses};
 use crate::names;
 use crate::plan::{
     EnumItem, FieldItem, Item, ModulePlan, RustType, StructItem, StructKind, UnionItem, VariantItem,
@@ -69,6 +70,7 @@ pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
             .iter()
             .map(|t| (t.name().to_string(), names::module_name(&file_of(t.name()))))
             .collect(),
+        uses: maps::uses(&schema),
         errors: Vec::new(),
     };
     let mut modules: BTreeMap<String, ModulePlan> = BTreeMap::new();
@@ -103,6 +105,7 @@ pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
             TypeDef::Enum(e) => plan.items.push(Item::Enum(EnumItem {
                 name: e.name.clone(),
                 doc: e.doc.clone(),
+                ordered: r.uses.key_enums.contains(&e.name),
                 variants: e
                     .enumerants
                     .iter()
@@ -117,6 +120,8 @@ pub(crate) fn resolve(request: &[u8]) -> Result<Vec<ModulePlan>, Error> {
                     })
                     .collect(),
             })),
+            // The derive builds it from the map field.
+            TypeDef::Struct(s) if r.uses.entry_only.contains(&s.name) => {}
             TypeDef::Struct(s) => {
                 let items = r.struct_items(&ctx, &module, s);
                 plan.items.extend(items);
@@ -267,6 +272,7 @@ fn type_files(request: &[u8]) -> Result<HashMap<String, String>, Error> {
 struct Resolver<'s> {
     schema: &'s Schema,
     module_of: HashMap<String, String>,
+    uses: Uses,
     errors: Vec<String>,
 }
 
@@ -323,6 +329,7 @@ impl Resolver<'_> {
             primary_key: s.primary_key.as_ref().map(keys),
             unique_keys: s.unique_keys.iter().map(keys).collect(),
             hash_indexes: s.hash_indexes.iter().map(keys).collect(),
+            map_key: self.uses.key_structs.contains(&s.name),
         };
         items.insert(0, Item::Struct(head));
         if self.errors.len() > before {
@@ -347,6 +354,7 @@ impl Resolver<'_> {
         for f in derive_order(fields) {
             let path = format!("{prefix}{}", f.name);
             let (ident, rename) = names::ident(names::snake(&f.name), &f.name);
+            let mut entry = None;
             let ty = match &f.kind {
                 FieldKind::Slot(slot) => {
                     if slot.ty == Type::Void {
@@ -356,8 +364,12 @@ impl Resolver<'_> {
                         ));
                         continue;
                     }
-                    match self.rust_type(ctx, module, &path, &slot.ty) {
-                        Some(t) => t,
+                    let default = default_entry(owner, &f.name);
+                    match self.slot_type(ctx, module, &path, slot, &default) {
+                        Some((t, e)) => {
+                            entry = e;
+                            t
+                        }
                         None => continue,
                     }
                 }
@@ -401,6 +413,7 @@ impl Resolver<'_> {
                 rename,
                 doc: f.doc.clone(),
                 ty,
+                entry,
             });
         }
         out
@@ -421,8 +434,15 @@ impl Resolver<'_> {
             let (ident, rename) = names::ident(names::upper_camel(&v.name), &v.name);
             let ty = match &v.kind {
                 FieldKind::Slot(slot) if slot.ty == Type::Void => None,
-                FieldKind::Slot(slot) => match self.rust_type(ctx, module, &path, &slot.ty) {
-                    Some(t) => Some(t),
+                FieldKind::Slot(slot) if slot.collection == Some(Collection::Map) => {
+                    self.errors.push(format!(
+                        "{ctx}: field \"{path}\": a map as a union member is not supported; \
+                         put it in a group member"
+                    ));
+                    continue;
+                }
+                FieldKind::Slot(slot) => match self.slot_type(ctx, module, &path, slot, "") {
+                    Some((t, _)) => Some(t),
                     None => continue,
                 },
                 FieldKind::Group(g) => {
@@ -457,6 +477,73 @@ impl Resolver<'_> {
             });
         }
         out
+    }
+
+    /// The Rust type of a value field (`path`) and, for a map, its entry
+    /// struct's name when it is not `default_entry` (the derive's default).
+    fn slot_type(
+        &mut self,
+        ctx: &str,
+        module: &str,
+        path: &str,
+        slot: &Slot,
+        default_entry: &str,
+    ) -> Option<(RustType, Option<String>)> {
+        let elem = match (&slot.ty, slot.collection) {
+            (_, None) => return Some((self.rust_type(ctx, module, path, &slot.ty)?, None)),
+            (Type::List(elem), Some(Collection::Set)) => elem,
+            (ty, Some(Collection::Map)) => {
+                let entry = entry_of(ty).unwrap_or_default().to_string();
+                let ty = self.map_type(ctx, module, path, &entry)?;
+                return Some((ty, (entry != default_entry).then_some(entry)));
+            }
+            (ty, Some(c)) => {
+                // Refused by `hollow_schema::validate` already.
+                self.errors.push(format!(
+                    "{ctx}: field \"{path}\" is marked $Hollow.{} but is {ty}",
+                    c.annotation()
+                ));
+                return None;
+            }
+        };
+        let elem = self.rust_type(ctx, module, path, elem)?;
+        Some((RustType::Set(Box::new(elem)), None))
+    }
+
+    /// `BTreeMap<K, V>` (or `HashMap`) for a map whose entries are the
+    /// struct `entry`; a map in its value must have the entry struct the
+    /// derive names `<Entry>ValueEntry`, since no attribute can rename it.
+    fn map_type(&mut self, ctx: &str, module: &str, path: &str, entry: &str) -> Option<RustType> {
+        let schema = self.schema;
+        let slots = schema
+            .get_struct(entry)
+            .and_then(|s| match s.fields.as_slice() {
+                [k, v] => k.as_slot().zip(v.as_slot()),
+                _ => None,
+            });
+        let Some((k, v)) = slots else {
+            // Refused by `hollow_schema::validate` already.
+            self.errors.push(format!(
+                "{ctx}: field \"{path}\": entry struct {entry} has no fields key and value"
+            ));
+            return None;
+        };
+        let key = self.rust_type(ctx, module, path, &k.ty);
+        let inner_default = default_entry(entry, "value");
+        let value = self.slot_type(ctx, module, path, v, &inner_default);
+        let (key, (value, inner)) = (key?, value?);
+        if let Some(inner) = inner {
+            self.errors.push(format!(
+                "{ctx}: field \"{path}\": the map in the value of entry struct {entry} has \
+                 entry struct {inner}, which generated code can only name {inner_default}; \
+                 rename it"
+            ));
+            return None;
+        }
+        Some(RustType::Map {
+            key: Box::new(key),
+            value: Box::new(value),
+        })
     }
 
     fn rust_type(&mut self, ctx: &str, module: &str, path: &str, ty: &Type) -> Option<RustType> {
@@ -610,6 +697,7 @@ fn group_item(name: &str, doc: Option<String>, fields: Vec<FieldItem>) -> Item {
         primary_key: None,
         unique_keys: Vec::new(),
         hash_indexes: Vec::new(),
+        map_key: false,
     })
 }
 

@@ -12,6 +12,8 @@ pub(crate) fn emit(e: &Emit, en: &EnumItem) -> TokenStream {
     let doc = doc_attrs(en.doc.as_deref());
     let derive = e.derive();
     let hollow = e.crate_arg().map(|c| quote!(#[hollow(#c)]));
+    // A key is `Ord` (`hollow_core::map::MapKey`): the enumerant order.
+    let ord = en.ordered.then(|| quote!(PartialOrd, Ord,));
     let variants = en.variants.iter().enumerate().map(|(i, v)| {
         let vdoc = doc_attrs(v.doc.as_deref());
         let vname = ident(&v.ident);
@@ -26,7 +28,7 @@ pub(crate) fn emit(e: &Emit, en: &EnumItem) -> TokenStream {
     });
     quote! {
         #doc
-        #[derive(#derive, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        #[derive(#derive, Clone, Copy, Debug, Default, PartialEq, Eq, #ord Hash)]
         #hollow
         pub enum #name {
             #(#variants)*

@@ -15,6 +15,8 @@ pub(crate) struct Emit {
     /// The path of the support crate (`hollow_core`, or a re-export), when
     /// not the default `::hollow_runtime`.
     pub(crate) runtime_crate: Option<syn::Path>,
+    /// The Rust types of map and set fields.
+    pub(crate) collections: crate::Collections,
 }
 
 impl Emit {

@@ -17,6 +17,9 @@ pub(crate) fn emit(e: &Emit, s: &StructItem) -> TokenStream {
         StructKind::Nested => args.push(quote!(nested)),
         StructKind::Group => args.push(quote!(group)),
     }
+    if s.map_key {
+        args.push(quote!(map_key));
+    }
     if let Some(pk) = &s.primary_key {
         let paths = key_paths(pk);
         args.push(quote!(primary_key(#paths)));
@@ -38,17 +41,22 @@ pub(crate) fn emit(e: &Emit, s: &StructItem) -> TokenStream {
     let fields = s.fields.iter().map(|f| {
         let fdoc = doc_attrs(f.doc.as_deref());
         let fname = ident(&f.ident);
-        let ty = types::tokens(&f.ty);
-        let rename = f.rename.as_ref().map(|r| quote!(#[hollow(rename = #r)]));
+        let ty = types::tokens(e, &f.ty);
+        let rename = f.rename.as_ref().map(|r| quote!(rename = #r));
+        let entry = f.entry.as_ref().map(|n| quote!(entry = #n));
+        let fargs: Vec<TokenStream> = rename.into_iter().chain(entry).collect();
+        let fhollow = (!fargs.is_empty()).then(|| quote!(#[hollow(#(#fargs),*)]));
         quote! {
             #fdoc
-            #rename
+            #fhollow
             pub #fname: #ty,
         }
     });
+    // A key is `Ord` and `Hash` (`hollow_core::map::MapKey`).
+    let key_traits = s.map_key.then(|| quote!(, Eq, PartialOrd, Ord, Hash));
     quote! {
         #doc
-        #[derive(#derive, Clone, Debug, Default, PartialEq)]
+        #[derive(#derive, Clone, Debug, Default, PartialEq #key_traits)]
         #hollow
         pub struct #name {
             #(#fields)*

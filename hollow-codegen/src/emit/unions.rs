@@ -20,7 +20,7 @@ pub(crate) fn emit(e: &Emit, u: &UnionItem) -> TokenStream {
         let vname = ident(&v.ident);
         let rename = v.rename.as_ref().map(|r| quote!(#[hollow(rename = #r)]));
         let value = v.ty.as_ref().map(|t| {
-            let t = types::tokens(t);
+            let t = types::tokens(e, t);
             quote!((#t))
         });
         let default = (i == 0 && unit_first).then(|| quote!(#[default]));
