@@ -788,6 +788,75 @@ fn each_edit_gets_cap_n_proto_s_verdict() {
     }
 }
 
+/// Marking a list as a map or set, removing the mark, and making a map a
+/// set: each is breaking; a reader of the marked side misreads the
+/// unmarked side's data, never the other way round.
+#[test]
+fn map_and_set_marks_are_breaking_and_marking_is_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = |tags: &str, titles: &str| {
+        format!(
+            "{}struct TitlesEntry {{\n  key @0 :Text;\n  value @1 :Text;\n}}\n",
+            movie_capnp(&format!(
+                "  id @0 :UInt64;\n  tags @1 :List(Text){tags};\n  \
+                 titles @2 :List(TitlesEntry){titles};\n"
+            ))
+        )
+    };
+    let plain = write(dir.path(), "plain.capnp", &version("", ""));
+    let marked = write(
+        dir.path(),
+        "marked.capnp",
+        &version(" $Hollow.set", " $Hollow.map"),
+    );
+    let both_sets = write(
+        dir.path(),
+        "sets.capnp",
+        &version(" $Hollow.set", " $Hollow.set"),
+    );
+
+    let j = json_of(&["schema-diff", &plain, &marked], 3);
+    assert_eq!(
+        changes(&j),
+        [
+            change("Movie.tags", "collection_marked", "breaking"),
+            change("Movie.titles", "collection_marked", "breaking")
+        ]
+    );
+    assert_eq!(j["misread"], 2, "{j}");
+    assert_eq!(j["changes"][0]["before"], "tags @1 :List(Text) (pointer 0)");
+    assert_eq!(
+        j["changes"][0]["after"],
+        "tags @1 :List(Text) $Hollow.set (pointer 0)"
+    );
+    let (text, _) = run(&["schema-diff", &plain, &marked], 3);
+    assert!(
+        text.contains(
+            "Movie.titles: marked as a map or set: was titles @2 :List(TitlesEntry) (pointer 1), \
+             is now titles @2 :List(TitlesEntry) $Hollow.map (pointer 1) (breaking)"
+        ),
+        "{text}"
+    );
+
+    let j = json_of(&["schema-diff", &marked, &plain], 3);
+    assert_eq!(
+        changes(&j),
+        [
+            change("Movie.tags", "collection_unmarked", "breaking"),
+            change("Movie.titles", "collection_unmarked", "breaking")
+        ]
+    );
+    assert_eq!(j["misread"], 0, "{j}");
+
+    let j = json_of(&["schema-diff", &marked, &both_sets], 3);
+    assert_eq!(
+        changes(&j),
+        [change("Movie.titles", "collection_changed", "breaking")]
+    );
+    assert_eq!(j["misread"], 1, "{j}");
+    json_of(&["schema-diff", &marked, &marked], 0);
+}
+
 /// Every feature of `#[derive(Hollow)]` (all field types, lists, nested
 /// structs, enums, groups, unions of each kind): the store's schema, printed
 /// by `hollow schema` and compiled back by the Cap'n Proto compiler, has
