@@ -441,6 +441,7 @@ impl Resolver<'_> {
                     ));
                     continue;
                 }
+                // Not a map (refused above): no entry struct to name.
                 FieldKind::Slot(slot) => match self.slot_type(ctx, module, &path, slot, "") {
                     Some((t, _)) => Some(t),
                     None => continue,
