@@ -413,7 +413,8 @@ fn unmarked(f: &Field) -> FieldKind {
 
 /// Where a union's discriminant is: `discriminant at data bits 64..80`.
 fn discriminant_at(u: &Union) -> String {
-    let start = u.discriminant_offset * 16;
+    // In 64 bits: a schema read from a blob may hold any offset.
+    let start = u64::from(u.discriminant_offset) * 16;
     format!("discriminant at data bits {start}..{}", start + 16)
 }
 
@@ -696,6 +697,16 @@ mod tests {
 
     fn kinds(d: &SchemaDiff) -> Vec<(String, ChangeKind)> {
         d.changes.iter().map(|c| (c.location(), c.kind)).collect()
+    }
+
+    #[test]
+    fn a_discriminant_offset_read_from_a_blob_is_described_without_overflow() {
+        let mut u = Union::new(vec![Field::slot("a", 0, Type::UInt8)]);
+        u.discriminant_offset = u32::MAX;
+        assert_eq!(
+            discriminant_at(&u),
+            "discriminant at data bits 68719476720..68719476736"
+        );
     }
 
     #[test]
