@@ -357,6 +357,10 @@ fn put_u32(b: &mut [u8], at: usize, v: u32) {
 fn header(b: &[u8]) -> Option<HeaderWire> {
     let len = usize::try_from(word_at(b, 48)?).ok()?;
     let bytes = b.get(PREFIX_LEN..PREFIX_LEN.checked_add(len)?)?;
+    // Bounded as the blob reader bounds it: a header of many zero-sized
+    // elements would decode (and re-encode) to far more than its bytes.
+    hollow_runtime::wire::canonicalize_bounded(bytes, &mut Vec::new(), bytes.len() as u64 / 8)
+        .ok()?;
     read_root::<HeaderWire>(bytes).ok()?.to_value().ok()
 }
 
