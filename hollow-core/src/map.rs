@@ -44,6 +44,10 @@ pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
     fn cmp_to_ref(&self, r: &Self::Ref<'_>) -> Ordering;
     /// The canonical order of two owned keys.
     fn cmp_owned(&self, other: &Self) -> Ordering;
+    /// Whether this is a composite key (a `#[hollow(map_key)]` struct),
+    /// which cannot be a field of another composite key.
+    #[doc(hidden)]
+    const COMPOSITE: bool = false;
 }
 
 /// [`MapKey`] for a type whose key as read is borrowed from the owned key

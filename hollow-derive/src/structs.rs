@@ -332,9 +332,25 @@ fn map_key_impl(m: &StructModel<'_>) -> TokenStream {
         quote!(.then_with(|| <#ty as #key>::cmp_owned(&self.#ident, &other.#ident)))
     });
     let equal = quote!(::core::cmp::Ordering::Equal);
+    let flat = m.fields.iter().map(|f| {
+        let ty = f.ty;
+        let msg = format!(
+            "field `{}` of #[hollow(map_key)] struct `{name}` is itself a composite key; \
+             a composite key's fields may be bool, integers, String, Vec<u8> and derived enums",
+            f.ident
+        );
+        respan(
+            quote!(
+                const _: () = ::core::assert!(!<#ty as #key>::COMPOSITE, #msg);
+            ),
+            syn::spanned::Spanned::span(ty),
+        )
+    });
     quote! {
+        #(#flat)*
         #[automatically_derived]
         impl #key for #name {
+            const COMPOSITE: bool = true;
             fn cmp_refs(
                 a: &<Self as #krate::Value>::Ref<'_>,
                 b: &<Self as #krate::Value>::Ref<'_>,
