@@ -46,8 +46,9 @@
 //!   has a field of this type;
 //! - `map_key`: the struct is a composite map key (or set element),
 //!   ordered field by field in declaration order; its fields must be keys
-//!   (bool, integers, `String`, `Vec<u8>`, derived enums) and the struct
-//!   must implement `Clone`, `Ord` and `Hash`.
+//!   (bool, integers, `String`, `Vec<u8>`, derived enums; not another
+//!   composite key) and the struct must implement `Clone`, `Ord` and
+//!   `Hash`.
 //!
 //! Field attributes: `rename = "name"`; on a map field, `entry = "Name"`:
 //! the name of its entry struct (by default `<Owner><Field>Entry`, e.g.

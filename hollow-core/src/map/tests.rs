@@ -533,3 +533,40 @@ fn composite_and_enum_keys_declare_their_schema() {
         assert!(text.contains(line), "{line:?} not in\n{text}");
     }
 }
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(nested)]
+struct Info {
+    id: u64,
+    names: BTreeMap<String, String>,
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(primary_key(info.id))]
+struct Listing {
+    info: Info,
+    tags: BTreeSet<String>,
+}
+
+#[test]
+fn a_key_path_reaches_past_a_struct_holding_a_map() {
+    use crate::Record;
+    let l = Listing {
+        info: Info {
+            id: 5,
+            names: BTreeMap::from([("a".into(), "b".into())]),
+        },
+        tags: BTreeSet::from(["t".into()]),
+    };
+    let bytes = crate::to_canonical_bytes(&l).unwrap();
+    let r = crate::read_root::<Listing>(&bytes).unwrap();
+    assert_eq!(Listing::primary_key_ref(&r), 5);
+    assert_eq!(l.primary_key(), 5);
+    assert!(Listing::has_primary_key(&5, &r));
+    assert_eq!(r.info().names().get(&"a"), Some("b"));
+    let debug = format!("{r:?}");
+    assert!(debug.contains(r#"names: {"a": "b"}"#), "{debug}");
+    assert!(debug.contains(r#"tags: {"t"}"#), "{debug}");
+    let text = <Listing as crate::Struct>::capnp_schema();
+    assert!(text.contains("struct InfoNamesEntry {"), "{text}");
+}
