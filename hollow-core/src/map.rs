@@ -528,6 +528,11 @@ impl<K: MapKey, V: Value> Entry<K, V> {
 
     /// Adds the entry struct `entry` and the types `K` and `V` use to
     /// `schema`; a map value that is a map has the entry `<entry>ValueEntry`.
+    ///
+    /// # Panics
+    /// If `schema` already has a different type named `entry` (two maps
+    /// given one entry name, or an entry named as another type): the
+    /// field's `#[hollow(entry = "…")]` names it apart.
     fn collect_types(schema: &mut Schema, entry: &str) {
         let value_entry = format!("{entry}ValueEntry");
         let mut s = StructType::new(entry);
@@ -536,9 +541,17 @@ impl<K: MapKey, V: Value> Entry<K, V> {
             K::field("key", ordinal),
             V::field_in("value", ordinal, &value_entry),
         ];
-        if schema.insert(TypeDef::Struct(s)) {
-            K::collect_types(schema);
-            V::collect_types_in(schema, &value_entry);
+        match schema.get(entry) {
+            None => {
+                schema.insert(TypeDef::Struct(s));
+                K::collect_types(schema);
+                V::collect_types_in(schema, &value_entry);
+            }
+            Some(TypeDef::Struct(same)) if same.fields == s.fields => {}
+            Some(_) => panic!(
+                "the entry struct {entry} of a map field has the name of another type; \
+                 name it apart with #[hollow(entry = \"...\")]"
+            ),
         }
     }
 }

@@ -570,3 +570,18 @@ fn a_key_path_reaches_past_a_struct_holding_a_map() {
     let text = <Listing as crate::Struct>::capnp_schema();
     assert!(text.contains("struct InfoNamesEntry {"), "{text}");
 }
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(nested)]
+struct Clash {
+    #[hollow(entry = "Shared")]
+    a: BTreeMap<String, u32>,
+    #[hollow(entry = "Shared")]
+    b: BTreeMap<u32, String>,
+}
+
+#[test]
+#[should_panic(expected = "the entry struct Shared of a map field has the name of another type")]
+fn two_maps_with_one_entry_name_are_refused() {
+    <Clash as crate::Struct>::schema();
+}
