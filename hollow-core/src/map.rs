@@ -6,6 +6,10 @@
 //! field), a set as a list of its elements, both sorted by [`MapKey::cmp_refs`]
 //! without duplicate keys (`docs/maps-and-sets.md`). [`write_map`] and
 //! [`write_set`] write that form from entries in any order.
+//!
+//! `BTreeMap<K, V>`, `HashMap<K, V>`, `BTreeSet<T>` and `HashSet<T>` are
+//! [`Value`]s here: fields of derived structs, read as [`MapRef`] and
+//! [`SetRef`].
 
 use std::cmp::Ordering;
 use std::fmt;
