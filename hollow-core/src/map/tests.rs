@@ -585,3 +585,49 @@ struct Clash {
 fn two_maps_with_one_entry_name_are_refused() {
     <Clash as crate::Struct>::schema();
 }
+
+fn title() -> impl Strategy<Value = Title> {
+    (text(), any::<u32>()).prop_map(|(text, votes)| Title { text, votes })
+}
+
+proptest! {
+    #[test]
+    fn maps_of_structs_lists_and_maps_read_as_their_oracles(
+        titles in proptest::collection::btree_map(text(), text(), 0..8),
+        by_locale in proptest::collection::hash_map(text(), title(), 0..8),
+        aliases in proptest::collection::btree_map(text(), proptest::collection::vec(text(), 0..4), 0..8),
+        ratings in proptest::collection::btree_map(
+            text(),
+            proptest::collection::btree_map(any::<u32>(), any::<u64>(), 0..5),
+            0..8,
+        ),
+        counts in proptest::collection::btree_map(any::<i16>(), any::<u8>(), 0..8),
+        probes in proptest::collection::vec(text(), 0..6),
+    ) {
+        let m = Movie { id: 1, titles, by_locale, aliases, ratings, counts };
+        let bytes = crate::to_canonical_bytes(&m).unwrap();
+        let r = crate::read_root::<Movie>(&bytes).unwrap();
+        // Iteration in the canonical order (Text bytewise: the oracle's).
+        prop_assert!(r.titles().iter().eq(m.titles.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        let locales: BTreeMap<&String, &Title> = m.by_locale.iter().collect();
+        prop_assert!(r.by_locale().keys().eq(locales.keys().map(|k| k.as_str())));
+        prop_assert!(r.counts().iter().eq(m.counts.iter().map(|(k, v)| (*k, *v))));
+        for k in m.by_locale.keys().chain(m.aliases.keys()).chain(m.ratings.keys()).chain(&probes) {
+            let title = r.by_locale().get(&k.as_str()).map(|t| Title::from_ref(t).unwrap());
+            prop_assert_eq!(title.as_ref(), m.by_locale.get(k));
+            let alias = r.aliases().get(&k.as_str()).map(|l| l.iter().collect::<Vec<_>>());
+            prop_assert_eq!(alias, m.aliases.get(k).map(|l| l.iter().map(String::as_str).collect()));
+            match (r.ratings().get(&k.as_str()), m.ratings.get(k)) {
+                (Some(read), Some(want)) => {
+                    prop_assert!(read.iter().eq(want.iter().map(|(a, b)| (*a, *b))));
+                    for x in want.keys().chain(&[0, u32::MAX]) {
+                        prop_assert_eq!(read.get(x), want.get(x).copied());
+                    }
+                }
+                (None, None) => {}
+                (read, want) => prop_assert!(false, "{k:?}: read {read:?}, want {want:?}"),
+            }
+        }
+        prop_assert_eq!(r.to_value().unwrap(), m);
+    }
+}
