@@ -79,6 +79,11 @@ pub use value::{Element, NotInSchema, PointerValue, Value};
 #[cfg(feature = "derive")]
 pub use hollow_derive::Hollow;
 
+/// The examples of `docs/records.md`, run as doctests.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../../docs/records.md")]
+struct RecordsDoc;
+
 /// A pseudo-random sequence (xorshift) from `seed`, for tests (this
 /// crate's and `hollow-runtime`'s).
 #[doc(hidden)]

@@ -6,14 +6,19 @@
 //! field), a set as a list of its elements, both sorted by [`MapKey::cmp_refs`]
 //! without duplicate keys (`docs/maps-and-sets.md`). [`write_map`] and
 //! [`write_set`] write that form from entries in any order.
+//!
+//! `BTreeMap<K, V>`, `HashMap<K, V>`, `BTreeSet<T>` and `HashSet<T>` are
+//! [`Value`]s here: fields of derived structs, read as [`MapRef`] and
+//! [`SetRef`].
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::marker::PhantomData;
 
-use hollow_schema::layout::LayoutNode;
-use hollow_schema::{Collection, Field, Schema, StructSize, Type};
+use hollow_schema::layout::{layout, Layout, LayoutNode};
+use hollow_schema::{Collection, Field, Schema, StructSize, StructType, Type, TypeDef};
 
+use crate::__private;
 use crate::list::List;
 use crate::value::{Element, NotInSchema, PointerValue, Value};
 use crate::wire::{
@@ -21,72 +26,77 @@ use crate::wire::{
 };
 
 /// A type that can be a map key or a set element: integers, `bool`,
-/// `String` (Text) and `Vec<u8>` (Data), ordered as `docs/maps-and-sets.md`
-/// defines.
+/// `String` (Text), `Vec<u8>` (Data), derived enums, and derived structs
+/// marked `#[hollow(map_key)]` (composite keys), ordered as
+/// `docs/maps-and-sets.md` defines.
 ///
-/// There is one comparison, between two keys as read ([`Value::Ref`]:
-/// `&str` for `String`); an owned key takes part through
-/// [`MapKey::key_ref`], and a key given to a lookup is one as read
-/// (`&"fr"`, `&42`). Keys are `Ord` and `Hash` so that they can be collected
-/// into `BTreeSet`, `HashSet` (and later the maps); the stored order is
-/// [`MapKey::cmp_refs`]'s, whatever `Ord` says.
+/// This trait is the one home of the canonical order, in its three forms:
+/// between two keys as read ([`Value::Ref`]: `&str` for `String`), between
+/// an owned key and one as read (a lookup by owned key, with no encoding),
+/// and between two owned keys (sorting before writing). Keys are `Ord` and
+/// `Hash` so that they can be collected into Rust maps and sets; the stored
+/// order is this trait's, whatever `Ord` says (an enum's `Ord` need not be
+/// its enumerant order).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a map key or set element in Hollow",
-    note = "map keys and set elements may be bool, integers, String (Text) and Vec<u8> (Data); not floats or lists"
+    note = "map keys and set elements may be bool, integers, String (Text), Vec<u8> (Data), enums with #[derive(Hollow)] (and Clone, Ord, Hash), and structs with #[derive(Hollow)] and #[hollow(map_key)]; not floats or lists"
 )]
 pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
-    /// The canonical order of two keys.
+    /// The canonical order of two keys as read.
     fn cmp_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> Ordering;
-    /// An owned key as read: what [`MapKey::cmp_refs`] compares.
-    fn key_ref(&self) -> Self::Ref<'_>;
+    /// The canonical order of this owned key and a key as read.
+    fn cmp_to_ref(&self, r: &Self::Ref<'_>) -> Ordering;
     /// The canonical order of two owned keys.
-    #[inline]
-    fn cmp_owned(&self, other: &Self) -> Ordering {
-        Self::cmp_refs(&self.key_ref(), &other.key_ref())
-    }
+    fn cmp_owned(&self, other: &Self) -> Ordering;
+    /// Whether this is a composite key (a `#[hollow(map_key)]` struct),
+    /// which cannot be a field of another composite key.
+    #[doc(hidden)]
+    const COMPOSITE: bool = false;
 }
 
-macro_rules! ordered_keys {
-    ($($t:ty),*) => {$(
+/// [`MapKey`] for a type whose key as read is borrowed from the owned key
+/// by `$as_ref` and compared by `$cmp`.
+macro_rules! key_by_ref {
+    ($t:ty, |$v:ident| $as_ref:expr, |$a:ident, $b:ident| $cmp:expr) => {
         impl MapKey for $t {
             #[inline]
-            fn cmp_refs(a: &$t, b: &$t) -> Ordering {
-                a.cmp(b)
+            fn cmp_refs($a: &<$t as Value>::Ref<'_>, $b: &<$t as Value>::Ref<'_>) -> Ordering {
+                $cmp
             }
             #[inline]
-            fn key_ref(&self) -> $t {
-                *self
+            fn cmp_to_ref(&self, r: &<$t as Value>::Ref<'_>) -> Ordering {
+                let $v = self;
+                <$t as MapKey>::cmp_refs(&$as_ref, r)
+            }
+            #[inline]
+            fn cmp_owned(&self, other: &Self) -> Ordering {
+                let mine = {
+                    let $v = self;
+                    $as_ref
+                };
+                let $v = other;
+                <$t as MapKey>::cmp_refs(&mine, &$as_ref)
             }
         }
-    )*};
+    };
 }
+
 // Rust's `Ord` of these is the canonical order: numeric (signed as
 // signed), `false` before `true`.
+macro_rules! ordered_keys {
+    ($($t:ty),*) => {$(
+        key_by_ref!($t, |v| *v, |a, b| a.cmp(b));
+    )*};
+}
 ordered_keys!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
 
-/// Text: bytewise on the UTF-8 bytes (which is `str`'s `Ord`).
-impl MapKey for String {
-    #[inline]
-    fn cmp_refs(a: &&str, b: &&str) -> Ordering {
-        a.as_bytes().cmp(b.as_bytes())
-    }
-    #[inline]
-    fn key_ref(&self) -> &str {
-        self
-    }
-}
+// Text: bytewise on the UTF-8 bytes (which is `str`'s `Ord`).
+key_by_ref!(String, |v| v.as_str(), |a, b| a
+    .as_bytes()
+    .cmp(b.as_bytes()));
 
-/// Data: bytewise, a proper prefix first.
-impl MapKey for Vec<u8> {
-    #[inline]
-    fn cmp_refs(a: &&[u8], b: &&[u8]) -> Ordering {
-        a.cmp(b)
-    }
-    #[inline]
-    fn key_ref(&self) -> &[u8] {
-        self
-    }
-}
+// Data: bytewise, a proper prefix first.
+key_by_ref!(Vec<u8>, |v| v.as_slice(), |a, b| a.cmp(b));
 
 /// Index of the key among `n` items sorted by [`MapKey::cmp_refs`], `at(i)`
 /// telling how item `i` compares with it; `None` when absent (or when the stored order is damaged
@@ -192,6 +202,14 @@ impl<'a, K: MapKey, V: Value> MapRef<'a, K, V> {
         search(self.entries.len(), |i| K::cmp_refs(&self.key(i), key))
     }
 
+    /// The position of the entry of the owned key `key`.
+    #[inline]
+    fn find_owned(&self, key: &K) -> Option<u32> {
+        search(self.entries.len(), |i| {
+            key.cmp_to_ref(&self.key(i)).reverse()
+        })
+    }
+
     /// The value stored for `key` (a key as read: `&"fr"` for a Text key).
     #[inline]
     pub fn get(&self, key: &K::Ref<'_>) -> Option<V::Ref<'a>> {
@@ -203,6 +221,21 @@ impl<'a, K: MapKey, V: Value> MapRef<'a, K, V> {
     #[inline]
     pub fn contains_key(&self, key: &K::Ref<'_>) -> bool {
         self.find(key).is_some()
+    }
+
+    /// The value stored for the owned key `key` (`&Genre::Drama`, a
+    /// composite key struct): compared with the stored keys in place, not
+    /// encoded.
+    #[inline]
+    pub fn get_owned(&self, key: &K) -> Option<V::Ref<'a>> {
+        self.find_owned(key)
+            .map(|i| V::read(&self.entry(i), self.value_at))
+    }
+
+    /// Whether the map has an entry for the owned key `key`.
+    #[inline]
+    pub fn contains_key_owned(&self, key: &K) -> bool {
+        self.find_owned(key).is_some()
     }
 
     /// The entries in key order, as `(key, value)`.
@@ -297,6 +330,19 @@ where
         let n = self.list.len() as u32;
         search(n, |i| match self.list.get(i as usize) {
             Some(x) => T::cmp_refs(&x, item),
+            None => Ordering::Greater,
+        })
+        .is_some()
+    }
+
+    /// Whether the set holds the owned element `item` (`&Genre::Drama`, a
+    /// composite key struct): compared with the stored elements in place,
+    /// not encoded.
+    #[inline]
+    pub fn contains_owned(&self, item: &T) -> bool {
+        let n = self.list.len() as u32;
+        search(n, |i| match self.list.get(i as usize) {
+            Some(x) => item.cmp_to_ref(&x).reverse(),
             None => Ordering::Greater,
         })
         .is_some()
@@ -421,6 +467,147 @@ macro_rules! set_value {
 }
 set_value!(BTreeSet);
 set_value!(HashSet);
+
+/// The layout of a map's entry struct, `key @0 :K; value @1 :V;`, as the
+/// official compiler lays it out: computed at compile time from the one
+/// layout node each of `K` and `V` has.
+struct Entry<K, V>(PhantomData<fn() -> (K, V)>);
+
+impl<K: MapKey, V: Value> Entry<K, V> {
+    /// The key's and the value's layout nodes.
+    const NODES: [LayoutNode; 2] = {
+        assert!(
+            V::NODES.len() == 1,
+            "a map value cannot be a group or a union: wrap it in a struct with #[derive(Hollow)]"
+        );
+        assert!(K::NODES.len() == 1, "a map key has one layout node");
+        [K::NODES[0], V::NODES[0]]
+    };
+    const LAYOUT: Layout<2> = __private::expect_layout(layout(&Self::NODES));
+    /// The key's offset within an entry.
+    const KEY_AT: &'static [u32] = &[Self::LAYOUT.offsets[0]];
+    /// The value's offset within an entry.
+    const VALUE_AT: &'static [u32] = &[Self::LAYOUT.offsets[1]];
+
+    /// Reads the entries a map field's pointer points to.
+    #[inline]
+    fn read<'a>(p: PointerReader<'a>) -> MapRef<'a, K, V> {
+        MapRef::new(
+            p.list_of(ElementSize::InlineComposite),
+            Self::KEY_AT,
+            Self::VALUE_AT,
+        )
+    }
+
+    /// Writes `entries` in canonical order and points `ptr_word` at them.
+    fn write<'e>(
+        entries: impl Iterator<Item = (&'e K, &'e V)>,
+        msg: &mut MessageBuilder,
+        ptr_word: usize,
+    ) where
+        K: 'e,
+        V: 'e,
+    {
+        let mut entries: Vec<(&K, &V)> = entries.collect();
+        write_map(
+            &mut entries,
+            msg,
+            ptr_word,
+            Self::LAYOUT.size,
+            Self::KEY_AT,
+            Self::VALUE_AT,
+        );
+    }
+
+    /// The IR of a map field named `name` whose entry struct is `entry`.
+    fn field(name: &str, ordinal: &mut u16, entry: &str) -> Field {
+        let f = Field::slot(
+            name,
+            *ordinal,
+            Type::List(Box::new(Type::Struct(entry.to_owned()))),
+        );
+        *ordinal += 1;
+        f.marked(Collection::Map)
+    }
+
+    /// Adds the entry struct `entry` and the types `K` and `V` use to
+    /// `schema`; a map value that is a map has the entry `<entry>ValueEntry`.
+    ///
+    /// # Panics
+    /// If `schema` already has a different type named `entry` (two maps
+    /// given one entry name, or an entry named as another type): the
+    /// field's `#[hollow(entry = "…")]` names it apart.
+    fn collect_types(schema: &mut Schema, entry: &str) {
+        let value_entry = format!("{entry}ValueEntry");
+        let mut s = StructType::new(entry);
+        let ordinal = &mut 0;
+        s.fields = vec![
+            K::field("key", ordinal),
+            V::field_in("value", ordinal, &value_entry),
+        ];
+        match schema.get(entry) {
+            None => {
+                schema.insert(TypeDef::Struct(s));
+                K::collect_types(schema);
+                V::collect_types_in(schema, &value_entry);
+            }
+            Some(TypeDef::Struct(same)) if same.fields == s.fields => {}
+            Some(_) => panic!(
+                "the entry struct {entry} of a map field has the name of another type; \
+                 name it apart with #[hollow(entry = \"...\")]"
+            ),
+        }
+    }
+}
+
+/// The entry name of a map field given without its owner (a map read or
+/// written outside a derived struct): `<Field>Entry`.
+fn entry_name(field: &str) -> String {
+    let mut c = field.chars();
+    match c.next() {
+        Some(first) => format!("{}{}Entry", first.to_uppercase(), c.as_str()),
+        None => "Entry".to_owned(),
+    }
+}
+
+/// `BTreeMap<K, V>` and `HashMap<K, V>` fields: `List(<entry>) $Hollow.map`
+/// of an entry struct `key @0 :K; value @1 :V;`, written in canonical
+/// order, read as a [`MapRef`]. The entry's name is the derive's to give
+/// ([`Value::field_in`]).
+macro_rules! map_value {
+    ($map:ident) => {
+        impl<K: MapKey, V: Value> Value for std::collections::$map<K, V> {
+            const NODES: &'static [LayoutNode] = &[LayoutNode::Pointer];
+            type Ref<'a> = MapRef<'a, K, V>;
+            #[inline]
+            fn read<'a>(s: &StructReader<'a>, offsets: &'static [u32]) -> MapRef<'a, K, V> {
+                Entry::<K, V>::read(s.pointer(offsets[0]))
+            }
+            fn write(&self, s: &mut StructBuilder<'_>, offsets: &[u32]) {
+                if !self.is_empty() {
+                    let w = s.pointer_word(offsets[0]);
+                    Entry::<K, V>::write(self.iter(), s.message(), w);
+                }
+            }
+            fn from_ref(r: MapRef<'_, K, V>) -> Result<Self, NotInSchema> {
+                r.iter()
+                    .map(|(k, v)| Ok((K::from_ref(k)?, V::from_ref(v)?)))
+                    .collect()
+            }
+            fn field(name: &str, ordinal: &mut u16) -> Field {
+                Self::field_in(name, ordinal, &entry_name(name))
+            }
+            fn field_in(name: &str, ordinal: &mut u16, entry: &str) -> Field {
+                Entry::<K, V>::field(name, ordinal, entry)
+            }
+            fn collect_types_in(schema: &mut Schema, entry: &str) {
+                Entry::<K, V>::collect_types(schema, entry);
+            }
+        }
+    };
+}
+map_value!(BTreeMap);
+map_value!(HashMap);
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@
 //! | `Vec<u8>` | `Data` | `&'a [u8]` |
 //! | `Vec<T>` | `List(T)` | [`List<'a, T>`](crate::List) |
 //! | `BTreeSet<T>`, `HashSet<T>` ([`MapKey`](crate::MapKey) elements) | `List(T) $Hollow.set` | [`SetRef<'a, T>`](crate::SetRef) |
+//! | `BTreeMap<K, V>`, `HashMap<K, V>` ([`MapKey`](crate::MapKey) keys) | `List(<Owner><Field>Entry) $Hollow.map` | [`MapRef<'a, K, V>`](crate::MapRef) |
 //! | `Option<T>` (T a pointer type) | `T` (null = `None`) | `Option<T's getter type>` |
 //! | a derived struct | a struct | its `…Ref<'a>` |
 //! | a derived enum | an enum | `Result<E, NotInSchema>` |
@@ -43,7 +44,7 @@ impl std::error::Error for NotInSchema {}
 /// A type that can be a field of a record.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Hollow field",
-    note = "supported: bool, integers, f32/f64, String, Vec<u8>, Vec<T>, BTreeSet<T> and HashSet<T> of key types, Option<T> of a pointer type, and types with #[derive(Hollow)]"
+    note = "supported: bool, integers, f32/f64, String, Vec<u8>, Vec<T>, BTreeSet<T>, HashSet<T>, BTreeMap<K, V> and HashMap<K, V> of key types, Option<T> of a pointer type, and types with #[derive(Hollow)]"
 )]
 pub trait Value: Sized {
     /// The layout nodes a field of this type contributes to its struct.
@@ -64,6 +65,19 @@ pub trait Value: Sized {
     fn field(name: &str, ordinal: &mut u16) -> Field;
     /// Adds the named types this type uses (structs, enums) to `schema`.
     fn collect_types(_schema: &mut Schema) {}
+    /// [`Value::field`] of a field whose map entry struct, if it is a map,
+    /// is named `entry` (`<Owner><Field>Entry` or the field's
+    /// `#[hollow(entry = "…")]`); other types ignore `entry`.
+    #[doc(hidden)]
+    fn field_in(name: &str, ordinal: &mut u16, _entry: &str) -> Field {
+        Self::field(name, ordinal)
+    }
+    /// [`Value::collect_types`] of a field whose map entry struct, if it is
+    /// a map, is named `entry` (added to `schema` with what it uses).
+    #[doc(hidden)]
+    fn collect_types_in(schema: &mut Schema, _entry: &str) {
+        Self::collect_types(schema);
+    }
 }
 
 /// A [`Value`] stored behind a pointer (Text, Data, lists, structs).

@@ -36,12 +36,17 @@ pub(crate) struct Container {
     pub(crate) group: Option<Span>,
     /// `#[hollow(nested)]`: a nested struct, not a record type.
     pub(crate) nested: Option<Span>,
+    /// `#[hollow(map_key)]`: the struct is a composite map key.
+    pub(crate) map_key: Option<Span>,
 }
 
 /// Attributes on a field or variant.
 #[derive(Default)]
 pub(crate) struct Member {
     pub(crate) rename: Option<String>,
+    /// `entry = "Name"`: a map field's entry struct name, and where it was
+    /// written.
+    pub(crate) entry: Option<(String, Span)>,
 }
 
 impl Container {
@@ -55,7 +60,7 @@ impl Container {
 }
 
 const CONTAINER_ATTRS: &str =
-    "primary_key(...), unique(...), hash_index(...), rename = \"...\", crate = \"...\", group, nested";
+    "primary_key(...), unique(...), hash_index(...), rename = \"...\", crate = \"...\", group, nested, map_key";
 
 fn parse_key_paths(input: ParseStream<'_>) -> syn::Result<Vec<KeyPath>> {
     let mut paths = Vec::new();
@@ -167,6 +172,11 @@ pub(crate) fn container(cx: &mut Ctxt, attrs: &[Attribute]) -> Container {
                     cx.error_spanned_by(p, "duplicate `nested` attribute");
                 }
                 c.nested = Some(p.span());
+            } else if p.is_ident("map_key") {
+                if c.map_key.is_some() {
+                    cx.error_spanned_by(p, "duplicate `map_key` attribute");
+                }
+                c.map_key = Some(p.span());
             } else {
                 return Err(meta.error(format!(
                     "unknown hollow attribute `{}`; expected one of: {CONTAINER_ATTRS}",
@@ -196,9 +206,18 @@ pub(crate) fn member(cx: &mut Ctxt, attrs: &[Attribute]) -> Member {
                     m.rename = Some(s.value());
                 }
                 Ok(())
+            } else if p.is_ident("entry") {
+                let s: LitStr = meta.value()?.parse()?;
+                if m.entry.is_some() {
+                    cx.error_spanned_by(p, "duplicate `entry` attribute");
+                } else {
+                    m.entry = Some((s.value(), s.span()));
+                }
+                Ok(())
             } else {
                 Err(meta.error(format!(
-                    "unknown hollow attribute `{}` on a field; expected: rename = \"...\"",
+                    "unknown hollow attribute `{}` on a field; expected: rename = \"...\", \
+                     entry = \"...\" (a map field's entry struct)",
                     p.to_token_stream()
                 )))
             }

@@ -30,6 +30,12 @@ pub(crate) fn expand(
     if let Some(s) = c.nested {
         cx.syn_error(syn::Error::new(s, "`nested` applies to structs only"));
     }
+    if let Some(s) = c.map_key {
+        cx.syn_error(syn::Error::new(
+            s,
+            "`map_key` applies to structs only (an enum without data is a map key as it is)",
+        ));
+    }
     if data.variants.is_empty() {
         cx.error_spanned_by(name, "an enum needs at least one variant");
         return quote!();
@@ -38,6 +44,12 @@ pub(crate) fn expand(
     let mut names = Vec::new();
     for v in &data.variants {
         let m = attr::member(cx, &v.attrs);
+        if let Some((_, span)) = &m.entry {
+            cx.syn_error(syn::Error::new(
+                *span,
+                "`entry` names a map field's entry struct; it does not apply to a variant",
+            ));
+        }
         let cname = m
             .rename
             .unwrap_or_else(|| lower_camel(&v.ident.to_string()));
@@ -162,6 +174,18 @@ fn enum_inherent(
                     #(#name::#variants => #nums,)*
                 }
             }
+            /// The wire value of an enum value as read (an unknown one's
+            /// own), what its key order and key hash use.
+            #[doc(hidden)]
+            #[inline]
+            pub fn __hollow_ref_to_u16(
+                r: &::core::result::Result<Self, #krate::NotInSchema>,
+            ) -> u16 {
+                match r {
+                    ::core::result::Result::Ok(v) => v.__hollow_to_u16(),
+                    ::core::result::Result::Err(e) => e.0,
+                }
+            }
             #[doc(hidden)]
             pub fn __hollow_enum_type() -> #krate::__private::EnumType {
                 #krate::__private::EnumType {
@@ -263,9 +287,33 @@ fn enum_value_impls(name: &syn::Ident, type_name: &str, krate: &syn::Path) -> To
     }
 }
 
-/// The enum's `KeyPart` and `HashKeyPart` impls: keyed by its number.
+/// The enum's `KeyPart` and `HashKeyPart` impls: keyed by its number; and
+/// its `MapKey` impl, ordered by its number (whatever its `Ord` says), for
+/// an enum that also implements `Clone`, `Ord` and `Hash` (the bounds are
+/// higher-ranked so that the impl is simply absent without them).
 fn enum_key_impls(name: &syn::Ident, names: &[String], krate: &syn::Path) -> TokenStream {
     quote! {
+        #[automatically_derived]
+        impl #krate::MapKey for #name
+        where
+            for<'__hollow> #name: ::core::clone::Clone
+                + ::core::cmp::Ord
+                + ::core::hash::Hash,
+        {
+            #[inline]
+            fn cmp_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> ::core::cmp::Ordering {
+                #name::__hollow_ref_to_u16(a).cmp(&#name::__hollow_ref_to_u16(b))
+            }
+            #[inline]
+            fn cmp_to_ref(&self, r: &Self::Ref<'_>) -> ::core::cmp::Ordering {
+                self.__hollow_to_u16().cmp(&#name::__hollow_ref_to_u16(r))
+            }
+            #[inline]
+            fn cmp_owned(&self, other: &Self) -> ::core::cmp::Ordering {
+                self.__hollow_to_u16().cmp(&other.__hollow_to_u16())
+            }
+        }
+
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         impl #krate::KeyPart for #name {
@@ -279,10 +327,7 @@ fn enum_key_impls(name: &syn::Ident, names: &[String], krate: &syn::Path) -> Tok
                 h.write_u64(self.__hollow_to_u16() as u64);
             }
             fn hash_key_ref(r: &Self::Ref<'_>, h: &mut #krate::KeyHasher) {
-                h.write_u64(match r {
-                    ::core::result::Result::Ok(v) => v.__hollow_to_u16(),
-                    ::core::result::Result::Err(e) => e.0,
-                } as u64);
+                h.write_u64(#name::__hollow_ref_to_u16(r) as u64);
             }
             fn eq_key_ref(&self, r: &Self::Ref<'_>) -> bool {
                 match r {
@@ -292,11 +337,7 @@ fn enum_key_impls(name: &syn::Ident, names: &[String], krate: &syn::Path) -> Tok
             }
             #[inline]
             fn eq_refs(a: &Self::Ref<'_>, b: &Self::Ref<'_>) -> bool {
-                let n = |r: &Self::Ref<'_>| match r {
-                    ::core::result::Result::Ok(v) => v.__hollow_to_u16(),
-                    ::core::result::Result::Err(e) => e.0,
-                };
-                n(a) == n(b)
+                #name::__hollow_ref_to_u16(a) == #name::__hollow_ref_to_u16(b)
             }
             fn describe_key(&self) -> ::std::string::String {
                 let names: &[&str] = &[#(#names),*];

@@ -11,6 +11,7 @@
 //! - `MovieRef<'a>`, the zero-copy accessor: one getter per field
 //!   (primitives by value, `String` → `&'a str`, `Vec<u8>` → `&'a [u8]`,
 //!   `Vec<T>` → `List<'a, T>`, `BTreeSet<T>` and `HashSet<T>` → `SetRef<'a, T>`,
+//!   `BTreeMap<K, V>` and `HashMap<K, V>` → `MapRef<'a, K, V>`,
 //!   nested structs → their `…Ref<'a>`, enums and
 //!   unions → `Result<_, NotInSchema>`), `to_value()` and `Debug`;
 //! - the `Value`, `PointerValue`, `Element`, `Struct` and (unless
@@ -42,9 +43,25 @@
 //!   "::hollow_runtime"`);
 //! - `nested`: a struct used only inside records, not a record type;
 //! - `group`: a group, stored inline in the sections of the struct that
-//!   has a field of this type.
+//!   has a field of this type;
+//! - `map_key`: the struct is a composite map key (or set element),
+//!   ordered field by field in declaration order; its fields must be keys
+//!   (bool, integers, `String`, `Vec<u8>`, derived enums; not another
+//!   composite key) and the struct must implement `Clone`, `Ord` and
+//!   `Hash`.
 //!
-//! Field attributes: `rename = "name"`.
+//! Field attributes: `rename = "name"`; on a map field, `entry = "Name"`:
+//! the name of its entry struct (by default `<Owner><Field>Entry`, e.g.
+//! `MovieTitlesEntry` for `Movie.titles`; the entry of a map that is a
+//! map's value is `<Entry>ValueEntry`).
+//!
+//! A map field `titles: BTreeMap<K, V>` is the Cap'n Proto field
+//! `titles @N :List(MovieTitlesEntry) $Hollow.map` with the entry struct
+//! `struct MovieTitlesEntry { key @0 :K; value @1 :V; }`, its entries
+//! written sorted by key; a `BTreeSet<T>` is `List(T) $Hollow.set`. Keys
+//! and set elements are `MapKey` types; a derived enum without data is one
+//! when it also implements `Clone`, `Ord` and `Hash` (ordered by its
+//! enumerant numbers, not by its `Ord`).
 //!
 //! # On an enum
 //!

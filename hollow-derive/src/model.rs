@@ -35,6 +35,9 @@ pub(crate) struct FieldModel<'a> {
     pub(crate) doc: Option<String>,
     /// The field's `#[doc]` attributes, copied onto its getter.
     pub(crate) doc_attrs: Vec<&'a syn::Attribute>,
+    /// The name of its entry struct if the field is a map:
+    /// `<Owner><Field>Entry` or the field's `#[hollow(entry = "…")]`.
+    pub(crate) entry: String,
 }
 
 impl FieldModel<'_> {
@@ -59,6 +62,8 @@ pub(crate) struct StructModel<'a> {
     pub(crate) doc: Option<String>,
     /// Record, nested struct or group.
     pub(crate) kind: StructKind,
+    /// `#[hollow(map_key)]`, checked: the struct is a composite map key.
+    pub(crate) map_key: bool,
     /// The fields, in declaration order.
     pub(crate) fields: Vec<FieldModel<'a>>,
     /// The primary key attribute as written (errors about it point here).
@@ -112,8 +117,21 @@ impl StructModel<'_> {
     }
 }
 
-/// Parses and checks the fields.
-fn parse_fields<'a>(cx: &mut Ctxt, fields: &'a FieldsNamed) -> Vec<FieldModel<'a>> {
+/// The default name of the entry struct of map field `cname` of struct
+/// `owner` (Cap'n Proto names): `<Owner><Field>Entry`, `Movie.titles` →
+/// `MovieTitlesEntry`.
+fn entry_name(owner: &str, cname: &str) -> String {
+    let mut c = cname.chars();
+    let field: String = c
+        .next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default();
+    format!("{owner}{field}Entry")
+}
+
+/// Parses and checks the fields of the struct whose Cap'n Proto name is
+/// `owner`.
+fn parse_fields<'a>(cx: &mut Ctxt, owner: &str, fields: &'a FieldsNamed) -> Vec<FieldModel<'a>> {
     let fields: Vec<FieldModel<'a>> = fields
         .named
         .iter()
@@ -121,9 +139,22 @@ fn parse_fields<'a>(cx: &mut Ctxt, fields: &'a FieldsNamed) -> Vec<FieldModel<'a
             let m = attr::member(cx, &f.attrs);
             let ident = f.ident.as_ref().expect("named field");
             types::check(cx, &f.ty);
+            let cname = m.rename.unwrap_or_else(|| lower_camel(&ident.to_string()));
+            if let Some((_, span)) = &m.entry {
+                if !types::is_map(&f.ty) {
+                    cx.syn_error(syn::Error::new(
+                        *span,
+                        "`entry` names a map field's entry struct; this field is not a \
+                         BTreeMap or HashMap",
+                    ));
+                }
+            }
             FieldModel {
                 ident,
-                cname: m.rename.unwrap_or_else(|| lower_camel(&ident.to_string())),
+                entry: m
+                    .entry
+                    .map_or_else(|| entry_name(owner, &cname), |(e, _)| e),
+                cname,
                 ty: &f.ty,
                 doc: attr::doc(&f.attrs),
                 doc_attrs: f
@@ -169,6 +200,50 @@ fn check_group(cx: &mut Ctxt, name: &syn::Ident, c: &Container, fields: &[FieldM
     }
 }
 
+/// Checks a `#[hollow(map_key)]` struct: not a group, and every field a
+/// key type (floats and collections are reported here, by name; other
+/// non-key types by the `MapKey` bounds of the generated impl). Whether
+/// it passed (the `MapKey` impl is generated only then, so that its
+/// bounds do not report the same fields again).
+fn check_map_key(
+    cx: &mut Ctxt,
+    name: &syn::Ident,
+    c: &Container,
+    fields: &[FieldModel<'_>],
+) -> bool {
+    let mut ok = true;
+    if let Some(s) = c.group {
+        ok = false;
+        cx.syn_error(syn::Error::new(
+            s,
+            "a #[hollow(group)] struct cannot be a map key; use a nested struct",
+        ));
+    }
+    if fields.is_empty() {
+        ok = false;
+        cx.error_spanned_by(name, "a #[hollow(map_key)] struct needs at least one field");
+    }
+    for f in fields {
+        let why = if types::is_float(f.ty) {
+            "is a float (NaN and -0.0 have no canonical order)"
+        } else if types::is_list(f.ty) || types::is_map(f.ty) {
+            "is a collection"
+        } else {
+            continue;
+        };
+        ok = false;
+        cx.error_spanned_by(
+            f.ty,
+            format!(
+                "field `{}` of #[hollow(map_key)] struct `{name}` {why}: a composite key's fields \
+                 may be bool, integers, String, Vec<u8> and derived enums",
+                f.ident
+            ),
+        );
+    }
+    ok
+}
+
 /// Parses a struct's input into its model, recording every error in `cx`.
 pub(crate) fn parse<'a>(
     cx: &mut Ctxt,
@@ -179,7 +254,8 @@ pub(crate) fn parse<'a>(
 ) -> StructModel<'a> {
     let name = &input.ident;
     let type_name = c.rename.clone().unwrap_or_else(|| name.to_string());
-    let fields = parse_fields(cx, fields);
+    let fields = parse_fields(cx, &type_name, fields);
+    let map_key = c.map_key.is_some() && check_map_key(cx, name, c, &fields);
     let kind = if c.group.is_some() {
         check_group(cx, name, c, &fields);
         StructKind::Group
@@ -218,6 +294,7 @@ pub(crate) fn parse<'a>(
         type_name,
         doc: attr::doc(&input.attrs),
         kind,
+        map_key,
         fields,
         pk_span: c.primary_key.as_ref().map(|k| k.span),
         pk,

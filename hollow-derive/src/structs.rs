@@ -60,6 +60,11 @@ pub(crate) fn expand(
     let consts = struct_consts(&m);
     let value = struct_value_impls(&m);
     let struct_impl = struct_impl(&m);
+    let map_key = if m.map_key {
+        map_key_impl(&m)
+    } else {
+        quote!()
+    };
     let (record, indexes) = if m.kind == StructKind::Record {
         let pk = m.pk.as_ref();
         (
@@ -75,6 +80,7 @@ pub(crate) fn expand(
         #debug
         #value
         #struct_impl
+        #map_key
         #record
         #indexes
         #field_at
@@ -247,8 +253,8 @@ fn field_irs(m: &StructModel<'_>) -> Vec<TokenStream> {
     m.fields
         .iter()
         .map(|f| {
-            let cname = &f.cname;
-            let field = as_value(krate, f.ty, quote!(field(#cname, ordinal)));
+            let (cname, entry) = (&f.cname, &f.entry);
+            let field = as_value(krate, f.ty, quote!(field_in(#cname, ordinal, #entry)));
             let doc = doc_expr(f.doc.as_ref());
             quote! {{
                 let mut f = #field;
@@ -296,14 +302,76 @@ fn field_at_impls(m: &StructModel<'_>) -> TokenStream {
     }
 }
 
+/// Adding each field's types to `schema` (a map field's entry struct
+/// under its name).
+fn collect_types(m: &StructModel<'_>) -> Vec<TokenStream> {
+    m.fields
+        .iter()
+        .map(|f| {
+            let entry = &f.entry;
+            as_value(m.krate, f.ty, quote!(collect_types_in(schema, #entry)))
+        })
+        .collect()
+}
+
+/// A `#[hollow(map_key)]` struct's `MapKey` impl: field by field in
+/// declaration (ordinal) order, each by its own key order.
+fn map_key_impl(m: &StructModel<'_>) -> TokenStream {
+    let (krate, name) = (m.krate, m.name);
+    let key = quote!(#krate::MapKey);
+    let refs = m.fields.iter().map(|f| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote!(.then_with(|| <#ty as #key>::cmp_refs(&a.#ident(), &b.#ident())))
+    });
+    let to_ref = m.fields.iter().map(|f| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote!(.then_with(|| <#ty as #key>::cmp_to_ref(&self.#ident, &r.#ident())))
+    });
+    let owned = m.fields.iter().map(|f| {
+        let (ty, ident) = (f.ty, f.ident);
+        quote!(.then_with(|| <#ty as #key>::cmp_owned(&self.#ident, &other.#ident)))
+    });
+    let equal = quote!(::core::cmp::Ordering::Equal);
+    let flat = m.fields.iter().map(|f| {
+        let ty = f.ty;
+        let msg = format!(
+            "field `{}` of #[hollow(map_key)] struct `{name}` is itself a composite key; \
+             a composite key's fields may be bool, integers, String, Vec<u8> and derived enums",
+            f.ident
+        );
+        respan(
+            quote!(
+                const _: () = ::core::assert!(!<#ty as #key>::COMPOSITE, #msg);
+            ),
+            syn::spanned::Spanned::span(ty),
+        )
+    });
+    quote! {
+        #(#flat)*
+        #[automatically_derived]
+        impl #key for #name {
+            const COMPOSITE: bool = true;
+            fn cmp_refs(
+                a: &<Self as #krate::Value>::Ref<'_>,
+                b: &<Self as #krate::Value>::Ref<'_>,
+            ) -> ::core::cmp::Ordering {
+                #equal #(#refs)*
+            }
+            fn cmp_to_ref(&self, r: &<Self as #krate::Value>::Ref<'_>) -> ::core::cmp::Ordering {
+                #equal #(#to_ref)*
+            }
+            fn cmp_owned(&self, other: &Self) -> ::core::cmp::Ordering {
+                #equal #(#owned)*
+            }
+        }
+    }
+}
+
 /// A group's `Value` impl: read and written in the parent's sections, its
 /// IR a `Group` field.
 fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
     let (name, krate, ref_name, type_name) = (m.name, m.krate, &m.ref_name, &m.type_name);
-    let collect = m
-        .fields
-        .iter()
-        .map(|f| as_value(krate, f.ty, quote!(collect_types(schema))));
+    let collect = collect_types(m);
     let write_members = m.fields.iter().enumerate().map(|(i, f)| {
         let ident = f.ident;
         let write = quote!(write(&self.#ident, b, &offsets[#name::__HOLLOW_BASE[#i]..]));
@@ -355,10 +423,7 @@ fn group_value_impl(m: &StructModel<'_>) -> TokenStream {
 /// pointer, in lists as an inline composite.
 fn struct_value_impls(m: &StructModel<'_>) -> TokenStream {
     let (krate, ref_name, type_name, name) = (m.krate, &m.ref_name, &m.type_name, m.name);
-    let collect = m
-        .fields
-        .iter()
-        .map(|f| as_value(krate, f.ty, quote!(collect_types(schema))));
+    let collect = collect_types(m);
     quote! {
         #[automatically_derived]
         #[diagnostic::do_not_recommend]

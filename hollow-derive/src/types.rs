@@ -43,6 +43,27 @@ pub(crate) fn is_list(ty: &Type) -> bool {
     }
 }
 
+/// The last path segment's name and its two generic type arguments
+/// (`BTreeMap<K, V>`).
+fn two_args(ty: &Type) -> Option<(String, &Type, &Type)> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    let PathArguments::AngleBracketed(a) = &seg.arguments else {
+        return None;
+    };
+    match (a.args.len(), a.args.first(), a.args.last()) {
+        (2, Some(GenericArgument::Type(k)), Some(GenericArgument::Type(v))) => {
+            Some((seg.ident.to_string(), k, v))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `ty` is written as a map (`BTreeMap<K, V>`, `HashMap<K, V>`).
+pub(crate) fn is_map(ty: &Type) -> bool {
+    matches!(two_args(ty), Some((n, _, _)) if n == "BTreeMap" || n == "HashMap")
+}
+
 /// Reports types that can never be fields, with the reason.
 pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
     match ty {
@@ -72,17 +93,24 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
                     format!("`{name}` is not a Cap'n Proto type; the widest integers are 64-bit"),
                 ),
                 "char" => cx.error_spanned_by(ty, "`char` is not supported; use String or u32"),
-                "Box" | "Rc" | "Arc" | "Cow" | "HashMap" | "BTreeMap" | "VecDeque" => cx
-                    .error_spanned_by(
-                        ty,
-                        format!(
+                "Box" | "Rc" | "Arc" | "Cow" | "VecDeque" => cx.error_spanned_by(
+                    ty,
+                    format!(
                         "`{name}` cannot be a Hollow field; supported: bool, integers, f32/f64, \
-                         String, Vec<u8>, Vec<T>, BTreeSet<T>, HashSet<T>, Option<T> of a \
-                         pointer type, derived types"
+                         String, Vec<u8>, Vec<T>, BTreeSet<T>, HashSet<T>, BTreeMap<K, V>, \
+                         HashMap<K, V>, Option<T> of a pointer type, derived types"
                     ),
-                    ),
+                ),
                 "Option" => {
                     if let Some(inner) = arg {
+                        if is_map(inner) {
+                            cx.error_spanned_by(
+                                ty,
+                                "`Option` of a map is not supported; use the map (an empty \
+                                 map is stored as a null pointer)",
+                            );
+                            return;
+                        }
                         if let Some((i, None)) = path_parts(inner) {
                             if PRIMITIVES.contains(&i.as_str()) {
                                 cx.error_spanned_by(
@@ -100,6 +128,14 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
                 }
                 "Vec" => {
                     if let Some(inner) = arg {
+                        if is_map(inner) {
+                            cx.error_spanned_by(
+                                ty,
+                                "maps cannot be list elements; make the element a struct with \
+                                 #[derive(Hollow)] holding the map",
+                            );
+                            return;
+                        }
                         if matches!(path_parts(inner), Some((i, _)) if i == "Option") {
                             cx.error_spanned_by(
                                 ty,
@@ -121,6 +157,15 @@ pub(crate) fn check(cx: &mut Ctxt, ty: &Type) {
 /// The getter's return type, spelled concretely where the syntax allows
 /// (`u64`, `&'a str`, `List<'a, T>`), else as `<T as Value>::Ref<'a>`.
 pub(crate) fn ref_type(krate: &syn::Path, ty: &Type) -> TokenStream {
+    if let Some((name, k, v)) = two_args(ty) {
+        if name == "BTreeMap" || name == "HashMap" {
+            // Spanned at the field, as for `Vec<T>`.
+            return crate::keys::respan(
+                quote!(#krate::MapRef<'a, #k, #v>),
+                syn::spanned::Spanned::span(ty),
+            );
+        }
+    }
     if let Some((name, arg)) = path_parts(ty) {
         match (name.as_str(), arg) {
             (n, None) if PRIMITIVES.contains(&n) => return quote!(#ty),

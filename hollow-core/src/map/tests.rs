@@ -253,3 +253,381 @@ fn set_fields_derive_encode_canonically_and_read_in_place() {
         Some(hollow_schema::Collection::Set)
     );
 }
+
+#[derive(crate::Hollow, Debug, PartialEq, Clone)]
+#[hollow(nested)]
+struct Title {
+    text: String,
+    votes: u32,
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(primary_key(id))]
+struct Movie {
+    id: u64,
+    titles: BTreeMap<String, String>,
+    by_locale: std::collections::HashMap<String, Title>,
+    aliases: BTreeMap<String, Vec<String>>,
+    ratings: BTreeMap<String, BTreeMap<u32, u64>>,
+    #[hollow(entry = "Count")]
+    counts: BTreeMap<i16, u8>,
+}
+
+fn movie() -> Movie {
+    let title = |text: &str, votes| Title {
+        text: text.into(),
+        votes,
+    };
+    Movie {
+        id: 9,
+        titles: BTreeMap::from([
+            ("fr".into(), "Le Titre".into()),
+            ("en".into(), "The Title".into()),
+        ]),
+        by_locale: [
+            ("de".into(), title("Der Titel", 3)),
+            ("é".into(), title("", 0)),
+        ]
+        .into(),
+        aliases: BTreeMap::from([
+            ("en".into(), vec!["T".into(), "TT".into()]),
+            ("x".into(), vec![]),
+        ]),
+        ratings: BTreeMap::from([
+            ("imdb".into(), BTreeMap::from([(10, 5), (1, 7)])),
+            ("none".into(), BTreeMap::new()),
+        ]),
+        counts: BTreeMap::from([(-1, 1), (i16::MIN, 2), (300, 3)]),
+    }
+}
+
+#[test]
+fn map_fields_derive_encode_canonically_and_read_in_place() {
+    let m = movie();
+    let bytes = crate::to_canonical_bytes(&m).unwrap();
+    let r = crate::read_root::<Movie>(&bytes).unwrap();
+    assert_eq!(r.titles().get(&"fr"), Some("Le Titre"));
+    assert_eq!(r.titles().get(&"de"), None);
+    assert_eq!(r.titles().get_owned(&"en".to_string()), Some("The Title"));
+    assert_eq!(r.titles().keys().collect::<Vec<_>>(), ["en", "fr"]);
+    let de = r.by_locale().get(&"de").unwrap();
+    assert_eq!((de.text(), de.votes()), ("Der Titel", 3));
+    assert_eq!(r.by_locale().keys().collect::<Vec<_>>(), ["de", "é"]);
+    let en: Vec<&str> = r.aliases().get(&"en").unwrap().iter().collect();
+    assert_eq!(en, ["T", "TT"]);
+    assert!(r.aliases().get(&"x").unwrap().is_empty());
+    let imdb = r.ratings().get(&"imdb").unwrap();
+    assert_eq!(imdb.iter().collect::<Vec<_>>(), [(1, 7), (10, 5)]);
+    assert_eq!(imdb.get(&10), Some(5));
+    assert!(r.ratings().get(&"none").unwrap().is_empty());
+    assert_eq!(r.counts().keys().collect::<Vec<_>>(), [i16::MIN, -1, 300]);
+    assert_eq!(r.to_value().unwrap(), m);
+    // A HashMap's own iteration order (random per map) is not what is
+    // stored.
+    for _ in 0..4 {
+        let mut again = movie();
+        let entries: Vec<(String, Title)> = again.by_locale.into_iter().collect();
+        again.by_locale = entries.into_iter().rev().collect();
+        assert_eq!(crate::to_canonical_bytes(&again).unwrap(), bytes);
+    }
+    let debug = format!("{r:?}");
+    assert!(
+        debug.contains(r#"titles: {"en": "The Title", "fr": "Le Titre"}"#),
+        "{debug}"
+    );
+}
+
+#[test]
+fn map_fields_declare_their_entry_structs() {
+    let text: &str = &Movie::CAPNP_SCHEMA;
+    for line in [
+        "titles @1 :List(MovieTitlesEntry) $Hollow.map;",
+        "byLocale @2 :List(MovieByLocaleEntry) $Hollow.map;",
+        "aliases @3 :List(MovieAliasesEntry) $Hollow.map;",
+        "ratings @4 :List(MovieRatingsEntry) $Hollow.map;",
+        "counts @5 :List(Count) $Hollow.map;",
+        "struct MovieTitlesEntry {",
+        "struct MovieByLocaleEntry {",
+        "value @1 :Title;",
+        "value @1 :List(Text);",
+        "value @1 :List(MovieRatingsEntryValueEntry) $Hollow.map;",
+        "struct MovieRatingsEntryValueEntry {",
+        "key @0 :UInt32;",
+        "struct Count {",
+        "key @0 :Int16;",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+    let schema = <Movie as crate::Struct>::schema();
+    let titles = schema.get_struct("Movie").unwrap().fields[1]
+        .as_slot()
+        .unwrap();
+    assert_eq!(titles.collection, Some(hollow_schema::Collection::Map));
+    let entry = schema.get_struct("MovieTitlesEntry").unwrap();
+    assert!(!entry.is_record);
+    assert_eq!(
+        entry.size,
+        StructSize {
+            data_words: 0,
+            pointers: 2
+        }
+    );
+    let count = schema.get_struct("Count").unwrap();
+    assert_eq!(
+        count.size,
+        StructSize {
+            data_words: 1,
+            pointers: 0
+        }
+    );
+}
+
+/// An enum whose Rust `Ord` (by name) is not its enumerant order.
+#[derive(crate::Hollow, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Genre {
+    Drama,
+    Comedy,
+    Action,
+}
+
+impl Ord for Genre {
+    fn cmp(&self, other: &Self) -> Ordering {
+        format!("{self:?}").cmp(&format!("{other:?}"))
+    }
+}
+
+impl PartialOrd for Genre {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A composite key: row, then column, then genre.
+#[derive(crate::Hollow, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[hollow(nested, map_key)]
+struct Cell {
+    row: i32,
+    col: String,
+    genre: Genre,
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(nested)]
+struct Keyed {
+    genres: BTreeSet<Genre>,
+    votes: BTreeMap<Genre, u32>,
+    cells: BTreeMap<Cell, u64>,
+    marked: std::collections::HashSet<Cell>,
+}
+
+const GENRES: [Genre; 3] = [Genre::Drama, Genre::Comedy, Genre::Action];
+
+fn genre() -> impl Strategy<Value = Genre> {
+    (0..3usize).prop_map(|i| GENRES[i])
+}
+
+fn cell() -> impl Strategy<Value = Cell> {
+    (-2i32..2, text(), genre()).prop_map(|(row, col, genre)| Cell { row, col, genre })
+}
+
+/// What the canonical order of [`Cell`] is: a tuple of its fields, the
+/// genre by its ordinal.
+fn cell_order(c: &Cell) -> (i32, String, u16) {
+    (c.row, c.col.clone(), c.genre as u16)
+}
+
+#[test]
+fn enum_keys_are_ordered_by_enumerant_not_by_ord() {
+    let k = Keyed {
+        genres: GENRES.into(),
+        votes: BTreeMap::from([(Genre::Action, 3), (Genre::Drama, 1)]),
+        cells: BTreeMap::new(),
+        marked: Default::default(),
+    };
+    // Rust's `Ord` would iterate Action, Comedy, Drama.
+    assert_eq!(k.genres.iter().next(), Some(&Genre::Action));
+    let bytes = crate::to_canonical_bytes(&k).unwrap();
+    let r = crate::read_root::<Keyed>(&bytes).unwrap();
+    let stored: Vec<Genre> = r.genres().iter().map(Result::unwrap).collect();
+    assert_eq!(stored, GENRES);
+    assert!(r.genres().contains_owned(&Genre::Comedy));
+    assert!(r.genres().contains(&Ok(Genre::Comedy)));
+    let votes: Vec<(Genre, u32)> = r.votes().iter().map(|(g, v)| (g.unwrap(), v)).collect();
+    assert_eq!(votes, [(Genre::Drama, 1), (Genre::Action, 3)]);
+    assert_eq!(r.votes().get_owned(&Genre::Action), Some(3));
+    assert_eq!(r.votes().get_owned(&Genre::Comedy), None);
+    assert_eq!(r.to_value().unwrap(), k);
+    // An enumerant this schema does not know orders by its number.
+    let unknown = Err(NotInSchema(7));
+    assert_eq!(
+        Genre::cmp_refs(&Ok(Genre::Action), &unknown),
+        Ordering::Less
+    );
+    assert_eq!(Genre::Action.cmp_to_ref(&unknown), Ordering::Less);
+}
+
+proptest! {
+    #[test]
+    fn composite_and_enum_keys_read_as_their_oracles(
+        cells in proptest::collection::vec((cell(), any::<u64>()), 0..30),
+        genres in proptest::collection::vec((genre(), any::<u32>()), 0..5),
+        probes in proptest::collection::vec(cell(), 0..10),
+    ) {
+        let k = Keyed {
+            genres: genres.iter().map(|(g, _)| *g).collect(),
+            votes: genres.iter().copied().collect(),
+            cells: cells.iter().cloned().collect(),
+            marked: cells.iter().map(|(c, _)| c.clone()).collect(),
+        };
+        let bytes = crate::to_canonical_bytes(&k).unwrap();
+        let r = crate::read_root::<Keyed>(&bytes).unwrap();
+        // The oracles, keyed by the canonical order.
+        let oracle: BTreeMap<(i32, String, u16), u64> =
+            k.cells.iter().map(|(c, v)| (cell_order(c), *v)).collect();
+        let read: Vec<((i32, String, u16), u64)> = r
+            .cells()
+            .iter()
+            .map(|(c, v)| (cell_order(&Cell::from_ref(c).unwrap()), v))
+            .collect();
+        prop_assert_eq!(read, oracle.clone().into_iter().collect::<Vec<_>>());
+        let marked: Vec<(i32, String, u16)> = r
+            .marked()
+            .iter()
+            .map(|c| cell_order(&Cell::from_ref(c).unwrap()))
+            .collect();
+        prop_assert_eq!(marked, oracle.keys().cloned().collect::<Vec<_>>());
+        for p in cells.iter().map(|(c, _)| c).chain(&probes) {
+            let want = oracle.get(&cell_order(p)).copied();
+            prop_assert_eq!(r.cells().get_owned(p), want);
+            prop_assert_eq!(r.cells().contains_key_owned(p), want.is_some());
+            prop_assert_eq!(r.marked().contains_owned(p), want.is_some());
+        }
+        // The three forms of the order agree.
+        let stored: Vec<_> = r.cells().keys().collect();
+        for (i, a) in stored.iter().enumerate() {
+            for (j, b) in stored.iter().enumerate() {
+                let (oa, ob) = (Cell::from_ref(*a).unwrap(), Cell::from_ref(*b).unwrap());
+                prop_assert_eq!(Cell::cmp_refs(a, b), i.cmp(&j));
+                prop_assert_eq!(oa.cmp_to_ref(b), i.cmp(&j));
+                prop_assert_eq!(oa.cmp_owned(&ob), i.cmp(&j));
+            }
+        }
+        let votes: Vec<(u16, u32)> = r.votes().iter().map(|(g, v)| (g.unwrap() as u16, v)).collect();
+        let want: BTreeMap<u16, u32> = k.votes.iter().map(|(g, v)| (*g as u16, *v)).collect();
+        prop_assert_eq!(votes, want.into_iter().collect::<Vec<_>>());
+        prop_assert_eq!(r.to_value().unwrap(), k);
+    }
+}
+
+#[test]
+fn composite_and_enum_keys_declare_their_schema() {
+    let text: &str = <Keyed as crate::Struct>::capnp_schema();
+    for line in [
+        "genres @0 :List(Genre) $Hollow.set;",
+        "votes @1 :List(KeyedVotesEntry) $Hollow.map;",
+        "cells @2 :List(KeyedCellsEntry) $Hollow.map;",
+        "marked @3 :List(Cell) $Hollow.set;",
+        "key @0 :Cell;",
+        "key @0 :Genre;",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(nested)]
+struct Info {
+    id: u64,
+    names: BTreeMap<String, String>,
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(primary_key(info.id))]
+struct Listing {
+    info: Info,
+    tags: BTreeSet<String>,
+}
+
+#[test]
+fn a_key_path_reaches_past_a_struct_holding_a_map() {
+    use crate::Record;
+    let l = Listing {
+        info: Info {
+            id: 5,
+            names: BTreeMap::from([("a".into(), "b".into())]),
+        },
+        tags: BTreeSet::from(["t".into()]),
+    };
+    let bytes = crate::to_canonical_bytes(&l).unwrap();
+    let r = crate::read_root::<Listing>(&bytes).unwrap();
+    assert_eq!(Listing::primary_key_ref(&r), 5);
+    assert_eq!(l.primary_key(), 5);
+    assert!(Listing::has_primary_key(&5, &r));
+    assert_eq!(r.info().names().get(&"a"), Some("b"));
+    let debug = format!("{r:?}");
+    assert!(debug.contains(r#"names: {"a": "b"}"#), "{debug}");
+    assert!(debug.contains(r#"tags: {"t"}"#), "{debug}");
+    let text = <Listing as crate::Struct>::capnp_schema();
+    assert!(text.contains("struct InfoNamesEntry {"), "{text}");
+}
+
+#[derive(crate::Hollow, Debug, PartialEq)]
+#[hollow(nested)]
+struct Clash {
+    #[hollow(entry = "Shared")]
+    a: BTreeMap<String, u32>,
+    #[hollow(entry = "Shared")]
+    b: BTreeMap<u32, String>,
+}
+
+#[test]
+#[should_panic(expected = "the entry struct Shared of a map field has the name of another type")]
+fn two_maps_with_one_entry_name_are_refused() {
+    <Clash as crate::Struct>::schema();
+}
+
+fn title() -> impl Strategy<Value = Title> {
+    (text(), any::<u32>()).prop_map(|(text, votes)| Title { text, votes })
+}
+
+proptest! {
+    #[test]
+    fn maps_of_structs_lists_and_maps_read_as_their_oracles(
+        titles in proptest::collection::btree_map(text(), text(), 0..8),
+        by_locale in proptest::collection::hash_map(text(), title(), 0..8),
+        aliases in proptest::collection::btree_map(text(), proptest::collection::vec(text(), 0..4), 0..8),
+        ratings in proptest::collection::btree_map(
+            text(),
+            proptest::collection::btree_map(any::<u32>(), any::<u64>(), 0..5),
+            0..8,
+        ),
+        counts in proptest::collection::btree_map(any::<i16>(), any::<u8>(), 0..8),
+        probes in proptest::collection::vec(text(), 0..6),
+    ) {
+        let m = Movie { id: 1, titles, by_locale, aliases, ratings, counts };
+        let bytes = crate::to_canonical_bytes(&m).unwrap();
+        let r = crate::read_root::<Movie>(&bytes).unwrap();
+        // Iteration in the canonical order (Text bytewise: the oracle's).
+        prop_assert!(r.titles().iter().eq(m.titles.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        let locales: BTreeMap<&String, &Title> = m.by_locale.iter().collect();
+        prop_assert!(r.by_locale().keys().eq(locales.keys().map(|k| k.as_str())));
+        prop_assert!(r.counts().iter().eq(m.counts.iter().map(|(k, v)| (*k, *v))));
+        for k in m.by_locale.keys().chain(m.aliases.keys()).chain(m.ratings.keys()).chain(&probes) {
+            let title = r.by_locale().get(&k.as_str()).map(|t| Title::from_ref(t).unwrap());
+            prop_assert_eq!(title.as_ref(), m.by_locale.get(k));
+            let alias = r.aliases().get(&k.as_str()).map(|l| l.iter().collect::<Vec<_>>());
+            prop_assert_eq!(alias, m.aliases.get(k).map(|l| l.iter().map(String::as_str).collect()));
+            match (r.ratings().get(&k.as_str()), m.ratings.get(k)) {
+                (Some(read), Some(want)) => {
+                    prop_assert!(read.iter().eq(want.iter().map(|(a, b)| (*a, *b))));
+                    for x in want.keys().chain(&[0, u32::MAX]) {
+                        prop_assert_eq!(read.get(x), want.get(x).copied());
+                    }
+                }
+                (None, None) => {}
+                (read, want) => prop_assert!(false, "{k:?}: read {read:?}, want {want:?}"),
+            }
+        }
+        prop_assert_eq!(r.to_value().unwrap(), m);
+    }
+}

@@ -1,11 +1,11 @@
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use hollow_runtime::Hollow;
 
 #[derive(Hollow)]
 struct Config {
     id: u64,
-    values: HashMap<String, String>,
+    values: BTreeMap<Vec<u32>, String>,
 }
 
 fn main() {}
