@@ -6,6 +6,7 @@
 use hollow_runtime::Hollow;
 
 pub mod flags;
+pub mod maps;
 pub mod netflix;
 
 /// A movie, as in the benchmark scenario.

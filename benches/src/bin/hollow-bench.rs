@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hollow_benches::flags::{unknown, Flags};
+use hollow_benches::maps;
 use hollow_benches::netflix::{Netflix, NetflixError};
 use hollow_benches::{
     change, check_equal, initial, median, ms, populate, us, Actor, JavaRandom, Movie,
@@ -286,6 +287,15 @@ struct Figures {
     pk_update: f64,
     pk_verified_update: f64,
     rebuild: f64,
+    // The map workload.
+    items: f64,
+    map_get: f64,
+    native_btree_get: f64,
+    native_hash_get: f64,
+    set_contains: f64,
+    native_set_contains: f64,
+    map_bytes: f64,
+    map_text_bytes: f64,
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
@@ -347,6 +357,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     hash_lookups(&b, &mut f, &state, &mut lrng)?;
     records_calls(&b, &mut f, &state);
     rebuilds(&b, &mut f, state.version()).await?;
+    map_workload(&b, &mut f, &dir).await?;
     let netflix_rows = netflix.as_ref().map(|h| netflix_rows(&f, h)).transpose()?;
     print(&args, &f, netflix_rows.unwrap_or_default());
     Ok(())
@@ -1221,6 +1232,14 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("pk_read_floor_busy64_ns", f.busy64),
         ("pk_index_bytes_per_record_1pct_max", Some(f.pk_bytes_1pct)),
         ("pk_index_bytes_per_record", Some(f.pk_bytes)),
+        ("map_items", Some(f.items)),
+        ("map_get_ns", Some(f.map_get)),
+        ("baseline_btreemap_get_ns", Some(f.native_btree_get)),
+        ("baseline_hashmap_get_ns", Some(f.native_hash_get)),
+        ("set_contains_ns", Some(f.set_contains)),
+        ("baseline_btreeset_contains_ns", Some(f.native_set_contains)),
+        ("map_bytes_per_record", Some(f.map_bytes)),
+        ("map_text_bytes_per_record", Some(f.map_text_bytes)),
     ]
 }
 
@@ -1249,6 +1268,7 @@ fn print(args: &Args, f: &Figures, netflix: Vec<Row>) {
         consumer_rows(f),
         read_rows(f),
         index_rows(f),
+        map_rows(f),
         netflix,
     ];
     for [figure, value, baseline, ratio] in rows.iter().flatten() {
@@ -1292,4 +1312,168 @@ fn selfcheck_ms(path: &std::path::Path, reps: usize) -> Result<f64, BoxError> {
         times.push(ms(s.elapsed()));
     }
     Ok(median(times))
+}
+
+/// The map workload (`hollow_benches::maps`): N/10 items (at least 1 000)
+/// with titles by locale and tags, published on their own store; lookups of
+/// random (item, locale) pairs in the titles map and of random genres in
+/// the tags set, beside the same lookups in the items' own `BTreeMap`,
+/// `HashMap` and `BTreeSet`; and the snapshot bytes the titles map adds per
+/// item (the same items published without titles, subtracted).
+async fn map_workload(b: &Bench, f: &mut Figures, dir: &std::path::Path) -> Result<(), BoxError> {
+    let count = (b.n / 10).max(1000);
+    eprintln!("map workload: {count} items ...");
+    let items = maps::items(count);
+    let (state, with_titles) = publish_items(&dir.join("items"), |w| {
+        items.iter().try_for_each(|i| w.add(i))
+    })
+    .await?;
+    let (_, without_titles) = publish_items(&dir.join("items-without-titles"), |w| {
+        items.iter().try_for_each(|i| {
+            w.add(&maps::ItemWithoutTitles {
+                id: i.id,
+                tags: i.tags.clone(),
+            })
+        })
+    })
+    .await?;
+    f.items = count as f64;
+    f.map_bytes = (with_titles as f64 - without_titles as f64) / count as f64;
+    f.map_text_bytes = items
+        .iter()
+        .flat_map(|i| i.titles.iter())
+        .map(|(k, v)| (k.len() + v.len()) as f64)
+        .sum::<f64>()
+        / count as f64;
+
+    // The records by id (ids are 0..count).
+    let recs = state.records::<maps::Item>();
+    let mut by_id = vec![None; items.len()];
+    for (_, r) in recs.iter() {
+        by_id[r.id() as usize] = Some(r);
+    }
+    let refs: Vec<maps::ItemRef<'_>> = by_id
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or("an item is missing from the consumer's state")?;
+    let hashed: Vec<HashMap<String, String>> = items
+        .iter()
+        .map(|i| i.titles.clone().into_iter().collect())
+        .collect();
+    let mut rng = JavaRandom::new(maps::ITEM_SEED + 1);
+    let queries: Vec<(usize, &str)> = (0..1_000_000)
+        .map(|_| {
+            let i = rng.next_int(count as i32) as usize;
+            (i, maps::LOCALES[rng.next_int(12) as usize])
+        })
+        .collect();
+    let tag_queries: Vec<(usize, &str)> = (0..1_000_000)
+        .map(|_| {
+            let i = rng.next_int(count as i32) as usize;
+            (i, hollow_benches::GENRES[rng.next_int(20) as usize])
+        })
+        .collect();
+    let per = |s: Instant, n: usize| s.elapsed().as_nanos() as f64 / n as f64;
+    let (mut get, mut btree, mut hash, mut set, mut native_set) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..b.reps {
+        let s = Instant::now();
+        let ours: usize = queries
+            .iter()
+            .map(|&(i, l)| refs[i].titles().get(&l).map_or(0, str::len))
+            .sum();
+        get.push(per(s, queries.len()));
+        let s = Instant::now();
+        let native: usize = queries
+            .iter()
+            .map(|&(i, l)| items[i].titles.get(l).map_or(0, String::len))
+            .sum();
+        btree.push(per(s, queries.len()));
+        let s = Instant::now();
+        let native_hash: usize = queries
+            .iter()
+            .map(|&(i, l)| hashed[i].get(l).map_or(0, String::len))
+            .sum();
+        hash.push(per(s, queries.len()));
+        if ours != native || native != native_hash {
+            return Err(format!(
+                "map lookups disagree: {ours} title bytes found, BTreeMap {native}, HashMap {native_hash}"
+            )
+            .into());
+        }
+        let s = Instant::now();
+        let ours = tag_queries
+            .iter()
+            .filter(|&&(i, g)| refs[i].tags().contains(&g))
+            .count();
+        set.push(per(s, tag_queries.len()));
+        let s = Instant::now();
+        let native = tag_queries
+            .iter()
+            .filter(|&&(i, g)| items[i].tags.contains(g))
+            .count();
+        native_set.push(per(s, tag_queries.len()));
+        if ours != native {
+            return Err(format!("set lookups disagree: {ours} found, BTreeSet {native}").into());
+        }
+    }
+    f.map_get = median(get);
+    f.native_btree_get = median(btree);
+    f.native_hash_get = median(hash);
+    f.set_contains = median(set);
+    f.native_set_contains = median(native_set);
+    Ok(())
+}
+
+/// Publishes one cycle written by `add` to a new store in `dir` and loads
+/// it in a consumer: the state and the snapshot's bytes.
+async fn publish_items(
+    dir: &std::path::Path,
+    add: impl FnOnce(&mut hollow_runtime::producer::CycleWriter<'_>) -> Result<(), hollow_runtime::Error>,
+) -> Result<(Arc<ReadState>, u64), BoxError> {
+    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+    let producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let out = producer.run_cycle(add).await?;
+    let bytes = out
+        .blobs
+        .iter()
+        .find(|(b, _)| matches!(b, BlobName::Snapshot(_)))
+        .map_or(0, |(_, s)| *s);
+    let consumer = Consumer::builder(store, announcer)
+        .cache_dir(dir.join("cache"))
+        .build()?;
+    consumer.refresh().await?;
+    let state = consumer.current().ok_or("no state after loading the items")?;
+    Ok((state, bytes))
+}
+
+/// The map workload's rows.
+fn map_rows(f: &Figures) -> Vec<Row> {
+    vec![
+        row(
+            &format!("map get ({} items)", f.items),
+            format!("{:.1} ns", f.map_get),
+            format!("{:.1} ns BTreeMap", f.native_btree_get),
+            ratio(f.map_get, f.native_btree_get),
+        ),
+        row(
+            "map get vs HashMap",
+            format!("{:.1} ns", f.map_get),
+            format!("{:.1} ns HashMap", f.native_hash_get),
+            ratio(f.map_get, f.native_hash_get),
+        ),
+        row(
+            "set contains",
+            format!("{:.1} ns", f.set_contains),
+            format!("{:.1} ns BTreeSet", f.native_set_contains),
+            ratio(f.set_contains, f.native_set_contains),
+        ),
+        row(
+            "map bytes per record",
+            format!("{:.1} B", f.map_bytes),
+            format!("{:.1} B key + value text", f.map_text_bytes),
+            ratio(f.map_bytes, f.map_text_bytes),
+        ),
+    ]
 }
