@@ -1433,7 +1433,7 @@ async fn publish_items(
 ) -> Result<(Arc<ReadState>, u64), BoxError> {
     let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
     let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
-    let producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
     let out = producer.run_cycle(add).await?;
     let bytes = out
         .blobs
