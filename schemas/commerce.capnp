@@ -57,3 +57,17 @@ struct StockLevel $Hollow.record $Hollow.primaryKey("warehouse,sku") {
   onHand @2 :Int32;
   reserved @3 :Int32;
 }
+
+struct Product $Hollow.record $Hollow.primaryKey("sku") {
+  # A product the shop sells.
+  sku @0 :Text;
+  name @1 :Text;
+  attributes @2 :List(ProductAttributesEntry) $Hollow.map;
+  # Attribute values by name ("color": "red", "size": "M").
+}
+
+struct ProductAttributesEntry {
+  # One entry of Product.attributes.
+  key @0 :Text;
+  value @1 :Text;
+}

@@ -22,6 +22,14 @@ struct Device $Hollow.record $Hollow.primaryKey("id")
   location @3 :Common.Location;
   tags @4 :List(Text);
   installedAt @5 :Common.Timestamp;
+  labels @6 :List(DeviceLabelsEntry) $Hollow.map;
+  # Operator-set labels by name ("site": "berlin-2", "owner": "facilities").
+}
+
+struct DeviceLabelsEntry {
+  # One entry of Device.labels.
+  key @0 :Text;
+  value @1 :Text;
 }
 
 struct Metric $Hollow.record $Hollow.primaryKey("deviceId,name,at.epochMillis") {

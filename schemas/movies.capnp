@@ -21,6 +21,16 @@ struct Movie $Hollow.record $Hollow.primaryKey("id")
   castIds @6 :List(UInt64);
   # Actor ids, in billing order.
   description @7 :Text;
+  localizedTitles @8 :List(MovieLocalizedTitlesEntry) $Hollow.map;
+  # The title by locale ("fr", "pt-BR"), for catalogs shown in many languages.
+  tags @9 :List(Text) $Hollow.set;
+  # Editorial labels ("classic", "award-winner"), each once.
+}
+
+struct MovieLocalizedTitlesEntry {
+  # One entry of Movie.localizedTitles.
+  key @0 :Text;
+  value @1 :Text;
 }
 
 struct Actor $Hollow.record $Hollow.primaryKey("id") {

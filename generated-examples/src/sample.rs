@@ -28,6 +28,13 @@ pub mod movies {
             genres: genres.iter().map(|g| g.to_string()).collect(),
             cast_ids: vec![id % 4 + 1, (id + 1) % 4 + 1],
             description: format!("Movie number {id}."),
+            localized_titles: [("en", title.to_string()), ("fr", format!("{title} (fr)"))]
+                .into_iter()
+                .map(|(l, t)| (l.to_string(), t))
+                .collect(),
+            tags: std::iter::once(if year < 2025 { "classic" } else { "new" })
+                .map(str::to_string)
+                .collect(),
         }
     }
 
@@ -64,6 +71,14 @@ pub mod movies {
         if cycle >= 3 {
             movies.retain(|m| m.id != 3);
             movies[0].title = "The Borrow Checker (Director's Cut)".into();
+            // A new locale, a changed title in another, and a new tag.
+            movies[0]
+                .localized_titles
+                .insert("de".into(), "Der Ausleihprüfer".into());
+            movies[0]
+                .localized_titles
+                .insert("fr".into(), "Le Vérificateur d'emprunts".into());
+            movies[0].tags.insert("award-winner".into());
             reviews.push(Review {
                 movie_id: 2,
                 reviewer: "bo".into(),
@@ -85,7 +100,7 @@ pub mod movies {
 /// The online shop (`commerce.capnp`).
 pub mod commerce {
     use crate::gen::commerce::{
-        Customer, CustomerAddress, Order, OrderItem, OrderStatus, StockLevel,
+        Customer, CustomerAddress, Order, OrderItem, OrderStatus, Product, StockLevel,
     };
     use crate::gen::common::{Money, Timestamp};
 
@@ -98,6 +113,19 @@ pub mod commerce {
         pub orders: Vec<Order>,
         /// Stock per (warehouse, sku).
         pub stock: Vec<StockLevel>,
+        /// The products, with their attributes.
+        pub products: Vec<Product>,
+    }
+
+    fn product(sku: &str, name: &str, attributes: &[(&str, &str)]) -> Product {
+        Product {
+            sku: sku.into(),
+            name: name.into(),
+            attributes: attributes
+                .iter()
+                .map(|&(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
     }
 
     fn eur(minor_units: i64) -> Money {
@@ -184,7 +212,21 @@ pub mod commerce {
                 reserved: 1,
             },
         ];
+        let mut products = vec![
+            product("mug", "Mug", &[("color", "white"), ("volume_ml", "330")]),
+            product("tea", "Green tea", &[("origin", "JP"), ("weight_g", "100")]),
+            product(
+                "kettle",
+                "Kettle",
+                &[("color", "steel"), ("power_w", "2200")],
+            ),
+        ];
         if cycle >= 2 {
+            // A recolored mug and a new attribute on the kettle.
+            products[0].attributes.insert("color".into(), "blue".into());
+            products[2]
+                .attributes
+                .insert("volume_ml".into(), "1700".into());
             orders[0].status = OrderStatus::Shipped;
             orders[1].status = OrderStatus::Paid;
             customers.push(customer(3, "Linus", "Lund"));
@@ -196,11 +238,13 @@ pub mod commerce {
             orders[0].status = OrderStatus::Delivered;
             orders[2].status = OrderStatus::Cancelled;
             stock.retain(|s| s.warehouse != "south");
+            products[1].attributes.remove("weight_g");
         }
         Shop {
             customers,
             orders,
             stock,
+            products,
         }
     }
 }
@@ -238,6 +282,13 @@ pub mod iot {
             },
             tags: tags.iter().map(|t| t.to_string()).collect(),
             installed_at: at_ms(1_650_000_000_000 + id as i64 * 1_000),
+            labels: [
+                ("owner", "facilities".to_string()),
+                ("site", format!("stockholm-{}", id % 2 + 1)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         }
     }
 
@@ -307,6 +358,7 @@ pub mod iot {
                 cause: AlertCause::Manual("planned by ops".into()),
             });
             devices[1] = device(2, DeviceKind::Meter, &["door", "replaced"]);
+            devices[2].labels.insert("owner".into(), "network".into());
         }
         Fleet {
             devices,

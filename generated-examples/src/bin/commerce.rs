@@ -20,7 +20,7 @@ use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, Rea
 
 use generated_examples::demo::{data_dir, open_store, BoxError};
 use generated_examples::gen::commerce::{
-    Customer, CustomerByEmail, Order, OrderStatus, StockLevel,
+    Customer, CustomerByEmail, Order, OrderStatus, Product, StockLevel,
 };
 use generated_examples::sample;
 
@@ -52,7 +52,8 @@ async fn main() -> Result<(), BoxError> {
             .run_cycle(|w| {
                 shop.customers.iter().try_for_each(|c| w.add(c))?;
                 shop.orders.iter().try_for_each(|o| w.add(o))?;
-                shop.stock.iter().try_for_each(|s| w.add(s))
+                shop.stock.iter().try_for_each(|s| w.add(s))?;
+                shop.products.iter().try_for_each(|p| w.add(p))
             })
             .await?;
         let version = outcome
@@ -143,8 +144,37 @@ fn shop_lookups(
         mugs.on_hand(),
         mugs.reserved()
     );
+    product_lookups(state, shop)?;
     if cycle == 3 && first.status() != Ok(OrderStatus::Delivered) {
         return Err("order 100 should be delivered by cycle 3".into());
+    }
+    Ok(())
+}
+
+/// Attribute lookups in each product's `attributes` map (read in place,
+/// by binary search on the stored order), checked against `shop`.
+fn product_lookups(state: &ReadState, shop: &sample::commerce::Shop) -> Result<(), BoxError> {
+    for wanted in &shop.products {
+        let p = state
+            .records::<Product>()
+            .by_primary_key(&wanted.sku.as_str())
+            .ok_or_else(|| format!("product {} is missing", wanted.sku))?;
+        let attributes = p.attributes();
+        let color = attributes.get(&"color");
+        if color != wanted.attributes.get("color").map(String::as_str) {
+            return Err(format!("product {}: color {color:?} read back differs", wanted.sku).into());
+        }
+        if !attributes.iter().eq(wanted.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            return Err(format!("product {}: attributes read back differ", wanted.sku).into());
+        }
+        println!(
+            "  product {} ({}): color {}, {} attributes: {:?}",
+            p.sku(),
+            p.name(),
+            color.unwrap_or("-"),
+            attributes.len(),
+            attributes
+        );
     }
     Ok(())
 }
@@ -177,7 +207,8 @@ async fn evolve(
         .run_cycle(|w| {
             shop.customers.iter().try_for_each(|c| w.add(c))?;
             shop.orders.iter().try_for_each(|o| w.add(o))?;
-            stock_v2.iter().try_for_each(|s| w.add(s))
+            stock_v2.iter().try_for_each(|s| w.add(s))?;
+            shop.products.iter().try_for_each(|p| w.add(p))
         })
         .await?;
     let old_type = Consumer::builder(s2.clone(), a2.clone())

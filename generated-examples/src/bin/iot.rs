@@ -9,10 +9,11 @@
 //!
 //! Three cycles of new readings and alerts; the consumer looks devices,
 //! metrics and alerts up by primary key after each. Then a schema-evolution
-//! step: `Device` gains `firmware @6 :Text` ([`DeviceV2`]); a consumer with
+//! step: `Device` gains `firmware @7 :Text` ([`DeviceV2`]); a consumer with
 //! the old type reads data written with the new one, and a consumer with
 //! the new type reads the old data.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ use generated_examples::gen::iot::{
 };
 use generated_examples::sample;
 
-/// `Device` with a field added (`firmware @6 :Text`).
+/// `Device` with a field added (`firmware @7 :Text`).
 #[derive(Hollow, Clone, Debug, Default, PartialEq)]
 #[hollow(
     rename = "Device",
@@ -41,6 +42,7 @@ pub struct DeviceV2 {
     location: Location,
     tags: Vec<String>,
     installed_at: Timestamp,
+    labels: BTreeMap<String, String>,
     /// New in version 2: the firmware version.
     firmware: String,
 }
@@ -143,6 +145,27 @@ fn fleet_lookups(
         "  lookup metric (1, temperature, {t}) -> {:?}",
         temp.to_value()?.value
     );
+    // Each device's labels map, read in place: its site, and every label.
+    for wanted in &fleet.devices {
+        let d = state
+            .records::<Device>()
+            .by_primary_key(&wanted.id)
+            .ok_or_else(|| format!("device {} is missing", wanted.id))?;
+        let labels = d.labels();
+        let site = labels.get(&"site");
+        if site != wanted.labels.get("site").map(String::as_str)
+            || !labels
+                .iter()
+                .eq(wanted.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            return Err(format!("device {}: labels read back differ", wanted.id).into());
+        }
+        println!(
+            "  device {} at site {}: labels {labels:?}",
+            d.serial(),
+            site.unwrap_or("-")
+        );
+    }
     Ok(())
 }
 
@@ -155,7 +178,7 @@ async fn evolve(
     announcer: &Arc<FileAnnouncer>,
     last_v1: u64,
 ) -> Result<(), BoxError> {
-    println!("\nschema evolution: Device gains `firmware @6 :Text`");
+    println!("\nschema evolution: Device gains `firmware @7 :Text`");
     let fleet = sample::iot::at(3);
     let devices_v2: Vec<DeviceV2> = fleet
         .devices
@@ -167,6 +190,7 @@ async fn evolve(
             location: d.location.clone(),
             tags: d.tags.clone(),
             installed_at: d.installed_at.clone(),
+            labels: d.labels.clone(),
             firmware: format!("3.{}.0", d.id),
         })
         .collect();

@@ -8,13 +8,14 @@
 //!
 //! 1. Three producer cycles (adds, changes, removals); a consumer follows
 //!    each version by deltas and looks records up by primary key.
-//! 2. Schema evolution: `Movie` gains a field (`tagline @8 :Text`, here the
+//! 2. Schema evolution: `Movie` gains a field (`tagline @10 :Text`, here the
 //!    hand-derived [`MovieV2`]). A producer built with the new type restores
 //!    the announced version and continues the same history (one delta, one
 //!    record changed); the consumer built with the old type follows it by
 //!    that delta and reads the new version, and a new consumer reads both
 //!    the old versions (taglines empty) and the new one.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ use generated_examples::gen::movies::{Actor, Movie, MovieByGenres, Review};
 use generated_examples::sample;
 
 /// `Movie` after a schema change: the fields of `movies.capnp` plus
-/// `tagline @8 :Text`. The same type name (`Movie`), so it is the same
+/// `tagline @10 :Text`. The same type name (`Movie`), so it is the same
 /// record type in the dataset.
 #[derive(Hollow, Clone, Debug, Default, PartialEq)]
 #[hollow(
@@ -43,6 +44,8 @@ pub struct MovieV2 {
     genres: Vec<String>,
     cast_ids: Vec<u64>,
     description: String,
+    localized_titles: BTreeMap<String, String>,
+    tags: BTreeSet<String>,
     /// New in version 2 of the schema.
     tagline: String,
 }
@@ -58,6 +61,8 @@ impl MovieV2 {
             genres: m.genres.clone(),
             cast_ids: m.cast_ids.clone(),
             description: m.description.clone(),
+            localized_titles: m.localized_titles.clone(),
+            tags: m.tags.clone(),
             tagline: tagline.into(),
         }
     }
@@ -95,7 +100,7 @@ async fn main() -> Result<(), BoxError> {
         .build()?;
     let last_v1 = cycles(&store, &announcer, &old_consumer).await?;
 
-    println!("\nschema evolution: Movie gains `tagline @8 :Text`");
+    println!("\nschema evolution: Movie gains `tagline @10 :Text`");
     let catalog = sample::movies::at(3);
     let with_taglines: Vec<MovieV2> = catalog
         .movies
@@ -189,6 +194,7 @@ fn lookups(state: &ReadState, catalog: &sample::movies::Catalog) -> Result<(), B
         .into());
     }
     println!("  lookup movies by genre \"drama\" -> ids {dramas:?}");
+    localized(state, catalog)?;
     let review = state
         .records::<Review>()
         .by_primary_key(&(1, "ana"))
@@ -199,6 +205,36 @@ fn lookups(state: &ReadState, catalog: &sample::movies::Catalog) -> Result<(), B
         review.posted_at().epoch_millis(),
         review.text()
     );
+    Ok(())
+}
+
+/// Maps and sets read in place: every movie's title in French (a lookup
+/// in its `localizedTitles` map) and whether it is tagged "classic" (its
+/// `tags` set), checked against what was produced.
+fn localized(state: &ReadState, catalog: &sample::movies::Catalog) -> Result<(), BoxError> {
+    for wanted in &catalog.movies {
+        let m = state
+            .records::<Movie>()
+            .by_primary_key(&wanted.id)
+            .ok_or_else(|| format!("movie {} is missing", wanted.id))?;
+        let titles = m.localized_titles();
+        let fr = titles.get(&"fr");
+        let classic = m.tags().contains(&"classic");
+        if fr != wanted.localized_titles.get("fr").map(String::as_str)
+            || classic != wanted.tags.contains("classic")
+            || titles.len() != wanted.localized_titles.len()
+        {
+            return Err(format!("movie {}: titles or tags read back differ", wanted.id).into());
+        }
+        println!(
+            "  movie {} in French: {:?} ({} locales: {:?}), tags {:?}",
+            m.id(),
+            fr.unwrap_or("-"),
+            titles.len(),
+            titles.keys().collect::<Vec<_>>(),
+            m.tags()
+        );
+    }
     Ok(())
 }
 

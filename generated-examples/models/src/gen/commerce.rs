@@ -72,3 +72,13 @@ pub struct StockLevel {
     pub on_hand: i32,
     pub reserved: i32,
 }
+
+/// A product the shop sells.
+#[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
+#[hollow(primary_key(sku), crate = "::hollow_core")]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    /// Attribute values by name ("color": "red", "size": "M").
+    pub attributes: ::std::collections::BTreeMap<String, String>,
+}

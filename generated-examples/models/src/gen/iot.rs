@@ -28,6 +28,8 @@ pub struct Device {
     pub location: super::common::Location,
     pub tags: Vec<String>,
     pub installed_at: super::common::Timestamp,
+    /// Operator-set labels by name ("site": "berlin-2", "owner": "facilities").
+    pub labels: ::std::collections::BTreeMap<String, String>,
 }
 
 /// One reading reported by a device.

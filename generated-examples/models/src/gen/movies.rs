@@ -17,6 +17,10 @@ pub struct Movie {
     /// Actor ids, in billing order.
     pub cast_ids: Vec<u64>,
     pub description: String,
+    /// The title by locale ("fr", "pt-BR"), for catalogs shown in many languages.
+    pub localized_titles: ::std::collections::BTreeMap<String, String>,
+    /// Editorial labels ("classic", "award-winner"), each once.
+    pub tags: ::std::collections::BTreeSet<String>,
 }
 
 /// A person who appears in movies.
