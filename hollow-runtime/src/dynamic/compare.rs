@@ -124,6 +124,7 @@ impl Cmp<'_> {
             CKind::Slot {
                 ty: CType::Struct(i),
                 offset,
+                ..
             } => {
                 let (pa, pb) = (a.pointer(*offset), b.pointer(*offset));
                 if pa.is_null() || pb.is_null() {
@@ -137,7 +138,7 @@ impl Cmp<'_> {
                 let st = &self.c.structs[*i as usize];
                 self.members(&st.name, &st.members, sa, sb, &path)
             }
-            CKind::Slot { ty, offset } if !ty.is_pointer() => {
+            CKind::Slot { ty, offset, .. } if !ty.is_pointer() => {
                 if scalar_bits(ty, *offset, &a) != scalar_bits(ty, *offset, &b) {
                     let (old, new) = (self.value(owner, f, a)?, self.value(owner, f, b)?);
                     self.out.push(FieldChange {

@@ -65,6 +65,7 @@ mod compare;
 mod compile;
 mod json;
 mod key;
+mod order;
 
 use std::fmt;
 
@@ -235,6 +236,29 @@ impl DynamicSchema {
         }
     }
 
+    /// `schema` resolved to check the stored order of its maps and sets
+    /// ([`DynRecord::check_order`]): `None` when no field of it is a map or
+    /// a set, so a schema without any costs one walk of its fields.
+    ///
+    /// # Errors
+    /// As [`DynamicSchema::new`].
+    pub fn for_order_check(schema: &Schema) -> Result<Option<DynamicSchema>, DynamicError> {
+        if order::has_marks(schema) {
+            DynamicSchema::new(schema).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The record type `name` when its records can hold a map or a set
+    /// (what [`DynRecord::check_order`] checks), else `None`.
+    pub fn ordered_type(&self, name: &str) -> Option<DynType> {
+        let &i = self.c.by_name.get(name)?;
+        self.c.structs[i as usize]
+            .has_collections
+            .then_some(DynType(i))
+    }
+
     /// The record `r` of type `t`.
     pub fn record<'s, 'a>(&'s self, t: DynType, r: StructReader<'a>) -> DynRecord<'s, 'a> {
         DynRecord {
@@ -293,6 +317,19 @@ impl<'s, 'a> DynRecord<'s, 'a> {
             None => Ok(None),
             Some(paths) => key::read_key(&self.schema.c, &st.name, paths, &self.r).map(Some),
         }
+    }
+
+    /// Checks that every map and set of the record is stored as
+    /// `docs/maps-and-sets.md` requires: sorted by key (the canonical order
+    /// of the schema's key kind), no key twice. Reads nothing of a type
+    /// without maps or sets (see [`DynamicSchema::ordered_type`]).
+    ///
+    /// # Errors
+    /// [`DynamicErrorKind::Record`], naming the struct type and field of
+    /// the damaged map or set and the entries out of order or repeated, or
+    /// bytes that do not hold what the schema says.
+    pub fn check_order(&self) -> Result<(), DynamicError> {
+        order::check(&self.schema.c, self.ty.0, self.r).map_err(DynamicError::record)
     }
 
     /// The fields whose values differ from `self` (old) to `new`, in schema
