@@ -489,3 +489,27 @@ pub(super) fn field_value(
         r,
     })
 }
+
+/// Element `i` of the list `l` of `elem`, as a JSON value.
+pub(super) fn element_value(
+    c: &Compiled,
+    elem: &CType,
+    l: &ListReader<'_>,
+    i: u32,
+) -> Result<serde_json::Value, String> {
+    let budget = Budget(Cell::new(crate::wire::traversal_budget(
+        l.seg_words() as u64
+    )));
+    let name = type_name(c, elem);
+    let list = ListSer {
+        c,
+        at: At {
+            owner: &name,
+            field: "element",
+            budget: &budget,
+        },
+        elem,
+        l: *l,
+    };
+    serde_json::to_value(ElementSer { list: &list, i }).map_err(|e| e.to_string())
+}

@@ -11,7 +11,10 @@
 //! - reads its primary key ([`DynRecord::key`]), which
 //!   [`DynamicSchema::parse_key`] also parses from text;
 //! - compares itself field by field with another record of its type
-//!   ([`DynRecord::compare`]).
+//!   ([`DynRecord::compare`]), maps key by key and sets element by
+//!   element;
+//! - checks the stored order of its maps and sets
+//!   ([`DynRecord::check_order`]).
 //!
 //! Every read is bounds-checked: bytes that do not hold what the schema
 //! says give an error naming the type and field, never a panic.
@@ -30,6 +33,9 @@
 //! | `Data` | base64 string (standard alphabet, padded) |
 //! | enum | the enumerant's name (its number when the schema has none) |
 //! | `List(T)` | array |
+//! | a set (`List(T) $Hollow.set`) | array, in the stored (key) order |
+//! | a map (`List(Entry) $Hollow.map`) with `Text` keys | object from key to value |
+//! | a map with keys of another kind | array of `[key, value]` pairs |
 //! | a null pointer (an unset `Text`, `Data`, list or struct) | `null` |
 //!
 //! ```
@@ -334,7 +340,8 @@ impl<'s, 'a> DynRecord<'s, 'a> {
 
     /// The fields whose values differ from `self` (old) to `new`, in schema
     /// order, with both values as JSON. Empty when the records are equal
-    /// field for field.
+    /// field for field. A map is compared key by key and a set element by
+    /// element (see [`FieldChange::path`]).
     ///
     /// # Errors
     /// The records are of different types, or either's bytes are

@@ -533,6 +533,37 @@ mod tests {
     }
 
     #[test]
+    fn maps_and_sets_compare_key_by_key() {
+        use super::super::FieldChange;
+        use serde_json::json;
+        let s = schema();
+        let d = DynamicSchema::new(&s).unwrap();
+        let t = d.record_type("Rec").unwrap();
+        let old = rec(&s, &[("a", &[1]), ("b", &[])], &[("eu", -3)]);
+        let new = rec(&s, &[("a", &[1, 2]), ("c", &[])], &[("eu", -3), ("fr", 1)]);
+        let (ro, rn) = (
+            d.record(t, StructReader::root(&old).unwrap()),
+            d.record(t, StructReader::root(&new).unwrap()),
+        );
+        let change = |path: &str, old: Option<serde_json::Value>, new| FieldChange {
+            path: path.into(),
+            old,
+            new,
+        };
+        let pair = json!({"region": "fr", "n": 1});
+        assert_eq!(
+            ro.compare(&rn).unwrap(),
+            vec![
+                change("byName[\"a\"][2]", None, Some(json!(2))),
+                change("byName[\"b\"]", Some(json!([])), None),
+                change("byName[\"c\"]", None, Some(json!([]))),
+                change(&format!("byPair[{pair}]"), None, Some(json!(false))),
+            ]
+        );
+        assert_eq!(rn.compare(&rn).unwrap(), vec![]);
+    }
+
+    #[test]
     fn a_schema_without_maps_or_sets_is_not_checked() {
         let mut s = Schema::new();
         add(
