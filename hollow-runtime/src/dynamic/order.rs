@@ -51,6 +51,7 @@ pub(super) enum KeyRead<'a> {
 }
 
 /// Reads a value of key type `ty` from slot `offset` of `r`.
+#[inline]
 pub(super) fn key_in_struct<'a>(
     ty: &CType,
     offset: u32,
@@ -71,6 +72,7 @@ pub(super) fn key_in_struct<'a>(
 }
 
 /// Reads element `i` of list `l` of key type `ty`.
+#[inline]
 pub(super) fn key_in_list<'a>(
     ty: &CType,
     l: &ListReader<'a>,
@@ -212,9 +214,11 @@ impl Walk<'_> {
                 offset,
                 collection,
             } => {
-                let holds = collection.is_some() || self.c.reaches_collection(ty);
+                if !ty.is_pointer() || collection.is_none() && !self.c.reaches_collection(ty) {
+                    return Ok(());
+                }
                 let p = r.pointer(*offset);
-                if !ty.is_pointer() || !holds || p.is_null() {
+                if p.is_null() {
                     return Ok(());
                 }
                 let at = |e: String| format!("{owner}.{}: {e}", f.name);
