@@ -323,3 +323,27 @@ fn load_time_check_cost() {
         );
     }
 }
+
+#[test]
+fn a_header_marking_a_field_that_cannot_be_a_set_is_refused() {
+    let (snapshot, _) = two_versions();
+    let bad = hollow_tests::crafted::edit_header(&snapshot, |_, h| {
+        let hollow_schema::TypeDef::Struct(s) = h
+            .schema
+            .types
+            .iter_mut()
+            .find(|t| t.name() == "Tagged")
+            .expect("Tagged")
+        else {
+            panic!("Tagged is a struct");
+        };
+        let name = s.fields.iter_mut().find(|f| f.name == "name").unwrap();
+        *name = name.clone().marked(Collection::Set);
+    });
+    let e = BlobView::open("snapshot-1", &bad).expect_err("a Text marked as a set");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("snapshot-1") && msg.contains("Tagged") && msg.contains("\"name\""),
+        "{msg}"
+    );
+}
