@@ -158,6 +158,15 @@ struct Member {
   # Slot: how many List( ) wrap typeBase.
   rustTypeName @9 :Text;
   # Group or union: the Rust type it maps to, if any.
+  collection @10 :Collection;
+  # Slot: whether the list is a map or a set (`$Hollow.map`, `$Hollow.set`);
+  # none for every other member, and in blobs written before the field.
+}
+
+enum Collection {
+  none @0;
+  map @1;
+  set @2;
 }
 
 enum TypeBase {

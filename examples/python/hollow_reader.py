@@ -328,7 +328,9 @@ def find_nested(module, name):
 # 64-bit integers are exact, Float32 is shown in its shortest decimal form,
 # non-finite floats are "NaN" / "Infinity" / "-Infinity", Data is base64,
 # an enum is its enumerant's name (its number when the schema has none), a
-# null pointer is null.
+# set is an array and a map (a member whose `collection` is map) an object
+# from key to value when its keys are Text, else an array of [key, value]
+# pairs, and a null pointer is null.
 
 def float_value(x, single):
     if math.isnan(x):
@@ -346,6 +348,14 @@ def float_value(x, single):
         except OverflowError:
             continue
     return x
+
+
+def collection(m):
+    """A header member's map/set mark ("none", "map" or "set"); "none" when
+    the hollow.capnp read has no such field."""
+    if "collection" not in m.schema.fields:
+        return "none"
+    return str(m.collection)
 
 
 class Renderer:
@@ -382,7 +392,22 @@ class Renderer:
         base = str(m.typeBase)
         if (m.listDepth > 0 or base in ("text", "data", "struct")) and not r._has(m.name):
             return None  # a null pointer
-        return self.value(base, m.typeName, m.listDepth, r._get(m.name))
+        value = self.value(base, m.typeName, m.listDepth, r._get(m.name))
+        if collection(m) == "map":
+            return self.map(m.typeName, value)
+        return value
+
+    def map(self, entry_name, entries):
+        """A map's entries (rendered as {"key", "value"} objects) in
+        `hollow export`'s form."""
+        key = next(
+            (m for _, m in self.schema.types[entry_name].children.get(0, []) if m.name == "key"),
+            None,
+        )
+        if key is not None and str(key.typeBase) == "text" and key.listDepth == 0:
+            # A null key reads as "", as the Rust accessors read it.
+            return {(e.get("key") or ""): e.get("value") for e in entries}
+        return [[e.get("key"), e.get("value")] for e in entries]
 
     def value(self, base, type_name, depth, v):
         if depth > 0:

@@ -5,7 +5,8 @@
 //! (the oracle). Every subcommand runs as a process; `--json` output is
 //! parsed and checked against the oracle, diffs and histories against
 //! changes computed from the oracle's versions, and every error case for
-//! its exit code and one-line message.
+//! its exit code and one-line message. Two small stores hold records with
+//! sets and with maps.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -1050,5 +1051,353 @@ fn damaged_blobs_with_matching_checksums_are_caught() {
     assert!(
         e.contains(&format!("snapshot-{b}")) && e.contains("Movie") && e.contains("add up"),
         "{e}"
+    );
+}
+
+/// A record with sets, written by the derive (maps: see [`shelf_schema`]).
+#[derive(Hollow, Clone, Debug, PartialEq)]
+#[hollow(primary_key(id))]
+struct Tagged {
+    id: u64,
+    tags: BTreeSet<String>,
+    codes: BTreeSet<i16>,
+}
+
+/// Two versions of three `Tagged` records: record 1's sets change
+/// (`a`, `b` → `b`, `c`; `-1`, `5` → `-1`), record 2 stays, record 3 is
+/// replaced by record 4. Returns the store's path and the two versions.
+fn produce_sets(dir: &Path) -> (String, u64, u64) {
+    let set = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
+    let rec = |id: u64, tags: &[&str], codes: &[i16]| Tagged {
+        id,
+        tags: set(tags),
+        codes: codes.iter().copied().collect(),
+    };
+    let v1 = [
+        rec(1, &["b", "a"], &[5, -1]),
+        rec(2, &["x"], &[]),
+        rec(3, &[], &[7]),
+    ];
+    let v2 = [
+        rec(1, &["c", "b"], &[-1]),
+        rec(2, &["x"], &[]),
+        rec(4, &["z"], &[0]),
+    ];
+    let store = Arc::new(FsBlobStore::new(dir).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
+    let versions = dataset::runtime().block_on(async {
+        let mut p = Producer::builder(store, announcer)
+            .record_type::<Tagged>()
+            .build();
+        let mut versions = Vec::new();
+        for records in [&v1, &v2] {
+            let out = p
+                .run_cycle(|w| records.iter().try_for_each(|r| w.add(r)))
+                .await
+                .unwrap();
+            versions.push(out.version.unwrap());
+        }
+        versions
+    });
+    (dir.to_str().unwrap().to_owned(), versions[0], versions[1])
+}
+
+#[test]
+fn sets_show_as_arrays_and_diff_element_by_element() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, a, b) = produce_sets(dir.path());
+
+    let text = ok(&["schema", &store]);
+    assert!(text.contains("tags @1 :List(Text) $Hollow.set;"), "{text}");
+    assert!(
+        text.contains("codes @2 :List(Int16) $Hollow.set;"),
+        "{text}"
+    );
+
+    // export and inspect: a set is an array in its stored (sorted) order.
+    let got = export(&store, &["--version", &v(a)]);
+    assert_eq!(
+        got["Tagged"]["1"],
+        json!({"id": 1, "tags": ["a", "b"], "codes": [-1, 5]})
+    );
+    assert_eq!(got["Tagged"]["3"]["codes"], json!([7]));
+    let empty = &got["Tagged"]["3"]["tags"];
+    assert!(*empty == json!([]) || empty.is_null(), "{empty}");
+    let j = ok_json(&[
+        "inspect",
+        &store,
+        "--type",
+        "Tagged",
+        "--key",
+        "1",
+        "--version",
+        &v(b),
+        "--json",
+    ]);
+    assert_eq!(
+        j["record"],
+        json!({"id": 1, "tags": ["b", "c"], "codes": [-1]})
+    );
+
+    // diff: per element, an added one with no old value, a removed one
+    // with no new value.
+    let expected_changes = json!([
+        {"path": "tags[\"a\"]", "old": "a"},
+        {"path": "tags[\"c\"]", "new": "c"},
+        {"path": "codes[5]", "old": 5},
+    ]);
+    let j = ok_json(&["diff", &store, &v(a), &v(b), "--json"]);
+    let ty = &j["types"][0];
+    assert_eq!(ty["type"], "Tagged");
+    let modified = ty["modified"].as_array().unwrap();
+    assert_eq!(modified.len(), 1, "{j}");
+    assert_eq!(modified[0]["key"], json!(1));
+    assert_eq!(modified[0]["changes"], expected_changes);
+    assert_eq!(ty["added"][0]["key"], json!(4));
+    assert_eq!(ty["removed"][0]["key"], json!(3));
+    // The other way round, the same changes inverted.
+    let j = ok_json(&["diff", &store, &v(b), &v(a), "--json"]);
+    assert_eq!(
+        j["types"][0]["modified"][0]["changes"],
+        json!([
+            {"path": "tags[\"a\"]", "new": "a"},
+            {"path": "tags[\"c\"]", "old": "c"},
+            {"path": "codes[5]", "new": 5},
+        ])
+    );
+
+    // history: the modification lists the same changes.
+    let j = ok_json(&[
+        "history", &store, "--type", "Tagged", "--key", "1", "--json",
+    ]);
+    let events = j["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{j}");
+    assert_eq!(events[1]["event"], "modified");
+    assert_eq!(events[1]["changes"], expected_changes);
+    let text = ok(&["history", &store, "--type", "Tagged", "--key", "1"]);
+    assert!(text.contains("tags[\"c\"]: (unset) → \"c\""), "{text}");
+
+    let text = ok(&["verify", &store]);
+    assert!(text.contains("0 failed"), "{text}");
+}
+
+/// `Shelf { id; titles: map Text → Text; counts: map Int32 → UInt32 }`, a
+/// record type with maps. The derive has no map fields yet, so its schema
+/// and records are built by hand (records written in canonical order, or
+/// out of order to damage them).
+fn shelf_schema() -> hollow_schema::Schema {
+    use hollow_schema::{Collection, Field, Key, Schema, StructType, Type, TypeDef};
+    let mut schema = Schema::new();
+    let entry = |name: &str, key: Type, value: Type| {
+        let mut s = StructType::new(name);
+        s.fields = vec![Field::slot("key", 0, key), Field::slot("value", 1, value)];
+        TypeDef::Struct(s)
+    };
+    let list = |n: &str| Type::List(Box::new(Type::Struct(n.into())));
+    let mut shelf = StructType::new("Shelf");
+    shelf.is_record = true;
+    shelf.primary_key = Some(Key::parse("id").unwrap());
+    shelf.fields = vec![
+        Field::slot("id", 0, Type::UInt64),
+        Field::slot("titles", 1, list("ShelfTitlesEntry")).marked(Collection::Map),
+        Field::slot("counts", 2, list("ShelfCountsEntry")).marked(Collection::Map),
+    ];
+    schema.insert(TypeDef::Struct(shelf));
+    schema.insert(entry("ShelfTitlesEntry", Type::Text, Type::Text));
+    schema.insert(entry("ShelfCountsEntry", Type::Int32, Type::UInt32));
+    hollow_schema::assign_layout(&mut schema).unwrap();
+    schema
+}
+
+/// The canonical bytes of a `Shelf`, its map entries stored in the order
+/// given.
+fn shelf(
+    schema: &hollow_schema::Schema,
+    id: u64,
+    titles: &[(&str, &str)],
+    counts: &[(i32, u32)],
+) -> Vec<u8> {
+    use hollow_runtime::wire::MessageBuilder;
+    let st = |n: &str| schema.get_struct(n).unwrap();
+    let at = |n: &str, i: usize| st(n).fields[i].as_slot().unwrap().offset;
+    let (s, t, c) = (
+        st("Shelf").size,
+        st("ShelfTitlesEntry").size,
+        st("ShelfCountsEntry").size,
+    );
+    let mut m = MessageBuilder::new();
+    let mut root = m.init_root(s.data_words, s.pointers);
+    root.set_u64(at("Shelf", 0), id);
+    let (wt, wc) = (
+        root.pointer_word(at("Shelf", 1)),
+        root.pointer_word(at("Shelf", 2)),
+    );
+    let mut l = m.init_struct_list_at(wt, titles.len() as u32, t.data_words, t.pointers);
+    let words: Vec<(usize, usize)> = (0..titles.len())
+        .map(|i| {
+            let e = l.struct_at(i as u32);
+            (
+                e.pointer_word(at("ShelfTitlesEntry", 0)),
+                e.pointer_word(at("ShelfTitlesEntry", 1)),
+            )
+        })
+        .collect();
+    for ((k, v), (wk, wv)) in titles.iter().zip(words) {
+        m.set_text_at(wk, k);
+        m.set_text_at(wv, v);
+    }
+    let mut l = m.init_struct_list_at(wc, counts.len() as u32, c.data_words, c.pointers);
+    for (i, (k, v)) in counts.iter().enumerate() {
+        let mut e = l.struct_at(i as u32);
+        e.set_u32(at("ShelfCountsEntry", 0), *k as u32);
+        e.set_u32(at("ShelfCountsEntry", 1), *v);
+    }
+    let bytes: Vec<u8> = m.words().iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut out = Vec::new();
+    hollow_runtime::wire::canonicalize(&bytes, &mut out).unwrap();
+    out
+}
+
+/// Writes `records` (at ordinals 0, 1, …) as `snapshot-{version}` in `dir`.
+fn write_shelves(dir: &Path, version: u64, records: &[Vec<u8>]) {
+    use hollow_runtime::blob::{self, BlobKind, BlobWriter, SectionInfo};
+    let schema = shelf_schema();
+    let size = schema.get_struct("Shelf").unwrap().size;
+    let n = records.len() as u32;
+    let section = blob::snapshot_section(
+        size,
+        n,
+        &[(1u64 << n) - 1],
+        records.iter().enumerate().map(|(o, r)| (o as u32, &r[..])),
+    )
+    .unwrap();
+    let mut info = SectionInfo::snapshot("Shelf", n, n);
+    info.state_checksum = records.iter().enumerate().fold(0u64, |sum, (o, r)| {
+        sum.wrapping_add(blob::state_mix(o as u32, hollow_runtime::hash_bytes(r)))
+    });
+    let mut w = BlobWriter::new(BlobKind::Snapshot, version, version, 0, 0x5eed + version);
+    w.add_section(info, section);
+    let bytes = w.finish(&schema, &[]).unwrap();
+    std::fs::write(dir.join(format!("snapshot-{version}")), bytes).unwrap();
+}
+
+#[test]
+fn maps_show_as_objects_or_pairs_diff_key_by_key_and_damage_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    let schema = shelf_schema();
+    write_shelves(
+        dir.path(),
+        1,
+        &[
+            shelf(
+                &schema,
+                1,
+                &[("de", "Hitze"), ("fr", "Heat")],
+                &[(-2, 1), (7, 3)],
+            ),
+            shelf(&schema, 2, &[], &[]),
+        ],
+    );
+    write_shelves(
+        dir.path(),
+        2,
+        &[
+            shelf(
+                &schema,
+                1,
+                &[("fr", "Chaleur"), ("it", "Calore")],
+                &[(-2, 1)],
+            ),
+            shelf(&schema, 2, &[], &[]),
+        ],
+    );
+
+    let text = ok(&["schema", store, "--version", "1"]);
+    assert!(
+        text.contains("titles @1 :List(ShelfTitlesEntry) $Hollow.map;"),
+        "{text}"
+    );
+    // Text keys: an object; other keys: [key, value] pairs.
+    let got = export(store, &["--version", "1"]);
+    assert_eq!(
+        got["Shelf"]["1"],
+        json!({"id": 1, "titles": {"de": "Hitze", "fr": "Heat"}, "counts": [[-2, 1], [7, 3]]})
+    );
+    let j = ok_json(&[
+        "inspect",
+        store,
+        "--type",
+        "Shelf",
+        "--key",
+        "1",
+        "--version",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(
+        j["record"]["titles"],
+        json!({"fr": "Chaleur", "it": "Calore"})
+    );
+
+    // diff: per key, a changed value at its key.
+    let j = ok_json(&["diff", store, "1", "2", "--json"]);
+    let modified = j["types"][0]["modified"].as_array().unwrap();
+    assert_eq!(modified.len(), 1, "{j}");
+    assert_eq!(
+        modified[0]["changes"],
+        json!([
+            {"path": "titles[\"de\"]", "old": "Hitze"},
+            {"path": "titles[\"fr\"]", "old": "Heat", "new": "Chaleur"},
+            {"path": "titles[\"it\"]", "new": "Calore"},
+            {"path": "counts[7]", "old": 3},
+        ])
+    );
+    let text = ok(&["verify", store]);
+    assert!(text.contains("0 failed"), "{text}");
+
+    // Version 3 stores record 1's map out of order, version 4 repeats a
+    // key: `verify` names the blob, record, field and entry.
+    write_shelves(
+        dir.path(),
+        3,
+        &[shelf(&schema, 1, &[("fr", "Heat"), ("de", "Hitze")], &[])],
+    );
+    write_shelves(dir.path(), 4, &[shelf(&schema, 1, &[], &[(7, 1), (7, 2)])]);
+    for (version, field, what) in [
+        ("3", "Shelf.titles", "entry 1 is out of order"),
+        ("4", "Shelf.counts", "entry 1 repeats the key of entry 0"),
+    ] {
+        let out = hollow()
+            .args(["verify", store, "--version", version])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(&format!("snapshot-{version}"))
+                && err.contains("ordinal 0")
+                && err.contains(field)
+                && err.contains(what),
+            "{err}"
+        );
+    }
+    // A consumer's load refuses it too.
+    let bytes = std::fs::read(dir.path().join("snapshot-3")).unwrap();
+    let e = hollow_runtime::ReadState::open_snapshot(BlobName::Snapshot(3), Arc::new(bytes))
+        .unwrap_err();
+    assert_eq!(e.kind(), hollow_runtime::ErrorKind::CorruptBlob, "{e}");
+    assert!(
+        e.to_string().contains(
+            "blob snapshot-3: type Shelf: ordinal 0: Shelf.titles: entry 1 is out of order"
+        ),
+        "{e}"
+    );
+    // `export` shows what is stored, in the stored order.
+    let text = ok(&["export", store, "--version", "3"]);
+    assert!(
+        text.contains(r#""titles":{"fr":"Heat","de":"Hitze"}"#),
+        "{text}"
     );
 }

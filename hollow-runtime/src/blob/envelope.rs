@@ -2,7 +2,7 @@
 //!
 //! These are the structs `BlobHeader`, `Tag`, `DatasetSchema`, `TypeDecl`,
 //! `UnionDecl`, `Member`, `EnumerantDecl` and the enums `TypeKind`,
-//! `MemberKind`, `TypeBase` of `schemas/hollow.capnp` (its `Section` is
+//! `MemberKind`, `TypeBase`, `Collection` of `schemas/hollow.capnp` (its `Section` is
 //! [`SectionInfo`] itself), written with `#[derive(Hollow)]` so the header
 //! is encoded and read by the same code as records (a test checks their
 //! layout against the compiler's for that file). Code reading or writing
@@ -17,8 +17,8 @@
 //! depth.
 
 use hollow_schema::{
-    EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize, StructType, Type,
-    TypeDef, Union,
+    Collection, EnumType, Enumerant, Field, FieldKind, Group, Key, Schema, Slot, StructSize,
+    StructType, Type, TypeDef, Union,
 };
 
 use super::SectionInfo;
@@ -146,6 +146,38 @@ pub enum TypeBaseWire {
     Struct,
 }
 
+/// `Collection`: whether a list slot is a map or a set.
+#[derive(Hollow, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[hollow(crate = "crate", rename = "Collection")]
+pub enum CollectionWire {
+    /// A plain list, or no list at all (and every member of a blob written
+    /// before the field existed).
+    #[default]
+    None,
+    /// A map (`$Hollow.map`).
+    Map,
+    /// A set (`$Hollow.set`).
+    Set,
+}
+
+impl CollectionWire {
+    fn from_ir(c: Option<Collection>) -> Self {
+        match c {
+            None => CollectionWire::None,
+            Some(Collection::Map) => CollectionWire::Map,
+            Some(Collection::Set) => CollectionWire::Set,
+        }
+    }
+
+    fn to_ir(self) -> Option<Collection> {
+        match self {
+            CollectionWire::None => None,
+            CollectionWire::Map => Some(Collection::Map),
+            CollectionWire::Set => Some(Collection::Set),
+        }
+    }
+}
+
 /// Parent value of the members of a struct's unnamed union.
 pub const UNNAMED_UNION_PARENT: u32 = u32::MAX;
 
@@ -174,6 +206,8 @@ pub struct MemberWire {
     pub list_depth: u8,
     /// Group or union: the Rust type it maps to.
     pub rust_type_name: Option<String>,
+    /// Slot: whether the list is a map or a set.
+    pub collection: CollectionWire,
 }
 
 /// `EnumerantDecl`.
@@ -292,6 +326,7 @@ fn flatten(fields: &[Field], parent: u32, out: &mut Vec<MemberWire>) {
                 m.type_base = base;
                 m.type_name = name;
                 m.list_depth = depth;
+                m.collection = CollectionWire::from_ir(s.collection);
                 out.push(m);
             }
             FieldKind::Group(g) => {
@@ -462,8 +497,7 @@ fn build_field(t: &TypeDeclWire, children: &[Vec<usize>], i: usize) -> Result<Fi
             ordinal: m.ordinal,
             ty: join_type(m)?,
             offset: m.offset,
-            // The header carries no map or set marker (docs/maps-and-sets.md).
-            collection: None,
+            collection: m.collection.to_ir(),
         }),
         MemberKindWire::Group => FieldKind::Group(Group {
             type_name: m.rust_type_name.clone(),

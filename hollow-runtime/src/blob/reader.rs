@@ -1,6 +1,6 @@
 //! Reading a blob in place: [`BlobView`] and the section views.
 
-use hollow_schema::StructSize;
+use hollow_schema::{Schema, StructSize};
 
 use super::envelope::HeaderWire;
 use super::prefix::u64_at;
@@ -9,6 +9,7 @@ use super::{
     BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
     TRAILER_LEN,
 };
+use crate::dynamic::DynamicSchema;
 use crate::wire::{
     canonical_struct_bytes, canonicalize_bounded, decode, Decoded, ElementSize, ListPosition,
     ReadError, StructReader, NESTING_LIMIT,
@@ -237,6 +238,7 @@ impl<'a> BlobView<'a> {
                 .schema
                 .get_struct(&info.type_name)
                 .map(|t| t.size),
+            schema: &self.header.schema,
             bytes,
         }
     }
@@ -448,6 +450,8 @@ pub struct SectionView<'a, 'v> {
     info: &'v SectionInfo,
     /// The record type's full section sizes in the blob's schema.
     size: Option<StructSize>,
+    /// The blob's schema.
+    schema: &'v Schema,
     bytes: &'a [u8],
 }
 
@@ -506,14 +510,18 @@ impl<'a, 'v> SectionView<'a, 'v> {
     /// (`docs/blob-format.md`, "State checksum") and compares them with
     /// the directory's `stateCount` and `stateChecksum`. (A delta's state
     /// checksum depends on the state it applies to: its records are only
-    /// read here, and applying it checks the sums.) Costs a read of every
-    /// record.
+    /// read here, and applying it checks the sums.) Every map and set of a
+    /// record must be stored sorted by key without repeats
+    /// ([`DynRecord::check_order`](crate::dynamic::DynRecord::check_order)).
+    /// Costs a read of every record.
     ///
     /// # Errors
     /// What [`snapshot`](Self::snapshot) or [`delta`](Self::delta) finds,
     /// and [`BlobErrorKind::Records`]: a record that cannot be read (a
-    /// pointer outside the section, past the traversal limits), or
-    /// records that do not add up to the directory's count and checksum.
+    /// pointer outside the section, past the traversal limits), a map or
+    /// set out of order or repeating a key (naming the ordinal, type and
+    /// field), or records that do not add up to the directory's count and
+    /// checksum.
     pub fn check_records(&self) -> Result<(), BlobError> {
         let records = |what: String| {
             BlobError::new(
@@ -522,6 +530,18 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 format_args!("has a section for {} whose {what}", self.info.type_name),
             )
         };
+        let order = DynamicSchema::for_order_check(self.schema)
+            .map_err(|e| records(format!("maps and sets cannot be checked: {e}")))?;
+        let ordered = order
+            .as_ref()
+            .and_then(|d| Some((d, d.ordered_type(&self.info.type_name)?)));
+        // The maps and sets of a record, read from its canonical bytes.
+        let check_order = |bytes: &[u8]| match ordered {
+            Some((d, t)) => StructReader::root(bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|r| d.record(t, r).check_order().map_err(|e| e.to_string())),
+            None => Ok(()),
+        };
         let mut bytes = Vec::new();
         if !self.kind.is_delta() {
             let view = self.snapshot()?;
@@ -529,6 +549,8 @@ impl<'a, 'v> SectionView<'a, 'v> {
             for o in view.ordinals() {
                 view.canonical_bytes(o, &mut bytes)
                     .map_err(|e| records(format!("record at ordinal {o} cannot be read: {e}")))?;
+                check_order(&bytes)
+                    .map_err(|e| records(format!("record at ordinal {o} is damaged: {e}")))?;
                 count += 1;
                 checksum = checksum.wrapping_add(state_mix(o, hash_bytes(&bytes)));
             }
@@ -545,6 +567,8 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 view.canonical_bytes(i as u32, &mut bytes).map_err(|e| {
                     records(format!("record added at ordinal {o} cannot be read: {e}"))
                 })?;
+                check_order(&bytes)
+                    .map_err(|e| records(format!("record added at ordinal {o} is damaged: {e}")))?;
             }
         }
         Ok(())

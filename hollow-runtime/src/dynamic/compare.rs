@@ -1,11 +1,17 @@
-//! Field-by-field comparison of two records of one type.
+//! Field-by-field comparison of two records of one type (maps key by key,
+//! sets element by element).
 
 use serde_json::Value;
 
+use std::cmp::Ordering;
+
+use hollow_schema::Collection;
+
 use super::compile::{CField, CKind, CMembers, CType, CUnion, Compiled};
-use super::json::field_value;
+use super::json::{element_size, element_value, field_value};
+use super::order::{cmp_keys, key_in_list, key_in_struct, KeyRead};
 use super::DynamicError;
-use crate::wire::StructReader;
+use crate::wire::{ListReader, StructReader};
 
 /// A field whose value differs between two records.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,7 +19,11 @@ pub struct FieldChange {
     /// The field's dotted path from the record (`dims.origin.zone`,
     /// `payload.count`). A union member is named by its own path; when the
     /// active member changed, the old member is reported with no new value
-    /// and the new member with no old value.
+    /// and the new member with no old value. A change inside a map or set
+    /// is at the key, written as JSON in brackets (`titles["fr"]`,
+    /// `scores[42]`): a key or element added has no old value, one removed
+    /// no new value, and a map value changed under a kept key is compared
+    /// as a field at that path (`titles["fr"].text`).
     pub path: String,
     /// The old value as JSON, `None` when the field was not there (an
     /// inactive union member).
@@ -117,13 +127,25 @@ impl Cmp<'_> {
         b: StructReader<'_>,
         prefix: &str,
     ) -> Result<(), DynamicError> {
-        let path = join(prefix, &f.name);
+        self.field_at(owner, f, a, b, join(prefix, &f.name))
+    }
+
+    /// Compares field `f` of `a` and `b`, reporting changes at `path`.
+    fn field_at(
+        &mut self,
+        owner: &str,
+        f: &CField,
+        a: StructReader<'_>,
+        b: StructReader<'_>,
+        path: String,
+    ) -> Result<(), DynamicError> {
         match &f.kind {
             CKind::Group(m) => self.members(owner, m, a, b, &path),
             CKind::Union(u) => self.union(owner, u, a, b, &path),
             CKind::Slot {
                 ty: CType::Struct(i),
                 offset,
+                ..
             } => {
                 let (pa, pb) = (a.pointer(*offset), b.pointer(*offset));
                 if pa.is_null() || pb.is_null() {
@@ -137,7 +159,7 @@ impl Cmp<'_> {
                 let st = &self.c.structs[*i as usize];
                 self.members(&st.name, &st.members, sa, sb, &path)
             }
-            CKind::Slot { ty, offset } if !ty.is_pointer() => {
+            CKind::Slot { ty, offset, .. } if !ty.is_pointer() => {
                 if scalar_bits(ty, *offset, &a) != scalar_bits(ty, *offset, &b) {
                     let (old, new) = (self.value(owner, f, a)?, self.value(owner, f, b)?);
                     self.out.push(FieldChange {
@@ -148,8 +170,119 @@ impl Cmp<'_> {
                 }
                 Ok(())
             }
+            CKind::Slot {
+                ty: CType::List(elem),
+                offset,
+                collection: Some(kind),
+            } => {
+                let (pa, pb) = (a.pointer(*offset), b.pointer(*offset));
+                if pa.is_null() || pb.is_null() {
+                    return self.whole(owner, f, a, b, path);
+                }
+                let err = |e| DynamicError::record(format!("{owner}.{}: {e}", f.name));
+                let (la, lb) = (
+                    pa.list_reader().map_err(err)?,
+                    pb.list_reader().map_err(err)?,
+                );
+                if !la.is(element_size(elem)) || !lb.is(element_size(elem)) {
+                    return self.whole(owner, f, a, b, path);
+                }
+                let at = |e: String| DynamicError::record(format!("{owner}.{}: {e}", f.name));
+                self.keyed(*kind, elem, la, lb, &path).map_err(at)
+            }
             CKind::Slot { .. } => self.whole(owner, f, a, b, path),
         }
+    }
+
+    /// A map or set's changes, key by key: the lists `a` and `b` of `elem`
+    /// (entry structs for a map), both sorted by key, walked side by side.
+    /// A key only in `a` is reported with no new value, one only in `b`
+    /// with no old value; a map value changed under one key is compared as
+    /// the field it is, at path `path[key]` (the key as JSON).
+    fn keyed<'a>(
+        &mut self,
+        kind: Collection,
+        elem: &CType,
+        a: ListReader<'a>,
+        b: ListReader<'a>,
+        path: &str,
+    ) -> Result<(), String> {
+        let entry = match (kind, elem) {
+            (Collection::Map, CType::Struct(e)) => {
+                let st = &self.c.structs[*e as usize];
+                let field = |n: &str| st.members.fields.iter().find(|f| f.name == n);
+                match (field("key"), field("value")) {
+                    (Some(k), Some(v)) => Some((st.name.as_str(), k, v)),
+                    _ => return Err(format!("map entry struct {} lacks a key or value", st.name)),
+                }
+            }
+            (Collection::Map, _) => return Err("a map's elements are not entry structs".into()),
+            (Collection::Set, _) => None,
+        };
+        let c = self.c;
+        let key = |l: &ListReader<'a>, i: u32| -> Result<(KeyRead<'a>, Value), String> {
+            match entry {
+                Some((name, k, _)) => {
+                    let CKind::Slot { ty, offset, .. } = &k.kind else {
+                        return Err("a map key is not a value".into());
+                    };
+                    let r = l.struct_at(i);
+                    let json = field_value(c, name, k, r).map_err(|e| e.to_string())?;
+                    Ok((key_in_struct(ty, *offset, &r)?, json))
+                }
+                None => Ok((key_in_list(elem, l, i)?, element_value(c, elem, l, i)?)),
+            }
+        };
+        let value = |l: &ListReader<'a>, i: u32| -> Result<Option<Value>, String> {
+            match entry {
+                Some((name, _, v)) => field_value(c, name, v, l.struct_at(i))
+                    .map(Some)
+                    .map_err(|e| e.to_string()),
+                None => key(l, i).map(|(_, json)| Some(json)),
+            }
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let ka = (i < a.len()).then(|| key(&a, i)).transpose()?;
+            let kb = (j < b.len()).then(|| key(&b, j)).transpose()?;
+            let order = match (&ka, &kb) {
+                (Some(x), Some(y)) => cmp_keys(c, x.0, y.0)?,
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            let shown = match order {
+                Ordering::Greater => &kb.as_ref().expect("b has a key").1,
+                _ => &ka.as_ref().expect("a has a key").1,
+            };
+            let at = format!("{path}[{shown}]");
+            match order {
+                Ordering::Less => {
+                    self.out.push(FieldChange {
+                        path: at,
+                        old: value(&a, i)?,
+                        new: None,
+                    });
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    self.out.push(FieldChange {
+                        path: at,
+                        old: None,
+                        new: value(&b, j)?,
+                    });
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    if let Some((name, _, v)) = entry {
+                        self.field_at(name, v, a.struct_at(i), b.struct_at(j), at)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Compares the whole value of `f`, reporting it when it differs.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use hollow_schema::{Field, FieldKind, Key, Schema, StructType, Type, TypeDef, Union};
+use hollow_schema::{Collection, Field, FieldKind, Key, Schema, StructType, Type, TypeDef, Union};
 
 use super::DynamicError;
 
@@ -63,10 +63,12 @@ pub(super) struct CField {
 
 #[derive(Clone, Debug)]
 pub(super) enum CKind {
-    /// A value; `offset` in units of the type's size, or a pointer index.
+    /// A value; `offset` in units of the type's size, or a pointer index;
+    /// `collection` when the list is a map or a set.
     Slot {
         ty: CType,
         offset: u32,
+        collection: Option<Collection>,
     },
     Group(CMembers),
     Union(CUnion),
@@ -112,6 +114,9 @@ pub(super) struct CStruct {
     /// The primary key, resolved (or why it cannot be used).
     pub(super) key: Option<Result<Vec<KeyPath>, String>>,
     pub(super) key_text: Option<String>,
+    /// Whether a record of the type can hold a map or a set: a field of
+    /// its own, or of a struct it reaches through fields and lists.
+    pub(super) has_collections: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -217,6 +222,7 @@ impl Ctx<'_> {
                 CKind::Slot {
                     ty,
                     offset: s.offset,
+                    collection: s.collection,
                 }
             }
             FieldKind::Group(g) => CKind::Group(self.members(st, &g.fields, None)?),
@@ -337,6 +343,7 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
                     members,
                     key: s.primary_key.as_ref().map(|k| ctx.key(s, k)),
                     key_text: s.primary_key.as_ref().map(|k| k.to_string()),
+                    has_collections: false,
                 });
             }
             TypeDef::Enum(e) => out.enums.push(CEnum {
@@ -345,5 +352,58 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
             }),
         }
     }
+    mark_collections(&mut out);
     Ok(out)
+}
+
+/// Sets [`CStruct::has_collections`]: first the structs with a map or set
+/// field of their own, then, until nothing changes, those that reach one.
+fn mark_collections(c: &mut Compiled) {
+    type Test<'t> = dyn FnMut(&CType, Option<Collection>) -> bool + 't;
+    fn any_field<'f>(mut fields: impl Iterator<Item = &'f CField>, test: &mut Test<'_>) -> bool {
+        fields.any(|x| match &x.kind {
+            CKind::Slot { ty, collection, .. } => test(ty, *collection),
+            CKind::Group(g) => any_slot(g, test),
+            CKind::Union(u) => any_field(u.variants.iter(), test),
+        })
+    }
+    fn any_slot(m: &CMembers, test: &mut Test<'_>) -> bool {
+        any_field(
+            m.fields
+                .iter()
+                .chain(m.unnamed.iter().flat_map(|u| &u.variants)),
+            test,
+        )
+    }
+    for s in &mut c.structs {
+        s.has_collections = any_slot(&s.members, &mut |_, col| col.is_some());
+    }
+    loop {
+        let mut changed = false;
+        for i in 0..c.structs.len() {
+            if c.structs[i].has_collections {
+                continue;
+            }
+            let reaches = any_slot(&c.structs[i].members, &mut |ty, _| c.reaches_collection(ty));
+            if reaches {
+                c.structs[i].has_collections = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+impl Compiled {
+    /// Whether a value of type `ty` can hold a map or a set (a struct that
+    /// has one, or a list of such structs).
+    pub(super) fn reaches_collection(&self, ty: &CType) -> bool {
+        match ty {
+            CType::Struct(i) => self.structs[*i as usize].has_collections,
+            CType::List(e) => self.reaches_collection(e),
+            _ => false,
+        }
+    }
 }

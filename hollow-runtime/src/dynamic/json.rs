@@ -9,6 +9,8 @@ use base64::Engine as _;
 use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use hollow_schema::Collection;
+
 use super::compile::{CField, CKind, CMembers, CType, CUnion, Compiled};
 use crate::wire::{ElementSize, ListReader, PointerReader, StructReader};
 
@@ -147,7 +149,18 @@ pub(super) struct FieldSer<'c, 'a> {
 impl Serialize for FieldSer<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.kind {
-            CKind::Slot { ty, offset } => slot(self.c, self.at, ty, *offset, &self.r, s),
+            CKind::Slot {
+                ty: CType::List(elem),
+                offset,
+                collection: Some(Collection::Map),
+            } => match self.r.pointer(*offset) {
+                p if p.is_null() => s.serialize_none(),
+                p => {
+                    let l = checked_list(self.c, self.at, elem, p)?;
+                    map(self.c, self.at, elem, l, s)
+                }
+            },
+            CKind::Slot { ty, offset, .. } => slot(self.c, self.at, ty, *offset, &self.r, s),
             CKind::Group(m) => MembersSer {
                 c: self.c,
                 owner: self.at.owner,
@@ -275,18 +288,88 @@ fn pointer<S: Serializer>(
             .serialize(s)
         }
         CType::List(elem) => {
-            let l = p.list_reader().map_err(|e| at.error(e))?;
-            at.budget.charge(at, 1 + u64::from(l.len()))?;
-            if !l.is(element_size(elem)) {
-                return Err(at.error(format_args!(
-                    "a List({}) stored with {:?} elements",
-                    type_name(c, elem),
-                    l.element_size()
-                )));
-            }
+            let l = checked_list(c, at, elem, p)?;
             ListSer { c, at, elem, l }.serialize(s)
         }
         _ => Err(at.error("not a pointer type")),
+    }
+}
+
+/// The `List(elem)` behind `p` (not null), charged to the budget, its
+/// element encoding checked.
+fn checked_list<'a, E: serde::ser::Error>(
+    c: &Compiled,
+    at: At<'_>,
+    elem: &CType,
+    p: PointerReader<'a>,
+) -> Result<ListReader<'a>, E> {
+    let l = p.list_reader().map_err(|e| at.error(e))?;
+    at.budget.charge(at, 1 + u64::from(l.len()))?;
+    if !l.is(element_size(elem)) {
+        return Err(at.error(format_args!(
+            "a List({}) stored with {:?} elements",
+            type_name(c, elem),
+            l.element_size()
+        )));
+    }
+    Ok(l)
+}
+
+/// A map (`l`, a list of entry structs `elem`): a JSON object from key to
+/// value when the key is `Text`, otherwise an array of `[key, value]`
+/// pairs, in the stored order.
+fn map<'c, S: Serializer>(
+    c: &'c Compiled,
+    at: At<'c>,
+    elem: &CType,
+    l: ListReader<'_>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let CType::Struct(e) = elem else {
+        return Err(at.error("a map's elements are not entry structs"));
+    };
+    let st = &c.structs[*e as usize];
+    let field = |name: &str| st.members.fields.iter().find(|f| f.name == name);
+    let (Some(key), Some(value)) = (field("key"), field("value")) else {
+        return Err(at.error(format_args!(
+            "map entry struct {} lacks a key or value field",
+            st.name
+        )));
+    };
+    let part = |f: &'c CField, r| FieldSer {
+        c,
+        at: At {
+            owner: &st.name,
+            field: &f.name,
+            budget: at.budget,
+        },
+        kind: &f.kind,
+        r,
+    };
+    match &key.kind {
+        CKind::Slot {
+            ty: CType::Text,
+            offset,
+            ..
+        } => {
+            let mut m = s.serialize_map(None)?;
+            for i in 0..l.len() {
+                let r = l.struct_at(i);
+                // A null key reads as "", as the compiled accessors read it.
+                let k = r.pointer(*offset).text().map_err(|e| at.error(e))?;
+                at.budget.charge(at, 1 + k.len().div_ceil(8) as u64)?;
+                m.serialize_entry(k, &part(value, r))?;
+            }
+            m.end()
+        }
+        _ => {
+            let mut seq = s.serialize_seq(None)?;
+            for i in 0..l.len() {
+                let r = l.struct_at(i);
+                seq.serialize_element(&(part(key, r), part(value, r)))?;
+            }
+            seq.end()
+        }
     }
 }
 
@@ -405,4 +488,28 @@ pub(super) fn field_value(
         kind: &f.kind,
         r,
     })
+}
+
+/// Element `i` of the list `l` of `elem`, as a JSON value.
+pub(super) fn element_value(
+    c: &Compiled,
+    elem: &CType,
+    l: &ListReader<'_>,
+    i: u32,
+) -> Result<serde_json::Value, String> {
+    let budget = Budget(Cell::new(crate::wire::traversal_budget(
+        l.seg_words() as u64
+    )));
+    let name = type_name(c, elem);
+    let list = ListSer {
+        c,
+        at: At {
+            owner: &name,
+            field: "element",
+            budget: &budget,
+        },
+        elem,
+        l: *l,
+    };
+    serde_json::to_value(ElementSer { list: &list, i }).map_err(|e| e.to_string())
 }

@@ -11,7 +11,10 @@
 //! - reads its primary key ([`DynRecord::key`]), which
 //!   [`DynamicSchema::parse_key`] also parses from text;
 //! - compares itself field by field with another record of its type
-//!   ([`DynRecord::compare`]).
+//!   ([`DynRecord::compare`]), maps key by key and sets element by
+//!   element;
+//! - checks the stored order of its maps and sets
+//!   ([`DynRecord::check_order`]).
 //!
 //! Every read is bounds-checked: bytes that do not hold what the schema
 //! says give an error naming the type and field, never a panic.
@@ -30,6 +33,9 @@
 //! | `Data` | base64 string (standard alphabet, padded) |
 //! | enum | the enumerant's name (its number when the schema has none) |
 //! | `List(T)` | array |
+//! | a set (`List(T) $Hollow.set`) | array, in the stored (key) order |
+//! | a map (`List(Entry) $Hollow.map`) with `Text` keys | object from key to value |
+//! | a map with keys of another kind | array of `[key, value]` pairs |
 //! | a null pointer (an unset `Text`, `Data`, list or struct) | `null` |
 //!
 //! ```
@@ -65,6 +71,7 @@ mod compare;
 mod compile;
 mod json;
 mod key;
+mod order;
 
 use std::fmt;
 
@@ -235,6 +242,29 @@ impl DynamicSchema {
         }
     }
 
+    /// `schema` resolved to check the stored order of its maps and sets
+    /// ([`DynRecord::check_order`]): `None` when no field of it is a map or
+    /// a set, so a schema without any costs one walk of its fields.
+    ///
+    /// # Errors
+    /// As [`DynamicSchema::new`].
+    pub fn for_order_check(schema: &Schema) -> Result<Option<DynamicSchema>, DynamicError> {
+        if order::has_marks(schema) {
+            DynamicSchema::new(schema).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The record type `name` when its records can hold a map or a set
+    /// (what [`DynRecord::check_order`] checks), else `None`.
+    pub fn ordered_type(&self, name: &str) -> Option<DynType> {
+        let &i = self.c.by_name.get(name)?;
+        self.c.structs[i as usize]
+            .has_collections
+            .then_some(DynType(i))
+    }
+
     /// The record `r` of type `t`.
     pub fn record<'s, 'a>(&'s self, t: DynType, r: StructReader<'a>) -> DynRecord<'s, 'a> {
         DynRecord {
@@ -295,9 +325,23 @@ impl<'s, 'a> DynRecord<'s, 'a> {
         }
     }
 
+    /// Checks that every map and set of the record is stored as
+    /// `docs/maps-and-sets.md` requires: sorted by key (the canonical order
+    /// of the schema's key kind), no key twice. Reads nothing of a type
+    /// without maps or sets (see [`DynamicSchema::ordered_type`]).
+    ///
+    /// # Errors
+    /// [`DynamicErrorKind::Record`], naming the struct type and field of
+    /// the damaged map or set and the entries out of order or repeated, or
+    /// bytes that do not hold what the schema says.
+    pub fn check_order(&self) -> Result<(), DynamicError> {
+        order::check(&self.schema.c, self.ty.0, self.r).map_err(DynamicError::record)
+    }
+
     /// The fields whose values differ from `self` (old) to `new`, in schema
     /// order, with both values as JSON. Empty when the records are equal
-    /// field for field.
+    /// field for field. A map is compared key by key and a set element by
+    /// element (see [`FieldChange::path`]).
     ///
     /// # Errors
     /// The records are of different types, or either's bytes are

@@ -2,7 +2,9 @@
 //! owned) blobs and read in place.
 //!
 //! A [`ReadState`] is immutable. Loading a snapshot costs O(types): every
-//! ordinal reads straight from the snapshot's record list. Applying a delta
+//! ordinal reads straight from the snapshot's record list (types whose
+//! records hold maps or sets excepted: their stored order is checked
+//! record by record). Applying a delta
 //! builds a new state that shares everything with the old one except the
 //! table chunks the delta touches, so it costs O(records changed), and a
 //! reader holding the old state keeps seeing exactly the old version.
@@ -10,6 +12,7 @@
 mod checks;
 mod indexes;
 mod loaded;
+mod order;
 mod rewrite;
 mod table;
 
@@ -327,6 +330,9 @@ pub struct ReadState {
     schema_hash: u64,
     /// How long the schema check took when this state was made.
     schema_check: std::time::Duration,
+    /// `schema` read dynamically, to check the stored order of maps and
+    /// sets; `None` when it has none.
+    order: Option<Arc<crate::dynamic::DynamicSchema>>,
 }
 
 impl fmt::Debug for ReadState {
@@ -396,6 +402,7 @@ impl ReadState {
             checks,
             schema_hash,
             schema_check,
+            order: order::order_schema(blob.schema(), &blob.name())?,
         };
         let mut index = HashMap::new();
         for (name, pos) in blob.sections() {
@@ -427,6 +434,7 @@ impl ReadState {
             });
         }
         out.index = Arc::new(index);
+        out.check_order_loaded(&blob.name())?;
         Ok(out)
     }
 
@@ -514,6 +522,7 @@ impl ReadState {
             // the new one.
             next.schema_hash = schema_hash;
             next.schema = Arc::new(blob.schema().clone());
+            next.order = order::order_schema(blob.schema(), &blob.name())?;
             for t in &mut next.types {
                 t.verified = Arc::default();
             }
@@ -638,6 +647,7 @@ impl ReadState {
         // raises the limit by at most the records it adds. Held to that,
         // a delta cannot make the table grow past what its bytes hold.
         let bound = u64::from(t.table.limit()) + u64::from(added.len());
+        let order = self.order_check(type_name);
         for k in 0..added.len() {
             let o = added.u32_at(k);
             if u64::from(o) >= bound {
@@ -662,6 +672,12 @@ impl ReadState {
                 return Err(Error::new(
                     ErrorKind::CorruptBlob,
                     format!("blob {name}: {type_name} ordinal {o} added but already present"),
+                ));
+            }
+            if let Some(why) = order.and_then(|c| c.problem(r)) {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlob,
+                    format!("blob {name}: {type_name} added ordinal {o}: {why}"),
                 ));
             }
             t.checksum = t.checksum.wrapping_add(state_mix(o, h));
@@ -1057,8 +1073,9 @@ impl ReadState {
     /// # Errors
     /// [`ErrorKind::CorruptBlob`], naming the version, the type and its
     /// blobs: a record cannot be read (a pointer outside its section,
-    /// past the limits), or the records do not add up to the count and
-    /// checksum promised.
+    /// past the limits), a map or set is out of order or repeats a key
+    /// (naming the ordinal and field), or the records do not add up to the
+    /// count and checksum promised.
     pub fn check_records(&self) -> Result<(), Error> {
         let mut words = Vec::new();
         for t in &self.types {
@@ -1075,6 +1092,7 @@ impl ReadState {
                 )
             };
             let (count, checksum) = self.walk_records(t, &mut words, |_, _| {}).map_err(fail)?;
+            self.check_order_of(t).map_err(fail)?;
             if count != t.count || checksum != t.checksum {
                 return Err(fail(format!(
                     "its records add up to {count} records with checksum {checksum:016x}, but \

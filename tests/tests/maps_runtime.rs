@@ -1,0 +1,349 @@
+//! Maps and sets through the runtime: the blob header carries a field's
+//! `$Hollow.map` / `$Hollow.set` mark from producer to consumer, and a blob
+//! whose map or set is out of order or repeats a key is refused as damaged.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use hollow_runtime::blob::{BlobErrorKind, BlobView};
+use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
+use hollow_runtime::{Consumer, Error, ErrorKind, Hollow, Producer, ReadState};
+use hollow_schema::Collection;
+use hollow_tests::crafted::edit_section;
+
+/// A record with a set field.
+#[derive(Hollow, Debug, Clone, PartialEq, Default)]
+#[hollow(rename = "Tagged", primary_key(id))]
+struct Tagged {
+    id: u64,
+    name: String,
+    tags: BTreeSet<String>,
+    scores: BTreeSet<i32>,
+}
+
+fn tagged(id: u64) -> Tagged {
+    Tagged {
+        id,
+        name: format!("item {id}"),
+        tags: (0..id % 4)
+            .map(|i| format!("tag{}", (id + i) % 5))
+            .collect(),
+        scores: [-(id as i32), id as i32 * 3, 7].into_iter().collect(),
+    }
+}
+
+fn memory() -> (Arc<MemoryBlobStore>, Arc<InProcessAnnouncer>) {
+    (
+        Arc::new(MemoryBlobStore::new()),
+        Arc::new(InProcessAnnouncer::new()),
+    )
+}
+
+/// The collection mark of `field` of struct `ty` in `schema`.
+fn mark(schema: &hollow_schema::Schema, ty: &str, field: &str) -> Option<Collection> {
+    let s = schema.get_struct(ty).expect("the struct");
+    let f = s
+        .fields
+        .iter()
+        .find(|f| f.name == field)
+        .expect("the field");
+    f.as_slot().expect("a slot").collection
+}
+
+#[tokio::test]
+async fn a_set_field_keeps_its_mark_from_producer_to_consumer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, ann) = memory();
+    let items: Vec<Tagged> = (1..=12).map(tagged).collect();
+    let mut p = Producer::builder(store.clone(), ann.clone())
+        .record_type::<Tagged>()
+        .build();
+    p.run_cycle(|w| items.iter().try_for_each(|m| w.add(m)))
+        .await
+        .expect("cycle 1");
+
+    // A consumer compiled with the type, and one reading the blob's schema only.
+    for typed in [true, false] {
+        let b = Consumer::builder(store.clone(), ann.clone())
+            .cache_dir(tmp.path().join(format!("c{typed}")));
+        let c = if typed { b.record_type::<Tagged>() } else { b }
+            .build()
+            .unwrap();
+        assert_eq!(c.refresh().await.unwrap(), Some(1));
+        let s = c.current().expect("version 1");
+        assert_eq!(mark(s.schema(), "Tagged", "tags"), Some(Collection::Set));
+        assert_eq!(mark(s.schema(), "Tagged", "scores"), Some(Collection::Set));
+        assert_eq!(mark(s.schema(), "Tagged", "name"), None);
+        let mut read: Vec<Tagged> = s
+            .records::<Tagged>()
+            .iter()
+            .map(|(_, r)| r.to_value().expect("a whole record"))
+            .collect();
+        read.sort_by_key(|t| t.id);
+        assert_eq!(read, items);
+        s.check_records().expect("sorted sets pass the deep check");
+    }
+}
+
+/// Version 1: items 1..=12 and item 100 (`tags` `key-aaa`, `key-bbb`;
+/// `scores` 1000001, 1000002); version 2 adds item 101 (`key-ccc`,
+/// `key-ddd`; 2000001, 2000002). Those values are found in the section
+/// bytes and edited.
+fn two_versions() -> (Vec<u8>, Vec<u8>) {
+    let store = Arc::new(MemoryBlobStore::new());
+    let ann = Arc::new(InProcessAnnouncer::new());
+    let special = |id: u64, tags: [&str; 2], scores: [i32; 2]| Tagged {
+        id,
+        name: format!("special {id}"),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        scores: scores.into_iter().collect(),
+    };
+    let mut v1: Vec<Tagged> = (1..=12).map(tagged).collect();
+    v1.push(special(100, ["key-aaa", "key-bbb"], [1_000_001, 1_000_002]));
+    let mut v2 = v1.clone();
+    v2.push(special(101, ["key-ccc", "key-ddd"], [2_000_001, 2_000_002]));
+    hollow_tests::dataset::runtime().block_on(async {
+        let mut p = Producer::builder(store.clone(), ann.clone())
+            .record_type::<Tagged>()
+            .build();
+        for items in [&v1, &v2] {
+            p.run_cycle(|w| items.iter().try_for_each(|m| w.add(m)))
+                .await
+                .expect("a cycle");
+        }
+    });
+    (
+        store.get(BlobName::Snapshot(1)).expect("snapshot-1"),
+        store
+            .get(BlobName::Delta { from: 1, to: 2 })
+            .expect("delta-1-2"),
+    )
+}
+
+/// Where `needle` is in `hay` (once).
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    let at: Vec<usize> = hay
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "{needle:?} found {} times", at.len());
+    at[0]
+}
+
+/// The two adjacent `i32` elements `a`, `b` of a set in `blob`'s Tagged
+/// section, rewritten as `to`.
+fn edit_scores(blob: &[u8], a: i32, b: i32, to: [i32; 2]) -> Vec<u8> {
+    let pair: Vec<u8> = [a, b].iter().flat_map(|x| x.to_le_bytes()).collect();
+    edit_section(blob, "Tagged", |s| {
+        let at = find(s, &pair);
+        s[at..at + 4].copy_from_slice(&to[0].to_le_bytes());
+        s[at + 4..at + 8].copy_from_slice(&to[1].to_le_bytes());
+    })
+}
+
+/// The text `from` of a set in `blob`'s Tagged section rewritten as `to`
+/// (of the same length).
+fn edit_text(blob: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    edit_section(blob, "Tagged", |s| {
+        let at = find(s, from.as_bytes());
+        s[at..at + to.len()].copy_from_slice(to.as_bytes());
+    })
+}
+
+/// Asserts `r` is refused as a corrupt blob with a message holding every
+/// one of `needles`.
+fn refused<T: std::fmt::Debug>(r: Result<T, Error>, needles: &[&str]) {
+    let e = r.expect_err("the damaged blob was accepted");
+    let msg = e.to_string();
+    assert_eq!(e.kind(), ErrorKind::CorruptBlob, "{msg}");
+    for n in needles {
+        assert!(msg.contains(n), "{n:?} not in {msg:?}");
+    }
+}
+
+/// The deep check of `blob`'s Tagged section (`hollow verify`'s) refuses it
+/// with a message holding every one of `needles`.
+fn section_refused(name: &str, blob: &[u8], needles: &[&str]) {
+    let view = BlobView::open(name, blob).expect("the envelope is sound");
+    let e = view
+        .section("Tagged")
+        .expect("a Tagged section")
+        .check_records()
+        .expect_err("the damaged section passed the deep check");
+    assert_eq!(e.kind(), BlobErrorKind::Records, "{e}");
+    let msg = e.to_string();
+    for n in needles {
+        assert!(msg.contains(n), "{n:?} not in {msg:?}");
+    }
+}
+
+fn open(bytes: &[u8]) -> Result<ReadState, Error> {
+    ReadState::open_snapshot(BlobName::Snapshot(1), Arc::new(bytes.to_vec()))
+}
+
+#[test]
+fn a_snapshot_whose_set_is_out_of_order_or_repeats_is_refused_at_load_and_by_the_deep_check() {
+    let (snapshot, _) = two_versions();
+    let state = open(&snapshot).expect("the sound snapshot loads");
+    state.check_records().expect("and passes the deep check");
+    let ordinal = state
+        .raw_records("Tagged")
+        .map(|r| r.len())
+        .expect("Tagged records");
+    assert_eq!(ordinal, 13);
+
+    let swapped = edit_scores(&snapshot, 1_000_001, 1_000_002, [1_000_002, 1_000_001]);
+    let repeated = edit_scores(&snapshot, 1_000_001, 1_000_002, [1_000_001, 1_000_001]);
+    let text_swapped = edit_text(
+        &edit_text(&snapshot, "key-aaa", "key-ccc"),
+        "key-bbb",
+        "key-aaa",
+    );
+    let text_repeated = edit_text(&snapshot, "key-bbb", "key-aaa");
+    // Item 100 is the 13th record added: ordinal 12.
+    for (bad, field, what) in [
+        (&swapped, "Tagged.scores", "out of order"),
+        (&repeated, "Tagged.scores", "repeats"),
+        (&text_swapped, "Tagged.tags", "out of order"),
+        (&text_repeated, "Tagged.tags", "repeats"),
+    ] {
+        refused(
+            open(bad),
+            &["snapshot-1", "type Tagged", "ordinal 12", field, what],
+        );
+        section_refused("snapshot-1", bad, &["Tagged", "ordinal 12", field, what]);
+    }
+}
+
+#[test]
+fn a_delta_adding_a_damaged_set_is_refused_when_applied_and_by_the_deep_check() {
+    let (snapshot, delta) = two_versions();
+    let name = BlobName::Delta { from: 1, to: 2 };
+    let state = open(&snapshot).expect("the sound snapshot loads");
+    let next = state
+        .apply_blob(name, Arc::new(delta.clone()))
+        .expect("the sound delta applies");
+    next.check_records().expect("and passes the deep check");
+
+    let repeated = edit_scores(&delta, 2_000_001, 2_000_002, [2_000_002, 2_000_002]);
+    refused(
+        state.apply_blob(name, Arc::new(repeated.clone())),
+        &[
+            "delta-1-2",
+            "Tagged",
+            "added ordinal 13",
+            "Tagged.scores",
+            "repeats",
+        ],
+    );
+    section_refused(
+        "delta-1-2",
+        &repeated,
+        &["Tagged", "added at ordinal 13", "Tagged.scores", "repeats"],
+    );
+    let swapped = edit_text(
+        &edit_text(&delta, "key-ccc", "key-eee"),
+        "key-ddd",
+        "key-ccc",
+    );
+    refused(
+        state.apply_blob(name, Arc::new(swapped)),
+        &[
+            "delta-1-2",
+            "added ordinal 13",
+            "Tagged.tags",
+            "out of order",
+        ],
+    );
+}
+
+/// The load-time check's cost: a snapshot of records with sets, loaded
+/// with the check, and the same records with plain lists in place of the
+/// sets (nothing to check), beside the deep check of each. Run with
+/// `--run-ignored only --no-capture` to see the times.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn load_time_check_cost() {
+    #[derive(Hollow, Debug, Clone, PartialEq, Default)]
+    #[hollow(rename = "Plain", primary_key(id))]
+    struct Plain {
+        id: u64,
+        name: String,
+        tags: Vec<String>,
+        scores: Vec<i32>,
+    }
+    const N: u64 = 200_000;
+    let sets: Vec<Tagged> = (0..N).map(tagged).collect();
+    let plain: Vec<Plain> = sets
+        .iter()
+        .map(|t| Plain {
+            id: t.id,
+            name: t.name.clone(),
+            tags: t.tags.iter().cloned().collect(),
+            scores: t.scores.iter().copied().collect(),
+        })
+        .collect();
+    let snapshot = |add: &dyn Fn(&mut hollow_runtime::producer::CycleWriter<'_>)| {
+        let store = Arc::new(MemoryBlobStore::new());
+        let ann = Arc::new(InProcessAnnouncer::new());
+        hollow_tests::dataset::runtime().block_on(async {
+            let mut p = Producer::builder(store.clone(), ann.clone())
+                .record_type::<Tagged>()
+                .record_type::<Plain>()
+                .build();
+            p.run_cycle(|w| {
+                add(w);
+                Ok(())
+            })
+            .await
+            .expect("a cycle");
+        });
+        store.get(BlobName::Snapshot(1)).expect("snapshot-1")
+    };
+    let with_sets = snapshot(&|w| sets.iter().for_each(|t| w.add(t).unwrap()));
+    let without = snapshot(&|w| plain.iter().for_each(|t| w.add(t).unwrap()));
+    for (what, bytes) in [("sets", &with_sets), ("plain lists", &without)] {
+        let best = (0..5)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                open(bytes).expect("loads");
+                t.elapsed()
+            })
+            .min()
+            .unwrap();
+        let state = open(bytes).expect("loads");
+        let t = std::time::Instant::now();
+        state.check_records().expect("sound");
+        println!(
+            "{N} records with {what}: snapshot load {best:?}, deep check {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_header_marking_a_field_that_cannot_be_a_set_is_refused() {
+    let (snapshot, _) = two_versions();
+    let bad = hollow_tests::crafted::edit_header(&snapshot, |_, h| {
+        let hollow_schema::TypeDef::Struct(s) = h
+            .schema
+            .types
+            .iter_mut()
+            .find(|t| t.name() == "Tagged")
+            .expect("Tagged")
+        else {
+            panic!("Tagged is a struct");
+        };
+        let name = s.fields.iter_mut().find(|f| f.name == "name").unwrap();
+        *name = name.clone().marked(Collection::Set);
+    });
+    let e = BlobView::open("snapshot-1", &bad).expect_err("a Text marked as a set");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("snapshot-1") && msg.contains("Tagged") && msg.contains("\"name\""),
+        "{msg}"
+    );
+}
