@@ -48,6 +48,17 @@ pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
     fn cmp_to_ref(&self, r: &Self::Ref<'_>) -> Ordering;
     /// The canonical order of two owned keys.
     fn cmp_owned(&self, other: &Self) -> Ordering;
+    /// How the key stored at `offsets` in `entry` compares with `key`: what
+    /// a lookup's probes ask. By default the stored key is read and compared
+    /// by [`MapKey::cmp_refs`]; a Text key compares its bytes as stored,
+    /// without validating UTF-8 on every probe (a stored key with no
+    /// terminating NUL compares as `""`, as it reads; one that is not UTF-8
+    /// compares by its bytes, so a lookup in such damaged data may miss,
+    /// never misread).
+    #[inline]
+    fn cmp_stored(entry: &StructReader<'_>, offsets: &'static [u32], key: &Self::Ref<'_>) -> Ordering {
+        Self::cmp_refs(&Self::read(entry, offsets), key)
+    }
     /// Whether this is a composite key (a `#[hollow(map_key)]` struct),
     /// which cannot be a field of another composite key.
     #[doc(hidden)]
@@ -57,8 +68,9 @@ pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
 /// [`MapKey`] for a type whose key as read is borrowed from the owned key
 /// by `$as_ref` and compared by `$cmp`.
 macro_rules! key_by_ref {
-    ($t:ty, |$v:ident| $as_ref:expr, |$a:ident, $b:ident| $cmp:expr) => {
+    ($t:ty, |$v:ident| $as_ref:expr, |$a:ident, $b:ident| $cmp:expr $(, $extra:item)*) => {
         impl MapKey for $t {
+            $($extra)*
             #[inline]
             fn cmp_refs($a: &<$t as Value>::Ref<'_>, $b: &<$t as Value>::Ref<'_>) -> Ordering {
                 $cmp
@@ -91,9 +103,19 @@ macro_rules! ordered_keys {
 ordered_keys!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
 
 // Text: bytewise on the UTF-8 bytes (which is `str`'s `Ord`).
-key_by_ref!(String, |v| v.as_str(), |a, b| a
-    .as_bytes()
-    .cmp(b.as_bytes()));
+key_by_ref!(
+    String,
+    |v| v.as_str(),
+    |a, b| a.as_bytes().cmp(b.as_bytes()),
+    #[inline]
+    fn cmp_stored(entry: &StructReader<'_>, offsets: &'static [u32], key: &&str) -> Ordering {
+        let stored = match entry.pointer(offsets[0]).data() {
+            Ok([body @ .., 0]) => body,
+            _ => &[],
+        };
+        stored.cmp(key.as_bytes())
+    }
+);
 
 // Data: bytewise, a proper prefix first.
 key_by_ref!(Vec<u8>, |v| v.as_slice(), |a, b| a.cmp(b));
@@ -199,7 +221,9 @@ impl<'a, K: MapKey, V: Value> MapRef<'a, K, V> {
     /// The position of `key`'s entry.
     #[inline]
     fn find(&self, key: &K::Ref<'_>) -> Option<u32> {
-        search(self.entries.len(), |i| K::cmp_refs(&self.key(i), key))
+        search(self.entries.len(), |i| {
+            K::cmp_stored(&self.entry(i), self.key_at, key)
+        })
     }
 
     /// The position of the entry of the owned key `key`.
