@@ -117,6 +117,9 @@ pub(super) struct CStruct {
     /// Whether a record of the type can hold a map or a set: a field of
     /// its own, or of a struct it reaches through fields and lists.
     pub(super) has_collections: bool,
+    /// Indexes into `members.fields` of its value fields by ordinal: the
+    /// order a composite key compares them in.
+    pub(super) by_ordinal: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -344,6 +347,7 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
                     key: s.primary_key.as_ref().map(|k| ctx.key(s, k)),
                     key_text: s.primary_key.as_ref().map(|k| k.to_string()),
                     has_collections: false,
+                    by_ordinal: by_ordinal(&s.fields),
                 });
             }
             TypeDef::Enum(e) => out.enums.push(CEnum {
@@ -354,6 +358,17 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
     }
     mark_collections(&mut out);
     Ok(out)
+}
+
+/// Indexes of the value fields of `fields`, by ordinal.
+fn by_ordinal(fields: &[Field]) -> Vec<usize> {
+    let mut slots: Vec<(u16, usize)> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f.as_slot()?.ordinal, i)))
+        .collect();
+    slots.sort_unstable();
+    slots.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Sets [`CStruct::has_collections`]: first the structs with a map or set

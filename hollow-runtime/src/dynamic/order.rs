@@ -7,7 +7,7 @@
 //! compared by [`cmp_keys`]: integers numerically (signed as signed),
 //! `Bool` false first, enums by ordinal, `Text` and `Data` bytewise (a null
 //! pointer reads as empty, as the compiled accessors read it), composite
-//! keys field by field in schema order.
+//! keys field by field in ordinal order.
 
 use std::cmp::Ordering;
 
@@ -123,7 +123,8 @@ pub(super) fn cmp_keys(c: &Compiled, a: KeyRead<'_>, b: KeyRead<'_>) -> Result<O
         (KeyRead::Unsigned(x), KeyRead::Unsigned(y)) => Ok(x.cmp(&y)),
         (KeyRead::Bytes(x), KeyRead::Bytes(y)) => Ok(x.cmp(y)),
         (KeyRead::Struct(s, x), KeyRead::Struct(_, y)) => {
-            for f in &c.structs[s as usize].members.fields {
+            let st = &c.structs[s as usize];
+            for f in st.by_ordinal.iter().map(|&i| &st.members.fields[i]) {
                 let CKind::Slot { ty, offset, .. } = &f.kind else {
                     return Err(format!("key field {} is not a value", f.name));
                 };
@@ -394,12 +395,13 @@ mod tests {
             ],
             false,
         );
+        // Declared out of ordinal order: `region` (@0) compares first.
         add(
             &mut s,
             "Pair",
             vec![
-                Field::slot("region", 0, Type::Text),
                 Field::slot("n", 1, Type::Int32),
+                Field::slot("region", 0, Type::Text),
             ],
             false,
         );
@@ -453,8 +455,8 @@ mod tests {
         }
         for ((region, n), w) in pairs.iter().zip(words) {
             let mut k = m.init_struct_at(w, pair.data_words, pair.pointers);
-            k.set_u32(offset(schema, "Pair", 1), *n as u32);
-            let wr = k.pointer_word(offset(schema, "Pair", 0));
+            k.set_u32(offset(schema, "Pair", 0), *n as u32);
+            let wr = k.pointer_word(offset(schema, "Pair", 1));
             m.set_text_at(wr, region);
         }
         m.words().iter().flat_map(|w| w.to_le_bytes()).collect()
