@@ -40,6 +40,48 @@ pub struct ItemWithoutTitles {
     pub tags: BTreeSet<String>,
 }
 
+/// An [`Item`] stored as plain lists: the same bytes (the titles as a list
+/// of key-value structs in key order, the tags as a sorted list), without
+/// the map and set marks, so loading it checks no stored order. Its load
+/// time is the baseline of the map check's cost.
+#[derive(Hollow, Debug, Clone, PartialEq)]
+#[hollow(primary_key(id))]
+pub struct ItemAsLists {
+    /// Primary key.
+    pub id: u64,
+    /// As [`Item::titles`], in key order.
+    pub titles: Vec<ItemTitle>,
+    /// As [`Item::tags`], in order.
+    pub tags: Vec<String>,
+}
+
+/// One title of an [`ItemAsLists`]: an entry of [`Item::titles`].
+#[derive(Hollow, Debug, Clone, PartialEq)]
+#[hollow(nested)]
+pub struct ItemTitle {
+    /// The locale.
+    pub key: String,
+    /// The title.
+    pub value: String,
+}
+
+impl From<&Item> for ItemAsLists {
+    fn from(i: &Item) -> Self {
+        ItemAsLists {
+            id: i.id,
+            titles: i
+                .titles
+                .iter()
+                .map(|(k, v)| ItemTitle {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+            tags: i.tags.iter().cloned().collect(),
+        }
+    }
+}
+
 /// Generates `count` items with ids `0..count` from [`ITEM_SEED`]: for each,
 /// `k = 1 + nextInt(12)` distinct locales (`LOCALES[nextInt(12)]`, redrawn on
 /// a duplicate), each with a title `rstr(20 + nextInt(21))`; then

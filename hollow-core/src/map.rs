@@ -56,7 +56,11 @@ pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
     /// compares by its bytes, so a lookup in such damaged data may miss,
     /// never misread).
     #[inline]
-    fn cmp_stored(entry: &StructReader<'_>, offsets: &'static [u32], key: &Self::Ref<'_>) -> Ordering {
+    fn cmp_stored(
+        entry: &StructReader<'_>,
+        offsets: &'static [u32],
+        key: &Self::Ref<'_>,
+    ) -> Ordering {
         Self::cmp_refs(&Self::read(entry, offsets), key)
     }
     /// Whether this is a composite key (a `#[hollow(map_key)]` struct),

@@ -296,6 +296,8 @@ struct Figures {
     native_set_contains: f64,
     map_bytes: f64,
     map_text_bytes: f64,
+    map_load: f64,
+    lists_load: f64,
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
@@ -1240,6 +1242,8 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("baseline_btreeset_contains_ns", Some(f.native_set_contains)),
         ("map_bytes_per_record", Some(f.map_bytes)),
         ("map_text_bytes_per_record", Some(f.map_text_bytes)),
+        ("map_snapshot_load_ms", Some(f.map_load)),
+        ("baseline_lists_snapshot_load_ms", Some(f.lists_load)),
     ]
 }
 
@@ -1328,6 +1332,14 @@ async fn map_workload(b: &Bench, f: &mut Figures, dir: &std::path::Path) -> Resu
         items.iter().try_for_each(|i| w.add(i))
     })
     .await?;
+    publish_items(&dir.join("items-as-lists"), |w| {
+        items
+            .iter()
+            .try_for_each(|i| w.add(&maps::ItemAsLists::from(i)))
+    })
+    .await?;
+    f.map_load = load_ms(&dir.join("items"), b.reps).await?;
+    f.lists_load = load_ms(&dir.join("items-as-lists"), b.reps).await?;
     let (_, without_titles) = publish_items(&dir.join("items-without-titles"), |w| {
         items.iter().try_for_each(|i| {
             w.add(&maps::ItemWithoutTitles {
@@ -1425,11 +1437,31 @@ async fn map_workload(b: &Bench, f: &mut Figures, dir: &std::path::Path) -> Resu
     Ok(())
 }
 
+/// Snapshot loads of the store in `dir` (written by [`publish_items`]) by
+/// new consumers from its warm cache, in milliseconds, the median of
+/// `reps`.
+async fn load_ms(dir: &std::path::Path, reps: usize) -> Result<f64, BoxError> {
+    let mut times = Vec::new();
+    for _ in 0..reps {
+        let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+        let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+        let consumer = Consumer::builder(store, announcer)
+            .cache_dir(dir.join("cache"))
+            .build()?;
+        let s = Instant::now();
+        consumer.refresh().await?;
+        times.push(ms(s.elapsed()));
+    }
+    Ok(median(times))
+}
+
 /// Publishes one cycle written by `add` to a new store in `dir` and loads
 /// it in a consumer: the state and the snapshot's bytes.
 async fn publish_items(
     dir: &std::path::Path,
-    add: impl FnOnce(&mut hollow_runtime::producer::CycleWriter<'_>) -> Result<(), hollow_runtime::Error>,
+    add: impl FnOnce(
+        &mut hollow_runtime::producer::CycleWriter<'_>,
+    ) -> Result<(), hollow_runtime::Error>,
 ) -> Result<(Arc<ReadState>, u64), BoxError> {
     let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
     let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
@@ -1444,7 +1476,9 @@ async fn publish_items(
         .cache_dir(dir.join("cache"))
         .build()?;
     consumer.refresh().await?;
-    let state = consumer.current().ok_or("no state after loading the items")?;
+    let state = consumer
+        .current()
+        .ok_or("no state after loading the items")?;
     Ok((state, bytes))
 }
 
@@ -1468,6 +1502,12 @@ fn map_rows(f: &Figures) -> Vec<Row> {
             format!("{:.1} ns", f.set_contains),
             format!("{:.1} ns BTreeSet", f.native_set_contains),
             ratio(f.set_contains, f.native_set_contains),
+        ),
+        row(
+            "map snapshot load (order checked)",
+            format!("{:.2} ms", f.map_load),
+            format!("{:.2} ms as plain lists", f.lists_load),
+            ratio(f.map_load, f.lists_load),
         ),
         row(
             "map bytes per record",

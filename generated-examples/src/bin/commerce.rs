@@ -162,9 +162,15 @@ fn product_lookups(state: &ReadState, shop: &sample::commerce::Shop) -> Result<(
         let attributes = p.attributes();
         let color = attributes.get(&"color");
         if color != wanted.attributes.get("color").map(String::as_str) {
-            return Err(format!("product {}: color {color:?} read back differs", wanted.sku).into());
+            return Err(
+                format!("product {}: color {color:?} read back differs", wanted.sku).into(),
+            );
         }
-        if !attributes.iter().eq(wanted.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        if !attributes.iter().eq(wanted
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())))
+        {
             return Err(format!("product {}: attributes read back differ", wanted.sku).into());
         }
         println!(
