@@ -32,6 +32,8 @@ fn build_script_output_equals_the_checked_in_types() {
         genres: m.genres.clone(),
         cast_ids: m.cast_ids.clone(),
         description: m.description.clone(),
+        localized_titles: m.localized_titles.clone(),
+        tags: m.tags.clone(),
     };
     assert_eq!(
         to_canonical_bytes(&same).expect("encode"),
