@@ -82,6 +82,7 @@ fn derived_schemas() -> Vec<&'static Schema> {
         commerce::Customer::schema(),
         commerce::Order::schema(),
         commerce::StockLevel::schema(),
+        commerce::Product::schema(),
         iot::Device::schema(),
         iot::Metric::schema(),
         iot::Alert::schema(),
