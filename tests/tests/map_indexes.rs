@@ -38,7 +38,7 @@ const LOCALES: [&str; 4] = ["en", "fr", "de", "ja"];
 /// Movie `id` as produced in cycle `cycle`: most movies keep their sets and
 /// maps from one cycle to the next, a few gain and lose elements and entries.
 fn movie(id: u64, cycle: u64) -> Movie {
-    let v = if id % 5 == 0 { id + cycle } else { id };
+    let v = if id.is_multiple_of(5) { id + cycle } else { id };
     Movie {
         id,
         tags: (0..v % 4)
@@ -58,7 +58,7 @@ fn movie(id: u64, cycle: u64) -> Movie {
 /// The movies of cycle `cycle`: ids come and go too.
 fn movies(cycle: u64) -> BTreeMap<u64, Movie> {
     (0..60)
-        .filter(|id| (id + cycle) % 11 != 0)
+        .filter(|id| !(id + cycle).is_multiple_of(11))
         .map(|id| (id, movie(id, cycle)))
         .collect()
 }
