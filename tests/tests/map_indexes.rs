@@ -3,15 +3,19 @@
 //! `hash_index(titles.value)` every record whose map has that key, or that
 //! value. Every lookup is checked against a scan of the records, after a
 //! snapshot and after each delta that adds and removes set elements and
-//! map entries, through the typed views and through a run-time
-//! [`IndexSpec`].
+//! map entries, through the typed views and through run-time
+//! [`IndexSpec`]s (a typed index's, and one with a reader of its own).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use hollow_runtime::schema::Key;
 use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
-use hollow_runtime::{Consumer, Hollow, IndexKind, IndexSpec, KeyHasher, Producer, ReadState};
+use hollow_runtime::wire::StructReader;
+use hollow_runtime::{
+    Consumer, Hollow, IndexKind, IndexSpec, KeyHasher, KeyPart, KeyReader, Producer, ReadState,
+    Struct,
+};
 
 #[derive(Hollow, Debug, Clone, PartialEq, Default)]
 #[hollow(
@@ -84,6 +88,29 @@ fn text_key(t: &str) -> Vec<u8> {
     h.bytes().to_vec()
 }
 
+/// A run-time reader of each title of a movie (its map's values), as an
+/// index without generated index code reads them.
+struct EachTitle;
+
+impl KeyReader for EachTitle {
+    fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8])) {
+        for title in Movie::wrap(*r).titles().values() {
+            h.clear();
+            <String as KeyPart>::hash_key_ref(&title, h);
+            f(h.bytes());
+        }
+    }
+    fn describe(&self, r: &StructReader<'_>) -> String {
+        format!("titles={}", Movie::wrap(*r).titles().len())
+    }
+}
+
+/// The run-time index of [`EachTitle`], on the schema's key `titles.value`.
+fn title_spec() -> IndexSpec {
+    IndexSpec::new("Movie", "eachTitle", IndexKind::Hash, Arc::new(EachTitle))
+        .with_key(Key::parse("titles.value").unwrap())
+}
+
 /// Every index of `state` answers as a scan of `all` does, for present and
 /// absent keys; `label` names the version in failures.
 fn check(state: &ReadState, all: &BTreeMap<u64, Movie>, label: &str) {
@@ -123,11 +150,19 @@ fn check(state: &ReadState, all: &BTreeMap<u64, Movie>, label: &str) {
         assert_eq!(got_dyn, want, "{label}: run-time locale {locale:?}");
     }
     let by_title = state.index::<MovieByTitlesValue>();
+    let by_title_dyn = state.index_of(&title_spec());
     for t in 0..10 {
         let title = format!("title {t}");
         let want = scan(all, |m| m.titles.values().any(|v| *v == title));
         let got = sorted(by_title.get(&title).map(|m| m.id()));
         assert_eq!(got, want, "{label}: title {title:?}");
+        let got_dyn = sorted(
+            by_title_dyn
+                .ordinals(&text_key(&title))
+                .into_iter()
+                .map(|o| records.get(o).expect("a present ordinal").id()),
+        );
+        assert_eq!(got_dyn, want, "{label}: run-time title {title:?}");
     }
     let by_vote = state.index::<MovieByVotesValue>();
     for vote in 0..4u8 {
@@ -145,11 +180,13 @@ async fn set_and_map_indexes_answer_as_a_scan_after_a_snapshot_and_each_delta() 
     let store = Arc::new(MemoryBlobStore::new());
     let announcer = Arc::new(InProcessAnnouncer::new());
     let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
-    // One consumer builds every index at load and updates it by deltas;
-    // one builds them on first use; one registers the locale index as a
+    // One consumer builds every index at load and updates it by deltas
+    // (the run-time title index too); one builds them on first use (and
+    // updates them from then on); one registers the locale index as a
     // run-time spec only.
     let registered = Consumer::builder(store.clone(), announcer.clone())
         .record_type::<Movie>()
+        .index_spec(title_spec())
         .build()
         .unwrap();
     let on_use = Consumer::builder(store.clone(), announcer.clone())
