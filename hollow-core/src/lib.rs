@@ -70,7 +70,7 @@ pub use index::{
     ViewKind,
 };
 pub use list::{Iter, List};
-pub use map::{MapKey, MapRef, SetRef};
+pub use map::{MapKey, MapKeys, MapRef, MapValues, SetRef};
 pub use record::{
     field_id, key_hash, CapnpSchema, FieldAt, HashKeyPart, KeyHasher, KeyPart, Record, Struct,
 };

@@ -20,6 +20,7 @@ use hollow_schema::{Collection, Field, Schema, StructSize, StructType, Type, Typ
 
 use crate::__private;
 use crate::list::List;
+use crate::record::{HashKeyPart, KeyHasher, KeyPart};
 use crate::value::{Element, NotInSchema, PointerValue, Value};
 use crate::wire::{
     ElementSize, ListReader, MessageBuilder, PointerReader, StructBuilder, StructReader,
@@ -220,6 +221,11 @@ impl<'a, K: MapKey, V: Value> MapRef<'a, K, V> {
     #[inline]
     fn key(&self, i: u32) -> K::Ref<'a> {
         K::read(&self.entry(i), self.key_at)
+    }
+
+    #[inline]
+    fn value(&self, i: u32) -> V::Ref<'a> {
+        V::read(&self.entry(i), self.value_at)
     }
 
     /// The position of `key`'s entry.
@@ -491,6 +497,29 @@ macro_rules! set_value {
                 self.is_empty()
             }
         }
+
+        /// A hash index on a set indexes each element.
+        #[diagnostic::do_not_recommend]
+        impl<T> HashKeyPart for std::collections::$set<T>
+        where
+            T: MapKey + KeyPart + Element,
+            for<'b> T: Element<Item<'b> = <T as Value>::Ref<'b>>,
+        {
+            type Elem = T;
+            #[inline]
+            fn each_key_ref<F: FnMut(&[u8])>(r: &SetRef<'_, T>, h: &mut KeyHasher, f: &mut F) {
+                for item in r.iter() {
+                    h.clear();
+                    T::hash_key_ref(&item, h);
+                    f(h.bytes());
+                }
+            }
+            /// Element `pos` compared directly (no other element is read).
+            #[inline]
+            fn key_at_eq(r: &SetRef<'_, T>, pos: u32, key: &T::Ref<'_>) -> bool {
+                T::eq_element(&r.list, pos as usize, key)
+            }
+        }
     };
 }
 set_value!(BTreeSet);
@@ -632,8 +661,59 @@ macro_rules! map_value {
                 Entry::<K, V>::collect_types(schema, entry);
             }
         }
+
+        /// `hash_index(titles.key)`: each key of the map is indexed.
+        #[diagnostic::do_not_recommend]
+        impl<K: MapKey + KeyPart, V: Value> HashKeyPart<MapKeys> for std::collections::$map<K, V> {
+            type Elem = K;
+            #[inline]
+            fn each_key_ref<F: FnMut(&[u8])>(r: &MapRef<'_, K, V>, h: &mut KeyHasher, f: &mut F) {
+                for i in 0..r.entries.len() {
+                    h.clear();
+                    K::hash_key_ref(&r.key(i), h);
+                    f(h.bytes());
+                }
+            }
+            /// Key `pos` compared directly (no other entry is read).
+            #[inline]
+            fn key_at_eq(r: &MapRef<'_, K, V>, pos: u32, key: &K::Ref<'_>) -> bool {
+                pos < r.entries.len() && K::eq_refs(&r.key(pos), key)
+            }
+        }
+
+        /// `hash_index(titles.value)`: each value of the map is indexed (a
+        /// value held under several keys is reported once per entry).
+        #[diagnostic::do_not_recommend]
+        impl<K: MapKey, V: KeyPart> HashKeyPart<MapValues> for std::collections::$map<K, V> {
+            type Elem = V;
+            #[inline]
+            fn each_key_ref<F: FnMut(&[u8])>(r: &MapRef<'_, K, V>, h: &mut KeyHasher, f: &mut F) {
+                for i in 0..r.entries.len() {
+                    h.clear();
+                    V::hash_key_ref(&r.value(i), h);
+                    f(h.bytes());
+                }
+            }
+            /// Value `pos` compared directly (no other entry is read).
+            #[inline]
+            fn key_at_eq(r: &MapRef<'_, K, V>, pos: u32, key: &V::Ref<'_>) -> bool {
+                pos < r.entries.len() && V::eq_refs(&r.value(pos), key)
+            }
+        }
     };
 }
+
+/// Which part of a map's entries a hash index on the map indexes: its keys
+/// (`hash_index(titles.key)`, `HashKeyPart<MapKeys>`), as the entry
+/// struct's field `key` names them.
+#[derive(Clone, Copy, Debug)]
+pub enum MapKeys {}
+
+/// Which part of a map's entries a hash index on the map indexes: its
+/// values (`hash_index(titles.value)`, `HashKeyPart<MapValues>`), as the
+/// entry struct's field `value` names them.
+#[derive(Clone, Copy, Debug)]
+pub enum MapValues {}
 map_value!(BTreeMap);
 map_value!(HashMap);
 

@@ -244,14 +244,21 @@ pub trait KeyPart: Value {
     }
 }
 
-/// Types a hash index may be on: key parts and lists of them (each element
-/// is indexed).
+/// Types a hash index may be on: key parts, lists and sets of them (each
+/// element is indexed), and maps, by their keys or by their values.
+///
+/// `Part` says which keys of the value are indexed: `Self` (the default)
+/// for a key type, a list or a set; [`MapKeys`](crate::map::MapKeys) or
+/// [`MapValues`](crate::map::MapValues) for a map (`hash_index(titles.key)`,
+/// `hash_index(titles.value)`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be indexed by a hash index",
-    note = "hash indexes take key types (integers, bool, String, enums) or lists of them"
+    note = "hash indexes take key types (integers, bool, String, enums), lists and sets of them, \
+            and a map's keys or values of those types"
 )]
-pub trait HashKeyPart: Value {
-    /// The type of one indexed key: `Self` for a key type, `T` for `Vec<T>`.
+pub trait HashKeyPart<Part: ?Sized = Self>: Value {
+    /// The type of one indexed key: `Self` for a key type, `T` for `Vec<T>`
+    /// and the sets of `T`, `K` or `V` for the maps of `K` to `V`.
     type Elem: KeyPart;
     /// Calls `f` with the encoding (see [`KeyHasher`]) of each key of a
     /// value read in place: one for a key type, one per element of a list

@@ -98,8 +98,8 @@ fn lookup_code(
         // One path, possibly a list: each element is a key.
         let by_ref = by_ref[0];
         let p = &k.paths[0];
-        let elem = p.qualified(quote!(#krate::HashKeyPart), quote!(Elem));
-        let each = p.qualified(quote!(#krate::HashKeyPart), quote!(each_key_ref));
+        let elem = p.qualified(p.hash_trait(krate), quote!(Elem));
+        let each = p.qualified(p.hash_trait(krate), quote!(each_key_ref));
         (
             respan(quote!(<#elem as #krate::Value>::Ref<'k>), p.span),
             respan(
@@ -149,7 +149,7 @@ fn lookup_code(
     // record's only key.
     let key_at_body = if single_hash {
         let p = &k.paths[0];
-        let key_at_eq = p.qualified(quote!(#krate::HashKeyPart), quote!(key_at_eq));
+        let key_at_eq = p.qualified(p.hash_trait(krate), quote!(key_at_eq));
         let by_ref = by_ref[0];
         quote!(#key_at_eq(&#by_ref, pos, key))
     } else {

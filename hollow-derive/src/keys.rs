@@ -50,6 +50,10 @@ pub(crate) struct ResolvedPath {
     /// Named consts of the record (name, definition) checking each nested
     /// segment names a field.
     pub(crate) consts: Vec<(String, TokenStream)>,
+    /// For a path into a map (`titles.key`, `titles.value`), which part of
+    /// its entries it indexes: `MapKeys` or `MapValues`, the `Part` of the
+    /// map's `HashKeyPart` impl; `ty` is then the map's type.
+    pub(crate) map_part: Option<TokenStream>,
 }
 
 /// The name of the record's const holding the field id that key path
@@ -97,6 +101,9 @@ fn resolve(
         ));
         return None;
     };
+    if types::is_map(f.ty) {
+        return resolve_map(cx, krate, path, f, kind);
+    }
     if path.segments.len() == 1 {
         if types::is_float(f.ty) {
             cx.syn_error(syn::Error::new(
@@ -185,12 +192,96 @@ fn resolve(
         ir: quote!(#krate::__private::FieldPath { segments: ::std::vec![#(#ir),*] }),
         span,
         consts,
-        label: path
-            .segments
-            .iter()
-            .map(|s| strip_raw(s))
-            .collect::<Vec<_>>()
-            .join("."),
+        label: label(path),
+        map_part: None,
+    })
+}
+
+/// The path as written, dotted, without raw prefixes.
+fn label(path: &KeyPath) -> String {
+    path.segments
+        .iter()
+        .map(|s| strip_raw(s))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Resolves a path whose first field `f` is a map: `titles.key` (its keys)
+/// or `titles.value` (its values), the names of its entry struct's fields,
+/// and only in a hash index (a map holds many of either).
+fn resolve_map(
+    cx: &mut Ctxt,
+    krate: &syn::Path,
+    path: &KeyPath,
+    f: &KeyField<'_>,
+    kind: KeyKind,
+) -> Option<ResolvedPath> {
+    let whole = label(path);
+    let first = strip_raw(&path.segments[0]);
+    let fail = |cx: &mut Ctxt, span: Span, msg: String| {
+        cx.syn_error(syn::Error::new(span, msg));
+        None
+    };
+    if kind != KeyKind::Hash {
+        return fail(
+            cx,
+            path.spans[0],
+            format!(
+                "{} field `{first}` is a map; a map cannot be in a {} (a hash_index can \
+                 index its keys, `{first}.key`, or its values, `{first}.value`)",
+                kind.what(),
+                kind.what()
+            ),
+        );
+    }
+    let part = match path.segments.get(1).map(|s| strip_raw(s)) {
+        None => {
+            return fail(
+                cx,
+                path.spans[0],
+                format!(
+                    "hash index field `{first}` is a map; name what to index: its keys \
+                     (`{first}.key`) or its values (`{first}.value`)"
+                ),
+            )
+        }
+        Some("key") => quote!(#krate::MapKeys),
+        Some("value") => quote!(#krate::MapValues),
+        Some(other) => {
+            return fail(
+                cx,
+                path.spans[1],
+                format!(
+                    "key path `{whole}`: `{first}` is a map, whose entries have the fields \
+                     `key` and `value`, not `{other}`"
+                ),
+            )
+        }
+    };
+    if path.segments.len() > 2 {
+        return fail(
+            cx,
+            path.spans[2],
+            format!("key path `{whole}`: a path into a map ends at its entries' `key` or `value`"),
+        );
+    }
+    let (ident, fty, cname) = (f.ident, f.ty, &f.cname);
+    let span = path.spans[1];
+    let entry_field = strip_raw(&path.segments[1]);
+    Some(ResolvedPath {
+        ty: respan(quote!(#fty), span),
+        owned: respan(quote!(&self.#ident), span),
+        by_ref: respan(quote!(r.#ident()), span),
+        ir: quote!(#krate::__private::FieldPath {
+            segments: ::std::vec![
+                ::std::string::String::from(#cname),
+                ::std::string::String::from(#entry_field),
+            ]
+        }),
+        span,
+        label: whole,
+        consts: Vec::new(),
+        map_part: Some(respan(part, span)),
     })
 }
 
@@ -201,6 +292,15 @@ impl ResolvedPath {
     pub(crate) fn qualified(&self, tr: TokenStream, item: TokenStream) -> TokenStream {
         let ty = &self.ty;
         respan(quote!(<#ty as #tr>::#item), self.span)
+    }
+
+    /// The hash-index trait of this path's type: `HashKeyPart`, or for a
+    /// path into a map `HashKeyPart<MapKeys>` (or `MapValues`).
+    pub(crate) fn hash_trait(&self, krate: &syn::Path) -> TokenStream {
+        match &self.map_part {
+            Some(part) => quote!(#krate::HashKeyPart<#part>),
+            None => quote!(#krate::HashKeyPart),
+        }
     }
 
     /// The key part as read from an accessor: `<T as Value>::Ref<'a>`.
@@ -262,6 +362,17 @@ pub(crate) fn resolve_key(
     let mut ok = true;
     for p in &attr.paths {
         match resolve(cx, krate, self_ty, type_name, p, fields, kind) {
+            Some(r) if r.map_part.is_some() && attr.paths.len() > 1 => {
+                cx.syn_error(syn::Error::new(
+                    r.span,
+                    format!(
+                        "key path `{}` indexes each key or value of a map, so it must be \
+                         its hash index's only path",
+                        r.label
+                    ),
+                ));
+                ok = false;
+            }
             Some(r) => paths.push(r),
             None => ok = false,
         }

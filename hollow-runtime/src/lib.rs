@@ -80,7 +80,7 @@ pub use events::{Event, EventListener};
 pub use hollow_core::{
     canonical_hash, field_id, hash_bytes, key_hash, read_root, to_canonical_bytes, CapnpSchema,
     Element, EncodeError, Encoder, FieldAt, HashKeyPart, Iter, KeyHasher, KeyPart, List, MapKey,
-    MapRef, NotInSchema, PointerValue, Record, SetRef, Struct, Value,
+    MapKeys, MapRef, MapValues, NotInSchema, PointerValue, Record, SetRef, Struct, Value,
 };
 pub use hollow_schema as schema;
 pub use index::{

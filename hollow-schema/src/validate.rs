@@ -337,7 +337,7 @@ fn check_key(schema: &Schema, s: &StructType, kind: KeyKind, key: &Key, errors: 
         errors.push(format!("{head}: names no field"));
     }
     for path in &key.paths {
-        match resolve(schema, s, path) {
+        match resolve(schema, s, kind, path) {
             Err(problem) => errors.push(format!("{head}: {problem}")),
             Ok(ty) => {
                 if let Some(problem) = key_type_problem(kind, ty) {
@@ -407,10 +407,12 @@ fn struct_scope(s: &StructType) -> Scope<'_> {
 }
 
 /// Resolves a key path to the type of the value field it ends at, or
-/// describes why it cannot.
+/// describes why it cannot. A hash index path may end in a map's entries
+/// (`titles.key`, `titles.value`: each of the map's keys or values).
 fn resolve<'a>(
     schema: &'a Schema,
     s: &'a StructType,
+    kind: KeyKind,
     path: &FieldPath,
 ) -> Result<&'a Type, String> {
     let mut scope = struct_scope(s);
@@ -460,6 +462,15 @@ fn resolve<'a>(
                     return Ok(&slot.ty);
                 }
                 match &slot.ty {
+                    Type::List(entry) if slot.collection == Some(crate::Collection::Map) => {
+                        return map_entry_field(
+                            schema,
+                            kind,
+                            entry,
+                            &so_far,
+                            &path.segments[i + 1..],
+                        )
+                    }
                     Type::List(_) => {
                         return Err(format!(
                             "\"{so_far}\" is a {}; a key path cannot pass through a list",
@@ -486,6 +497,49 @@ fn resolve<'a>(
         }
     }
     Err(format!("empty path in {}", scope.describe))
+}
+
+/// The type of the field `rest` names in the entries (of type `entry`) of
+/// the map `so_far`: `key` or `value`, and only for a hash index.
+fn map_entry_field<'a>(
+    schema: &'a Schema,
+    kind: KeyKind,
+    entry: &Type,
+    so_far: &str,
+    rest: &[String],
+) -> Result<&'a Type, String> {
+    if kind != KeyKind::Hash {
+        return Err(format!(
+            "\"{so_far}\" is a map; a {} cannot pass through a map (a hash index can \
+             index its keys, {so_far}.key, or its values, {so_far}.value)",
+            kind.describe()
+        ));
+    }
+    let [seg] = rest else {
+        return Err(format!(
+            "\"{so_far}\" is a map; a path into it names its entries' key or value and ends \
+             there ({so_far}.key, {so_far}.value)"
+        ));
+    };
+    let field = match entry {
+        Type::Struct(name) => schema
+            .get_struct(name)
+            .and_then(|e| e.fields.iter().find(|f| &f.name == seg)),
+        _ => None,
+    };
+    match field.map(|f| &f.kind) {
+        Some(FieldKind::Slot(slot)) if seg == "key" || seg == "value" => match &slot.ty {
+            Type::List(_) => Err(format!(
+                "\"{so_far}.{seg}\" is {}; a map's keys or values are hash indexed only \
+                 when each is one key (a scalar, Text, Data or an enum)",
+                slot.ty
+            )),
+            ty => Ok(ty),
+        },
+        _ => Err(format!(
+            "\"{so_far}\" is a map; its entries have the fields key and value, not \"{seg}\""
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -632,6 +686,51 @@ mod tests {
         assert!(errs[4].contains("cannot pass through a list"));
         assert!(errs[5].contains("\"title\" is Text, not a struct or group"));
         assert!(errs[6].contains("\"release\" is a group"));
+    }
+
+    /// A hash index may name a map's keys or values (each one indexed);
+    /// no other key passes through a map, and nothing past key or value.
+    #[test]
+    fn a_hash_index_names_a_map_s_keys_or_values() {
+        let with_map = |hash: &str, unique: Option<&str>| {
+            let mut m = movie();
+            m.fields.push(
+                Field::slot(
+                    "titles",
+                    8,
+                    Type::List(Box::new(Type::Struct("MovieTitlesEntry".into()))),
+                )
+                .marked(crate::Collection::Map),
+            );
+            m.hash_indexes.push(Key::parse(hash).unwrap());
+            m.unique_keys.extend(unique.map(|k| Key::parse(k).unwrap()));
+            let mut schema = schema_with(m);
+            let mut entry = StructType::new("MovieTitlesEntry");
+            entry.fields.push(Field::slot("key", 0, Type::Text));
+            entry.fields.push(Field::slot("value", 1, Type::UInt32));
+            schema.types.push(TypeDef::Struct(entry));
+            errors_of(&schema)
+        };
+        assert_eq!(with_map("titles.key", None), Vec::<String>::new());
+        assert_eq!(with_map("titles.value", None), Vec::<String>::new());
+        for (hash, unique, problem) in [
+            (
+                "titles.name",
+                None,
+                "its entries have the fields key and value, not \"name\"",
+            ),
+            ("titles", None, "is List(MovieTitlesEntry)"),
+            ("titles.key.x", None, "and ends there"),
+            (
+                "titles.key",
+                Some("titles.key"),
+                "a unique key cannot pass through a map",
+            ),
+        ] {
+            let errs = with_map(hash, unique);
+            assert_eq!(errs.len(), 1, "{hash}: {errs:#?}");
+            assert!(errs[0].contains(problem), "{hash}: {errs:#?}");
+        }
     }
 
     #[test]

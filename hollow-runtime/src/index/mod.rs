@@ -11,9 +11,11 @@
 //!
 //! `#[derive(Hollow)]` generates a typed index per declared key:
 //! `primary_key(id)` gives `MoviePrimaryKey`, `unique(title)` gives
-//! `MovieByTitle`, `hash_index(genres)` gives `MovieByGenres` (a list field
-//! indexes each element). Keys are borrowed (`&str` for text, a tuple for a
-//! composite key).
+//! `MovieByTitle`, `hash_index(genres)` gives `MovieByGenres` (a list or
+//! set field indexes each element), `hash_index(titles.key)` on a map gives
+//! `MovieByTitlesKey` (each of its keys; `titles.value`, each of its
+//! values). Keys are borrowed (`&str` for text, a tuple for a composite
+//! key).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -93,7 +95,8 @@ use hollow_schema::{Key, Schema};
 /// the record they come from, and a lookup must encode its key the same way.
 pub trait KeyReader: Send + Sync + 'static {
     /// Calls `f` with the encoding of each key of `r`: exactly one for a
-    /// primary or unique key; one per element for a hash index on a list
+    /// primary or unique key; one per element for a hash index on a list or
+    /// a set, one per entry for a hash index on a map's keys or values
     /// (repeats allowed: the index counts a record once per distinct key).
     /// `h` is scratch space.
     fn keys(&self, r: &StructReader<'_>, h: &mut KeyHasher, f: &mut dyn FnMut(&[u8]));

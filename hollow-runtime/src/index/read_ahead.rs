@@ -84,10 +84,14 @@ fn path_reads<'a>(
         // Members of groups and unions sit in the record's own sections.
         FieldKind::Group(g) => path_reads(g.fields.iter(), rest),
         FieldKind::Union(u) => path_reads(u.variants.iter(), rest),
+        // A path continuing past a slot goes into a map's entries
+        // (`titles.key`): its list is read ahead, not what the entries
+        // point to (read ahead only through lists of pointers).
         FieldKind::Slot(slot) => match slot.ty.storage() {
             Storage::Pointer if slot.offset < 64 => Some(KeyReads {
                 pointers: 1 << slot.offset,
-                through_lists: matches!(&slot.ty, Type::List(t) if t.storage() == Storage::Pointer),
+                through_lists: rest.is_empty()
+                    && matches!(&slot.ty, Type::List(t) if t.storage() == Storage::Pointer),
             }),
             Storage::Pointer => None,
             Storage::Data(_) | Storage::Void => Some(KeyReads::NONE),
@@ -116,6 +120,7 @@ mod tests {
         tags: Vec<String>,
         nums: Vec<u32>,
         inner: Inner,
+        titles: std::collections::BTreeMap<String, String>,
     }
 
     fn reads(key: &str) -> KeyReads {
@@ -124,7 +129,7 @@ mod tests {
     }
 
     /// Pointers are numbered in field order here (the compiler's layout
-    /// for these fields): title 0, tags 1, nums 2, inner 3.
+    /// for these fields): title 0, tags 1, nums 2, inner 3, titles 4.
     #[test]
     fn a_key_reads_only_the_pointers_its_fields_go_through() {
         assert_eq!(reads("id"), KeyReads::NONE);
@@ -156,6 +161,17 @@ mod tests {
                 through_lists: false
             }
         );
+        // A map's keys or values: its list of entries.
+        for key in ["titles.key", "titles.value"] {
+            assert_eq!(
+                reads(key),
+                KeyReads {
+                    pointers: 0b10000,
+                    through_lists: false
+                },
+                "{key}"
+            );
+        }
         // Unknown: everything.
         assert_eq!(reads("nope"), KeyReads::ALL);
         assert_eq!(KeyReads::of(Outer::schema(), "Other", None), KeyReads::ALL);
