@@ -280,7 +280,9 @@ where
     let back: Vec<K> = m.keys().rev().map(|k| K::from_ref(k).unwrap()).collect();
     let forward: Vec<K> = expected.iter().rev().map(|(k, _)| k.clone()).collect();
     assert_eq!(back, forward, "{what}: keys backwards");
-    assert_eq!(m.values().len(), want.len(), "{what}: values");
+    let values: Vec<V> = m.values().map(|v| V::from_ref(v).unwrap()).collect();
+    let forward: Vec<V> = expected.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(values, forward, "{what}: values");
     for key in lookups(want.iter().map(|(k, _)| *k), probes) {
         let hit = want.iter().find(|(k, _)| **k == key).map(|(_, v)| *v);
         let got = m.get_owned(&key).map(|v| V::from_ref(v).unwrap());
@@ -712,7 +714,7 @@ impl Edit {
             Edit::Tweak(id, seed, more) => {
                 let b = match records.remove(&id) {
                     Some(b) => tweak(b, seed, more),
-                    None => more,
+                    None => Bag { id, ..more },
                 };
                 records.insert(id, b);
             }
@@ -812,7 +814,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(24)
+        .unwrap_or(64)
 }
 
 proptest! {
@@ -829,4 +831,169 @@ proptest! {
     ) {
         dataset::runtime().block_on(run_case(cycles, p));
     }
+}
+
+fn spot_of(tone: Tone, x: i16, name: &str, raw: &[u8], on: bool) -> Spot {
+    Spot {
+        tone,
+        x,
+        name: name.to_owned(),
+        raw: raw.to_vec(),
+        on,
+    }
+}
+
+/// The edge cases the random cases may or may not draw: a record with every
+/// map and set empty, one with a single entry in each, and one whose keys
+/// differ only in their last byte (non-ASCII Text among them) or sit at the
+/// ends of their range.
+fn edge_bags() -> [Bag; 3] {
+    let s = |t: &str| t.to_owned();
+    let note = |score| Note {
+        score,
+        text: s("\u{e9}"),
+        marks: vec![1],
+    };
+    let empty = Bag {
+        id: 0,
+        by_u8: BTreeMap::new(),
+        by_i16: BTreeMap::new(),
+        by_i64: BTreeMap::new(),
+        by_u64: BTreeMap::new(),
+        by_bool: BTreeMap::new(),
+        by_tone: HashMap::new(),
+        by_text: BTreeMap::new(),
+        by_data: HashMap::new(),
+        by_spot: BTreeMap::new(),
+        nested: BTreeMap::new(),
+        text_set: BTreeSet::new(),
+        data_set: HashSet::new(),
+        tone_set: HashSet::new(),
+        spot_set: BTreeSet::new(),
+        i64_set: BTreeSet::new(),
+        bool_set: BTreeSet::new(),
+    };
+    let spot = spot_of(Tone::Black, -1, "\u{65e5}", &[0xff], true);
+    let one = Bag {
+        id: 1,
+        by_u8: BTreeMap::from([(7, s("seven"))]),
+        by_i16: BTreeMap::from([(-1, note(-1))]),
+        by_i64: BTreeMap::from([(i64::MIN, vec![s("min")])]),
+        by_u64: BTreeMap::from([(u64::MAX, None)]),
+        by_bool: BTreeMap::from([(false, BTreeMap::from([(s(""), 0)]))]),
+        by_tone: HashMap::from([(Tone::Green, vec![])]),
+        by_text: BTreeMap::from([(s("\u{e9}t\u{e9}"), s("summer"))]),
+        by_data: HashMap::from([(vec![], note(0))]),
+        by_spot: BTreeMap::from([(spot.clone(), vec![Tone::Red])]),
+        nested: BTreeMap::from([(s("\u{1f600}"), BTreeMap::from([(spot.clone(), Tone::Blue)]))]),
+        text_set: BTreeSet::from([s("\u{10ffff}")]),
+        data_set: HashSet::from([vec![0]]),
+        tone_set: HashSet::from([Tone::Black]),
+        spot_set: BTreeSet::from([spot]),
+        i64_set: BTreeSet::from([-1]),
+        bool_set: BTreeSet::from([true]),
+    };
+    let texts = [
+        "",
+        "a",
+        "b",
+        "\u{e8}",
+        "\u{e9}",
+        "x\u{65e5}",
+        "x\u{65e6}",
+        "\u{1f600}",
+        "\u{1f601}",
+        "\u{7f}",
+        "\u{80}",
+    ];
+    let datas: [&[u8]; 7] = [
+        &[],
+        &[0],
+        &[1, 2],
+        &[1, 2, 0],
+        &[1, 2, 1],
+        &[1, 2, 0xff],
+        &[0xff],
+    ];
+    let spots = [
+        spot_of(Tone::Red, 0, "\u{e8}", &[1, 2], false),
+        spot_of(Tone::Red, 0, "\u{e8}", &[1, 2], true),
+        spot_of(Tone::Red, 0, "\u{e8}", &[1, 3], false),
+        spot_of(Tone::Red, 0, "\u{e9}", &[1, 2], false),
+        spot_of(Tone::Red, 1, "\u{e8}", &[1, 2], false),
+        spot_of(Tone::Black, i16::MIN, "", &[], false),
+        spot_of(Tone::Green, i16::MAX, "", &[], false),
+    ];
+    let many = Bag {
+        id: 2,
+        by_u8: [0, 1, 0xfe, 0xff].map(|k| (k, format!("{k}"))).into(),
+        by_i16: [i16::MIN, -1, 0, 1, i16::MAX]
+            .map(|k| (k, note(k.into())))
+            .into(),
+        by_i64: [i64::MIN, -2, -1, 0, i64::MAX]
+            .map(|k| (k, vec![format!("{k}")]))
+            .into(),
+        by_u64: [0, 1, u64::MAX - 1, u64::MAX]
+            .map(|k| (k, Some(format!("{k}"))))
+            .into(),
+        by_bool: [
+            (true, BTreeMap::from([(s("\u{e9}"), 1), (s("\u{e8}"), 2)])),
+            (false, BTreeMap::new()),
+        ]
+        .into(),
+        by_tone: TONES.map(|t| (t, vec![t as u8])).into(),
+        by_text: texts.map(|t| (s(t), format!("<{t}>"))).into(),
+        by_data: datas.map(|d| (d.to_vec(), note(d.len() as i32))).into(),
+        by_spot: spots.clone().map(|k| (k, TONES.to_vec())).into(),
+        nested: texts
+            .map(|t| (s(t), spots.clone().map(|k| (k, Tone::Green)).into()))
+            .into(),
+        text_set: texts.map(s).into(),
+        data_set: datas.map(<[u8]>::to_vec).into(),
+        tone_set: TONES.into(),
+        spot_set: spots.into(),
+        i64_set: [i64::MIN, -1, 0, 1, i64::MAX].into(),
+        bool_set: [false, true].into(),
+    };
+    [empty, one, many]
+}
+
+/// The edge cases through every step: published, changed, removed, and
+/// walked back.
+#[test]
+fn edge_cases_agree_with_the_oracle() {
+    let [empty, one, many] = edge_bags();
+    let p = Probes {
+        u8s: vec![2, 0xfd],
+        i16s: vec![-2, 2],
+        i64s: vec![-3, 3],
+        u64s: vec![2, u64::MAX - 2],
+        texts: ["c", "\u{ea}", "x\u{65e4}", "x", "\u{1f602}"]
+            .map(String::from)
+            .into(),
+        datas: vec![vec![1], vec![1, 2, 2], vec![1, 2, 0xfe], vec![0xff, 0]],
+        spots: vec![spot_of(Tone::Blue, 0, "\u{e8}", &[1, 2], false)],
+    };
+    let cycles = vec![
+        vec![
+            Edit::Put(empty.clone()),
+            Edit::Put(one.clone()),
+            Edit::Put(many.clone()),
+        ],
+        vec![
+            Edit::Tweak(2, 1, empty.clone()),
+            Edit::Tweak(
+                0,
+                2,
+                Bag {
+                    id: 0,
+                    ..one.clone()
+                },
+            ),
+        ],
+        vec![Edit::Remove(1), Edit::Put(Bag { id: 3, ..many })],
+        vec![],
+        vec![Edit::Put(Bag { id: 1, ..empty })],
+    ];
+    dataset::runtime().block_on(run_case(cycles, p));
 }
