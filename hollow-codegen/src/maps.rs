@@ -23,18 +23,6 @@ pub(crate) struct Uses {
     pub(crate) key_enums: HashSet<String>,
 }
 
-/// The derive's name for the entry struct of map field `field` (its Cap'n
-/// Proto name) of struct `owner`: `<Owner><Field>Entry` (`Movie.titles` →
-/// `MovieTitlesEntry`; the first letter of the field made upper case).
-pub(crate) fn default_entry(owner: &str, field: &str) -> String {
-    let mut c = field.chars();
-    let field: String = c
-        .next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default();
-    format!("{owner}{field}Entry")
-}
-
 /// The struct a map field's type `List(Entry)` names.
 pub(crate) fn entry_of(ty: &Type) -> Option<&str> {
     match ty {

@@ -22,7 +22,7 @@ use capnp::schema_capnp::{code_generator_request, node};
 use hollow_schema::{Collection, Field, FieldKind, Key, Schema, Slot, StructType, Type, TypeDef};
 
 use crate::error::{Error, ErrorKind};
-use crate::maps::{self, default_entry, entry_of, Uses};
+use crate::maps::{self, entry_of, Uses};
 use crate::names;
 use crate::plan::{
     EnumItem, FieldItem, Item, ModulePlan, RustType, StructItem, StructKind, UnionItem, VariantItem,
@@ -364,7 +364,7 @@ impl Resolver<'_> {
                         ));
                         continue;
                     }
-                    let default = default_entry(owner, &f.name);
+                    let default = hollow_schema::map_entry_name(owner, &f.name);
                     match self.slot_type(ctx, module, &path, slot, &default) {
                         Some((t, e)) => {
                             entry = e;
@@ -530,7 +530,7 @@ impl Resolver<'_> {
             return None;
         };
         let key = self.rust_type(ctx, module, path, &k.ty);
-        let inner_default = default_entry(entry, "value");
+        let inner_default = hollow_schema::map_entry_name(entry, "value");
         let value = self.slot_type(ctx, module, path, v, &inner_default);
         let (key, (value, inner)) = (key?, value?);
         if let Some(inner) = inner {

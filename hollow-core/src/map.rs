@@ -595,7 +595,7 @@ impl<K: MapKey, V: Value> Entry<K, V> {
     /// given one entry name, or an entry named as another type): the
     /// field's `#[hollow(entry = "…")]` names it apart.
     fn collect_types(schema: &mut Schema, entry: &str) {
-        let value_entry = format!("{entry}ValueEntry");
+        let value_entry = hollow_schema::map_entry_name(entry, "value");
         let mut s = StructType::new(entry);
         let ordinal = &mut 0;
         s.fields = vec![

@@ -117,18 +117,6 @@ impl StructModel<'_> {
     }
 }
 
-/// The default name of the entry struct of map field `cname` of struct
-/// `owner` (Cap'n Proto names): `<Owner><Field>Entry`, `Movie.titles` →
-/// `MovieTitlesEntry`.
-fn entry_name(owner: &str, cname: &str) -> String {
-    let mut c = cname.chars();
-    let field: String = c
-        .next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default();
-    format!("{owner}{field}Entry")
-}
-
 /// Parses and checks the fields of the struct whose Cap'n Proto name is
 /// `owner`.
 fn parse_fields<'a>(cx: &mut Ctxt, owner: &str, fields: &'a FieldsNamed) -> Vec<FieldModel<'a>> {
@@ -153,7 +141,7 @@ fn parse_fields<'a>(cx: &mut Ctxt, owner: &str, fields: &'a FieldsNamed) -> Vec<
                 ident,
                 entry: m
                     .entry
-                    .map_or_else(|| entry_name(owner, &cname), |(e, _)| e),
+                    .map_or_else(|| hollow_schema::map_entry_name(owner, &cname), |(e, _)| e),
                 cname,
                 ty: &f.ty,
                 doc: attr::doc(&f.attrs),

@@ -54,7 +54,7 @@ pub use assign::assign_layout;
 pub use capnp_text::{file_id_for, to_capnp, HOLLOW_FILE_ID};
 pub use error::SchemaError;
 pub use ir::*;
-pub use names::lower_camel;
+pub use names::{lower_camel, map_entry_name};
 #[cfg(feature = "request")]
 pub use request::from_request;
 pub use validate::validate;

@@ -28,6 +28,28 @@ pub fn lower_camel(rust: &str) -> String {
     out
 }
 
+/// The name `#[derive(Hollow)]` gives the entry struct of map field `field`
+/// (its Cap'n Proto name) of struct `owner`: `<Owner><Field>Entry`, the
+/// field's first letter made upper case. A map whose value is a map has
+/// the inner entry `map_entry_name(entry, "value")`. `hollow-codegen` uses
+/// it to know when a field needs `#[hollow(entry = "…")]`.
+///
+/// ```
+/// assert_eq!(hollow_schema::map_entry_name("Movie", "localizedTitles"), "MovieLocalizedTitlesEntry");
+/// assert_eq!(
+///     hollow_schema::map_entry_name("MovieTitlesEntry", "value"),
+///     "MovieTitlesEntryValueEntry"
+/// );
+/// ```
+pub fn map_entry_name(owner: &str, field: &str) -> String {
+    let mut c = field.chars();
+    let field: String = c
+        .next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default();
+    format!("{owner}{field}Entry")
+}
+
 #[cfg(test)]
 mod tests {
     use super::lower_camel;
