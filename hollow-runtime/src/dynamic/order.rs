@@ -98,11 +98,7 @@ fn key_behind<'a>(ty: &CType, p: PointerReader<'a>) -> Result<KeyRead<'a>, Strin
     match ty {
         // Bytewise on the bytes before the terminating zero (UTF-8 or not:
         // the order does not depend on it).
-        CType::Text => match p.data().map_err(|e| e.to_string())?.split_last() {
-            None => Ok(KeyRead::Bytes(&[])),
-            Some((0, body)) => Ok(KeyRead::Bytes(body)),
-            Some(_) => Err("a Text without its terminating zero".into()),
-        },
+        CType::Text => text_bytes(p).map(KeyRead::Bytes),
         CType::Data => Ok(KeyRead::Bytes(p.data().map_err(|e| e.to_string())?)),
         CType::Struct(s) if p.is_null() => Ok(KeyRead::Struct(*s, StructReader::empty())),
         CType::Struct(s) => Ok(KeyRead::Struct(
@@ -114,6 +110,39 @@ fn key_behind<'a>(ty: &CType, p: PointerReader<'a>) -> Result<KeyRead<'a>, Strin
                 .into(),
         ),
     }
+}
+
+/// A `Text` key's bytes before the terminating zero (UTF-8 or not: the
+/// order does not depend on it).
+#[inline]
+fn text_bytes<'a>(p: PointerReader<'a>) -> Result<&'a [u8], String> {
+    match p.data().map_err(|e| e.to_string())?.split_last() {
+        None => Ok(&[]),
+        Some((0, body)) => Ok(body),
+        Some(_) => Err("a Text without its terminating zero".into()),
+    }
+}
+
+/// The first of `n` keys, read by `key`, that does not sort after the one
+/// before it by `cmp`: its index and how the one before compares with it.
+#[inline]
+fn first_unsorted<K>(
+    n: u32,
+    mut key: impl FnMut(u32) -> Result<K, String>,
+    mut cmp: impl FnMut(&K, &K) -> Result<Ordering, String>,
+) -> Result<Option<(u32, Ordering)>, String> {
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut prev = key(0)?;
+    for i in 1..n {
+        let this = key(i)?;
+        match cmp(&prev, &this)? {
+            Ordering::Less => prev = this,
+            other => return Ok(Some((i, other))),
+        }
+    }
+    Ok(None)
 }
 
 /// The canonical order of two keys of one key type.
@@ -298,43 +327,60 @@ impl Walk<'_> {
             (Collection::Map, _) => return Err("a map's elements are not entry structs".into()),
             (Collection::Set, _) => (elem, None, None),
         };
-        let key = |i: u32| match key_offset {
-            Some(o) => key_in_struct(key_ty, o, &l.struct_at(i)),
-            None => key_in_list(key_ty, &l, i),
-        };
+        // One unit per key compared, as every other element the walk reads.
+        self.charge(u64::from(l.len().saturating_sub(1)))?;
+        let ordered = |a: &&[u8], b: &&[u8]| Ok(a.cmp(b));
+        // Text and Data keys (the common kinds) are compared as the bytes
+        // they are, every other kind as a key read (`cmp_keys`).
+        let unsorted = match (key_ty, key_offset) {
+            (CType::Text, Some(o)) => {
+                first_unsorted(l.len(), |i| text_bytes(l.struct_at(i).pointer(o)), ordered)
+            }
+            (CType::Text, None) => first_unsorted(l.len(), |i| text_bytes(l.pointer(i)), ordered),
+            (CType::Data, Some(o)) => first_unsorted(
+                l.len(),
+                |i| l.struct_at(i).pointer(o).data().map_err(|e| e.to_string()),
+                ordered,
+            ),
+            (CType::Data, None) => first_unsorted(
+                l.len(),
+                |i| l.pointer(i).data().map_err(|e| e.to_string()),
+                ordered,
+            ),
+            (_, Some(o)) => first_unsorted(
+                l.len(),
+                |i| key_in_struct(key_ty, o, &l.struct_at(i)),
+                |a, b| cmp_keys(self.c, *a, *b),
+            ),
+            (_, None) => first_unsorted(
+                l.len(),
+                |i| key_in_list(key_ty, &l, i),
+                |a, b| cmp_keys(self.c, *a, *b),
+            ),
+        }?;
         let (noun, what) = match kind {
             Collection::Map => ("entry", "key"),
             Collection::Set => ("element", "element"),
         };
-        let mut prev = if l.is_empty() { None } else { Some(key(0)?) };
-        for i in 1..l.len() {
-            self.charge(1)?;
-            let this = key(i)?;
-            let order = match prev {
-                Some(p) => cmp_keys(self.c, p, this)?,
-                None => Ordering::Less,
-            };
-            prev = Some(this);
-            match order {
-                Ordering::Less => {}
-                Ordering::Equal => {
-                    return Err(format!(
-                        "{noun} {i} repeats the {what} of {noun} {} (a {} stores each {what} once)",
-                        i - 1,
-                        kind.annotation()
-                    ))
-                }
-                Ordering::Greater => {
-                    return Err(format!(
-                        "{noun} {i} is out of order: its {what} sorts before {noun} {}'s \
-                         (a {} is stored sorted by {what})",
-                        i - 1,
-                        kind.annotation()
-                    ))
-                }
+        match unsorted {
+            None => {}
+            Some((i, Ordering::Equal)) => {
+                return Err(format!(
+                    "{noun} {i} repeats the {what} of {noun} {} (a {} stores each {what} once)",
+                    i - 1,
+                    kind.annotation()
+                ))
+            }
+            Some((i, _)) => {
+                return Err(format!(
+                    "{noun} {i} is out of order: its {what} sorts before {noun} {}'s \
+                     (a {} is stored sorted by {what})",
+                    i - 1,
+                    kind.annotation()
+                ))
             }
         }
-        if let Some(e) = entry {
+        if let Some(e) = entry.filter(|&e| self.c.structs[e as usize].has_collections) {
             for i in 0..l.len() {
                 self.structure(e, l.struct_at(i))?;
             }
