@@ -292,8 +292,9 @@ impl ConsumerBuilder {
     /// refusing a snapshot whose records do not add up to what its header
     /// promises, as `hollow verify` does (default: off). Loading a snapshot
     /// then reads every record; without it, loading checks the snapshot's
-    /// directory, counts and bitmaps against each other, which reads no
-    /// record. Deltas are checked record by record either way.
+    /// directory, counts and bitmaps against each other, and reads only the
+    /// records of types that can hold a map or set, to check their stored
+    /// order. Deltas are checked record by record either way.
     pub fn check_records(mut self, check: bool) -> Self {
         self.index_options.check_records = check;
         self
