@@ -617,16 +617,6 @@ impl<K: MapKey, V: Value> Entry<K, V> {
     }
 }
 
-/// The entry name of a map field given without its owner (a map read or
-/// written outside a derived struct): `<Field>Entry`.
-fn entry_name(field: &str) -> String {
-    let mut c = field.chars();
-    match c.next() {
-        Some(first) => format!("{}{}Entry", first.to_uppercase(), c.as_str()),
-        None => "Entry".to_owned(),
-    }
-}
-
 /// `BTreeMap<K, V>` and `HashMap<K, V>` fields: `List(<entry>) $Hollow.map`
 /// of an entry struct `key @0 :K; value @1 :V;`, written in canonical
 /// order, read as a [`MapRef`]. The entry's name is the derive's to give
@@ -652,7 +642,9 @@ macro_rules! map_value {
                     .collect()
             }
             fn field(name: &str, ordinal: &mut u16) -> Field {
-                Self::field_in(name, ordinal, &entry_name(name))
+                // Without its owner (a map read or written outside a derived
+                // struct): `<Field>Entry`.
+                Self::field_in(name, ordinal, &hollow_schema::map_entry_name("", name))
             }
             fn field_in(name: &str, ordinal: &mut u16, entry: &str) -> Field {
                 Entry::<K, V>::field(name, ordinal, entry)
