@@ -597,9 +597,40 @@ impl<'a> PointerReader<'a> {
                 if let Some(l) = self.flat_list(w, size) {
                     return Ok(l);
                 }
+            } else if w & 3 == 1 && size == ElementSize::InlineComposite {
+                if let Some(l) = self.composite_list(w) {
+                    return Ok(l);
+                }
             }
         }
         self.list_reader_decoded()
+    }
+
+    /// The struct list that inline-composite list pointer `w`, stored here,
+    /// points to, with the checks of [`decode`]: `None` when it is out of
+    /// bounds, its tag is not a struct tag, or its elements are zero-sized
+    /// (all of which the general decoder reports).
+    #[inline(always)]
+    fn composite_list(&self, w: u64) -> Option<ListReader<'a>> {
+        let target = pointer_target(self.at, w);
+        // The elements' words, excluding the tag.
+        let words = w >> 35;
+        if target < 0 || target as u64 + 1 + words > self.seg.words() as u64 {
+            return None;
+        }
+        let tag = word_at(self.seg, target as usize);
+        let (elements, data_words, pointers) =
+            ((tag as u32) >> 2, (tag >> 32) as u16, (tag >> 48) as u16);
+        let per = u64::from(data_words) + u64::from(pointers);
+        (tag & 3 == 0 && per != 0 && u64::from(elements) * per <= words).then_some(ListReader {
+            seg: self.seg,
+            start: target as usize + 1,
+            size: ElementSize::InlineComposite,
+            count: elements,
+            data_words,
+            pointers,
+            depth: self.depth - 1,
+        })
     }
 
     /// The list that list pointer `w`, stored here, points to, its elements
@@ -1051,7 +1082,7 @@ mod tests {
     #[test]
     fn the_list_pointer_fast_paths_agree_with_the_general_decoder() {
         let mut next = crate::xorshift(0x11ce);
-        let mut seen_fast = 0;
+        let (mut seen_fast, mut seen_composite) = (0, 0);
         for round in 0..20_000 {
             // Word 0 a pointer (mostly a list pointer with a small offset
             // and count, in bounds or not), the rest random.
@@ -1061,13 +1092,26 @@ mod tests {
             }
             let r = next();
             let offset = (r % 24) as i32 - 4;
-            let count = (r >> 8) % 200;
             let size = (r >> 16) & 7;
+            // A struct list's count is its words, which must fit the 16.
+            let count = (r >> 8) % if size == 7 { 16 } else { 200 };
             let kind = match round % 8 {
                 0 => r & 3,
                 _ => 1,
             };
             words[0] = (((offset << 2) as u32) as u64 & !3) | kind | size << 32 | count << 35;
+            // Inline-composite lists: mostly a plausible tag (a few small
+            // elements; now and then a tag of another kind or zero-sized
+            // elements) where the pointer lands.
+            let target = 1 + offset as i64;
+            if size == 7 && (1..16).contains(&target) && round % 4 != 0 {
+                let t = next();
+                let tag_kind = if t.is_multiple_of(16) { (t >> 4) & 3 } else { 0 };
+                let (elements, data_words, pointers) =
+                    ((t >> 8) % 12, (t >> 16) % 3, (t >> 24) % 3);
+                words[target as usize] =
+                    tag_kind | elements << 2 | data_words << 32 | pointers << 48;
+            }
             if round % 97 == 0 {
                 words[0] = 0;
             }
@@ -1080,6 +1124,7 @@ mod tests {
                     (Ok(a), Ok(b)) if a.count > 0 || b.count > 0 => {
                         assert_eq!(fields(a), fields(b), "word {:#x}", words[0]);
                         seen_fast += 1;
+                        seen_composite += u32::from(a.size == ElementSize::InlineComposite);
                     }
                     (Ok(a), Ok(b)) => assert_eq!(a.count, b.count),
                     _ => assert_eq!(got.err(), general.err(), "word {:#x}", words[0]),
@@ -1099,6 +1144,7 @@ mod tests {
             }
         }
         assert!(seen_fast > 1000, "{seen_fast} lists read");
+        assert!(seen_composite > 200, "{seen_composite} struct lists read");
     }
 
     #[test]
