@@ -69,6 +69,12 @@ impl<'a, T: Element> List<'a, T> {
         self.reader.is_empty()
     }
 
+    /// The list as stored.
+    #[inline]
+    pub(crate) fn reader(&self) -> &ListReader<'a> {
+        &self.reader
+    }
+
     /// The bytes element `i` points to, unchecked (a text's include its
     /// terminating zero); `None` past the end, for a list of other than
     /// pointers, or a pointer to other than bytes.

@@ -64,6 +64,16 @@ pub trait MapKey: Value + Clone + Ord + std::hash::Hash {
     ) -> Ordering {
         Self::cmp_refs(&Self::read(entry, offsets), key)
     }
+    /// How element `i` of `list`, a list of this key type as stored,
+    /// compares with `key`, when the type has a faster way than reading
+    /// the element (Text: its bytes as stored, as
+    /// [`MapKey::cmp_stored`]); `None` to read it.
+    #[doc(hidden)]
+    #[inline]
+    fn cmp_listed(list: &ListReader<'_>, i: u32, key: &Self::Ref<'_>) -> Option<Ordering> {
+        let _ = (list, i, key);
+        None
+    }
     /// Whether this is a composite key (a `#[hollow(map_key)]` struct),
     /// which cannot be a field of another composite key.
     #[doc(hidden)]
@@ -111,16 +121,29 @@ ordered_keys!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
 key_by_ref!(
     String,
     |v| v.as_str(),
-    |a, b| a.as_bytes().cmp(b.as_bytes()),
+    |a, b| crate::bytes::cmp(a.as_bytes(), b.as_bytes()),
     #[inline]
     fn cmp_stored(entry: &StructReader<'_>, offsets: &'static [u32], key: &&str) -> Ordering {
-        let stored = match entry.pointer(offsets[0]).data() {
-            Ok([body @ .., 0]) => body,
-            _ => &[],
-        };
-        stored.cmp(key.as_bytes())
+        crate::bytes::cmp(stored_text(entry.pointer(offsets[0])), key.as_bytes())
+    },
+    #[inline]
+    fn cmp_listed(list: &ListReader<'_>, i: u32, key: &&str) -> Option<Ordering> {
+        Some(crate::bytes::cmp(
+            stored_text(list.pointer(i)),
+            key.as_bytes(),
+        ))
     }
 );
+
+/// A stored Text's bytes before its terminating NUL, unvalidated: `""` for
+/// one without the NUL or a pointer that is not to bytes (as it reads).
+#[inline(always)]
+fn stored_text<'a>(p: PointerReader<'a>) -> &'a [u8] {
+    match p.data() {
+        Ok([body @ .., 0]) => body,
+        _ => &[],
+    }
+}
 
 // Data: bytewise, a proper prefix first.
 key_by_ref!(Vec<u8>, |v| v.as_slice(), |a, b| a.cmp(b));
@@ -362,9 +385,13 @@ where
     #[inline]
     pub fn contains(&self, item: &T::Ref<'_>) -> bool {
         let n = self.list.len() as u32;
-        search(n, |i| match self.list.get(i as usize) {
-            Some(x) => T::cmp_refs(&x, item),
-            None => Ordering::Greater,
+        let reader = self.list.reader();
+        search(n, |i| match T::cmp_listed(reader, i, item) {
+            Some(o) => o,
+            None => match self.list.get(i as usize) {
+                Some(x) => T::cmp_refs(&x, item),
+                None => Ordering::Greater,
+            },
         })
         .is_some()
     }
