@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use hollow_runtime::blob::{BlobErrorKind, BlobView};
+use hollow_runtime::dynamic::DynamicSchema;
 use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
 use hollow_runtime::{Consumer, Error, ErrorKind, Hollow, Producer, ReadState};
 use hollow_schema::Collection;
@@ -180,6 +181,24 @@ fn section_refused(name: &str, blob: &[u8], needles: &[&str]) {
     }
 }
 
+/// What the dynamic reader (`hollow export`, `inspect` and `diff`, which
+/// read a blob without loading it) says of record `ordinal` of `blob`'s
+/// Tagged section, written as JSON.
+fn exported(blob: &[u8], ordinal: u32) -> Result<String, String> {
+    let view = BlobView::open("snapshot-1", blob).expect("the envelope is sound");
+    let schema = DynamicSchema::new(&view.header().schema).expect("the schema compiles");
+    let t = schema.record_type("Tagged").expect("a Tagged type");
+    let section = view.section("Tagged").expect("a Tagged section");
+    let records = section.snapshot().expect("a snapshot section");
+    let r = records.record_reader(ordinal).expect("a record there");
+    let mut out = Vec::new();
+    schema
+        .record(t, r)
+        .write_json(&mut out)
+        .map(|()| String::from_utf8_lossy(&out).into_owned())
+        .map_err(|e| e.to_string())
+}
+
 fn open(bytes: &[u8]) -> Result<ReadState, Error> {
     ReadState::open_snapshot(BlobName::Snapshot(1), Arc::new(bytes.to_vec()))
 }
@@ -215,7 +234,13 @@ fn a_snapshot_whose_set_is_out_of_order_or_repeats_is_refused_at_load_and_by_the
             &["snapshot-1", "type Tagged", "ordinal 12", field, what],
         );
         section_refused("snapshot-1", bad, &["Tagged", "ordinal 12", field, what]);
+        // Export shows no damaged map in its stored order: it refuses it.
+        let e = exported(bad, 12).expect_err("the damaged set was exported");
+        assert!(e.contains(field) && e.contains(what), "{e}");
+        exported(bad, 11).expect("a sound record of the same blob exports");
     }
+    let sound = exported(&snapshot, 12).expect("the sound record exports");
+    assert!(sound.contains(r#""tags":["key-aaa","key-bbb"]"#), "{sound}");
 }
 
 #[test]

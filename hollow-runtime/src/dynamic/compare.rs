@@ -207,35 +207,27 @@ impl Cmp<'_> {
         b: ListReader<'a>,
         path: &str,
     ) -> Result<(), String> {
-        let entry = match (kind, elem) {
-            (Collection::Map, CType::Struct(e)) => {
-                let st = &self.c.structs[*e as usize];
-                let field = |n: &str| st.members.fields.iter().find(|f| f.name == n);
-                match (field("key"), field("value")) {
-                    (Some(k), Some(v)) => Some((st.name.as_str(), k, v)),
-                    _ => return Err(format!("map entry struct {} lacks a key or value", st.name)),
-                }
-            }
-            (Collection::Map, _) => return Err("a map's elements are not entry structs".into()),
-            (Collection::Set, _) => None,
+        // Pairing entries up by key needs both in the stored order.
+        super::order::check_one(self.c, kind, elem, &a)?;
+        super::order::check_one(self.c, kind, elem, &b)?;
+        let entry = match kind {
+            Collection::Map => Some(self.c.entry(elem)?),
+            Collection::Set => None,
         };
         let c = self.c;
         let key = |l: &ListReader<'a>, i: u32| -> Result<(KeyRead<'a>, Value), String> {
             match entry {
-                Some((name, k, _)) => {
-                    let CKind::Slot { ty, offset, .. } = &k.kind else {
-                        return Err("a map key is not a value".into());
-                    };
+                Some(e) => {
                     let r = l.struct_at(i);
-                    let json = field_value(c, name, k, r).map_err(|e| e.to_string())?;
-                    Ok((key_in_struct(ty, *offset, &r)?, json))
+                    let json = field_value(c, &e.st.name, e.key, r).map_err(|e| e.to_string())?;
+                    Ok((key_in_struct(e.key_ty, e.key_offset, &r)?, json))
                 }
                 None => Ok((key_in_list(elem, l, i)?, element_value(c, elem, l, i)?)),
             }
         };
         let value = |l: &ListReader<'a>, i: u32| -> Result<Option<Value>, String> {
             match entry {
-                Some((name, _, v)) => field_value(c, name, v, l.struct_at(i))
+                Some(e) => field_value(c, &e.st.name, e.value, l.struct_at(i))
                     .map(Some)
                     .map_err(|e| e.to_string()),
                 None => key(l, i).map(|(_, json)| Some(json)),
@@ -273,8 +265,8 @@ impl Cmp<'_> {
                     j += 1;
                 }
                 Ordering::Equal => {
-                    if let Some((name, _, v)) = entry {
-                        self.field_at(name, v, a.struct_at(i), b.struct_at(j), at)
+                    if let Some(e) = entry {
+                        self.field_at(&e.st.name, e.value, a.struct_at(i), b.struct_at(j), at)
                             .map_err(|e| e.to_string())?;
                     }
                     i += 1;

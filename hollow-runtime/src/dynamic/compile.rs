@@ -120,6 +120,38 @@ pub(super) struct CStruct {
     /// Indexes into `members.fields` of its value fields by ordinal: the
     /// order a composite key compares them in.
     pub(super) by_ordinal: Vec<usize>,
+    /// Indexes into `members.fields` of its `key` and `value` fields, when
+    /// it has both as values: where a map whose entries it is finds them
+    /// (found once here, not by name per map read).
+    pub(super) entry: Option<EntryAt>,
+}
+
+/// Where a map entry struct keeps its key and value.
+#[derive(Clone, Debug)]
+pub(super) struct EntryAt {
+    /// Index into `members.fields` of `key`.
+    key: usize,
+    /// Index into `members.fields` of `value`.
+    value: usize,
+    /// The key's type and slot offset.
+    key_ty: CType,
+    key_offset: u32,
+}
+
+/// A map's entry struct and its key and value fields, as
+/// [`Compiled::entry`] finds them.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Entry<'c> {
+    /// The entry struct and its index into [`Compiled::structs`].
+    pub(super) st: &'c CStruct,
+    pub(super) index: u32,
+    /// Its `key` field.
+    pub(super) key: &'c CField,
+    /// The key's type and slot offset.
+    pub(super) key_ty: &'c CType,
+    pub(super) key_offset: u32,
+    /// Its `value` field.
+    pub(super) value: &'c CField,
 }
 
 #[derive(Clone, Debug)]
@@ -343,11 +375,12 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
                 out.structs.push(CStruct {
                     name: s.name.clone(),
                     is_record: s.is_record,
-                    members,
                     key: s.primary_key.as_ref().map(|k| ctx.key(s, k)),
                     key_text: s.primary_key.as_ref().map(|k| k.to_string()),
                     has_collections: false,
                     by_ordinal: by_ordinal(&s.fields),
+                    entry: entry_fields(&members),
+                    members,
                 });
             }
             TypeDef::Enum(e) => out.enums.push(CEnum {
@@ -358,6 +391,26 @@ pub(super) fn compile(schema: &Schema) -> Result<Compiled, DynamicError> {
     }
     mark_collections(&mut out);
     Ok(out)
+}
+
+/// Where the `key` and `value` value fields of `m` are, when it has both.
+fn entry_fields(m: &CMembers) -> Option<EntryAt> {
+    let slot = |name: &str| {
+        m.fields
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| match &f.kind {
+                CKind::Slot { ty, offset, .. } if f.name == name => Some((i, ty, *offset)),
+                _ => None,
+            })
+    };
+    let ((key, key_ty, key_offset), (value, ..)) = (slot("key")?, slot("value")?);
+    Some(EntryAt {
+        key,
+        value,
+        key_ty: key_ty.clone(),
+        key_offset,
+    })
 }
 
 /// Indexes of the value fields of `fields`, by ordinal.
@@ -412,6 +465,33 @@ fn mark_collections(c: &mut Compiled) {
 }
 
 impl Compiled {
+    /// The entry struct of a map whose elements are `elem`, with its key and
+    /// value fields.
+    ///
+    /// # Errors
+    /// The elements are not structs, or the struct lacks a `key` or `value`
+    /// field (possible only in a schema from a damaged or foreign blob).
+    pub(super) fn entry(&self, elem: &CType) -> Result<Entry<'_>, String> {
+        let CType::Struct(e) = elem else {
+            return Err("a map's elements are not entry structs".into());
+        };
+        let st = &self.structs[*e as usize];
+        let Some(at) = &st.entry else {
+            return Err(format!(
+                "map entry struct {} lacks a key or value field",
+                st.name
+            ));
+        };
+        Ok(Entry {
+            st,
+            index: *e,
+            key: &st.members.fields[at.key],
+            key_ty: &at.key_ty,
+            key_offset: at.key_offset,
+            value: &st.members.fields[at.value],
+        })
+    }
+
     /// Whether a value of type `ty` can hold a map or a set (a struct that
     /// has one, or a list of such structs).
     pub(super) fn reaches_collection(&self, ty: &CType) -> bool {

@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use hollow_schema::Collection;
 
 use super::compile::{CField, CKind, CMembers, CType, CUnion, Compiled};
+use super::order;
 use crate::wire::{ElementSize, ListReader, PointerReader, StructReader};
 
 /// An `f32` as the `f64` its shortest decimal form denotes, so `8.3f32`
@@ -157,9 +158,24 @@ impl Serialize for FieldSer<'_, '_> {
                 p if p.is_null() => s.serialize_none(),
                 p => {
                     let l = checked_list(self.c, self.at, elem, p)?;
+                    order::check_one(self.c, Collection::Map, elem, &l)
+                        .map_err(|e| self.at.error(e))?;
                     map(self.c, self.at, elem, l, s)
                 }
             },
+            CKind::Slot {
+                ty: ty @ CType::List(elem),
+                offset,
+                collection: Some(Collection::Set),
+            } => {
+                let p = self.r.pointer(*offset);
+                if !p.is_null() {
+                    let l = checked_list(self.c, self.at, elem, p)?;
+                    order::check_one(self.c, Collection::Set, elem, &l)
+                        .map_err(|e| self.at.error(e))?;
+                }
+                slot(self.c, self.at, ty, *offset, &self.r, s)
+            }
             CKind::Slot { ty, offset, .. } => slot(self.c, self.at, ty, *offset, &self.r, s),
             CKind::Group(m) => MembersSer {
                 c: self.c,
@@ -325,17 +341,8 @@ fn map<'c, S: Serializer>(
     l: ListReader<'_>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let CType::Struct(e) = elem else {
-        return Err(at.error("a map's elements are not entry structs"));
-    };
-    let st = &c.structs[*e as usize];
-    let field = |name: &str| st.members.fields.iter().find(|f| f.name == name);
-    let (Some(key), Some(value)) = (field("key"), field("value")) else {
-        return Err(at.error(format_args!(
-            "map entry struct {} lacks a key or value field",
-            st.name
-        )));
-    };
+    let entry = c.entry(elem).map_err(|e| at.error(e))?;
+    let (st, key, value) = (entry.st, entry.key, entry.value);
     let part = |f: &'c CField, r| FieldSer {
         c,
         at: At {

@@ -310,82 +310,108 @@ impl Walk<'_> {
         p: PointerReader<'_>,
     ) -> Result<(), String> {
         let l = self.list(elem, p)?;
-        let (key_ty, key_offset, entry) = match (kind, elem) {
-            (Collection::Map, CType::Struct(e)) => {
-                let st = &self.c.structs[*e as usize];
-                match st
-                    .members
-                    .fields
-                    .iter()
-                    .find(|f| f.name == "key")
-                    .map(|f| &f.kind)
-                {
-                    Some(CKind::Slot { ty, offset, .. }) => (ty, Some(*offset), Some(*e)),
-                    _ => return Err(format!("map entry struct {} has no key field", st.name)),
-                }
+        let (key_ty, key_offset, entry) = match kind {
+            Collection::Map => {
+                let e = self.c.entry(elem)?;
+                (e.key_ty, Some(e.key_offset), Some(e.index))
             }
-            (Collection::Map, _) => return Err("a map's elements are not entry structs".into()),
-            (Collection::Set, _) => (elem, None, None),
+            Collection::Set => (elem, None, None),
         };
         // One unit per key compared, as every other element the walk reads.
         self.charge(u64::from(l.len().saturating_sub(1)))?;
-        let ordered = |a: &&[u8], b: &&[u8]| Ok(a.cmp(b));
-        // Text and Data keys (the common kinds) are compared as the bytes
-        // they are, every other kind as a key read (`cmp_keys`).
-        let unsorted = match (key_ty, key_offset) {
-            (CType::Text, Some(o)) => {
-                first_unsorted(l.len(), |i| text_bytes(l.struct_at(i).pointer(o)), ordered)
-            }
-            (CType::Text, None) => first_unsorted(l.len(), |i| text_bytes(l.pointer(i)), ordered),
-            (CType::Data, Some(o)) => first_unsorted(
-                l.len(),
-                |i| l.struct_at(i).pointer(o).data().map_err(|e| e.to_string()),
-                ordered,
-            ),
-            (CType::Data, None) => first_unsorted(
-                l.len(),
-                |i| l.pointer(i).data().map_err(|e| e.to_string()),
-                ordered,
-            ),
-            (_, Some(o)) => first_unsorted(
-                l.len(),
-                |i| key_in_struct(key_ty, o, &l.struct_at(i)),
-                |a, b| cmp_keys(self.c, *a, *b),
-            ),
-            (_, None) => first_unsorted(
-                l.len(),
-                |i| key_in_list(key_ty, &l, i),
-                |a, b| cmp_keys(self.c, *a, *b),
-            ),
-        }?;
-        let (noun, what) = match kind {
-            Collection::Map => ("entry", "key"),
-            Collection::Set => ("element", "element"),
-        };
-        match unsorted {
-            None => {}
-            Some((i, Ordering::Equal)) => {
-                return Err(format!(
-                    "{noun} {i} repeats the {what} of {noun} {} (a {} stores each {what} once)",
-                    i - 1,
-                    kind.annotation()
-                ))
-            }
-            Some((i, _)) => {
-                return Err(format!(
-                    "{noun} {i} is out of order: its {what} sorts before {noun} {}'s \
-                     (a {} is stored sorted by {what})",
-                    i - 1,
-                    kind.annotation()
-                ))
-            }
-        }
+        sorted(self.c, kind, key_ty, key_offset, &l)?;
         if let Some(e) = entry.filter(|&e| self.c.structs[e as usize].has_collections) {
             for i in 0..l.len() {
                 self.structure(e, l.struct_at(i))?;
             }
         }
         Ok(())
+    }
+}
+
+/// Checks that the map or set `l` (a list of entry structs whose key of
+/// type `key_ty` is at slot `key_offset`, or of elements of type `key_ty`)
+/// is sorted by key without repeats; not what its values hold.
+fn sorted(
+    c: &Compiled,
+    kind: Collection,
+    key_ty: &CType,
+    key_offset: Option<u32>,
+    l: &ListReader<'_>,
+) -> Result<(), String> {
+    let ordered = |a: &&[u8], b: &&[u8]| Ok(a.cmp(b));
+    // Text and Data keys (the common kinds) are compared as the bytes
+    // they are, every other kind as a key read (`cmp_keys`).
+    let unsorted = match (key_ty, key_offset) {
+        (CType::Text, Some(o)) => {
+            first_unsorted(l.len(), |i| text_bytes(l.struct_at(i).pointer(o)), ordered)
+        }
+        (CType::Text, None) => first_unsorted(l.len(), |i| text_bytes(l.pointer(i)), ordered),
+        (CType::Data, Some(o)) => first_unsorted(
+            l.len(),
+            |i| l.struct_at(i).pointer(o).data().map_err(|e| e.to_string()),
+            ordered,
+        ),
+        (CType::Data, None) => first_unsorted(
+            l.len(),
+            |i| l.pointer(i).data().map_err(|e| e.to_string()),
+            ordered,
+        ),
+        (_, Some(o)) => first_unsorted(
+            l.len(),
+            |i| key_in_struct(key_ty, o, &l.struct_at(i)),
+            |a, b| cmp_keys(c, *a, *b),
+        ),
+        (_, None) => first_unsorted(
+            l.len(),
+            |i| key_in_list(key_ty, l, i),
+            |a, b| cmp_keys(c, *a, *b),
+        ),
+    }?;
+    let (noun, what) = match kind {
+        Collection::Map => ("entry", "key"),
+        Collection::Set => ("element", "element"),
+    };
+    match unsorted {
+        None => {}
+        Some((i, Ordering::Equal)) => {
+            return Err(format!(
+                "{noun} {i} repeats the {what} of {noun} {} (a {} stores each {what} once)",
+                i - 1,
+                kind.annotation()
+            ))
+        }
+        Some((i, _)) => {
+            return Err(format!(
+                "{noun} {i} is out of order: its {what} sorts before {noun} {}'s \
+                     (a {} is stored sorted by {what})",
+                i - 1,
+                kind.annotation()
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the map or set `l`, a list of `elem` (entry structs for a
+/// map), is sorted by key without repeats; not what its values hold (a
+/// walk that reads them meets their maps and sets in turn).
+///
+/// # Errors
+/// Which entries are out of order or repeat a key; a map whose elements
+/// are not entry structs.
+pub(super) fn check_one(
+    c: &Compiled,
+    kind: Collection,
+    elem: &CType,
+    l: &ListReader<'_>,
+) -> Result<(), String> {
+    match kind {
+        Collection::Map => {
+            let e = c.entry(elem)?;
+            sorted(c, kind, e.key_ty, Some(e.key_offset), l)
+        }
+        Collection::Set => sorted(c, kind, elem, None, l),
     }
 }
 
@@ -613,6 +639,46 @@ mod tests {
             ]
         );
         assert_eq!(rn.compare(&rn).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn export_and_compare_refuse_a_map_or_set_out_of_order_by_name() {
+        let s = schema();
+        let d = DynamicSchema::new(&s).unwrap();
+        let t = d.record_type("Rec").unwrap();
+        let sound = rec(&s, &[("a", &[1, 2])], &[]);
+        for (names, pairs, needle) in [
+            (
+                &[("b", &[][..]), ("a", &[])][..],
+                &[][..],
+                "Rec.byName: entry 1 is out of order",
+            ),
+            (
+                &[("a", &[2, 1])],
+                &[],
+                "RecByNameEntry.value: element 1 is out of order",
+            ),
+            (
+                &[("a", &[1, 1])],
+                &[],
+                "RecByNameEntry.value: element 1 repeats",
+            ),
+            (&[], &[("eu", 5), ("eu", 5)], "Rec.byPair: entry 1 repeats"),
+        ] {
+            let bytes = rec(&s, names, pairs);
+            let r = d.record(t, StructReader::root(&bytes).unwrap());
+            let e = r.to_json().unwrap_err().to_string();
+            assert!(e.contains(needle), "{needle:?} not in {e:?}");
+            let mut out = Vec::new();
+            let e = r.write_json(&mut out).unwrap_err().to_string();
+            assert!(e.contains(needle), "{needle:?} not in {e:?}");
+            // A diff pairs entries by key, so it refuses too, either way.
+            let other = d.record(t, StructReader::root(&sound).unwrap());
+            let e = other.compare(&r).unwrap_err().to_string();
+            assert!(e.contains("out of order") || e.contains("repeats"), "{e}");
+            let e = r.compare(&other).unwrap_err().to_string();
+            assert!(e.contains("out of order") || e.contains("repeats"), "{e}");
+        }
     }
 
     #[test]
