@@ -7,7 +7,7 @@ using Hollow = import "/hollow.capnp";
 using Common = import "common.capnp";
 
 struct Movie $Hollow.record $Hollow.primaryKey("id")
-             $Hollow.hashIndexes(["year", "genres"]) {
+             $Hollow.hashIndexes(["year", "genres", "tags", "localizedTitles.key"]) {
   # A film of the catalog.
   id @0 :UInt64;
   title @1 :Text;

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use hollow_runtime::{Consumer, FileAnnouncer, FsBlobStore, Hollow, Producer, ReadState, Record};
 
 use generated_examples::demo::{data_dir, open_store, BoxError};
-use generated_examples::gen::movies::{Actor, Movie, MovieByGenres, Review};
+use generated_examples::gen::movies::{
+    Actor, Movie, MovieByGenres, MovieByLocalizedTitlesKey, MovieByTags, Review,
+};
 use generated_examples::sample;
 
 /// `Movie` after a schema change: the fields of `movies.capnp` plus
@@ -235,6 +237,32 @@ fn localized(state: &ReadState, catalog: &sample::movies::Catalog) -> Result<(),
             m.tags()
         );
     }
+    // Hash indexes over a set's elements (`hash_index(tags)`) and a map's
+    // keys (`hash_index(localizedTitles.key)`): every movie tagged
+    // "classic", and every movie with a French title, checked against a
+    // scan of what was produced.
+    let ids = |found: &mut dyn Iterator<Item = u64>| {
+        let mut v: Vec<u64> = found.collect();
+        v.sort_unstable();
+        v
+    };
+    let classics = ids(&mut state.index::<MovieByTags>().get("classic").map(|m| m.id()));
+    let in_french = ids(&mut state
+        .index::<MovieByLocalizedTitlesKey>()
+        .get("fr")
+        .map(|m| m.id()));
+    let scan = |keep: &dyn Fn(&Movie) -> bool| {
+        ids(&mut catalog.movies.iter().filter(|m| keep(m)).map(|m| m.id))
+    };
+    if classics != scan(&|m| m.tags.contains("classic"))
+        || in_french != scan(&|m| m.localized_titles.contains_key("fr"))
+    {
+        return Err(format!(
+            "index lookups differ from a scan: tagged classic {classics:?}, in French {in_french:?}"
+        )
+        .into());
+    }
+    println!("  lookup movies tagged \"classic\" -> ids {classics:?}; with a French title -> ids {in_french:?}");
     Ok(())
 }
 

@@ -1106,7 +1106,11 @@ mod tests {
             let target = 1 + offset as i64;
             if size == 7 && (1..16).contains(&target) && round % 4 != 0 {
                 let t = next();
-                let tag_kind = if t.is_multiple_of(16) { (t >> 4) & 3 } else { 0 };
+                let tag_kind = if t.is_multiple_of(16) {
+                    (t >> 4) & 3
+                } else {
+                    0
+                };
                 let (elements, data_words, pointers) =
                     ((t >> 8) % 12, (t >> 16) % 3, (t >> 24) % 3);
                 words[target as usize] =

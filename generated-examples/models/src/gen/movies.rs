@@ -3,7 +3,14 @@
 
 /// A film of the catalog.
 #[derive(::hollow_core::Hollow, Clone, Debug, Default, PartialEq)]
-#[hollow(primary_key(id), hash_index(year), hash_index(genres), crate = "::hollow_core")]
+#[hollow(
+    primary_key(id),
+    hash_index(year),
+    hash_index(genres),
+    hash_index(tags),
+    hash_index(localized_titles.key),
+    crate = "::hollow_core"
+)]
 pub struct Movie {
     pub id: u64,
     pub title: String,
