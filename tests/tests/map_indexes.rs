@@ -1,7 +1,7 @@
 //! Hash indexes over sets and maps: `hash_index(tags)` on a set finds every
 //! record whose set holds a tag; `hash_index(titles.key)` and
 //! `hash_index(titles.value)` every record whose map has that key, or that
-//! value. Every lookup is checked against a scan of the records, after a
+//! value; `hash_index(info.labels)` reads a set inside a nested struct. Every lookup is checked against a scan of the records, after a
 //! snapshot and after each delta that adds and removes set elements and
 //! map entries, through the typed views and through run-time
 //! [`IndexSpec`]s (a typed index's, and one with a reader of its own).
@@ -24,7 +24,8 @@ use hollow_runtime::{
     hash_index(ranks),
     hash_index(titles.key),
     hash_index(titles.value),
-    hash_index(votes.value)
+    hash_index(votes.value),
+    hash_index(info.labels)
 )]
 struct Movie {
     id: u64,
@@ -34,6 +35,15 @@ struct Movie {
     titles: BTreeMap<String, String>,
     /// Votes by reviewer.
     votes: HashMap<u32, u8>,
+    /// A nested struct holding a set: `hash_index(info.labels)`.
+    info: Info,
+}
+
+/// A struct inside [`Movie`] with a set of its own.
+#[derive(Hollow, Debug, Clone, PartialEq, Default)]
+#[hollow(nested)]
+struct Info {
+    labels: BTreeSet<u16>,
 }
 
 const TAGS: [&str; 6] = ["classic", "noir", "", "cult", "western", "short"];
@@ -56,6 +66,9 @@ fn movie(id: u64, cycle: u64) -> Movie {
             })
             .collect(),
         votes: (0..v % 4).map(|i| (i as u32, (v % 3) as u8)).collect(),
+        info: Info {
+            labels: (0..v % 3).map(|i| ((v * 7 + i) % 5) as u16).collect(),
+        },
     }
 }
 
@@ -163,6 +176,15 @@ fn check(state: &ReadState, all: &BTreeMap<u64, Movie>, label: &str) {
                 .map(|o| records.get(o).expect("a present ordinal").id()),
         );
         assert_eq!(got_dyn, want, "{label}: run-time title {title:?}");
+    }
+    let by_label = state.index::<MovieByInfoLabels>();
+    for label_ in 0..6u16 {
+        let want = scan(all, |m| m.info.labels.contains(&label_));
+        assert_eq!(
+            sorted(by_label.get(label_).map(|m| m.id())),
+            want,
+            "{label}: nested set label {label_}"
+        );
     }
     let by_vote = state.index::<MovieByVotesValue>();
     for vote in 0..4u8 {
