@@ -1,6 +1,7 @@
 //! The stored order of maps and sets, checked as records are loaded: at
 //! snapshot load every record of a type that can hold a map or a set, at
-//! delta apply only the records added, and by the deep check. Types
+//! delta apply only the records added (so every record a state holds was
+//! checked once, and the deep check does not walk them again). Types
 //! without maps or sets, and schemas without any, are not read.
 
 use std::sync::Arc;
