@@ -154,6 +154,29 @@ fn edit_text(blob: &[u8], from: &str, to: &str) -> Vec<u8> {
     })
 }
 
+/// `blob` with the list pointer in its Tagged section to the list starting
+/// with `target_bytes` (`count` elements of element-size code `size`)
+/// pointed far past the section's end.
+fn point_out(blob: &[u8], target_bytes: &[u8], size: u64, count: u64) -> Vec<u8> {
+    edit_section(blob, "Tagged", |s| {
+        let at = find(s, target_bytes);
+        assert_eq!(at % 8, 0, "a list starts on a word");
+        let word = |i: usize| u64::from_le_bytes(s[i * 8..i * 8 + 8].try_into().unwrap());
+        let from = (0..s.len() / 8)
+            .find(|&i| {
+                let w = word(i);
+                let offset = i64::from((w as u32 as i32) >> 2);
+                w & 3 == 1
+                    && (w >> 32) & 7 == size
+                    && w >> 35 == count
+                    && i as i64 + 1 + offset == (at / 8) as i64
+            })
+            .expect("the pointer to the list");
+        let far = (word(from) & !0xffff_fffc) | (0x1000_0000u64 << 2);
+        s[from * 8..from * 8 + 8].copy_from_slice(&far.to_le_bytes());
+    })
+}
+
 /// Asserts `r` is refused as a corrupt blob with a message holding every
 /// one of `needles`.
 fn refused<T: std::fmt::Debug>(r: Result<T, Error>, needles: &[&str]) {
@@ -241,6 +264,29 @@ fn a_snapshot_whose_set_is_out_of_order_or_repeats_is_refused_at_load_and_by_the
     }
     let sound = exported(&snapshot, 12).expect("the sound record exports");
     assert!(sound.contains(r#""tags":["key-aaa","key-bbb"]"#), "{sound}");
+}
+
+#[test]
+fn a_set_whose_pointer_leaves_the_section_is_refused_by_name() {
+    let (snapshot, _) = two_versions();
+    // The scores set itself (two 4-byte elements), and one tag's text (a
+    // set element: 8 bytes with its NUL).
+    let scores: Vec<u8> = [1_000_001i32, 1_000_002]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    for (bad, field) in [
+        (point_out(&snapshot, &scores, 4, 2), "Tagged.scores"),
+        (point_out(&snapshot, b"key-aaa\0", 2, 8), "Tagged.tags"),
+    ] {
+        refused(
+            open(&bad),
+            &["snapshot-1", "type Tagged", "ordinal 12", field, "bounds"],
+        );
+        section_refused("snapshot-1", &bad, &["Tagged", "ordinal 12"]);
+        let e = exported(&bad, 12).expect_err("the damaged set was exported");
+        assert!(e.contains(field), "{e}");
+    }
 }
 
 #[test]
