@@ -65,6 +65,7 @@
 //! # });
 //! ```
 
+mod cache;
 mod planner;
 
 /// Base name of the cache directory a consumer makes for itself when given
@@ -89,7 +90,7 @@ use crate::compiled::Compiled;
 use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
-use crate::read_state::{BlobBytes, LoadedBlob, ReadState, SchemaChecks};
+use crate::read_state::{ReadState, SchemaChecks};
 use crate::record::Struct;
 use crate::store::owner::ScratchDir;
 use crate::store::{AnnouncementWatcher, BlobStore, StoreError, StoreErrorKind};
@@ -395,8 +396,10 @@ impl ConsumerBuilder {
                         e,
                     )
                 })?;
-                // Temporary files of fetches a killed consumer left.
+                // Temporary files of fetches a killed consumer left, and
+                // its fetch locks.
                 crate::store::owner::remove_orphans(&dir, None);
+                cache::remove_stale_locks(&dir);
                 (dir, None)
             }
             None => {
@@ -1176,7 +1179,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
             Err((blob, e)) => {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
-                let _ = std::fs::remove_file(inner.cache_dir.join(blob.to_string()));
+                cache::discard(&inner.cache_dir, blob);
                 mark_bad(blob);
                 last_err = Some(e);
             }
@@ -1294,7 +1297,7 @@ async fn execute(
     let mut state = match plan.snapshot {
         Some(v) => {
             let name = BlobName::Snapshot(v);
-            let blob = fetch(&*inner.store, &inner.cache_dir, name)
+            let blob = cache::fetch(&*inner.store, &inner.cache_dir, name)
                 .await
                 .map_err(|e| (name, e))?;
             // Indexes first used in the state held are kept too.
@@ -1331,7 +1334,7 @@ async fn execute(
         },
     };
     for &step in &plan.steps {
-        let blob = fetch(&*inner.store, &inner.cache_dir, step)
+        let blob = cache::fetch(&*inner.store, &inner.cache_dir, step)
             .await
             .map_err(|e| (step, e))?;
         state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
@@ -1354,6 +1357,7 @@ fn prune_cache(inner: &Inner, state: &ReadState) {
             return;
         }
     };
+    cache::remove_stale_locks(&inner.cache_dir);
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(name) = file_name.to_str().and_then(|n| n.parse::<BlobName>().ok()) else {
@@ -1362,43 +1366,13 @@ fn prune_cache(inner: &Inner, state: &ReadState) {
         if keep.contains(&name) {
             continue;
         }
-        match std::fs::remove_file(entry.path()) {
-            Ok(()) => tracing::debug!(blob = %name, "removed from the cache"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Kept while another consumer sharing the directory maps it.
+        match cache::remove_unused(&entry.path()) {
+            Ok(true) => tracing::debug!(blob = %name, "removed from the cache"),
+            Ok(false) => tracing::debug!(blob = %name, "in use; kept in the cache"),
             Err(e) => tracing::warn!(blob = %name, error = %e, "cannot remove from the cache"),
         }
     }
-}
-
-/// Fetches a blob into the cache (unless there) and maps it.
-async fn fetch(store: &dyn BlobStore, dir: &Path, name: BlobName) -> Result<LoadedBlob, Error> {
-    let path = dir.join(name.to_string());
-    if !path.exists() {
-        store.fetch(name, &path).await.map_err(|e| {
-            let kind = if e.kind() == StoreErrorKind::NotFound {
-                ErrorKind::Planning
-            } else {
-                ErrorKind::Store
-            };
-            Error::with_source(
-                kind,
-                format!("fetching {name} from {} failed", store.describe()),
-                e,
-            )
-        })?;
-    }
-    let file = std::fs::File::open(&path)
-        .map_err(|e| Error::with_source(ErrorKind::Io, format!("opening {}", path.display()), e))?;
-    // SAFETY: the file is in the consumer's own cache directory, written
-    // whole to a temporary name and renamed into place, and never modified
-    // afterwards (a corrupt one is deleted, not rewritten); every read from
-    // the map is bounds-checked, so even a truncated file cannot cause an
-    // out-of-bounds read. The map is populated up front: opening checks the
-    // whole-file checksum, which touches every page anyway, and the kernel
-    // faults pages in faster in bulk.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-        .map_err(|e| Error::with_source(ErrorKind::Io, format!("mapping {}", path.display()), e))?;
-    LoadedBlob::open(name, BlobBytes::mapped(map))
 }
 
 /// Loads `version` from `store` into a fresh read state (for restoring a
@@ -1433,13 +1407,13 @@ pub(crate) async fn load_version(
             })?;
         let run = async {
             let name = BlobName::Snapshot(plan.snapshot.unwrap_or(version));
-            let blob = fetch(&*store, cache_dir, name)
+            let blob = cache::fetch(&*store, cache_dir, name)
                 .await
                 .map_err(|e| (name, e))?;
             let mut state =
                 ReadState::from_snapshot(Arc::new(blob), types).map_err(|e| (name, e))?;
             for &step in &plan.steps {
-                let blob = fetch(&*store, cache_dir, step)
+                let blob = cache::fetch(&*store, cache_dir, step)
                     .await
                     .map_err(|e| (step, e))?;
                 state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
@@ -1450,7 +1424,7 @@ pub(crate) async fn load_version(
             Ok(s) => return Ok(s),
             Err((name, e)) => {
                 tracing::warn!(blob = %name, error = %e, "blob unusable while loading");
-                let _ = std::fs::remove_file(cache_dir.join(name.to_string()));
+                cache::discard(cache_dir, name);
                 bad.insert(name);
             }
         }
