@@ -91,6 +91,10 @@ pub struct PssFigures {
     pub four: Smaps,
     /// Each of the four.
     pub each: Vec<Smaps>,
+    /// Four consumer processes started at once on an empty cache
+    /// directory (so all four need the snapshot at the same moment),
+    /// summed.
+    pub four_cold: Smaps,
 }
 
 /// A consumer process started by [`measure`], loaded and waiting.
@@ -187,7 +191,8 @@ fn run_together(
 /// Measures one consumer process alone, then four at once, all loading
 /// `version` (of `records` movies) from the store in `store` through the
 /// cache directory `cache` (created if missing; the first process fills
-/// it, the four find it warm).
+/// it, the four find it warm); then four at once on `cold`, a cache
+/// directory that must not exist yet.
 ///
 /// # Errors
 /// A process cannot be started, fails, or reports another record count;
@@ -195,15 +200,22 @@ fn run_together(
 pub fn measure(
     store: &Path,
     cache: &Path,
+    cold: &Path,
     version: u64,
     records: u64,
 ) -> Result<PssFigures, BoxError> {
+    if cold.exists() {
+        return Err(format!("{} exists: not a cold cache", cold.display()).into());
+    }
+    let sum = |v: &[Smaps]| v.iter().fold(Smaps::default(), |a, s| a.add(*s));
     let one = run_together(store, cache, version, records, 1)?;
     let each = run_together(store, cache, version, records, 4)?;
+    let cold = run_together(store, cold, version, records, 4)?;
     Ok(PssFigures {
         one: one.first().copied().unwrap_or_default(),
-        four: each.iter().fold(Smaps::default(), |a, s| a.add(*s)),
+        four: sum(&each),
         each,
+        four_cold: sum(&cold),
     })
 }
 

@@ -1253,6 +1253,10 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("baseline_lists_snapshot_load_ms", Some(f.lists_load)),
         ("consumers4_pss_bytes", Some(f.pss.four.pss as f64)),
         ("consumer1_pss_bytes", Some(f.pss.one.pss as f64)),
+        (
+            "consumers4_cold_pss_bytes",
+            Some(f.pss.four_cold.pss as f64),
+        ),
     ]
 }
 
@@ -1540,6 +1544,7 @@ fn shared_memory(
     f.pss = hollow_benches::pss::measure(
         &dir.join("store"),
         &dir.join("pss-cache"),
+        &dir.join("pss-cold-cache"),
         v,
         b.movies.len() as u64,
     )
@@ -1563,6 +1568,12 @@ fn pss_rows(f: &Figures) -> Vec<Row> {
             format!("{} / {}", mib(four.pss_anon), mib(four.pss_file)),
             format!("{} / {} one", mib(one.pss_anon), mib(one.pss_file)),
             ratio(four.pss_anon as f64, one.pss_anon as f64),
+        ),
+        row(
+            "PSS, 4 started on an empty cache",
+            mib(f.pss.four_cold.pss),
+            format!("{} one process", mib(one.pss)),
+            ratio(f.pss.four_cold.pss as f64, one.pss as f64),
         ),
     ]
 }

@@ -128,8 +128,53 @@ impl ConsumerBuilder {
     /// Where fetched blobs are kept, and reused across restarts (default: a
     /// new directory under the system's temporary directory, removed when
     /// the consumer is dropped, or by the next consumer made after this
-    /// process was killed). Temporary files a killed consumer left in the
-    /// directory are removed when the consumer is built.
+    /// process was killed). Temporary files and fetch locks a killed
+    /// consumer left in the directory are removed when the consumer is
+    /// built.
+    ///
+    /// Several consumers of one dataset (one blob store), in one process
+    /// or in several processes on one host, may share one cache directory.
+    /// Each blob is then fetched once, by whichever consumer needs it
+    /// first (the others wait for that fetch rather than fetch it again),
+    /// and every consumer maps the same file, so the kernel keeps one copy
+    /// of its pages for all of them: four consumer processes of one
+    /// version take little more memory than one, beside each one's own
+    /// indexes and tables. Sharing is safe with pruning on or off (see
+    /// [`prune_cache`](Self::prune_cache)): a consumer holds a shared lock
+    /// on every file it maps, and no consumer removes a file another one
+    /// holds; a blob appears in the directory whole, under its own name,
+    /// and is never replaced. Consumers of different datasets must not
+    /// share a directory (blobs are cached under their names, such as
+    /// `snapshot-5`, which two datasets both have). A directory on a
+    /// network file system shared by several hosts needs one whose
+    /// `flock` locks hold across hosts.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::{Consumer, Hollow, Producer};
+    /// # #[derive(Hollow)]
+    /// # struct Movie { id: u64 }
+    /// # let store = Arc::new(MemoryBlobStore::new());
+    /// # let announcer = Arc::new(InProcessAnnouncer::new());
+    /// # let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    /// # producer.run_cycle(|w| w.add(&Movie { id: 1 })).await.unwrap();
+    /// let cache = tempfile::tempdir().unwrap();
+    /// // Two consumers (or two processes) sharing one cache directory.
+    /// let a = Consumer::builder(store.clone(), announcer.clone())
+    ///     .cache_dir(cache.path())
+    ///     .build()
+    ///     .unwrap();
+    /// let b = Consumer::builder(store.clone(), announcer.clone())
+    ///     .cache_dir(cache.path())
+    ///     .build()
+    ///     .unwrap();
+    /// a.refresh().await.unwrap();
+    /// b.refresh().await.unwrap(); // maps the file `a` fetched
+    /// assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+    /// # });
+    /// ```
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -140,11 +185,15 @@ impl ConsumerBuilder {
     /// refresh and each background rewrite, a cached blob that is not one
     /// of the current version's blobs ([`ReadState::blob_names`]) is
     /// deleted, so a consumer that follows versions for months keeps a
-    /// cache the size of what it reads, not of every delta it ever applied
-    /// (a version still held by a reader keeps its mapped blobs readable:
-    /// removing a mapped file does not unmap it). Turn it off when several
-    /// consumers share one cache directory, or to keep blobs for going
-    /// back to older versions without fetching them again.
+    /// cache the size of what it reads, not of every delta it ever applied.
+    /// A blob still mapped, by an older state a reader holds or by
+    /// another consumer sharing the directory
+    /// ([`cache_dir`](Self::cache_dir)), in this process or another, is
+    /// kept, and removed by a later prune once no one maps it. So pruning
+    /// may stay on when several consumers share a directory; turn it off
+    /// to keep blobs for going back to older versions without fetching
+    /// them again, or so that consumers on different versions find each
+    /// other's blobs cached.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -1342,9 +1391,9 @@ async fn execute(
     Ok(state)
 }
 
-/// Removes from the cache directory every blob `state` does not read
-/// ([`ConsumerBuilder::prune_cache`]). Called under the refresh lock, so no
-/// fetch of this consumer is between writing a blob and mapping it.
+/// Removes from the cache directory every blob `state` does not read and
+/// no consumer maps ([`ConsumerBuilder::prune_cache`]), and fetch locks no
+/// one holds (see [`cache`]).
 fn prune_cache(inner: &Inner, state: &ReadState) {
     if !inner.prune_cache {
         return;
