@@ -2,9 +2,10 @@
 //! is never pruned by another, a blob they need at once is fetched once and
 //! mapped from one file by all, a blob pruned as another consumer opens it
 //! is fetched again rather than failing the refresh, and nothing is left
-//! behind. Consumers here share a process; the locks they take are the
-//! same across processes (`flock`), which `processes.rs`-style tests of
-//! the bench (`hollow_benches::pss`) exercise with real processes.
+//! behind. Most tests share one process (the locks are `flock`s, which
+//! separate opens of a file in one process contend for as separate
+//! processes do); the last runs four consumer processes
+//! (`hollow-test-consumer`) on one directory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -268,4 +269,137 @@ fn a_fetch_lock_left_by_a_killed_consumer_is_removed() {
         c1.assert_held_by(&c.current().unwrap(), "consumer");
         assert_eq!(entries(&cache), vec![snap.to_string()]);
     });
+}
+
+/// A consumer in a process of its own (`hollow-test-consumer`).
+#[cfg(target_os = "linux")]
+struct ConsumerProcess {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+#[cfg(target_os = "linux")]
+impl ConsumerProcess {
+    fn start(store: &Path, cache: &Path, version: u64) -> ConsumerProcess {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hollow-test-consumer"))
+            .arg(store)
+            .arg(cache)
+            .arg(version.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting a consumer process");
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        ConsumerProcess {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// Waits for it to hold `version` of catalog `c`.
+    fn ready(&mut self, version: u64, c: &Catalog) {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            format!("ready {version} {} {}", c.movies.len(), c.actors.len()),
+            "consumer process {}",
+            self.child.id()
+        );
+    }
+
+    fn refresh_to(&mut self, version: u64, c: &Catalog) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "to {version}").unwrap();
+        stdin.flush().unwrap();
+        self.ready(version, c);
+    }
+
+    /// The inodes of its maps of files in `dir`.
+    fn mapped_inodes(&self, dir: &Path) -> Vec<u64> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.child.id())).unwrap();
+        let dir = format!("{}/", dir.display());
+        maps.lines()
+            .filter(|l| l.contains(&dir))
+            .map(|l| l.split_whitespace().nth(4).unwrap().parse().unwrap())
+            .collect()
+    }
+
+    fn stop(mut self) {
+        drop(self.stdin.take());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "consumer process ended {status}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn four_consumer_processes_map_one_file_and_prune_only_what_none_maps() {
+    use std::os::unix::fs::MetadataExt;
+    let rt = hollow_tests::dataset::runtime();
+    let tmp = tempfile::tempdir().unwrap();
+    let (store_dir, cache) = (tmp.path().join("store"), tmp.path().join("cache"));
+    let catalogs = [catalog(300, 1, 3), catalog(300, 2, 3), catalog(300, 3, 3)];
+    let v: Vec<u64> = rt.block_on(async {
+        let store = Arc::new(hollow_runtime::FsBlobStore::new(&store_dir).unwrap());
+        let announcer = Arc::new(hollow_runtime::FileAnnouncer::new(&store_dir).unwrap());
+        let mut producer = Producer::builder(store, announcer).build();
+        let mut v = Vec::new();
+        for c in &catalogs {
+            v.push(publish(&mut producer, c).await.unwrap());
+        }
+        v
+    });
+    // Four processes at once on an empty cache.
+    let mut procs: Vec<ConsumerProcess> = (0..4)
+        .map(|_| ConsumerProcess::start(&store_dir, &cache, v[0]))
+        .collect();
+    for p in &mut procs {
+        p.ready(v[0], &catalogs[0]);
+    }
+    let snap1 = cache.join(BlobName::Snapshot(v[0]).to_string());
+    let ino = std::fs::metadata(&snap1).unwrap().ino();
+    for p in &procs {
+        let mapped = p.mapped_inodes(&cache);
+        assert_eq!(mapped.first(), Some(&ino), "maps of the cache: {mapped:?}");
+        assert!(
+            mapped.iter().all(|&m| m == ino),
+            "a process maps another copy"
+        );
+    }
+    // A fifth process, on version 2 (pruning, the default), loads
+    // snapshot 2: the four still map snapshot 1, so it stays.
+    let mut fifth = ConsumerProcess::start(&store_dir, &cache, v[1]);
+    fifth.ready(v[1], &catalogs[1]);
+    assert!(
+        snap1.exists(),
+        "pruned under readers: {:?}",
+        entries(&cache)
+    );
+    assert_eq!(std::fs::metadata(&snap1).unwrap().ino(), ino);
+    // One of the four follows it by the delta, still reading snapshot 1.
+    procs[0].refresh_to(v[1], &catalogs[1]);
+    assert!(
+        snap1.exists(),
+        "pruned under readers: {:?}",
+        entries(&cache)
+    );
+    // Once they are all gone, the fifth's next prune removes it.
+    for p in procs {
+        p.stop();
+    }
+    fifth.refresh_to(v[2], &catalogs[2]);
+    let left = entries(&cache);
+    assert!(!snap1.exists(), "outlived its readers: {left:?}");
+    assert!(
+        left.iter().all(|n| n.parse::<BlobName>().is_ok()),
+        "leftovers: {left:?}"
+    );
+    fifth.stop();
 }
