@@ -29,6 +29,10 @@
 //!   locked there, and then linked under its own name, never over a file
 //!   already there: no consumer maps a half-written file, and no consumer
 //!   has the file it maps replaced by another copy.
+//!
+//! On a file system that cannot lock files, files are used unlocked (a
+//! warning is logged once): sharing such a directory then needs pruning
+//! off.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -49,6 +53,23 @@ pub(crate) const LOCK_PREFIX: &str = ".lock-";
 /// it in that instant; more than a few in a row means something else is
 /// wrong with the directory).
 const REOPENS: usize = 16;
+
+/// Whether `e` says the file system cannot lock files (some network file
+/// systems): files there are then used unlocked, each consumer relying on
+/// the rest of the rules alone.
+fn cannot_lock(e: &io::Error) -> bool {
+    // ENOLCK: no lock could be had (NFS without a lock manager).
+    e.kind() == io::ErrorKind::Unsupported
+        || (cfg!(target_os = "linux") && e.raw_os_error() == Some(37))
+}
+
+/// Logs, once per process, that `path`'s file system cannot lock files.
+fn unlocked(path: &Path, e: &io::Error) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(path = %path.display(), error = %e, "cannot lock files in the cache directory; consumers sharing it may remove blobs others read");
+    });
+}
 
 /// Whether `file` is still the file named `path` (not removed or replaced
 /// since it was opened).
@@ -85,7 +106,12 @@ fn open_shared(path: &Path) -> io::Result<Option<File>> {
             Err(e) => return Err(e),
         };
         // Waits only for a remover, which holds its lock for one unlink.
-        file.lock_shared()?;
+        if let Err(e) = file.lock_shared() {
+            if !cannot_lock(&e) {
+                return Err(e);
+            }
+            unlocked(path, &e);
+        }
         if still_named(path, &file)? {
             return Ok(Some(file));
         }
@@ -111,7 +137,12 @@ impl FetchLock {
                 .truncate(false)
                 .write(true)
                 .open(&path)?;
-            file.lock()?;
+            if let Err(e) = file.lock() {
+                if !cannot_lock(&e) {
+                    return Err(e);
+                }
+                unlocked(&path, &e);
+            }
             // The holder before removed the lock file as it let go: this
             // one then locks a file no one else will find; open again.
             if still_named(&path, &file)? {
@@ -164,6 +195,7 @@ pub(crate) fn remove_unused(path: &Path) -> io::Result<bool> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
+        Err(std::fs::TryLockError::Error(e)) if cannot_lock(&e) => unlocked(path, &e),
         Err(std::fs::TryLockError::Error(e)) => return Err(e),
     }
     if !still_named(path, &file)? {
