@@ -180,6 +180,10 @@ fn ratio(a: f64, b: f64) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // A consumer process of the shared-memory figures (hollow_benches::pss).
+    if let Some(code) = hollow_benches::pss::child_main().await {
+        std::process::exit(code);
+    }
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {
@@ -298,6 +302,8 @@ struct Figures {
     map_text_bytes: f64,
     map_load: f64,
     lists_load: f64,
+    // Consumer processes sharing one cache directory.
+    pss: hollow_benches::pss::PssFigures,
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
@@ -359,6 +365,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     hash_lookups(&b, &mut f, &state, &mut lrng)?;
     records_calls(&b, &mut f, &state);
     rebuilds(&b, &mut f, state.version()).await?;
+    shared_memory(&b, &mut f, &dir, state.version())?;
     map_workload(&b, &mut f, &dir).await?;
     let netflix_rows = netflix.as_ref().map(|h| netflix_rows(&f, h)).transpose()?;
     print(&args, &f, netflix_rows.unwrap_or_default());
@@ -1244,6 +1251,12 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("map_text_bytes_per_record", Some(f.map_text_bytes)),
         ("map_snapshot_load_ms", Some(f.map_load)),
         ("baseline_lists_snapshot_load_ms", Some(f.lists_load)),
+        ("consumers4_pss_bytes", Some(f.pss.four.pss as f64)),
+        ("consumer1_pss_bytes", Some(f.pss.one.pss as f64)),
+        (
+            "consumers4_cold_pss_bytes",
+            Some(f.pss.four_cold.pss as f64),
+        ),
     ]
 }
 
@@ -1273,6 +1286,7 @@ fn print(args: &Args, f: &Figures, netflix: Vec<Row>) {
         read_rows(f),
         index_rows(f),
         map_rows(f),
+        pss_rows(f),
         netflix,
     ];
     for [figure, value, baseline, ratio] in rows.iter().flatten() {
@@ -1514,6 +1528,52 @@ fn map_rows(f: &Figures) -> Vec<Row> {
             format!("{:.1} B", f.map_bytes),
             format!("{:.1} B key + value text", f.map_text_bytes),
             ratio(f.map_bytes, f.map_text_bytes),
+        ),
+    ]
+}
+
+/// One consumer process alone, then four at once, on one store and one
+/// shared cache directory (see [`hollow_benches::pss`]), loading version `v`.
+fn shared_memory(
+    b: &Bench,
+    f: &mut Figures,
+    dir: &std::path::Path,
+    v: u64,
+) -> Result<(), BoxError> {
+    eprintln!("consumer processes sharing one cache directory ...");
+    f.pss = hollow_benches::pss::measure(
+        &dir.join("store"),
+        &dir.join("pss-cache"),
+        &dir.join("pss-cold-cache"),
+        v,
+        b.movies.len() as u64,
+    )
+    .map_err(|e| -> BoxError { e })?;
+    Ok(())
+}
+
+/// The rows of consumer processes sharing one cache directory.
+fn pss_rows(f: &Figures) -> Vec<Row> {
+    let mib = |b: u64| format!("{:.0} MiB", b as f64 / 1048576.0);
+    let (one, four) = (&f.pss.one, &f.pss.four);
+    vec![
+        row(
+            "PSS, 4 consumer processes",
+            mib(four.pss),
+            format!("{} one process", mib(one.pss)),
+            ratio(four.pss as f64, one.pss as f64),
+        ),
+        row(
+            "  of it anonymous / file",
+            format!("{} / {}", mib(four.pss_anon), mib(four.pss_file)),
+            format!("{} / {} one", mib(one.pss_anon), mib(one.pss_file)),
+            ratio(four.pss_anon as f64, one.pss_anon as f64),
+        ),
+        row(
+            "PSS, 4 started on an empty cache",
+            mib(f.pss.four_cold.pss),
+            format!("{} one process", mib(one.pss)),
+            ratio(f.pss.four_cold.pss as f64, one.pss as f64),
         ),
     ]
 }

@@ -65,6 +65,7 @@
 //! # });
 //! ```
 
+mod cache;
 mod planner;
 
 /// Base name of the cache directory a consumer makes for itself when given
@@ -89,7 +90,7 @@ use crate::compiled::Compiled;
 use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
-use crate::read_state::{BlobBytes, LoadedBlob, ReadState, SchemaChecks};
+use crate::read_state::{ReadState, SchemaChecks};
 use crate::record::Struct;
 use crate::store::owner::ScratchDir;
 use crate::store::{AnnouncementWatcher, BlobStore, StoreError, StoreErrorKind};
@@ -127,8 +128,53 @@ impl ConsumerBuilder {
     /// Where fetched blobs are kept, and reused across restarts (default: a
     /// new directory under the system's temporary directory, removed when
     /// the consumer is dropped, or by the next consumer made after this
-    /// process was killed). Temporary files a killed consumer left in the
-    /// directory are removed when the consumer is built.
+    /// process was killed). Temporary files and fetch locks a killed
+    /// consumer left in the directory are removed when the consumer is
+    /// built.
+    ///
+    /// Several consumers of one dataset (one blob store), in one process
+    /// or in several processes on one host, may share one cache directory.
+    /// Each blob is then fetched once, by whichever consumer needs it
+    /// first (the others wait for that fetch rather than fetch it again),
+    /// and every consumer maps the same file, so the kernel keeps one copy
+    /// of its pages for all of them: four consumer processes of one
+    /// version take little more memory than one, beside each one's own
+    /// indexes and tables. Sharing is safe with pruning on or off (see
+    /// [`prune_cache`](Self::prune_cache)): a consumer holds a shared lock
+    /// on every file it maps, and no consumer removes a file another one
+    /// holds; a blob appears in the directory whole, under its own name,
+    /// and is never replaced. Consumers of different datasets must not
+    /// share a directory (blobs are cached under their names, such as
+    /// `snapshot-5`, which two datasets both have). A directory on a
+    /// network file system shared by several hosts needs one whose
+    /// `flock` locks hold across hosts.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # use std::sync::Arc;
+    /// # use hollow_runtime::store::{InProcessAnnouncer, MemoryBlobStore};
+    /// # use hollow_runtime::{Consumer, Hollow, Producer};
+    /// # #[derive(Hollow)]
+    /// # struct Movie { id: u64 }
+    /// # let store = Arc::new(MemoryBlobStore::new());
+    /// # let announcer = Arc::new(InProcessAnnouncer::new());
+    /// # let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    /// # producer.run_cycle(|w| w.add(&Movie { id: 1 })).await.unwrap();
+    /// let cache = tempfile::tempdir().unwrap();
+    /// // Two consumers (or two processes) sharing one cache directory.
+    /// let a = Consumer::builder(store.clone(), announcer.clone())
+    ///     .cache_dir(cache.path())
+    ///     .build()
+    ///     .unwrap();
+    /// let b = Consumer::builder(store.clone(), announcer.clone())
+    ///     .cache_dir(cache.path())
+    ///     .build()
+    ///     .unwrap();
+    /// a.refresh().await.unwrap();
+    /// b.refresh().await.unwrap(); // maps the file `a` fetched
+    /// assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+    /// # });
+    /// ```
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
@@ -139,11 +185,15 @@ impl ConsumerBuilder {
     /// refresh and each background rewrite, a cached blob that is not one
     /// of the current version's blobs ([`ReadState::blob_names`]) is
     /// deleted, so a consumer that follows versions for months keeps a
-    /// cache the size of what it reads, not of every delta it ever applied
-    /// (a version still held by a reader keeps its mapped blobs readable:
-    /// removing a mapped file does not unmap it). Turn it off when several
-    /// consumers share one cache directory, or to keep blobs for going
-    /// back to older versions without fetching them again.
+    /// cache the size of what it reads, not of every delta it ever applied.
+    /// A blob still mapped, by an older state a reader holds or by
+    /// another consumer sharing the directory
+    /// ([`cache_dir`](Self::cache_dir)), in this process or another, is
+    /// kept, and removed by a later prune once no one maps it. So pruning
+    /// may stay on when several consumers share a directory; turn it off
+    /// to keep blobs for going back to older versions without fetching
+    /// them again, or so that consumers on different versions find each
+    /// other's blobs cached.
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -395,8 +445,10 @@ impl ConsumerBuilder {
                         e,
                     )
                 })?;
-                // Temporary files of fetches a killed consumer left.
+                // Temporary files of fetches a killed consumer left, and
+                // its fetch locks.
                 crate::store::owner::remove_orphans(&dir, None);
+                cache::remove_stale_locks(&dir);
                 (dir, None)
             }
             None => {
@@ -1176,7 +1228,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
             Err((blob, e)) => {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
-                let _ = std::fs::remove_file(inner.cache_dir.join(blob.to_string()));
+                cache::discard(&inner.cache_dir, blob);
                 mark_bad(blob);
                 last_err = Some(e);
             }
@@ -1294,7 +1346,7 @@ async fn execute(
     let mut state = match plan.snapshot {
         Some(v) => {
             let name = BlobName::Snapshot(v);
-            let blob = fetch(&*inner.store, &inner.cache_dir, name)
+            let blob = cache::fetch(&*inner.store, &inner.cache_dir, name)
                 .await
                 .map_err(|e| (name, e))?;
             // Indexes first used in the state held are kept too.
@@ -1331,7 +1383,7 @@ async fn execute(
         },
     };
     for &step in &plan.steps {
-        let blob = fetch(&*inner.store, &inner.cache_dir, step)
+        let blob = cache::fetch(&*inner.store, &inner.cache_dir, step)
             .await
             .map_err(|e| (step, e))?;
         state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
@@ -1339,9 +1391,9 @@ async fn execute(
     Ok(state)
 }
 
-/// Removes from the cache directory every blob `state` does not read
-/// ([`ConsumerBuilder::prune_cache`]). Called under the refresh lock, so no
-/// fetch of this consumer is between writing a blob and mapping it.
+/// Removes from the cache directory every blob `state` does not read and
+/// no consumer maps ([`ConsumerBuilder::prune_cache`]), and fetch locks no
+/// one holds (see [`cache`]).
 fn prune_cache(inner: &Inner, state: &ReadState) {
     if !inner.prune_cache {
         return;
@@ -1354,6 +1406,7 @@ fn prune_cache(inner: &Inner, state: &ReadState) {
             return;
         }
     };
+    cache::remove_stale_locks(&inner.cache_dir);
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(name) = file_name.to_str().and_then(|n| n.parse::<BlobName>().ok()) else {
@@ -1362,43 +1415,13 @@ fn prune_cache(inner: &Inner, state: &ReadState) {
         if keep.contains(&name) {
             continue;
         }
-        match std::fs::remove_file(entry.path()) {
-            Ok(()) => tracing::debug!(blob = %name, "removed from the cache"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // Kept while another consumer sharing the directory maps it.
+        match cache::remove_unused(&entry.path()) {
+            Ok(true) => tracing::debug!(blob = %name, "removed from the cache"),
+            Ok(false) => tracing::debug!(blob = %name, "in use; kept in the cache"),
             Err(e) => tracing::warn!(blob = %name, error = %e, "cannot remove from the cache"),
         }
     }
-}
-
-/// Fetches a blob into the cache (unless there) and maps it.
-async fn fetch(store: &dyn BlobStore, dir: &Path, name: BlobName) -> Result<LoadedBlob, Error> {
-    let path = dir.join(name.to_string());
-    if !path.exists() {
-        store.fetch(name, &path).await.map_err(|e| {
-            let kind = if e.kind() == StoreErrorKind::NotFound {
-                ErrorKind::Planning
-            } else {
-                ErrorKind::Store
-            };
-            Error::with_source(
-                kind,
-                format!("fetching {name} from {} failed", store.describe()),
-                e,
-            )
-        })?;
-    }
-    let file = std::fs::File::open(&path)
-        .map_err(|e| Error::with_source(ErrorKind::Io, format!("opening {}", path.display()), e))?;
-    // SAFETY: the file is in the consumer's own cache directory, written
-    // whole to a temporary name and renamed into place, and never modified
-    // afterwards (a corrupt one is deleted, not rewritten); every read from
-    // the map is bounds-checked, so even a truncated file cannot cause an
-    // out-of-bounds read. The map is populated up front: opening checks the
-    // whole-file checksum, which touches every page anyway, and the kernel
-    // faults pages in faster in bulk.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-        .map_err(|e| Error::with_source(ErrorKind::Io, format!("mapping {}", path.display()), e))?;
-    LoadedBlob::open(name, BlobBytes::mapped(map))
 }
 
 /// Loads `version` from `store` into a fresh read state (for restoring a
@@ -1433,13 +1456,13 @@ pub(crate) async fn load_version(
             })?;
         let run = async {
             let name = BlobName::Snapshot(plan.snapshot.unwrap_or(version));
-            let blob = fetch(&*store, cache_dir, name)
+            let blob = cache::fetch(&*store, cache_dir, name)
                 .await
                 .map_err(|e| (name, e))?;
             let mut state =
                 ReadState::from_snapshot(Arc::new(blob), types).map_err(|e| (name, e))?;
             for &step in &plan.steps {
-                let blob = fetch(&*store, cache_dir, step)
+                let blob = cache::fetch(&*store, cache_dir, step)
                     .await
                     .map_err(|e| (step, e))?;
                 state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
@@ -1450,7 +1473,7 @@ pub(crate) async fn load_version(
             Ok(s) => return Ok(s),
             Err((name, e)) => {
                 tracing::warn!(blob = %name, error = %e, "blob unusable while loading");
-                let _ = std::fs::remove_file(cache_dir.join(name.to_string()));
+                cache::discard(cache_dir, name);
                 bad.insert(name);
             }
         }

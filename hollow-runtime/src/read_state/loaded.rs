@@ -18,7 +18,10 @@ use crate::wire::ListPosition;
 /// through a trait object; anything else goes through `AsRef`.
 #[derive(Clone)]
 pub(crate) enum BlobBytes {
-    Mapped(Arc<memmap2::Mmap>),
+    /// A cached file's map with the file itself, kept open for the shared
+    /// lock that keeps other consumers of the cache directory from
+    /// removing it (see `consumer::cache`).
+    Mapped(Arc<(memmap2::Mmap, std::fs::File)>),
     Owned(Arc<Vec<u8>>),
     /// Written once by [`BlobBytes::on_huge_pages`], never again (shared).
     Written(Arc<memmap2::MmapMut>),
@@ -34,8 +37,8 @@ impl BlobBytes {
         BlobBytes::Any(b)
     }
 
-    pub(crate) fn mapped(m: memmap2::Mmap) -> BlobBytes {
-        BlobBytes::Mapped(Arc::new(m))
+    pub(crate) fn mapped(m: memmap2::Mmap, file: std::fs::File) -> BlobBytes {
+        BlobBytes::Mapped(Arc::new((m, file)))
     }
 
     /// `len` bytes written by `fill` into an anonymous map the kernel is
@@ -61,7 +64,7 @@ impl BlobBytes {
     #[inline]
     fn get(&self) -> &[u8] {
         match self {
-            BlobBytes::Mapped(m) => m,
+            BlobBytes::Mapped(m) => &m.0,
             BlobBytes::Owned(v) => v,
             BlobBytes::Written(m) => m,
             BlobBytes::Any(b) => (**b).as_ref(),
