@@ -325,3 +325,68 @@ fn own_words(w: u64) -> Option<usize> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{to_canonical_bytes, Hollow, Struct};
+
+    #[derive(Hollow, Clone, Debug, PartialEq, Default)]
+    #[hollow(primary_key(id))]
+    struct Film {
+        id: u64,
+        title: String,
+        genres: Vec<String>,
+    }
+
+    /// Writes `n` films (unique titles, genres from a pool of 3) into a
+    /// section-like buffer; returns the sharer and the buffer.
+    fn write(n: u64, options: SectionOptions) -> (Sharer, Vec<u8>) {
+        let size = Film::SIZE;
+        let per = size.data_words as usize + size.pointers as usize;
+        let mut out = vec![0u8; n as usize * per * 8];
+        let mut sharer = Sharer::new(options, size.pointers);
+        for id in 0..n {
+            let film = Film {
+                id,
+                title: format!("title {id}"),
+                genres: vec![format!("genre {}", id % 3)],
+            };
+            let bytes = to_canonical_bytes(&film).unwrap();
+            sharer
+                .splice(
+                    &mut out,
+                    id as usize * per,
+                    size.data_words,
+                    size.pointers,
+                    &bytes,
+                )
+                .unwrap();
+        }
+        (sharer, out)
+    }
+
+    #[test]
+    fn fields_of_unique_values_stop_sharing_after_the_sample_and_repeating_ones_keep_it() {
+        let (sharer, shared) = write(3000, SectionOptions::default());
+        let (title, genres) = (sharer.fields[0], sharer.fields[1]);
+        assert!(title.off, "titles never repeat");
+        assert_eq!((title.tried, title.hits), (SAMPLE, 0));
+        assert!(!genres.off, "genres repeat");
+        assert_eq!(genres.tried, 3000);
+        assert_eq!(genres.hits, 2997, "all but the first of each genre list");
+        assert!(sharer.saved_words() > 0);
+        let (plain_sharer, plain) = write(
+            3000,
+            SectionOptions {
+                share_values: false,
+            },
+        );
+        assert_eq!(plain_sharer.saved_words(), 0);
+        assert_eq!(
+            plain.len() - shared.len(),
+            sharer.saved_words() as usize * 8,
+            "every word saved is a word not written"
+        );
+    }
+}

@@ -684,15 +684,20 @@ impl Producer {
             let mut tw = TypeWrite::new(&name, size, type_schema, fns);
             let records = state.raw_records(&name).filter(|_| !broken.contains(&name));
             if let Some(raw) = records {
+                // One budget for all the walks: records sharing values
+                // cannot make the restore read more than the blobs justify.
+                let mut budget = raw.walk_budget();
+                let mut words = Vec::new();
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
-                        let mut bytes = Vec::new();
-                        crate::wire::canonical_struct_bytes(&r, &mut bytes).map_err(|e| {
-                            Error::new(
-                                ErrorKind::CorruptBlob,
-                                format!("restoring {name} ordinal {o}: {e}"),
-                            )
-                        })?;
+                        crate::wire::canonicalize_struct_within(&r, &mut words, &mut budget)
+                            .map_err(|e| {
+                                Error::new(
+                                    ErrorKind::CorruptBlob,
+                                    format!("restoring {name} ordinal {o}: {e}"),
+                                )
+                            })?;
+                        let bytes = crate::wire::as_le_bytes(&mut words).to_vec();
                         tw.restore_record(o, bytes);
                     }
                 }

@@ -57,6 +57,19 @@ pub(crate) struct TypeRead {
     verified: Arc<AtomicUsize>,
 }
 
+impl TypeRead {
+    /// The traversal budget of every section of this type the state reads
+    /// from: what one walk of all its records may cost (records sharing
+    /// values cannot make it read more than those sections justify).
+    fn walk_budget(&self) -> u64 {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|s| crate::wire::traversal_budget(s.seg.len as u64 / 8))
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
 /// A type's section in one blob: its bytes and record list, and where
 /// that list's records are.
 #[derive(Clone, Copy, Debug)]
@@ -1125,12 +1138,7 @@ impl ReadState {
         // Every walk draws on one budget, the traversal budget of all the
         // type's sections the state reads from: records sharing values
         // cannot make the walk read more than those sections justify.
-        let mut budget = t
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| crate::wire::traversal_budget(s.seg.len as u64 / 8))
-            .fold(0u64, u64::saturating_add);
+        let mut budget = t.walk_budget();
         for o in 0..t.table.limit() {
             let r = match self.read(t, &base, o) {
                 Some(r) => r,
@@ -1365,6 +1373,15 @@ pub struct RawRecords<'s> {
 }
 
 impl<'s> RawRecords<'s> {
+    /// What a walk of all these records may read and write
+    /// ([`canonicalize_struct_within`](crate::wire::canonicalize_struct_within)):
+    /// the traversal budget of every section they are read from, so records
+    /// sharing values cannot make the walk cost more than those sections'
+    /// size justifies.
+    pub(crate) fn walk_budget(&self) -> u64 {
+        self.ty.walk_budget()
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ty.count as usize
