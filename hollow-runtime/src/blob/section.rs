@@ -49,8 +49,11 @@ fn tag_word(count: u32, size: StructSize) -> u64 {
 ///   words (missing words read as 0, bits past the limit are cleared);
 /// - `records`: the record of every populated ordinal, as canonical bytes
 ///   ([`Encoder`](crate::Encoder)'s output: root pointer first, root struct
-///   at word 1, its objects after it), in any order (ascending ordinal
-///   order gives a section whose objects are in pre-order).
+///   at word 1, its objects after it in pre-order), in any order
+///   (ascending ordinal order gives a section whose objects are in
+///   pre-order, but for shared values, which sit where they were first
+///   written). Bytes whose objects are not in pre-order are copied as
+///   they are, unshared.
 ///
 /// Each record is copied with one `memcpy` per value its root struct points
 /// to; only the root struct's own pointers are rewritten. Identical values
