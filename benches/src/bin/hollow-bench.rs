@@ -33,6 +33,7 @@ struct Args {
     dir: Option<PathBuf>,
     json: bool,
     netflix: Option<PathBuf>,
+    share_values: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -42,6 +43,7 @@ fn parse() -> Result<Args, String> {
         dir: None,
         json: false,
         netflix: None,
+        share_values: true,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -51,10 +53,12 @@ fn parse() -> Result<Args, String> {
             "--dir" => a.dir = Some(f.value("--dir")?.into()),
             "--json" => a.json = true,
             "--netflix" => a.netflix = Some(f.value("--netflix")?.into()),
+            "--no-shared-values" => a.share_values = false,
             "-h" | "--help" => {
                 println!(
                     "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json] \
-                     [--netflix FILE (Netflix Hollow's figures, `key value` lines)]"
+                     [--netflix FILE (Netflix Hollow's figures, `key value` lines)] \
+                     [--no-shared-values (write every record's values unshared)]"
                 );
                 std::process::exit(0);
             }
@@ -337,7 +341,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
     let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
     let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
-    let producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let producer = Producer::builder(store.clone(), announcer.clone())
+        .share_values(args.share_values)
+        .build();
     let mut b = Bench {
         reps: args.reps,
         n,

@@ -125,6 +125,26 @@ pub fn canonicalize_struct(
     r: &super::StructReader<'_>,
     out: &mut Vec<u64>,
 ) -> Result<(), ReadError> {
+    let mut budget = u64::MAX;
+    canonicalize_struct_within(r, out, &mut budget)
+}
+
+/// As [`canonicalize_struct`], drawing the words it reads and writes from
+/// `budget` as well (left with what remains): the walks of every record
+/// of a section sharing one budget of [`traversal_budget`] of the
+/// section's length cannot read more than the section's size justifies,
+/// however many records point at the same values. Each walk also stays
+/// within the traversal budget of its own segment.
+///
+/// # Errors
+/// As [`canonicalize_struct`]; [`ReadError::LimitExceeded`] when `budget`
+/// runs out.
+#[doc(hidden)]
+pub fn canonicalize_struct_within(
+    r: &super::StructReader<'_>,
+    out: &mut Vec<u64>,
+    budget: &mut u64,
+) -> Result<(), ReadError> {
     out.clear();
     let (seg, start, dw, pc) = r.parts();
     if seg.is_empty() {
@@ -132,14 +152,18 @@ pub fn canonicalize_struct(
         out.push(0xffff_fffc);
         return Ok(());
     }
+    let own = traversal_budget(seg.words() as u64);
     let mut c = Copier {
         src: seg,
         out,
-        budget: traversal_budget(seg.words() as u64),
+        budget: own.min(*budget),
         zero_sized: u64::MAX,
     };
     c.alloc(1);
-    c.copy_struct(start, dw, pc, 0, NESTING_LIMIT)
+    let result = c.copy_struct(start, dw, pc, 0, NESTING_LIMIT);
+    let used = own.min(*budget) - c.budget;
+    *budget -= used;
+    result
 }
 
 struct Copier<'s, 'o, W: Words + ?Sized> {

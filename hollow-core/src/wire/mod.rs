@@ -19,7 +19,10 @@ pub use reader::{
 // For `hollow-runtime`'s blob and read-state code, which reads and writes
 // records in place beside the typed accessors.
 #[doc(hidden)]
-pub use canonical::{as_le_bytes, canonical_struct_bytes, canonicalize_bounded, traversal_budget};
+pub use canonical::{
+    as_le_bytes, canonical_struct_bytes, canonicalize_bounded, canonicalize_struct_within,
+    traversal_budget,
+};
 #[doc(hidden)]
 pub use reader::{decode, Decoded, ListPosition, Words};
 #[doc(hidden)]

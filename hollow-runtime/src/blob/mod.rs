@@ -63,6 +63,7 @@ mod prefix;
 mod reader;
 mod reseal;
 mod section;
+mod share;
 mod writer;
 
 #[cfg(test)]
@@ -77,7 +78,8 @@ pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,
 };
 pub use reseal::reseal;
-pub use section::{delta_section, snapshot_section};
+pub use section::{delta_section, delta_section_with, snapshot_section, snapshot_section_with};
+pub use share::SectionOptions;
 pub use writer::BlobWriter;
 
 /// The first 8 bytes of every blob.

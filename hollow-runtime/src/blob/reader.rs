@@ -11,8 +11,8 @@ use super::{
 };
 use crate::dynamic::DynamicSchema;
 use crate::wire::{
-    canonical_struct_bytes, canonicalize_bounded, decode, Decoded, ElementSize, ListPosition,
-    ReadError, StructReader, NESTING_LIMIT,
+    as_le_bytes, canonical_struct_bytes, canonicalize_bounded, canonicalize_struct_within, decode,
+    traversal_budget, Decoded, ElementSize, ListPosition, ReadError, StructReader, NESTING_LIMIT,
 };
 use crate::{hash_bytes, read_root};
 
@@ -542,17 +542,26 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 .and_then(|r| d.record(t, r).check_order().map_err(|e| e.to_string())),
             None => Ok(()),
         };
-        let mut bytes = Vec::new();
+        // Every record's walk draws on one budget for the section: records
+        // sharing values (`docs/blob-format.md`, "Shared values") cannot
+        // make the check read more than the section's size justifies.
+        let mut budget = traversal_budget(self.bytes.len() as u64 / 8);
+        let mut words = Vec::new();
         if !self.kind.is_delta() {
             let view = self.snapshot()?;
             let (mut count, mut checksum) = (0u64, 0u64);
             for o in view.ordinals() {
-                view.canonical_bytes(o, &mut bytes)
-                    .map_err(|e| records(format!("record at ordinal {o} cannot be read: {e}")))?;
-                check_order(&bytes)
+                let r = view.records.element(view.seg, o);
+                let bytes = canonical(&r, &mut words, &mut budget).map_err(|e| {
+                    records(format!(
+                        "record at ordinal {o} cannot be read: {}",
+                        walk_error(e)
+                    ))
+                })?;
+                check_order(bytes)
                     .map_err(|e| records(format!("record at ordinal {o} is damaged: {e}")))?;
                 count += 1;
-                checksum = checksum.wrapping_add(state_mix(o, hash_bytes(&bytes)));
+                checksum = checksum.wrapping_add(state_mix(o, hash_bytes(bytes)));
             }
             if count != self.info.state_count as u64 || checksum != self.info.state_checksum {
                 return Err(records(format!(
@@ -563,11 +572,14 @@ impl<'a, 'v> SectionView<'a, 'v> {
             }
         } else {
             let view = self.delta()?;
-            for (i, o) in view.added_ordinals().enumerate() {
-                view.canonical_bytes(i as u32, &mut bytes).map_err(|e| {
-                    records(format!("record added at ordinal {o} cannot be read: {e}"))
+            for (o, r) in view.added() {
+                let bytes = canonical(&r, &mut words, &mut budget).map_err(|e| {
+                    records(format!(
+                        "record added at ordinal {o} cannot be read: {}",
+                        walk_error(e)
+                    ))
                 })?;
-                check_order(&bytes)
+                check_order(bytes)
                     .map_err(|e| records(format!("record added at ordinal {o} is damaged: {e}")))?;
             }
         }
@@ -777,6 +789,29 @@ impl<'a, 'v> SectionView<'a, 'v> {
             added,
             records,
         })
+    }
+}
+
+/// The canonical bytes of the record `r`, its walk drawing on `budget`.
+fn canonical<'w>(
+    r: &StructReader<'_>,
+    words: &'w mut Vec<u64>,
+    budget: &mut u64,
+) -> Result<&'w [u8], ReadError> {
+    canonicalize_struct_within(r, words, budget)?;
+    Ok(as_le_bytes(words))
+}
+
+/// A record walk's error, said for a reader of a section: running out of
+/// the traversal limits is what a pointer loop, or values shared more than
+/// a section's size justifies, come to.
+fn walk_error(e: ReadError) -> String {
+    match e {
+        ReadError::LimitExceeded => format!(
+            "{e} (its pointers loop, nest too deep, or lead to more than the section's size \
+             justifies reading)"
+        ),
+        e => e.to_string(),
     }
 }
 

@@ -2,9 +2,10 @@
 
 use hollow_schema::StructSize;
 
+use super::share::{SectionOptions, Sharer};
 use super::{BlobError, BlobErrorKind};
 use crate::bits::Bits;
-use crate::wire::{list_ptr, splice_record, struct_ptr, ElementSize};
+use crate::wire::{list_ptr, struct_ptr, ElementSize};
 
 /// Most words a section message may have: Cap'n Proto pointer offsets and
 /// list word counts are 29-bit (4 GiB).
@@ -48,11 +49,16 @@ fn tag_word(count: u32, size: StructSize) -> u64 {
 ///   words (missing words read as 0, bits past the limit are cleared);
 /// - `records`: the record of every populated ordinal, as canonical bytes
 ///   ([`Encoder`](crate::Encoder)'s output: root pointer first, root struct
-///   at word 1, its objects after it), in any order (ascending ordinal
-///   order gives a section whose objects are in pre-order).
+///   at word 1, its objects after it in pre-order), in any order
+///   (ascending ordinal order gives a section whose objects are in
+///   pre-order, but for shared values, which sit where they were first
+///   written). Bytes whose objects are not in pre-order are copied as
+///   they are, unshared.
 ///
-/// Each record is copied with one `memcpy` of the objects after its root
-/// struct; only the root struct's own pointers are rewritten.
+/// Each record is copied with one `memcpy` per value its root struct points
+/// to; only the root struct's own pointers are rewritten. Identical values
+/// are written once and shared by pointer (`docs/blob-format.md`, "Shared
+/// values"); [`snapshot_section_with`] can turn that off.
 ///
 /// An empty section (`ordinal_limit` 0) has null pointers for both lists.
 ///
@@ -62,6 +68,26 @@ fn tag_word(count: u32, size: StructSize) -> u64 {
 ///   record; bytes that are not canonical bytes of a struct fitting `size`;
 /// - [`BlobErrorKind::TooLarge`]: the section would pass 4 GiB.
 pub fn snapshot_section<'r>(
+    size: StructSize,
+    ordinal_limit: u32,
+    populated: &[u64],
+    records: impl Iterator<Item = (u32, &'r [u8])>,
+) -> Result<Vec<u8>, BlobError> {
+    snapshot_section_with(
+        SectionOptions::default(),
+        size,
+        ordinal_limit,
+        populated,
+        records,
+    )
+}
+
+/// [`snapshot_section`], written as `options` say (values shared or not).
+///
+/// # Errors
+/// As [`snapshot_section`].
+pub fn snapshot_section_with<'r>(
+    options: SectionOptions,
     size: StructSize,
     ordinal_limit: u32,
     populated: &[u64],
@@ -103,6 +129,7 @@ pub fn snapshot_section<'r>(
         put(&mut out, tag, tag_word(ordinal_limit, size));
     }
     let mut seen = Bits::default();
+    let mut sharer = Sharer::new(options, size.pointers);
     for (ordinal, bytes) in records {
         if ordinal >= ordinal_limit {
             return Err(bad_record(
@@ -118,7 +145,8 @@ pub fn snapshot_section<'r>(
         }
         seen.set(ordinal, true);
         let slot = tag + 1 + (ordinal as u64 * per) as usize;
-        splice_record(&mut out, slot, size.data_words, size.pointers, bytes)
+        sharer
+            .splice(&mut out, slot, size.data_words, size.pointers, bytes)
             .map_err(|e| bad_record(ordinal, e))?;
         if out.len() as u64 / 8 > MAX_WORDS {
             return Err(too_large("a snapshot", out.len() as u64 / 8));
@@ -136,6 +164,11 @@ pub fn snapshot_section<'r>(
             "the ordinal is marked populated but no record was given",
         ));
     }
+    tracing::trace!(
+        words = out.len() / 8,
+        shared_words = sharer.saved_words(),
+        "snapshot section written"
+    );
     Ok(out)
 }
 
@@ -149,11 +182,27 @@ pub fn snapshot_section<'r>(
 /// for [`snapshot_section`]); the records list follows their order. Empty
 /// lists are null pointers.
 ///
+/// Identical values are shared as in [`snapshot_section`];
+/// [`delta_section_with`] can turn that off.
+///
 /// # Errors
 /// - [`BlobErrorKind::Record`]: bytes that are not canonical bytes of a
 ///   struct fitting `size`;
 /// - [`BlobErrorKind::TooLarge`]: the section would pass 4 GiB.
 pub fn delta_section(
+    size: StructSize,
+    removed: &[u32],
+    added: &[(u32, &[u8])],
+) -> Result<Vec<u8>, BlobError> {
+    delta_section_with(SectionOptions::default(), size, removed, added)
+}
+
+/// [`delta_section`], written as `options` say (values shared or not).
+///
+/// # Errors
+/// As [`delta_section`].
+pub fn delta_section_with(
+    options: SectionOptions,
     size: StructSize,
     removed: &[u32],
     added: &[(u32, &[u8])],
@@ -192,9 +241,11 @@ pub fn delta_section(
         );
         put(&mut out, tag, tag_word(added.len() as u32, size));
     }
+    let mut sharer = Sharer::new(options, size.pointers);
     for (i, (ordinal, bytes)) in added.iter().enumerate() {
         let slot = tag + 1 + (i as u64 * per) as usize;
-        splice_record(&mut out, slot, size.data_words, size.pointers, bytes)
+        sharer
+            .splice(&mut out, slot, size.data_words, size.pointers, bytes)
             .map_err(|e| bad_record(*ordinal, e))?;
         if out.len() as u64 / 8 > MAX_WORDS {
             return Err(too_large("a delta", out.len() as u64 / 8));

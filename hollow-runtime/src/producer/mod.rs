@@ -105,6 +105,7 @@ pub struct ProducerBuilder {
     state: WriteState,
     events: Listeners,
     scratch_dir: Option<PathBuf>,
+    sections: blob::SectionOptions,
     #[cfg(feature = "test-hooks")]
     tamper: Option<Tamper>,
 }
@@ -242,6 +243,17 @@ impl ProducerBuilder {
         self
     }
 
+    /// Whether identical Text, Data, list and struct values of one type's
+    /// records are stored once per blob section and shared by pointer
+    /// (`docs/blob-format.md`, "Shared values"). Default: on. Records,
+    /// their hashes and checksums are the same either way; off makes
+    /// larger blobs (every record holds its own copy of each value) in
+    /// slightly less producer time.
+    pub fn share_values(mut self, on: bool) -> Self {
+        self.sections.share_values = on;
+        self
+    }
+
     /// Declares a record type up front (types are also registered when first
     /// added; declaring them makes a type with no records still part of the
     /// dataset, and lets `restore` keep its typed checks).
@@ -268,6 +280,7 @@ impl ProducerBuilder {
             tags: self.tags,
             state: self.state,
             scratch_dir: self.scratch_dir,
+            sections: self.sections,
             read: None,
             announced: None,
             published: 0,
@@ -289,6 +302,8 @@ pub struct Producer {
     tags: Vec<(String, String)>,
     state: WriteState,
     scratch_dir: Option<PathBuf>,
+    /// How blob sections are written.
+    sections: blob::SectionOptions,
     read: Option<ReadState>,
     announced: Option<u64>,
     published: u64,
@@ -401,6 +416,7 @@ impl Producer {
             state: WriteState::default(),
             events: Listeners::default(),
             scratch_dir: None,
+            sections: blob::SectionOptions::default(),
             #[cfg(feature = "test-hooks")]
             tamper: None,
         }
@@ -668,15 +684,20 @@ impl Producer {
             let mut tw = TypeWrite::new(&name, size, type_schema, fns);
             let records = state.raw_records(&name).filter(|_| !broken.contains(&name));
             if let Some(raw) = records {
+                // One budget for all the walks: records sharing values
+                // cannot make the restore read more than the blobs justify.
+                let mut budget = raw.walk_budget();
+                let mut words = Vec::new();
                 for o in 0..raw.ordinal_limit() {
                     if let Some(r) = raw.get(o) {
-                        let mut bytes = Vec::new();
-                        crate::wire::canonical_struct_bytes(&r, &mut bytes).map_err(|e| {
-                            Error::new(
-                                ErrorKind::CorruptBlob,
-                                format!("restoring {name} ordinal {o}: {e}"),
-                            )
-                        })?;
+                        crate::wire::canonicalize_struct_within(&r, &mut words, &mut budget)
+                            .map_err(|e| {
+                                Error::new(
+                                    ErrorKind::CorruptBlob,
+                                    format!("restoring {name} ordinal {o}: {e}"),
+                                )
+                            })?;
+                        let bytes = crate::wire::as_le_bytes(&mut words).to_vec();
                         tw.restore_record(o, bytes);
                     }
                 }

@@ -195,11 +195,18 @@ impl Producer {
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
             let (info, bytes) = match kind {
-                BlobKind::Snapshot => snapshot_part(t, next)?,
-                BlobKind::Delta => delta_part(t, removed, added, next.count, next.checksum)?,
-                BlobKind::ReverseDelta => {
-                    delta_part(t, added, removed, t.current.count(), t.checksum)?
+                BlobKind::Snapshot => snapshot_part(self.sections, t, next)?,
+                BlobKind::Delta => {
+                    delta_part(self.sections, t, removed, added, next.count, next.checksum)?
                 }
+                BlobKind::ReverseDelta => delta_part(
+                    self.sections,
+                    t,
+                    added,
+                    removed,
+                    t.current.count(),
+                    t.checksum,
+                )?,
             };
             writer.add_section(info, bytes);
         }
@@ -331,8 +338,13 @@ impl Producer {
 }
 
 /// A type's snapshot section and its directory entry.
-fn snapshot_part(t: &TypeWrite, next: &Expected<'_>) -> Result<(SectionInfo, Vec<u8>), Error> {
-    let bytes = blob::snapshot_section(
+fn snapshot_part(
+    options: blob::SectionOptions,
+    t: &TypeWrite,
+    next: &Expected<'_>,
+) -> Result<(SectionInfo, Vec<u8>), Error> {
+    let bytes = blob::snapshot_section_with(
+        options,
         t.size,
         t.limit,
         &t.next.words(t.limit),
@@ -350,6 +362,7 @@ fn snapshot_part(t: &TypeWrite, next: &Expected<'_>) -> Result<(SectionInfo, Vec
 /// `added`) and its directory entry: a delta's, or with the two swapped, a
 /// reverse delta's.
 fn delta_part(
+    options: blob::SectionOptions,
     t: &TypeWrite,
     removed: &[u32],
     added: &[u32],
@@ -360,7 +373,8 @@ fn delta_part(
         .iter()
         .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
         .collect();
-    let bytes = blob::delta_section(t.size, removed, &adds).map_err(|e| blob_error(&t.name, e))?;
+    let bytes = blob::delta_section_with(options, t.size, removed, &adds)
+        .map_err(|e| blob_error(&t.name, e))?;
     let info = SectionInfo {
         state_checksum,
         ..SectionInfo::delta(

@@ -57,6 +57,19 @@ pub(crate) struct TypeRead {
     verified: Arc<AtomicUsize>,
 }
 
+impl TypeRead {
+    /// The traversal budget of every section of this type the state reads
+    /// from: what one walk of all its records may cost (records sharing
+    /// values cannot make it read more than those sections justify).
+    fn walk_budget(&self) -> u64 {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|s| crate::wire::traversal_budget(s.seg.len as u64 / 8))
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
 /// A type's section in one blob: its bytes and record list, and where
 /// that list's records are.
 #[derive(Clone, Copy, Debug)]
@@ -274,6 +287,8 @@ struct DeltaSection<'b> {
     added: ListReader<'b>,
     /// The records added.
     records: ListReader<'b>,
+    /// The section's length in words (what reading its records may cost).
+    words: u64,
 }
 
 impl<'b> DeltaSection<'b> {
@@ -297,6 +312,7 @@ impl<'b> DeltaSection<'b> {
             removed: ListReader::at_position(seg, removed),
             added: ListReader::at_position(seg, added),
             records: ListReader::at_position(seg, pos.records),
+            words: seg.len() as u64 / 8,
         })
     }
 }
@@ -648,6 +664,10 @@ impl ReadState {
         // a delta cannot make the table grow past what its bytes hold.
         let bound = u64::from(t.table.limit()) + u64::from(added.len());
         let order = self.order_check(type_name);
+        // The added records' walks share one budget: records sharing
+        // values cannot make applying the section read more than its size
+        // justifies.
+        let mut budget = crate::wire::traversal_budget(section.words);
         for k in 0..added.len() {
             let o = added.u32_at(k);
             if u64::from(o) >= bound {
@@ -662,7 +682,7 @@ impl ReadState {
                 ));
             }
             let r = records.struct_at(k);
-            let h = record_hash(&r, words).map_err(|e| {
+            let h = record_hash_within(&r, words, &mut budget).map_err(|e| {
                 Error::new(
                     ErrorKind::CorruptBlob,
                     format!("blob {name}: {type_name} added ordinal {o}: {e}"),
@@ -1116,13 +1136,18 @@ impl ReadState {
     ) -> Result<(u32, u64), String> {
         let base = self.base_reader(t);
         let (mut count, mut checksum) = (0u32, 0u64);
+        // Every walk draws on one budget, the traversal budget of all the
+        // type's sections the state reads from: records sharing values
+        // cannot make the walk read more than those sections justify.
+        let mut budget = t.walk_budget();
         for o in 0..t.table.limit() {
             let r = match self.read(t, &base, o) {
                 Some(r) => r,
                 None if t.table.get(o) == EMPTY => continue,
                 None => return Err(format!("ordinal {o}: no record where the table says")),
             };
-            canonicalize_struct(&r, words).map_err(|e| format!("ordinal {o}: {e}"))?;
+            crate::wire::canonicalize_struct_within(&r, words, &mut budget)
+                .map_err(|e| format!("ordinal {o}: {e}"))?;
             let b = as_le_bytes(words);
             checksum = checksum.wrapping_add(state_mix(o, hash_bytes(b)));
             count = count.saturating_add(1);
@@ -1192,6 +1217,17 @@ fn misread(e: Error, type_name: &str) -> ! {
 
 fn record_hash(r: &StructReader<'_>, words: &mut Vec<u64>) -> Result<u64, crate::wire::ReadError> {
     canonicalize_struct(r, words)?;
+    Ok(hash_bytes(as_le_bytes(words)))
+}
+
+/// [`record_hash`], the walk drawing on `budget` (shared by the records of
+/// a section).
+fn record_hash_within(
+    r: &StructReader<'_>,
+    words: &mut Vec<u64>,
+    budget: &mut u64,
+) -> Result<u64, crate::wire::ReadError> {
+    crate::wire::canonicalize_struct_within(r, words, budget)?;
     Ok(hash_bytes(as_le_bytes(words)))
 }
 
@@ -1338,6 +1374,15 @@ pub struct RawRecords<'s> {
 }
 
 impl<'s> RawRecords<'s> {
+    /// What a walk of all these records may read and write
+    /// ([`canonicalize_struct_within`](crate::wire::canonicalize_struct_within)):
+    /// the traversal budget of every section they are read from, so records
+    /// sharing values cannot make the walk cost more than those sections'
+    /// size justifies.
+    pub(crate) fn walk_budget(&self) -> u64 {
+        self.ty.walk_budget()
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.ty.count as usize
