@@ -234,11 +234,21 @@ impl Store {
     /// copied, or no temporary file can be made; the message names the blob
     /// and the store.
     pub fn copy(&self, name: BlobName) -> Result<Arc<BlobCopy>, CliError> {
+        let cannot = |e: &dyn std::fmt::Display| {
+            CliError::new(format!(
+                "cannot read blob {name} of store {}: {e}",
+                self.describe()
+            ))
+        };
         let file = match &self.local_dir {
-            Some(dir) if self.stat(name)?.encoding == Encoding::Plain => {
+            Some(dir) => {
+                let stat = self.rt.block_on(self.store.stat(name));
+                if stat.map_err(|e| cannot(&e))?.encoding != Encoding::Plain {
+                    return self.fetch(name);
+                }
                 copy_local(&dir.join(name.to_string()))
             }
-            _ => return self.fetch(name),
+            None => return self.fetch(name),
         };
         let file = file.map_err(|e| {
             CliError::new(format!(

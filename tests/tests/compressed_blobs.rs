@@ -317,3 +317,47 @@ fn wrongly_labelled_files_in_a_directory_store_are_refused_by_name() {
         catalog(1).assert_held_by(&consumer.current().unwrap(), "kept version 1");
     });
 }
+
+#[test]
+fn the_cleaner_deletes_old_blobs_in_either_layout_and_keeps_the_rest_reachable() {
+    use hollow_runtime::store::retention::RetentionCleaner;
+    let rt = dataset::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let store: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
+    let p = Compression::None;
+    rt.block_on(async {
+        publish_versions(&store, &(announcer.clone() as Arc<dyn Announcer>), &[ZSTD, p, ZSTD, p, ZSTD]).await;
+        let cleaner = RetentionCleaner::new(store.clone(), announcer.clone(), 2);
+        let report = cleaner.clean().await.unwrap();
+        assert_eq!(report.floor, Some(4));
+        assert!(!report.deleted.is_empty());
+        // Nothing of a deleted blob is left, in either layout; what is
+        // kept is listed once.
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        for name in &report.deleted {
+            for e in Encoding::ALL {
+                let file = format!("{name}{}", e.suffix());
+                assert!(!files.contains(&file), "{file} left after the clean");
+            }
+        }
+        let mut listed = store.list().await.unwrap();
+        listed.sort();
+        assert_eq!(
+            listed,
+            vec![
+                BlobName::Snapshot(4),
+                BlobName::Snapshot(5),
+                BlobName::Delta { from: 4, to: 5 },
+                BlobName::ReverseDelta { from: 5, to: 4 },
+            ]
+        );
+        let consumer = dataset::consumer(store.clone(), announcer.clone(), cache.path());
+        assert_eq!(consumer.refresh().await.unwrap(), Some(5));
+        catalog(5).assert_held_by(&consumer.current().unwrap(), "after the clean");
+    });
+}
