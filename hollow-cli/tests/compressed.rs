@@ -39,7 +39,11 @@ fn produce(dir: &Path) -> Vec<(BlobName, u64)> {
 }
 
 fn hollow(args: &[&str]) -> String {
-    let out = Command::cargo_bin("hollow").unwrap().args(args).output().unwrap();
+    let out = Command::cargo_bin("hollow")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "hollow {args:?} failed: {}",
@@ -49,11 +53,11 @@ fn hollow(args: &[&str]) -> String {
 }
 
 /// The entry of blob `name` in `hollow versions --json` output.
-fn entry<'a>(j: &'a Value, name: BlobName) -> &'a Value {
+fn entry(j: &Value, name: BlobName) -> &Value {
     let versions = j["versions"].as_array().unwrap();
     let v = versions
         .iter()
-        .find(|v| v["version"] == json!(name.published_in_version()))
+        .find(|v| v["version"] == json!(published(name)))
         .unwrap();
     match name {
         BlobName::Snapshot(_) => &v["snapshot"],
@@ -62,14 +66,9 @@ fn entry<'a>(j: &'a Value, name: BlobName) -> &'a Value {
     }
 }
 
-trait Published {
-    fn published_in_version(&self) -> u64;
-}
-
-impl Published for BlobName {
-    fn published_in_version(&self) -> u64 {
-        self.from_version().max(self.to_version())
-    }
+/// The version whose publication wrote `name` (a delta's newer one).
+fn published(name: BlobName) -> u64 {
+    name.from_version().max(name.to_version())
 }
 
 #[test]
@@ -81,7 +80,7 @@ fn versions_shows_stored_and_plain_sizes_of_a_mixed_store() {
     let j: Value = serde_json::from_str(&hollow(&["versions", store, "--json"])).unwrap();
     for (name, plain) in &blobs {
         let e = entry(&j, *name);
-        let compressed = name.published_in_version() != 2;
+        let compressed = published(*name) != 2;
         let (encoding, file) = if compressed {
             ("zstd", format!("{name}.zst"))
         } else {
@@ -113,7 +112,10 @@ fn versions_shows_stored_and_plain_sizes_of_a_mixed_store() {
     assert!(r1.contains("(zstd, ") && r1.contains(" plain)"), "{r1}");
     assert!(!r2.contains("zstd"), "{r2}");
     assert!(r3.matches("(zstd, ").count() == 3, "{r3}");
-    assert!(text.contains("with the plain size of compressed blobs"), "{text}");
+    assert!(
+        text.contains("with the plain size of compressed blobs"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -126,7 +128,10 @@ fn commands_read_compressed_and_plain_blobs_alike() {
         assert_eq!(lines.lines().count(), 50, "version {v}: {lines}");
         let k: u64 = v.parse().unwrap();
         let title = dataset::movie(7, k).title;
-        assert!(lines.contains(&title), "version {v}: {title} not in the export");
+        assert!(
+            lines.contains(&title),
+            "version {v}: {title} not in the export"
+        );
     }
     let verify = hollow(&["verify", store]);
     assert!(!verify.is_empty());

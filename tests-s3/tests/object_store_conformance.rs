@@ -154,7 +154,12 @@ async fn in_memory_blob_store_conformance() {
     names.sort();
     assert_eq!(
         names,
-        vec!["claim-9", "reversedelta-2-1.zst", "snapshot-1.zst", "snapshot-9.zst"]
+        vec![
+            "claim-9",
+            "reversedelta-2-1.zst",
+            "snapshot-1.zst",
+            "snapshot-9.zst"
+        ]
     );
 }
 

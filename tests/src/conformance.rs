@@ -114,17 +114,30 @@ pub mod blob_store {
     }
 
     /// Asserts that `name` is stored as `c` says, `plain` bytes long.
-    async fn assert_stored(store: &dyn BlobStore, kind: &str, name: BlobName, c: Compression, plain: u64) {
+    async fn assert_stored(
+        store: &dyn BlobStore,
+        kind: &str,
+        name: BlobName,
+        c: Compression,
+        plain: u64,
+    ) {
         let stat = store
             .stat(name)
             .await
             .unwrap_or_else(|e| panic!("{kind}: stat {name}: {e}"));
         assert_eq!(stat.encoding, c.encoding(), "{kind}: {name}'s layout");
         assert_eq!(stat.stored.name, name, "{kind}: {name}'s stored name");
-        assert_eq!(stat.stored.encoding, c.encoding(), "{kind}: {name}'s marker");
+        assert_eq!(
+            stat.stored.encoding,
+            c.encoding(),
+            "{kind}: {name}'s marker"
+        );
         assert_eq!(stat.plain_bytes, Some(plain), "{kind}: {name}'s plain size");
         let size = store.size(name).await.unwrap();
-        assert_eq!(size, stat.stored_bytes, "{kind}: {name}: size is the stored size");
+        assert_eq!(
+            size, stat.stored_bytes,
+            "{kind}: {name}: size is the stored size"
+        );
         if c == Compression::None {
             assert_eq!(size, plain, "{kind}: a plain blob is stored as it is");
         } else {
@@ -259,7 +272,10 @@ pub mod blob_store {
         let scratch = tempfile::tempdir().unwrap();
         let dest = scratch.path().join("existing");
         std::fs::write(&dest, b"before").unwrap();
-        store.put_as(BlobName::Snapshot(1), b"other", c).await.unwrap();
+        store
+            .put_as(BlobName::Snapshot(1), b"other", c)
+            .await
+            .unwrap();
         let missing = BlobName::Snapshot(9);
         for (what, result) in [
             ("fetch", store.fetch(missing, &dest).await.map(|()| 0)),
@@ -288,7 +304,10 @@ pub mod blob_store {
         c: Compression,
     ) {
         let kind = &label(kind, c);
-        store.put_as(BlobName::Snapshot(2), b"kept", c).await.unwrap();
+        store
+            .put_as(BlobName::Snapshot(2), b"kept", c)
+            .await
+            .unwrap();
         store
             .delete(BlobName::Delta { from: 2, to: 3 })
             .await
@@ -427,16 +446,28 @@ pub mod blob_store {
         let big: Vec<u8> = (0..large).map(|i| (i % 241) as u8).collect();
         let blobs = [
             (BlobName::Snapshot(1), Compression::None, big.clone()),
-            (BlobName::Delta { from: 1, to: 2 }, zstd, b"delta one-two".to_vec()),
+            (
+                BlobName::Delta { from: 1, to: 2 },
+                zstd,
+                b"delta one-two".to_vec(),
+            ),
             (BlobName::Snapshot(2), zstd, big.clone()),
-            (BlobName::ReverseDelta { from: 2, to: 1 }, Compression::None, b"rev".to_vec()),
+            (
+                BlobName::ReverseDelta { from: 2, to: 1 },
+                Compression::None,
+                b"rev".to_vec(),
+            ),
         ];
         for (name, c, bytes) in &blobs {
             store.put_as(*name, bytes, *c).await.unwrap();
         }
         let mut names: Vec<BlobName> = blobs.iter().map(|b| b.0).collect();
         names.sort();
-        assert_eq!(sorted_list(store, kind).await, names, "{kind}: each blob once");
+        assert_eq!(
+            sorted_list(store, kind).await,
+            names,
+            "{kind}: each blob once"
+        );
         for (name, c, bytes) in &blobs {
             assert_stored(store, kind, *name, *c, bytes.len() as u64).await;
             assert!(
@@ -454,7 +485,11 @@ pub mod blob_store {
         );
         // Each blob switches layout: the old one is replaced, not kept.
         for (name, c, _) in &blobs {
-            let other = if *c == Compression::None { zstd } else { Compression::None };
+            let other = if *c == Compression::None {
+                zstd
+            } else {
+                Compression::None
+            };
             let new = format!("{name} in the other layout");
             store.put_as(*name, new.as_bytes(), other).await.unwrap();
             assert_stored(store, kind, *name, other, new.len() as u64).await;
@@ -464,14 +499,29 @@ pub mod blob_store {
                 "{kind}: {name} after switching layout"
             );
         }
-        assert_eq!(sorted_list(store, kind).await, names, "{kind}: still each blob once");
+        assert_eq!(
+            sorted_list(store, kind).await,
+            names,
+            "{kind}: still each blob once"
+        );
         for name in &names {
             store.delete(*name).await.unwrap();
             let e = store.stat(*name).await.unwrap_err();
-            assert_eq!(e.kind(), StoreErrorKind::NotFound, "{kind}: {name} deleted: {e}");
+            assert_eq!(
+                e.kind(),
+                StoreErrorKind::NotFound,
+                "{kind}: {name} deleted: {e}"
+            );
         }
-        assert!(sorted_list(store, kind).await.is_empty(), "{kind}: all deleted");
-        assert_eq!(dir_entries(scratch.path()), vec!["copy"], "{kind}: nothing left beside");
+        assert!(
+            sorted_list(store, kind).await.is_empty(),
+            "{kind}: all deleted"
+        );
+        assert_eq!(
+            dir_entries(scratch.path()),
+            vec!["copy"],
+            "{kind}: nothing left beside"
+        );
     }
 }
 

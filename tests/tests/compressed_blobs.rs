@@ -140,7 +140,13 @@ fn compressed_plain_and_mixed_stores_give_the_same_records_every_way() {
             let mut listed = store.list().await.unwrap();
             listed.sort();
             assert_eq!(listed.len(), 5 + 4 + 4, "{what}: {listed:?}");
-            follow_every_way(&store, &(announcer as Arc<dyn AnnouncementWatcher>), 5, what).await;
+            follow_every_way(
+                &store,
+                &(announcer as Arc<dyn AnnouncementWatcher>),
+                5,
+                what,
+            )
+            .await;
         });
     }
 }
@@ -208,7 +214,12 @@ async fn two_versions(cache: &Path) -> (MemoryBlobStore, Arc<InProcessAnnouncer>
     let store = MemoryBlobStore::new();
     let announcer = Arc::new(InProcessAnnouncer::new());
     let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
-    publish_versions(&shared, &(announcer.clone() as Arc<dyn Announcer>), &[ZSTD; 2]).await;
+    publish_versions(
+        &shared,
+        &(announcer.clone() as Arc<dyn Announcer>),
+        &[ZSTD; 2],
+    )
+    .await;
     let consumer = dataset::consumer(shared, announcer.clone(), cache);
     assert_eq!(consumer.refresh_to(1).await.unwrap(), 1);
     (store, announcer, consumer)
@@ -240,7 +251,10 @@ fn damaged_compressed_blobs_are_refused_by_name_and_nothing_is_served_from_them(
             damage.apply(&store, s2);
             let e = c.refresh_to(2).await.unwrap_err();
             let text = chain(&e);
-            assert!(text.contains("snapshot-2") || text.contains("delta-1-2"), "{damage:?}: {text}");
+            assert!(
+                text.contains("snapshot-2") || text.contains("delta-1-2"),
+                "{damage:?}: {text}"
+            );
             assert!(text.contains(damage.says()), "{damage:?}: {text}");
             assert_eq!(c.version(), Some(1), "{damage:?}");
             catalog(1).assert_held_by(&c.current().unwrap(), "kept version 1");
@@ -256,7 +270,10 @@ fn damaged_compressed_blobs_are_refused_by_name_and_nothing_is_served_from_them(
             match shared.fetch(s2, &out).await {
                 Err(e) => {
                     let text = e.to_string();
-                    assert!(text.contains("blob snapshot-2 in memory"), "{damage:?}: {text}");
+                    assert!(
+                        text.contains("blob snapshot-2 in memory"),
+                        "{damage:?}: {text}"
+                    );
                     assert!(text.contains("snapshot-2.zst"), "{damage:?}: {text}");
                     assert!(text.contains(damage.says()), "{damage:?}: {text}");
                     assert!(!out.exists(), "{damage:?}: a damaged blob fetched");
@@ -272,7 +289,11 @@ fn damaged_compressed_blobs_are_refused_by_name_and_nothing_is_served_from_them(
             let mut p = Producer::builder(shared, announcer.clone()).build();
             let e = p.restore_latest().await.unwrap_err();
             let text = chain(&e);
-            assert_eq!(e.kind(), hollow_runtime::ErrorKind::Planning, "{damage:?}: {text}");
+            assert_eq!(
+                e.kind(),
+                hollow_runtime::ErrorKind::Planning,
+                "{damage:?}: {text}"
+            );
             assert!(text.contains("version 2"), "{damage:?}: {text}");
             assert_eq!(announcer.announced().await.unwrap(), Some(2), "{damage:?}");
         });
@@ -287,7 +308,12 @@ fn wrongly_labelled_files_in_a_directory_store_are_refused_by_name() {
     let store: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(dir.path()).unwrap());
     let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
     rt.block_on(async {
-        publish_versions(&store, &(announcer.clone() as Arc<dyn Announcer>), &[ZSTD; 2]).await;
+        publish_versions(
+            &store,
+            &(announcer.clone() as Arc<dyn Announcer>),
+            &[ZSTD; 2],
+        )
+        .await;
         let consumer = dataset::consumer(store.clone(), announcer.clone(), cache.path());
         assert_eq!(consumer.refresh_to(1).await.unwrap(), 1);
         // The delta's zstd bytes renamed to the plain name; the plain
@@ -312,7 +338,10 @@ fn wrongly_labelled_files_in_a_directory_store_are_refused_by_name() {
         );
         let e = consumer.refresh_to(2).await.unwrap_err();
         let text = chain(&e);
-        assert!(text.contains("delta-1-2") || text.contains("snapshot-2"), "{text}");
+        assert!(
+            text.contains("delta-1-2") || text.contains("snapshot-2"),
+            "{text}"
+        );
         assert_eq!(consumer.version(), Some(1));
         catalog(1).assert_held_by(&consumer.current().unwrap(), "kept version 1");
     });
@@ -328,7 +357,12 @@ fn the_cleaner_deletes_old_blobs_in_either_layout_and_keeps_the_rest_reachable()
     let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
     let p = Compression::None;
     rt.block_on(async {
-        publish_versions(&store, &(announcer.clone() as Arc<dyn Announcer>), &[ZSTD, p, ZSTD, p, ZSTD]).await;
+        publish_versions(
+            &store,
+            &(announcer.clone() as Arc<dyn Announcer>),
+            &[ZSTD, p, ZSTD, p, ZSTD],
+        )
+        .await;
         let cleaner = RetentionCleaner::new(store.clone(), announcer.clone(), 2);
         let report = cleaner.clean().await.unwrap();
         assert_eq!(report.floor, Some(4));

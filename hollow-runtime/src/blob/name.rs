@@ -127,7 +127,6 @@ impl FromStr for BlobName {
     }
 }
 
-
 /// How a store holds a blob, marked by its stored name: plain
 /// (`snapshot-7`, the blob as written) or compressed (`snapshot-7.zst`,
 /// one zstd frame). Readers tell the layouts apart by this marker only,
@@ -288,7 +287,12 @@ mod tests {
         );
         // A stored name is not a blob name, and other suffixes are neither.
         assert!("snapshot-7.zst".parse::<BlobName>().is_err());
-        for bad in ["snapshot-7.zst.zst", "snapshot-7.gz", ".zst", "snapshot-.zst"] {
+        for bad in [
+            "snapshot-7.zst.zst",
+            "snapshot-7.gz",
+            ".zst",
+            "snapshot-.zst",
+        ] {
             let e = bad.parse::<StoredName>().unwrap_err();
             assert_eq!(e.name(), bad);
         }

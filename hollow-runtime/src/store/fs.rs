@@ -298,7 +298,11 @@ impl FsBlobStore {
 
     /// Removes blob `name`'s files in the layouts other than `keep`
     /// (every layout when `None`), ignoring those that do not exist.
-    async fn remove_layouts(&self, name: BlobName, keep: Option<Encoding>) -> Result<(), StoreError> {
+    async fn remove_layouts(
+        &self,
+        name: BlobName,
+        keep: Option<Encoding>,
+    ) -> Result<(), StoreError> {
         for encoding in Encoding::ALL {
             if Some(encoding) == keep {
                 continue;

@@ -279,7 +279,10 @@ impl BlobStore for MemoryBlobStore {
 
     async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
         let inner = self.lock();
-        let held = inner.blobs.get(&name).ok_or_else(|| Self::not_found(name))?;
+        let held = inner
+            .blobs
+            .get(&name)
+            .ok_or_else(|| Self::not_found(name))?;
         let len = held.bytes.len() as u64;
         Ok(match held.compression.encoding() {
             Encoding::Zstd => {

@@ -277,10 +277,7 @@ impl ObjectBlobStore {
         let mut first = Vec::new();
         let mut done = false;
         while first.len() <= self.multipart_threshold {
-            match pieces
-                .next()
-                .map_err(|e| self.compress_error(stored, &e))?
-            {
+            match pieces.next().map_err(|e| self.compress_error(stored, &e))? {
                 Some(piece) => first.extend_from_slice(piece),
                 None => {
                     done = true;
@@ -378,10 +375,8 @@ impl ObjectBlobStore {
             .map_err(|e| local("creating", e))?;
         // Written in large pieces (see `CACHE_WRITE_CHUNK`).
         let chunk_size = crate::store::CACHE_WRITE_CHUNK;
-        let mut out = tokio::io::BufWriter::with_capacity(
-            (expected as usize).clamp(1, chunk_size),
-            file,
-        );
+        let mut out =
+            tokio::io::BufWriter::with_capacity((expected as usize).clamp(1, chunk_size), file);
         let mut decoder = match stored.encoding {
             Encoding::Zstd => Some(
                 FrameDecoder::new(chunk_size)
@@ -482,7 +477,11 @@ struct Pieces<'a> {
 }
 
 impl<'a> Pieces<'a> {
-    fn new(data: &'a [u8], compression: Compression, part: usize) -> Result<Self, codec::CodecError> {
+    fn new(
+        data: &'a [u8],
+        compression: Compression,
+        part: usize,
+    ) -> Result<Self, codec::CodecError> {
         let encoder = match compression {
             Compression::Zstd { level } => Some(FrameEncoder::new(level, data.len() as u64)?),
             _ => None,
