@@ -39,8 +39,9 @@ fn movies_example() {
         "{stdout}"
     );
     let store = dir.path().join("data").join("store");
-    assert!(store.join("delta-3-4").exists());
-    assert!(store.join("snapshot-4").exists());
+    // Stored compressed (the producer's default).
+    assert!(store.join("delta-3-4.zst").exists());
+    assert!(store.join("snapshot-4.zst").exists());
     assert!(!dir.path().join("data").join("v2").exists());
 }
 

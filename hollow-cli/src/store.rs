@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hollow_runtime::store::url::{self, StoreOptions};
-use hollow_runtime::store::{AnnouncementWatcher, BlobName, BlobStore, FileAnnouncer};
+use hollow_runtime::store::{
+    AnnouncementWatcher, BlobName, BlobStat, BlobStore, Encoding, FileAnnouncer,
+};
 use hollow_runtime::FsBlobStore;
 use memmap2::Mmap;
 
@@ -186,12 +188,21 @@ impl Store {
         }
     }
 
-    /// Size of blob `name` in bytes.
+    /// Size of blob `name` in bytes as stored (compressed, if it is).
     ///
     /// # Errors
     /// The store cannot tell.
     pub fn size(&self, name: BlobName) -> Result<u64, CliError> {
-        Ok(self.rt.block_on(self.store.size(name))?)
+        Ok(self.stat(name)?.stored_bytes)
+    }
+
+    /// How blob `name` is stored: its layout, its size as stored and its
+    /// plain size.
+    ///
+    /// # Errors
+    /// The store cannot tell.
+    pub fn stat(&self, name: BlobName) -> Result<BlobStat, CliError> {
+        Ok(self.rt.block_on(self.store.stat(name))?)
     }
 
     /// Blob `name`, mapped into memory from this process's own copy of it
@@ -214,15 +225,29 @@ impl Store {
     /// ends; a remote blob is fetched into a temporary directory, then
     /// opened and unlinked there. Copies of a remote store's blobs are kept for the
     /// life of the [`Store`] (fetching is slow); a local blob is copied on
-    /// each call and its copy freed with the last reference.
+    /// each call and its copy freed with the last reference. A compressed
+    /// blob (local or not) is fetched through the store, which
+    /// decompresses it, like a remote one.
     ///
     /// # Errors
     /// The blob is missing or cannot be read, it changed while it was
     /// copied, or no temporary file can be made; the message names the blob
     /// and the store.
     pub fn copy(&self, name: BlobName) -> Result<Arc<BlobCopy>, CliError> {
+        let cannot = |e: &dyn std::fmt::Display| {
+            CliError::new(format!(
+                "cannot read blob {name} of store {}: {e}",
+                self.describe()
+            ))
+        };
         let file = match &self.local_dir {
-            Some(dir) => copy_local(&dir.join(name.to_string())),
+            Some(dir) => {
+                let stat = self.rt.block_on(self.store.stat(name));
+                if stat.map_err(|e| cannot(&e))?.encoding != Encoding::Plain {
+                    return self.fetch(name);
+                }
+                copy_local(&dir.join(name.to_string()))
+            }
             None => return self.fetch(name),
         };
         let file = file.map_err(|e| {
@@ -253,8 +278,9 @@ impl Store {
         })
     }
 
-    /// Fetches blob `name` of a remote store into the temporary directory
-    /// (once per [`Store`]), opens it and unlinks it.
+    /// Fetches blob `name` of a remote store (or a compressed one of a
+    /// local store) into the temporary directory (once per [`Store`]),
+    /// plain, opens it and unlinks it.
     fn fetch(&self, name: BlobName) -> Result<Arc<BlobCopy>, CliError> {
         let mut fetched = self
             .fetched

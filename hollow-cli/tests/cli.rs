@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use hollow_runtime::store::{BlobName, FileAnnouncer};
+use hollow_runtime::store::{BlobName, Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Hollow, Producer};
 use hollow_tests::json::ToJson;
 use hollow_tests::{dataset, Actor, Movie, Stock};
@@ -95,7 +95,10 @@ fn produce(dir: &Path) -> Vec<State> {
     let rt = dataset::runtime();
     let store = Arc::new(FsBlobStore::new(dir).unwrap());
     let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
-    let mut producer = Producer::builder(store, announcer).build();
+    // Plain blobs: these tests damage the store's blob files in place.
+    let mut producer = Producer::builder(store, announcer)
+        .compression(Compression::None)
+        .build();
     let mut s = State::default();
     for id in 0..40 {
         s.movies.insert(id, dataset::movie(id, 1));
@@ -949,7 +952,10 @@ fn hollow_export_survives_its_snapshot_truncated_mid_read() {
     let rt = dataset::runtime();
     let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
     let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
-    let mut producer = Producer::builder(store, announcer).build();
+    // Plain blobs: these tests damage the store's blob files in place.
+    let mut producer = Producer::builder(store, announcer)
+        .compression(Compression::None)
+        .build();
     let version = rt
         .block_on(
             producer.run_cycle(|w| (0..MOVIES).try_for_each(|id| w.add(&dataset::movie(id, 1)))),
@@ -1087,6 +1093,7 @@ fn produce_sets(dir: &Path) -> (String, u64, u64) {
     let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
     let versions = dataset::runtime().block_on(async {
         let mut p = Producer::builder(store, announcer)
+            .compression(Compression::None)
             .record_type::<Tagged>()
             .build();
         let mut versions = Vec::new();

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hollow_runtime::producer::check_continuation;
-use hollow_runtime::store::FileAnnouncer;
+use hollow_runtime::store::{Compression, FileAnnouncer};
 use hollow_runtime::{ErrorKind, FsBlobStore, Indexed, Producer};
 use hollow_schema::evolution::{self, ChangeKind};
 use hollow_schema::{Collection, Enumerant, Field, FieldKind, Schema, TypeDef, Union};
@@ -430,6 +430,8 @@ fn publish_as<T: Indexed>(dir: &Path, e: &Schema, with_id: impl Fn(u64) -> T) {
         Arc::new(FsBlobStore::new(first.path()).unwrap()),
         Arc::new(FileAnnouncer::new(first.path()).unwrap()),
     )
+    // Plain, to read the snapshot file below as written.
+    .compression(Compression::None)
     .record_type::<T>()
     .build();
     rt.block_on(p.run_cycle(|w| (1..=3).try_for_each(|id| w.add(&with_id(id)))))

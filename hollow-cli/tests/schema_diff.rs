@@ -15,7 +15,7 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use hollow_cli::cmd::schema_diff::{compare, Options, Side};
 use hollow_runtime::schema::evolution;
-use hollow_runtime::store::FileAnnouncer;
+use hollow_runtime::store::{Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Hollow, Producer};
 use hollow_tests::dataset;
 use serde_json::{json, Value};
@@ -69,6 +69,8 @@ fn producer(dir: &Path, first: u64) -> Producer {
     let store = Arc::new(FsBlobStore::new(dir).unwrap());
     let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
     Producer::builder(store, announcer)
+        // Plain: a test copies a snapshot file from one store to another.
+        .compression(Compression::None)
         .version_minter(move |prev| prev.map_or(first, |p| p + 1))
         .build()
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hollow_runtime::store::object::{ObjectAnnouncer, ObjectBlobStore};
 use hollow_runtime::store::url::{open, Opened};
-use hollow_runtime::store::{BlobName, BlobStore, StoreErrorKind};
+use hollow_runtime::store::{BlobName, BlobStore, Compression, StoreErrorKind};
 use hollow_tests::conformance::{announcer, blob_store, watcher, Handles, Open};
 use hollow_tests_s3 as s3;
 use object_store::path::Path as ObjectPath;
@@ -125,7 +125,7 @@ async fn in_memory_blob_store_conformance() {
     let objects = Arc::new(object_store::memory::InMemory::new());
     let store = in_memory_store(objects.clone());
     assert_eq!(store.describe(), "memory://a/b");
-    blob_store::round_trip(IN_MEMORY, &store, 3_000_000).await;
+    blob_store::round_trip(IN_MEMORY, &store, 3_000_000, Compression::None).await;
     let mut names: Vec<String> = objects
         .list_with_delimiter(Some(&ObjectPath::from("a/b")))
         .await
@@ -138,6 +138,28 @@ async fn in_memory_blob_store_conformance() {
     assert_eq!(
         names,
         vec!["claim-9", "reversedelta-2-1", "snapshot-1", "snapshot-9"]
+    );
+    // The same compressed: the marker on each name.
+    let objects = Arc::new(object_store::memory::InMemory::new());
+    let store = in_memory_store(objects.clone());
+    blob_store::round_trip(IN_MEMORY, &store, 3_000_000, Compression::default()).await;
+    let mut names: Vec<String> = objects
+        .list_with_delimiter(Some(&ObjectPath::from("a/b")))
+        .await
+        .unwrap()
+        .objects
+        .iter()
+        .map(|m| m.location.filename().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "claim-9",
+            "reversedelta-2-1.zst",
+            "snapshot-1.zst",
+            "snapshot-9.zst"
+        ]
     );
 }
 

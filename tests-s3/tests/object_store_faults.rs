@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hollow_runtime::store::url::{open, Opened};
-use hollow_runtime::store::{BlobName, BlobStore, StoreError};
+use hollow_runtime::store::{BlobName, BlobStat, BlobStore, Compression, StoreError};
 use hollow_runtime::{Consumer, ErrorKind, Producer};
 use hollow_tests::{dataset, Movie};
 use hollow_tests_s3 as s3;
@@ -74,8 +74,13 @@ struct StopAfterPuts {
 
 #[async_trait]
 impl BlobStore for StopAfterPuts {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        self.inner.put(name, data).await?;
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.inner.put_as(name, data, compression).await?;
         if self.left.load(Ordering::SeqCst) != usize::MAX
             && self.left.fetch_sub(1, Ordering::SeqCst) == 1
         {
@@ -92,8 +97,8 @@ impl BlobStore for StopAfterPuts {
     async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
         self.inner.delete(name).await
     }
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        self.inner.size(name).await
+    async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        self.inner.stat(name).await
     }
     fn describe(&self) -> String {
         self.inner.describe()

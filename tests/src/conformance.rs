@@ -3,6 +3,10 @@
 //! [`watcher`] for `AnnouncementWatcher`), each a set of async functions
 //! asserting the trait's documented contract on instances a factory gives.
 //!
+//! The blob store suite runs every function once for each layout a store
+//! holds blobs in ([`blob_store::LAYOUTS`]: plain and zstd-compressed), and
+//! once with the two mixed in one store.
+//!
 //! The same suites run against every implementation: the memory and
 //! local-directory stores (`tests/store_conformance.rs`) and the object
 //! store, in memory and on an S3-compatible server (`tests-s3`). Every
@@ -21,7 +25,9 @@
 //! use hollow_tests::conformance::{blob_store, watcher, Handles, Open};
 //!
 //! let fresh_store = || Arc::new(MemoryBlobStore::new()) as Arc<dyn BlobStore>;
-//! blob_store::missing_blob_is_not_found("memory", &fresh_store()).await;
+//! for layout in blob_store::LAYOUTS {
+//!     blob_store::missing_blob_is_not_found("memory", &fresh_store(), layout).await;
+//! }
 //!
 //! let fresh_location = || {
 //!     let shared = InProcessAnnouncer::new();
@@ -40,7 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hollow_runtime::store::{
-    AnnouncementWatcher, Announcer, BlobName, BlobStore, StoreError, StoreErrorKind,
+    AnnouncementWatcher, Announcer, BlobName, BlobStore, Compression, StoreError, StoreErrorKind,
 };
 
 /// How long a watcher may take to notice an announcement before the suite
@@ -93,6 +99,52 @@ fn expect_err<T: std::fmt::Debug>(
 pub mod blob_store {
     use super::*;
 
+    /// The layouts every function of the suite runs with: plain, and zstd
+    /// at the default level.
+    pub const LAYOUTS: [Compression; 2] = [
+        Compression::None,
+        Compression::Zstd {
+            level: Compression::DEFAULT_ZSTD_LEVEL,
+        },
+    ];
+
+    /// `kind` with the layout, for messages: `memory (zstd)`.
+    fn label(kind: &str, c: Compression) -> String {
+        format!("{kind} ({})", c.encoding())
+    }
+
+    /// Asserts that `name` is stored as `c` says, `plain` bytes long.
+    async fn assert_stored(
+        store: &dyn BlobStore,
+        kind: &str,
+        name: BlobName,
+        c: Compression,
+        plain: u64,
+    ) {
+        let stat = store
+            .stat(name)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: stat {name}: {e}"));
+        assert_eq!(stat.encoding, c.encoding(), "{kind}: {name}'s layout");
+        assert_eq!(stat.stored.name, name, "{kind}: {name}'s stored name");
+        assert_eq!(
+            stat.stored.encoding,
+            c.encoding(),
+            "{kind}: {name}'s marker"
+        );
+        assert_eq!(stat.plain_bytes, Some(plain), "{kind}: {name}'s plain size");
+        let size = store.size(name).await.unwrap();
+        assert_eq!(
+            size, stat.stored_bytes,
+            "{kind}: {name}: size is the stored size"
+        );
+        if c == Compression::None {
+            assert_eq!(size, plain, "{kind}: a plain blob is stored as it is");
+        } else {
+            assert!(size > 0, "{kind}: a compressed blob is never empty");
+        }
+    }
+
     async fn sorted_list(store: &dyn BlobStore, kind: &str) -> Vec<BlobName> {
         let mut listed = store
             .list()
@@ -110,21 +162,27 @@ pub mod blob_store {
         std::fs::read(dest).unwrap()
     }
 
-    /// Runs every function of the suite, each on a fresh store from
-    /// `fresh`. `large` is the size of the large blob of [`round_trip`].
+    /// Runs every function of the suite for each of [`LAYOUTS`], each on a
+    /// fresh store from `fresh`, then [`mixed_layouts`]. `large` is the
+    /// size of the large blob of [`round_trip`].
     pub async fn run(kind: &str, fresh: &dyn Fn() -> Arc<dyn BlobStore>, large: usize) {
-        round_trip(kind, &*fresh(), large).await;
-        missing_blob_is_not_found(kind, &fresh()).await;
-        delete_of_a_missing_blob_is_no_error(kind, &fresh()).await;
-        every_kind_of_name_round_trips(kind, &fresh()).await;
-        fetch_into_a_missing_directory_is_io(kind, &fresh()).await;
-        no_partial_blob_is_visible_during_put(kind, &fresh(), large, 3).await;
+        for c in LAYOUTS {
+            round_trip(kind, &*fresh(), large, c).await;
+            missing_blob_is_not_found(kind, &fresh(), c).await;
+            delete_of_a_missing_blob_is_no_error(kind, &fresh(), c).await;
+            every_kind_of_name_round_trips(kind, &fresh(), c).await;
+            fetch_into_a_missing_directory_is_io(kind, &fresh(), c).await;
+            no_partial_blob_is_visible_during_put(kind, &fresh(), large, 3, c).await;
+        }
+        mixed_layouts(kind, &*fresh(), large).await;
     }
 
-    /// Put, list, size, fetch, replace and delete on an empty store, then a
-    /// blob of `large` bytes. Leaves `snapshot-1` (13 bytes),
-    /// `reversedelta-2-1` (empty) and `snapshot-9` (`large` bytes).
-    pub async fn round_trip(kind: &str, store: &dyn BlobStore, large: usize) {
+    /// Put (as `c` says), list, stat, size, fetch, replace and delete on an
+    /// empty store, then a blob of `large` bytes. Leaves `snapshot-1` (13
+    /// bytes), `reversedelta-2-1` (empty) and `snapshot-9` (`large`
+    /// bytes), all stored as `c` says.
+    pub async fn round_trip(kind: &str, store: &dyn BlobStore, large: usize, c: Compression) {
+        let kind = &label(kind, c);
         let scratch = tempfile::tempdir().unwrap();
         let s1 = BlobName::Snapshot(1);
         let d12 = BlobName::Delta { from: 1, to: 2 };
@@ -140,13 +198,13 @@ pub mod blob_store {
             (r21, &b""[..]),
         ] {
             store
-                .put(name, bytes)
+                .put_as(name, bytes, c)
                 .await
                 .unwrap_or_else(|e| panic!("{kind}: put {name}: {e}"));
         }
         assert_eq!(sorted_list(store, kind).await, vec![s1, d12, r21], "{kind}");
-        assert_eq!(store.size(s1).await.unwrap(), 12, "{kind}: size");
-        assert_eq!(store.size(r21).await.unwrap(), 0, "{kind}: empty blob");
+        assert_stored(store, kind, s1, c, 12).await;
+        assert_stored(store, kind, r21, c, 0).await;
 
         let dest = scratch.path().join("local-copy");
         assert_eq!(
@@ -164,17 +222,13 @@ pub mod blob_store {
         );
 
         // Put replaces.
-        store.put(s1, b"snapshot ONE!").await.unwrap();
+        store.put_as(s1, b"snapshot ONE!", c).await.unwrap();
         assert_eq!(
             fetched(store, kind, s1, &dest).await,
             b"snapshot ONE!",
             "{kind}"
         );
-        assert_eq!(
-            store.size(s1).await.unwrap(),
-            13,
-            "{kind}: size after replace"
-        );
+        assert_stored(store, kind, s1, c, 13).await;
 
         store.delete(d12).await.unwrap();
         store
@@ -197,8 +251,8 @@ pub mod blob_store {
         // A large blob streams through.
         let big: Vec<u8> = (0..large).map(|i| (i % 251) as u8).collect();
         let s9 = BlobName::Snapshot(9);
-        store.put(s9, &big).await.unwrap();
-        assert_eq!(store.size(s9).await.unwrap(), big.len() as u64, "{kind}");
+        store.put_as(s9, &big, c).await.unwrap();
+        assert_stored(store, kind, s9, c, big.len() as u64).await;
         assert!(
             fetched(store, kind, s9, &dest).await == big,
             "{kind}: the large blob came back different"
@@ -210,18 +264,23 @@ pub mod blob_store {
         );
     }
 
-    /// `fetch` and `size` of a missing blob: [`StoreErrorKind::NotFound`]
-    /// naming the blob and the store; the destination untouched, nothing
-    /// left beside it.
-    pub async fn missing_blob_is_not_found(kind: &str, store: &Arc<dyn BlobStore>) {
+    /// `fetch`, `size` and `stat` of a missing blob:
+    /// [`StoreErrorKind::NotFound`] naming the blob and the store; the
+    /// destination untouched, nothing left beside it.
+    pub async fn missing_blob_is_not_found(kind: &str, store: &Arc<dyn BlobStore>, c: Compression) {
+        let kind = &label(kind, c);
         let scratch = tempfile::tempdir().unwrap();
         let dest = scratch.path().join("existing");
         std::fs::write(&dest, b"before").unwrap();
-        store.put(BlobName::Snapshot(1), b"other").await.unwrap();
+        store
+            .put_as(BlobName::Snapshot(1), b"other", c)
+            .await
+            .unwrap();
         let missing = BlobName::Snapshot(9);
         for (what, result) in [
             ("fetch", store.fetch(missing, &dest).await.map(|()| 0)),
             ("size", store.size(missing).await),
+            ("stat", store.stat(missing).await.map(|s| s.stored_bytes)),
         ] {
             let msg = expect_err(kind, what, result, StoreErrorKind::NotFound);
             assert!(
@@ -239,8 +298,16 @@ pub mod blob_store {
     }
 
     /// Deleting a blob that never existed succeeds and changes nothing.
-    pub async fn delete_of_a_missing_blob_is_no_error(kind: &str, store: &Arc<dyn BlobStore>) {
-        store.put(BlobName::Snapshot(2), b"kept").await.unwrap();
+    pub async fn delete_of_a_missing_blob_is_no_error(
+        kind: &str,
+        store: &Arc<dyn BlobStore>,
+        c: Compression,
+    ) {
+        let kind = &label(kind, c);
+        store
+            .put_as(BlobName::Snapshot(2), b"kept", c)
+            .await
+            .unwrap();
         store
             .delete(BlobName::Delta { from: 2, to: 3 })
             .await
@@ -254,7 +321,12 @@ pub mod blob_store {
 
     /// Snapshots, deltas and reverse deltas, with versions of many digits,
     /// are listed under the names they were put as.
-    pub async fn every_kind_of_name_round_trips(kind: &str, store: &Arc<dyn BlobStore>) {
+    pub async fn every_kind_of_name_round_trips(
+        kind: &str,
+        store: &Arc<dyn BlobStore>,
+        c: Compression,
+    ) {
+        let kind = &label(kind, c);
         let big = 1u64 << 40;
         let names = [
             BlobName::Snapshot(big),
@@ -269,7 +341,7 @@ pub mod blob_store {
             BlobName::Snapshot(big + 1),
         ];
         for (i, name) in names.iter().enumerate() {
-            store.put(*name, &[i as u8; 3]).await.unwrap();
+            store.put_as(*name, &[i as u8; 3], c).await.unwrap();
         }
         let mut expected = names.to_vec();
         expected.sort();
@@ -287,9 +359,14 @@ pub mod blob_store {
 
     /// Fetching into a directory that does not exist is an I/O error naming
     /// the blob, not [`StoreErrorKind::NotFound`] (the blob exists).
-    pub async fn fetch_into_a_missing_directory_is_io(kind: &str, store: &Arc<dyn BlobStore>) {
+    pub async fn fetch_into_a_missing_directory_is_io(
+        kind: &str,
+        store: &Arc<dyn BlobStore>,
+        c: Compression,
+    ) {
+        let kind = &label(kind, c);
         let scratch = tempfile::tempdir().unwrap();
-        store.put(BlobName::Snapshot(1), b"x").await.unwrap();
+        store.put_as(BlobName::Snapshot(1), b"x", c).await.unwrap();
         let msg = expect_err(
             kind,
             "fetch into a missing directory",
@@ -312,20 +389,26 @@ pub mod blob_store {
         store: &Arc<dyn BlobStore>,
         len: usize,
         versions: u64,
+        c: Compression,
     ) {
+        let kind = &label(kind, c);
         let scratch = tempfile::tempdir().unwrap();
         let big: Arc<Vec<u8>> = Arc::new((0..len).map(|i| (i % 253) as u8).collect());
         for v in 0..versions {
             let name = BlobName::Snapshot(v);
             let writer = {
                 let (store, big) = (store.clone(), big.clone());
-                tokio::spawn(async move { store.put(name, &big).await })
+                tokio::spawn(async move { store.put_as(name, &big, c).await })
             };
             let dest = scratch.path().join(format!("fetched-{v}"));
             let mut seen_complete = false;
             while !seen_complete {
-                match store.size(name).await {
-                    Ok(n) => assert_eq!(n, len as u64, "{kind}: a partial blob's size"),
+                match store.stat(name).await {
+                    Ok(s) => assert_eq!(
+                        s.plain_bytes,
+                        Some(len as u64),
+                        "{kind}: a partial blob's size"
+                    ),
                     Err(e) => assert_eq!(e.kind(), StoreErrorKind::NotFound, "{kind}: {e}"),
                 }
                 match store.fetch(name, &dest).await {
@@ -347,6 +430,98 @@ pub mod blob_store {
                 .unwrap()
                 .unwrap_or_else(|e| panic!("{kind}: put {name}: {e}"));
         }
+    }
+
+    /// A store holding blobs in both layouts at once (as a store does
+    /// when its producer's compression setting changes): each blob is
+    /// listed once, fetched plain, stat'd in its own layout; a put in the
+    /// other layout replaces it (the old layout is gone: listed once,
+    /// fetched new); delete removes it whatever the layout. `large` is the
+    /// size of one blob put in pieces.
+    pub async fn mixed_layouts(kind: &str, store: &dyn BlobStore, large: usize) {
+        let kind = &format!("{kind} (mixed layouts)");
+        let scratch = tempfile::tempdir().unwrap();
+        let dest = scratch.path().join("copy");
+        let zstd = LAYOUTS[1];
+        let big: Vec<u8> = (0..large).map(|i| (i % 241) as u8).collect();
+        let blobs = [
+            (BlobName::Snapshot(1), Compression::None, big.clone()),
+            (
+                BlobName::Delta { from: 1, to: 2 },
+                zstd,
+                b"delta one-two".to_vec(),
+            ),
+            (BlobName::Snapshot(2), zstd, big.clone()),
+            (
+                BlobName::ReverseDelta { from: 2, to: 1 },
+                Compression::None,
+                b"rev".to_vec(),
+            ),
+        ];
+        for (name, c, bytes) in &blobs {
+            store.put_as(*name, bytes, *c).await.unwrap();
+        }
+        let mut names: Vec<BlobName> = blobs.iter().map(|b| b.0).collect();
+        names.sort();
+        assert_eq!(
+            sorted_list(store, kind).await,
+            names,
+            "{kind}: each blob once"
+        );
+        for (name, c, bytes) in &blobs {
+            assert_stored(store, kind, *name, *c, bytes.len() as u64).await;
+            assert!(
+                fetched(store, kind, *name, &dest).await == *bytes,
+                "{kind}: {name} fetched different"
+            );
+        }
+        // The large blob compresses (it repeats), and the store says so.
+        let s2 = store.stat(BlobName::Snapshot(2)).await.unwrap();
+        assert!(
+            s2.stored_bytes < big.len() as u64 / 4,
+            "{kind}: {} stored bytes for {} plain",
+            s2.stored_bytes,
+            big.len()
+        );
+        // Each blob switches layout: the old one is replaced, not kept.
+        for (name, c, _) in &blobs {
+            let other = if *c == Compression::None {
+                zstd
+            } else {
+                Compression::None
+            };
+            let new = format!("{name} in the other layout");
+            store.put_as(*name, new.as_bytes(), other).await.unwrap();
+            assert_stored(store, kind, *name, other, new.len() as u64).await;
+            assert_eq!(
+                fetched(store, kind, *name, &dest).await,
+                new.as_bytes(),
+                "{kind}: {name} after switching layout"
+            );
+        }
+        assert_eq!(
+            sorted_list(store, kind).await,
+            names,
+            "{kind}: still each blob once"
+        );
+        for name in &names {
+            store.delete(*name).await.unwrap();
+            let e = store.stat(*name).await.unwrap_err();
+            assert_eq!(
+                e.kind(),
+                StoreErrorKind::NotFound,
+                "{kind}: {name} deleted: {e}"
+            );
+        }
+        assert!(
+            sorted_list(store, kind).await.is_empty(),
+            "{kind}: all deleted"
+        );
+        assert_eq!(
+            dir_entries(scratch.path()),
+            vec!["copy"],
+            "{kind}: nothing left beside"
+        );
     }
 }
 

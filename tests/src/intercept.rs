@@ -5,7 +5,9 @@
 use std::fmt;
 use std::path::Path;
 
-use hollow_runtime::store::{BlobName, BlobStore, MemoryBlobStore, StoreError};
+use hollow_runtime::store::{
+    BlobName, BlobStat, BlobStore, Compression, MemoryBlobStore, StoreError,
+};
 
 /// What a test store does before each call; every hook defaults to letting
 /// the call through.
@@ -16,7 +18,7 @@ pub trait Intercept: fmt::Debug + Send + Sync {
     /// The store's description in error messages.
     fn describe(&self) -> String;
 
-    /// Before `put(name, …)`.
+    /// Before `put(name, …)` and `put_as(name, …)`.
     ///
     /// # Errors
     /// The error the call fails with instead.
@@ -57,9 +59,14 @@ impl<T> std::ops::Deref for Intercepted<T> {
 
 #[async_trait::async_trait]
 impl<T: Intercept> BlobStore for Intercepted<T> {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
         self.0.before_put(name)?;
-        self.0.inner().put(name, data).await
+        self.0.inner().put_as(name, data, compression).await
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
@@ -76,8 +83,8 @@ impl<T: Intercept> BlobStore for Intercepted<T> {
         self.0.inner().delete(name).await
     }
 
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        self.0.inner().size(name).await
+    async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        self.0.inner().stat(name).await
     }
 
     fn describe(&self) -> String {

@@ -33,7 +33,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use clap::Parser as _;
-use hollow_runtime::store::FileAnnouncer;
+use hollow_runtime::store::{Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::{dataset, python, strategy, AllTypes, Event, Role, Shipment};
 use proptest::strategy::{Strategy, ValueTree};
@@ -185,7 +185,11 @@ fn assert_same(got: &[Value], expected: &[Value], what: &str) {
 fn producer(dir: &Path, interval: u64) -> Producer {
     let store = Arc::new(FsBlobStore::new(dir).expect("a blob store"));
     let announcer = Arc::new(FileAnnouncer::new(dir).expect("an announcer"));
+    // Plain blobs: the Python reader reads the store's files as they are
+    // (compressed `.zst` blobs are for transit; a consumer's cache holds
+    // them plain).
     Producer::builder(store, announcer)
+        .compression(Compression::None)
         .snapshot_interval(interval)
         .build()
 }
@@ -528,6 +532,7 @@ fn python_reader_follows_a_schema_change() {
     let store = Arc::new(FsBlobStore::new(dir.path()).expect("a blob store"));
     let announcer = Arc::new(FileAnnouncer::new(dir.path()).expect("an announcer"));
     let mut p = Producer::builder(store, announcer)
+        .compression(Compression::None)
         .snapshot_interval(2)
         .record_type::<MovieV2>()
         .build();

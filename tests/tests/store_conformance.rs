@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hollow_runtime::store::{
-    AnnouncementWatcher, Announcer, BlobName, BlobStore, FileAnnouncer, FsBlobStore,
-    InProcessAnnouncer, MemoryBlobStore,
+    AnnouncementWatcher, Announcer, BlobName, BlobStore, Compression, Encoding, FileAnnouncer,
+    FsBlobStore, InProcessAnnouncer, MemoryBlobStore,
 };
 use hollow_tests::conformance::{announcer, blob_store, dir_entries, watcher, Handles, Open};
 use tempfile::TempDir;
@@ -60,7 +60,7 @@ async fn memory_blob_store_conformance() {
     // The suite's round trip, seen through the test hooks.
     let store = MemoryBlobStore::new();
     assert_eq!(store.describe(), "memory");
-    blob_store::round_trip(MEMORY, &store, 1000).await;
+    blob_store::round_trip(MEMORY, &store, 1000, Compression::default()).await;
     assert_eq!(
         store.names(),
         vec![
@@ -69,7 +69,11 @@ async fn memory_blob_store_conformance() {
             BlobName::ReverseDelta { from: 2, to: 1 },
         ]
     );
+    // `get` gives the plain blob, `get_stored` the compressed one.
     assert_eq!(store.get(BlobName::Snapshot(1)).unwrap(), b"snapshot ONE!");
+    let (encoding, stored) = store.get_stored(BlobName::Snapshot(1)).unwrap();
+    assert_eq!(encoding, Encoding::Zstd);
+    assert_ne!(stored, b"snapshot ONE!");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -106,7 +110,9 @@ async fn dir_blob_store_conformance() {
     let fresh = || Arc::new(FsBlobStore::new(dirs.fresh()).unwrap()) as Arc<dyn BlobStore>;
     blob_store::run(DIR, &fresh, 3_000_000).await;
     // Blobs of 4 MiB, written in several writes each.
-    blob_store::no_partial_blob_is_visible_during_put(DIR, &fresh(), 4 << 20, 5).await;
+    for layout in blob_store::LAYOUTS {
+        blob_store::no_partial_blob_is_visible_during_put(DIR, &fresh(), 4 << 20, 5, layout).await;
+    }
 
     // Only the blobs and the claim are left in the directory (created
     // with its parents): no temporary files.
@@ -116,7 +122,7 @@ async fn dir_blob_store_conformance() {
         store.describe(),
         format!("dir {}", root.join("a/b").display())
     );
-    blob_store::round_trip(DIR, &store, 1000).await;
+    blob_store::round_trip(DIR, &store, 1000, Compression::None).await;
     assert_eq!(
         dir_entries(store.dir()),
         vec![
@@ -125,6 +131,20 @@ async fn dir_blob_store_conformance() {
             "reversedelta-2-1",
             "snapshot-1",
             "snapshot-9"
+        ]
+    );
+    // The same compressed: the marker on each name.
+    let root = dirs.fresh();
+    let store = FsBlobStore::new(&root).unwrap();
+    blob_store::round_trip(DIR, &store, 1000, Compression::default()).await;
+    assert_eq!(
+        dir_entries(store.dir()),
+        vec![
+            "claimed.lock",
+            "claimed.version",
+            "reversedelta-2-1.zst",
+            "snapshot-1.zst",
+            "snapshot-9.zst"
         ]
     );
 }

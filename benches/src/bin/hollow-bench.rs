@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,6 +22,7 @@ use hollow_benches::{
     change, check_equal, initial, median, ms, populate, us, Actor, JavaRandom, Movie,
     MovieByGenres, MovieByYear, MoviePrimaryKey,
 };
+use hollow_runtime::store::BlobStore;
 use hollow_runtime::{
     BlobName, Consumer, ConsumerBuilder, CycleOutcome, FileAnnouncer, FsBlobStore, Producer,
     ReadState,
@@ -261,6 +262,13 @@ struct Figures {
     snapshot_bytes: f64,
     delta_bytes: f64,
     rdelta_bytes: f64,
+    // As stored (the producer's default compression): what consumers fetch.
+    snapshot_transit_bytes: f64,
+    delta_transit_bytes: f64,
+    // Fetching the snapshot into a cache: stored compressed (decompressed
+    // on the way) and stored plain (copied).
+    snapshot_fetch: f64,
+    snapshot_fetch_plain: f64,
     // Consumer refresh.
     snapshot_load: f64,
     snapshot_selfcheck: f64,
@@ -360,6 +368,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let serialized = serialize_baseline(&b, &mut f)?;
     let v1 = first_cycle(&mut b, &mut f).await?;
     let consumer = snapshot_loads(&b, &mut f, v1).await?;
+    snapshot_fetches(&b, &mut f, v1, &dir).await?;
     deserialize_baseline(&b, &mut f, &serialized)?;
     let versions = steady_cycles(&mut b, &mut f, &consumer, v1).await?;
     reverse_walk(&mut f, &consumer, &versions).await?;
@@ -408,7 +417,39 @@ async fn first_cycle(b: &mut Bench, f: &mut Figures) -> Result<u64, BoxError> {
         .iter()
         .find(|(b, _)| matches!(b, BlobName::Snapshot(_)))
         .map_or(0, |(_, s)| *s) as f64;
-    Ok(first.version.ok_or("cycle 1 made no version")?)
+    let v1 = first.version.ok_or("cycle 1 made no version")?;
+    f.snapshot_transit_bytes = b.store.size(BlobName::Snapshot(v1)).await? as f64;
+    Ok(v1)
+}
+
+/// Fetching the snapshot from the store into a cache file (as a consumer
+/// does), stored as the producer stores it (compressed by default, so
+/// decompressed on the way), against the same snapshot stored plain in a
+/// store of its own (copied). Both read from the page cache.
+async fn snapshot_fetches(b: &Bench, f: &mut Figures, v1: u64, dir: &Path) -> Result<(), BoxError> {
+    let name = BlobName::Snapshot(v1);
+    let plain_store = FsBlobStore::new(dir.join("plain-store"))?;
+    plain_store
+        .put(name, &std::fs::read(b.cache.join(name.to_string()))?)
+        .await?;
+    let scratch = tempfile::tempdir_in(dir)?;
+    let (mut stored, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..b.reps {
+        for (store, times) in [
+            (&*b.store as &dyn BlobStore, &mut stored),
+            (&plain_store, &mut plain),
+        ] {
+            let dest = scratch.path().join("fetched");
+            let s = Instant::now();
+            store.fetch(name, &dest).await?;
+            times.push(ms(s.elapsed()));
+            std::fs::remove_file(&dest)?;
+        }
+    }
+    f.snapshot_fetch = median(stored);
+    f.snapshot_fetch_plain = median(plain);
+    std::fs::remove_dir_all(plain_store.dir())?;
+    Ok(())
 }
 
 /// Snapshot loads from a warm cache (the blob already local), by consumers
@@ -505,6 +546,7 @@ async fn steady_cycles(
     let (mut steady, mut applies, mut delta_checks) = (Vec::new(), Vec::new(), Vec::new());
     let (mut updates, mut pk_updates, mut pk_verified) = (Vec::new(), Vec::new(), Vec::new());
     let (mut delta_bytes, mut rdelta_bytes) = (Vec::new(), Vec::new());
+    let mut delta_transit = Vec::new();
     let mut versions = vec![v1];
     for c in 2..=6 {
         eprintln!("producer cycle {c} ...");
@@ -516,7 +558,10 @@ async fn steady_cycles(
         versions.push(v);
         for (blob, size) in &out.blobs {
             match blob {
-                BlobName::Delta { .. } => delta_bytes.push(*size as f64),
+                BlobName::Delta { .. } => {
+                    delta_bytes.push(*size as f64);
+                    delta_transit.push(b.store.size(*blob).await? as f64);
+                }
                 BlobName::ReverseDelta { .. } => rdelta_bytes.push(*size as f64),
                 _ => {}
             }
@@ -548,6 +593,7 @@ async fn steady_cycles(
     f.pk_verified_update = median(pk_verified);
     f.delta_bytes = median(delta_bytes);
     f.rdelta_bytes = median(rdelta_bytes);
+    f.delta_transit_bytes = median(delta_transit);
     Ok(versions)
 }
 
@@ -924,6 +970,18 @@ fn producer_rows(f: &Figures) -> Vec<Row> {
             serialized,
             ratio(f.rdelta_bytes, f.baseline_bytes),
         ),
+        row(
+            "snapshot bytes in transit (as stored)",
+            format!("{:.0}", f.snapshot_transit_bytes),
+            format!("{:.0} plain", f.snapshot_bytes),
+            ratio(f.snapshot_transit_bytes, f.snapshot_bytes),
+        ),
+        row(
+            "delta bytes in transit (as stored)",
+            format!("{:.0}", f.delta_transit_bytes),
+            format!("{:.0} plain", f.delta_bytes),
+            ratio(f.delta_transit_bytes, f.delta_bytes),
+        ),
     ]
 }
 
@@ -937,6 +995,12 @@ fn consumer_rows(f: &Figures) -> Vec<Row> {
             format!("{:.1} ms", f.snapshot_load),
             format!("{:.0} ms deserialize", f.baseline_load),
             ratio(f.snapshot_load, f.baseline_load),
+        ),
+        row(
+            "snapshot fetch into the cache (as stored)",
+            format!("{:.1} ms", f.snapshot_fetch),
+            format!("{:.1} ms stored plain", f.snapshot_fetch_plain),
+            ratio(f.snapshot_fetch, f.snapshot_fetch_plain),
         ),
         row(
             "snapshot self-check (in the load)",
@@ -1213,6 +1277,10 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
         ("snapshot_bytes", Some(f.snapshot_bytes)),
         ("delta_bytes", Some(f.delta_bytes)),
         ("reverse_delta_bytes", Some(f.rdelta_bytes)),
+        ("snapshot_transit_bytes", Some(f.snapshot_transit_bytes)),
+        ("delta_transit_bytes", Some(f.delta_transit_bytes)),
+        ("snapshot_fetch_ms", Some(f.snapshot_fetch)),
+        ("snapshot_fetch_plain_ms", Some(f.snapshot_fetch_plain)),
         ("baseline_bytes", Some(f.baseline_bytes)),
         ("snapshot_load_ms", Some(f.snapshot_load)),
         ("snapshot_selfcheck_ms", Some(f.snapshot_selfcheck)),

@@ -1,11 +1,13 @@
 //! `hollow versions`: the announced version and every version's blobs,
 //! each version marked announced, older than the announced one, or
 //! unannounced (newer than the announced one, or in a store with no
-//! announcement: present, but no consumer reads it).
+//! announcement: present, but no consumer reads it). Each blob shows its
+//! size as stored (what a consumer transfers) and, for a compressed blob,
+//! its layout and plain size (what a consumer's cache holds).
 
 use std::collections::BTreeMap;
 
-use hollow_runtime::store::BlobName;
+use hollow_runtime::store::{BlobName, BlobStat, Encoding};
 use serde_json::{json, Value};
 
 use crate::cmd::{write, write_json, VersionStatus};
@@ -15,11 +17,42 @@ use crate::table;
 
 #[derive(Default)]
 struct Row {
-    snapshot: Option<u64>,
-    /// (from, bytes)
-    deltas: Vec<(u64, u64)>,
-    /// (to, bytes)
-    reverse: Vec<(u64, u64)>,
+    snapshot: Option<BlobStat>,
+    /// (from, stat)
+    deltas: Vec<(u64, BlobStat)>,
+    /// (to, stat)
+    reverse: Vec<(u64, BlobStat)>,
+}
+
+/// A blob's sizes in JSON: `bytes` as stored, `plain_bytes` (null when a
+/// corrupt compressed blob declares none), the `encoding` and the
+/// `stored_name`.
+fn sizes_json(s: &BlobStat) -> Value {
+    json!({
+        "bytes": s.stored_bytes,
+        "plain_bytes": s.plain_bytes,
+        "encoding": s.encoding.as_str(),
+        "stored_name": s.stored.to_string(),
+    })
+}
+
+/// A JSON object of `fields` with the blob's sizes added.
+fn with_sizes(mut fields: Value, s: &BlobStat) -> Value {
+    if let (Some(obj), Value::Object(sizes)) = (fields.as_object_mut(), sizes_json(s)) {
+        obj.extend(sizes);
+    }
+    fields
+}
+
+/// A blob's sizes for people: `1.2 MiB` for a plain blob, `1.2 MiB (zstd,
+/// 3.4 MiB plain)` for a compressed one.
+fn sizes_text(s: &BlobStat) -> String {
+    let stored = table::bytes(s.stored_bytes);
+    match (s.encoding, s.plain_bytes) {
+        (Encoding::Plain, _) => stored,
+        (e, Some(plain)) => format!("{stored} ({e}, {} plain)", table::bytes(plain)),
+        (e, None) => format!("{stored} ({e}, plain size unreadable)"),
+    }
 }
 
 /// Runs the command.
@@ -34,7 +67,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         .map(|v| (v, Row::default()))
         .collect();
     for &n in store.blobs() {
-        let size = store.size(n)?;
+        let size = store.stat(n)?;
         match n {
             BlobName::Snapshot(v) => rows.entry(v).or_default().snapshot = Some(size),
             BlobName::Delta { from, to } => rows.entry(to).or_default().deltas.push((from, size)),
@@ -59,9 +92,9 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
                     "version": v,
                     "announced": Some(*v) == announced,
                     "status": VersionStatus::of(*v, announced).as_str(),
-                    "snapshot": r.snapshot.map(|b| json!({"name": BlobName::Snapshot(*v).to_string(), "bytes": b})),
-                    "deltas": r.deltas.iter().map(|(f, b)| json!({"name": BlobName::Delta{from: *f, to: *v}.to_string(), "from": f, "bytes": b})).collect::<Vec<_>>(),
-                    "reverse_deltas": r.reverse.iter().map(|(t, b)| json!({"name": BlobName::ReverseDelta{from: *v, to: *t}.to_string(), "to": t, "bytes": b})).collect::<Vec<_>>(),
+                    "snapshot": r.snapshot.as_ref().map(|b| with_sizes(json!({"name": BlobName::Snapshot(*v).to_string()}), b)),
+                    "deltas": r.deltas.iter().map(|(f, b)| with_sizes(json!({"name": BlobName::Delta{from: *f, to: *v}.to_string(), "from": f}), b)).collect::<Vec<_>>(),
+                    "reverse_deltas": r.reverse.iter().map(|(t, b)| with_sizes(json!({"name": BlobName::ReverseDelta{from: *v, to: *t}.to_string(), "to": t}), b)).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -98,13 +131,13 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         "DELTA".to_owned(),
         "REVERSE DELTA".to_owned(),
     ]];
-    let list = |items: &[(u64, u64)], arrow: &str| {
+    let list = |items: &[(u64, BlobStat)], arrow: &str| {
         if items.is_empty() {
             "-".to_owned()
         } else {
             items
                 .iter()
-                .map(|(v, b)| format!("{arrow}{v} {}", table::bytes(*b)))
+                .map(|(v, b)| format!("{arrow}{v} {}", sizes_text(b)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -114,12 +147,15 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         t.push(vec![
             format!("{v}{mark}"),
             VersionStatus::of(*v, announced).as_str().to_owned(),
-            r.snapshot.map_or("-".to_owned(), table::bytes),
+            r.snapshot.as_ref().map_or("-".to_owned(), sizes_text),
             list(&r.deltas, "from "),
             list(&r.reverse, "to "),
         ]);
     }
     text.push_str(&table::render(&t));
-    text.push_str("(* announced)\n");
+    text.push_str(
+        "(* announced; sizes as stored, what consumers fetch, with the plain size of \
+         compressed blobs)\n",
+    );
     write(out, &text)
 }

@@ -72,7 +72,7 @@ mod tests;
 pub use checksum::state_mix;
 pub use error::{BlobError, BlobErrorKind};
 pub use header::{BlobHeader, SectionInfo};
-pub use name::{BlobName, BlobNameError};
+pub use name::{BlobName, BlobNameError, Encoding, StoredName};
 pub use prefix::{BlobKind, BlobPrefix};
 pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,

@@ -1,4 +1,5 @@
-//! [`BlobName`]: how a blob is named in a store.
+//! [`BlobName`]: how a blob is named in a store; [`StoredName`]: the name
+//! with the marker of how the store holds it ([`Encoding`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -126,6 +127,103 @@ impl FromStr for BlobName {
     }
 }
 
+/// How a store holds a blob, marked by its stored name: plain
+/// (`snapshot-7`, the blob as written) or compressed (`snapshot-7.zst`,
+/// one zstd frame). Readers tell the layouts apart by this marker only,
+/// never by looking at the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// The blob's own bytes, under its plain name.
+    Plain,
+    /// One zstd frame declaring the plain blob's size, under the name with
+    /// [`Encoding::ZSTD_SUFFIX`].
+    Zstd,
+}
+
+impl Encoding {
+    /// Every layout, in the order a reader looks for a blob: compressed
+    /// first (what producers write by default), then plain.
+    pub const ALL: [Encoding; 2] = [Encoding::Zstd, Encoding::Plain];
+
+    /// The suffix marking a compressed blob's stored name.
+    pub const ZSTD_SUFFIX: &'static str = ".zst";
+
+    /// The suffix this layout adds to a blob's name (`""` or `".zst"`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Plain => "",
+            Encoding::Zstd => Self::ZSTD_SUFFIX,
+        }
+    }
+
+    /// A short name for output: `plain` or `zstd`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Zstd => "zstd",
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A blob's name as a store holds it: the [`BlobName`] and the marker of
+/// its [`Encoding`] (`snapshot-7`, `snapshot-7.zst`).
+///
+/// ```
+/// use hollow_runtime::store::{BlobName, Encoding, StoredName};
+///
+/// let s: StoredName = "delta-6-7.zst".parse().unwrap();
+/// assert_eq!(s, StoredName { name: BlobName::Delta { from: 6, to: 7 }, encoding: Encoding::Zstd });
+/// assert_eq!(StoredName::plain(BlobName::Snapshot(7)).to_string(), "snapshot-7");
+/// assert!("snapshot-7.gz".parse::<StoredName>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoredName {
+    /// The blob.
+    pub name: BlobName,
+    /// How the store holds it.
+    pub encoding: Encoding,
+}
+
+impl StoredName {
+    /// `name` stored plain.
+    pub fn plain(name: BlobName) -> Self {
+        StoredName {
+            name,
+            encoding: Encoding::Plain,
+        }
+    }
+}
+
+impl fmt::Display for StoredName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.name, self.encoding.suffix())
+    }
+}
+
+impl FromStr for StoredName {
+    type Err = BlobNameError;
+
+    /// Parses a stored blob name: a blob name, with `.zst` when the blob is
+    /// compressed; anything else is an error.
+    fn from_str(s: &str) -> Result<Self, BlobNameError> {
+        let (base, encoding) = match s.strip_suffix(Encoding::ZSTD_SUFFIX) {
+            Some(base) => (base, Encoding::Zstd),
+            None => (s, Encoding::Plain),
+        };
+        let name = base
+            .parse::<BlobName>()
+            .map_err(|_| BlobNameError { name: s.into() })?;
+        Ok(StoredName { name, encoding })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +263,38 @@ mod tests {
             let e = bad.parse::<BlobName>().unwrap_err();
             assert_eq!(e.name(), bad);
             assert_eq!(e.to_string(), format!("not a blob name: {bad:?}"));
+        }
+    }
+
+    #[test]
+    fn stored_names_carry_the_encoding() {
+        for n in [
+            BlobName::Snapshot(7),
+            BlobName::Delta { from: 7, to: 8 },
+            BlobName::ReverseDelta { from: 8, to: 7 },
+        ] {
+            for encoding in Encoding::ALL {
+                let s = StoredName { name: n, encoding };
+                assert_eq!(s.to_string().parse::<StoredName>().unwrap(), s);
+            }
+        }
+        assert_eq!(
+            "snapshot-7.zst".parse::<StoredName>().unwrap(),
+            StoredName {
+                name: BlobName::Snapshot(7),
+                encoding: Encoding::Zstd
+            }
+        );
+        // A stored name is not a blob name, and other suffixes are neither.
+        assert!("snapshot-7.zst".parse::<BlobName>().is_err());
+        for bad in [
+            "snapshot-7.zst.zst",
+            "snapshot-7.gz",
+            ".zst",
+            "snapshot-.zst",
+        ] {
+            let e = bad.parse::<StoredName>().unwrap_err();
+            assert_eq!(e.name(), bad);
         }
     }
 }

@@ -74,7 +74,7 @@ use crate::events::{Event, EventListener, Listeners};
 use crate::index::Indexed;
 use crate::read_state::ReadState;
 use crate::store::owner::ScratchDir;
-use crate::store::{Announcer, BlobStore};
+use crate::store::{Announcer, BlobStore, Compression};
 
 /// The base name of [`Producer::restore`]'s scratch directories.
 const RESTORE_SCRATCH: &str = "hollow-restore";
@@ -84,7 +84,8 @@ const RESTORE_SCRATCH: &str = "hollow-restore";
 pub struct CycleOutcome {
     /// The version announced; `None` when the data did not change.
     pub version: Option<u64>,
-    /// The blobs published, with their sizes in bytes.
+    /// The blobs published, with their plain sizes in bytes (before any
+    /// [compression](ProducerBuilder::compression) for the store).
     pub blobs: Vec<(BlobName, u64)>,
     /// Records added and removed, per type: `(type, added, removed)`.
     pub changes: Vec<(String, usize, usize)>,
@@ -106,6 +107,7 @@ pub struct ProducerBuilder {
     events: Listeners,
     scratch_dir: Option<PathBuf>,
     sections: blob::SectionOptions,
+    compression: Compression,
     #[cfg(feature = "test-hooks")]
     tamper: Option<Tamper>,
 }
@@ -131,6 +133,42 @@ impl ProducerBuilder {
     /// directory), else the system's temporary directory.
     pub fn scratch_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.scratch_dir = Some(dir.into());
+        self
+    }
+
+    /// How the producer stores its blobs (default: zstd at level 3, see
+    /// [`Compression`]): compressed blobs are stored as `<name>.zst` and
+    /// cost less to store and to fetch; consumers decompress them once,
+    /// into their cache, and map the plain blob as ever.
+    /// [`Compression::None`] stores them plain. Consumers and tools read
+    /// either, so the setting may change between producers of one store.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use hollow_runtime::store::{BlobName, BlobStore, Compression, Encoding};
+    /// use hollow_runtime::store::{FsBlobStore, InProcessAnnouncer};
+    /// use hollow_runtime::{Hollow, Producer};
+    ///
+    /// #[derive(Hollow)]
+    /// #[hollow(primary_key(id))]
+    /// struct Movie { id: u64, title: String }
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    /// let announcer = Arc::new(InProcessAnnouncer::new());
+    /// let mut p = Producer::builder(store.clone(), announcer)
+    ///     .compression(Compression::Zstd { level: 6 })
+    ///     .build();
+    /// p.run_cycle(|w| w.add(&Movie { id: 1, title: "Heat".into() })).await.unwrap();
+    /// assert!(dir.path().join("snapshot-1.zst").is_file());
+    /// let stat = store.stat(BlobName::Snapshot(1)).await.unwrap();
+    /// assert_eq!(stat.encoding, Encoding::Zstd);
+    /// assert!(stat.plain_bytes.unwrap() > stat.stored_bytes);
+    /// # });
+    /// ```
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
         self
     }
 
@@ -281,6 +319,7 @@ impl ProducerBuilder {
             state: self.state,
             scratch_dir: self.scratch_dir,
             sections: self.sections,
+            compression: self.compression,
             read: None,
             announced: None,
             published: 0,
@@ -304,6 +343,7 @@ pub struct Producer {
     scratch_dir: Option<PathBuf>,
     /// How blob sections are written.
     sections: blob::SectionOptions,
+    compression: Compression,
     read: Option<ReadState>,
     announced: Option<u64>,
     published: u64,
@@ -417,6 +457,7 @@ impl Producer {
             events: Listeners::default(),
             scratch_dir: None,
             sections: blob::SectionOptions::default(),
+            compression: Compression::default(),
             #[cfg(feature = "test-hooks")]
             tamper: None,
         }

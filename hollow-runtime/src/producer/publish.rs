@@ -296,7 +296,8 @@ impl Producer {
         }
         let mut published = Vec::with_capacity(blobs.len());
         for (name, bytes) in blobs {
-            self.store.put(*name, bytes).await.map_err(|e| {
+            let stored = self.store.put_as(*name, bytes, self.compression).await;
+            stored.map_err(|e| {
                 // A store that refuses because another producer is
                 // publishing this version (an object store's version claim)
                 // lost the race as surely as a failed announcement.

@@ -8,18 +8,21 @@ use async_trait::async_trait;
 
 use super::announce::FileAnnouncer;
 use super::local::{
-    blocking, local_io, lock_file, sync_dir_blocking, temp_beside, write_file_atomic,
-    write_small_file_blocking,
+    blocking, local_io, lock_file, sync_dir_blocking, temp_beside, write_decoded_blocking,
+    write_file_atomic_as, write_small_file_blocking,
 };
 use super::owner::{self, Holder, Liveness, Owner};
-use super::{BlobName, BlobStore, StoreError, StoreErrorKind};
+use super::{
+    BlobName, BlobStat, BlobStore, Compression, Encoding, StoreError, StoreErrorKind, StoredName,
+};
 
 const ANNOUNCEMENT_FILE: &str = FileAnnouncer::FILE_NAME;
 const CLAIM_FILE: &str = FsBlobStore::CLAIM_FILE_NAME;
 const CLAIM_LOCK_FILE: &str = FsBlobStore::CLAIM_LOCK_FILE_NAME;
 
 /// A blob store in a local directory: blob `snapshot-7` is the file
-/// `<dir>/snapshot-7`.
+/// `<dir>/snapshot-7`, or `<dir>/snapshot-7.zst` when stored compressed
+/// (see "Compressed blobs" in the [module docs](super)).
 ///
 /// Writes are atomic: a blob is written to a temporary file
 /// `<dir>/.tmp-<name>.<owner>.<random>`, fsynced, renamed to its name and
@@ -256,9 +259,72 @@ impl FsBlobStore {
         &self.dir
     }
 
-    /// The file holding blob `name`.
+    /// The file holding blob `name` when it is stored plain.
     pub fn path_of(&self, name: BlobName) -> PathBuf {
         self.dir.join(name.to_string())
+    }
+
+    /// The file holding blob `name` when it is stored as `encoding`.
+    pub fn stored_path(&self, name: BlobName, encoding: Encoding) -> PathBuf {
+        self.dir.join(StoredName { name, encoding }.to_string())
+    }
+
+    /// Opens blob `name` in the first layout present (compressed first),
+    /// with its metadata.
+    fn open_stored(
+        &self,
+        name: BlobName,
+    ) -> Result<(std::fs::File, std::fs::Metadata, StoredName), StoreError> {
+        let mut missing = None;
+        for encoding in Encoding::ALL {
+            let stored = StoredName { name, encoding };
+            match std::fs::File::open(self.dir.join(stored.to_string())) {
+                Ok(file) => {
+                    let meta = file
+                        .metadata()
+                        .map_err(|e| self.io_error("reading the metadata of", name, e))?;
+                    if !meta.is_file() {
+                        return Err(self.not_a_file(name));
+                    }
+                    return Ok((file, meta, stored));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing = Some(e),
+                Err(e) => return Err(self.io_error("opening", name, e)),
+            }
+        }
+        let e = missing.unwrap_or_else(|| std::io::ErrorKind::NotFound.into());
+        Err(self.not_found(name, e))
+    }
+
+    /// Removes blob `name`'s files in the layouts other than `keep`
+    /// (every layout when `None`), ignoring those that do not exist.
+    async fn remove_layouts(
+        &self,
+        name: BlobName,
+        keep: Option<Encoding>,
+    ) -> Result<(), StoreError> {
+        for encoding in Encoding::ALL {
+            if Some(encoding) == keep {
+                continue;
+            }
+            match tokio::fs::remove_file(self.stored_path(name, encoding)).await {
+                Ok(()) => {
+                    tracing::debug!(blob = %name, %encoding, dir = %self.dir.display(), "deleted blob");
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(local_io(
+                        format!(
+                            "deleting blob {} in dir {}",
+                            StoredName { name, encoding },
+                            self.dir.display()
+                        ),
+                        e,
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 
     fn not_found(&self, name: BlobName, e: std::io::Error) -> StoreError {
@@ -269,13 +335,9 @@ impl FsBlobStore {
     }
 
     fn fetch_blocking(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        let mut input = std::fs::File::open(self.path_of(name))
-            .map_err(|e| self.io_error("opening", name, e))?;
-        let meta = input
-            .metadata()
-            .map_err(|e| self.io_error("reading the metadata of", name, e))?;
-        if !meta.is_file() {
-            return Err(self.not_a_file(name));
+        let (mut input, meta, stored) = self.open_stored(name)?;
+        if stored.encoding == Encoding::Zstd {
+            return write_decoded_blocking(&mut input, &self.describe(), stored, dest);
         }
         let tmp = temp_beside(dest);
         let what = |doing: &str, path: &Path| {
@@ -300,6 +362,20 @@ impl FsBlobStore {
             let _ = std::fs::remove_file(&tmp);
         }
         result
+    }
+
+    fn stat_blocking(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        let (mut file, meta, stored) = self.open_stored(name)?;
+        if stored.encoding == Encoding::Plain {
+            return Ok(BlobStat::plain(name, meta.len()));
+        }
+        use std::io::Read;
+        let mut head = Vec::with_capacity(super::codec::FRAME_HEADER_MAX);
+        (&mut file)
+            .take(super::codec::FRAME_HEADER_MAX as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| self.io_error("reading the start of", name, e))?;
+        Ok(BlobStat::zstd(name, meta.len(), &head))
     }
 
     fn not_a_file(&self, name: BlobName) -> StoreError {
@@ -352,7 +428,12 @@ fn copy_in_large_writes(
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
         let version = name.published_in();
         let store = self.clone();
         blocking(
@@ -360,10 +441,15 @@ impl BlobStore for FsBlobStore {
             move || store.claim_blocking(version),
         )
         .await?;
-        let dest = self.path_of(name);
-        let what = format!("writing blob {name} to dir {}", self.dir.display());
-        write_file_atomic(&dest, data, true, &what).await?;
-        tracing::debug!(blob = %name, dir = %self.dir.display(), bytes = data.len(), "stored blob");
+        // The blob in the other layout goes first, so the store never holds
+        // two versions of one blob.
+        let encoding = compression.encoding();
+        self.remove_layouts(name, Some(encoding)).await?;
+        let stored = StoredName { name, encoding };
+        let dest = self.dir.join(stored.to_string());
+        let what = format!("writing blob {stored} to dir {}", self.dir.display());
+        write_file_atomic_as(&dest, data, compression, true, &what).await?;
+        tracing::debug!(blob = %stored, dir = %self.dir.display(), bytes = data.len(), "stored blob");
         Ok(())
     }
 
@@ -394,17 +480,20 @@ impl BlobStore for FsBlobStore {
             let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            let Ok(name) = file_name.parse::<BlobName>() else {
+            let Ok(stored) = file_name.parse::<StoredName>() else {
                 continue;
             };
             match entry.file_type().await {
-                Ok(t) if t.is_file() => names.push(name),
+                Ok(t) if t.is_file() => names.push(stored.name),
                 Ok(_) => {}
                 // Deleted while listing.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(local_io(what(), e)),
             }
         }
+        // A blob held in both layouts is listed once.
+        names.sort_unstable();
+        names.dedup();
         Ok(names)
     }
 
@@ -415,27 +504,16 @@ impl BlobStore for FsBlobStore {
             move || store.check_delete_blocking(name),
         )
         .await?;
-        match tokio::fs::remove_file(self.path_of(name)).await {
-            Ok(()) => {
-                tracing::debug!(blob = %name, dir = %self.dir.display(), "deleted blob");
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(local_io(
-                format!("deleting blob {name} in dir {}", self.dir.display()),
-                e,
-            )),
-        }
+        self.remove_layouts(name, None).await
     }
 
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        let meta = tokio::fs::metadata(self.path_of(name))
-            .await
-            .map_err(|e| self.io_error("reading the size of", name, e))?;
-        if !meta.is_file() {
-            return Err(self.not_a_file(name));
-        }
-        Ok(meta.len())
+    async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        let store = self.clone();
+        blocking(
+            || format!("reading the size of blob {name} in {}", self.describe()),
+            move || store.stat_blocking(name),
+        )
+        .await
     }
 
     fn describe(&self) -> String {

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
+use super::codec::{self, DecodeFailure, FrameEncoder};
 use super::owner;
-use super::{StoreError, StoreErrorKind};
+use super::{Compression, StoreError, StoreErrorKind, StoredName};
 
 /// A temporary path beside `dest` (same directory, so a rename is atomic).
 pub(super) fn temp_beside(dest: &Path) -> PathBuf {
@@ -53,17 +54,47 @@ pub(super) async fn write_file_atomic(
     sync_parent: bool,
     what: &str,
 ) -> Result<(), StoreError> {
+    write_file_atomic_as(dest, data, Compression::None, sync_parent, what).await
+}
+
+/// [`write_file_atomic`], storing `data` as `compression` says: a
+/// compressed blob is compressed in pieces of [`codec::PIECE`] and written
+/// in pieces of [`super::CACHE_WRITE_CHUNK`], never whole in memory.
+pub(super) async fn write_file_atomic_as(
+    dest: &Path,
+    data: &[u8],
+    compression: Compression,
+    sync_parent: bool,
+    what: &str,
+) -> Result<(), StoreError> {
     let tmp = temp_beside(dest);
     let result = async {
         let mut f = tokio::fs::File::create(&tmp)
             .await
             .map_err(|e| local_io(format!("{what}: creating {}", tmp.display()), e))?;
-        f.write_all(data)
-            .await
-            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
-        f.flush()
-            .await
-            .map_err(|e| local_io(format!("{what}: writing {}", tmp.display()), e))?;
+        let writing = |e| local_io(format!("{what}: writing {}", tmp.display()), e);
+        match compression {
+            Compression::None => f.write_all(data).await.map_err(writing)?,
+            Compression::Zstd { level } => {
+                let compressing = |e: codec::CodecError| {
+                    StoreError::new(StoreErrorKind::Io, format!("{what}: {e}"))
+                };
+                let mut encoder =
+                    FrameEncoder::new(level, data.len() as u64).map_err(compressing)?;
+                let chunk = super::CACHE_WRITE_CHUNK;
+                let mut out = Vec::with_capacity(chunk.min(data.len() + 64));
+                for piece in data.chunks(codec::PIECE) {
+                    encoder.feed(piece, &mut out).map_err(compressing)?;
+                    if out.len() >= chunk {
+                        f.write_all(&out).await.map_err(writing)?;
+                        out.clear();
+                    }
+                }
+                encoder.finish(&mut out).map_err(compressing)?;
+                f.write_all(&out).await.map_err(writing)?;
+            }
+        }
+        f.flush().await.map_err(writing)?;
         f.sync_all()
             .await
             .map_err(|e| local_io(format!("{what}: syncing {}", tmp.display()), e))?;
@@ -93,6 +124,48 @@ pub(super) async fn write_file_atomic(
         }
     }
     Ok(())
+}
+
+/// Decodes the compressed blob `stored` of `store`, read from `input`,
+/// into a temporary file beside `dest`, fsyncs it and renames it to `dest`
+/// (blocking). Written in pieces of [`super::CACHE_WRITE_CHUNK`]. On any
+/// failure nothing is left at `dest` or beside it; bad compressed bytes
+/// are [`StoreErrorKind::Corrupt`].
+pub(super) fn write_decoded_blocking(
+    input: &mut dyn std::io::Read,
+    store: &str,
+    stored: StoredName,
+    dest: &Path,
+) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let name = stored.name;
+    let what = |doing: &str, path: &Path| {
+        format!(
+            "fetching blob {name} from {store} to {}: {doing} {}",
+            dest.display(),
+            path.display()
+        )
+    };
+    let result = (|| {
+        let mut out =
+            std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
+        codec::decode_stream(input, &mut out, super::CACHE_WRITE_CHUNK).map_err(|f| match f {
+            DecodeFailure::Read(e) => StoreError::io(
+                format!("fetching blob {name} from {store}: reading {stored}"),
+                e,
+            ),
+            DecodeFailure::Write(e) => local_io(what("writing", &tmp), e),
+            DecodeFailure::Codec(e) => super::corrupt_blob(store, stored, &e),
+        })?;
+        out.sync_all()
+            .map_err(|e| local_io(what("syncing", &tmp), e))?;
+        drop(out);
+        std::fs::rename(&tmp, dest).map_err(|e| local_io(what("renaming", &tmp), e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Opens (creating it if missing) and exclusively locks `path`, waiting

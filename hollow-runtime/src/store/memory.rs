@@ -7,12 +7,57 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::local::write_file_atomic;
-use super::{BlobName, BlobStore, StoreError, StoreErrorKind};
+use super::codec;
+use super::local::{write_decoded_blocking, write_file_atomic};
+use super::{
+    BlobName, BlobStat, BlobStore, Compression, Encoding, StoreError, StoreErrorKind, StoredName,
+};
+
+/// A blob as held: its layout (and, if compressed, the level, so a test
+/// hook can compress again alike) and its stored bytes.
+#[derive(Clone)]
+struct Held {
+    compression: Compression,
+    bytes: Arc<Vec<u8>>,
+}
+
+impl Held {
+    fn stored(&self, name: BlobName) -> StoredName {
+        StoredName {
+            name,
+            encoding: self.compression.encoding(),
+        }
+    }
+
+    /// The plain blob (test hooks only).
+    fn plain(&self, name: BlobName) -> Vec<u8> {
+        match self.compression {
+            Compression::None => (*self.bytes).clone(),
+            _ => {
+                let mut out = Vec::new();
+                codec::decode_stream(&mut &self.bytes[..], &mut out, 1 << 20).unwrap_or_else(|e| {
+                    panic!(
+                        "test hook: blob {} does not decompress ({e:?}); use the *_stored hooks",
+                        self.stored(name)
+                    )
+                });
+                out
+            }
+        }
+    }
+}
+
+fn encode(data: &[u8], compression: Compression) -> Result<Vec<u8>, codec::CodecError> {
+    match compression {
+        Compression::Zstd { level } => codec::compress_to_vec(data, level),
+        _ => Ok(data.to_vec()),
+    }
+}
 
 #[derive(Default)]
 struct MemoryInner {
-    blobs: HashMap<BlobName, Arc<Vec<u8>>>,
+    /// One layout per blob: a put replaces the blob in any layout.
+    blobs: HashMap<BlobName, Held>,
     /// How many of the next `put` calls fail.
     failing_puts: usize,
 }
@@ -22,7 +67,11 @@ struct MemoryInner {
 /// Besides [`BlobStore`], it has test hooks to inject failures:
 /// [`fail_next_puts`](Self::fail_next_puts), [`corrupt`](Self::corrupt),
 /// [`remove`](Self::remove), and to inspect it: [`names`](Self::names),
-/// [`get`](Self::get).
+/// [`get`](Self::get). Those work on plain blobs whatever the layout (a
+/// compressed blob is decompressed, changed and compressed again); the
+/// `*_stored` hooks ([`get_stored`](Self::get_stored),
+/// [`corrupt_stored`](Self::corrupt_stored),
+/// [`put_stored`](Self::put_stored)) work on the stored bytes.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -81,25 +130,65 @@ impl MemoryBlobStore {
         self.lock().failing_puts = n;
     }
 
-    /// Test hook: changes the bytes of blob `name` in place (to simulate
-    /// corruption or truncation). Returns `false`, without calling `f`, when
-    /// there is no such blob.
+    /// Test hook: changes the plain bytes of blob `name` (to simulate
+    /// corruption or truncation of the blob as written; a compressed blob
+    /// is compressed again, with its level). Returns `false`, without
+    /// calling `f`, when there is no such blob.
+    ///
+    /// # Panics
+    /// A compressed blob whose stored bytes do not decompress (see
+    /// [`corrupt_stored`](Self::corrupt_stored)).
     pub fn corrupt(&self, name: BlobName, f: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let mut inner = self.lock();
+        let Some(held) = inner.blobs.get_mut(&name) else {
+            return false;
+        };
+        let mut plain = held.plain(name);
+        f(&mut plain);
+        let bytes = encode(&plain, held.compression)
+            .unwrap_or_else(|e| panic!("test hook: compressing {name} again: {e}"));
+        held.bytes = Arc::new(bytes);
+        true
+    }
+
+    /// Test hook: changes the bytes of blob `name` as stored (compressed,
+    /// if it is: to simulate damage in the store or in transit). Returns
+    /// `false`, without calling `f`, when there is no such blob.
+    pub fn corrupt_stored(&self, name: BlobName, f: impl FnOnce(&mut Vec<u8>)) -> bool {
         match self.lock().blobs.get_mut(&name) {
-            Some(bytes) => {
-                f(Arc::make_mut(bytes));
+            Some(held) => {
+                f(Arc::make_mut(&mut held.bytes));
                 true
             }
             None => false,
         }
     }
 
-    /// Test hook: removes blob `name` (as if lost), returning its bytes.
+    /// Test hook: stores `bytes` as they are under blob `name` in layout
+    /// `encoding`, replacing the blob in any layout, with no check (to
+    /// plant a wrongly labelled blob).
+    pub fn put_stored(&self, name: BlobName, encoding: Encoding, bytes: Vec<u8>) {
+        let compression = match encoding {
+            Encoding::Plain => Compression::None,
+            Encoding::Zstd => Compression::default(),
+        };
+        self.lock().blobs.insert(
+            name,
+            Held {
+                compression,
+                bytes: Arc::new(bytes),
+            },
+        );
+    }
+
+    /// Test hook: removes blob `name` (as if lost), returning its plain
+    /// bytes.
+    ///
+    /// # Panics
+    /// As [`get`](Self::get).
     pub fn remove(&self, name: BlobName) -> Option<Vec<u8>> {
-        self.lock()
-            .blobs
-            .remove(&name)
-            .map(|b| Arc::try_unwrap(b).unwrap_or_else(|b| (*b).clone()))
+        let held = self.lock().blobs.remove(&name)?;
+        Some(held.plain(name))
     }
 
     /// Test hook: the names of all blobs, sorted.
@@ -109,36 +198,74 @@ impl MemoryBlobStore {
         names
     }
 
-    /// Test hook: a copy of the bytes of blob `name`.
+    /// Test hook: a copy of the plain bytes of blob `name` (decompressed,
+    /// if it is stored compressed).
+    ///
+    /// # Panics
+    /// A compressed blob whose stored bytes do not decompress.
     pub fn get(&self, name: BlobName) -> Option<Vec<u8>> {
-        self.lock().blobs.get(&name).map(|b| (**b).clone())
+        let held = self.lock().blobs.get(&name).cloned()?;
+        Some(held.plain(name))
+    }
+
+    /// Test hook: blob `name` as stored: its layout and its bytes.
+    pub fn get_stored(&self, name: BlobName) -> Option<(Encoding, Vec<u8>)> {
+        let inner = self.lock();
+        let held = inner.blobs.get(&name)?;
+        Some((held.compression.encoding(), (*held.bytes).clone()))
     }
 }
 
 #[async_trait]
 impl BlobStore for MemoryBlobStore {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        if inner.failing_puts > 0 {
-            inner.failing_puts -= 1;
-            return Err(StoreError::new(
-                StoreErrorKind::Io,
-                format!("writing blob {name} to memory: injected failure (fail_next_puts)"),
-            ));
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        {
+            let mut inner = self.lock();
+            if inner.failing_puts > 0 {
+                inner.failing_puts -= 1;
+                return Err(StoreError::new(
+                    StoreErrorKind::Io,
+                    format!("writing blob {name} to memory: injected failure (fail_next_puts)"),
+                ));
+            }
         }
-        inner.blobs.insert(name, Arc::new(data.to_vec()));
+        let bytes = encode(data, compression).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Io,
+                format!("writing blob {name} to memory: {e}"),
+            )
+        })?;
+        let held = Held {
+            compression,
+            bytes: Arc::new(bytes),
+        };
+        self.lock().blobs.insert(name, held);
         Ok(())
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
-        let bytes = self
+        let held = self
             .lock()
             .blobs
             .get(&name)
             .cloned()
             .ok_or_else(|| Self::not_found(name))?;
+        if held.compression.encoding() == Encoding::Zstd {
+            let stored = held.stored(name);
+            let dest = dest.to_path_buf();
+            return super::local::blocking(
+                || format!("fetching blob {stored} from memory"),
+                move || write_decoded_blocking(&mut &held.bytes[..], "memory", stored, &dest),
+            )
+            .await;
+        }
         let what = format!("fetching blob {name} from memory to {}", dest.display());
-        write_file_atomic(dest, &bytes, false, &what).await
+        write_file_atomic(dest, &held.bytes, false, &what).await
     }
 
     async fn list(&self) -> Result<Vec<BlobName>, StoreError> {
@@ -150,12 +277,20 @@ impl BlobStore for MemoryBlobStore {
         Ok(())
     }
 
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
-        self.lock()
+    async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        let inner = self.lock();
+        let held = inner
             .blobs
             .get(&name)
-            .map(|b| b.len() as u64)
-            .ok_or_else(|| Self::not_found(name))
+            .ok_or_else(|| Self::not_found(name))?;
+        let len = held.bytes.len() as u64;
+        Ok(match held.compression.encoding() {
+            Encoding::Zstd => {
+                let head = &held.bytes[..held.bytes.len().min(codec::FRAME_HEADER_MAX)];
+                BlobStat::zstd(name, len, head)
+            }
+            _ => BlobStat::plain(name, len),
+        })
     }
 
     fn describe(&self) -> String {

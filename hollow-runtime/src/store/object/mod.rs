@@ -52,7 +52,10 @@ use tokio::io::AsyncWriteExt;
 
 pub use announcer::ObjectAnnouncer;
 
-use super::{BlobName, BlobStore, StoreError, StoreErrorKind};
+use super::codec::{self, FrameDecoder, FrameEncoder};
+use super::{
+    BlobName, BlobStat, BlobStore, Compression, Encoding, StoreError, StoreErrorKind, StoredName,
+};
 
 /// Blobs larger than this are uploaded in parts (multipart upload) by
 /// default: 8 MiB.
@@ -125,16 +128,21 @@ pub(crate) fn map_error(doing: &str, url: &str, e: object_store::Error) -> Store
 }
 
 /// A [`BlobStore`] on any [`ObjectStore`]: blob `snapshot-7` is the object
-/// `<prefix>/snapshot-7`.
+/// `<prefix>/snapshot-7`, or `<prefix>/snapshot-7.zst` when stored
+/// compressed (see "Compressed blobs" in the [store docs](crate::store)).
 ///
 /// - `put` uploads with one request up to
 ///   [`multipart_threshold`](Self::with_multipart_threshold) bytes, and in
 ///   parts above (at most [`upload_concurrency`](Self::with_upload_concurrency)
 ///   parts in memory and in flight), after claiming the version (see the
 ///   [module docs](self)). Objects appear whole or not at all.
+///   A compressed blob is compressed in pieces as it is uploaded (a blob
+///   that compresses to at most the threshold goes in one request).
 /// - `fetch` streams the object into a temporary file beside the
-///   destination, checks its length, fsyncs and renames it into place: a
-///   blob is never held whole in memory.
+///   destination (decompressing a compressed blob on the way), checks its
+///   length, fsyncs and renames it into place: a blob is never held whole
+///   in memory. It asks for the compressed object first, then the plain
+///   one: a store of plain blobs costs a fetch one more request.
 /// - Transient failures are retried with exponential backoff by the
 ///   underlying client (configure it with `object_store::RetryConfig`, or
 ///   through [`crate::store::url::StoreOptions`]).
@@ -220,8 +228,8 @@ impl ObjectBlobStore {
         &self.objects
     }
 
-    fn path_of(&self, name: BlobName) -> ObjectPath {
-        object_path(&self.prefix, &name.to_string())
+    fn path_of(&self, stored: StoredName) -> ObjectPath {
+        object_path(&self.prefix, &stored.to_string())
     }
 
     fn blob_error(&self, doing: &str, name: BlobName, e: object_store::Error) -> StoreError {
@@ -254,10 +262,31 @@ impl ObjectBlobStore {
             .map_err(|e| map_error(&format!("listing {}", self.url), &self.url, e))
     }
 
-    async fn upload(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
-        let path = self.path_of(name);
-        if data.len() <= self.multipart_threshold {
-            let payload = PutPayload::from(bytes::Bytes::copy_from_slice(data));
+    async fn upload(
+        &self,
+        stored: StoredName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        let name = stored.name;
+        let path = self.path_of(stored);
+        let mut pieces = Pieces::new(data, compression, self.part_size)
+            .map_err(|e| self.compress_error(stored, &e))?;
+        // The first part's worth (all of a small blob) decides between one
+        // request and a multipart upload.
+        let mut first = Vec::new();
+        let mut done = false;
+        while first.len() <= self.multipart_threshold {
+            match pieces.next().map_err(|e| self.compress_error(stored, &e))? {
+                Some(piece) => first.extend_from_slice(piece),
+                None => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        if done {
+            let payload = PutPayload::from(bytes::Bytes::from(first));
             self.objects
                 .put(&path, payload)
                 .await
@@ -270,12 +299,24 @@ impl ObjectBlobStore {
             .await
             .map_err(|e| self.blob_error("starting the upload of", name, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
-        for chunk in data.chunks(self.part_size) {
+        let mut next: Option<Vec<u8>> = Some(first);
+        loop {
+            let chunk = match next.take() {
+                Some(c) => c,
+                None => match pieces.next() {
+                    Ok(Some(piece)) => piece.to_vec(),
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        return Err(self.compress_error(stored, &e));
+                    }
+                },
+            };
             if let Err(e) = writer.wait_for_capacity(self.upload_concurrency).await {
                 let _ = writer.abort().await;
                 return Err(self.blob_error("uploading a part of", name, e));
             }
-            writer.write(chunk);
+            writer.write(&chunk);
         }
         writer
             .finish()
@@ -284,12 +325,37 @@ impl ObjectBlobStore {
         Ok(())
     }
 
+    #[cold]
+    fn compress_error(&self, stored: StoredName, e: &codec::CodecError) -> StoreError {
+        StoreError::new(
+            StoreErrorKind::Io,
+            format!("uploading blob {stored} to {}: {e}", self.url),
+        )
+    }
+
+    /// Gets blob `name` in the first layout present (compressed first).
+    async fn get_stored(
+        &self,
+        name: BlobName,
+    ) -> Result<(object_store::GetResult, StoredName), StoreError> {
+        let mut missing = None;
+        for encoding in Encoding::ALL {
+            let stored = StoredName { name, encoding };
+            match self.objects.get(&self.path_of(stored)).await {
+                Ok(got) => return Ok((got, stored)),
+                Err(e @ object_store::Error::NotFound { .. }) => missing = Some(e),
+                Err(e) => return Err(self.blob_error("fetching", name, e)),
+            }
+        }
+        let e = missing.unwrap_or_else(|| object_store::Error::NotFound {
+            path: name.to_string(),
+            source: "no object".into(),
+        });
+        Err(self.blob_error("fetching", name, e))
+    }
+
     async fn download(&self, name: BlobName, tmp: &Path, dest: &Path) -> Result<(), StoreError> {
-        let got = self
-            .objects
-            .get(&self.path_of(name))
-            .await
-            .map_err(|e| self.blob_error("fetching", name, e))?;
+        let (got, stored) = self.get_stored(name).await?;
         let expected = got.meta.size;
         let local = |doing: &str, e: std::io::Error| {
             let mut err = StoreError::io(
@@ -308,27 +374,74 @@ impl ObjectBlobStore {
             .await
             .map_err(|e| local("creating", e))?;
         // Written in large pieces (see `CACHE_WRITE_CHUNK`).
-        let mut out = tokio::io::BufWriter::with_capacity(
-            (expected as usize).clamp(1, crate::store::CACHE_WRITE_CHUNK),
-            file,
-        );
+        let chunk_size = crate::store::CACHE_WRITE_CHUNK;
+        let mut out =
+            tokio::io::BufWriter::with_capacity((expected as usize).clamp(1, chunk_size), file);
+        let mut decoder = match stored.encoding {
+            Encoding::Zstd => Some(
+                FrameDecoder::new(chunk_size)
+                    .map_err(|e| super::corrupt_blob(&self.url, stored, &e))?,
+            ),
+            _ => None,
+        };
+        let mut plain = Vec::new();
         let mut stream = got.into_stream();
         let mut written = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.blob_error("downloading", name, e))?;
-            out.write_all(&chunk)
-                .await
-                .map_err(|e| local("writing", e))?;
             written += chunk.len() as u64;
+            let Some(decoder) = decoder.as_mut() else {
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| local("writing", e))?;
+                continue;
+            };
+            let mut rest = &chunk[..];
+            loop {
+                let more = decoder
+                    .feed(&mut rest, &mut plain)
+                    .map_err(|e| super::corrupt_blob(&self.url, stored, &e))?;
+                if more {
+                    out.write_all(&plain)
+                        .await
+                        .map_err(|e| local("writing", e))?;
+                    plain.clear();
+                } else {
+                    break;
+                }
+            }
+            if plain.len() >= codec::PIECE {
+                out.write_all(&plain)
+                    .await
+                    .map_err(|e| local("writing", e))?;
+                plain.clear();
+            }
         }
         if written != expected {
             return Err(StoreError::new(
                 StoreErrorKind::Io,
                 format!(
-                    "fetching blob {name} from {}: got {written} bytes, the object has {expected}",
+                    "fetching blob {stored} from {}: got {written} bytes, the object has {expected}",
                     self.url
                 ),
             ));
+        }
+        if let Some(mut decoder) = decoder {
+            while decoder
+                .end(&mut plain)
+                .map_err(|e| super::corrupt_blob(&self.url, stored, &e))?
+            {
+                out.write_all(&plain)
+                    .await
+                    .map_err(|e| local("writing", e))?;
+                plain.clear();
+            }
+            out.write_all(&plain)
+                .await
+                .map_err(|e| local("writing", e))?;
+            decoder
+                .finish()
+                .map_err(|e| super::corrupt_blob(&self.url, stored, &e))?;
         }
         out.flush().await.map_err(|e| local("writing", e))?;
         let out = out.into_inner();
@@ -338,17 +451,101 @@ impl ObjectBlobStore {
             .await
             .map_err(|e| local("renaming", e))
     }
+
+    /// Deletes the object of blob `name` in layout `encoding`, if any.
+    async fn delete_layout(&self, name: BlobName, encoding: Encoding) -> Result<(), StoreError> {
+        let stored = StoredName { name, encoding };
+        match self.objects.delete(&self.path_of(stored)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                tracing::debug!(blob = %stored, url = %self.url, "deleted blob");
+                Ok(())
+            }
+            Err(e) => Err(self.blob_error("deleting", name, e)),
+        }
+    }
+}
+
+/// A blob to upload, in pieces: its own bytes, or its compressed bytes
+/// produced a piece of input at a time (about `part` bytes each).
+struct Pieces<'a> {
+    data: &'a [u8],
+    encoder: Option<FrameEncoder>,
+    buf: Vec<u8>,
+    part: usize,
+    /// The last piece was given.
+    done: bool,
+}
+
+impl<'a> Pieces<'a> {
+    fn new(
+        data: &'a [u8],
+        compression: Compression,
+        part: usize,
+    ) -> Result<Self, codec::CodecError> {
+        let encoder = match compression {
+            Compression::Zstd { level } => Some(FrameEncoder::new(level, data.len() as u64)?),
+            _ => None,
+        };
+        Ok(Pieces {
+            data,
+            encoder,
+            buf: Vec::new(),
+            part: part.max(1),
+            done: false,
+        })
+    }
+
+    /// The next piece (the first may be empty, for an empty plain blob);
+    /// `None` after the last.
+    fn next(&mut self) -> Result<Option<&[u8]>, codec::CodecError> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(encoder) = self.encoder.as_mut() else {
+            let (piece, rest) = self.data.split_at(self.part.min(self.data.len()));
+            self.data = rest;
+            self.done = rest.is_empty();
+            return Ok(Some(piece));
+        };
+        self.buf.clear();
+        while self.buf.len() < self.part && !self.data.is_empty() {
+            let (piece, rest) = self.data.split_at(codec::PIECE.min(self.data.len()));
+            self.data = rest;
+            encoder.feed(piece, &mut self.buf)?;
+        }
+        if self.data.is_empty() {
+            if let Some(encoder) = self.encoder.take() {
+                encoder.finish(&mut self.buf)?;
+            }
+            self.done = true;
+        }
+        Ok(Some(&self.buf))
+    }
 }
 
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
-    async fn put(&self, name: BlobName, data: &[u8]) -> Result<(), StoreError> {
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
         let version = name.published_in();
         self.claims
             .ensure(&*self.objects, &self.prefix, &self.url, version)
             .await?;
-        self.upload(name, data).await?;
-        tracing::debug!(blob = %name, url = %self.url, bytes = data.len(), "stored blob");
+        // The blob in the other layout goes first, so the store never holds
+        // two versions of one blob.
+        let encoding = compression.encoding();
+        for other in Encoding::ALL {
+            if other != encoding {
+                self.delete_layout(name, other).await?;
+            }
+        }
+        let stored = StoredName { name, encoding };
+        self.upload(stored, data, compression).await?;
+        tracing::debug!(blob = %stored, url = %self.url, bytes = data.len(), "stored blob");
         Ok(())
     }
 
@@ -368,11 +565,16 @@ impl BlobStore for ObjectBlobStore {
             .list_with_delimiter(Some(&self.prefix))
             .await
             .map_err(|e| map_error(&format!("listing blobs in {}", self.url), &self.url, e))?;
-        Ok(listed
+        let mut names: Vec<BlobName> = listed
             .objects
             .iter()
-            .filter_map(|m| m.location.filename()?.parse::<BlobName>().ok())
-            .collect())
+            .filter_map(|m| m.location.filename()?.parse::<StoredName>().ok())
+            .map(|s| s.name)
+            .collect();
+        // A blob held in both layouts is listed once.
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
     }
 
     async fn delete(&self, name: BlobName) -> Result<(), StoreError> {
@@ -380,20 +582,52 @@ impl BlobStore for ObjectBlobStore {
         self.claims
             .check_not_foreign(&*self.objects, &self.prefix, &self.url, name.published_in())
             .await?;
-        match self.objects.delete(&self.path_of(name)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                tracing::debug!(blob = %name, url = %self.url, "deleted blob");
-                Ok(())
-            }
-            Err(e) => Err(self.blob_error("deleting", name, e)),
+        for encoding in Encoding::ALL {
+            self.delete_layout(name, encoding).await?;
         }
+        Ok(())
     }
 
-    async fn size(&self, name: BlobName) -> Result<u64, StoreError> {
+    async fn stat(&self, name: BlobName) -> Result<BlobStat, StoreError> {
+        // The compressed object's first bytes hold its plain size: one
+        // ranged request gives both sizes.
+        let stored = StoredName {
+            name,
+            encoding: Encoding::Zstd,
+        };
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(
+                0..codec::FRAME_HEADER_MAX as u64,
+            )),
+            ..Default::default()
+        };
+        match self.objects.get_opts(&self.path_of(stored), options).await {
+            Ok(got) => {
+                let size = got.meta.size;
+                let head = got
+                    .bytes()
+                    .await
+                    .map_err(|e| self.blob_error("reading the start of", name, e))?;
+                return Ok(BlobStat::zstd(name, size, &head));
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                // An empty object has no range to give: its size alone
+                // (it declares no plain size), or the same error again.
+                tracing::debug!(blob = %stored, url = %self.url, error = %e, "ranged read failed");
+                let size = self
+                    .objects
+                    .head(&self.path_of(stored))
+                    .await
+                    .map_err(|e| self.blob_error("reading the size of", name, e))?
+                    .size;
+                return Ok(BlobStat::zstd(name, size, &[]));
+            }
+        }
         self.objects
-            .head(&self.path_of(name))
+            .head(&self.path_of(StoredName::plain(name)))
             .await
-            .map(|m| m.size)
+            .map(|m| BlobStat::plain(name, m.size))
             .map_err(|e| self.blob_error("reading the size of", name, e))
     }
 
