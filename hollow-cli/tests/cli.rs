@@ -1401,10 +1401,28 @@ fn maps_show_as_objects_or_pairs_diff_key_by_key_and_damage_is_caught() {
         ),
         "{e}"
     );
-    // `export` shows what is stored, in the stored order.
-    let text = ok(&["export", store, "--version", "3"]);
-    assert!(
-        text.contains(r#""titles":{"fr":"Heat","de":"Hitze"}"#),
-        "{text}"
-    );
+    // `export`, `inspect` and `diff` never show or compare it in its
+    // stored order: they refuse it, naming the field and entry.
+    for args in [
+        &["export", store, "--version", "3"][..],
+        &[
+            "inspect",
+            store,
+            "--type",
+            "Shelf",
+            "--key",
+            "1",
+            "--version",
+            "3",
+        ],
+        &["diff", store, "2", "3"],
+    ] {
+        let out = hollow().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "hollow {args:?} succeeded");
+        assert!(
+            err.contains("Shelf.titles: entry 1 is out of order"),
+            "hollow {args:?}: {err}"
+        );
+    }
 }
