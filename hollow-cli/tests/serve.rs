@@ -352,8 +352,13 @@ fn bad_requests_are_4xx_naming_what_is_wrong() {
     assert!(m.contains("no record type ../../etc/passwd"), "{m}");
     let m = s.fails("/v/..%2Fannounced.version/schema", bad);
     assert!(m.contains("is not a number"), "{m}");
-    let m = s.fails("/../../etc/passwd", nf);
-    assert!(m.contains("no page at"), "{m}");
+    let (status, html) = s.get("/../../etc/passwd");
+    assert_eq!(status, nf);
+    assert!(html.contains("no page at /../../etc/passwd"), "{html}");
+    let (status, api) = s.get("/api/../../etc/passwd");
+    assert_eq!(status, nf);
+    let doc: Value = serde_json::from_str(&api).unwrap();
+    assert_eq!(doc["error"], "no page at /api/../../etc/passwd; the explorer starts at /");
 }
 
 #[test]
