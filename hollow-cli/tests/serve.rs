@@ -101,7 +101,10 @@ impl Site {
                 return (status, body);
             }
             assert!(body.contains("loading version"), "{body}");
-            assert!(start.elapsed() < Duration::from_secs(30), "{uri} never loaded");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{uri} never loaded"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -160,7 +163,10 @@ fn versions_version_and_schema_pages() {
     for v in [v1, v2, v3] {
         assert!(html.contains(&format!("href=\"/v/{v}\"")), "{html}");
     }
-    assert!(html.contains(&format!("href=\"/diff/{v1}/{v2}\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/diff/{v1}/{v2}\"")),
+        "{html}"
+    );
 
     let doc = s.json(&format!("/api/v/{v1}"));
     let movie = doc["types"]
@@ -174,7 +180,10 @@ fn versions_version_and_schema_pages() {
     assert!(movie["bytes"].as_u64().unwrap() > 0);
     assert_eq!(doc["status"], "older");
     let html = s.page(&format!("/v/{v1}"));
-    assert!(html.contains(&format!("href=\"/v/{v1}/types/Movie\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/v/{v1}/types/Movie\"")),
+        "{html}"
+    );
 
     let doc = s.json(&format!("/api/v/{v2}/schema"));
     let capnp = doc["capnp"].as_str().unwrap();
@@ -268,8 +277,14 @@ fn a_diff_shows_the_changed_field() {
 
     let html = s.page(&format!("/diff/{v1}/{v2}"));
     assert!(html.contains("1 added, 1 removed, 1 modified"), "{html}");
-    assert!(html.contains("<td class=\"new\">renamed five</td>"), "{html}");
-    assert!(html.contains("<td class=\"old\">movie 5 take 1</td>"), "{html}");
+    assert!(
+        html.contains("<td class=\"new\">renamed five</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"old\">movie 5 take 1</td>"),
+        "{html}"
+    );
 
     // Two steps apart: composed along the deltas; one entry per page.
     let doc = s.json(&format!("/api/diff/{v1}/{v3}?type=Movie&per_page=1&page=1"));
@@ -323,7 +338,10 @@ fn bad_requests_are_4xx_naming_what_is_wrong() {
     let m = s.fails("/v/abc/schema", bad);
     assert!(m.contains("version \"abc\" is not a number"), "{m}");
     let m = s.fails(&format!("/v/{v1}/types/Film"), nf);
-    assert!(m.contains("no record type Film") && m.contains("Movie"), "{m}");
+    assert!(
+        m.contains("no record type Film") && m.contains("Movie"),
+        "{m}"
+    );
     let m = s.fails(&format!("/v/{v1}/types/Movie/record?key=abc"), bad);
     assert!(m.contains("abc"), "{m}");
     let m = s.fails(&format!("/v/{v1}/types/Movie/record?key=4242"), nf);
@@ -334,7 +352,13 @@ fn bad_requests_are_4xx_naming_what_is_wrong() {
     assert!(m.contains("ordinal \"-1\""), "{m}");
     let m = s.fails(&format!("/v/{v1}/types/Movie/record"), bad);
     assert!(m.contains("?key=K or ?ordinal=N"), "{m}");
-    for q in ["page=0", "page=x", "per_page=0", "per_page=100000", "page=-2"] {
+    for q in [
+        "page=0",
+        "page=x",
+        "per_page=0",
+        "per_page=100000",
+        "page=-2",
+    ] {
         let m = s.fails(&format!("/v/{v1}/types/Movie?{q}"), bad);
         assert!(m.contains("is not a number from 1 to"), "{q}: {m}");
     }
@@ -358,7 +382,10 @@ fn bad_requests_are_4xx_naming_what_is_wrong() {
     let (status, api) = s.get("/api/../../etc/passwd");
     assert_eq!(status, nf);
     let doc: Value = serde_json::from_str(&api).unwrap();
-    assert_eq!(doc["error"], "no page at /api/../../etc/passwd; the explorer starts at /");
+    assert_eq!(
+        doc["error"],
+        "no page at /api/../../etc/passwd; the explorer starts at /"
+    );
 }
 
 #[test]
@@ -380,4 +407,48 @@ fn a_version_loads_behind_a_loading_page() {
     // Loaded now: answered at once.
     let (status, _) = s.get_once(&uri);
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Kills the server process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_binary_listens_on_localhost_and_prints_its_url() {
+    use std::io::{BufRead, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let [_, _, v3] = produce(dir.path());
+    let mut child = Child(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("hollow"))
+            .args(["serve", dir.path().to_str().unwrap(), "--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    assert!(addr.starts_with("127.0.0.1:"), "{line}");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET /api/v/{v3} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains(&format!("\"version\":{v3}")), "{reply}");
 }

@@ -84,7 +84,11 @@ pub(super) fn records(
     let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::from_cli)?;
     let total = view.count(type_name);
     let mut list = Vec::new();
-    for (o, r) in view.iter(type_name).skip(paging.skip()).take(paging.per_page) {
+    for (o, r) in view
+        .iter(type_name)
+        .skip(paging.skip())
+        .take(paging.per_page)
+    {
         let rec = schema.record(t, r);
         list.push(json!({
             "ordinal": o,

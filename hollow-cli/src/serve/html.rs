@@ -79,12 +79,18 @@ fn s<'a>(v: &'a Value, field: &str) -> &'a str {
 }
 
 fn list<'a>(v: &'a Value, field: &str) -> &'a [Value] {
-    v.get(field).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    v.get(field)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 /// The versions page.
 pub(super) fn versions(d: &Value) -> Markup {
-    let opt = |f: &str| d.get(f).and_then(Value::as_u64).map_or("none".to_owned(), |x| x.to_string());
+    let opt = |f: &str| {
+        d.get(f)
+            .and_then(Value::as_u64)
+            .map_or("none".to_owned(), |x| x.to_string())
+    };
     let versions = list(d, "versions");
     page(
         "Versions",
@@ -291,7 +297,11 @@ pub(super) fn error(d: &Value) -> Markup {
 /// The page of a failed request.
 pub(super) fn error_page(e: &ServeError) -> Markup {
     page(
-        &format!("{} {}", e.status.as_u16(), e.status.canonical_reason().unwrap_or("")),
+        &format!(
+            "{} {}",
+            e.status.as_u16(),
+            e.status.canonical_reason().unwrap_or("")
+        ),
         html! { p.err { (e.message) } },
     )
 }
@@ -304,7 +314,10 @@ pub(super) fn loading(v: u64, started: Instant) -> Response {
     );
     (
         StatusCode::ACCEPTED,
-        [("refresh", "1"), (header::CONTENT_TYPE.as_str(), "text/html; charset=utf-8")],
+        [
+            ("refresh", "1"),
+            (header::CONTENT_TYPE.as_str(), "text/html; charset=utf-8"),
+        ],
         body,
     )
         .into_response()

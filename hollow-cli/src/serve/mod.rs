@@ -169,7 +169,9 @@ impl std::ops::Deref for Owned {
     type Target = Store;
     fn deref(&self) -> &Store {
         // Some until dropped.
-        self.0.as_ref().expect("the store is there until the explorer is dropped")
+        self.0
+            .as_ref()
+            .expect("the store is there until the explorer is dropped")
     }
 }
 
@@ -211,7 +213,11 @@ impl App {
     /// Version `v` loaded: at once if it is; else its loading is started
     /// and, when `wait` is false, `Ok(Err(started))` says since when it is
     /// loading.
-    async fn version(&self, v: u64, wait: bool) -> Result<Result<Arc<Loaded>, Instant>, ServeError> {
+    async fn version(
+        &self,
+        v: u64,
+        wait: bool,
+    ) -> Result<Result<Arc<Loaded>, Instant>, ServeError> {
         loop {
             let started = {
                 let mut slots = self.slots();
@@ -292,7 +298,11 @@ pub fn router(store: Store) -> Router {
         .route(
             "/api/",
             get(|State(app): State<App>| async move {
-                reply(Format::Json, app.blocking(data::versions).await, html::versions)
+                reply(
+                    Format::Json,
+                    app.blocking(data::versions).await,
+                    html::versions,
+                )
             }),
         )
         .fallback(|uri: Uri| async move {
@@ -425,17 +435,25 @@ async fn record(app: App, f: Format, v: &str, t: String, q: &HashMap<String, Str
     let target = match (q.get("key"), q.get("ordinal")) {
         (Some(k), None) => Ok(data::Target::Key(k.clone())),
         (None, Some(o)) => o.parse().map(data::Target::Ordinal).map_err(|_| {
-            ServeError::bad_request(format!("ordinal {o:?} is not a number from 0 to {}", u32::MAX))
+            ServeError::bad_request(format!(
+                "ordinal {o:?} is not a number from 0 to {}",
+                u32::MAX
+            ))
         }),
-        (Some(_), Some(_)) => Err(ServeError::bad_request("give ?key=K or ?ordinal=N, not both")),
+        (Some(_), Some(_)) => Err(ServeError::bad_request(
+            "give ?key=K or ?ordinal=N, not both",
+        )),
         (None, None) => Err(ServeError::bad_request("give ?key=K or ?ordinal=N")),
     };
     let checked = match (number(v, "version"), target) {
         (Ok(v), Ok(target)) => {
-            let (t2, key) = (t.clone(), match &target {
-                data::Target::Key(k) => Some(k.clone()),
-                data::Target::Ordinal(_) => None,
-            });
+            let (t2, key) = (
+                t.clone(),
+                match &target {
+                    data::Target::Key(k) => Some(k.clone()),
+                    data::Target::Ordinal(_) => None,
+                },
+            );
             app.blocking(move |s| data::check_type(s, v, &t2, key.as_deref()))
                 .await
                 .map(|()| (v, target))
