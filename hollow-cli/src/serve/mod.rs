@@ -406,13 +406,13 @@ fn number(text: &str, what: &str) -> Result<u64, ServeError> {
 
 /// A type's records, one page.
 async fn records(app: App, f: Format, v: &str, t: String, q: &HashMap<String, String>) -> Response {
+    // The version is checked here; the type once the version is loaded
+    // (from its own schema: no second copy of its snapshot).
     let checked = match (number(v, "version"), Paging::parse(q)) {
-        (Ok(v), Ok(p)) => {
-            let t2 = t.clone();
-            app.blocking(move |s| data::check_type(s, v, &t2, None))
-                .await
-                .map(|()| (v, p))
-        }
+        (Ok(v), Ok(p)) => app
+            .blocking(move |s| data::check_version(s, v))
+            .await
+            .map(|v| (v, p)),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let (v, paging) = match checked {
@@ -446,18 +446,10 @@ async fn record(app: App, f: Format, v: &str, t: String, q: &HashMap<String, Str
         (None, None) => Err(ServeError::bad_request("give ?key=K or ?ordinal=N")),
     };
     let checked = match (number(v, "version"), target) {
-        (Ok(v), Ok(target)) => {
-            let (t2, key) = (
-                t.clone(),
-                match &target {
-                    data::Target::Key(k) => Some(k.clone()),
-                    data::Target::Ordinal(_) => None,
-                },
-            );
-            app.blocking(move |s| data::check_type(s, v, &t2, key.as_deref()))
-                .await
-                .map(|()| (v, target))
-        }
+        (Ok(v), Ok(target)) => app
+            .blocking(move |s| data::check_version(s, v))
+            .await
+            .map(|v| (v, target)),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let (v, target) = match checked {
