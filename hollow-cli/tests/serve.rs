@@ -452,3 +452,58 @@ fn the_binary_listens_on_localhost_and_prints_its_url() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains(&format!("\"version\":{v3}")), "{reply}");
 }
+
+/// A record with a set, written by the derive.
+#[derive(hollow_runtime::Hollow, Clone, Debug, PartialEq)]
+#[hollow(primary_key(id))]
+struct Tagged {
+    id: u64,
+    tags: std::collections::BTreeSet<String>,
+}
+
+#[test]
+fn sets_show_as_lists_and_their_changes_in_the_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
+    let tagged = |tags: &[&str]| Tagged {
+        id: 1,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    };
+    let versions = dataset::runtime().block_on(async {
+        let mut p = Producer::builder(store, announcer)
+            .record_type::<Tagged>()
+            .build();
+        let mut versions = Vec::new();
+        for r in [tagged(&["b", "a"]), tagged(&["c", "b"])] {
+            let out = p.run_cycle(|w| w.add(&r)).await.unwrap();
+            versions.push(out.version.unwrap());
+        }
+        versions
+    });
+    let s = Site {
+        app: hollow_cli::serve::router(Store::open(dir.path().to_str().unwrap()).unwrap()),
+        rt: dataset::runtime(),
+        _dir: dir,
+        v: [versions[0], versions[1], versions[1]],
+    };
+    let (a, b) = (versions[0], versions[1]);
+    let html = s.page(&format!("/v/{a}/types/Tagged/record?key=1"));
+    assert!(
+        html.contains("<ul class=\"rec\"><li>a</li><li>b</li></ul>"),
+        "{html}"
+    );
+    let doc = s.json(&format!("/api/diff/{a}/{b}"));
+    let modified = &doc["types"][0]["modified"][0];
+    assert_eq!(modified["key"], 1);
+    assert!(
+        modified["changes"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("tags"),
+        "{modified}"
+    );
+    let html = s.page(&format!("/diff/{a}/{b}"));
+    assert!(html.contains("0 added, 0 removed, 1 modified"), "{html}");
+    assert!(html.contains("class=\"new\""), "{html}");
+}
