@@ -188,8 +188,9 @@ pub(super) fn check_type(
     Ok(())
 }
 
-/// The diff of two versions: `hollow diff --json` (through deltas where
-/// they join the versions), each type's lists cut to one page.
+/// The diff of two versions: the document `hollow diff --json` prints
+/// (through deltas where they join the versions), each type's lists cut to
+/// one page.
 pub(super) fn diff(
     store: &Store,
     from: u64,
@@ -199,7 +200,7 @@ pub(super) fn diff(
 ) -> Result<Value, ServeError> {
     check_version(store, from)?;
     check_version(store, to)?;
-    let mut doc = command_json(|out| cmd::diff::run(store, from, to, only, true, out))?;
+    let mut doc = cmd::diff::json(store, from, to, only).map_err(ServeError::from_cli)?;
     if let Some(types) = doc.get_mut("types").and_then(Value::as_array_mut) {
         for t in types {
             for list in ["added", "removed", "modified"] {
