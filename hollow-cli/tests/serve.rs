@@ -407,6 +407,12 @@ fn a_version_loads_behind_a_loading_page() {
     // Loaded now: answered at once.
     let (status, _) = s.get_once(&uri);
     assert_eq!(status, StatusCode::OK);
+    // The JSON API waits for a version instead of answering 202.
+    let v1 = s.v[0];
+    let (status, body) = s.get_once(&format!("/api/v/{v1}/types/Actor"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["total"], 3);
 }
 
 /// Kills the server process when the test ends, however it ends.
