@@ -167,6 +167,28 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Serve a read-only web explorer over the store: versions, types,
+    /// schema, records (paged, by key or ordinal), diffs and histories,
+    /// each page also as JSON under /api. Listens on 127.0.0.1 unless
+    /// --bind says otherwise, and prints the URL.
+    #[command(after_help = "Examples:\n  \
+        hollow serve /data/movies\n  \
+        hollow serve s3://bucket/movies --port 0\n\n\
+        Pages (JSON under /api with the same path):\n  \
+        /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
+        /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
+        /diff/A/B?type=T&page=1  /history/T?key=K")]
+    Serve {
+        /// The store: a directory, a file:// or an s3:// URL.
+        #[arg(value_name = "STORE")]
+        store: String,
+        /// The address to listen on (only this machine by default).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// The port; 0 picks a free one (the URL printed says which).
+        #[arg(long, value_name = "N", default_value_t = 8080)]
+        port: u16,
+    },
     /// Compare two dataset schemas (store versions or .capnp files) and
     /// print each change as compatible or breaking by Cap'n Proto's
     /// evolution rules; exit code 3 when any change is breaking.

@@ -19,6 +19,7 @@
 //! | `diff` | the records added, removed and changed between two versions |
 //! | `history` | every version one record changed in |
 //! | `verify` | whether the blobs are sound and chain (exit code 3 if not) |
+//! | `serve` | a read-only web explorer of all the above, with a JSON API (see [`serve`]) |
 //! | `schema-diff` | each change between two schemas (store versions or `.capnp` files), compatible or breaking (exit code 3 if any is breaking) |
 //!
 //! ```no_run
@@ -36,6 +37,7 @@ pub mod args;
 pub mod cmd;
 mod error;
 pub mod lookup;
+pub mod serve;
 pub mod store;
 mod table;
 pub mod version;
@@ -119,6 +121,9 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             common.json,
             out,
         ),
+        Command::Serve { store, bind, port } => {
+            serve::run(Store::open(&store)?, &serve::Options { bind, port }, out)
+        }
         Command::SchemaDiff {
             old,
             new,

@@ -10,7 +10,12 @@
 //! - peak memory of a `hollow export` process at two sizes (it must stay
 //!   flat as N grows): resident anonymous memory (heap, stacks) and
 //!   file-backed pages of the memory-mapped snapshot, sampled from
-//!   `/proc/<pid>/status`.
+//!   `/proc/<pid>/status`;
+//! - `hollow serve` (a process, over HTTP): time from start to the first
+//!   page, a key lookup page (the first, which loads the version, and a
+//!   second) and a 1 % diff page, each beside the same operation as a
+//!   `hollow` command process (`versions`, `inspect`, `diff`) in the same
+//!   run. `--serve-only` measures these alone.
 //!
 //! Usage: `hollow-cli-bench [--movies N] [--reps R] [--hollow PATH]`
 //! (build the `hollow` binary in release first; `--hollow` defaults to the
@@ -30,6 +35,7 @@ struct Args {
     movies: u64,
     reps: usize,
     hollow: PathBuf,
+    serve_only: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -39,6 +45,7 @@ fn parse() -> Result<Args, String> {
         hollow: std::env::current_exe()
             .map_err(|e| e.to_string())?
             .with_file_name("hollow"),
+        serve_only: false,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -46,9 +53,10 @@ fn parse() -> Result<Args, String> {
             "--movies" => a.movies = f.movies()?,
             "--reps" => a.reps = f.reps()?,
             "--hollow" => a.hollow = PathBuf::from(f.value("--hollow")?),
+            "--serve-only" => a.serve_only = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: hollow-cli-bench [--movies N (1000000)] [--reps R (5)] [--hollow PATH (beside this binary)]"
+                    "usage: hollow-cli-bench [--movies N (1000000)] [--reps R (5)] [--hollow PATH (beside this binary)] [--serve-only]"
                 );
                 std::process::exit(0);
             }
@@ -231,6 +239,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("producing {n} movies, 6 cycles ...");
     let (versions, actors, movies) = produce(&big, n, 6)?;
     let (v1, v5, v6) = (versions[0], versions[4], versions[5]);
+    let key = movies[movies.len() / 2].id;
+    let serve_rows = serve_figures(args, &big, v5, v6, key)?;
+    if args.serve_only {
+        print_header(args, n);
+        serve_rows.iter().for_each(|r| println!("{r}"));
+        return Ok(());
+    }
     let store = hollow_cli::store::Store::open(big.to_str().ok_or("path")?)?;
     let records = n + hollow_benches::ACTORS;
 
@@ -312,15 +327,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(0)
     };
 
-    println!(
-        "hollow CLI on the benchmark workload: {n} movies + {} actors; machine: {} cores",
-        hollow_benches::ACTORS,
-        std::thread::available_parallelism().map_or(0, |p| p.get())
-    );
-    println!("medians of {} runs", args.reps);
-    println!();
-    println!("| figure | hollow CLI | baseline (same run) | ratio |");
-    println!("|---|---|---|---|");
+    print_header(args, n);
     println!(
         "| export, all {records} records to a JSON Lines file | {cli_ms:.0} ms = {:.0} records/s ({}) | serde_json of the native structs: {native_ms:.0} ms = {:.0} records/s ({}) | {:.2}× the baseline's time |",
         records as f64 / (cli_ms / 1e3),
@@ -351,5 +358,143 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             m.3
         );
     }
+    serve_rows.iter().for_each(|r| println!("{r}"));
     Ok(())
+}
+
+fn print_header(args: &Args, n: u64) {
+    println!(
+        "hollow CLI on the benchmark workload: {n} movies + {} actors; machine: {} cores",
+        hollow_benches::ACTORS,
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+    println!("medians of {} runs", args.reps);
+    println!();
+    println!("| figure | hollow CLI | baseline (same run) | ratio |");
+    println!("|---|---|---|---|");
+}
+
+/// One HTTP/1.1 GET on a fresh connection: the status and the body's length.
+fn http_get(addr: &str, path: &str) -> Result<(u16, usize), Box<dyn std::error::Error>> {
+    use std::io::Read;
+    let mut conn = std::net::TcpStream::connect(addr)?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = Vec::new();
+    conn.read_to_end(&mut reply)?;
+    let text = String::from_utf8_lossy(&reply);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("GET {path}: no HTTP status in the reply"))?;
+    let body = text.find("\r\n\r\n").map_or(0, |i| reply.len() - i - 4);
+    Ok((status, body))
+}
+
+/// GET `path` until it is not a "loading" page (202): the time it took and
+/// the final body's length; anything but 200 at the end is an error.
+fn page(addr: &str, path: &str) -> Result<(f64, usize), Box<dyn std::error::Error>> {
+    let s = Instant::now();
+    loop {
+        let (status, len) = http_get(addr, path)?;
+        match status {
+            202 => std::thread::sleep(Duration::from_millis(5)),
+            200 => return Ok((ms(s.elapsed()), len)),
+            other => return Err(format!("GET {path}: status {other}").into()),
+        }
+    }
+}
+
+/// Runs `hollow ARGS` to the end: its wall time; a failure is an error.
+fn command(hollow: &Path, args: &[&str]) -> Result<f64, Box<dyn std::error::Error>> {
+    let s = Instant::now();
+    let st = Command::new(hollow)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()?;
+    if !st.success() {
+        return Err(format!("hollow {} failed: {st}", args.join(" ")).into());
+    }
+    Ok(ms(s.elapsed()))
+}
+
+/// The `hollow serve` rows: each page over HTTP beside the same operation
+/// as a `hollow` command, medians of `args.reps` server starts.
+fn serve_figures(
+    args: &Args,
+    store: &Path,
+    v5: u64,
+    v6: u64,
+    key: u64,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    use std::io::BufRead;
+    let dir = store.to_str().ok_or("path")?;
+    let (k, v5s, v6s) = (key.to_string(), v5.to_string(), v6.to_string());
+    let lookup = format!("/v/{v6}/types/Movie/record?key={key}");
+    let diff = format!("/diff/{v5}/{v6}?type=Movie");
+    let api_diff = format!("/api/diff/{v5}/{v6}?type=Movie&per_page=1000");
+    let mut t: [Vec<f64>; 8] = Default::default();
+    for _ in 0..args.reps {
+        let s = Instant::now();
+        let mut child = Command::new(&args.hollow)
+            .args(["serve", dir, "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .and_then(|u| u.strip_prefix("http://"))
+            .and_then(|u| u.strip_suffix('/'))
+            .ok_or_else(|| format!("hollow serve printed no URL: {line:?}"))?
+            .to_owned();
+        let result = (|| -> Result<[f64; 5], Box<dyn std::error::Error>> {
+            page(&addr, "/")?;
+            let first = ms(s.elapsed());
+            let (cold, _) = page(&addr, &lookup)?;
+            let (warm, _) = page(&addr, &lookup)?;
+            let (d, _) = page(&addr, &diff)?;
+            let (dj, _) = page(&addr, &api_diff)?;
+            Ok([first, cold, warm, d, dj])
+        })();
+        let _ = child.kill();
+        let _ = child.wait();
+        for (i, x) in result?.into_iter().enumerate() {
+            t[i].push(x);
+        }
+        t[5].push(command(&args.hollow, &["versions", dir])?);
+        t[6].push(command(
+            &args.hollow,
+            &[
+                "inspect",
+                dir,
+                "--type",
+                "Movie",
+                "--key",
+                &k,
+                "--version",
+                &v6s,
+            ],
+        )?);
+        t[7].push(command(
+            &args.hollow,
+            &["diff", dir, &v5s, &v6s, "--type", "Movie", "--json"],
+        )?);
+    }
+    let [first, cold, warm, d, dj, versions, inspect, cli_diff] = t.map(median);
+    Ok(vec![
+        format!("| `hollow serve`: start to the first page (`/`) | {first:.0} ms | `hollow versions` process: {versions:.0} ms | {:.2}× |", first / versions),
+        format!("| `hollow serve`: key lookup page (Movie {key}), first (loads version {v6}) | {cold:.0} ms | `hollow inspect --key` process: {inspect:.0} ms | {:.2}× |", cold / inspect),
+        format!("| `hollow serve`: the same key lookup page again (version loaded) | {warm:.0} ms | `hollow inspect --key` process: {inspect:.0} ms | {:.2}× |", warm / inspect),
+        format!("| `hollow serve`: 1 % diff page {v5} → {v6} (Movie, first 50 of each list) | {d:.0} ms | `hollow diff --json` process: {cli_diff:.0} ms | {:.2}× |", d / cli_diff),
+        format!("| `hollow serve`: the same diff as JSON, 1000 a list (`/api`) | {dj:.0} ms | `hollow diff --json` process: {cli_diff:.0} ms | {:.2}× |", dj / cli_diff),
+    ])
 }

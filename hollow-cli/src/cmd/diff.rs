@@ -409,6 +409,63 @@ pub fn run_with(
     out: &mut dyn std::io::Write,
     method: Method,
 ) -> Result<(), CliError> {
+    let (method, diffs) = compute(store, from, to, only, method)?;
+    if json {
+        return write_json(out, &document(from, to, &method, &diffs));
+    }
+    let mut text = format!("diff {from} → {to} (through {method})\n");
+    for d in &diffs {
+        if d.added.is_empty() && d.removed.is_empty() && d.modified.is_empty() {
+            text.push_str(&format!("{}: no changes\n", d.name));
+            continue;
+        }
+        text.push_str(&format!(
+            "{}: {} added, {} removed, {} modified\n",
+            d.name,
+            d.added.len(),
+            d.removed.len(),
+            d.modified.len()
+        ));
+        for (k, _, _) in &d.added {
+            text.push_str(&format!("  + {}\n", k.show()));
+        }
+        for (k, _, _) in &d.removed {
+            text.push_str(&format!("  - {}\n", k.show()));
+        }
+        for (k, _, _, ch) in &d.modified {
+            text.push_str(&format!("  ~ {}: {}\n", k.show(), show_changes(ch)));
+        }
+    }
+    write(out, &text)
+}
+
+/// The diff as the JSON document `--json` prints, without writing it (for
+/// callers that keep the value, such as `hollow serve`).
+///
+/// # Errors
+/// As [`run`].
+pub fn json(store: &Store, from: u64, to: u64, only: Option<&str>) -> Result<Value, CliError> {
+    let (method, diffs) = compute(store, from, to, only, Method::Auto)?;
+    Ok(document(from, to, &method, &diffs))
+}
+
+fn document(from: u64, to: u64, method: &str, diffs: &[TypeDiff]) -> Value {
+    json!({
+        "from": from,
+        "to": to,
+        "through": method,
+        "types": diffs.iter().map(TypeDiff::to_json).collect::<Vec<_>>(),
+    })
+}
+
+/// How the diff was computed (for people), and each type's changes.
+fn compute(
+    store: &Store,
+    from: u64,
+    to: u64,
+    only: Option<&str>,
+    method: Method,
+) -> Result<(String, Vec<TypeDiff>), CliError> {
     store.resolve_version(Some(from))?;
     store.resolve_version(Some(to))?;
     let (lo, hi) = (from.min(to), from.max(to));
@@ -441,39 +498,5 @@ pub fn run_with(
     if from > to {
         diffs = diffs.into_iter().map(TypeDiff::invert).collect();
     }
-    if json {
-        return write_json(
-            out,
-            &json!({
-                "from": from,
-                "to": to,
-                "through": method,
-                "types": diffs.iter().map(TypeDiff::to_json).collect::<Vec<_>>(),
-            }),
-        );
-    }
-    let mut text = format!("diff {from} → {to} (through {method})\n");
-    for d in &diffs {
-        if d.added.is_empty() && d.removed.is_empty() && d.modified.is_empty() {
-            text.push_str(&format!("{}: no changes\n", d.name));
-            continue;
-        }
-        text.push_str(&format!(
-            "{}: {} added, {} removed, {} modified\n",
-            d.name,
-            d.added.len(),
-            d.removed.len(),
-            d.modified.len()
-        ));
-        for (k, _, _) in &d.added {
-            text.push_str(&format!("  + {}\n", k.show()));
-        }
-        for (k, _, _) in &d.removed {
-            text.push_str(&format!("  - {}\n", k.show()));
-        }
-        for (k, _, _, ch) in &d.modified {
-            text.push_str(&format!("  ~ {}: {}\n", k.show(), show_changes(ch)));
-        }
-    }
-    write(out, &text)
+    Ok((method, diffs))
 }

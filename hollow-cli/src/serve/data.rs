@@ -1,0 +1,237 @@
+//! What each page shows, as JSON: computed on a blocking thread by the
+//! same library functions the commands use (their `--json` output is the
+//! model), so a page and the command agree.
+
+use hollow_runtime::dynamic::DynamicSchema;
+use serde_json::{json, Value};
+
+use super::{Paging, ServeError};
+use crate::cmd;
+use crate::lookup::find_by_key;
+use crate::store::Store;
+use crate::version::Loaded;
+
+/// Runs a command with `--json` and parses its one document.
+fn command_json(
+    run: impl FnOnce(&mut Vec<u8>) -> Result<(), crate::CliError>,
+) -> Result<Value, ServeError> {
+    let mut out = Vec::new();
+    run(&mut out).map_err(ServeError::from_cli)?;
+    serde_json::from_slice(&out)
+        .map_err(|e| ServeError::internal(format!("a command wrote unreadable JSON: {e}")))
+}
+
+/// The version `v`, if the store has it.
+///
+/// # Errors
+/// 404 naming the versions there are.
+pub(super) fn check_version(store: &Store, v: u64) -> Result<u64, ServeError> {
+    store
+        .resolve_version(Some(v))
+        .map_err(|e| ServeError::not_found(e.to_string()))
+}
+
+/// The versions page: `hollow versions --json`.
+pub(super) fn versions(store: &Store) -> Result<Value, ServeError> {
+    command_json(|out| cmd::versions::run(store, true, out))
+}
+
+/// One version: the header tags and each record type's records and bytes
+/// (from the header of the blob leading to it: the snapshot if there is
+/// one, else a delta, whose counts are of what it changes).
+pub(super) fn version(store: &Store, v: u64) -> Result<Value, ServeError> {
+    check_version(store, v)?;
+    let header = cmd::schema::schema_at(store, v).map_err(ServeError::from_cli)?;
+    let from_snapshot = store.has(hollow_runtime::store::BlobName::Snapshot(v));
+    let types: Vec<Value> = header
+        .schema
+        .records()
+        .map(|s| {
+            let section = header.section(&s.name);
+            json!({
+                "name": s.name,
+                "primary_key": s.primary_key.as_ref().map(ToString::to_string),
+                "records": section.map(|x| x.state_count),
+                "bytes": section.map(|x| x.length),
+            })
+        })
+        .collect();
+    let announced = store.announced().map_err(ServeError::from_cli)?;
+    Ok(json!({
+        "version": v,
+        "status": cmd::VersionStatus::of(v, announced).as_str(),
+        "counted_from": if from_snapshot { "snapshot" } else { "delta" },
+        "tags": header.tags.iter().map(|(k, val)| json!({"key": k, "value": val})).collect::<Vec<_>>(),
+        "types": types,
+    }))
+}
+
+/// The schema page: `hollow schema --json`.
+pub(super) fn schema(store: &Store, v: u64) -> Result<Value, ServeError> {
+    check_version(store, v)?;
+    command_json(|out| cmd::schema::run(store, Some(v), true, out))
+}
+
+/// One page of a type's records, in ordinal order.
+pub(super) fn records(
+    loaded: &Loaded,
+    v: u64,
+    type_name: &str,
+    paging: Paging,
+) -> Result<Value, ServeError> {
+    let view = loaded.view().map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    let total = view.count(type_name);
+    let mut list = Vec::new();
+    for (o, r) in view
+        .iter(type_name)
+        .skip(paging.skip())
+        .take(paging.per_page)
+    {
+        let rec = schema.record(t, r);
+        list.push(json!({
+            "ordinal": o,
+            "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
+            "record": rec.to_json().map_err(ServeError::from_dynamic)?,
+        }));
+    }
+    Ok(json!({
+        "version": v,
+        "type": type_name,
+        "total": total,
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "pages": total.div_ceil(paging.per_page).max(1),
+        "records": list,
+    }))
+}
+
+/// Which record to show.
+#[derive(Clone, Debug)]
+pub(super) enum Target {
+    Key(String),
+    Ordinal(u32),
+}
+
+/// One record, by key or ordinal: what `hollow inspect --json` prints,
+/// read from the version already loaded.
+pub(super) fn record(
+    loaded: &Loaded,
+    v: u64,
+    type_name: &str,
+    target: &Target,
+) -> Result<Value, ServeError> {
+    let view = loaded.view().map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    let ordinal = match target {
+        Target::Ordinal(o) => {
+            if view.get(type_name, *o).is_none() {
+                return Err(ServeError::not_found(format!(
+                    "no {type_name} record at ordinal {o} in version {v} ({} records, \
+                     ordinals below {})",
+                    view.count(type_name),
+                    view.ordinal_limit(type_name)
+                )));
+            }
+            *o
+        }
+        Target::Key(text) => {
+            let key = schema
+                .parse_key(t, text)
+                .map_err(|e| ServeError::bad_request(e.to_string()))?;
+            find_by_key(&view, &schema, t, &key)
+                .map_err(ServeError::from_cli)?
+                .ok_or_else(|| {
+                    ServeError::not_found(format!(
+                        "no {type_name} with primary key {key} in version {v} ({} records)",
+                        view.count(type_name)
+                    ))
+                })?
+        }
+    };
+    let r = view
+        .get(type_name, ordinal)
+        .ok_or_else(|| ServeError::internal(format!("{type_name} ordinal {ordinal} vanished")))?;
+    let rec = schema.record(t, r);
+    Ok(json!({
+        "version": v,
+        "type": type_name,
+        "ordinal": ordinal,
+        "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
+        "record": rec.to_json().map_err(ServeError::from_dynamic)?,
+    }))
+}
+
+/// Checks that `type_name` is a record type of version `v` and, when given,
+/// that `key` parses as its primary key: from the header alone, so a bad
+/// request is answered before the command runs.
+///
+/// # Errors
+/// 404 for an unknown version or type, 400 for a key that does not parse.
+pub(super) fn check_type(
+    store: &Store,
+    v: u64,
+    type_name: &str,
+    key: Option<&str>,
+) -> Result<(), ServeError> {
+    check_version(store, v)?;
+    let header = cmd::schema::schema_at(store, v).map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(&header.schema).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    if let Some(k) = key {
+        schema
+            .parse_key(t, k)
+            .map_err(|e| ServeError::bad_request(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The diff of two versions: the document `hollow diff --json` prints
+/// (through deltas where they join the versions), each type's lists cut to
+/// one page.
+pub(super) fn diff(
+    store: &Store,
+    from: u64,
+    to: u64,
+    only: Option<&str>,
+    paging: Paging,
+) -> Result<Value, ServeError> {
+    check_version(store, from)?;
+    check_version(store, to)?;
+    let mut doc = cmd::diff::json(store, from, to, only).map_err(ServeError::from_cli)?;
+    if let Some(types) = doc.get_mut("types").and_then(Value::as_array_mut) {
+        for t in types {
+            for list in ["added", "removed", "modified"] {
+                if let Some(items) = t.get_mut(list).and_then(Value::as_array_mut) {
+                    let total = items.len();
+                    let page: Vec<Value> = items
+                        .drain(..)
+                        .skip(paging.skip())
+                        .take(paging.per_page)
+                        .collect();
+                    *items = page;
+                    t[format!("{list}_total")] = json!(total);
+                }
+            }
+        }
+    }
+    doc["page"] = json!(paging.page);
+    doc["per_page"] = json!(paging.per_page);
+    Ok(doc)
+}
+
+/// The history of one key: `hollow history --json`.
+pub(super) fn history(store: &Store, type_name: &str, key: &str) -> Result<Value, ServeError> {
+    // The type and key are checked against the oldest snapshot's schema,
+    // where the history starts.
+    let first = store
+        .versions()
+        .into_iter()
+        .find(|v| store.has(hollow_runtime::store::BlobName::Snapshot(*v)));
+    if let Some(v) = first {
+        check_type(store, v, type_name, Some(key))?;
+    }
+    command_json(|out| cmd::history::run(store, type_name, key, true, out))
+}
