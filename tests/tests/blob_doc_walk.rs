@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use capnp::schema_capnp::{field, node};
-use hollow_runtime::store::FileAnnouncer;
+use hollow_runtime::store::{Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::{dataset, Actor, Movie};
 
@@ -415,7 +415,10 @@ fn produce(dir: &Path) -> Oracle {
     let rt = dataset::runtime();
     let store = Arc::new(FsBlobStore::new(dir).expect("a store"));
     let announcer = Arc::new(FileAnnouncer::new(dir).expect("an announcer"));
+    // Plain blobs: the walk reads the store's files as the format page
+    // describes a blob.
     let mut p = Producer::builder(store, announcer)
+        .compression(Compression::None)
         .snapshot_interval(2)
         .record_type::<Movie>()
         .record_type::<Actor>()

@@ -236,10 +236,16 @@ fn killed_producers_leave_a_readable_store_and_no_leftovers() {
     assert_eq!(temp_entries(&dir), Vec::<String>::new());
 }
 
-/// The header tag `writer` of blob `name` in the store at `dir`.
+/// The header tag `writer` of blob `name` in the store at `dir` (fetched
+/// through the store: stored compressed, it is decompressed).
 fn writer_of(dir: &Path, name: BlobName) -> String {
-    let bytes =
-        std::fs::read(dir.join(name.to_string())).unwrap_or_else(|e| panic!("reading {name}: {e}"));
+    let scratch = tempfile::tempdir().unwrap();
+    let copy = scratch.path().join(name.to_string());
+    let store = FsBlobStore::new(dir).unwrap();
+    dataset::runtime()
+        .block_on(hollow_runtime::store::BlobStore::fetch(&store, name, &copy))
+        .unwrap_or_else(|e| panic!("fetching {name}: {e}"));
+    let bytes = std::fs::read(&copy).unwrap_or_else(|e| panic!("reading {name}: {e}"));
     let view = BlobView::open(&name.to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
     view.header()
         .tags

@@ -332,10 +332,11 @@ async fn directory_store_and_announcement_file() {
         c.assert_held_by(&state, "fs consumer");
         assert_eq!(state.header_tag("store"), Some("fs"));
     }
+    // Blobs stored compressed (the producer's default), cached plain.
     for name in [
-        "snapshot-1",
-        "delta-3-4",
-        "reversedelta-4-3",
+        "snapshot-1.zst",
+        "delta-3-4.zst",
+        "reversedelta-4-3.zst",
         "announced.version",
     ] {
         assert!(dir.join(name).is_file(), "{name} missing from the store");
