@@ -1362,15 +1362,21 @@ fn maps_show_as_objects_or_pairs_diff_key_by_key_and_damage_is_caught() {
     );
     let text = ok(&["verify", store]);
     assert!(text.contains("0 failed"), "{text}");
+    damaged_maps_are_named(dir.path(), &schema);
+}
 
-    // Version 3 stores record 1's map out of order, version 4 repeats a
-    // key: `verify` names the blob, record, field and entry.
+/// Version 3 of the shelves in `dir` stores record 1's map out of order,
+/// version 4 repeats a key: `verify` names the blob, record, field and
+/// entry, a load refuses them, and `export`, `inspect` and `diff` refuse to
+/// show or compare them.
+fn damaged_maps_are_named(dir: &Path, schema: &hollow_schema::Schema) {
+    let store = dir.to_str().unwrap();
     write_shelves(
-        dir.path(),
+        dir,
         3,
-        &[shelf(&schema, 1, &[("fr", "Heat"), ("de", "Hitze")], &[])],
+        &[shelf(schema, 1, &[("fr", "Heat"), ("de", "Hitze")], &[])],
     );
-    write_shelves(dir.path(), 4, &[shelf(&schema, 1, &[], &[(7, 1), (7, 2)])]);
+    write_shelves(dir, 4, &[shelf(schema, 1, &[], &[(7, 1), (7, 2)])]);
     for (version, field, what) in [
         ("3", "Shelf.titles", "entry 1 is out of order"),
         ("4", "Shelf.counts", "entry 1 repeats the key of entry 0"),
@@ -1391,7 +1397,7 @@ fn maps_show_as_objects_or_pairs_diff_key_by_key_and_damage_is_caught() {
         );
     }
     // A consumer's load refuses it too.
-    let bytes = std::fs::read(dir.path().join("snapshot-3")).unwrap();
+    let bytes = std::fs::read(dir.join("snapshot-3")).unwrap();
     let e = hollow_runtime::ReadState::open_snapshot(BlobName::Snapshot(3), Arc::new(bytes))
         .unwrap_err();
     assert_eq!(e.kind(), hollow_runtime::ErrorKind::CorruptBlob, "{e}");
