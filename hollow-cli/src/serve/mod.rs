@@ -404,25 +404,37 @@ fn number(text: &str, what: &str) -> Result<u64, ServeError> {
         .map_err(|_| ServeError::bad_request(format!("{what} {text:?} is not a number")))
 }
 
+/// Version `v` of a request, checked and loaded, with the request's other
+/// parsed part `rest`; or the response to give instead: the first error
+/// (the version's, else `rest`'s), or the loading page while it loads.
+async fn loaded<T: Send + 'static>(
+    app: &App,
+    f: Format,
+    v: &str,
+    rest: Result<T, ServeError>,
+) -> Result<(u64, T, Arc<Loaded>), Response> {
+    let checked = match (number(v, "version"), rest) {
+        (Ok(v), Ok(rest)) => app
+            .blocking(move |s| data::check_version(s, v))
+            .await
+            .map(|v| (v, rest)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let (v, rest) = checked.map_err(|e| reply(f, Err(e), html::error))?;
+    match app.version(v, f == Format::Json).await {
+        Ok(Ok(l)) => Ok((v, rest, l)),
+        Ok(Err(started)) => Err(html::loading(v, started)),
+        Err(e) => Err(reply(f, Err(e), html::error)),
+    }
+}
+
 /// A type's records, one page.
 async fn records(app: App, f: Format, v: &str, t: String, q: &HashMap<String, String>) -> Response {
     // The version is checked here; the type once the version is loaded
     // (from its own schema: no second copy of its snapshot).
-    let checked = match (number(v, "version"), Paging::parse(q)) {
-        (Ok(v), Ok(p)) => app
-            .blocking(move |s| data::check_version(s, v))
-            .await
-            .map(|v| (v, p)),
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    let (v, paging) = match checked {
+    let (v, paging, loaded) = match loaded(&app, f, v, Paging::parse(q)).await {
         Ok(x) => x,
-        Err(e) => return reply(f, Err(e), html::error),
-    };
-    let loaded = match app.version(v, f == Format::Json).await {
-        Ok(Ok(l)) => l,
-        Ok(Err(started)) => return html::loading(v, started),
-        Err(e) => return reply(f, Err(e), html::error),
+        Err(response) => return response,
     };
     let r = app
         .blocking(move |_| data::records(&loaded, v, &t, paging))
@@ -445,21 +457,9 @@ async fn record(app: App, f: Format, v: &str, t: String, q: &HashMap<String, Str
         )),
         (None, None) => Err(ServeError::bad_request("give ?key=K or ?ordinal=N")),
     };
-    let checked = match (number(v, "version"), target) {
-        (Ok(v), Ok(target)) => app
-            .blocking(move |s| data::check_version(s, v))
-            .await
-            .map(|v| (v, target)),
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    let (v, target) = match checked {
+    let (v, target, loaded) = match loaded(&app, f, v, target).await {
         Ok(x) => x,
-        Err(e) => return reply(f, Err(e), html::error),
-    };
-    let loaded = match app.version(v, f == Format::Json).await {
-        Ok(Ok(l)) => l,
-        Ok(Err(started)) => return html::loading(v, started),
-        Err(e) => return reply(f, Err(e), html::error),
+        Err(response) => return response,
     };
     let r = app
         .blocking(move |_| data::record(&loaded, v, &t, &target))

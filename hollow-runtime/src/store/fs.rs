@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::announce::FileAnnouncer;
 use super::local::{
-    blocking, local_io, lock_file, sync_dir_blocking, temp_beside, write_decoded_blocking,
-    write_file_atomic_as, write_small_file_blocking,
+    blocking, local_io, lock_file, sync_dir_blocking, write_decoded_blocking, write_file_atomic_as,
+    write_small_file_blocking, write_via_temp,
 };
 use super::owner::{self, Holder, Liveness, Owner};
 use super::{
@@ -339,7 +339,6 @@ impl FsBlobStore {
         if stored.encoding == Encoding::Zstd {
             return write_decoded_blocking(&mut input, &self.describe(), stored, dest);
         }
-        let tmp = temp_beside(dest);
         let what = |doing: &str, path: &Path| {
             format!(
                 "fetching blob {name} from dir {} to {}: {doing} {}",
@@ -348,20 +347,10 @@ impl FsBlobStore {
                 path.display()
             )
         };
-        let result = (|| {
-            let mut out =
-                std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
-            copy_in_large_writes(&mut input, &mut out, meta.len())
-                .map_err(|e| local_io(what("writing", &tmp), e))?;
-            out.sync_all()
-                .map_err(|e| local_io(what("syncing", &tmp), e))?;
-            drop(out);
-            std::fs::rename(&tmp, dest).map_err(|e| local_io(what("renaming", &tmp), e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        write_via_temp(dest, &what, |out, tmp| {
+            copy_in_large_writes(&mut input, out, meta.len())
+                .map_err(|e| local_io(what("writing", tmp), e))
+        })
     }
 
     fn stat_blocking(&self, name: BlobName) -> Result<BlobStat, StoreError> {

@@ -137,7 +137,6 @@ pub(super) fn write_decoded_blocking(
     stored: StoredName,
     dest: &Path,
 ) -> Result<(), StoreError> {
-    let tmp = temp_beside(dest);
     let name = stored.name;
     let what = |doing: &str, path: &Path| {
         format!(
@@ -146,17 +145,33 @@ pub(super) fn write_decoded_blocking(
             path.display()
         )
     };
-    let result = (|| {
-        let mut out =
-            std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
-        codec::decode_stream(input, &mut out, super::CACHE_WRITE_CHUNK).map_err(|f| match f {
+    write_via_temp(dest, &what, |out, tmp| {
+        codec::decode_stream(input, out, super::CACHE_WRITE_CHUNK).map_err(|f| match f {
             DecodeFailure::Read(e) => StoreError::io(
                 format!("fetching blob {name} from {store}: reading {stored}"),
                 e,
             ),
-            DecodeFailure::Write(e) => local_io(what("writing", &tmp), e),
+            DecodeFailure::Write(e) => local_io(what("writing", tmp), e),
             DecodeFailure::Codec(e) => super::corrupt_blob(store, stored, &e),
         })?;
+        Ok(())
+    })
+}
+
+/// Writes `dest` through a new temporary file beside it: `fill` writes the
+/// contents (given the file and its path), then the file is synced and
+/// renamed to `dest`. On any failure nothing is left beside `dest`.
+/// `what(doing, path)` describes a failed step.
+pub(super) fn write_via_temp(
+    dest: &Path,
+    what: &dyn Fn(&str, &Path) -> String,
+    fill: impl FnOnce(&mut std::fs::File, &Path) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let tmp = temp_beside(dest);
+    let result = (|| {
+        let mut out =
+            std::fs::File::create(&tmp).map_err(|e| local_io(what("creating", &tmp), e))?;
+        fill(&mut out, &tmp)?;
         out.sync_all()
             .map_err(|e| local_io(what("syncing", &tmp), e))?;
         drop(out);
