@@ -112,7 +112,6 @@ fn stores() -> Stores {
         Arc::new(FsBlobStore::new(movies.path()).unwrap()),
         Arc::new(FileAnnouncer::new(movies.path()).unwrap()),
     )
-    // Plain, as `producer` writes: the test copies these blob files.
     .compression(Compression::None)
     .version_minter(|prev| prev.map_or(1, |p| p + 1))
     .record_type::<v2::Movie>()

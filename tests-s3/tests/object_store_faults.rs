@@ -186,7 +186,9 @@ fn a_deleted_or_corrupted_blob_is_reported_and_planned_around() {
     let url = server.new_bucket("damage", "p");
     let (bucket, prefix) = s3::split_url(&url);
     let raw = s3::s3_client(server.endpoint(), bucket);
-    let object = |name: BlobName| ObjectPath::from(format!("{prefix}/{name}"));
+    // The producer stores blobs compressed (its default): `<name>.zst`, so
+    // the damage below is to compressed objects, refused on fetch.
+    let object = |name: BlobName| ObjectPath::from(format!("{prefix}/{name}.zst"));
     let opened: Opened = open(&url, &server.options()).unwrap();
     let mut producer = Producer::builder(opened.store.clone(), opened.announcer.clone()).build();
     let rt = runtime();
