@@ -122,45 +122,37 @@ async fn in_memory_blob_store_conformance() {
     blob_store::run(IN_MEMORY, &fresh, 3_000_000).await;
 
     // Only blobs and this store's claim under the prefix.
-    let objects = Arc::new(object_store::memory::InMemory::new());
-    let store = in_memory_store(objects.clone());
-    assert_eq!(store.describe(), "memory://a/b");
-    blob_store::round_trip(IN_MEMORY, &store, 3_000_000, Compression::None).await;
-    let mut names: Vec<String> = objects
-        .list_with_delimiter(Some(&ObjectPath::from("a/b")))
-        .await
-        .unwrap()
-        .objects
-        .iter()
-        .map(|m| m.location.filename().unwrap().to_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        vec!["claim-9", "reversedelta-2-1", "snapshot-1", "snapshot-9"]
-    );
-    // The same compressed: the marker on each name.
-    let objects = Arc::new(object_store::memory::InMemory::new());
-    let store = in_memory_store(objects.clone());
-    blob_store::round_trip(IN_MEMORY, &store, 3_000_000, Compression::default()).await;
-    let mut names: Vec<String> = objects
-        .list_with_delimiter(Some(&ObjectPath::from("a/b")))
-        .await
-        .unwrap()
-        .objects
-        .iter()
-        .map(|m| m.location.filename().unwrap().to_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        vec![
-            "claim-9",
-            "reversedelta-2-1.zst",
-            "snapshot-1.zst",
-            "snapshot-9.zst"
-        ]
-    );
+    // Plain, then compressed: the marker on each blob's name.
+    for (compression, want) in [
+        (
+            Compression::None,
+            ["claim-9", "reversedelta-2-1", "snapshot-1", "snapshot-9"],
+        ),
+        (
+            Compression::default(),
+            [
+                "claim-9",
+                "reversedelta-2-1.zst",
+                "snapshot-1.zst",
+                "snapshot-9.zst",
+            ],
+        ),
+    ] {
+        let objects = Arc::new(object_store::memory::InMemory::new());
+        let store = in_memory_store(objects.clone());
+        assert_eq!(store.describe(), "memory://a/b");
+        blob_store::round_trip(IN_MEMORY, &store, 3_000_000, compression).await;
+        let mut names: Vec<String> = objects
+            .list_with_delimiter(Some(&ObjectPath::from("a/b")))
+            .await
+            .unwrap()
+            .objects
+            .iter()
+            .map(|m| m.location.filename().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, want, "{compression:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
