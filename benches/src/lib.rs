@@ -8,6 +8,7 @@ use hollow_runtime::Hollow;
 pub mod flags;
 pub mod maps;
 pub mod netflix;
+pub mod producer_rss;
 pub mod pss;
 
 /// A movie, as in the benchmark scenario.

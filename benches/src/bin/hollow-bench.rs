@@ -35,6 +35,7 @@ struct Args {
     json: bool,
     netflix: Option<PathBuf>,
     share_values: bool,
+    producer_memory_only: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -45,6 +46,7 @@ fn parse() -> Result<Args, String> {
         json: false,
         netflix: None,
         share_values: true,
+        producer_memory_only: false,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -55,11 +57,13 @@ fn parse() -> Result<Args, String> {
             "--json" => a.json = true,
             "--netflix" => a.netflix = Some(f.value("--netflix")?.into()),
             "--no-shared-values" => a.share_values = false,
+            "--producer-memory-only" => a.producer_memory_only = true,
             "-h" | "--help" => {
                 println!(
                     "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json] \
                      [--netflix FILE (Netflix Hollow's figures, `key value` lines)] \
-                     [--no-shared-values (write every record's values unshared)]"
+                     [--no-shared-values (write every record's values unshared)] \
+                     [--producer-memory-only (measure the producer's peak memory alone)]"
                 );
                 std::process::exit(0);
             }
@@ -189,6 +193,11 @@ async fn main() {
     if let Some(code) = hollow_benches::pss::child_main().await {
         std::process::exit(code);
     }
+    // The producer process of the producer-memory figures
+    // (hollow_benches::producer_rss).
+    if let Some(code) = hollow_benches::producer_rss::child_main().await {
+        std::process::exit(code);
+    }
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {
@@ -316,6 +325,8 @@ struct Figures {
     lists_load: f64,
     // Consumer processes sharing one cache directory.
     pss: hollow_benches::pss::PssFigures,
+    // The producer alone, in a process of its own.
+    producer_rss: Option<hollow_benches::producer_rss::ProducerRss>,
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
@@ -345,6 +356,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
             tmp.path().to_path_buf()
         }
     };
+    let mut f = Figures::default();
+    producer_memory(&args, &mut f, &dir)?;
+    if args.producer_memory_only {
+        for [figure, value, baseline, ratio] in producer_memory_rows(&f) {
+            println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
+        }
+        return Ok(());
+    }
     eprintln!("generating {n} movies and 200000 actors ...");
     let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
     let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
@@ -364,7 +383,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
         next_id: n,
         producer,
     };
-    let mut f = Figures::default();
     let serialized = serialize_baseline(&b, &mut f)?;
     let v1 = first_cycle(&mut b, &mut f).await?;
     let consumer = snapshot_loads(&b, &mut f, v1).await?;
@@ -385,6 +403,38 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let netflix_rows = netflix.as_ref().map(|h| netflix_rows(&f, h)).transpose()?;
     print(&args, &f, netflix_rows.unwrap_or_default());
     Ok(())
+}
+
+/// The producer's peak memory, in a process of its own (before anything
+/// else, so its first snapshot's size is known from its own run).
+fn producer_memory(args: &Args, f: &mut Figures, dir: &Path) -> Result<(), BoxError> {
+    eprintln!("producer alone, peak memory (cycles 1..6) ...");
+    let rss = hollow_benches::producer_rss::measure(args.movies, dir, args.share_values)
+        .map_err(|e| -> BoxError { e })?;
+    f.producer_rss = Some(rss);
+    Ok(())
+}
+
+/// The rows of the producer's peak memory, beside the snapshot's size.
+fn producer_memory_rows(f: &Figures) -> Vec<Row> {
+    let mib = |b: f64| format!("{:.0} MiB", b / 1048576.0);
+    let Some(r) = f.producer_rss else {
+        return Vec::new();
+    };
+    vec![
+        row(
+            "producer peak RSS (own)",
+            mib(r.producer() as f64),
+            format!("{} snapshot", mib(r.snapshot_bytes as f64)),
+            ratio(r.producer() as f64, r.snapshot_bytes as f64),
+        ),
+        row(
+            "  with its input records",
+            mib(r.peak as f64),
+            format!("{} input records", mib(r.input as f64)),
+            ratio(r.peak as f64, r.snapshot_bytes as f64),
+        ),
+    ]
 }
 
 /// Baseline: the whole dataset serialized, as a Rust user would otherwise
@@ -1331,6 +1381,18 @@ fn json_keys(n: u64, f: &Figures) -> Vec<(&'static str, Option<f64>)> {
             "consumers4_cold_pss_bytes",
             Some(f.pss.four_cold.pss as f64),
         ),
+        (
+            "producer_peak_rss_bytes",
+            f.producer_rss.map(|r| r.producer() as f64),
+        ),
+        (
+            "producer_peak_rss_with_input_bytes",
+            f.producer_rss.map(|r| r.peak as f64),
+        ),
+        (
+            "producer_input_rss_bytes",
+            f.producer_rss.map(|r| r.input as f64),
+        ),
     ]
 }
 
@@ -1361,6 +1423,7 @@ fn print(args: &Args, f: &Figures, netflix: Vec<Row>) {
         index_rows(f),
         map_rows(f),
         pss_rows(f),
+        producer_memory_rows(f),
         netflix,
     ];
     for [figure, value, baseline, ratio] in rows.iter().flatten() {
