@@ -1,6 +1,7 @@
 //! [`BlobWriter`]: assembling prefix, header, sections and trailer.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use hollow_schema::Schema;
 use xxhash_rust::xxh3::Xxh3Default;
@@ -23,11 +24,32 @@ use crate::{hash_bytes, Encoder};
 /// assert_eq!(view.prefix().from_tag, 0xaaaa);
 /// assert!(view.header().sections.is_empty());
 /// ```
+///
+/// Sections are held in memory, or with [`spool_into`](Self::spool_into)
+/// written to a file as they are added, so that only the section being
+/// built is in memory; the finished blob is the same, byte for byte.
 #[derive(Debug)]
 pub struct BlobWriter {
     prefix: BlobPrefix,
-    sections: Vec<(SectionInfo, Vec<u8>)>,
+    sections: Vec<SectionInfo>,
+    bodies: Bodies,
 }
+
+/// Where a writer's section bytes are.
+#[derive(Debug)]
+enum Bodies {
+    /// Each section's bytes, in order.
+    Memory(Vec<Vec<u8>>),
+    /// Written to a file, each padded to 8 bytes, in order; the first
+    /// write error, reported when the blob is finished.
+    Spool {
+        file: File,
+        error: Option<io::Error>,
+    },
+}
+
+/// The size of the reads that copy spooled sections into the blob.
+const COPY_CHUNK: usize = 1 << 20;
 
 /// Zero bytes for padding.
 const ZEROS: [u8; 8] = [0; 8];
@@ -53,18 +75,51 @@ impl BlobWriter {
                 header_len: 0,
             },
             sections: Vec::new(),
+            bodies: Bodies::Memory(Vec::new()),
         }
+    }
+
+    /// This writer with its sections written to `file` (an empty file
+    /// opened for reading and writing, a temporary one say) as they are
+    /// added, instead of held in memory; sections already added are
+    /// written there now. The finished blob is the same.
+    ///
+    /// # Errors
+    /// Writing the sections already added to `file` failed.
+    pub fn spool_into(mut self, mut file: File) -> io::Result<Self> {
+        if let Bodies::Memory(held) = &self.bodies {
+            for bytes in held {
+                write_padded(&mut file, bytes)?;
+            }
+        }
+        self.bodies = Bodies::Spool { file, error: None };
+        Ok(self)
     }
 
     /// Adds a section (built by [`snapshot_section`](super::snapshot_section)
     /// or [`delta_section`](super::delta_section) to match the blob's kind).
     /// `info`'s offset, length and checksum are set here; its counts are
     /// the caller's. Sections are written in the order they are added.
+    ///
+    /// A spooling writer ([`spool_into`](Self::spool_into)) writes `bytes`
+    /// to its file and drops them; a write error is kept and returned by
+    /// [`finish`](Self::finish) or
+    /// [`write_to_writer`](Self::write_to_writer).
     pub fn add_section(&mut self, mut info: SectionInfo, bytes: Vec<u8>) {
         info.offset = 0;
         info.length = bytes.len() as u64;
         info.checksum = hash_bytes(&bytes);
-        self.sections.push((info, bytes));
+        self.sections.push(info);
+        match &mut self.bodies {
+            Bodies::Memory(held) => held.push(bytes),
+            Bodies::Spool { file, error } => {
+                if error.is_none() {
+                    if let Err(e) = write_padded(file, &bytes) {
+                        *error = Some(e);
+                    }
+                }
+            }
+        }
     }
 
     /// The finished prefix and header bytes (offsets assigned).
@@ -84,10 +139,10 @@ impl BlobWriter {
                 ),
             ));
         }
-        for (i, (a, _)) in self.sections.iter().enumerate() {
+        for (i, a) in self.sections.iter().enumerate() {
             if self.sections[..i]
                 .iter()
-                .any(|(b, _)| b.type_name == a.type_name)
+                .any(|b| b.type_name == a.type_name)
             {
                 return Err(BlobError::building(
                     BlobErrorKind::Header,
@@ -98,7 +153,7 @@ impl BlobWriter {
         let mut header = BlobHeader {
             tags: tags.to_vec(),
             schema: schema.clone(),
-            sections: self.sections.iter().map(|(i, _)| i.clone()).collect(),
+            sections: self.sections.clone(),
         };
         let mut wire: HeaderWire = header.to_wire();
         let mut enc = Encoder::new();
@@ -146,7 +201,7 @@ impl BlobWriter {
                 + self
                     .sections
                     .iter()
-                    .map(|(_, b)| b.len() + 8)
+                    .map(|s| s.length as usize + 8)
                     .sum::<usize>()
                 + 4096,
         );
@@ -172,7 +227,7 @@ impl BlobWriter {
         let sections: u64 = self
             .sections
             .iter()
-            .map(|(_, b)| b.len().next_multiple_of(8) as u64)
+            .map(|s| s.length.next_multiple_of(8))
             .sum();
         Ok((PREFIX_LEN + header.len() + TRAILER_LEN) as u64 + sections)
     }
@@ -212,10 +267,46 @@ impl BlobWriter {
         };
         put(&prefix.to_bytes()).map_err(WriteError::Io)?;
         put(&header).map_err(WriteError::Io)?;
-        for (_, bytes) in &self.sections {
-            put(bytes).map_err(WriteError::Io)?;
-            let pad = bytes.len().next_multiple_of(8) - bytes.len();
-            put(&ZEROS[..pad]).map_err(WriteError::Io)?;
+        match &self.bodies {
+            Bodies::Memory(held) => {
+                for bytes in held {
+                    put(bytes).map_err(WriteError::Io)?;
+                    let pad = bytes.len().next_multiple_of(8) - bytes.len();
+                    put(&ZEROS[..pad]).map_err(WriteError::Io)?;
+                }
+            }
+            Bodies::Spool { file, error } => {
+                if let Some(e) = error {
+                    return Err(WriteError::Io(io::Error::new(
+                        e.kind(),
+                        format!("writing a section to the spool file failed: {e}"),
+                    )));
+                }
+                let want: u64 = self
+                    .sections
+                    .iter()
+                    .map(|s| s.length.next_multiple_of(8))
+                    .sum();
+                let mut f: &File = file;
+                f.seek(SeekFrom::Start(0)).map_err(WriteError::Io)?;
+                let mut buf = vec![0u8; COPY_CHUNK];
+                let mut left = want;
+                while left > 0 {
+                    let n = f
+                        .read(&mut buf[..COPY_CHUNK.min(left as usize)])
+                        .map_err(WriteError::Io)?;
+                    if n == 0 {
+                        return Err(WriteError::Io(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("the spool file ends {left} bytes before its sections' {want}"),
+                        )));
+                    }
+                    put(&buf[..n]).map_err(WriteError::Io)?;
+                    left -= n as u64;
+                }
+                // Left at its end, for the sections added after.
+                f.seek(SeekFrom::End(0)).map_err(WriteError::Io)?;
+            }
         }
         let sum = hasher.digest();
         w.write_all(&sum.to_le_bytes()).map_err(WriteError::Io)?;
@@ -224,7 +315,78 @@ impl BlobWriter {
     }
 }
 
+/// Writes `bytes` and the zeros padding them to 8 bytes.
+fn write_padded(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    w.write_all(bytes)?;
+    w.write_all(&ZEROS[..bytes.len().next_multiple_of(8) - bytes.len()])
+}
+
 enum WriteError {
     Blob(BlobError),
     Io(io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delta writer with three sections of lengths that need padding
+    /// (and one empty), held in memory or spooled.
+    fn writer(spool: bool) -> BlobWriter {
+        let mut w = BlobWriter::new(BlobKind::Delta, 3, 4, 0xaaaa, 0xbbbb);
+        if spool {
+            let file = tempfile::tempfile().unwrap();
+            w = w.spool_into(file).unwrap();
+        }
+        for (i, len) in [13usize, 0, 4096 + 5].into_iter().enumerate() {
+            let bytes = (0..len).map(|b| (b * 7 + i) as u8).collect();
+            w.add_section(SectionInfo::delta(format!("T{i}"), 1, 2, 3, 4), bytes);
+        }
+        w
+    }
+
+    #[test]
+    fn a_spooled_blob_is_byte_identical_to_one_held_in_memory() {
+        let schema = Schema::new();
+        let tags = [("k".to_string(), "v".to_string())];
+        let held = writer(false).finish(&schema, &tags).unwrap();
+        let spooled = writer(true);
+        assert_eq!(spooled.finish(&schema, &tags).unwrap(), held);
+        // Streamed, and again (the spool is read from its start each time).
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            let n = spooled.write_to_writer(&schema, &tags, &mut out).unwrap();
+            assert_eq!(n, held.len() as u64);
+            assert_eq!(out, held);
+        }
+        assert_eq!(
+            spooled.finished_len(&schema, &tags).unwrap(),
+            held.len() as u64
+        );
+        // Spooling after sections were added writes those out too.
+        let mut late = BlobWriter::new(BlobKind::Delta, 3, 4, 0xaaaa, 0xbbbb);
+        let first = writer(false);
+        if let Bodies::Memory(bodies) = &first.bodies {
+            for (info, bytes) in first.sections.iter().zip(bodies) {
+                late.add_section(info.clone(), bytes.clone());
+            }
+        }
+        let late = late.spool_into(tempfile::tempfile().unwrap()).unwrap();
+        assert_eq!(late.finish(&schema, &tags).unwrap(), held);
+    }
+
+    #[test]
+    fn a_spool_file_that_cannot_be_written_is_an_error_at_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spool");
+        std::fs::write(&path, b"").unwrap();
+        // Opened for reading only: every write fails.
+        let file = File::open(&path).unwrap();
+        let mut w = BlobWriter::new(BlobKind::Delta, 3, 4, 0xaaaa, 0xbbbb)
+            .spool_into(file)
+            .unwrap();
+        w.add_section(SectionInfo::delta("T", 1, 0, 1, 1), vec![1; 16]);
+        let err = w.finish(&Schema::new(), &[]).unwrap_err();
+        assert!(err.to_string().contains("spool file"), "{err}");
+    }
 }

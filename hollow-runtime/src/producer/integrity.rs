@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::publish::BlobFile;
 use super::Producer;
 use crate::blob::BlobName;
 use crate::error::{Error, ErrorKind};
@@ -39,7 +40,7 @@ impl Producer {
     pub(super) fn check_integrity(
         &self,
         version: u64,
-        blobs: &[(BlobName, Arc<Vec<u8>>)],
+        blobs: &[(BlobName, BlobFile)],
         expected: &[Expected<'_>],
     ) -> Result<ReadState, Error> {
         let check = Check { version, expected };
@@ -102,8 +103,8 @@ impl Check<'_> {
     }
 
     /// Opens blob `name` from its bytes.
-    fn load(&self, name: BlobName, bytes: &Arc<Vec<u8>>) -> Result<Arc<LoadedBlob>, Error> {
-        LoadedBlob::open(name, BlobBytes::shared(bytes.clone()))
+    fn load(&self, name: BlobName, file: &BlobFile) -> Result<Arc<LoadedBlob>, Error> {
+        LoadedBlob::open(name, BlobBytes::Mapped(file.clone()))
             .map(Arc::new)
             .map_err(|e| self.unreadable(name, e))
     }
@@ -113,7 +114,7 @@ impl Check<'_> {
         &self,
         state: &ReadState,
         name: BlobName,
-        bytes: &Arc<Vec<u8>>,
+        bytes: &BlobFile,
     ) -> Result<ReadState, Error> {
         state.apply(self.load(name, bytes)?).map_err(|e| {
             Error::with_source(
@@ -160,7 +161,7 @@ impl Check<'_> {
         prev: &ReadState,
         next: &ReadState,
         name: BlobName,
-        bytes: &Arc<Vec<u8>>,
+        bytes: &BlobFile,
     ) -> Result<(), Error> {
         let version = self.version;
         let back = self.apply(next, name, bytes)?;

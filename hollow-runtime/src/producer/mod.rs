@@ -51,6 +51,7 @@
 //! # });
 //! ```
 
+mod arena;
 mod evolve;
 mod integrity;
 mod publish;

@@ -1,8 +1,18 @@
 //! Publishing a cycle, in named stages: diff every type, plan the version,
 //! write the snapshot, delta and reverse delta (each through
 //! [`Producer::write_blob`]), verify them, store and announce, commit.
+//!
+//! Blobs are not built in memory: each section is written to a temporary
+//! file as soon as it is built (only the section being built is held), the
+//! blob is assembled from them into another temporary file, and that file
+//! is mapped for the integrity check, the store and the new read state.
+//! Once a version is announced, the pages its read state maps are given
+//! back to the kernel (they stay in the page cache, read again on use), so
+//! between cycles the producer holds its records, not its blobs.
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,9 +28,12 @@ use crate::read_state::ReadState;
 /// A type's change in the cycle being built: removed and added ordinals.
 type Diff = (Vec<u32>, Vec<u32>);
 
+/// A blob written to an unnamed temporary file, mapped.
+pub(super) type BlobFile = Arc<(memmap2::Mmap, File)>;
+
 /// The blobs of a cycle, in the order they are stored: snapshot, delta,
 /// reverse delta (those the cycle writes).
-type Blobs = Vec<(BlobName, Arc<Vec<u8>>)>;
+type Blobs = Vec<(BlobName, BlobFile)>;
 
 /// What a cycle publishes, decided before any blob is written.
 struct CyclePlan {
@@ -82,6 +95,9 @@ impl Producer {
             .collect();
         let published = self.store_and_announce(&plan, &blobs).await?;
         self.commit(cycle, &plan, new_read);
+        for (_, file) in &blobs {
+            give_back_pages(file);
+        }
         tracing::info!(version = plan.version, blobs = published.len(), "announced");
         Ok(CycleOutcome {
             version: Some(plan.version),
@@ -168,13 +184,14 @@ impl Producer {
         names
             .into_iter()
             .map(|name| {
-                let bytes = self.write_blob(name, plan, diffs, expected, &schema, &tags)?;
-                Ok((name, Arc::new(bytes)))
+                let file = self.write_blob(name, plan, diffs, expected, &schema, &tags)?;
+                Ok((name, file))
             })
             .collect()
     }
 
-    /// Writes one blob of the cycle, a section per type.
+    /// Writes one blob of the cycle, a section per type, each written to a
+    /// temporary file once built; the blob, assembled in another, mapped.
     fn write_blob(
         &self,
         name: BlobName,
@@ -183,7 +200,7 @@ impl Producer {
         expected: &[Expected<'_>],
         schema: &Schema,
         tags: &[(String, String)],
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<BlobFile, Error> {
         let kind = name.kind();
         let (from_tag, to_tag) = match kind {
             BlobKind::Snapshot => (0, plan.to_tag),
@@ -191,7 +208,10 @@ impl Producer {
             BlobKind::ReverseDelta => (plan.to_tag, plan.from_tag),
         };
         let (from, to) = (name.from_version(), name.to_version());
-        let mut writer = BlobWriter::new(kind, from, to, from_tag, to_tag);
+        let spool = tempfile::tempfile().map_err(|e| spool_error(name, e))?;
+        let mut writer = BlobWriter::new(kind, from, to, from_tag, to_tag)
+            .spool_into(spool)
+            .map_err(|e| spool_error(name, e))?;
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
             let (info, bytes) = match kind {
@@ -210,9 +230,28 @@ impl Producer {
             };
             writer.add_section(info, bytes);
         }
+        let file = tempfile::tempfile().map_err(|e| spool_error(name, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, &file);
         writer
-            .finish(schema, tags)
-            .map_err(|e| blob_error("header", e))
+            .write_to_writer(schema, tags, &mut out)
+            .and_then(|_| out.flush())
+            .map_err(|e| {
+                let header = e
+                    .get_ref()
+                    .is_some_and(|i| i.is::<crate::blob::BlobError>());
+                if header {
+                    // The blob's own error (its header), not the file's.
+                    Error::with_source(
+                        ErrorKind::Record,
+                        "cannot write the header section".to_string(),
+                        e,
+                    )
+                } else {
+                    spool_error(name, e)
+                }
+            })?;
+        drop(out);
+        map_blob(file).map_err(|e| spool_error(name, e))
     }
 
     /// The producer's tags, with the schema-break tag when the cycle
@@ -232,7 +271,7 @@ impl Producer {
     fn verify(
         &self,
         version: u64,
-        blobs: &[(BlobName, Arc<Vec<u8>>)],
+        blobs: &[(BlobName, BlobFile)],
         expected: &[Expected<'_>],
     ) -> Result<ReadState, Error> {
         let new_read = self.check_integrity(version, blobs, expected)?;
@@ -258,7 +297,7 @@ impl Producer {
     async fn store_and_announce(
         &self,
         plan: &CyclePlan,
-        blobs: &[(BlobName, Arc<Vec<u8>>)],
+        blobs: &[(BlobName, BlobFile)],
     ) -> Result<Vec<(BlobName, u64)>, Error> {
         let version = plan.version;
         // A producer whose last announced version is no longer the
@@ -295,7 +334,8 @@ impl Producer {
             })?;
         }
         let mut published = Vec::with_capacity(blobs.len());
-        for (name, bytes) in blobs {
+        for (name, file) in blobs {
+            let bytes: &[u8] = &file.0;
             let stored = self.store.put_as(*name, bytes, self.compression).await;
             stored.map_err(|e| {
                 // A store that refuses because another producer is
@@ -392,13 +432,61 @@ fn delta_part(
 /// The blobs as the test hook
 /// [`tamper_blobs`](super::ProducerBuilder::tamper_blobs) changes them.
 #[cfg(feature = "test-hooks")]
-fn tampered(hook: &mut Option<super::Tamper>, mut blobs: Blobs) -> Blobs {
-    if let Some(tamper) = hook {
-        for (name, bytes) in &mut blobs {
-            tamper(name, Arc::make_mut(bytes));
-        }
-    }
+fn tampered(hook: &mut Option<super::Tamper>, blobs: Blobs) -> Blobs {
+    let Some(tamper) = hook else {
+        return blobs;
+    };
     blobs
+        .into_iter()
+        .map(|(name, file)| {
+            let mut bytes = file.0.to_vec();
+            tamper(&name, &mut bytes);
+            let copy = tempfile::tempfile()
+                .and_then(|mut f| f.write_all(&bytes).map(|()| f))
+                .and_then(map_blob);
+            match copy {
+                Ok(c) => (name, c),
+                // The hook is for tests; the blob stays as written.
+                Err(e) => {
+                    tracing::warn!(blob = %name, error = %e, "tampered blob not written");
+                    (name, file)
+                }
+            }
+        })
+        .collect()
+}
+
+/// Maps a blob written to `file`.
+fn map_blob(file: File) -> io::Result<BlobFile> {
+    // SAFETY: `file` is an unnamed temporary file only this producer
+    // holds: nothing else can change or truncate it while it is mapped.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Arc::new((map, file)))
+}
+
+/// Drops the pages of a blob's map from the producer's resident memory:
+/// a later read maps them again from the page cache (or the file).
+#[cfg(unix)]
+fn give_back_pages(file: &BlobFile) {
+    // SAFETY: the map is read-only and shared, of a file nothing changes
+    // (see `map_blob`): after MADV_DONTNEED, a read sees the same bytes,
+    // read again from the file.
+    let advised = unsafe { file.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    if let Err(e) = advised {
+        tracing::debug!(error = %e, "a blob's pages were not given back");
+    }
+}
+
+/// Elsewhere the pages stay until the map is dropped.
+#[cfg(not(unix))]
+fn give_back_pages(_: &BlobFile) {}
+
+fn spool_error(name: BlobName, e: io::Error) -> Error {
+    Error::with_source(
+        ErrorKind::Io,
+        format!("cannot write {name} to a temporary file"),
+        e,
+    )
 }
 
 fn blob_error(what: &str, e: crate::blob::BlobError) -> Error {

@@ -17,6 +17,8 @@ use crate::wire::StructReader;
 
 use crate::bits::Bits;
 
+use super::arena::{Ordinals, RecordArena};
+
 /// Functions of a record type that need its Rust type, kept as plain fn
 /// pointers so the write state can be type-erased.
 #[derive(Clone, Copy)]
@@ -76,11 +78,11 @@ pub(crate) struct TypeWrite {
     pub(crate) size: StructSize,
     pub(crate) schema: Schema,
     pub(crate) fns: Option<TypedFns>,
-    /// Canonical bytes by ordinal (None: free).
-    records: Vec<Option<Box<[u8]>>>,
+    /// Canonical bytes by ordinal, in large chunks.
+    records: RecordArena,
     hashes: Vec<u64>,
     /// Hash → ordinals holding records with that hash.
-    by_hash: HashKeyed<Vec<u32>>,
+    by_hash: HashKeyed<Ordinals>,
     /// Populated in the published state.
     pub(crate) current: Bits,
     /// Populated in the cycle being built.
@@ -110,7 +112,7 @@ pub(crate) struct TypeWrite {
     /// this cycle); lookups filter by the cycle's populated set. Built on
     /// first use, then kept current as records come and go, so duplicate
     /// checks and incremental lookups cost O(change).
-    keys: Option<HashKeyed<Vec<u32>>>,
+    keys: Option<HashKeyed<Ordinals>>,
     /// Whether the records held include some whose primary keys this
     /// producer has not checked against each other: records restored from
     /// blobs (written by another producer, which may have declared another
@@ -130,7 +132,7 @@ impl TypeWrite {
             size,
             schema,
             fns,
-            records: Vec::new(),
+            records: RecordArena::default(),
             hashes: Vec::new(),
             by_hash: HashKeyed::default(),
             current: Bits::default(),
@@ -162,12 +164,10 @@ impl TypeWrite {
     /// for an untyped type), after a restore or once the type is typed;
     /// the key index is rebuilt on its next use.
     fn hash_keys(&mut self) {
-        self.key_hashes.resize(self.records.len(), 0);
+        self.key_hashes.resize(self.hashes.len(), 0);
         if let Some(fns) = self.fns {
-            for (o, r) in self.records.iter().enumerate() {
-                if let Some(bytes) = r {
-                    self.key_hashes[o] = (fns.key_hash)(bytes).unwrap_or(0);
-                }
+            for (o, bytes) in self.records.iter() {
+                self.key_hashes[o as usize] = (fns.key_hash)(bytes).unwrap_or(0);
             }
         }
         self.keys = None;
@@ -238,14 +238,13 @@ impl TypeWrite {
 
     /// The canonical bytes at `o`.
     pub(crate) fn bytes(&self, o: u32) -> Option<&[u8]> {
-        self.records.get(o as usize).and_then(|r| r.as_deref())
+        self.records.get(o)
     }
 
     fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
         self.by_hash
             .get(&hash)?
             .iter()
-            .copied()
             .find(|&o| self.bytes(o) == Some(bytes))
     }
 
@@ -268,12 +267,11 @@ impl TypeWrite {
             self.limit - 1
         };
         let key_hash = key_hash();
-        if self.records.len() <= o as usize {
-            self.records.resize(o as usize + 1, None);
+        if self.hashes.len() <= o as usize {
             self.hashes.resize(o as usize + 1, 0);
             self.key_hashes.resize(o as usize + 1, 0);
         }
-        self.records[o as usize] = Some(bytes.into());
+        self.records.put(o, bytes);
         self.hashes[o as usize] = hash;
         self.key_hashes[o as usize] = key_hash;
         self.by_hash.entry(hash).or_default().push(o);
@@ -310,13 +308,11 @@ impl TypeWrite {
     }
 
     /// The key index, built on first use.
-    fn keys(&mut self) -> &HashKeyed<Vec<u32>> {
+    fn keys(&mut self) -> &HashKeyed<Ordinals> {
         if self.keys.is_none() {
-            let mut keys: HashKeyed<Vec<u32>> = HashKeyed::default();
-            for (o, r) in self.records.iter().enumerate() {
-                if r.is_some() {
-                    keys.entry(self.key_hashes[o]).or_default().push(o as u32);
-                }
+            let mut keys: HashKeyed<Ordinals> = HashKeyed::default();
+            for (o, _) in self.records.iter() {
+                keys.entry(self.key_hashes[o as usize]).or_default().push(o);
             }
             self.keys = Some(keys);
         }
@@ -331,7 +327,11 @@ impl TypeWrite {
         matches: impl Fn(&[u8]) -> bool,
     ) -> Result<Vec<u32>, Error> {
         self.fns_with_key()?;
-        let candidates = self.keys().get(&h).cloned().unwrap_or_default();
+        let candidates: Vec<u32> = self
+            .keys()
+            .get(&h)
+            .map(Ordinals::to_vec)
+            .unwrap_or_default();
         Ok(candidates
             .into_iter()
             .filter(|&o| self.next.get(o) && self.bytes(o).is_some_and(&matches))
@@ -368,7 +368,11 @@ impl TypeWrite {
         let keys = self.keys.as_ref()?;
         for &o in check {
             let b = self.bytes(o)?;
-            for &p in keys.get(&self.key_hashes[o as usize]).into_iter().flatten() {
+            for p in keys
+                .get(&self.key_hashes[o as usize])
+                .into_iter()
+                .flat_map(Ordinals::iter)
+            {
                 if p != o && self.next.get(p) {
                     if let Some(pb) = self.bytes(p) {
                         if (fns.key_eq)(pb, b) {
@@ -419,16 +423,14 @@ impl TypeWrite {
     fn move_fresh(&mut self, from: u32, to: u32) {
         self.release(to);
         let (f, t) = (from as usize, to as usize);
-        self.records[t] = self.records[f].take();
+        self.records.move_to(from, to);
         let hash = self.hashes[f];
         let key = self.key_hashes[f];
         self.hashes[t] = hash;
         self.key_hashes[t] = key;
-        let rename = |v: Option<&mut Vec<u32>>| {
-            for x in v.into_iter().flatten() {
-                if *x == from {
-                    *x = to;
-                }
+        let rename = |v: Option<&mut Ordinals>| {
+            if let Some(v) = v {
+                v.rename(from, to);
             }
         };
         rename(self.by_hash.get_mut(&hash));
@@ -444,9 +446,8 @@ impl TypeWrite {
     fn trim_to(&mut self, limit: u32) {
         self.limit = limit;
         self.free_now.retain(|&o| o < limit);
-        let keep = (limit as usize).min(self.records.len());
-        debug_assert!(self.records[keep..].iter().all(Option::is_none));
-        self.records.truncate(keep);
+        let keep = (limit as usize).min(self.hashes.len());
+        self.records.truncate(limit);
         self.hashes.truncate(keep);
         self.key_hashes.truncate(keep);
     }
@@ -483,7 +484,7 @@ impl TypeWrite {
         // Fresh ordinals that ended up unused (added then removed in the
         // same cycle) go back at once: they were never published.
         for o in std::mem::take(&mut self.fresh) {
-            if !self.next.get(o) && !self.current.get(o) && self.records[o as usize].is_some() {
+            if !self.next.get(o) && !self.current.get(o) && self.records.get(o).is_some() {
                 self.release(o);
                 self.free_now.push(o);
             }
@@ -501,6 +502,7 @@ impl TypeWrite {
                 *d = None;
             }
         }
+        self.records.compact_if_sparse();
     }
 
     /// Forgets the cycle being built.
@@ -514,22 +516,22 @@ impl TypeWrite {
         }
         self.next = self.current.clone();
         self.trim_to(self.published);
+        self.records.compact_if_sparse();
     }
 
     fn release(&mut self, o: u32) {
-        if let Some(Some(_)) = self.records.get(o as usize) {
+        if self.records.free(o) {
             let h = self.hashes[o as usize];
             if let Some(v) = self.by_hash.get_mut(&h) {
-                v.retain(|&x| x != o);
+                v.remove(o);
                 if v.is_empty() {
                     self.by_hash.remove(&h);
                 }
             }
-            self.records[o as usize] = None;
             if let Some(keys) = &mut self.keys {
                 let k = self.key_hashes[o as usize];
                 if let Some(v) = keys.get_mut(&k) {
-                    v.retain(|&x| x != o);
+                    v.remove(o);
                     if v.is_empty() {
                         keys.remove(&k);
                     }
@@ -539,13 +541,13 @@ impl TypeWrite {
     }
 
     /// Loads a published record (restoring from a blob), keeping its ordinal.
-    pub(crate) fn restore_record(&mut self, o: u32, bytes: Vec<u8>) {
-        let hash = hash_bytes(&bytes);
-        if self.records.len() <= o as usize {
-            self.records.resize(o as usize + 1, None);
+    pub(crate) fn restore_record(&mut self, o: u32, bytes: impl AsRef<[u8]>) {
+        let bytes = bytes.as_ref();
+        let hash = hash_bytes(bytes);
+        if self.hashes.len() <= o as usize {
             self.hashes.resize(o as usize + 1, 0);
         }
-        self.records[o as usize] = Some(bytes.into_boxed_slice());
+        self.records.put(o, bytes);
         self.hashes[o as usize] = hash;
         self.by_hash.entry(hash).or_default().push(o);
         self.current.set(o, true);
@@ -800,5 +802,69 @@ mod tests {
         assert_eq!(t.limit, 4);
         assert_eq!(add_three(&mut t, 3), vec![4, 5, 6]);
         assert_eq!(t.limit, 7);
+    }
+
+    #[test]
+    fn removed_records_free_their_bytes_and_the_arena_compacts_across_cycles() {
+        let mut t = TypeWrite::new("T", StructSize::default(), Schema::new(), None);
+        let record = |i: u32| -> Vec<u8> {
+            let mut b = vec![(i % 251) as u8; 4096];
+            b[..4].copy_from_slice(&i.to_le_bytes());
+            b
+        };
+        t.next = t.current.clone();
+        let taken: Vec<u32> = (0..2000).map(|i| t.add(&record(i), || 0, 1)).collect();
+        t.commit(1);
+        assert_eq!(t.records.live_bytes(), 2000 * 4096);
+        // Cycle 2 removes three records in four: their bytes are freed,
+        // and being most of the arena, compacted away at the commit.
+        t.next = t.current.clone();
+        for &o in taken.iter().filter(|&&o| o % 4 != 0) {
+            t.remove(o);
+        }
+        t.commit(2);
+        assert_eq!(t.records.live_bytes(), 500 * 4096);
+        assert_eq!(t.records.used_bytes(), t.records.live_bytes());
+        for (i, &o) in taken.iter().enumerate() {
+            let want = (o % 4 == 0).then(|| record(i as u32));
+            assert_eq!(t.bytes(o), want.as_deref(), "ordinal {o}");
+        }
+        // The records kept are still found by their bytes; a removed one
+        // comes back under a new ordinal (its own waits a cycle), and one
+        // cycle later the freed ordinals are reused.
+        t.next = t.current.clone();
+        assert_eq!(t.add(&record(4), || 0, 3), 4);
+        let back = t.add(&record(1), || 0, 3);
+        assert_eq!(back, 2000);
+        assert_eq!(t.bytes(back), Some(&record(1)[..]));
+        t.commit(3);
+        t.next = t.current.clone();
+        let reused = t.add(&record(5000), || 0, 4);
+        assert!(reused < 2000 && reused % 4 != 0, "{reused}");
+        assert_eq!(t.bytes(reused), Some(&record(5000)[..]));
+        // Rolled back: the record's bytes are freed again.
+        let live = t.records.live_bytes();
+        t.rollback();
+        assert_eq!(t.bytes(reused), None);
+        assert_eq!(t.records.live_bytes(), live - 4096);
+    }
+
+    #[test]
+    fn restored_records_are_held_in_the_arena_and_freed_when_removed() {
+        let mut held = Bits::default();
+        held.set(4, true);
+        let mut t = restored(Some(&held));
+        for o in [0u32, 3, 5] {
+            assert_eq!(t.bytes(o), Some(&[o as u8; 8][..]));
+        }
+        assert_eq!(t.bytes(1), None);
+        assert_eq!(t.records.live_bytes(), 24);
+        // A restored record added again keeps its ordinal.
+        t.next = t.current.clone();
+        assert_eq!(t.add(&[3u8; 8], || 0, 1), 3);
+        t.remove(5);
+        t.commit(1);
+        assert_eq!(t.bytes(5), None);
+        assert_eq!(t.records.live_bytes(), 16);
     }
 }

@@ -29,10 +29,6 @@ pub(crate) enum BlobBytes {
 }
 
 impl BlobBytes {
-    pub(crate) fn shared(v: Arc<Vec<u8>>) -> BlobBytes {
-        BlobBytes::Owned(v)
-    }
-
     pub(crate) fn any(b: Arc<dyn AsRef<[u8]> + Send + Sync>) -> BlobBytes {
         BlobBytes::Any(b)
     }
