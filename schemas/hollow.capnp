@@ -88,6 +88,10 @@ struct Section {
   # Records of this type in the state after this blob is applied.
   stateChecksum @8 :UInt64;
   # The producer's checksum of the type's state after this blob is applied.
+  firstOrdinal @9 :UInt32;
+  # The first ordinal of this section's range (format version 2: a type
+  # may have several sections, shards of consecutive ordinal ranges; the
+  # range is [firstOrdinal, ordinalLimit)). 0 in format version 1.
 }
 
 struct DatasetSchema {

@@ -39,6 +39,11 @@ pub struct SectionInfo {
     /// The producer's checksum of the type's state after the blob is applied
     /// (opaque to the blob format).
     pub state_checksum: u64,
+    /// The first ordinal of the section's range: a type's sections
+    /// (shards) cover consecutive ordinal ranges, each
+    /// `[first_ordinal, ordinal_limit)`, the first starting at 0 and each
+    /// next one where the previous ends. 0 for a type's only section.
+    pub first_ordinal: u32,
 }
 
 impl SectionInfo {

@@ -356,7 +356,7 @@ fn not_hollow_and_unknown_version() {
     assert_eq!(e.kind(), BlobErrorKind::UnsupportedVersion);
     assert_eq!(
         e.to_string(),
-        "blob snapshot-7 has format version 7; this reader knows version 1"
+        "blob snapshot-7 has format version 7; this reader knows versions 1 and 2"
     );
 }
 
