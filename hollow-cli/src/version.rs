@@ -156,8 +156,7 @@ impl Loaded {
                 let blob = BlobView::open_prechecked(&name, map)?;
                 // A type's sections: its only one, or its shards in
                 // ascending ordinal ranges (as `open` checked).
-                let mut sections: BTreeMap<String, Vec<SnapshotSectionView<'_>>> =
-                    BTreeMap::new();
+                let mut sections: BTreeMap<String, Vec<SnapshotSectionView<'_>>> = BTreeMap::new();
                 for s in blob.sections() {
                     sections
                         .entry(s.type_name().to_owned())

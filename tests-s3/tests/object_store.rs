@@ -365,7 +365,11 @@ fn sharded_blobs_go_through_the_object_store() {
     for v in [3, 2, 3, 4] {
         rt.block_on(walker.refresh_to(v)).unwrap();
         let state = walker.current().unwrap();
-        assert_eq!(dataset::by_key::<Movie>(&state), catalog(v, 1), "walker at {v}");
+        assert_eq!(
+            dataset::by_key::<Movie>(&state),
+            catalog(v, 1),
+            "walker at {v}"
+        );
         state.check_records().unwrap();
     }
     assert!(walker

@@ -272,8 +272,6 @@ fn checksums(state: &ReadState) -> [(usize, u64); 2] {
     ]
 }
 
-// The whole scenario of one case, in the order it runs.
-#[allow(clippy::too_many_lines)]
 /// The most sections one type has in blob `name` of `store`.
 fn most_shards(store: &MemoryBlobStore, name: BlobName) -> usize {
     let bytes = store.get(name).expect("a published blob");
@@ -286,7 +284,9 @@ fn most_shards(store: &MemoryBlobStore, name: BlobName) -> usize {
         .unwrap_or(0)
 }
 
+// The whole scenario of one case, in the order it runs.
 /// Runs `cycles`, with sections cut at `shard_limit` bytes when given.
+#[allow(clippy::too_many_lines)]
 async fn run_case(cycles: Vec<Cycle>, shard_limit: Option<u64>) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryBlobStore::new());

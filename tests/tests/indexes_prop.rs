@@ -27,12 +27,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use hollow_runtime::store::{BlobName, InProcessAnnouncer, MemoryBlobStore};
-use hollow_tests::shards;
 use hollow_runtime::wire::StructReader;
 use hollow_runtime::{
     Consumer, Hollow, IndexKind, IndexSpec, KeyHasher, KeyPart, KeyReader, Producer, ReadState,
     Struct,
 };
+use hollow_tests::shards;
 use proptest::prelude::*;
 
 /// An enum key.
@@ -349,6 +349,24 @@ fn check(state: &ReadState, items: &BTreeMap<u64, Item>, label: &str) {
     }
 }
 
+/// Checks that the blobs of version `v` in `store` were cut into sections
+/// at `limit` bytes; the most sections a type has in one.
+fn check_cut(store: &MemoryBlobStore, v: u64, limit: u64) -> usize {
+    let mut most = 0;
+    for name in store.names() {
+        if name.to_version() == v || name.from_version() == v {
+            let bytes = store.get(name).expect("a published blob");
+            most = most.max(shards::assert_cut_at(
+                &name.to_string(),
+                &bytes,
+                limit,
+                2048,
+            ));
+        }
+    }
+    most
+}
+
 fn run(versions: Vec<(Vec<Draw>, u64)>, shard_limit: Option<u64>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -402,13 +420,7 @@ fn run(versions: Vec<(Vec<Draw>, u64)>, shard_limit: Option<u64>) {
                 continue;
             };
             if let Some(limit) = shard_limit {
-                for name in store.names() {
-                    if name.to_version() == v || name.from_version() == v {
-                        let bytes = store.get(name).expect("a published blob");
-                        let most = shards::assert_cut_at(&name.to_string(), &bytes, limit, 2048);
-                        shards_seen = usize::max(shards_seen, most);
-                    }
-                }
+                shards_seen = shards_seen.max(check_cut(&store, v, limit));
             }
             oracle.insert(v, items);
             for (c, label) in [

@@ -170,8 +170,8 @@ fn refused(bytes: &[u8], what: &str) {
         "{msg}"
     );
     // A consumer's load refuses it the same way, as a corrupt blob.
-    let e = ReadState::open_snapshot(BlobName::Snapshot(1), Arc::new(bytes.to_vec()))
-        .expect_err(what);
+    let e =
+        ReadState::open_snapshot(BlobName::Snapshot(1), Arc::new(bytes.to_vec())).expect_err(what);
     assert_eq!(e.kind(), ErrorKind::CorruptBlob);
     assert!(e.to_string().contains(what), "{e}");
 }

@@ -284,8 +284,14 @@ fn by_deltas(
         let mut changes = Changes::default();
         for (dv, rv) in &views {
             // Every section of the type: its only one, or its shards.
-            let added = dv.shards(name).map(|s| s.delta()).collect::<Result<Vec<_>, _>>()?;
-            let removed = rv.shards(name).map(|s| s.delta()).collect::<Result<Vec<_>, _>>()?;
+            let added = dv
+                .shards(name)
+                .map(|s| s.delta())
+                .collect::<Result<Vec<_>, _>>()?;
+            let removed = rv
+                .shards(name)
+                .map(|s| s.delta())
+                .collect::<Result<Vec<_>, _>>()?;
             // The reverse delta re-adds exactly what the delta removed.
             let mut want: Vec<u32> = added.iter().flat_map(|a| a.removed()).collect();
             let mut have: Vec<u32> = removed

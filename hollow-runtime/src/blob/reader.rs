@@ -126,8 +126,7 @@ impl<'a> BlobView<'a> {
                     body.len()
                 )));
             }
-            if format_version < FORMAT_VERSION && spans.iter().any(|(_, _, n)| *n == s.type_name)
-            {
+            if format_version < FORMAT_VERSION && spans.iter().any(|(_, _, n)| *n == s.type_name) {
                 return Err(header_bad(format!(
                     "has two sections for {} (format version {format_version} allows one \
                      section per record type)",
@@ -504,10 +503,7 @@ pub(crate) fn check_shards(kind: BlobKind, sections: &[SectionInfo]) -> Result<(
                 } else if x.first_ordinal > at {
                     format!("ordinals {at}..{} are in no section", x.first_ordinal)
                 } else {
-                    format!(
-                        "it overlaps section {} (which ends at ordinal {at})",
-                        j - 1
-                    )
+                    format!("it overlaps section {} (which ends at ordinal {at})", j - 1)
                 };
                 return Err(format!(
                     "has sections for {name} whose ordinal ranges do not follow each other: \
@@ -1145,7 +1141,8 @@ impl<'a> SnapshotSectionView<'a> {
         if !self.populated(ordinal) {
             return Ok(false);
         }
-        self.records.canonical(self.seg, ordinal - self.first, out)?;
+        self.records
+            .canonical(self.seg, ordinal - self.first, out)?;
         Ok(true)
     }
 }

@@ -473,7 +473,10 @@ pub fn delta_shards(
     );
     if cuts.is_empty() {
         let bytes = delta_section_with(options, size, removed, added)?;
-        return Ok(vec![(info(0, ordinal_limit, removed.len(), added.len()), bytes)]);
+        return Ok(vec![(
+            info(0, ordinal_limit, removed.len(), added.len()),
+            bytes,
+        )]);
     }
     let mut out = Vec::with_capacity(cuts.len() + 1);
     let mut first = 0u32;

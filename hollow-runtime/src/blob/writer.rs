@@ -220,8 +220,7 @@ impl BlobWriter {
             total += bytes.len() as u64;
             w.write_all(bytes)
         };
-        put(&prefix.to_bytes_as(self.format_version()))
-            .map_err(WriteError::Io)?;
+        put(&prefix.to_bytes_as(self.format_version())).map_err(WriteError::Io)?;
         put(&header).map_err(WriteError::Io)?;
         for (_, bytes) in &self.sections {
             put(bytes).map_err(WriteError::Io)?;

@@ -182,7 +182,6 @@ impl LoadedBlob {
         &self.tags
     }
 
-
     /// The record types of the blob's sections, each once, in directory
     /// order, with its sections (one, or its shards in ascending ordinal
     /// ranges, as `BlobView::open` checked).

@@ -1154,8 +1154,10 @@ impl ReadState {
         let mut words = Vec::new();
         for t in &self.types {
             let fail = |what: String| {
-                let blobs: Vec<String> =
-                    self.distinct_blobs().map(|b| b.name().to_string()).collect();
+                let blobs: Vec<String> = self
+                    .distinct_blobs()
+                    .map(|b| b.name().to_string())
+                    .collect();
                 Error::new(
                     ErrorKind::CorruptBlob,
                     format!(
