@@ -47,10 +47,12 @@ impl<'a> BlobView<'a> {
     /// the whole-file checksum), [`Prefix`](BlobErrorKind::Prefix),
     /// [`Header`](BlobErrorKind::Header) (unreadable header or schema, a
     /// section out of bounds, misaligned, overlapping another or the
-    /// header, or repeated; bytes between the header and the trailer that
-    /// no section holds; a snapshot without a section for a record type of
-    /// its schema; a directory entry whose counts disagree with each other
-    /// or need more bytes than its section has), and
+    /// header; a type with several sections in a format version 1 blob, or
+    /// whose sections (shards) do not cover consecutive ordinal ranges
+    /// from 0 or disagree on its state; bytes between the header and the
+    /// trailer that no section holds; a snapshot without a section for a
+    /// record type of its schema; a directory entry whose counts disagree
+    /// with each other or need more bytes than its section has), and
     /// [`Prefix`](BlobErrorKind::Prefix) as well when `name` is a store
     /// blob name (`snapshot-7`, `delta-6-7`, `reversedelta-7-6`) other than
     /// what the prefix holds. Never panics, whatever the bytes.
