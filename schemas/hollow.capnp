@@ -80,14 +80,19 @@ struct Section {
   removedCount @5 :UInt32;
   # Delta: removed ordinals. Snapshot: 0.
   ordinalLimit @6 :UInt32;
-  # Snapshot: length of the records list (max ordinal + 1). Delta and
-  # reverse delta: the ordinal limit of the newer of the two states (the
-  # producer's at the higher version); every removed and added ordinal is
-  # below it.
+  # The end of the section's ordinal range. A type's only (or last)
+  # section: snapshot, the length of the records list (max ordinal + 1);
+  # delta and reverse delta, the ordinal limit of the newer of the two
+  # states (the producer's at the higher version); every removed and added
+  # ordinal is below it. An earlier shard: where the next one starts.
   stateCount @7 :UInt32;
   # Records of this type in the state after this blob is applied.
   stateChecksum @8 :UInt64;
   # The producer's checksum of the type's state after this blob is applied.
+  firstOrdinal @9 :UInt32;
+  # The first ordinal of this section's range (format version 2: a type
+  # may have several sections, shards of consecutive ordinal ranges; the
+  # range is [firstOrdinal, ordinalLimit)). 0 in format version 1.
 }
 
 struct DatasetSchema {

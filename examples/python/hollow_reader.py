@@ -19,7 +19,10 @@ What it does, following docs/blob-format.md:
 3. reads snapshot sections (the `populated` bitmap, and `records` as a
    `List(Record)` indexed by ordinal) and delta / reverse delta sections
    (`removed`, `added`, and `records` holding the added records), and
-   applies deltas to the state a snapshot gave;
+   applies deltas to the state a snapshot gave; a record type may span
+   several sections (format version 2: shards of consecutive ordinal
+   ranges, element `i` of a snapshot shard being ordinal
+   `firstOrdinal + i`);
 4. recomputes each type's `stateChecksum` from the records' canonical bytes
    (Cap'n Proto canonical form, written here since pycapnp has no
    canonicalizer), after a snapshot and after each delta;
@@ -61,7 +64,9 @@ import xxhash
 
 MAGIC = b"HOLLOWRS"
 END_MAGIC = b"HOLLOWEN"
-FORMAT_VERSION = 1
+# Version 1: one section per record type. Version 2: a type may have
+# several (shards by ordinal range).
+FORMAT_VERSIONS = (1, 2)
 PREFIX_LEN = 64
 TRAILER_LEN = 16
 KINDS = {1: "snapshot", 2: "delta", 3: "reversedelta"}
@@ -96,9 +101,9 @@ class Blob:
         (self.format_version, kind, self.from_version, self.to_version,
          self.from_tag, self.to_tag, header_len, reserved) = struct.unpack_from(
             "<IIQQQQQQ", data, 8)
-        if self.format_version != FORMAT_VERSION:
+        if self.format_version not in FORMAT_VERSIONS:
             raise BlobError(f"{name}: format version {self.format_version}; "
-                            f"this reader knows version {FORMAT_VERSION}")
+                            f"this reader knows versions 1 and 2")
         if data[-8:] != END_MAGIC:
             raise BlobError(f"{name}: truncated (no HOLLOWEN end magic)")
         (stored,) = struct.unpack_from("<Q", data, len(data) - TRAILER_LEN)
@@ -136,12 +141,33 @@ class Blob:
             body = data[s.offset:at]
             if xxh3_64(body) != s.checksum:
                 raise BlobError(f"{where}: section checksum mismatch")
-            if s.typeName in self.sections:
-                raise BlobError(f"{where}: two sections for one type")
-            self.sections[s.typeName] = (s, body)
+            if s.typeName in self.sections and self.format_version == 1:
+                raise BlobError(f"{where}: two sections for one type in format "
+                                "version 1")
+            # Record type -> its sections (shards), in directory order.
+            self.sections.setdefault(s.typeName, []).append((s, body))
         if at != len(data) - TRAILER_LEN:
             raise BlobError(f"{name}: the sections end at {at}, the trailer "
                             f"starts at {len(data) - TRAILER_LEN}")
+        # A type's sections cover consecutive ordinal ranges from 0 and
+        # agree on the type's state.
+        for type_name, shards in self.sections.items():
+            at_ordinal = 0
+            first = shards[0][0]
+            for j, (s, _) in enumerate(shards):
+                where = f"{name}: section {j} of {type_name}"
+                if s.firstOrdinal != at_ordinal:
+                    raise BlobError(f"{where} starts at ordinal {s.firstOrdinal}, "
+                                    f"not {at_ordinal} where the previous ends")
+                if s.ordinalLimit < s.firstOrdinal or (
+                        len(shards) > 1 and s.ordinalLimit == s.firstOrdinal):
+                    raise BlobError(f"{where} has the ordinal range "
+                                    f"{s.firstOrdinal}..{s.ordinalLimit}")
+                if (s.stateCount, s.stateChecksum) != (first.stateCount,
+                                                       first.stateChecksum):
+                    raise BlobError(f"{where} disagrees with section 0 on the "
+                                    "type's state")
+                at_ordinal = s.ordinalLimit
 
 
 # --------------------------------------------------------------------------
@@ -673,32 +699,45 @@ class State:
         for name in schema.records:
             if name not in blob.sections:
                 raise BlobError(f"{blob.name}: no section for record type {name}")
-        for name, (s, body) in blob.sections.items():
-            section = hollow.SnapshotSection.from_segments(
-                [body], traversal_limit_in_words=traversal_limit(body))
+        for name, shards in blob.sections.items():
             records = {}
-            if s.ordinalLimit > 0:
-                refs = Elements(section)
-                elements = refs.section.records.as_list(capnp._ListSchema(schema.struct(name)))
-                populated = section.populated
-                if len(elements) != s.ordinalLimit or len(populated) != (s.ordinalLimit + 63) // 64:
-                    raise BlobError(f"{blob.name}: section {name} has "
-                                    f"{len(elements)} records and {len(populated)} "
-                                    f"bitmap words for ordinal limit {s.ordinalLimit}")
-                for w, word in enumerate(populated):
-                    while word:
-                        bit = (word & -word).bit_length() - 1
-                        word &= word - 1
-                        records[w * 64 + bit] = (refs, w * 64 + bit)
-            if len(records) != s.stateCount or s.recordCount != s.stateCount:
-                raise BlobError(f"{blob.name}: section {name} populates "
-                                f"{len(records)} ordinals; recordCount "
-                                f"{s.recordCount}, stateCount {s.stateCount}")
+            hashes = {}
+            for s, body in shards:
+                section = hollow.SnapshotSection.from_segments(
+                    [body], traversal_limit_in_words=traversal_limit(body))
+                # Element i of the shard is ordinal first + i.
+                first, span = s.firstOrdinal, s.ordinalLimit - s.firstOrdinal
+                here = {}
+                if span > 0:
+                    refs = Elements(section)
+                    elements = refs.section.records.as_list(
+                        capnp._ListSchema(schema.struct(name)))
+                    populated = section.populated
+                    if len(elements) != span or len(populated) != (span + 63) // 64:
+                        raise BlobError(f"{blob.name}: section {name} has "
+                                        f"{len(elements)} records and {len(populated)} "
+                                        f"bitmap words for ordinals "
+                                        f"{first}..{s.ordinalLimit}")
+                    for w, word in enumerate(populated):
+                        while word:
+                            bit = (word & -word).bit_length() - 1
+                            word &= word - 1
+                            here[first + w * 64 + bit] = (refs, w * 64 + bit)
+                if len(here) != s.recordCount:
+                    raise BlobError(f"{blob.name}: section {name} populates "
+                                    f"{len(here)} ordinals; recordCount "
+                                    f"{s.recordCount}")
+                records.update(here)
+                if self.check_state:
+                    # SnapshotSection.records is pointer 1 of the root.
+                    every = element_hashes(body, f"{blob.name} section {name}", 1, span)
+                    hashes.update({o: every[o - first] for o in here})
+            s = shards[0][0]
+            if len(records) != s.stateCount:
+                raise BlobError(f"{blob.name}: {name} populates {len(records)} "
+                                f"ordinals; stateCount {s.stateCount}")
             self.records[name] = records
             if self.check_state:
-                # SnapshotSection.records is pointer 1 of the root.
-                every = element_hashes(body, f"{blob.name} section {name}", 1, s.ordinalLimit)
-                hashes = {o: every[o] for o in records}
                 self.hashes[name] = hashes
                 self.checksums[name] = sum(mix(o, h) for o, h in hashes.items()) & MASK64
                 self.check_checksum(blob, name, s)
@@ -711,42 +750,52 @@ class State:
             raise BlobError(f"{blob.name} applies to version {blob.from_version} "
                             f"(tag {blob.from_tag:#x}), the state is version "
                             f"{self.version} (tag {self.tag:#x})")
-        for name, (s, body) in blob.sections.items():
-            section = hollow.DeltaSection.from_segments(
-                [body], traversal_limit_in_words=traversal_limit(body))
+        for name, shards in blob.sections.items():
             records = self.records.setdefault(name, {})
-            removed = list(section.removed)
-            added = list(section.added)
-            if len(removed) != s.removedCount or len(added) != s.recordCount:
-                raise BlobError(f"{blob.name}: section {name} lists "
-                                f"{len(removed)} removed and {len(added)} added "
-                                f"ordinals; the directory says {s.removedCount} "
-                                f"and {s.recordCount}")
             hashes = self.hashes.setdefault(name, {})
             checksum = self.checksums.get(name, 0)
-            for o in removed:
-                if records.pop(o, None) is None:
-                    raise BlobError(f"{blob.name}: {name} ordinal {o} is removed "
-                                    "but not in the state")
-                if self.check_state:
-                    checksum = (checksum - mix(o, hashes.pop(o))) & MASK64
-            if added:
-                refs = Elements(section)
-                elements = section.records.as_list(capnp._ListSchema(schema.struct(name)))
-                if len(elements) != len(added):
-                    raise BlobError(f"{blob.name}: {name} has {len(elements)} "
-                                    f"records for {len(added)} added ordinals")
-                for i, o in enumerate(added):
-                    if o in records:
-                        raise BlobError(f"{blob.name}: {name} ordinal {o} is "
-                                        "added but already in the state")
-                    records[o] = (refs, i)
-                if self.check_state:
-                    # DeltaSection.records is pointer 2 of the root.
-                    new = element_hashes(body, f"{blob.name} section {name}", 2, len(added))
-                    for o, h in zip(added, new):
-                        hashes[o] = h
-                        checksum = (checksum + mix(o, h)) & MASK64
+            # Each shard removes and adds ordinals of its own range only.
+            for s, body in shards:
+                section = hollow.DeltaSection.from_segments(
+                    [body], traversal_limit_in_words=traversal_limit(body))
+                removed = list(section.removed)
+                added = list(section.added)
+                if len(removed) != s.removedCount or len(added) != s.recordCount:
+                    raise BlobError(f"{blob.name}: section {name} lists "
+                                    f"{len(removed)} removed and {len(added)} added "
+                                    f"ordinals; the directory says {s.removedCount} "
+                                    f"and {s.recordCount}")
+                outside = [o for o in removed + added
+                           if not s.firstOrdinal <= o < s.ordinalLimit]
+                if outside:
+                    raise BlobError(f"{blob.name}: section {name} names ordinal "
+                                    f"{outside[0]}, outside its range "
+                                    f"{s.firstOrdinal}..{s.ordinalLimit}")
+                for o in removed:
+                    if records.pop(o, None) is None:
+                        raise BlobError(f"{blob.name}: {name} ordinal {o} is removed "
+                                        "but not in the state")
+                    if self.check_state:
+                        checksum = (checksum - mix(o, hashes.pop(o))) & MASK64
+                if added:
+                    refs = Elements(section)
+                    elements = section.records.as_list(capnp._ListSchema(schema.struct(name)))
+                    if len(elements) != len(added):
+                        raise BlobError(f"{blob.name}: {name} has {len(elements)} "
+                                        f"records for {len(added)} added ordinals")
+                    for i, o in enumerate(added):
+                        if o in records:
+                            raise BlobError(f"{blob.name}: {name} ordinal {o} is "
+                                            "added but already in the state")
+                        records[o] = (refs, i)
+                    if self.check_state:
+                        # DeltaSection.records is pointer 2 of the root.
+                        new = element_hashes(body, f"{blob.name} section {name}", 2, len(added))
+                        for o, h in zip(added, new):
+                            hashes[o] = h
+                            checksum = (checksum + mix(o, h)) & MASK64
+            # Every shard states the type's state after the blob.
+            s = shards[0][0]
             if len(records) != s.stateCount:
                 raise BlobError(f"{blob.name}: {name} has {len(records)} records "
                                 f"after the delta; stateCount says {s.stateCount}")
@@ -881,7 +930,7 @@ def main(argv=None):
             with open(args.check_blob, "rb") as f:
                 blob = Blob(os.path.basename(args.check_blob), f.read(), hollow)
             print(f"{blob.name}: {blob.kind} {blob.from_version} -> "
-                  f"{blob.to_version}, {len(blob.sections)} sections, checksums ok")
+                  f"{blob.to_version}, {len(blob.header.sections)} sections, checksums ok")
             return 0
         if args.store is None or args.version is None:
             p.error("give STORE and --version V (or --check-blob FILE)")

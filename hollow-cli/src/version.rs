@@ -154,9 +154,14 @@ impl Loaded {
                 // bring all of it into this process's memory.
                 verify_checksum_stream(&name, copy.reader(), map.len() as u64)?;
                 let blob = BlobView::open_prechecked(&name, map)?;
-                let mut sections = BTreeMap::new();
+                // A type's sections: its only one, or its shards in
+                // ascending ordinal ranges (as `open` checked).
+                let mut sections: BTreeMap<String, Vec<SnapshotSectionView<'_>>> = BTreeMap::new();
                 for s in blob.sections() {
-                    sections.insert(s.type_name().to_owned(), s.snapshot()?);
+                    sections
+                        .entry(s.type_name().to_owned())
+                        .or_default()
+                        .push(s.snapshot()?);
                 }
                 Ok(View {
                     version: *version,
@@ -173,8 +178,17 @@ impl Loaded {
     }
 }
 
+/// A type's sections in a snapshot, ascending by ordinal range.
+type Shards<'a> = Vec<SnapshotSectionView<'a>>;
+
+/// The section of `shards` whose range holds `ordinal`.
+fn shard_of<'s, 'a>(shards: &'s Shards<'a>, ordinal: u32) -> Option<&'s SnapshotSectionView<'a>> {
+    let i = shards.partition_point(|s| s.first_ordinal() <= ordinal);
+    shards.get(i.checked_sub(1)?)
+}
+
 enum Inner<'a> {
-    Snapshot(BTreeMap<String, SnapshotSectionView<'a>>),
+    Snapshot(BTreeMap<String, Shards<'a>>),
     State(&'a ReadState),
 }
 
@@ -205,7 +219,9 @@ impl<'a> View<'a> {
     /// Number of records of `type_name`.
     pub fn count(&self, type_name: &str) -> usize {
         match &self.inner {
-            Inner::Snapshot(s) => s.get(type_name).map_or(0, |v| v.ordinals().count()),
+            Inner::Snapshot(s) => s
+                .get(type_name)
+                .map_or(0, |v| v.iter().map(|x| x.ordinals().count()).sum()),
             Inner::State(s) => s.count(type_name),
         }
     }
@@ -213,7 +229,10 @@ impl<'a> View<'a> {
     /// One past the highest ordinal of `type_name` that may be populated.
     pub fn ordinal_limit(&self, type_name: &str) -> u32 {
         match &self.inner {
-            Inner::Snapshot(s) => s.get(type_name).map_or(0, |v| v.ordinal_limit()),
+            Inner::Snapshot(s) => s
+                .get(type_name)
+                .and_then(|v| v.last())
+                .map_or(0, |v| v.ordinal_limit()),
             Inner::State(s) => s.raw_records(type_name).map_or(0, |r| r.ordinal_limit()),
         }
     }
@@ -221,7 +240,7 @@ impl<'a> View<'a> {
     /// The record of `type_name` at `ordinal`, if populated.
     pub fn get(&self, type_name: &str, ordinal: u32) -> Option<StructReader<'_>> {
         match &self.inner {
-            Inner::Snapshot(s) => s.get(type_name)?.record_reader(ordinal),
+            Inner::Snapshot(s) => shard_of(s.get(type_name)?, ordinal)?.record_reader(ordinal),
             Inner::State(s) => s.raw_records(type_name)?.get(ordinal),
         }
     }
@@ -234,10 +253,10 @@ impl<'a> View<'a> {
         // The section or table is looked up once, not per record.
         match &self.inner {
             Inner::Snapshot(s) => match s.get(type_name) {
-                Some(sec) => Box::new(
-                    (0..sec.ordinal_limit())
-                        .filter_map(move |o| sec.record_reader(o).map(|r| (o, r))),
-                ),
+                Some(shards) => Box::new(shards.iter().flat_map(|sec| {
+                    (sec.first_ordinal()..sec.ordinal_limit())
+                        .filter_map(move |o| sec.record_reader(o).map(|r| (o, r)))
+                })),
                 None => Box::new(std::iter::empty()),
             },
             Inner::State(s) => match s.raw_records(type_name) {

@@ -319,6 +319,66 @@ fn an_idle_consumer_makes_one_request_per_poll() {
     });
 }
 
+/// Blobs whose types are cut into several sections (shards by ordinal
+/// range) go through the object store as any other: stored compressed,
+/// fetched, and read by consumers following deltas, loading a snapshot,
+/// and walking back through reverse deltas.
+#[test]
+fn sharded_blobs_go_through_the_object_store() {
+    let server = s3::shared();
+    let url = server.new_bucket("shards", "p");
+    let rt = runtime();
+    let opened = open_url(&url);
+    let mut producer = Producer::builder(opened.store.clone(), opened.announcer.clone())
+        .shard_limit(512)
+        .snapshot_interval(2)
+        .build();
+    let cache = tempfile::tempdir().unwrap();
+    let c = open_url(&url);
+    let follower = dataset::consumer(c.store, c.watcher, &cache.path().join("follower"));
+    for round in 1..=4 {
+        let v = rt
+            .block_on(publish(&mut producer, &catalog(round, 1)))
+            .unwrap();
+        assert_eq!(v, round);
+        rt.block_on(follower.refresh_to(v)).unwrap();
+        assert_eq!(
+            dataset::by_key::<Movie>(&follower.current().unwrap()),
+            catalog(v, 1),
+            "follower at {v}"
+        );
+    }
+    // The snapshots as stored hold Movie in several sections.
+    for v in [1, 3] {
+        let name = BlobName::Snapshot(v);
+        let dest = cache.path().join(name.to_string());
+        rt.block_on(opened.store.fetch(name, &dest)).unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        let sections = hollow_tests::shards::sections_per_type(&name.to_string(), &bytes);
+        let movie = sections.iter().find(|t| t.0 == "Movie").unwrap();
+        assert!(movie.1 > 1, "{name}: {} Movie sections", movie.1);
+    }
+    // A fresh consumer from snapshot 3, walking back to 2 by the reverse
+    // delta and forward to 4 by the delta.
+    let c = open_url(&url);
+    let walker = dataset::consumer(c.store, c.watcher, &cache.path().join("walker"));
+    for v in [3, 2, 3, 4] {
+        rt.block_on(walker.refresh_to(v)).unwrap();
+        let state = walker.current().unwrap();
+        assert_eq!(
+            dataset::by_key::<Movie>(&state),
+            catalog(v, 1),
+            "walker at {v}"
+        );
+        state.check_records().unwrap();
+    }
+    assert!(walker
+        .current()
+        .unwrap()
+        .blob_names()
+        .contains(&BlobName::Delta { from: 3, to: 4 }));
+}
+
 #[test]
 fn the_cleaner_keeps_what_reaches_the_announced_version() {
     let server = s3::shared();

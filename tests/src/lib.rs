@@ -40,6 +40,7 @@ pub mod intercept;
 pub mod json;
 pub mod mutate;
 pub mod python;
+pub mod shards;
 pub mod strategy;
 
 /// The benchmark record: a film with a primary key and two hash indexes.

@@ -17,6 +17,11 @@
 //! snapshot but the last is removed from the store and two consumers (the
 //! one that followed by deltas, and a fresh one) walk back version by version
 //! through reverse deltas, holding each version's records at their ordinals.
+//!
+//! Two cases in three force small shard limits (1 KiB, 4 KiB), so a type's
+//! records are cut into several sections (shards by ordinal range) in
+//! snapshots, deltas and reverse deltas, and everything above is checked
+//! on sharded blobs too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -267,13 +272,37 @@ fn checksums(state: &ReadState) -> [(usize, u64); 2] {
     ]
 }
 
+/// The most sections one type has in blob `name` of `store`.
+fn most_shards(store: &MemoryBlobStore, name: BlobName) -> usize {
+    let bytes = store.get(name).expect("a published blob");
+    let view = hollow_runtime::blob::BlobView::open(&name.to_string(), &bytes).unwrap();
+    let names: Vec<&str> = view.sections().map(|s| s.type_name()).collect();
+    names
+        .iter()
+        .map(|n| names.iter().filter(|m| *m == n).count())
+        .max()
+        .unwrap_or(0)
+}
+
 // The whole scenario of one case, in the order it runs.
+/// Runs `cycles`, with sections cut at `shard_limit` bytes when given.
 #[allow(clippy::too_many_lines)]
-async fn run_case(cycles: Vec<Cycle>) {
+async fn run_case(cycles: Vec<Cycle>, shard_limit: Option<u64>) {
     let tmp = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryBlobStore::new());
     let announcer = Arc::new(InProcessAnnouncer::new());
-    let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+    let build = || {
+        let b = Producer::builder(store.clone(), announcer.clone());
+        match shard_limit {
+            Some(limit) => b.shard_limit(limit),
+            None => b,
+        }
+        .build()
+    };
+    let mut producer = build();
+    // The most sections a type had in any blob, and the most movies a
+    // version held.
+    let (mut shards_seen, mut most_movies) = (0usize, 0usize);
     let follower = dataset::consumer(
         store.clone(),
         announcer.clone(),
@@ -287,7 +316,7 @@ async fn run_case(cycles: Vec<Cycle>) {
         let before = oracle.catalog.clone();
         let outcome = match cycle {
             Cycle::Restart => {
-                producer = Producer::builder(store.clone(), announcer.clone()).build();
+                producer = build();
                 let restored = producer.restore_latest().await.unwrap();
                 assert_eq!(
                     restored,
@@ -359,6 +388,12 @@ async fn run_case(cycles: Vec<Cycle>) {
         assert_eq!(outcome.version, Some(v), "cycle {i} ({cycle:?})");
         let produced = producer.read_state().expect("a read state").clone();
         oracle.catalog.assert_held_by(&produced, "producer");
+        most_movies = most_movies.max(oracle.catalog.movies.len());
+        for name in store.names() {
+            if name.to_version() == v || name.from_version() == v {
+                shards_seen = shards_seen.max(most_shards(&store, name));
+            }
+        }
 
         // (a) Following by deltas.
         assert_eq!(follower.refresh().await.unwrap(), Some(v));
@@ -413,6 +448,16 @@ async fn run_case(cycles: Vec<Cycle>) {
     assert_eq!(walker.refresh_to(last).await.unwrap(), last);
     for consumer in [&follower, &walker] {
         check_walk_back(consumer, &history).await;
+    }
+    // A forced limit did cut types into shards once there was enough to
+    // cut (a movie takes more than 48 bytes of a section, 30 of them more
+    // than 1 KiB; 90 more than 4 KiB); without one, never.
+    match shard_limit {
+        Some(limit) if most_movies as u64 * 48 > limit => {
+            assert!(shards_seen > 1, "no blob was sharded at {limit} bytes")
+        }
+        Some(_) => {}
+        None => assert!(shards_seen <= 1, "sharded without a limit"),
     }
 }
 
@@ -481,7 +526,9 @@ proptest! {
             Change::Bulk(Ty::Actor, actors, !seed),
         ])];
         cycles.extend(more);
-        dataset::runtime().block_on(run_case(cycles));
+        // Two cases in three with sections cut at a few KiB.
+        let shard_limit = [None, Some(1024), Some(4096)][(seed % 3) as usize];
+        dataset::runtime().block_on(run_case(cycles, shard_limit));
     }
 }
 
@@ -513,5 +560,8 @@ fn fixed_sequence() {
         Cycle::Restart,
         Cycle::Full(vec![Cull(Ty::Movie, 0, 3), Add(Ty::Actor, 40)]),
     ];
-    dataset::runtime().block_on(run_case(cycles));
+    dataset::runtime().block_on(run_case(cycles.clone(), None));
+    // The same with every section cut at 256 bytes: several shards per
+    // type in every blob.
+    dataset::runtime().block_on(run_case(cycles, Some(256)));
 }

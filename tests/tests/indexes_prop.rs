@@ -18,6 +18,10 @@
 //! Then every state held along the way is checked again (readers holding
 //! old states keep the old answers), and the first consumer walks back
 //! through reverse deltas, checked at each version.
+//!
+//! Two cases in three cut the type's records into several sections
+//! (shards by ordinal range) at a small limit, so every index is built
+//! from, and updated by, sharded snapshots, deltas and reverse deltas.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use hollow_runtime::{
     Consumer, Hollow, IndexKind, IndexSpec, KeyHasher, KeyPart, KeyReader, Producer, ReadState,
     Struct,
 };
+use hollow_tests::shards;
 use proptest::prelude::*;
 
 /// An enum key.
@@ -344,7 +349,25 @@ fn check(state: &ReadState, items: &BTreeMap<u64, Item>, label: &str) {
     }
 }
 
-fn run(versions: Vec<(Vec<Draw>, u64)>) {
+/// Checks that the blobs of version `v` in `store` were cut into sections
+/// at `limit` bytes; the most sections a type has in one.
+fn check_cut(store: &MemoryBlobStore, v: u64, limit: u64) -> usize {
+    let mut most = 0;
+    for name in store.names() {
+        if name.to_version() == v || name.from_version() == v {
+            let bytes = store.get(name).expect("a published blob");
+            most = most.max(shards::assert_cut_at(
+                &name.to_string(),
+                &bytes,
+                limit,
+                2048,
+            ));
+        }
+    }
+    most
+}
+
+fn run(versions: Vec<(Vec<Draw>, u64)>, shard_limit: Option<u64>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -352,7 +375,14 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
     rt.block_on(async move {
         let store = Arc::new(MemoryBlobStore::new());
         let announcer = Arc::new(InProcessAnnouncer::new());
-        let mut producer = Producer::builder(store.clone(), announcer.clone()).build();
+        let builder = Producer::builder(store.clone(), announcer.clone());
+        let mut producer = match shard_limit {
+            Some(limit) => builder.shard_limit(limit),
+            None => builder,
+        }
+        .build();
+        // The most sections the type had in a blob.
+        let mut shards_seen = 0;
         let (tags_spec, code_spec) = colliding_specs();
         let eager = Consumer::builder(store.clone(), announcer.clone())
             .record_type::<Item>()
@@ -389,6 +419,9 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
             let Some(v) = out.version else {
                 continue;
             };
+            if let Some(limit) = shard_limit {
+                shards_seen = shards_seen.max(check_cut(&store, v, limit));
+            }
             oracle.insert(v, items);
             for (c, label) in [
                 (&eager, "eager"),
@@ -455,6 +488,11 @@ fn run(versions: Vec<(Vec<Draw>, u64)>) {
             );
             check(&state, items, "reverse");
         }
+        if shard_limit.is_some() {
+            // Items of 24 ids take more than 512 bytes: some version was
+            // sharded.
+            assert!(shards_seen > 1, "no blob was cut into shards");
+        }
     });
 }
 
@@ -463,8 +501,9 @@ proptest! {
 
     #[test]
     fn indexes_match_the_oracle_at_every_version(
-        versions in proptest::collection::vec(version(), 2..7)
+        versions in proptest::collection::vec(version(), 2..7),
+        shard in 0..3usize,
     ) {
-        run(versions);
+        run(versions, [None, Some(256), Some(512)][shard]);
     }
 }

@@ -514,6 +514,7 @@ fn records_sharing_more_than_a_section_justifies_are_refused_and_never_written()
         &big,
         SectionOptions {
             share_values: false,
+            ..SectionOptions::default()
         },
     );
     for bytes in [&shared, &plain] {
@@ -531,6 +532,7 @@ fn records_sharing_more_than_a_section_justifies_are_refused_and_never_written()
         "",
         SectionOptions {
             share_values: false,
+            ..SectionOptions::default()
         },
     );
     let mut crafted = small.clone();

@@ -283,13 +283,21 @@ fn by_deltas(
         let name = schema.type_name(t);
         let mut changes = Changes::default();
         for (dv, rv) in &views {
-            let added = dv.section(name).map(|s| s.delta()).transpose()?;
-            let removed = rv.section(name).map(|s| s.delta()).transpose()?;
+            // Every section of the type: its only one, or its shards.
+            let added = dv
+                .shards(name)
+                .map(|s| s.delta())
+                .collect::<Result<Vec<_>, _>>()?;
+            let removed = rv
+                .shards(name)
+                .map(|s| s.delta())
+                .collect::<Result<Vec<_>, _>>()?;
             // The reverse delta re-adds exactly what the delta removed.
-            let mut want: Vec<u32> = added.as_ref().map_or(Vec::new(), |a| a.removed().collect());
+            let mut want: Vec<u32> = added.iter().flat_map(|a| a.removed()).collect();
             let mut have: Vec<u32> = removed
-                .as_ref()
-                .map_or(Vec::new(), |r| r.added().map(|(o, _)| o).collect());
+                .iter()
+                .flat_map(|r| r.added().map(|(o, _)| o))
+                .collect();
             want.sort_unstable();
             have.sort_unstable();
             if want != have {
@@ -302,12 +310,12 @@ fn by_deltas(
                     have.len()
                 )));
             }
-            if let Some(r) = &removed {
+            for r in &removed {
                 for (o, rec) in r.added() {
                     changes.removed(MatchKey::of(&schema, t, o, rec)?, Kept::of(o, &rec)?);
                 }
             }
-            if let Some(a) = &added {
+            for a in &added {
                 for (o, rec) in a.added() {
                     changes.added(MatchKey::of(&schema, t, o, rec)?, Kept::of(o, &rec)?);
                 }

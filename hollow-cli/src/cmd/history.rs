@@ -87,7 +87,8 @@ pub fn run(
             let map = store.map(delta)?;
             let view = BlobView::open(&delta.to_string(), &map)?;
             let mut next = current.clone();
-            if let Some(section) = view.section(type_name) {
+            // Every section of the type (its shards, when it has several).
+            for section in view.shards(type_name) {
                 let d = section.delta()?;
                 if let Some(c) = &current {
                     if d.removed().any(|o| o == c.ordinal) {

@@ -48,11 +48,20 @@ pub(super) fn version(store: &Store, v: u64) -> Result<Value, ServeError> {
         .records()
         .map(|s| {
             let section = header.section(&s.name);
+            // A type's bytes over all its sections (shards).
+            let bytes = section.map(|_| {
+                header
+                    .sections
+                    .iter()
+                    .filter(|x| x.type_name == s.name)
+                    .map(|x| x.length)
+                    .sum::<u64>()
+            });
             json!({
                 "name": s.name,
                 "primary_key": s.primary_key.as_ref().map(ToString::to_string),
                 "records": section.map(|x| x.state_count),
-                "bytes": section.map(|x| x.length),
+                "bytes": bytes,
             })
         })
         .collect();

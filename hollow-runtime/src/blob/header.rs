@@ -29,16 +29,24 @@ pub struct SectionInfo {
     pub record_count: u32,
     /// Delta: removed ordinals. Snapshot: 0.
     pub removed_count: u32,
-    /// Snapshot: length of the records list (max ordinal + 1). Delta and
-    /// reverse delta: the ordinal limit of the newer of the two states (the
-    /// producer's limit at the higher version), which every removed and
-    /// added ordinal is below.
+    /// The end of the section's ordinal range. For a type's only (or last)
+    /// section: snapshot, the length of the records list (max ordinal + 1);
+    /// delta and reverse delta, the ordinal limit of the newer of the two
+    /// states (the producer's limit at the higher version), which every
+    /// removed and added ordinal is below. For an earlier shard: where the
+    /// next one starts.
     pub ordinal_limit: u32,
-    /// Records of this type in the state after the blob is applied.
+    /// Records of this type in the state after the blob is applied (the
+    /// type's, the same in each of its shards).
     pub state_count: u32,
     /// The producer's checksum of the type's state after the blob is applied
     /// (opaque to the blob format).
     pub state_checksum: u64,
+    /// The first ordinal of the section's range: a type's sections
+    /// (shards) cover consecutive ordinal ranges, each
+    /// `[first_ordinal, ordinal_limit)`, the first starting at 0 and each
+    /// next one where the previous ends. 0 for a type's only section.
+    pub first_ordinal: u32,
 }
 
 impl SectionInfo {
@@ -83,7 +91,9 @@ pub struct BlobHeader {
     /// The dataset schema the records are written in (with layout, keys and
     /// docs).
     pub schema: Schema,
-    /// One entry per section, in the order the sections are in the blob.
+    /// One entry per section, in the order the sections are in the blob
+    /// (a type in several sections, shards by ordinal range, has an entry
+    /// for each).
     pub sections: Vec<SectionInfo>,
 }
 
@@ -116,7 +126,9 @@ impl BlobHeader {
         })
     }
 
-    /// The directory entry of `type_name`.
+    /// The (first) directory entry of `type_name`: its only one, unless the
+    /// type is in several sections (shards), which all state its
+    /// `state_count` and `state_checksum`.
     pub fn section(&self, type_name: &str) -> Option<&SectionInfo> {
         self.sections.iter().find(|s| s.type_name == type_name)
     }

@@ -78,7 +78,10 @@ pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,
 };
 pub use reseal::reseal;
-pub use section::{delta_section, delta_section_with, snapshot_section, snapshot_section_with};
+pub use section::{
+    delta_section, delta_section_with, delta_shards, snapshot_section, snapshot_section_with,
+    snapshot_shards,
+};
 pub use share::SectionOptions;
 pub use writer::BlobWriter;
 
@@ -86,8 +89,16 @@ pub use writer::BlobWriter;
 pub const MAGIC: [u8; 8] = *b"HOLLOWRS";
 /// The last 8 bytes of every blob.
 pub const END_MAGIC: [u8; 8] = *b"HOLLOWEN";
-/// The blob format version this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest blob format version this code writes and reads: 2, a
+/// version whose record types may span several sections (shards by ordinal
+/// range). A blob with one section per type is written as version
+/// [`FORMAT_VERSION_ONE_SECTION`], readable by readers that know only it;
+/// one with a type in several sections as version 2, which such readers
+/// refuse by its version.
+pub const FORMAT_VERSION: u32 = 2;
+/// The blob format version of blobs with one section per record type (1):
+/// what this code writes unless a type needs several sections.
+pub const FORMAT_VERSION_ONE_SECTION: u32 = 1;
 /// Size of the fixed prefix in bytes.
 pub const PREFIX_LEN: usize = 64;
 /// Size of the trailer (checksum, end magic) in bytes.

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use super::{BlobError, BlobErrorKind, FORMAT_VERSION, MAGIC, PREFIX_LEN};
+use super::{
+    BlobError, BlobErrorKind, FORMAT_VERSION, FORMAT_VERSION_ONE_SECTION, MAGIC, PREFIX_LEN,
+};
 
 /// What a blob holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,6 +86,15 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// The format version a blob's prefix states (bytes 8..12; 0 when the
+/// blob is too short to hold one).
+pub(crate) fn format_version_of(b: &[u8]) -> u32 {
+    if b.len() < 12 {
+        return 0;
+    }
+    u32_at(b, 8)
+}
+
 pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
@@ -91,11 +102,18 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 impl BlobPrefix {
-    /// The 64 bytes of the prefix.
+    /// The 64 bytes of the prefix, for a blob with one section per record
+    /// type (format version [`FORMAT_VERSION_ONE_SECTION`]).
     pub fn to_bytes(&self) -> [u8; PREFIX_LEN] {
+        self.to_bytes_as(FORMAT_VERSION_ONE_SECTION)
+    }
+
+    /// The 64 bytes of the prefix, stating `format_version` (
+    /// [`FORMAT_VERSION`] for a blob with a type in several sections).
+    pub fn to_bytes_as(&self, format_version: u32) -> [u8; PREFIX_LEN] {
         let mut b = [0u8; PREFIX_LEN];
         b[0..8].copy_from_slice(&MAGIC);
-        b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b[8..12].copy_from_slice(&format_version.to_le_bytes());
         b[12..16].copy_from_slice(&self.kind.code().to_le_bytes());
         b[16..24].copy_from_slice(&self.from_version.to_le_bytes());
         b[24..32].copy_from_slice(&self.to_version.to_le_bytes());
@@ -112,7 +130,7 @@ impl BlobPrefix {
     /// # Errors
     /// - [`BlobErrorKind::NotHollow`]: fewer than 8 bytes, or not the magic;
     /// - [`BlobErrorKind::UnsupportedVersion`]: a format version other than
-    ///   [`FORMAT_VERSION`];
+    ///   [`FORMAT_VERSION_ONE_SECTION`] and [`FORMAT_VERSION`];
     /// - [`BlobErrorKind::Truncated`]: fewer than 64 bytes;
     /// - [`BlobErrorKind::Prefix`]: an unknown kind, a header length that is
     ///   not a multiple of 8, a reserved field that is not 0, or a snapshot
@@ -137,12 +155,13 @@ impl BlobPrefix {
             ));
         }
         let version = u32_at(bytes, 8);
-        if version != FORMAT_VERSION {
+        if !(FORMAT_VERSION_ONE_SECTION..=FORMAT_VERSION).contains(&version) {
             return Err(BlobError::new(
                 BlobErrorKind::UnsupportedVersion,
                 blob,
                 format_args!(
-                    "has format version {version}; this reader knows version {FORMAT_VERSION}"
+                    "has format version {version}; this reader knows versions \
+                     {FORMAT_VERSION_ONE_SECTION} and {FORMAT_VERSION}"
                 ),
             ));
         }

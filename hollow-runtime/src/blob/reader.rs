@@ -3,11 +3,11 @@
 use hollow_schema::{Schema, StructSize};
 
 use super::envelope::HeaderWire;
-use super::prefix::u64_at;
+use super::prefix::{format_version_of, u64_at};
 use super::{state_mix, BlobName};
 use super::{
-    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
-    TRAILER_LEN,
+    BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC,
+    FORMAT_VERSION, PREFIX_LEN, TRAILER_LEN,
 };
 use crate::dynamic::DynamicSchema;
 use crate::wire::{
@@ -47,10 +47,12 @@ impl<'a> BlobView<'a> {
     /// the whole-file checksum), [`Prefix`](BlobErrorKind::Prefix),
     /// [`Header`](BlobErrorKind::Header) (unreadable header or schema, a
     /// section out of bounds, misaligned, overlapping another or the
-    /// header, or repeated; bytes between the header and the trailer that
-    /// no section holds; a snapshot without a section for a record type of
-    /// its schema; a directory entry whose counts disagree with each other
-    /// or need more bytes than its section has), and
+    /// header; a type with several sections in a format version 1 blob, or
+    /// whose sections (shards) do not cover consecutive ordinal ranges
+    /// from 0 or disagree on its state; bytes between the header and the
+    /// trailer that no section holds; a snapshot without a section for a
+    /// record type of its schema; a directory entry whose counts disagree
+    /// with each other or need more bytes than its section has), and
     /// [`Prefix`](BlobErrorKind::Prefix) as well when `name` is a store
     /// blob name (`snapshot-7`, `delta-6-7`, `reversedelta-7-6`) other than
     /// what the prefix holds. Never panics, whatever the bytes.
@@ -107,6 +109,7 @@ impl<'a> BlobView<'a> {
         let header = read_header(header_bytes)
             .map_err(|e| header_bad(format!("has an unreadable header: {e}")))?;
         // The directory.
+        let format_version = format_version_of(bytes);
         let mut spans: Vec<(u64, u64, &str)> = Vec::with_capacity(header.sections.len());
         for s in &header.sections {
             let end = s.offset.checked_add(s.length);
@@ -125,8 +128,12 @@ impl<'a> BlobView<'a> {
                     body.len()
                 )));
             }
-            if spans.iter().any(|(_, _, n)| *n == s.type_name) {
-                return Err(header_bad(format!("has two sections for {}", s.type_name)));
+            if format_version < FORMAT_VERSION && spans.iter().any(|(_, _, n)| *n == s.type_name) {
+                return Err(header_bad(format!(
+                    "has two sections for {} (format version {format_version} allows one \
+                     section per record type)",
+                    s.type_name
+                )));
             }
             spans.push((s.offset, s.offset + s.length, &s.type_name));
         }
@@ -161,6 +168,7 @@ impl<'a> BlobView<'a> {
             )));
         }
         check_named(name, &prefix)?;
+        check_shards(prefix.kind, &header.sections).map_err(header_bad)?;
         for s in &header.sections {
             check_counts(name, prefix.kind, &header, s)?;
         }
@@ -209,13 +217,68 @@ impl<'a> BlobView<'a> {
         &self.header
     }
 
-    /// The section of `type_name`, if the blob has one.
+    /// The (first) section of `type_name`, if the blob has one: its only
+    /// one unless the type is in several sections (shards, see
+    /// [`shards`](Self::shards)).
     pub fn section(&self, type_name: &str) -> Option<SectionView<'a, '_>> {
         self.header
             .sections
             .iter()
             .find(|s| s.type_name == type_name)
             .map(|info| self.section_view(info))
+    }
+
+    /// Every section of `type_name` (its shards, ascending ordinal ranges;
+    /// one for a type in one section, none for a type without one).
+    pub fn shards<'v>(&'v self, type_name: &'v str) -> impl Iterator<Item = SectionView<'a, 'v>> {
+        self.header
+            .sections
+            .iter()
+            .filter(move |s| s.type_name == type_name)
+            .map(|info| self.section_view(info))
+    }
+
+    /// The deep check of every section ([`SectionView::check_records`]),
+    /// adding up the records of a type in several sections (shards) and
+    /// comparing their count and state checksum with the type's.
+    ///
+    /// # Errors
+    /// What [`SectionView::check_records`] finds; for a sharded type,
+    /// [`BlobErrorKind::Records`] when its sections' records do not add up
+    /// to its `stateCount` and `stateChecksum`.
+    pub fn check_records(&self) -> Result<(), BlobError> {
+        let mut sums: Vec<(&str, u64, u64)> = Vec::new();
+        for sv in self.sections() {
+            let (count, checksum) = sv.record_sums()?;
+            match sums.iter_mut().find(|(n, _, _)| *n == sv.type_name()) {
+                Some((_, c, k)) => {
+                    *c += count;
+                    *k = k.wrapping_add(checksum);
+                }
+                None => sums.push((sv.type_name(), count, checksum)),
+            }
+        }
+        if self.kind().is_delta() {
+            return Ok(());
+        }
+        for (name, count, checksum) in sums {
+            let Some(info) = self.header.section(name) else {
+                continue;
+            };
+            if count != info.state_count as u64 || checksum != info.state_checksum {
+                return Err(BlobError::new(
+                    BlobErrorKind::Records,
+                    &self.name,
+                    format_args!(
+                        "has sections for {name} whose records add up to {count} records with \
+                         checksum {checksum:016x}, but its stateCount is {} and its \
+                         stateChecksum {:016x}",
+                        info.state_count, info.state_checksum
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every section, in directory order.
@@ -229,10 +292,17 @@ impl<'a> BlobView<'a> {
     fn section_view<'v>(&'v self, info: &'v SectionInfo) -> SectionView<'a, 'v> {
         // Bounds checked by `open`.
         let bytes = &self.bytes[info.offset as usize..(info.offset + info.length) as usize];
+        let shards = self
+            .header
+            .sections
+            .iter()
+            .filter(|s| s.type_name == info.type_name)
+            .count();
         SectionView {
             blob: &self.name,
             kind: self.prefix.kind,
             info,
+            whole: shards == 1,
             size: self
                 .header
                 .schema
@@ -348,21 +418,14 @@ fn check_counts(
         .get_struct(&s.type_name)
         .map_or(0, |t| t.size.data_words as u64 + t.size.pointers as u64);
     let words = s.length / 8;
-    let limit = s.ordinal_limit;
+    // The ordinals of the section's range (checked by `check_shards`: the
+    // first is not past the limit).
+    let limit = s.ordinal_limit.saturating_sub(s.first_ordinal);
     let need = if kind == BlobKind::Snapshot {
         if s.removed_count != 0 {
             return Err(bad(
                 "removedCount",
                 format!("is {}, not 0 as in a snapshot", s.removed_count),
-            ));
-        }
-        if s.record_count != s.state_count {
-            return Err(bad(
-                "recordCount",
-                format!(
-                    "{} differs from its stateCount {} (a snapshot holds its whole state)",
-                    s.record_count, s.state_count
-                ),
             ));
         }
         // Root pointer and struct, the bitmap, the list's tag and elements.
@@ -372,7 +435,7 @@ fn check_counts(
             return Err(bad(
                 "removedCount",
                 format!(
-                    "{} is more than its ordinalLimit {limit} allows",
+                    "{} is more than its ordinal range of {limit} allows",
                     s.removed_count
                 ),
             ));
@@ -388,17 +451,8 @@ fn check_counts(
         return Err(bad(
             "recordCount",
             format!(
-                "{} is more than its ordinalLimit {limit} allows",
+                "{} is more than its ordinal range of {limit} allows",
                 s.record_count
-            ),
-        ));
-    }
-    if s.state_count > limit {
-        return Err(bad(
-            "stateCount",
-            format!(
-                "{} is more than its ordinalLimit {limit} allows",
-                s.state_count
             ),
         ));
     }
@@ -411,10 +465,92 @@ fn check_counts(
             },
             format!(
                 "needs at least {need} words of lists, more than the section's {words} words \
-                 (ordinalLimit {limit}, recordCount {}, removedCount {})",
-                s.record_count, s.removed_count
+                 (ordinals {}..{}, recordCount {}, removedCount {})",
+                s.first_ordinal, s.ordinal_limit, s.record_count, s.removed_count
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Checks the directory's shard table: each record type's sections, in
+/// directory order, cover consecutive ordinal ranges
+/// `[firstOrdinal, ordinalLimit)`, the first from 0 and each next one
+/// from where the previous ends (no range missing, none overlapping), a
+/// type with several sections having no empty one; every section of a type
+/// states the type's `stateCount` and `stateChecksum` (the same values),
+/// `stateCount` is not more than the type's ordinal limit (its last
+/// section's), and in a snapshot the sections' `recordCount`s add up to
+/// it. Gives what is wrong, naming the type and the section (by its index
+/// among the type's sections).
+pub(crate) fn check_shards(kind: BlobKind, sections: &[SectionInfo]) -> Result<(), String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let name = s.type_name.as_str();
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let shards: Vec<&SectionInfo> = sections[i..]
+            .iter()
+            .filter(|x| x.type_name == name)
+            .collect();
+        let several = shards.len() > 1;
+        let mut at = 0u32;
+        let mut records = 0u64;
+        for (j, x) in shards.iter().enumerate() {
+            if x.first_ordinal != at {
+                let why = if j == 0 {
+                    "the first section must start at ordinal 0".to_string()
+                } else if x.first_ordinal > at {
+                    format!("ordinals {at}..{} are in no section", x.first_ordinal)
+                } else {
+                    format!("it overlaps section {} (which ends at ordinal {at})", j - 1)
+                };
+                return Err(format!(
+                    "has sections for {name} whose ordinal ranges do not follow each other: \
+                     section {j} of {name} starts at ordinal {} ({why})",
+                    x.first_ordinal
+                ));
+            }
+            if x.ordinal_limit < x.first_ordinal || (several && x.ordinal_limit == x.first_ordinal)
+            {
+                return Err(format!(
+                    "has section {j} of {name} with the ordinal range {}..{}, which is {}",
+                    x.first_ordinal,
+                    x.ordinal_limit,
+                    if x.ordinal_limit < x.first_ordinal {
+                        "reversed"
+                    } else {
+                        "empty (only a type's one section may be)"
+                    }
+                ));
+            }
+            if (x.state_count, x.state_checksum) != (s.state_count, s.state_checksum) {
+                return Err(format!(
+                    "has sections for {name} that disagree on its state: section {j} states \
+                     {} records with checksum {:016x}, section 0 {} with {:016x}",
+                    x.state_count, x.state_checksum, s.state_count, s.state_checksum
+                ));
+            }
+            at = x.ordinal_limit;
+            records += u64::from(x.record_count);
+        }
+        if s.state_count > at {
+            return Err(format!(
+                "has a section for {name} whose stateCount {} is more than its ordinalLimit \
+                 {at} allows",
+                s.state_count
+            ));
+        }
+        if kind == BlobKind::Snapshot && records != u64::from(s.state_count) {
+            return Err(format!(
+                "has a section for {name} whose recordCount {records}{} differs from its \
+                 stateCount {} (a snapshot holds its whole state)",
+                if several { " (over its sections)" } else { "" },
+                s.state_count
+            ));
+        }
     }
     Ok(())
 }
@@ -448,6 +584,8 @@ pub struct SectionView<'a, 'v> {
     blob: &'v str,
     kind: BlobKind,
     info: &'v SectionInfo,
+    /// Whether this is its type's only section (else one of its shards).
+    whole: bool,
     /// The record type's full section sizes in the blob's schema.
     size: Option<StructSize>,
     /// The blob's schema.
@@ -471,14 +609,36 @@ impl<'a, 'v> SectionView<'a, 'v> {
         self.bytes
     }
 
+    /// Whether this is its type's only section in the blob (else one of
+    /// several, shards by ordinal range).
+    pub fn is_whole(&self) -> bool {
+        self.whole
+    }
+
+    /// The section's ordinal range, `first_ordinal..ordinal_limit` of its
+    /// directory entry.
+    pub fn ordinal_range(&self) -> std::ops::Range<u32> {
+        self.info.first_ordinal..self.info.ordinal_limit
+    }
+
+    /// How the section is named in messages: its type, and which of the
+    /// type's ordinals it holds when the type has several sections.
+    fn what(&self) -> String {
+        if self.whole {
+            self.info.type_name.clone()
+        } else {
+            format!(
+                "{} (ordinals {}..{})",
+                self.info.type_name, self.info.first_ordinal, self.info.ordinal_limit
+            )
+        }
+    }
+
     fn error(&self, what: impl std::fmt::Display) -> BlobError {
         BlobError::new(
             BlobErrorKind::Section,
             self.blob,
-            format_args!(
-                "has a malformed section for {}: {what}",
-                self.info.type_name
-            ),
+            format_args!("has a malformed section for {}: {what}", self.what()),
         )
     }
 
@@ -499,7 +659,8 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 self.blob,
                 format_args!(
                     "has a corrupt section for {}: checksum {:#018x}, bytes hash to {actual:#018x}",
-                    self.info.type_name, self.info.checksum
+                    self.what(),
+                    self.info.checksum
                 ),
             ))
         }
@@ -513,7 +674,10 @@ impl<'a, 'v> SectionView<'a, 'v> {
     /// read here, and applying it checks the sums.) Every map and set of a
     /// record must be stored sorted by key without repeats
     /// ([`DynRecord::check_order`](crate::dynamic::DynRecord::check_order)).
-    /// Costs a read of every record.
+    /// Costs a read of every record. One of a type's several sections
+    /// (shards) holds part of its state: its records are read and checked
+    /// but their sums are not compared ([`BlobView::check_records`] adds
+    /// up the sections of a type and compares them).
     ///
     /// # Errors
     /// What [`snapshot`](Self::snapshot) or [`delta`](Self::delta) finds,
@@ -523,11 +687,37 @@ impl<'a, 'v> SectionView<'a, 'v> {
     /// field), or records that do not add up to the directory's count and
     /// checksum.
     pub fn check_records(&self) -> Result<(), BlobError> {
+        let (count, checksum) = self.record_sums()?;
+        if self.whole
+            && !self.kind.is_delta()
+            && (count != self.info.state_count as u64 || checksum != self.info.state_checksum)
+        {
+            return Err(BlobError::new(
+                BlobErrorKind::Records,
+                self.blob,
+                format_args!(
+                    "has a section for {} whose records add up to {count} records with \
+                     checksum {checksum:016x}, but its stateCount is {} and its stateChecksum \
+                     {:016x}",
+                    self.info.type_name, self.info.state_count, self.info.state_checksum
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads every record of the section as [`check_records`](Self::check_records)
+    /// does, giving a snapshot section's record count and its part of the
+    /// type's state checksum (a delta's: the records it adds, and 0).
+    ///
+    /// # Errors
+    /// As [`check_records`](Self::check_records), but for the sums.
+    pub fn record_sums(&self) -> Result<(u64, u64), BlobError> {
         let records = |what: String| {
             BlobError::new(
                 BlobErrorKind::Records,
                 self.blob,
-                format_args!("has a section for {} whose {what}", self.info.type_name),
+                format_args!("has a section for {} whose {what}", self.what()),
             )
         };
         let order = DynamicSchema::for_order_check(self.schema)
@@ -551,7 +741,7 @@ impl<'a, 'v> SectionView<'a, 'v> {
             let view = self.snapshot()?;
             let (mut count, mut checksum) = (0u64, 0u64);
             for o in view.ordinals() {
-                let r = view.records.element(view.seg, o);
+                let r = view.records.element(view.seg, o - view.first);
                 let bytes = canonical(&r, &mut words, &mut budget).map_err(|e| {
                     records(format!(
                         "record at ordinal {o} cannot be read: {}",
@@ -563,16 +753,12 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 count += 1;
                 checksum = checksum.wrapping_add(state_mix(o, hash_bytes(bytes)));
             }
-            if count != self.info.state_count as u64 || checksum != self.info.state_checksum {
-                return Err(records(format!(
-                    "records add up to {count} records with checksum {checksum:016x}, but its \
-                     stateCount is {} and its stateChecksum {:016x}",
-                    self.info.state_count, self.info.state_checksum
-                )));
-            }
+            Ok((count, checksum))
         } else {
             let view = self.delta()?;
+            let mut count = 0u64;
             for (o, r) in view.added() {
+                count += 1;
                 let bytes = canonical(&r, &mut words, &mut budget).map_err(|e| {
                     records(format!(
                         "record added at ordinal {o} cannot be read: {}",
@@ -582,8 +768,8 @@ impl<'a, 'v> SectionView<'a, 'v> {
                 check_order(bytes)
                     .map_err(|e| records(format!("record added at ordinal {o} is damaged: {e}")))?;
             }
+            Ok((count, 0))
         }
-        Ok(())
     }
 
     /// The root struct's pointer `i`, decoded (`None` for null).
@@ -664,12 +850,17 @@ impl<'a, 'v> SectionView<'a, 'v> {
         what: &str,
         scratch: &mut Vec<u32>,
     ) -> Result<(), BlobError> {
-        let limit = self.info.ordinal_limit;
+        let (first, limit) = (self.info.first_ordinal, self.info.ordinal_limit);
         scratch.clear();
         scratch.extend((0..list.count).map(|i| list.u32_at(self.bytes, i)));
         if let Some(o) = scratch.iter().find(|&&o| o >= limit) {
             return Err(self.error(format_args!(
                 "{what} ordinal {o} is not below its ordinalLimit {limit}"
+            )));
+        }
+        if let Some(o) = scratch.iter().find(|&&o| o < first) {
+            return Err(self.error(format_args!(
+                "{what} ordinal {o} is below its firstOrdinal {first}"
             )));
         }
         scratch.sort_unstable();
@@ -694,7 +885,10 @@ impl<'a, 'v> SectionView<'a, 'v> {
             return Err(self.error(format_args!("a {} has no snapshot sections", self.kind)));
         }
         let root = self.root()?;
-        let limit = self.info.ordinal_limit;
+        // The ordinals of the section's range (`BlobView::open` checked
+        // that the first is not past the limit).
+        let first = self.info.first_ordinal;
+        let limit = self.info.ordinal_limit.saturating_sub(first);
         let populated = self.list(root, 0, "populated")?;
         let records = self.list(root, 1, "records")?;
         let words = limit.div_ceil(64);
@@ -729,7 +923,8 @@ impl<'a, 'v> SectionView<'a, 'v> {
         }
         if !limit.is_multiple_of(64) && last >> (limit % 64) != 0 {
             return Err(self.error(format_args!(
-                "populated has bits set at or past its ordinalLimit {limit}"
+                "populated has bits set at or past its ordinalLimit {}",
+                self.info.ordinal_limit
             )));
         }
         if count != self.info.record_count as u64 {
@@ -740,6 +935,7 @@ impl<'a, 'v> SectionView<'a, 'v> {
         }
         Ok(SnapshotSectionView {
             seg: self.bytes,
+            first,
             populated,
             records,
         })
@@ -877,6 +1073,9 @@ impl ListAt {
 #[derive(Clone, Copy, Debug)]
 pub struct SnapshotSectionView<'a> {
     seg: &'a [u8],
+    /// The first ordinal of the section's range: element `i` of `records`
+    /// and bit `i` of `populated` are ordinal `first + i`.
+    first: u32,
     populated: ListAt,
     records: ListAt,
 }
@@ -888,33 +1087,45 @@ impl<'a> SnapshotSectionView<'a> {
         (self.populated.position(), self.records.position())
     }
 
-    /// The length of the records list: one more than the largest ordinal.
+    /// The end of the section's ordinal range: one more than the largest
+    /// ordinal it may hold (the length of the records list for a type's
+    /// only section, which starts at 0).
     pub fn ordinal_limit(&self) -> u32 {
-        self.records.count
+        self.first + self.records.count
     }
 
-    /// Whether `ordinal` holds a record.
+    /// The first ordinal of the section's range (0 but in the second and
+    /// later sections of a type in several).
+    pub fn first_ordinal(&self) -> u32 {
+        self.first
+    }
+
+    /// Whether `ordinal` holds a record in this section (`false` outside
+    /// its range).
     #[inline]
     pub fn populated(&self, ordinal: u32) -> bool {
-        if ordinal >= self.records.count {
+        let Some(i) = ordinal.checked_sub(self.first) else {
+            return false;
+        };
+        if i >= self.records.count {
             return false;
         }
-        let p = self.populated.start * 8 + (ordinal / 8) as usize;
-        // In bounds: `populated` has ceil(limit / 64) words (checked).
-        self.seg.get(p).is_some_and(|b| b >> (ordinal % 8) & 1 == 1)
+        let p = self.populated.start * 8 + (i / 8) as usize;
+        // In bounds: `populated` has ceil(count / 64) words (checked).
+        self.seg.get(p).is_some_and(|b| b >> (i % 8) & 1 == 1)
     }
 
     /// The populated ordinals, ascending.
     pub fn ordinals(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..self.records.count).filter(|&o| self.populated(o))
+        (self.first..self.ordinal_limit()).filter(|&o| self.populated(o))
     }
 
     /// The record at `ordinal` (wrap it with `T::wrap`), or `None` when the
-    /// ordinal is not populated. O(1).
+    /// ordinal is not populated here. O(1).
     #[inline]
     pub fn record_reader(&self, ordinal: u32) -> Option<StructReader<'a>> {
         if self.populated(ordinal) {
-            Some(self.records.element(self.seg, ordinal))
+            Some(self.records.element(self.seg, ordinal - self.first))
         } else {
             None
         }
@@ -932,7 +1143,8 @@ impl<'a> SnapshotSectionView<'a> {
         if !self.populated(ordinal) {
             return Ok(false);
         }
-        self.records.canonical(self.seg, ordinal, out)?;
+        self.records
+            .canonical(self.seg, ordinal - self.first, out)?;
         Ok(true)
     }
 }

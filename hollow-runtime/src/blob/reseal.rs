@@ -82,7 +82,9 @@ pub fn reseal(
     }
     prefix.header_len = header_len;
     let mut out = Vec::with_capacity(PREFIX_LEN + encoded.len() + rest.len() + TRAILER_LEN);
-    out.extend_from_slice(&prefix.to_bytes());
+    // The format version as the blob stated it (1, or 2 for a blob with a
+    // type in several sections).
+    out.extend_from_slice(&prefix.to_bytes_as(super::prefix::format_version_of(bytes)));
     out.extend_from_slice(&encoded);
     out.extend_from_slice(rest);
     let sum = hash_bytes(&out);

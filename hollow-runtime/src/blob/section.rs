@@ -3,7 +3,7 @@
 use hollow_schema::StructSize;
 
 use super::share::{SectionOptions, Sharer};
-use super::{BlobError, BlobErrorKind};
+use super::{BlobError, BlobErrorKind, SectionInfo};
 use crate::bits::Bits;
 use crate::wire::{list_ptr, struct_ptr, ElementSize};
 
@@ -93,6 +93,22 @@ pub fn snapshot_section_with<'r>(
     populated: &[u64],
     records: impl Iterator<Item = (u32, &'r [u8])>,
 ) -> Result<Vec<u8>, BlobError> {
+    snapshot_range(options, size, 0, ordinal_limit, populated, records)
+}
+
+/// A snapshot section of the ordinals `first..end` (a shard): element
+/// `i` and bit `i` are ordinal `first + i`. `populated` is the type's
+/// whole bitmap (from ordinal 0); `records` gives ordinals of the range.
+fn snapshot_range<'r>(
+    options: SectionOptions,
+    size: StructSize,
+    first: u32,
+    end: u32,
+    populated: &[u64],
+    records: impl Iterator<Item = (u32, &'r [u8])>,
+) -> Result<Vec<u8>, BlobError> {
+    let ordinal_limit = end.saturating_sub(first);
+    let populated = &range_bits(populated, first, end);
     let bitmap_words = ordinal_limit.div_ceil(64) as usize;
     let per = size.data_words as u64 + size.pointers as u64;
     let element_words = per * ordinal_limit as u64;
@@ -130,24 +146,24 @@ pub fn snapshot_section_with<'r>(
     }
     let mut seen = Bits::default();
     let mut sharer = Sharer::new(options, size.pointers);
-    for (ordinal, bytes) in records {
-        if ordinal >= ordinal_limit {
+    for (global, bytes) in records {
+        let Some(ordinal) = global.checked_sub(first).filter(|&o| o < ordinal_limit) else {
             return Err(bad_record(
-                ordinal,
-                &format!("past the ordinal limit {ordinal_limit}"),
+                global,
+                &format!("outside the section's ordinals {first}..{end}"),
             ));
-        }
+        };
         if (bits[ordinal as usize / 64] >> (ordinal % 64)) & 1 == 0 {
-            return Err(bad_record(ordinal, "the ordinal is not marked populated"));
+            return Err(bad_record(global, "the ordinal is not marked populated"));
         }
         if seen.get(ordinal) {
-            return Err(bad_record(ordinal, "the ordinal is given twice"));
+            return Err(bad_record(global, "the ordinal is given twice"));
         }
         seen.set(ordinal, true);
         let slot = tag + 1 + (ordinal as u64 * per) as usize;
         sharer
             .splice(&mut out, slot, size.data_words, size.pointers, bytes)
-            .map_err(|e| bad_record(ordinal, e))?;
+            .map_err(|e| bad_record(global, e))?;
         if out.len() as u64 / 8 > MAX_WORDS {
             return Err(too_large("a snapshot", out.len() as u64 / 8));
         }
@@ -158,7 +174,7 @@ pub fn snapshot_section_with<'r>(
         .enumerate()
         .find(|(_, (b, s))| **b != *s)
     {
-        let ordinal = w as u32 * 64 + (b ^ s).trailing_zeros();
+        let ordinal = first + w as u32 * 64 + (b ^ s).trailing_zeros();
         return Err(bad_record(
             ordinal,
             "the ordinal is marked populated but no record was given",
@@ -250,6 +266,237 @@ pub fn delta_section_with(
         if out.len() as u64 / 8 > MAX_WORDS {
             return Err(too_large("a delta", out.len() as u64 / 8));
         }
+    }
+    Ok(out)
+}
+
+/// The bits of ordinals `first..end` of the bitmap `words` (bit `o % 64`
+/// of word `o / 64` for ordinal `o`; missing words read as 0), moved down
+/// so that bit 0 is ordinal `first`.
+fn range_bits(words: &[u64], first: u32, end: u32) -> std::borrow::Cow<'_, [u64]> {
+    if first == 0 {
+        return std::borrow::Cow::Borrowed(words);
+    }
+    let bit = |o: u32| (words.get(o as usize / 64).copied().unwrap_or(0) >> (o % 64)) & 1;
+    let n = end.saturating_sub(first);
+    let mut out = vec![0u64; n.div_ceil(64) as usize];
+    let (word, shift) = (first as usize / 64, first % 64);
+    for (i, w) in out.iter_mut().enumerate() {
+        let lo = words.get(word + i).copied().unwrap_or(0);
+        let hi = words.get(word + i + 1).copied().unwrap_or(0);
+        *w = if shift == 0 {
+            lo
+        } else {
+            (lo >> shift) | (hi << (64 - shift))
+        };
+    }
+    debug_assert!((0..n.min(64)).all(|i| (out[0] >> i) & 1 == bit(first + i)));
+    std::borrow::Cow::Owned(out)
+}
+
+/// The ordinals `first..end` whose bits are set in `words` (bit `o % 64`
+/// of word `o / 64`), ascending.
+fn ones(words: &[u64], first: u32, end: u32) -> impl Iterator<Item = u32> + Clone + '_ {
+    let lo = first as usize / 64;
+    let hi = (end as usize).div_ceil(64).min(words.len());
+    words
+        .get(lo..hi.max(lo))
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, &w)| {
+            let base = ((lo + i) * 64) as u64;
+            (0..64u64)
+                .filter(move |b| (w >> b) & 1 == 1)
+                .map(move |b| base + b)
+        })
+        .filter(move |&o| o >= u64::from(first) && o < u64::from(end))
+        .map(|o| o as u32)
+}
+
+/// Words a record's canonical bytes add to a section besides its element:
+/// the objects its root struct points to (canonical bytes are the root
+/// pointer, the struct, then its objects).
+fn object_words(bytes: &[u8], per: u64) -> u64 {
+    (bytes.len() as u64 / 8).saturating_sub(1 + per)
+}
+
+/// Where a type's records are cut into sections (shards by ordinal range,
+/// `docs/blob-format.md`, "Shards"): the first ordinal of every shard but
+/// the first (which starts at 0), ascending. `events` are the ordinals
+/// the sections hold something for, ascending, each with the words it adds
+/// to its section; `fixed(span, n)` is the words of a section of `span`
+/// ordinals holding `n` events, before those. A new shard starts at an
+/// event whose words would take its section past `limit` words, when the
+/// section already holds some ordinals; a section never spans more than
+/// 2^29 − 1 ordinals (the most a list can hold).
+fn cut_points(
+    events: impl Iterator<Item = (u32, u64)>,
+    end: u32,
+    limit: u64,
+    fixed: impl Fn(u64, u64) -> u64,
+) -> Vec<u32> {
+    const MAX_SPAN: u64 = (1 << 29) - 1;
+    let mut cuts = Vec::new();
+    let (mut first, mut n, mut words) = (0u32, 0u64, 0u64);
+    for (o, w) in events {
+        let span = u64::from(o - first) + 1;
+        if o > first && (fixed(span, n + 1) + words + w > limit || span > MAX_SPAN) {
+            cuts.push(o);
+            (first, n, words) = (o, 0, 0);
+        }
+        n += 1;
+        words += w;
+    }
+    let _ = end;
+    cuts
+}
+
+/// A type's snapshot sections: [`snapshot_section_with`] when they fit in
+/// `options.shard_limit` bytes (reckoned before values are shared), else
+/// several sections (shards), each of a consecutive range of ordinals,
+/// cut where the next record would take a section past the limit. Each
+/// comes with its directory entry: `type_name`, its range
+/// (`first_ordinal`, `ordinal_limit`), its populated count, and the
+/// type's `state_count` and `state_checksum` (the same in every shard).
+///
+/// `record(o)` gives the canonical bytes of every ordinal set in
+/// `populated` (the type's bitmap; bits from `ordinal_limit` on are
+/// ignored).
+///
+/// # Errors
+/// As [`snapshot_section`].
+pub fn snapshot_shards<'r>(
+    options: SectionOptions,
+    type_name: &str,
+    size: StructSize,
+    ordinal_limit: u32,
+    populated: &[u64],
+    record: impl Fn(u32) -> &'r [u8],
+    state: (u32, u64),
+) -> Result<Vec<(SectionInfo, Vec<u8>)>, BlobError> {
+    let per = size.data_words as u64 + size.pointers as u64;
+    let ordinals = |first: u32, end: u32| ones(populated, first, end);
+    let limit = options.shard_limit / 8;
+    // Root pointer and struct, the bitmap, the list's tag and elements.
+    let fixed = |span: u64, _n: u64| 3 + span.div_ceil(64) + 1 + span * per;
+    let events = ordinals(0, ordinal_limit).map(|o| (o, object_words(record(o), per)));
+    let mut cuts = cut_points(events, ordinal_limit, limit, fixed);
+    cuts.push(ordinal_limit);
+    let mut out = Vec::with_capacity(cuts.len());
+    let mut first = 0u32;
+    for end in cuts {
+        let in_range = ordinals(first, end);
+        let count = in_range.clone().count() as u32;
+        let bytes = snapshot_range(
+            options,
+            size,
+            first,
+            end,
+            populated,
+            in_range.map(|o| (o, record(o))),
+        )?;
+        let info = SectionInfo {
+            type_name: type_name.to_string(),
+            first_ordinal: first,
+            ordinal_limit: end,
+            record_count: count,
+            state_count: state.0,
+            state_checksum: state.1,
+            ..SectionInfo::default()
+        };
+        out.push((info, bytes));
+        first = end;
+    }
+    Ok(out)
+}
+
+/// A type's delta (or reverse delta) sections: [`delta_section_with`]
+/// when the change fits in `options.shard_limit` bytes (reckoned before
+/// values are shared), else several sections (shards), each holding the
+/// removed and added ordinals of a consecutive range of ordinals, cut
+/// where the next added record would take a section past the limit; the
+/// ranges cover `0..ordinal_limit` (the newer state's limit). Each comes
+/// with its directory entry: `type_name`, its range, its counts, and the
+/// type's `state_count` and `state_checksum` after the blob (the same in
+/// every shard).
+///
+/// # Errors
+/// As [`delta_section`]; [`BlobErrorKind::Record`]: an ordinal at or past
+/// `ordinal_limit`.
+pub fn delta_shards(
+    options: SectionOptions,
+    type_name: &str,
+    size: StructSize,
+    removed: &[u32],
+    added: &[(u32, &[u8])],
+    ordinal_limit: u32,
+    state: (u32, u64),
+) -> Result<Vec<(SectionInfo, Vec<u8>)>, BlobError> {
+    let per = size.data_words as u64 + size.pointers as u64;
+    let limit = options.shard_limit / 8;
+    if let Some(&o) = removed
+        .iter()
+        .chain(added.iter().map(|(o, _)| o))
+        .find(|&&o| o >= ordinal_limit)
+    {
+        return Err(bad_record(
+            o,
+            &format!("past the ordinal limit {ordinal_limit}"),
+        ));
+    }
+    let info = |first: u32, end: u32, r: usize, a: usize| SectionInfo {
+        first_ordinal: first,
+        ..SectionInfo::delta(type_name, a as u32, r as u32, state.0, end)
+    };
+    let info = |first, end, r, a| SectionInfo {
+        state_checksum: state.1,
+        ..info(first, end, r, a)
+    };
+    // Every removal and addition by ordinal: (ordinal, index in `added`
+    // or `usize::MAX` for a removal).
+    let mut events: Vec<(u32, usize)> = removed.iter().map(|&o| (o, usize::MAX)).collect();
+    events.extend(added.iter().enumerate().map(|(k, (o, _))| (*o, k)));
+    events.sort_unstable();
+    // Root pointer and struct, both ordinal lists (half a word an
+    // ordinal, rounded up), the records' tag and elements.
+    let words = |&(_, k): &(u32, usize)| match added.get(k) {
+        Some((_, bytes)) => 1 + per + object_words(bytes, per),
+        None => 1,
+    };
+    let fixed = |_span: u64, n: u64| 4 + 2 + n / 2;
+    let cuts = cut_points(
+        events.iter().map(|e| (e.0, words(e))),
+        ordinal_limit,
+        limit,
+        fixed,
+    );
+    if cuts.is_empty() {
+        let bytes = delta_section_with(options, size, removed, added)?;
+        return Ok(vec![(
+            info(0, ordinal_limit, removed.len(), added.len()),
+            bytes,
+        )]);
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let mut first = 0u32;
+    let mut rest = &events[..];
+    for end in cuts.into_iter().chain([ordinal_limit]) {
+        let n = rest.partition_point(|e| e.0 < end);
+        let (here, next) = rest.split_at(n);
+        rest = next;
+        let r: Vec<u32> = here
+            .iter()
+            .filter(|e| e.1 == usize::MAX)
+            .map(|e| e.0)
+            .collect();
+        let a: Vec<(u32, &[u8])> = here
+            .iter()
+            .filter_map(|e| added.get(e.1).copied())
+            .collect();
+        let bytes = delta_section_with(options, size, &r, &a)?;
+        out.push((info(first, end, r.len(), a.len()), bytes));
+        first = end;
     }
     Ok(out)
 }

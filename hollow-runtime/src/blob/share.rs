@@ -31,11 +31,30 @@ pub struct SectionOptions {
     /// Default: on. Off writes every record's objects after its own
     /// element, as canonical bytes hold them; both read the same.
     pub share_values: bool,
+    /// Most bytes a section is let grow to before a record type is cut
+    /// into several sections (shards by ordinal range, see
+    /// `docs/blob-format.md`, "Shards"), as reckoned before values are
+    /// shared (so shards come out at most this long, and shorter where
+    /// values are shared). Used by [`snapshot_shards`](super::snapshot_shards)
+    /// and [`delta_shards`](super::delta_shards). Default
+    /// [`SectionOptions::MAX_SHARD_BYTES`], just under 4 GiB, the most a
+    /// section message can hold; tests set a few KiB to get several shards
+    /// from small data.
+    pub shard_limit: u64,
+}
+
+impl SectionOptions {
+    /// The largest section a Cap'n Proto message can hold: 2^29 − 1 words
+    /// (just under 4 GiB). The default [`SectionOptions::shard_limit`].
+    pub const MAX_SHARD_BYTES: u64 = ((1 << 29) - 1) * 8;
 }
 
 impl Default for SectionOptions {
     fn default() -> Self {
-        SectionOptions { share_values: true }
+        SectionOptions {
+            share_values: true,
+            shard_limit: SectionOptions::MAX_SHARD_BYTES,
+        }
     }
 }
 
@@ -380,6 +399,7 @@ mod tests {
             3000,
             SectionOptions {
                 share_values: false,
+                ..SectionOptions::default()
             },
         );
         assert_eq!(plain_sharer.saved_words(), 0);

@@ -356,7 +356,7 @@ fn not_hollow_and_unknown_version() {
     assert_eq!(e.kind(), BlobErrorKind::UnsupportedVersion);
     assert_eq!(
         e.to_string(),
-        "blob snapshot-7 has format version 7; this reader knows version 1"
+        "blob snapshot-7 has format version 7; this reader knows versions 1 and 2"
     );
 }
 
@@ -607,4 +607,153 @@ fn streamed_checksum_agrees_with_open() {
     assert_eq!(e.kind(), BlobErrorKind::Truncated);
     let e = verify_checksum_stream("snapshot-1", &blob[..100], blob.len() as u64).unwrap_err();
     assert_eq!(e.kind(), BlobErrorKind::Truncated);
+}
+
+/// `n` movies with ids from `seed`, as canonical bytes.
+fn movie_bytes(n: u32, seed: u64) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let m = Movie {
+                id: seed + u64::from(i),
+                title: format!("movie {i} of {seed}"),
+                genres: vec!["drama".into(); (i % 3) as usize],
+                ..Movie::default()
+            };
+            to_canonical_bytes(&m).unwrap()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Snapshot shards cover `0..limit` in consecutive ranges, hold every
+    /// record at its ordinal, stay within the limit (no record here passes
+    /// it alone), and make a blob that opens and passes the deep check.
+    #[test]
+    fn snapshot_shards_cover_the_ordinals_and_keep_the_limit(
+        populated in proptest::collection::btree_set(0u32..300, 0..200),
+        extra in 0u32..100,
+        limit in 400u64..6000,
+    ) {
+        let ordinal_limit = populated.iter().next_back().map_or(0, |o| o + 1) + extra;
+        let records = movie_bytes(ordinal_limit, 7);
+        let mut words = vec![0u64; ordinal_limit.div_ceil(64) as usize];
+        for &o in &populated {
+            words[o as usize / 64] |= 1 << (o % 64);
+        }
+        let checksum = populated.iter().fold(0u64, |c, &o| {
+            c.wrapping_add(state_mix(o, crate::hash_bytes(&records[o as usize])))
+        });
+        let options = SectionOptions { shard_limit: limit, ..SectionOptions::default() };
+        let shards = snapshot_shards(
+            options,
+            "Movie",
+            Movie::SIZE,
+            ordinal_limit,
+            &words,
+            |o| &records[o as usize],
+            (populated.len() as u32, checksum),
+        )
+        .unwrap();
+        let mut w = BlobWriter::new(BlobKind::Snapshot, 1, 1, 0, 1);
+        let mut at = 0;
+        for (info, bytes) in shards.iter().cloned() {
+            prop_assert_eq!(info.first_ordinal, at);
+            at = info.ordinal_limit;
+            // A run of unpopulated ordinals may pass the limit: elements
+            // of 6 words each.
+            let holes = extra as u64 * 48 + 300 * 48;
+            prop_assert!(bytes.len() as u64 <= limit + holes, "{} > {limit}", bytes.len());
+            w.add_section(info, bytes);
+        }
+        prop_assert_eq!(at, ordinal_limit);
+        let mut tiny = SectionInfo::snapshot("Tiny", 0, 0);
+        tiny.state_checksum = 0;
+        w.add_section(tiny, snapshot_section(Tiny::SIZE, 0, &[], std::iter::empty()).unwrap());
+        let blob = w.finish(&schema(), &[]).unwrap();
+        let version = u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]);
+        prop_assert_eq!(version, if shards.len() > 1 { 2 } else { 1 });
+        let view = BlobView::open("snapshot-1", &blob).unwrap();
+        view.check_records().unwrap();
+        let mut seen = Vec::new();
+        for s in view.shards("Movie") {
+            let snap = s.snapshot().unwrap();
+            for o in snap.ordinals() {
+                let r = snap.record_reader(o).unwrap();
+                let mut out = Vec::new();
+                crate::wire::canonical_struct_bytes(&r, &mut out).unwrap();
+                prop_assert_eq!(&out, &records[o as usize], "ordinal {}", o);
+                seen.push(o);
+            }
+        }
+        prop_assert_eq!(seen, populated.into_iter().collect::<Vec<_>>());
+    }
+
+    /// Delta shards hold each removed and added ordinal once, in the
+    /// shard whose range holds it, the ranges covering `0..limit`.
+    #[test]
+    fn delta_shards_put_each_ordinal_in_its_range(
+        removed in proptest::collection::btree_set(0u32..400, 0..100),
+        added in proptest::collection::btree_set(0u32..400, 0..100),
+        limit in 100u64..3000,
+    ) {
+        let added: Vec<u32> = added.difference(&removed).copied().collect();
+        let records = movie_bytes(400, 9);
+        let adds: Vec<(u32, &[u8])> =
+            added.iter().rev().map(|&o| (o, &records[o as usize][..])).collect();
+        let removed: Vec<u32> = removed.into_iter().rev().collect();
+        let options = SectionOptions { shard_limit: limit, ..SectionOptions::default() };
+        let shards =
+            delta_shards(options, "Movie", Movie::SIZE, &removed, &adds, 400, (5, 6)).unwrap();
+        let mut w = BlobWriter::new(BlobKind::Delta, 1, 2, 1, 2);
+        for (info, bytes) in shards {
+            w.add_section(info, bytes);
+        }
+        let blob = w.finish(&schema(), &[]).unwrap();
+        let view = BlobView::open("delta-1-2", &blob).unwrap();
+        let (mut r, mut a) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        for s in view.shards("Movie") {
+            let range = s.ordinal_range();
+            prop_assert_eq!(range.start, at);
+            at = range.end;
+            prop_assert_eq!((s.info().state_count, s.info().state_checksum), (5, 6));
+            let d = s.delta().unwrap();
+            for o in d.removed() {
+                prop_assert!(range.contains(&o));
+                r.push(o);
+            }
+            for (o, rec) in d.added() {
+                prop_assert!(range.contains(&o));
+                let mut out = Vec::new();
+                crate::wire::canonical_struct_bytes(&rec, &mut out).unwrap();
+                prop_assert_eq!(&out, &records[o as usize]);
+                a.push(o);
+            }
+        }
+        prop_assert_eq!(at, 400);
+        r.sort_unstable();
+        a.sort_unstable();
+        let mut want_r = removed.clone();
+        want_r.sort_unstable();
+        prop_assert_eq!(r, want_r);
+        prop_assert_eq!(a, added);
+    }
+}
+
+#[test]
+fn delta_shards_refuse_an_ordinal_past_the_limit() {
+    let e = delta_shards(
+        SectionOptions::default(),
+        "Movie",
+        Movie::SIZE,
+        &[3, 10],
+        &[],
+        10,
+        (0, 0),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), BlobErrorKind::Record);
+    assert!(e.to_string().contains("ordinal 10"), "{e}");
 }

@@ -122,6 +122,22 @@ impl BlobWriter {
         }
     }
 
+    /// The format version the blob is written as: 2 when a record type
+    /// has several sections (shards), else 1, which readers that know only
+    /// version 1 read.
+    fn format_version(&self) -> u32 {
+        let sharded = self.sections.iter().enumerate().any(|(i, a)| {
+            self.sections[..i]
+                .iter()
+                .any(|b| b.type_name == a.type_name)
+        });
+        if sharded {
+            super::FORMAT_VERSION
+        } else {
+            super::FORMAT_VERSION_ONE_SECTION
+        }
+    }
+
     /// The finished prefix and header bytes (offsets assigned).
     fn layout(
         &self,
@@ -139,22 +155,15 @@ impl BlobWriter {
                 ),
             ));
         }
-        for (i, a) in self.sections.iter().enumerate() {
-            if self.sections[..i]
-                .iter()
-                .any(|b| b.type_name == a.type_name)
-            {
-                return Err(BlobError::building(
-                    BlobErrorKind::Header,
-                    format!("two sections for record type {}", a.type_name),
-                ));
-            }
-        }
         let mut header = BlobHeader {
             tags: tags.to_vec(),
             schema: schema.clone(),
             sections: self.sections.clone(),
         };
+        // A type in several sections (shards) must cover its ordinals in
+        // consecutive ranges, as readers check.
+        super::reader::check_shards(p.kind, &header.sections)
+            .map_err(|e| BlobError::building(BlobErrorKind::Header, e))?;
         let mut wire: HeaderWire = header.to_wire();
         let mut enc = Encoder::new();
         // Offsets depend on the header's length, which (canonical form
@@ -192,8 +201,9 @@ impl BlobWriter {
     /// The finished blob in memory.
     ///
     /// # Errors
-    /// A snapshot whose versions differ or whose from_tag is not 0, two
-    /// sections for one type, or a header that cannot be encoded.
+    /// A snapshot whose versions differ or whose from_tag is not 0, a
+    /// type's sections not covering consecutive ordinal ranges from 0 (or
+    /// disagreeing on its state), or a header that cannot be encoded.
     pub fn finish(&self, schema: &Schema, tags: &[(String, String)]) -> Result<Vec<u8>, BlobError> {
         let mut out = Vec::with_capacity(
             PREFIX_LEN
@@ -265,7 +275,7 @@ impl BlobWriter {
             total += bytes.len() as u64;
             w.write_all(bytes)
         };
-        put(&prefix.to_bytes()).map_err(WriteError::Io)?;
+        put(&prefix.to_bytes_as(self.format_version())).map_err(WriteError::Io)?;
         put(&header).map_err(WriteError::Io)?;
         match &self.bodies {
             Bodies::Memory(held) => {

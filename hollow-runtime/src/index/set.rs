@@ -47,8 +47,9 @@ pub(crate) struct TypeDelta<'a> {
     /// Ordinals added.
     pub(crate) added: Vec<u32>,
     /// The records added, in the order of `added`, as the delta holds
-    /// them (`None` when it holds no such list).
-    pub(crate) added_list: Option<ListReader<'a>>,
+    /// them: one list per section of the type (one, or its shards by
+    /// ordinal range), in order.
+    pub(crate) added_lists: Vec<ListReader<'a>>,
     /// Records of the state left, by ordinal.
     pub(crate) old: Box<ReadFn<'a>>,
 }
@@ -339,10 +340,24 @@ impl IndexSet {
         let started = Instant::now();
         let type_name = spec.type_name();
         let new_read = next.read_fn(type_name);
-        let added_list = change.added_list;
+        let lists = change.added_lists.clone();
+        // Where each list's records start among `added`.
+        let starts: Vec<usize> = lists
+            .iter()
+            .scan(0usize, |at, l| {
+                let start = *at;
+                *at += l.len() as usize;
+                Some(start)
+            })
+            .collect();
         let added_at = move |k: usize| {
-            let list = added_list.as_ref()?;
-            u32::try_from(k).ok().map(|k| list.struct_at(k))
+            let i = starts.partition_point(|&s| s <= k).checked_sub(1)?;
+            let list = lists.get(i)?;
+            u32::try_from(k - starts[i]).ok().map(|k| list.struct_at(k))
+        };
+        let added_list = match change.added_lists.as_slice() {
+            [one] => Some(*one),
+            _ => None,
         };
         let schema = next.schema();
         // The state reached matched the producer's checksum; a key the

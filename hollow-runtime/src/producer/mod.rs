@@ -293,6 +293,18 @@ impl ProducerBuilder {
         self
     }
 
+    /// The size past which a record type's records are cut into several
+    /// sections of a blob (shards by ordinal range,
+    /// `docs/blob-format.md`, "Shards"), reckoned before values are shared.
+    /// Default (and most): [`SectionOptions::MAX_SHARD_BYTES`](crate::blob::SectionOptions::MAX_SHARD_BYTES),
+    /// just under the 4 GiB a section message can hold; a few KiB gives
+    /// several shards from small data (tests). Blobs with a type in several
+    /// sections are written in format version 2.
+    pub fn shard_limit(mut self, bytes: u64) -> Self {
+        self.sections.shard_limit = bytes.clamp(8, crate::blob::SectionOptions::MAX_SHARD_BYTES);
+        self
+    }
+
     /// Declares a record type up front (types are also registered when first
     /// added; declaring them makes a type with no records still part of the
     /// dataset, and lets `restore` keep its typed checks).
@@ -862,7 +874,8 @@ async fn removed_by(
                 e,
             )
         })?;
-        let mut bits = Bits::default();
+        // A type in several sections (shards) gathers them all.
+        let bits: &mut Bits = removed.entry(type_name.to_string()).or_default();
         let ordinals: Box<dyn Iterator<Item = u32>> = if forward {
             Box::new(d.removed())
         } else {
@@ -871,7 +884,6 @@ async fn removed_by(
         for o in ordinals.filter(|&o| o < limit) {
             bits.set(o, true);
         }
-        removed.insert(type_name.to_string(), bits);
     }
     Ok(Some(removed))
 }

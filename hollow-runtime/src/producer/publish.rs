@@ -214,7 +214,7 @@ impl Producer {
             .map_err(|e| spool_error(name, e))?;
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
-            let (info, bytes) = match kind {
+            let shards = match kind {
                 BlobKind::Snapshot => snapshot_part(self.sections, t, next)?,
                 BlobKind::Delta => {
                     delta_part(self.sections, t, removed, added, next.count, next.checksum)?
@@ -228,7 +228,10 @@ impl Producer {
                     t.checksum,
                 )?,
             };
-            writer.add_section(info, bytes);
+            // A type past the shard limit is in several sections.
+            for (info, bytes) in shards {
+                writer.add_section(info, bytes);
+            }
         }
         let file = tempfile::tempfile().map_err(|e| spool_error(name, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, &file);
@@ -383,20 +386,17 @@ fn snapshot_part(
     options: blob::SectionOptions,
     t: &TypeWrite,
     next: &Expected<'_>,
-) -> Result<(SectionInfo, Vec<u8>), Error> {
-    let bytes = blob::snapshot_section_with(
+) -> Result<Vec<(SectionInfo, Vec<u8>)>, Error> {
+    blob::snapshot_shards(
         options,
+        &t.name,
         t.size,
         t.limit,
         &t.next.words(t.limit),
-        t.next.iter().map(|o| (o, t.bytes(o).unwrap_or(&[]))),
+        |o| t.bytes(o).unwrap_or(&[]),
+        (next.count, next.checksum),
     )
-    .map_err(|e| blob_error(&t.name, e))?;
-    let info = SectionInfo {
-        state_checksum: next.checksum,
-        ..SectionInfo::snapshot(t.name.clone(), next.count, t.limit)
-    };
-    Ok((info, bytes))
+    .map_err(|e| blob_error(&t.name, e))
 }
 
 /// A type's delta section (removing `removed`, adding the records at
@@ -409,24 +409,21 @@ fn delta_part(
     added: &[u32],
     state_count: u32,
     state_checksum: u64,
-) -> Result<(SectionInfo, Vec<u8>), Error> {
+) -> Result<Vec<(SectionInfo, Vec<u8>)>, Error> {
     let adds: Vec<(u32, &[u8])> = added
         .iter()
         .map(|&o| (o, t.bytes(o).unwrap_or(&[])))
         .collect();
-    let bytes = blob::delta_section_with(options, t.size, removed, &adds)
-        .map_err(|e| blob_error(&t.name, e))?;
-    let info = SectionInfo {
-        state_checksum,
-        ..SectionInfo::delta(
-            t.name.clone(),
-            added.len() as u32,
-            removed.len() as u32,
-            state_count,
-            t.limit,
-        )
-    };
-    Ok((info, bytes))
+    blob::delta_shards(
+        options,
+        &t.name,
+        t.size,
+        removed,
+        &adds,
+        t.limit,
+        (state_count, state_checksum),
+    )
+    .map_err(|e| blob_error(&t.name, e))
 }
 
 /// The blobs as the test hook

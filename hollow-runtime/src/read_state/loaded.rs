@@ -78,6 +78,10 @@ pub(crate) struct SectionPos {
     pub(crate) removed: Option<ListPosition>,
     pub(crate) added: Option<ListPosition>,
     pub(crate) ordinal_limit: u32,
+    /// The first ordinal of the section's range (0 but in a type's second
+    /// and later shards): element `i` of `records` in a snapshot is
+    /// ordinal `first_ordinal + i`.
+    pub(crate) first_ordinal: u32,
     pub(crate) state_count: u32,
     pub(crate) state_checksum: u64,
 }
@@ -136,6 +140,7 @@ impl LoadedBlob {
                     removed,
                     added,
                     ordinal_limit: info.ordinal_limit,
+                    first_ordinal: info.first_ordinal,
                     state_count: info.state_count,
                     state_checksum: info.state_checksum,
                 },
@@ -173,15 +178,30 @@ impl LoadedBlob {
         &self.tags
     }
 
-    pub(crate) fn sections(&self) -> impl Iterator<Item = (&String, &SectionPos)> {
-        self.sections.iter().map(|(n, p)| (n, p))
+    /// The record types of the blob's sections, each once, in directory
+    /// order, with its sections (one, or its shards in ascending ordinal
+    /// ranges, as `BlobView::open` checked).
+    pub(crate) fn types(&self) -> Vec<(&String, Vec<&SectionPos>)> {
+        let mut out: Vec<(&String, Vec<&SectionPos>)> = Vec::new();
+        for (n, p) in &self.sections {
+            match out.iter_mut().find(|(m, _)| *m == n) {
+                Some((_, v)) => v.push(p),
+                None => out.push((n, vec![p])),
+            }
+        }
+        out
     }
 
-    pub(crate) fn section(&self, type_name: &str) -> Option<&SectionPos> {
-        self.sections
+    /// The most sections any one record type has in the blob (1 when no
+    /// type is sharded; 0 for a blob without sections): how many read
+    /// state slots the blob takes.
+    pub(crate) fn shard_slots(&self) -> usize {
+        self.types()
             .iter()
-            .find(|(n, _)| n == type_name)
-            .map(|(_, p)| p)
+            .map(|(_, v)| v.len())
+            .max()
+            .unwrap_or(0)
+            .max(1)
     }
 
     /// The whole blob.
@@ -190,17 +210,9 @@ impl LoadedBlob {
         self.bytes.get()
     }
 
-    /// Where a type's section is in the blob.
-    pub(crate) fn section_range(&self, type_name: &str) -> Option<(usize, usize)> {
-        self.section(type_name).map(|p| (p.start, p.end))
-    }
-
-    /// The bytes of a type's section (empty when the blob has none).
+    /// The bytes of one of the blob's sections.
     #[inline]
-    pub(crate) fn section_bytes(&self, type_name: &str) -> &[u8] {
-        match self.section(type_name) {
-            Some(p) => &self.bytes.get()[p.start..p.end],
-            None => &[],
-        }
+    pub(crate) fn section_bytes(&self, p: &SectionPos) -> &[u8] {
+        self.bytes.get().get(p.start..p.end).unwrap_or(&[])
     }
 }

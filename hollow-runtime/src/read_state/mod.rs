@@ -80,15 +80,15 @@ struct SlotPos {
 }
 
 impl SlotPos {
-    fn of(blob: &LoadedBlob, type_name: &str) -> Option<SlotPos> {
-        let (start, end) = blob.section_range(type_name)?;
-        let bytes = blob.bytes().get(start..end)?;
-        let records = blob.section(type_name)?.records;
-        Some(SlotPos {
+    /// The section at `pos` of `blob`.
+    fn of(blob: &LoadedBlob, pos: &SectionPos) -> SlotPos {
+        let bytes = blob.section_bytes(pos);
+        let records = pos.records;
+        SlotPos {
             seg: SegRef::of(bytes),
             records,
             elements: Elements::of(&ListReader::at_position(bytes, records), u32::MAX),
-        })
+        }
     }
 
     /// The section's record list, for as long as `blobs` are held.
@@ -304,7 +304,7 @@ impl<'b> DeltaSection<'b> {
                 format!("blob {name}: section {type_name} is not a delta section"),
             ));
         };
-        let seg = blob.section_bytes(type_name);
+        let seg = blob.section_bytes(pos);
         Ok(DeltaSection {
             blob: name,
             type_name,
@@ -408,7 +408,9 @@ impl ReadState {
             tag: blob.result_tag(),
             schema: Arc::new(blob.schema().clone()),
             header_tags: Arc::new(blob.tags().to_vec()),
-            blobs: vec![blob.clone()],
+            // Slot `j`: the `j`-th section of each type (its only one but
+            // in a type sharded by ordinal range).
+            blobs: vec![blob.clone(); blob.shard_slots()],
             types: Vec::new(),
             index: Arc::new(HashMap::new()),
             only: types.map(Arc::from),
@@ -421,31 +423,51 @@ impl ReadState {
             order: order::order_schema(blob.schema(), &blob.name())?,
         };
         let mut index = HashMap::new();
-        for (name, pos) in blob.sections() {
+        for (name, shards) in blob.types() {
             if types.is_some_and(|t| !t.iter().any(|n| n == name)) {
                 continue;
             }
-            let bitmap = pos.populated.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::CorruptBlob,
-                    format!(
-                        "blob {}: snapshot section {name} has no bitmap",
-                        blob.name()
-                    ),
-                )
-            })?;
-            let at = SlotPos::of(&blob, name);
-            let populated = at.map_or(&[][..], |p| {
-                ListReader::at_position(p.seg.get(&out.blobs), bitmap).eight_byte_body()
-            });
-            let table = OrdinalTable::from_snapshot(pos.ordinal_limit, 0, populated);
+            let mut table = OrdinalTable::from_snapshot(0, 0, &[]);
+            let mut slots = Vec::with_capacity(shards.len());
+            for (j, pos) in shards.iter().enumerate() {
+                let bitmap = pos.populated.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::CorruptBlob,
+                        format!(
+                            "blob {}: snapshot section {name} has no bitmap",
+                            blob.name()
+                        ),
+                    )
+                })?;
+                let at = SlotPos::of(&blob, pos);
+                let populated =
+                    ListReader::at_position(at.seg.get(&out.blobs), bitmap).eight_byte_body();
+                if j == 0 {
+                    // The first shard (ordinals from 0) is the base that
+                    // most reads find their record in with no table load.
+                    table = OrdinalTable::from_snapshot(pos.ordinal_limit, 0, populated);
+                } else {
+                    // A later shard's records are written in the table:
+                    // O(its records) to load.
+                    table.raise_limit(pos.ordinal_limit);
+                    let span = pos.ordinal_limit.saturating_sub(pos.first_ordinal);
+                    let bits = crate::bits::Bits::from_le_bytes(populated, span);
+                    for i in bits.iter() {
+                        table.set(pos.first_ordinal + i, loc(j as u32, i));
+                    }
+                }
+                slots.push(Some(at));
+            }
+            let Some(first) = shards.first() else {
+                continue;
+            };
             index.insert(name.clone(), out.types.len());
             out.types.push(TypeRead {
                 name: name.clone(),
                 table,
-                count: pos.state_count,
-                checksum: pos.state_checksum,
-                slots: vec![at],
+                count: first.state_count,
+                checksum: first.state_checksum,
+                slots,
                 verified: Arc::default(),
             });
         }
@@ -461,12 +483,14 @@ impl ReadState {
     pub(crate) fn apply(&self, blob: Arc<LoadedBlob>) -> Result<ReadState, Error> {
         self.check_applies(&blob)?;
         let mut next = self.next_version(&blob)?;
-        let slot = next.blobs.len() as u32 - 1;
+        // The blob's slots: the first holds each type's first (or only)
+        // section, the next ones its later shards.
+        let slot = (next.blobs.len() - blob.shard_slots()) as u32;
         // What each type with a built index lost and gained, for the
         // indexes to follow.
         let mut changes: HashMap<String, TypeDelta<'_>> = HashMap::new();
         let standing = self.indexes.standing();
-        for (type_name, pos) in blob.sections() {
+        for (type_name, shards) in blob.types() {
             if next
                 .only
                 .as_ref()
@@ -474,11 +498,14 @@ impl ReadState {
             {
                 continue;
             }
-            let section = DeltaSection::of(&blob, type_name, pos)?;
+            let sections = shards
+                .into_iter()
+                .map(|pos| DeltaSection::of(&blob, type_name, pos))
+                .collect::<Result<Vec<_>, _>>()?;
             let indexed = standing.maintains(type_name);
-            let removed_locs = next.apply_section(&blob, slot, &section, indexed)?;
+            let removed_locs = next.apply_section(&blob, slot, &sections, indexed)?;
             if indexed {
-                changes.insert(type_name.clone(), self.type_delta(&section, removed_locs));
+                changes.insert(type_name.clone(), self.type_delta(&sections, removed_locs));
             }
         }
         let started = std::time::Instant::now();
@@ -530,7 +557,11 @@ impl ReadState {
         let schema_check = started.elapsed();
         let mut next = self.clone();
         next.schema_check = schema_check;
-        next.blobs.push(blob.clone());
+        // One slot for each of a type's sections (one but for a type
+        // sharded by ordinal range).
+        for _ in 0..blob.shard_slots() {
+            next.blobs.push(blob.clone());
+        }
         next.version = blob.name().to_version();
         next.tag = blob.result_tag();
         if !same_schema {
@@ -566,25 +597,36 @@ impl ReadState {
         ti
     }
 
-    /// Applies one section of the delta in blob slot `slot`: its removed
-    /// ordinals, then its added records, checking that the type reaches
-    /// the count and checksum the blob promises. Gives where each removed
-    /// record was, when `indexed` (its indexes read them).
+    /// Applies a type's sections of the delta whose first slot is `slot`
+    /// (its only section, or its shards by ordinal range, shard `j` in slot
+    /// `slot + j`): each one's removed ordinals, then its added records,
+    /// checking that the type reaches the count and checksum the blob
+    /// promises. Gives where each removed record was, when `indexed` (its
+    /// indexes read them).
     fn apply_section(
         &mut self,
         blob: &LoadedBlob,
         slot: u32,
-        section: &DeltaSection<'_>,
+        sections: &[DeltaSection<'_>],
         indexed: bool,
     ) -> Result<Vec<Loc>, Error> {
+        let Some(section) = sections.first() else {
+            return Ok(Vec::new());
+        };
         let ti = self.type_index(section.type_name);
         let mut t = self.types[ti].clone();
-        t.slots.resize(slot as usize, None);
-        t.slots.push(SlotPos::of(blob, section.type_name));
         let mut words = Vec::new();
-        // Removals first: their hashes come from the state being left.
-        let removed_locs = self.remove_records(&mut t, section, indexed, &mut words)?;
-        self.add_records(&mut t, slot, section, &mut words)?;
+        let mut removed_locs = Vec::new();
+        for (j, shard) in sections.iter().enumerate() {
+            let at = slot + j as u32;
+            t.slots.resize(at as usize, None);
+            t.slots.push(Some(SlotPos::of(blob, shard.pos)));
+            // Removals first: their hashes come from the state being
+            // left. (Shards hold disjoint ordinal ranges: one's removals
+            // never touch another's additions.)
+            removed_locs.extend(self.remove_records(&mut t, shard, indexed, &mut words)?);
+            self.add_records(&mut t, at, shard, &mut words)?;
+        }
         let (pos, name, type_name) = (section.pos, section.blob, section.type_name);
         if t.count != pos.state_count || t.checksum != pos.state_checksum {
             return Err(Error::new(
@@ -712,17 +754,18 @@ impl ReadState {
     /// records were.
     fn type_delta<'a>(
         &'a self,
-        section: &DeltaSection<'a>,
+        sections: &[DeltaSection<'a>],
         removed_locs: Vec<Loc>,
     ) -> TypeDelta<'a> {
-        let (removed, added) = (&section.removed, &section.added);
-        let old_type = self.index.get(section.type_name).map(|&i| &self.types[i]);
+        let type_name = sections.first().map_or("", |s| s.type_name);
+        let old_type = self.index.get(type_name).map(|&i| &self.types[i]);
+        let u32s = |l: &ListReader<'a>| (0..l.len()).map(|i| l.u32_at(i)).collect::<Vec<_>>();
         TypeDelta {
-            removed: (0..removed.len()).map(|i| removed.u32_at(i)).collect(),
+            removed: sections.iter().flat_map(|s| u32s(&s.removed)).collect(),
             removed_at: Box::new(move |k| Some(self.reader_at(old_type?, *removed_locs.get(k)?))),
-            added: (0..added.len()).map(|i| added.u32_at(i)).collect(),
-            added_list: Some(section.records),
-            old: self.read_fn(section.type_name),
+            added: sections.iter().flat_map(|s| u32s(&s.added)).collect(),
+            added_lists: sections.iter().map(|s| s.records).collect(),
+            old: self.read_fn(type_name),
         }
     }
 
@@ -1081,7 +1124,16 @@ impl ReadState {
 
     /// The blobs this state reads from.
     pub fn blob_names(&self) -> Vec<BlobName> {
-        self.blobs.iter().map(|b| b.name()).collect()
+        self.distinct_blobs().map(|b| b.name()).collect()
+    }
+
+    /// The blobs this state reads from, each once (a blob with a type in
+    /// several sections takes several slots, one after another).
+    fn distinct_blobs(&self) -> impl Iterator<Item = &Arc<LoadedBlob>> {
+        self.blobs.iter().enumerate().filter_map(|(i, b)| {
+            let repeat = i > 0 && Arc::ptr_eq(&self.blobs[i - 1], b);
+            (!repeat).then_some(b)
+        })
     }
 
     /// The deep check: recomputes every type's record count and state
@@ -1102,7 +1154,10 @@ impl ReadState {
         let mut words = Vec::new();
         for t in &self.types {
             let fail = |what: String| {
-                let blobs: Vec<String> = self.blobs.iter().map(|b| b.name().to_string()).collect();
+                let blobs: Vec<String> = self
+                    .distinct_blobs()
+                    .map(|b| b.name().to_string())
+                    .collect();
                 Error::new(
                     ErrorKind::CorruptBlob,
                     format!(

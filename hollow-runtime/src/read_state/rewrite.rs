@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use super::{LoadedBlob, ReadState, TypeRead};
 use crate::bits::Bits;
-use crate::blob::{snapshot_section, BlobKind, BlobName, BlobWriter, SectionInfo};
+use crate::blob::{
+    snapshot_section, snapshot_shards, BlobKind, BlobName, BlobWriter, SectionInfo, SectionOptions,
+};
 use crate::error::{Error, ErrorKind};
 use crate::read_state::BlobBytes;
 
@@ -45,13 +47,13 @@ impl ReadState {
     /// How many blobs this state reads from (as [`ReadState::blob_names`]
     /// lists them).
     pub(crate) fn blob_count(&self) -> usize {
-        self.blobs.len()
+        self.distinct_blobs().count()
     }
 
     /// Bytes of the blobs this state reads from (the snapshot and every
     /// delta applied since, live records and dead ones).
     pub fn blob_bytes(&self) -> u64 {
-        self.blobs.iter().map(|b| b.bytes().len() as u64).sum()
+        self.distinct_blobs().map(|b| b.bytes().len() as u64).sum()
     }
 
     /// The same version, rewritten as one snapshot held in memory: every
@@ -85,8 +87,10 @@ impl ReadState {
         };
         let mut writer = BlobWriter::new(BlobKind::Snapshot, version, version, 0, self.tag);
         for t in &self.types {
-            let (info, bytes) = self.rewrite_type(t).map_err(&fail)?;
-            writer.add_section(info, bytes);
+            // A type past what one section holds is written in shards.
+            for (info, bytes) in self.rewrite_type(t).map_err(&fail)? {
+                writer.add_section(info, bytes);
+            }
         }
         // A snapshot has a section for every record type of its schema: the
         // types this state does not hold (a filtering consumer's) get empty
@@ -122,8 +126,9 @@ impl ReadState {
         Ok(out)
     }
 
-    /// Type `t`'s snapshot section, with its header entry.
-    fn rewrite_type(&self, t: &TypeRead) -> Result<(SectionInfo, Vec<u8>), String> {
+    /// Type `t`'s snapshot section (or sections, shards by ordinal range,
+    /// when it passes what one section holds), with their header entries.
+    fn rewrite_type(&self, t: &TypeRead) -> Result<Vec<(SectionInfo, Vec<u8>)>, String> {
         let name = &t.name;
         let size = self
             .schema
@@ -151,19 +156,24 @@ impl ReadState {
                 t.checksum
             ));
         }
-        let starts = std::iter::once(0).chain(ends.iter().map(|&(_, e)| e));
-        let records = ends.iter().zip(starts).map(|(&(o, e), s)| (o, &all[s..e]));
-        let bytes = snapshot_section(size, limit, &populated.words(limit), records)
-            .map_err(|e| format!("type {name}: {e}"))?;
-        let info = SectionInfo {
-            type_name: name.clone(),
-            record_count: t.count,
-            ordinal_limit: limit,
-            state_count: t.count,
-            state_checksum: t.checksum,
-            ..SectionInfo::default()
+        // The canonical bytes of ordinal `o` (walked in ascending order).
+        let record = |o: u32| {
+            let k = ends.partition_point(|&(x, _)| x < o);
+            let start = k.checked_sub(1).map_or(0, |p| ends[p].1);
+            ends.get(k)
+                .filter(|&&(x, _)| x == o)
+                .map_or(&[][..], |&(_, e)| &all[start..e])
         };
-        Ok((info, bytes))
+        snapshot_shards(
+            SectionOptions::default(),
+            name,
+            size,
+            limit,
+            &populated.words(limit),
+            record,
+            (t.count, t.checksum),
+        )
+        .map_err(|e| format!("type {name}: {e}"))
     }
 }
 

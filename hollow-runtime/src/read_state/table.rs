@@ -110,6 +110,18 @@ impl OrdinalTable {
         }
     }
 
+    /// Raises the limit to `limit` (ordinals up to it may be populated),
+    /// setting none: for a snapshot whose later shards end past the first.
+    pub(crate) fn raise_limit(&mut self, limit: u32) {
+        if limit > self.limit {
+            self.limit = limit;
+            let need = (limit as usize).div_ceil(CHUNK);
+            if self.chunks.len() < need {
+                self.chunks.resize(need, Chunk::Base);
+            }
+        }
+    }
+
     /// Slot of the base snapshot blob.
     pub(crate) fn base_slot(&self) -> u32 {
         self.base
