@@ -484,11 +484,28 @@ async fn producer_cycles_are_reported() {
         .build();
     let c1 = catalog(10, 1, 2);
     publish(&mut producer, &c1).await;
+    let all = events.events();
     assert!(
         matches!(
-            events.events()[..],
+            all[..],
             [
                 Event::CycleStarted { cycle: 1 },
+                Event::Populated { cycle: 1, .. },
+                Event::IntegrityChecked {
+                    version: 1,
+                    blobs: 1,
+                    ..
+                },
+                Event::Validated {
+                    version: 1,
+                    validators: 0,
+                    ..
+                },
+                Event::BlobWritten {
+                    version: 1,
+                    blob: BlobName::Snapshot(1),
+                    ..
+                },
                 Event::Announced {
                     version: 1,
                     previous: None
@@ -500,9 +517,32 @@ async fn producer_cycles_are_reported() {
                 },
             ]
         ),
-        "{:?}",
-        events.events()
+        "{all:?}"
     );
+    let counts = |e: &Event| match e {
+        Event::Populated { records, .. } => Some(records.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        all.iter().find_map(counts),
+        Some(vec![("Movie".to_string(), 10), ("Actor".to_string(), 5)])
+    );
+    // The sizes are the store's (compressed by default).
+    let stat = store.stat(BlobName::Snapshot(1)).await.unwrap();
+    let written = all.iter().find_map(|e| match e {
+        Event::BlobWritten {
+            encoding,
+            plain_bytes,
+            stored_bytes,
+            ..
+        } => Some((*encoding, Some(*plain_bytes), *stored_bytes)),
+        _ => None,
+    });
+    assert_eq!(
+        written,
+        Some((stat.encoding, stat.plain_bytes, Some(stat.stored_bytes)))
+    );
+    assert_eq!(stat.encoding, hollow_runtime::store::Encoding::Zstd);
 
     // Nothing changed: a cycle with no version.
     events.clear();
@@ -512,6 +552,7 @@ async fn producer_cycles_are_reported() {
             events.events()[..],
             [
                 Event::CycleStarted { cycle: 2 },
+                Event::Populated { cycle: 2, .. },
                 Event::CycleSucceeded {
                     cycle: 2,
                     version: None,
@@ -544,7 +585,11 @@ async fn producer_cycles_are_reported() {
         Event::CycleFailed {
             cycle, kind, error, ..
         } => Some((*cycle, *kind, error.clone())),
-        Event::CycleStarted { .. } => None,
+        // The store failed after the second cycle's blobs were checked.
+        Event::CycleStarted { .. }
+        | Event::Populated { cycle: 2, .. }
+        | Event::IntegrityChecked { version: 2, .. }
+        | Event::Validated { version: 2, .. } => None,
         other => panic!("only failures expected: {other:?}"),
     });
     assert_eq!(
