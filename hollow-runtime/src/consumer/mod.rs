@@ -393,8 +393,9 @@ impl ConsumerBuilder {
     }
 
     /// Reports every [`Event`] of this consumer to `listener` (refreshes
-    /// started, succeeded and failed; announcements missing or
-    /// unreadable). [`Consumer::on_event`] adds listeners later.
+    /// started, succeeded and failed; blobs fetched, loaded, applied or
+    /// rejected; pins; announcements missing or unreadable).
+    /// [`Consumer::on_event`] adds listeners later.
     pub fn event_listener(self, listener: impl EventListener + 'static) -> Self {
         self.events.add(Arc::new(listener));
         self
@@ -687,7 +688,7 @@ impl Consumer {
 
     /// Pins the consumer to `version` (`None` unpins): refreshes go to the
     /// pinned version instead of the announced one. Takes effect at the
-    /// next refresh.
+    /// next refresh; reported at once as [`Event::Pinned`].
     pub fn pin(&self, version: Option<u64>) {
         *self.inner.pinned.lock().unwrap_or_else(|p| p.into_inner()) = version;
         self.inner.events.emit(&Event::Pinned { version });
