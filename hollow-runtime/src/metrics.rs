@@ -98,8 +98,11 @@ use std::time::Duration;
 use ::metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
 };
-pub use metrics_exporter_prometheus::PrometheusRecorder;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+/// The exporter's builder (buckets, quantiles, global labels) for
+/// [`PrometheusMetrics::with_builder`], its bucket matcher, and the handle
+/// that renders a recorder's page.
+pub use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusRecorder;
 
 use crate::blob::{BlobKind, BlobName};
 use crate::error::ErrorKind;

@@ -612,3 +612,88 @@ async fn producer_cycles_are_reported() {
         events.events()
     );
 }
+
+#[tokio::test]
+async fn consumer_fetches_applies_rejections_and_pins_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (store, announcer) = local(&dir);
+    let mut producer = Producer::builder(store.clone(), announcer.clone())
+        .compression(hollow_runtime::store::Compression::None)
+        .build();
+    for round in 1..=3 {
+        publish(&mut producer, &catalog(10, round, 2)).await;
+    }
+    let events = Recorder::default();
+    let consumer = consumer(store.clone(), announcer, &tmp.path().join("c"), &events);
+    consumer.refresh_to(1).await.unwrap();
+    let snapshot = BlobName::Snapshot(1);
+    let size = store.stat(snapshot).await.unwrap().plain_bytes.unwrap();
+    assert!(
+        matches!(
+            events.events()[..],
+            [
+                Event::RefreshStarted { from: None, to: 1 },
+                Event::BlobFetched {
+                    blob: BlobName::Snapshot(1),
+                    from_cache: false,
+                    bytes,
+                    ..
+                },
+                Event::SnapshotLoaded { version: 1, .. },
+                Event::RefreshSucceeded {
+                    from: None,
+                    version: 1,
+                    ..
+                },
+            ] if bytes == size
+        ),
+        "{:?}",
+        events.events()
+    );
+
+    // A delta forward, then (pinned) a reverse delta back.
+    events.clear();
+    consumer.refresh_to(2).await.unwrap();
+    consumer.pin(Some(1));
+    assert_eq!(consumer.refresh().await.unwrap(), Some(1));
+    let delta = BlobName::Delta { from: 1, to: 2 };
+    let reverse = BlobName::ReverseDelta { from: 2, to: 1 };
+    let steps = events.picked(|e| match e {
+        Event::BlobFetched { blob, .. } => Some(format!("fetched {blob}")),
+        Event::DeltaApplied { blob, from, to, .. } => {
+            Some(format!("applied {blob} {from}->{to}"))
+        }
+        Event::Pinned { version } => Some(format!("pinned {version:?}")),
+        _ => None,
+    });
+    assert_eq!(
+        steps,
+        [
+            format!("fetched {delta}"),
+            format!("applied {delta} 1->2"),
+            "pinned Some(1)".to_string(),
+            format!("fetched {reverse}"),
+            format!("applied {reverse} 2->1"),
+        ]
+    );
+
+    // A corrupt delta is rejected, naming it, and planned around.
+    events.clear();
+    consumer.pin(None);
+    let bad = BlobName::Delta { from: 1, to: 2 };
+    std::fs::remove_file(consumer.cache_dir().join(bad.to_string())).ok();
+    let path = dir.join(bad.to_string());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x5a;
+    std::fs::write(&path, bytes).unwrap();
+    assert_eq!(consumer.refresh().await.unwrap(), Some(3));
+    let rejected = events.picked(|e| match e {
+        Event::BlobRejected { blob, kind, error } => Some((*blob, *kind, error.clone())),
+        _ => None,
+    });
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!((rejected[0].0, rejected[0].1), (bad, ErrorKind::CorruptBlob));
+    assert!(rejected[0].2.contains(&bad.to_string()), "{rejected:?}");
+}
