@@ -31,7 +31,11 @@ async fn get(app: &Router, path: &str) -> (StatusCode, String, String) {
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
 }
 
 #[test]
@@ -43,7 +47,10 @@ fn metrics_count_requests_and_version_loads() {
         let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
         let mut producer = Producer::builder(store, announcer).build();
         for round in 1..=2 {
-            rt.block_on(dataset::publish(&mut producer, &dataset::catalog(8, round, 2)));
+            rt.block_on(dataset::publish(
+                &mut producer,
+                &dataset::catalog(8, round, 2),
+            ));
         }
     }
     // Version 2's snapshot and the delta to it are corrupt: it cannot load.
@@ -70,7 +77,10 @@ fn metrics_count_requests_and_version_loads() {
         let (status, _, body) = get(&app, "/api/v/1/types/Movie?page=2&per_page=3").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (failed, _, body) = get(&app, "/api/v/2/types/Movie").await;
-        assert!(failed.is_client_error() || failed.is_server_error(), "{failed} {body}");
+        assert!(
+            failed.is_client_error() || failed.is_server_error(),
+            "{failed} {body}"
+        );
         assert_eq!(get(&app, "/no/such/page").await.0, StatusCode::NOT_FOUND);
 
         let (status, content_type, text) = get(&app, "/metrics").await;

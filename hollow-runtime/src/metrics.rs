@@ -98,11 +98,11 @@ use std::time::Duration;
 use ::metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
 };
+use metrics_exporter_prometheus::PrometheusRecorder;
 /// The exporter's builder (buckets, quantiles, global labels) for
 /// [`PrometheusMetrics::with_builder`], its bucket matcher, and the handle
 /// that renders a recorder's page.
 pub use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use metrics_exporter_prometheus::PrometheusRecorder;
 
 use crate::blob::{BlobKind, BlobName};
 use crate::error::ErrorKind;
@@ -380,12 +380,10 @@ fn record_consumer(event: &Event) {
             gauge!("hollow_consumer_pinned").set(if version.is_some() { 1.0 } else { 0.0 });
             gauge!("hollow_consumer_pinned_version").set(version.unwrap_or(0) as f64);
         }
-        Event::AnnouncementMissing { held, last_seen } => {
-            // Nothing announced yet, and nothing held: no failure.
-            if held.is_some() || last_seen.is_some() {
-                counter!("hollow_consumer_announcement_failures_total", "reason" => "missing")
-                    .increment(1);
-            }
+        // Nothing announced yet, and nothing held, is no failure.
+        Event::AnnouncementMissing { held, last_seen } if held.is_some() || last_seen.is_some() => {
+            counter!("hollow_consumer_announcement_failures_total", "reason" => "missing")
+                .increment(1);
         }
         Event::AnnouncementUnreadable { .. } => {
             counter!("hollow_consumer_announcement_failures_total", "reason" => "unreadable")

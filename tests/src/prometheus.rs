@@ -107,9 +107,7 @@ impl Page {
 /// When the line is not one.
 pub fn parse_sample(line: &str) -> Sample {
     let bad = || -> ! { panic!("bad sample line: {line:?}") };
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .unwrap_or_else(|| bad());
+    let name_end = line.find(['{', ' ']).unwrap_or_else(|| bad());
     let name = &line[..name_end];
     if name.is_empty()
         || !name

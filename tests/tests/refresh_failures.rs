@@ -474,6 +474,35 @@ async fn an_unreadable_announcement_is_reported_and_read_again_with_backoff() {
     assert_eq!(consumer.metrics().consecutive_failures, 0);
 }
 
+/// Checks the figures of a first cycle's events: the record counts of
+/// the catalog of 10 movies, and the snapshot's sizes as the store has
+/// them (compressed by default).
+async fn first_cycle_figures(all: &[Event], store: &dyn BlobStore) {
+    let counts = |e: &Event| match e {
+        Event::Populated { records, .. } => Some(records.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        all.iter().find_map(counts),
+        Some(vec![("Movie".to_string(), 10), ("Actor".to_string(), 5)])
+    );
+    let stat = store.stat(BlobName::Snapshot(1)).await.unwrap();
+    let written = all.iter().find_map(|e| match e {
+        Event::BlobWritten {
+            encoding,
+            plain_bytes,
+            stored_bytes,
+            ..
+        } => Some((*encoding, Some(*plain_bytes), *stored_bytes)),
+        _ => None,
+    });
+    assert_eq!(
+        written,
+        Some((stat.encoding, stat.plain_bytes, Some(stat.stored_bytes)))
+    );
+    assert_eq!(stat.encoding, hollow_runtime::store::Encoding::Zstd);
+}
+
 #[tokio::test]
 async fn producer_cycles_are_reported() {
     let store = Arc::new(MemoryBlobStore::new());
@@ -519,30 +548,7 @@ async fn producer_cycles_are_reported() {
         ),
         "{all:?}"
     );
-    let counts = |e: &Event| match e {
-        Event::Populated { records, .. } => Some(records.clone()),
-        _ => None,
-    };
-    assert_eq!(
-        all.iter().find_map(counts),
-        Some(vec![("Movie".to_string(), 10), ("Actor".to_string(), 5)])
-    );
-    // The sizes are the store's (compressed by default).
-    let stat = store.stat(BlobName::Snapshot(1)).await.unwrap();
-    let written = all.iter().find_map(|e| match e {
-        Event::BlobWritten {
-            encoding,
-            plain_bytes,
-            stored_bytes,
-            ..
-        } => Some((*encoding, Some(*plain_bytes), *stored_bytes)),
-        _ => None,
-    });
-    assert_eq!(
-        written,
-        Some((stat.encoding, stat.plain_bytes, Some(stat.stored_bytes)))
-    );
-    assert_eq!(stat.encoding, hollow_runtime::store::Encoding::Zstd);
+    first_cycle_figures(&all, &*store).await;
 
     // Nothing changed: a cycle with no version.
     events.clear();
@@ -661,9 +667,7 @@ async fn consumer_fetches_applies_rejections_and_pins_are_reported() {
     let reverse = BlobName::ReverseDelta { from: 2, to: 1 };
     let steps = events.picked(|e| match e {
         Event::BlobFetched { blob, .. } => Some(format!("fetched {blob}")),
-        Event::DeltaApplied { blob, from, to, .. } => {
-            Some(format!("applied {blob} {from}->{to}"))
-        }
+        Event::DeltaApplied { blob, from, to, .. } => Some(format!("applied {blob} {from}->{to}")),
         Event::Pinned { version } => Some(format!("pinned {version:?}")),
         _ => None,
     });
@@ -694,6 +698,9 @@ async fn consumer_fetches_applies_rejections_and_pins_are_reported() {
         _ => None,
     });
     assert_eq!(rejected.len(), 1, "{rejected:?}");
-    assert_eq!((rejected[0].0, rejected[0].1), (bad, ErrorKind::CorruptBlob));
+    assert_eq!(
+        (rejected[0].0, rejected[0].1),
+        (bad, ErrorKind::CorruptBlob)
+    );
     assert!(rejected[0].2.contains(&bad.to_string()), "{rejected:?}");
 }
