@@ -177,7 +177,8 @@ pub enum Command {
         Pages (JSON under /api with the same path):\n  \
         /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
         /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
-        /diff/A/B?type=T&page=1  /history/T?key=K")]
+        /diff/A/B?type=T&page=1  /history/T?key=K\n  \
+        /metrics: the explorer's figures, Prometheus text format")]
     Serve {
         /// The store: a directory, a file:// or an s3:// URL.
         #[arg(value_name = "STORE")]

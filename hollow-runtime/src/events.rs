@@ -2,8 +2,14 @@
 //! delivered to [`EventListener`]s.
 //!
 //! A consumer reports each refresh (started, succeeded, failed with the
-//! attempt and when it retries) and each announcement it cannot find or
-//! read; a producer reports each cycle and each version it announces.
+//! attempt and when it retries), each blob it fetches (bytes and time),
+//! loads or applies, each blob it finds unusable, each pin, and each
+//! announcement it cannot find or read; a producer reports each cycle
+//! (started, populated with its record counts, succeeded, failed with the
+//! reason), each blob it writes (plain and stored sizes), its integrity
+//! check and validators, and each version it announces. The
+//! `metrics` module (feature `metrics`, on by default) turns them into
+//! Prometheus metrics.
 //! Listeners run on the thread that does the work, so they should be
 //! quick (hand the event to a channel or a counter). A listener that
 //! panics is logged and skipped; it never fails the refresh or cycle that
@@ -34,6 +40,10 @@
 //!     seen.lock().unwrap()[..],
 //!     [
 //!         Event::CycleStarted { .. },
+//!         Event::Populated { .. },
+//!         Event::IntegrityChecked { version: 1, .. },
+//!         Event::Validated { version: 1, .. },
+//!         Event::BlobWritten { version: 1, .. },
 //!         Event::Announced { version: 1, .. },
 //!         Event::CycleSucceeded { version: Some(1), .. },
 //!     ]
@@ -56,6 +66,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::blob::{BlobName, Encoding};
 use crate::error::ErrorKind;
 
 /// Something a producer or consumer did or failed to do.
@@ -164,6 +175,106 @@ pub enum Event {
         /// The version announced before (`None`: the first).
         previous: Option<u64>,
     },
+    /// A producer's populate closure (or change closure, for
+    /// [`run_incremental`](crate::Producer::run_incremental)) returned:
+    /// the records the cycle's state holds, per type.
+    Populated {
+        /// The producer's cycle number.
+        cycle: u64,
+        /// Each record type with its number of records, in the order the
+        /// types were registered.
+        records: Vec<(String, u64)>,
+    },
+    /// A producer's integrity check passed: the delta applied to the
+    /// previous state, the snapshot and the reverse delta agree on every
+    /// type's records.
+    IntegrityChecked {
+        /// The version being published.
+        version: u64,
+        /// The blobs checked (snapshot, delta, reverse delta: those the
+        /// cycle wrote).
+        blobs: usize,
+        /// How long the check took.
+        duration: Duration,
+    },
+    /// Every validator of a producer accepted a version (a refusal fails
+    /// the cycle: [`Event::CycleFailed`] with
+    /// [`ErrorKind::Validation`]).
+    Validated {
+        /// The version being published.
+        version: u64,
+        /// How many validators ran.
+        validators: usize,
+        /// How long they took.
+        duration: Duration,
+    },
+    /// A producer stored a blob of the version it publishes (before the
+    /// version is announced).
+    BlobWritten {
+        /// The version being published.
+        version: u64,
+        /// The blob.
+        blob: BlobName,
+        /// How the store holds it (compressed or plain).
+        encoding: Encoding,
+        /// The plain blob's size in bytes (what consumers map).
+        plain_bytes: u64,
+        /// The size as stored in bytes (what a fetch transfers): the
+        /// plain size for a plain blob, the compressed size as the store's
+        /// [`stat`](crate::BlobStore::stat) reports it for a compressed
+        /// one; `None` when that stat failed (logged).
+        stored_bytes: Option<u64>,
+    },
+    /// A consumer has a blob in its cache, mapped: fetched from the store
+    /// (and decompressed), or found there.
+    BlobFetched {
+        /// The blob.
+        blob: BlobName,
+        /// The plain blob's size in bytes.
+        bytes: u64,
+        /// Whether the blob was already in the cache directory (nothing
+        /// was transferred).
+        from_cache: bool,
+        /// How long fetching (or opening) and checking it took.
+        duration: Duration,
+    },
+    /// A consumer loaded a snapshot as the base of a refresh.
+    SnapshotLoaded {
+        /// The snapshot's version.
+        version: u64,
+        /// How long reading it into a state took (after the fetch),
+        /// indexes included.
+        duration: Duration,
+    },
+    /// A consumer applied a delta or a reverse delta to its state.
+    DeltaApplied {
+        /// The blob applied.
+        blob: BlobName,
+        /// The version it applied to.
+        from: u64,
+        /// The version it made.
+        to: u64,
+        /// How long applying it took (after the fetch).
+        duration: Duration,
+    },
+    /// A consumer found a blob unusable during a refresh (missing,
+    /// corrupt, refused by the schema check) and plans around it.
+    BlobRejected {
+        /// The blob.
+        blob: BlobName,
+        /// What kind of failure it was.
+        kind: ErrorKind,
+        /// The error's text (naming the blob).
+        error: String,
+    },
+    /// A consumer was pinned to a version, or unpinned
+    /// ([`Consumer::pin`](crate::Consumer::pin)); refreshes from then on
+    /// go to the pinned version.
+    Pinned {
+        /// The version pinned; `None`: unpinned (refreshes follow the
+        /// announcement again).
+        version: Option<u64>,
+    },
 }
 
 /// Receives [`Event`]s. Any `Fn(&Event) + Send + Sync` closure is one.
@@ -191,6 +302,15 @@ impl Listeners {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(listener);
+    }
+
+    /// Whether no listener is registered (an event's figures that cost a
+    /// store request are then not gathered).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
     }
 
     /// Hands `event` to every listener. A listener that panics is logged

@@ -60,6 +60,8 @@ pub mod events;
 mod hashing;
 pub mod index;
 mod mapping;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod producer;
 mod read_state;
 pub mod store;

@@ -39,6 +39,7 @@ pub mod fuzz;
 pub mod intercept;
 pub mod json;
 pub mod mutate;
+pub mod prometheus;
 pub mod python;
 pub mod shards;
 pub mod strategy;

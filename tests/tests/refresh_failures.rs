@@ -474,6 +474,35 @@ async fn an_unreadable_announcement_is_reported_and_read_again_with_backoff() {
     assert_eq!(consumer.metrics().consecutive_failures, 0);
 }
 
+/// Checks the figures of a first cycle's events: the record counts of
+/// the catalog of 10 movies, and the snapshot's sizes as the store has
+/// them (compressed by default).
+async fn first_cycle_figures(all: &[Event], store: &dyn BlobStore) {
+    let counts = |e: &Event| match e {
+        Event::Populated { records, .. } => Some(records.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        all.iter().find_map(counts),
+        Some(vec![("Movie".to_string(), 10), ("Actor".to_string(), 5)])
+    );
+    let stat = store.stat(BlobName::Snapshot(1)).await.unwrap();
+    let written = all.iter().find_map(|e| match e {
+        Event::BlobWritten {
+            encoding,
+            plain_bytes,
+            stored_bytes,
+            ..
+        } => Some((*encoding, Some(*plain_bytes), *stored_bytes)),
+        _ => None,
+    });
+    assert_eq!(
+        written,
+        Some((stat.encoding, stat.plain_bytes, Some(stat.stored_bytes)))
+    );
+    assert_eq!(stat.encoding, hollow_runtime::store::Encoding::Zstd);
+}
+
 #[tokio::test]
 async fn producer_cycles_are_reported() {
     let store = Arc::new(MemoryBlobStore::new());
@@ -484,11 +513,28 @@ async fn producer_cycles_are_reported() {
         .build();
     let c1 = catalog(10, 1, 2);
     publish(&mut producer, &c1).await;
+    let all = events.events();
     assert!(
         matches!(
-            events.events()[..],
+            all[..],
             [
                 Event::CycleStarted { cycle: 1 },
+                Event::Populated { cycle: 1, .. },
+                Event::IntegrityChecked {
+                    version: 1,
+                    blobs: 1,
+                    ..
+                },
+                Event::Validated {
+                    version: 1,
+                    validators: 0,
+                    ..
+                },
+                Event::BlobWritten {
+                    version: 1,
+                    blob: BlobName::Snapshot(1),
+                    ..
+                },
                 Event::Announced {
                     version: 1,
                     previous: None
@@ -500,9 +546,9 @@ async fn producer_cycles_are_reported() {
                 },
             ]
         ),
-        "{:?}",
-        events.events()
+        "{all:?}"
     );
+    first_cycle_figures(&all, &*store).await;
 
     // Nothing changed: a cycle with no version.
     events.clear();
@@ -512,6 +558,7 @@ async fn producer_cycles_are_reported() {
             events.events()[..],
             [
                 Event::CycleStarted { cycle: 2 },
+                Event::Populated { cycle: 2, .. },
                 Event::CycleSucceeded {
                     cycle: 2,
                     version: None,
@@ -544,7 +591,11 @@ async fn producer_cycles_are_reported() {
         Event::CycleFailed {
             cycle, kind, error, ..
         } => Some((*cycle, *kind, error.clone())),
-        Event::CycleStarted { .. } => None,
+        // The store failed after the second cycle's blobs were checked.
+        Event::CycleStarted { .. }
+        | Event::Populated { cycle: 2, .. }
+        | Event::IntegrityChecked { version: 2, .. }
+        | Event::Validated { version: 2, .. } => None,
         other => panic!("only failures expected: {other:?}"),
     });
     assert_eq!(
@@ -566,4 +617,90 @@ async fn producer_cycles_are_reported() {
         "{:?}",
         events.events()
     );
+}
+
+#[tokio::test]
+async fn consumer_fetches_applies_rejections_and_pins_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let (store, announcer) = local(&dir);
+    let mut producer = Producer::builder(store.clone(), announcer.clone())
+        .compression(hollow_runtime::store::Compression::None)
+        .build();
+    for round in 1..=3 {
+        publish(&mut producer, &catalog(10, round, 2)).await;
+    }
+    let events = Recorder::default();
+    let consumer = consumer(store.clone(), announcer, &tmp.path().join("c"), &events);
+    consumer.refresh_to(1).await.unwrap();
+    let snapshot = BlobName::Snapshot(1);
+    let size = store.stat(snapshot).await.unwrap().plain_bytes.unwrap();
+    assert!(
+        matches!(
+            events.events()[..],
+            [
+                Event::RefreshStarted { from: None, to: 1 },
+                Event::BlobFetched {
+                    blob: BlobName::Snapshot(1),
+                    from_cache: false,
+                    bytes,
+                    ..
+                },
+                Event::SnapshotLoaded { version: 1, .. },
+                Event::RefreshSucceeded {
+                    from: None,
+                    version: 1,
+                    ..
+                },
+            ] if bytes == size
+        ),
+        "{:?}",
+        events.events()
+    );
+
+    // A delta forward, then (pinned) a reverse delta back.
+    events.clear();
+    consumer.refresh_to(2).await.unwrap();
+    consumer.pin(Some(1));
+    assert_eq!(consumer.refresh().await.unwrap(), Some(1));
+    let delta = BlobName::Delta { from: 1, to: 2 };
+    let reverse = BlobName::ReverseDelta { from: 2, to: 1 };
+    let steps = events.picked(|e| match e {
+        Event::BlobFetched { blob, .. } => Some(format!("fetched {blob}")),
+        Event::DeltaApplied { blob, from, to, .. } => Some(format!("applied {blob} {from}->{to}")),
+        Event::Pinned { version } => Some(format!("pinned {version:?}")),
+        _ => None,
+    });
+    assert_eq!(
+        steps,
+        [
+            format!("fetched {delta}"),
+            format!("applied {delta} 1->2"),
+            "pinned Some(1)".to_string(),
+            format!("fetched {reverse}"),
+            format!("applied {reverse} 2->1"),
+        ]
+    );
+
+    // A corrupt delta is rejected, naming it, and planned around.
+    events.clear();
+    consumer.pin(None);
+    let bad = BlobName::Delta { from: 1, to: 2 };
+    std::fs::remove_file(consumer.cache_dir().join(bad.to_string())).ok();
+    let path = dir.join(bad.to_string());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x5a;
+    std::fs::write(&path, bytes).unwrap();
+    assert_eq!(consumer.refresh().await.unwrap(), Some(3));
+    let rejected = events.picked(|e| match e {
+        Event::BlobRejected { blob, kind, error } => Some((*blob, *kind, error.clone())),
+        _ => None,
+    });
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].0, rejected[0].1),
+        (bad, ErrorKind::CorruptBlob)
+    );
+    assert!(rejected[0].2.contains(&bad.to_string()), "{rejected:?}");
 }

@@ -14,6 +14,7 @@
 //! | `/v/{v}/types/{T}/record?key=K` or `?ordinal=N` | one record |
 //! | `/diff/{a}/{b}?type=&page=&per_page=` | what changed from `a` to `b` |
 //! | `/history/{T}?key=K` | every version the record changed in |
+//! | `/metrics` | the explorer's figures, Prometheus text (see [`metrics`]) |
 //!
 //! The data is what the commands print with `--json` (the same library
 //! functions compute it). A page that needs a whole version loaded
@@ -29,6 +30,7 @@
 
 mod data;
 mod html;
+pub mod metrics;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -190,6 +192,7 @@ impl Drop for Owned {
 struct App {
     store: Arc<Owned>,
     loaded: Arc<Mutex<HashMap<u64, Slot>>>,
+    metrics: metrics::ServeMetrics,
 }
 
 impl App {
@@ -251,6 +254,7 @@ impl App {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
             let _span = tracing::info_span!("load", version = v).entered();
+            let started = Instant::now();
             let result = Loaded::load(&app.store, v).and_then(|l| {
                 // Checks the snapshot's checksum and sections once, so a
                 // corrupt one fails here with its name.
@@ -258,6 +262,7 @@ impl App {
                 Ok(l)
             });
             let mut slots = app.slots();
+            let loaded = result.is_ok();
             match result {
                 Ok(l) => {
                     tracing::info!(version = v, "version loaded");
@@ -280,6 +285,11 @@ impl App {
                     slots.insert(v, Slot::Failed(ServeError::from_cli(e)));
                 }
             }
+            let held = slots
+                .values()
+                .filter(|s| matches!(s, Slot::Ready(..)))
+                .count();
+            app.metrics.version_load(loaded, started.elapsed(), held);
         });
     }
 }
@@ -290,6 +300,7 @@ pub fn router(store: Store) -> Router {
     let app = App {
         store: Arc::new(Owned(Some(store))),
         loaded: Arc::default(),
+        metrics: metrics::ServeMetrics::new(),
     };
     Router::new()
         .merge(routes(Format::Html))
@@ -305,6 +316,7 @@ pub fn router(store: Store) -> Router {
                 )
             }),
         )
+        .route("/metrics", get(metrics::page))
         .fallback(|uri: Uri| async move {
             let path = uri.path();
             let f = if path == "/api" || path.starts_with("/api/") {
@@ -320,6 +332,10 @@ pub fn router(store: Store) -> Router {
                 html::error,
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metrics::track,
+        ))
         .with_state(app)
 }
 

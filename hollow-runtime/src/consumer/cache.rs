@@ -257,6 +257,22 @@ pub(crate) async fn fetch(
     dir: &Path,
     name: BlobName,
 ) -> Result<LoadedBlob, Error> {
+    fetch_reporting(store, dir, name)
+        .await
+        .map(|(blob, _)| blob)
+}
+
+/// [`fetch`], also telling whether the blob was already in the cache
+/// (`true`: nothing was transferred).
+///
+/// # Errors
+/// As [`fetch`].
+pub(crate) async fn fetch_reporting(
+    store: &dyn BlobStore,
+    dir: &Path,
+    name: BlobName,
+) -> Result<(LoadedBlob, bool), Error> {
+    let mut cached = true;
     let path = dir.join(name.to_string());
     let io = |doing: &str, p: &Path, e: io::Error| {
         Error::with_source(
@@ -274,7 +290,10 @@ pub(crate) async fn fetch(
             // Fetched by another consumer while this one waited?
             let file = match open_shared(&path).map_err(|e| io("opening", &path, e))? {
                 Some(f) => f,
-                None => download(store, dir, name, &path).await?,
+                None => {
+                    cached = false;
+                    download(store, dir, name, &path).await?
+                }
             };
             drop(lock);
             file
@@ -291,7 +310,7 @@ pub(crate) async fn fetch(
     // faster in bulk.
     let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
         .map_err(|e| io("mapping", &path, e))?;
-    LoadedBlob::open(name, BlobBytes::mapped(map, file))
+    LoadedBlob::open(name, BlobBytes::mapped(map, file)).map(|blob| (blob, cached))
 }
 
 /// Fetches blob `name` from `store` to a temporary file of this process in

@@ -90,7 +90,7 @@ use crate::compiled::Compiled;
 use crate::error::{Error, ErrorKind};
 use crate::events::{panic_message, Event, EventListener, Listeners};
 use crate::index::{IndexDef, IndexOptions, IndexSpec, Indexed};
-use crate::read_state::{ReadState, SchemaChecks};
+use crate::read_state::{LoadedBlob, ReadState, SchemaChecks};
 use crate::record::Struct;
 use crate::store::owner::ScratchDir;
 use crate::store::{AnnouncementWatcher, BlobStore, StoreError, StoreErrorKind};
@@ -393,8 +393,9 @@ impl ConsumerBuilder {
     }
 
     /// Reports every [`Event`] of this consumer to `listener` (refreshes
-    /// started, succeeded and failed; announcements missing or
-    /// unreadable). [`Consumer::on_event`] adds listeners later.
+    /// started, succeeded and failed; blobs fetched, loaded, applied or
+    /// rejected; pins; announcements missing or unreadable).
+    /// [`Consumer::on_event`] adds listeners later.
     pub fn event_listener(self, listener: impl EventListener + 'static) -> Self {
         self.events.add(Arc::new(listener));
         self
@@ -687,9 +688,10 @@ impl Consumer {
 
     /// Pins the consumer to `version` (`None` unpins): refreshes go to the
     /// pinned version instead of the announced one. Takes effect at the
-    /// next refresh.
+    /// next refresh; reported at once as [`Event::Pinned`].
     pub fn pin(&self, version: Option<u64>) {
         *self.inner.pinned.lock().unwrap_or_else(|p| p.into_inner()) = version;
+        self.inner.events.emit(&Event::Pinned { version });
     }
 
     /// Reports every later [`Event`] of this consumer to `listener`, as
@@ -1219,6 +1221,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
                 // skipped by another plan (a snapshot further on).
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob refused by the schema check");
+                blob_rejected(inner, blob, &e);
                 if blob.to_version() == target {
                     return Err(e);
                 }
@@ -1228,6 +1231,7 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
             Err((blob, e)) => {
                 inner.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(blob = %blob, error = %e, "blob unusable; planning around it");
+                blob_rejected(inner, blob, &e);
                 cache::discard(&inner.cache_dir, blob);
                 mark_bad(blob);
                 last_err = Some(e);
@@ -1237,6 +1241,15 @@ async fn refresh_to(inner: &Arc<Inner>, target: u64) -> Result<u64, Error> {
     Err(last_err.unwrap_or_else(|| {
         Error::new(ErrorKind::Planning, format!("version {target} not reached"))
     }))
+}
+
+/// Reports blob `blob` found unusable by a refresh.
+fn blob_rejected(inner: &Inner, blob: BlobName, e: &Error) {
+    inner.events.emit(&Event::BlobRejected {
+        blob,
+        kind: e.kind(),
+        error: e.to_string(),
+    });
 }
 
 /// Whether `state` is due to be rewritten under `threshold`.
@@ -1346,9 +1359,8 @@ async fn execute(
     let mut state = match plan.snapshot {
         Some(v) => {
             let name = BlobName::Snapshot(v);
-            let blob = cache::fetch(&*inner.store, &inner.cache_dir, name)
-                .await
-                .map_err(|e| (name, e))?;
+            let blob = fetch_reported(inner, name).await?;
+            let loading = Instant::now();
             // Indexes first used in the state held are kept too.
             let mut specs = inner.indexes.clone();
             if let Some(cur) = current {
@@ -1361,13 +1373,18 @@ async fn execute(
                     }
                 }
             }
-            ReadState::from_snapshot_checked(
+            let state = ReadState::from_snapshot_checked(
                 Arc::new(blob),
                 inner.types.as_deref(),
                 inner.checks.clone(),
             )
             .and_then(|s| s.with_indexes(&specs, inner.index_options))
-            .map_err(|e| (name, e))?
+            .map_err(|e| (name, e))?;
+            inner.events.emit(&Event::SnapshotLoaded {
+                version: v,
+                duration: loading.elapsed(),
+            });
+            state
         }
         None => match current {
             Some(s) => s.clone(),
@@ -1383,12 +1400,33 @@ async fn execute(
         },
     };
     for &step in &plan.steps {
-        let blob = cache::fetch(&*inner.store, &inner.cache_dir, step)
-            .await
-            .map_err(|e| (step, e))?;
+        let blob = fetch_reported(inner, step).await?;
+        let (applying, from) = (Instant::now(), state.version());
         state = state.apply(Arc::new(blob)).map_err(|e| (step, e))?;
+        inner.events.emit(&Event::DeltaApplied {
+            blob: step,
+            from,
+            to: state.version(),
+            duration: applying.elapsed(),
+        });
     }
     Ok(state)
+}
+
+/// Fetches blob `name` into the consumer's cache (unless there) and maps
+/// it, reporting [`Event::BlobFetched`]; an error comes with the blob.
+async fn fetch_reported(inner: &Inner, name: BlobName) -> Result<LoadedBlob, (BlobName, Error)> {
+    let started = Instant::now();
+    let (blob, from_cache) = cache::fetch_reporting(&*inner.store, &inner.cache_dir, name)
+        .await
+        .map_err(|e| (name, e))?;
+    inner.events.emit(&Event::BlobFetched {
+        blob: name,
+        bytes: blob.bytes().len() as u64,
+        from_cache,
+        duration: started.elapsed(),
+    });
+    Ok(blob)
 }
 
 /// Removes from the cache directory every blob `state` does not read and

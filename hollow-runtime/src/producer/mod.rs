@@ -314,7 +314,8 @@ impl ProducerBuilder {
     }
 
     /// Reports every [`Event`] of the producer to `listener`: each cycle
-    /// started, succeeded or failed, and each version announced.
+    /// started, populated, succeeded or failed, each blob written, each
+    /// integrity check and validation passed, and each version announced.
     pub fn event_listener(self, listener: impl EventListener + 'static) -> Self {
         self.events.add(Arc::new(listener));
         self
@@ -566,6 +567,17 @@ impl Producer {
             })
         });
         let filled = filled.and_then(|()| refuse_incremental(&self.state));
+        if filled.is_ok() {
+            self.events.emit(&Event::Populated {
+                cycle,
+                records: self
+                    .state
+                    .types
+                    .iter()
+                    .map(|t| (t.name.clone(), u64::from(t.next_count())))
+                    .collect(),
+            });
+        }
         let result = match filled {
             Ok(()) => self.publish(started).await,
             Err(e) => Err(e),

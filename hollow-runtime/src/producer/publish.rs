@@ -24,6 +24,7 @@ use crate::blob::{self, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::events::Event;
 use crate::read_state::ReadState;
+use crate::store::Encoding;
 
 /// A type's change in the cycle being built: removed and added ordinals.
 type Diff = (Vec<u32>, Vec<u32>);
@@ -277,7 +278,14 @@ impl Producer {
         blobs: &[(BlobName, BlobFile)],
         expected: &[Expected<'_>],
     ) -> Result<ReadState, Error> {
+        let started = Instant::now();
         let new_read = self.check_integrity(version, blobs, expected)?;
+        self.events.emit(&Event::IntegrityChecked {
+            version,
+            blobs: blobs.len(),
+            duration: started.elapsed(),
+        });
+        let started = Instant::now();
         let ctx = super::ValidationContext {
             version,
             previous: self.read.as_ref(),
@@ -292,6 +300,11 @@ impl Producer {
                 )
             })?;
         }
+        self.events.emit(&Event::Validated {
+            version,
+            validators: self.validators.len(),
+            duration: started.elapsed(),
+        });
         Ok(new_read)
     }
 
@@ -354,6 +367,7 @@ impl Producer {
                 )
             })?;
             published.push((*name, bytes.len() as u64));
+            self.blob_written(version, *name, bytes.len() as u64).await;
         }
         self.announcer.announce(version, self.announced).await?;
         self.events.emit(&Event::Announced {
@@ -361,6 +375,37 @@ impl Producer {
             previous: self.announced,
         });
         Ok(published)
+    }
+
+    /// Reports blob `name` of `version` stored: its stored size is the
+    /// store's [`stat`](crate::BlobStore::stat) of it when compressed (asked
+    /// only when a listener is registered).
+    async fn blob_written(&self, version: u64, name: BlobName, plain_bytes: u64) {
+        if self.events.is_empty() {
+            return;
+        }
+        let mut encoding = self.compression.encoding();
+        let stored_bytes = if encoding == Encoding::Plain {
+            Some(plain_bytes)
+        } else {
+            match self.store.stat(name).await {
+                Ok(stat) => {
+                    encoding = stat.encoding;
+                    Some(stat.stored_bytes)
+                }
+                Err(e) => {
+                    tracing::warn!(blob = %name, error = %e, "cannot stat a blob just stored");
+                    None
+                }
+            }
+        };
+        self.events.emit(&Event::BlobWritten {
+            version,
+            blob: name,
+            encoding,
+            plain_bytes,
+            stored_bytes,
+        });
     }
 
     /// Makes the announced cycle the producer's published state.
