@@ -185,8 +185,11 @@ impl ProducerBuilder {
         self
     }
 
-    /// How versions are numbered: called with the last announced version,
-    /// must return a larger one. Default: the next integer (1 first).
+    /// How versions are numbered: called with the last announced version
+    /// (after a [`restore`](Producer::restore), the highest version any
+    /// blob in the store names, if higher: after a rollback, the versions
+    /// rolled back from are taken), must return a larger one. Default: the
+    /// next integer (1 first).
     pub fn version_minter(mut self, f: impl FnMut(Option<u64>) -> u64 + Send + 'static) -> Self {
         self.minter = Box::new(f);
         self
@@ -322,6 +325,7 @@ impl ProducerBuilder {
             compression: self.compression,
             read: None,
             announced: None,
+            taken: None,
             published: 0,
             since_snapshot: 0,
             events: self.events,
@@ -346,6 +350,9 @@ pub struct Producer {
     compression: Compression,
     read: Option<ReadState>,
     announced: Option<u64>,
+    /// The highest version a blob in the store named at the last restore
+    /// (versions rolled back from): the minter mints above it.
+    taken: Option<u64>,
     published: u64,
     since_snapshot: u64,
     events: Listeners,
@@ -661,6 +668,23 @@ impl Producer {
         };
         drop(scratch);
         let state = state?;
+        // After a rollback (an operator announced an older version), the
+        // versions above it keep their blobs; the next version must be
+        // above them all, or it would overwrite them.
+        let taken = self.store.list().await.map_err(|e| {
+            Error::with_source(
+                ErrorKind::Store,
+                format!(
+                    "restoring version {version}: listing {} for the versions taken",
+                    self.store.describe()
+                ),
+                e,
+            )
+        })?;
+        let taken = taken
+            .iter()
+            .map(|n| n.to_version().max(n.from_version()))
+            .max();
         let cycle = self.published + 1;
         let mut ws = WriteState::default();
         // Keep typed functions of declared types.
@@ -762,6 +786,7 @@ impl Producer {
         ws.schema_break = diff.is_breaking().then_some(version);
         self.state = ws;
         self.announced = Some(version);
+        self.taken = taken;
         self.read = Some(state);
         self.since_snapshot = 0;
         Ok(version)
