@@ -21,6 +21,9 @@
 //! | `verify` | whether the blobs are sound and chain (exit code 3 if not) |
 //! | `serve` | a read-only web explorer of all the above, with a JSON API (see [`serve`]) |
 //! | `schema-diff` | each change between two schemas (store versions or `.capnp` files), compatible or breaking (exit code 3 if any is breaking) |
+//! | `pin`, `unpin` | pins every consumer to a checked version, or releases them (see [`cmd::admin`]) |
+//! | `announce` | announces a checked, published version: a rollback or roll forward |
+//! | `clean` | deletes the blobs retention no longer needs |
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -42,10 +45,27 @@ pub mod store;
 mod table;
 pub mod version;
 
-pub use error::{CliError, EXIT_BREAKING, EXIT_ERROR, EXIT_VERIFY_FAILED};
+pub use error::{
+    CliError, EXIT_BREAKING, EXIT_CONFLICT, EXIT_ERROR, EXIT_REFUSED, EXIT_VERIFY_FAILED,
+};
 
 use args::{Cli, Command};
 use store::Store;
+
+/// Runs an admin command.
+fn admin(
+    common: &args::Common,
+    request: &cmd::admin::Request,
+    confirm: &args::Confirmation,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    let store = Store::open(&common.store)?;
+    let confirmation = cmd::admin::Confirm {
+        yes: confirm.yes,
+        dry_run: confirm.dry_run,
+    };
+    cmd::admin::run(&store, request, confirmation, common.json, out)
+}
 
 /// Runs one command, writing its output to `out`.
 ///
@@ -121,8 +141,50 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             common.json,
             out,
         ),
-        Command::Serve { store, bind, port } => {
-            serve::run(Store::open(&store)?, &serve::Options { bind, port }, out)
+        Command::Serve {
+            store,
+            bind,
+            port,
+            admin,
+        } => {
+            let admin = serve::admin::Config::from_args(&admin, &store)?;
+            serve::run(
+                Store::open(&store)?,
+                &serve::Options { bind, port, admin },
+                out,
+            )
+        }
+        Command::Pin {
+            common,
+            version,
+            confirm,
+        } => admin(
+            &common,
+            &cmd::admin::Request::Pin { version },
+            &confirm,
+            out,
+        ),
+        Command::Unpin { common, confirm } => {
+            admin(&common, &cmd::admin::Request::Unpin, &confirm, out)
+        }
+        Command::Announce {
+            common,
+            version,
+            expect,
+            confirm,
+        } => admin(
+            &common,
+            &cmd::admin::Request::Announce { version, expect },
+            &confirm,
+            out,
+        ),
+        Command::Clean {
+            common,
+            keep,
+            confirm,
+        } => {
+            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+            admin(&common, &cmd::admin::Request::Clean { keep }, &confirm, out)
         }
         Command::SchemaDiff {
             old,
