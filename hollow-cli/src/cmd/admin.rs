@@ -391,9 +391,18 @@ pub fn apply(store: &Store, plan: Plan) -> Result<(String, Value), CliError> {
             let done = store
                 .block_on(cleaner(store, keep).execute(report))
                 .map_err(|e| store_error(e, what))?;
+            let mut text = format!("deleted {} blobs\n", done.deleted.len());
+            for (name, why) in &done.skipped {
+                text.push_str(&format!("kept {name}: {why}; a later clean retries it\n"));
+            }
+            let skipped: Vec<Value> = done
+                .skipped
+                .iter()
+                .map(|(n, why)| json!({"name": n.to_string(), "reason": why}))
+                .collect();
             Ok((
-                format!("deleted {} blobs\n", done.deleted.len()),
-                json!({"changed": true, "deleted": names(&done.deleted)}),
+                text,
+                json!({"changed": true, "deleted": names(&done.deleted), "skipped": skipped}),
             ))
         }
     }

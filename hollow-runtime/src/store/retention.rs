@@ -63,8 +63,13 @@ pub struct CleanReport {
     pub floor: Option<u64>,
     /// The retained versions, oldest first.
     pub retained: Vec<u64>,
-    /// The blobs deleted.
+    /// The blobs deleted (planned to be, for a plan).
     pub deleted: Vec<BlobName>,
+    /// Blobs planned for deletion but kept because the store refused with
+    /// a conflict (an object store's version claim: another producer is
+    /// publishing, or recently published, that version), with the reason.
+    /// A later clean retries them.
+    pub skipped: Vec<(BlobName, String)>,
     /// The blobs kept.
     pub kept: Vec<BlobName>,
 }
@@ -121,6 +126,9 @@ impl RetentionCleaner {
     /// (shown to an operator, say), provided the announcement and the pin
     /// are still what the plan was made for.
     ///
+    /// A delete the store refuses with a conflict (see
+    /// [`CleanReport::skipped`]) is skipped, not an error.
+    ///
     /// # Errors
     /// [`StoreErrorKind::Conflict`] when a version was announced or pinned
     /// since the plan (nothing is deleted: plan again); the announcement
@@ -143,8 +151,18 @@ impl RetentionCleaner {
                 ),
             ));
         }
-        for &name in &report.deleted {
-            self.store.delete(name).await?;
+        let mut report = report;
+        let planned = std::mem::take(&mut report.deleted);
+        for name in planned {
+            match self.store.delete(name).await {
+                Ok(()) => report.deleted.push(name),
+                Err(e) if e.kind() == StoreErrorKind::Conflict => {
+                    tracing::warn!(blob = %name, error = %e, "retention: delete refused; kept for a later clean");
+                    report.kept.push(name);
+                    report.skipped.push((name, e.to_string()));
+                }
+                Err(e) => return Err(e),
+            }
         }
         if !report.deleted.is_empty() {
             tracing::info!(
@@ -286,6 +304,7 @@ fn plan(names: &[BlobName], announced: Option<u64>, keep: usize) -> CleanReport 
         floor: Some(floor),
         retained,
         deleted,
+        skipped: Vec::new(),
         kept,
     }
 }
