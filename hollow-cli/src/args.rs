@@ -58,13 +58,12 @@ pub struct ServeAdmin {
     #[arg(long)]
     pub admin: bool,
     /// The admin token (or the environment variable HOLLOW_ADMIN_TOKEN);
-    /// required with --admin.
+    /// required with --admin, unused without it.
     #[arg(
         long,
         value_name = "TOKEN",
         env = "HOLLOW_ADMIN_TOKEN",
-        hide_env_values = true,
-        requires = "admin"
+        hide_env_values = true
     )]
     pub admin_token: Option<String>,
 }
@@ -203,10 +202,15 @@ pub enum Command {
     /// Serve a read-only web explorer over the store: versions, types,
     /// schema, records (paged, by key or ordinal), diffs and histories,
     /// each page also as JSON under /api. Listens on 127.0.0.1 unless
-    /// --bind says otherwise, and prints the URL.
+    /// --bind says otherwise, and prints the URL. With --admin and a
+    /// token, also POST /admin/pin, /admin/unpin, /admin/announce and
+    /// /admin/clean (JSON bodies; `Authorization: Bearer TOKEN`).
     #[command(after_help = "Examples:\n  \
         hollow serve /data/movies\n  \
-        hollow serve s3://bucket/movies --port 0\n\n\
+        hollow serve s3://bucket/movies --port 0\n  \
+        HOLLOW_ADMIN_TOKEN=s3cret hollow serve /data/movies --admin\n  \
+        curl -X POST -H 'Authorization: Bearer s3cret' -d '{\"version\": 7}' \
+        http://127.0.0.1:8080/admin/pin\n\n\
         Pages (JSON under /api with the same path):\n  \
         /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
         /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
