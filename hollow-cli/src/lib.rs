@@ -52,19 +52,38 @@ pub use error::{
 use args::{Cli, Command};
 use store::Store;
 
-/// Runs an admin command.
-fn admin(
-    common: &args::Common,
-    request: &cmd::admin::Request,
-    confirm: &args::Confirmation,
-    out: &mut dyn std::io::Write,
-) -> Result<(), CliError> {
+/// Runs an admin command (`pin`, `unpin`, `announce`, `clean`).
+fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    use cmd::admin::Request;
+    let (common, request, confirm) = match command {
+        Command::Pin {
+            common,
+            version,
+            confirm,
+        } => (common, Request::Pin { version }, confirm),
+        Command::Unpin { common, confirm } => (common, Request::Unpin, confirm),
+        Command::Announce {
+            common,
+            version,
+            expect,
+            confirm,
+        } => (common, Request::Announce { version, expect }, confirm),
+        Command::Clean {
+            common,
+            keep,
+            confirm,
+        } => {
+            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+            (common, Request::Clean { keep }, confirm)
+        }
+        other => return Err(CliError::new(format!("{other:?} is not an admin command"))),
+    };
     let store = Store::open(&common.store)?;
     let confirmation = cmd::admin::Confirm {
         yes: confirm.yes,
         dry_run: confirm.dry_run,
     };
-    cmd::admin::run(&store, request, confirmation, common.json, out)
+    cmd::admin::run(&store, &request, confirmation, common.json, out)
 }
 
 /// Runs one command, writing its output to `out`.
@@ -154,38 +173,10 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
                 out,
             )
         }
-        Command::Pin {
-            common,
-            version,
-            confirm,
-        } => admin(
-            &common,
-            &cmd::admin::Request::Pin { version },
-            &confirm,
-            out,
-        ),
-        Command::Unpin { common, confirm } => {
-            admin(&common, &cmd::admin::Request::Unpin, &confirm, out)
-        }
-        Command::Announce {
-            common,
-            version,
-            expect,
-            confirm,
-        } => admin(
-            &common,
-            &cmd::admin::Request::Announce { version, expect },
-            &confirm,
-            out,
-        ),
-        Command::Clean {
-            common,
-            keep,
-            confirm,
-        } => {
-            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
-            admin(&common, &cmd::admin::Request::Clean { keep }, &confirm, out)
-        }
+        admin @ (Command::Pin { .. }
+        | Command::Unpin { .. }
+        | Command::Announce { .. }
+        | Command::Clean { .. }) => run_admin(admin, out),
         Command::SchemaDiff {
             old,
             new,

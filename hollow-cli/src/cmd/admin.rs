@@ -206,131 +206,18 @@ pub fn plan(store: &Store, request: &Request) -> Result<Plan, CliError> {
         "announced": announced,
         "pinned": pinned,
     });
+    let mut at = At {
+        store,
+        announced,
+        pinned,
+        text: &mut text,
+        json: &mut plan_json,
+    };
     let change = match *request {
-        Request::Pin { version } => {
-            let checked = check_complete(store, version)?;
-            plan_json["checked"] = json!(checked);
-            text.push_str(&format!("version {version}: {checked}\n"));
-            if pinned == Some(version) {
-                text.push_str(&format!("already pinned to {version}: nothing to do\n"));
-                Change::Nothing
-            } else {
-                text.push_str(&format!(
-                    "will pin every consumer to version {version} (they load it at their next \
-                     refresh and stay there, whatever is announced, until `hollow unpin`)\n"
-                ));
-                Change::Pin {
-                    version: Some(version),
-                    expected: pinned,
-                }
-            }
-        }
-        Request::Unpin => match pinned {
-            None => {
-                text.push_str("not pinned: nothing to do\n");
-                Change::Nothing
-            }
-            Some(p) => {
-                text.push_str(&format!(
-                    "will unpin: consumers leave version {p} for the announced version {}\n",
-                    show(announced)
-                ));
-                Change::Pin {
-                    version: None,
-                    expected: Some(p),
-                }
-            }
-        },
-        Request::Announce { version, expect } => {
-            if let Some(e) = expect {
-                if announced != Some(e) {
-                    return Err(CliError::with_code(
-                        format!(
-                            "announce refused, nothing changed: the announced version of store \
-                             {} is {}, not {e} as --expect says",
-                            store.describe(),
-                            show(announced)
-                        ),
-                        EXIT_CONFLICT,
-                    ));
-                }
-            }
-            let checked = check_complete(store, version)?;
-            plan_json["checked"] = json!(checked);
-            text.push_str(&format!("version {version}: {checked}\n"));
-            if announced == Some(version) {
-                text.push_str(&format!(
-                    "version {version} is announced already: nothing to do\n"
-                ));
-                Change::Nothing
-            } else {
-                let newest = store.versions().last().copied().unwrap_or(version);
-                let what = match announced {
-                    Some(a) if version < a => format!(
-                        "a rollback from {a}: consumers go back to {version}; the next \
-                         producer cycle continues from {version} as version {} or above",
-                        newest.max(a) + 1
-                    ),
-                    Some(a) => format!("a roll forward from {a}"),
-                    None => "the first announcement".to_owned(),
-                };
-                text.push_str(&format!("will announce version {version} ({what})\n"));
-                if let Some(p) = pinned {
-                    text.push_str(&format!(
-                        "note: consumers are pinned to {p} and stay there until `hollow unpin`\n"
-                    ));
-                }
-                Change::Announce {
-                    version,
-                    expected: announced,
-                }
-            }
-        }
-        Request::Clean { keep } => {
-            if keep == 0 {
-                return Err(refused("clean --keep must be at least 1".to_owned()));
-            }
-            let cleaner = cleaner(store, keep);
-            let report = store
-                .block_on(cleaner.plan())
-                .map_err(|e| store_error(e, "planning the clean"))?;
-            plan_json["keep"] = json!(keep);
-            plan_json["retained"] = json!(report.retained);
-            plan_json["floor"] = json!(report.floor);
-            plan_json["delete"] = json!(names(&report.deleted));
-            plan_json["kept"] = json!(report.kept.len());
-            if report.announced.is_none() {
-                text.push_str("nothing announced: nothing to delete\n");
-                Change::Nothing
-            } else {
-                text.push_str(&format!(
-                    "keeping the {keep} newest versions up to {} ({}), the snapshot they are \
-                     reached from{}, and every version above it\n",
-                    show(report.announced),
-                    report
-                        .retained
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    report
-                        .pinned
-                        .map_or_else(String::new, |p| format!(", the pinned version {p}")),
-                ));
-                if report.deleted.is_empty() {
-                    text.push_str("nothing to delete\n");
-                    Change::Nothing
-                } else {
-                    text.push_str(&format!(
-                        "will delete {} blobs (keeping {}): {}\n",
-                        report.deleted.len(),
-                        report.kept.len(),
-                        names(&report.deleted).join(", ")
-                    ));
-                    Change::Clean { keep, report }
-                }
-            }
-        }
+        Request::Pin { version } => plan_pin(&mut at, version)?,
+        Request::Unpin => plan_unpin(&mut at),
+        Request::Announce { version, expect } => plan_announce(&mut at, version, expect)?,
+        Request::Clean { keep } => plan_clean(&mut at, keep)?,
     };
     plan_json["changes"] = json!(!matches!(change, Change::Nothing));
     Ok(Plan {
@@ -339,6 +226,135 @@ pub fn plan(store: &Store, request: &Request) -> Result<Plan, CliError> {
         text,
         json: plan_json,
     })
+}
+
+/// What a plan reads and writes.
+struct At<'a> {
+    store: &'a Store,
+    announced: Option<u64>,
+    pinned: Option<u64>,
+    text: &'a mut String,
+    json: &'a mut Value,
+}
+
+fn plan_pin(at: &mut At<'_>, version: u64) -> Result<Change, CliError> {
+    let checked = check_complete(at.store, version)?;
+    at.json["checked"] = json!(checked);
+    at.text.push_str(&format!("version {version}: {checked}\n"));
+    if at.pinned == Some(version) {
+        at.text
+            .push_str(&format!("already pinned to {version}: nothing to do\n"));
+        return Ok(Change::Nothing);
+    }
+    at.text.push_str(&format!(
+        "will pin every consumer to version {version} (they load it at their next \
+         refresh and stay there, whatever is announced, until `hollow unpin`)\n"
+    ));
+    Ok(Change::Pin {
+        version: Some(version),
+        expected: at.pinned,
+    })
+}
+
+fn plan_unpin(at: &mut At<'_>) -> Change {
+    let Some(p) = at.pinned else {
+        at.text.push_str("not pinned: nothing to do\n");
+        return Change::Nothing;
+    };
+    at.text.push_str(&format!(
+        "will unpin: consumers leave version {p} for the announced version {}\n",
+        show(at.announced)
+    ));
+    Change::Pin {
+        version: None,
+        expected: Some(p),
+    }
+}
+
+fn plan_announce(at: &mut At<'_>, version: u64, expect: Option<u64>) -> Result<Change, CliError> {
+    if let Some(e) = expect {
+        if at.announced != Some(e) {
+            return Err(CliError::with_code(
+                format!(
+                    "announce refused, nothing changed: the announced version of store \
+                     {} is {}, not {e} as --expect says",
+                    at.store.describe(),
+                    show(at.announced)
+                ),
+                EXIT_CONFLICT,
+            ));
+        }
+    }
+    let checked = check_complete(at.store, version)?;
+    at.json["checked"] = json!(checked);
+    at.text.push_str(&format!("version {version}: {checked}\n"));
+    if at.announced == Some(version) {
+        at.text.push_str(&format!(
+            "version {version} is announced already: nothing to do\n"
+        ));
+        return Ok(Change::Nothing);
+    }
+    let newest = at.store.versions().last().copied().unwrap_or(version);
+    let what = match at.announced {
+        Some(a) if version < a => format!(
+            "a rollback from {a}: consumers go back to {version}; the next \
+             producer cycle continues from {version} as version {} or above",
+            newest.max(a) + 1
+        ),
+        Some(a) => format!("a roll forward from {a}"),
+        None => "the first announcement".to_owned(),
+    };
+    at.text
+        .push_str(&format!("will announce version {version} ({what})\n"));
+    if let Some(p) = at.pinned {
+        at.text.push_str(&format!(
+            "note: consumers are pinned to {p} and stay there until `hollow unpin`\n"
+        ));
+    }
+    Ok(Change::Announce {
+        version,
+        expected: at.announced,
+    })
+}
+
+fn plan_clean(at: &mut At<'_>, keep: usize) -> Result<Change, CliError> {
+    if keep == 0 {
+        return Err(refused("clean --keep must be at least 1".to_owned()));
+    }
+    let report = at
+        .store
+        .block_on(cleaner(at.store, keep).plan())
+        .map_err(|e| store_error(e, "planning the clean"))?;
+    at.json["keep"] = json!(keep);
+    at.json["retained"] = json!(report.retained);
+    at.json["floor"] = json!(report.floor);
+    at.json["delete"] = json!(names(&report.deleted));
+    at.json["kept"] = json!(report.kept.len());
+    if report.announced.is_none() {
+        at.text.push_str("nothing announced: nothing to delete\n");
+        return Ok(Change::Nothing);
+    }
+    let retained: Vec<String> = report.retained.iter().map(u64::to_string).collect();
+    at.text.push_str(&format!(
+        "keeping the {keep} newest versions up to {} ({}), the snapshot they are \
+         reached from{}, and every version above it\n",
+        show(report.announced),
+        retained.join(", "),
+        report
+            .pinned
+            .map_or_else(String::new, |p| format!(", the pinned version {p}")),
+    ));
+    if report.deleted.is_empty() {
+        at.text.push_str("nothing to delete\n");
+        return Ok(Change::Nothing);
+    }
+    at.text.push_str(&format!(
+        "will delete {} blobs (keeping {}): {}\n",
+        report.deleted.len(),
+        report.kept.len(),
+        names(&report.deleted).join(", ")
+    ));
+    Ok(Change::Clean { keep, report })
 }
 
 fn cleaner(store: &Store, keep: usize) -> RetentionCleaner {

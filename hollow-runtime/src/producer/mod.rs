@@ -667,24 +667,7 @@ impl Producer {
             Err(_) => None,
         };
         drop(scratch);
-        let state = state?;
-        // After a rollback (an operator announced an older version), the
-        // versions above it keep their blobs; the next version must be
-        // above them all, or it would overwrite them.
-        let taken = self.store.list().await.map_err(|e| {
-            Error::with_source(
-                ErrorKind::Store,
-                format!(
-                    "restoring version {version}: listing {} for the versions taken",
-                    self.store.describe()
-                ),
-                e,
-            )
-        })?;
-        let taken = taken
-            .iter()
-            .map(|n| n.to_version().max(n.from_version()))
-            .max();
+        let (state, taken) = (state?, taken(&*self.store, version).await?);
         let cycle = self.published + 1;
         let mut ws = WriteState::default();
         // Keep typed functions of declared types.
@@ -785,12 +768,32 @@ impl Producer {
         ws.allow_breaking = self.state.allow_breaking;
         ws.schema_break = diff.is_breaking().then_some(version);
         self.state = ws;
-        self.announced = Some(version);
-        self.taken = taken;
+        (self.announced, self.taken) = (Some(version), taken);
         self.read = Some(state);
         self.since_snapshot = 0;
         Ok(version)
     }
+}
+
+/// The highest version a blob in `store` names: after a rollback (an
+/// operator announced an older version), the versions above it keep their
+/// blobs, and the next version must be above them all, or it would
+/// overwrite them.
+async fn taken(store: &dyn BlobStore, restoring: u64) -> Result<Option<u64>, Error> {
+    let names = store.list().await.map_err(|e| {
+        Error::with_source(
+            ErrorKind::Store,
+            format!(
+                "restoring version {restoring}: listing {} for the versions taken",
+                store.describe()
+            ),
+            e,
+        )
+    })?;
+    Ok(names
+        .iter()
+        .map(|n| n.to_version().max(n.from_version()))
+        .max())
 }
 
 /// The ordinals that the delta into `state` removed, per type: those a
