@@ -15,7 +15,9 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success; 1 an error (unknown store, version, type or key,
 /// a corrupt blob, a schema file that does not compile); 2 a bad command
 /// line; 3 `verify` found problems, or `schema-diff` found a breaking
-/// change.
+/// change; 4 an admin command refused (a missing or incomplete version, no
+/// confirmation); 5 an admin command lost a compare-and-swap (a producer
+/// announced or another operator pinned meanwhile; nothing changed).
 #[derive(Debug, Parser)]
 #[command(name = "hollow", version)]
 pub struct Cli {
@@ -34,6 +36,36 @@ pub struct Common {
     /// human-readable text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How an admin command confirms a change.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Confirmation {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Check and show what would be done; change nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+}
+
+/// The options of `hollow serve --admin`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeAdmin {
+    /// Enable the admin endpoints (POST /admin/pin, /admin/unpin,
+    /// /admin/announce, /admin/clean), each requiring the token as
+    /// `Authorization: Bearer TOKEN`. Without it they do not exist (404).
+    #[arg(long)]
+    pub admin: bool,
+    /// The admin token (or the environment variable HOLLOW_ADMIN_TOKEN);
+    /// required with --admin, unused without it.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "HOLLOW_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
 }
 
 /// The subcommands.
@@ -170,10 +202,15 @@ pub enum Command {
     /// Serve a read-only web explorer over the store: versions, types,
     /// schema, records (paged, by key or ordinal), diffs and histories,
     /// each page also as JSON under /api. Listens on 127.0.0.1 unless
-    /// --bind says otherwise, and prints the URL.
+    /// --bind says otherwise, and prints the URL. With --admin and a
+    /// token, also POST /admin/pin, /admin/unpin, /admin/announce and
+    /// /admin/clean (JSON bodies; `Authorization: Bearer TOKEN`).
     #[command(after_help = "Examples:\n  \
         hollow serve /data/movies\n  \
-        hollow serve s3://bucket/movies --port 0\n\n\
+        hollow serve s3://bucket/movies --port 0\n  \
+        HOLLOW_ADMIN_TOKEN=s3cret hollow serve /data/movies --admin\n  \
+        curl -X POST -H 'Authorization: Bearer s3cret' -d '{\"version\": 7}' \
+        http://127.0.0.1:8080/admin/pin\n\n\
         Pages (JSON under /api with the same path):\n  \
         /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
         /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
@@ -189,6 +226,87 @@ pub enum Command {
         /// The port; 0 picks a free one (the URL printed says which).
         #[arg(long, value_name = "N", default_value_t = 8080)]
         port: u16,
+        /// The admin endpoints.
+        #[command(flatten)]
+        admin: ServeAdmin,
+    },
+    /// Pin every consumer of the store to VERSION: they load it at their
+    /// next refresh and stay there, whatever is announced, until `hollow
+    /// unpin`. Producers go on announcing. The version is checked first
+    /// (its snapshot, or a snapshot and the deltas to it, read and
+    /// verified); the pin is a compare-and-swap, so two operators cannot
+    /// both change it unseen.
+    #[command(after_help = "Examples:\n  \
+        hollow pin /data/movies 7 --dry-run\n  \
+        hollow pin /data/movies 7\n  \
+        hollow pin s3://bucket/movies 7 --yes --json")]
+    Pin {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The version to pin consumers to.
+        #[arg(value_name = "VERSION")]
+        version: u64,
+        /// Confirmation.
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
+    /// Remove the pin: consumers go back to the announced version.
+    #[command(after_help = "Examples:\n  \
+        hollow unpin /data/movies --dry-run\n  \
+        hollow unpin /data/movies --yes")]
+    Unpin {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// Confirmation.
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
+    /// Announce VERSION, a version published earlier: a rollback (consumers
+    /// go back to it, and the next producer cycle continues from it with a
+    /// version above every version in the store) or a roll forward. The
+    /// version is checked first and must be complete; a version without
+    /// blobs is refused. The announcement is a compare-and-swap against the
+    /// version read before asking: a producer announcing meanwhile makes
+    /// the command fail (exit code 5) and nothing changes.
+    #[command(after_help = "Examples:\n  \
+        hollow announce /data/movies 7 --dry-run\n  \
+        hollow announce /data/movies 7\n  \
+        hollow announce /data/movies 7 --expect 10 --yes")]
+    Announce {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// The version to announce.
+        #[arg(value_name = "VERSION")]
+        version: u64,
+        /// Only if version V is announced now (else exit code 5).
+        #[arg(long, value_name = "V")]
+        expect: Option<u64>,
+        /// Confirmation.
+        #[command(flatten)]
+        confirm: Confirmation,
+    },
+    /// Delete the blobs no longer needed: keep the N newest versions up to
+    /// the announced one with the deltas between them, the snapshot they
+    /// are reached from, what a pinned version needs, and every version
+    /// above the announced one. Refused (exit code 5, nothing deleted)
+    /// when the announcement or pin changes between the plan and the
+    /// deletes.
+    #[command(after_help = "Examples:\n  \
+        hollow clean /data/movies --keep 10 --dry-run\n  \
+        hollow clean s3://bucket/movies --keep 10 --yes")]
+    Clean {
+        /// Store and output options.
+        #[command(flatten)]
+        common: Common,
+        /// How many versions to keep (at least 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        keep: u64,
+        /// Confirmation.
+        #[command(flatten)]
+        confirm: Confirmation,
     },
     /// Compare two dataset schemas (store versions or .capnp files) and
     /// print each change as compatible or breaking by Cap'n Proto's

@@ -9,6 +9,13 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_VERIFY_FAILED: u8 = 3;
 /// Exit code of `hollow schema-diff` when a change is breaking.
 pub const EXIT_BREAKING: u8 = 3;
+/// Exit code of an admin command (`pin`, `unpin`, `announce`, `clean`)
+/// that refused: a missing or incomplete version, no confirmation.
+pub const EXIT_REFUSED: u8 = 4;
+/// Exit code of an admin command that lost a compare-and-swap: the
+/// announcement or pin changed since the command read it (a producer
+/// announced, another operator pinned); nothing changed.
+pub const EXIT_CONFLICT: u8 = 5;
 
 /// A failed command: the message (one line) and the process exit code.
 #[derive(Debug)]

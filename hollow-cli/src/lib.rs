@@ -21,6 +21,9 @@
 //! | `verify` | whether the blobs are sound and chain (exit code 3 if not) |
 //! | `serve` | a read-only web explorer of all the above, with a JSON API (see [`serve`]) |
 //! | `schema-diff` | each change between two schemas (store versions or `.capnp` files), compatible or breaking (exit code 3 if any is breaking) |
+//! | `pin`, `unpin` | pins every consumer to a checked version, or releases them (see [`cmd::admin`]) |
+//! | `announce` | announces a checked, published version: a rollback or roll forward |
+//! | `clean` | deletes the blobs retention no longer needs |
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -42,10 +45,46 @@ pub mod store;
 mod table;
 pub mod version;
 
-pub use error::{CliError, EXIT_BREAKING, EXIT_ERROR, EXIT_VERIFY_FAILED};
+pub use error::{
+    CliError, EXIT_BREAKING, EXIT_CONFLICT, EXIT_ERROR, EXIT_REFUSED, EXIT_VERIFY_FAILED,
+};
 
 use args::{Cli, Command};
 use store::Store;
+
+/// Runs an admin command (`pin`, `unpin`, `announce`, `clean`).
+fn run_admin(command: Command, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    use cmd::admin::Request;
+    let (common, request, confirm) = match command {
+        Command::Pin {
+            common,
+            version,
+            confirm,
+        } => (common, Request::Pin { version }, confirm),
+        Command::Unpin { common, confirm } => (common, Request::Unpin, confirm),
+        Command::Announce {
+            common,
+            version,
+            expect,
+            confirm,
+        } => (common, Request::Announce { version, expect }, confirm),
+        Command::Clean {
+            common,
+            keep,
+            confirm,
+        } => {
+            let keep = usize::try_from(keep).unwrap_or(usize::MAX);
+            (common, Request::Clean { keep }, confirm)
+        }
+        other => return Err(CliError::new(format!("{other:?} is not an admin command"))),
+    };
+    let store = Store::open(&common.store)?;
+    let confirmation = cmd::admin::Confirm {
+        yes: confirm.yes,
+        dry_run: confirm.dry_run,
+    };
+    cmd::admin::run(&store, &request, confirmation, common.json, out)
+}
 
 /// Runs one command, writing its output to `out`.
 ///
@@ -121,9 +160,23 @@ pub fn run(cli: Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             common.json,
             out,
         ),
-        Command::Serve { store, bind, port } => {
-            serve::run(Store::open(&store)?, &serve::Options { bind, port }, out)
+        Command::Serve {
+            store,
+            bind,
+            port,
+            admin,
+        } => {
+            let admin = serve::admin::Config::from_args(&admin, &store)?;
+            serve::run(
+                Store::open(&store)?,
+                &serve::Options { bind, port, admin },
+                out,
+            )
         }
+        admin @ (Command::Pin { .. }
+        | Command::Unpin { .. }
+        | Command::Announce { .. }
+        | Command::Clean { .. }) => run_admin(admin, out),
         Command::SchemaDiff {
             old,
             new,

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hollow_runtime::store::url::{self, StoreOptions};
-use hollow_runtime::store::{
-    AnnouncementWatcher, BlobName, BlobStat, BlobStore, Encoding, FileAnnouncer,
-};
+use hollow_runtime::store::{Announcer, BlobName, BlobStat, BlobStore, Encoding, FileAnnouncer};
 use hollow_runtime::FsBlobStore;
 use memmap2::Mmap;
 
@@ -21,7 +19,9 @@ use crate::error::CliError;
 /// map a private copy of any blob into memory.
 pub struct Store {
     store: Arc<dyn BlobStore>,
-    watcher: Option<Arc<dyn AnnouncementWatcher>>,
+    announcer: Arc<dyn Announcer>,
+    /// The command line's form of the store (to open it again).
+    spec: String,
     /// Where blobs are files already (a local store): copied from there.
     local_dir: Option<PathBuf>,
     /// Blobs fetched from a remote store, kept for this run.
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Store {
 /// The parts of an opened store before its blobs are listed.
 struct Opened {
     store: Arc<dyn BlobStore>,
-    watcher: Option<Arc<dyn AnnouncementWatcher>>,
+    announcer: Arc<dyn Announcer>,
     local_dir: Option<PathBuf>,
 }
 
@@ -55,7 +55,7 @@ fn open_store(spec: &str) -> Result<Opened, CliError> {
         let opened = url::open(spec, &StoreOptions::default())?;
         return Ok(Opened {
             store: opened.store,
-            watcher: Some(opened.watcher),
+            announcer: opened.announcer,
             local_dir: None,
         });
     }
@@ -84,7 +84,7 @@ fn open_store(spec: &str) -> Result<Opened, CliError> {
     let announcer = FileAnnouncer::new(&path)?;
     Ok(Opened {
         store: Arc::new(store),
-        watcher: Some(Arc::new(announcer)),
+        announcer: Arc::new(announcer),
         local_dir: Some(path),
     })
 }
@@ -112,7 +112,8 @@ impl Store {
         }
         Ok(Store {
             store: opened.store,
-            watcher: opened.watcher,
+            announcer: opened.announcer,
+            spec: spec.to_owned(),
             local_dir: opened.local_dir,
             fetched: Mutex::default(),
             names,
@@ -144,15 +145,41 @@ impl Store {
         out
     }
 
-    /// The announced version, if the store has an announcement.
+    /// The announced version, if the store has an announcement (what the
+    /// announcement says, whether or not consumers are pinned).
     ///
     /// # Errors
     /// The announcement cannot be read or is corrupt.
     pub fn announced(&self) -> Result<Option<u64>, CliError> {
-        match &self.watcher {
-            Some(w) => Ok(self.rt.block_on(w.latest())?),
-            None => Ok(None),
-        }
+        Ok(self.rt.block_on(self.announcer.announced())?)
+    }
+
+    /// The version consumers are pinned to (`pinned.version`), if any.
+    ///
+    /// # Errors
+    /// The pin cannot be read or is corrupt.
+    pub fn pinned(&self) -> Result<Option<u64>, CliError> {
+        Ok(self.rt.block_on(self.announcer.pinned())?)
+    }
+
+    /// The store's announcer (to announce, pin and unpin).
+    pub fn announcer(&self) -> &Arc<dyn Announcer> {
+        &self.announcer
+    }
+
+    /// The store's blob store.
+    pub fn blob_store(&self) -> &Arc<dyn BlobStore> {
+        &self.store
+    }
+
+    /// The store as given on the command line.
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    /// Runs `f` to completion on the store's I/O runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
     }
 
     /// `version`, or by default the announced version. A store without an

@@ -239,7 +239,7 @@ fn versions_lists_every_version_with_its_blobs() {
         "{human}"
     );
 
-    // Announcing an older version: the store is pinned back to it.
+    // Announcing an older version: the store is rolled back to it.
     let first = produced[0];
     std::fs::write(
         Path::new(&f.store).join("announced.version"),
@@ -247,7 +247,8 @@ fn versions_lists_every_version_with_its_blobs() {
     )
     .unwrap();
     let j = ok_json(&["versions", &f.store, "--json"]);
-    assert_eq!(j["pinned"], json!(first));
+    assert_eq!(j["rolled_back"], json!(true));
+    assert_eq!(j["pinned"], Value::Null);
     assert_eq!(j["announced"], json!(first));
 }
 

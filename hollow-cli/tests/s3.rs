@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use assert_cmd::Command;
-use hollow_runtime::store::url;
+use hollow_runtime::store::{url, BlobName};
 use hollow_runtime::Producer;
 use hollow_tests::{dataset, Movie};
 use hollow_tests_s3 as s3;
@@ -136,4 +136,106 @@ fn an_s3_store_without_credentials_is_a_one_line_error_naming_the_url() {
         err.contains("s3://no-such-bucket/prefix") && err.contains("credentials"),
         "{err}"
     );
+}
+
+/// Runs `hollow args` with the server's settings, expecting exit `code`;
+/// its stderr.
+fn hollow_fails(server: &s3::S3Server, args: &[&str], code: u8) -> String {
+    let mut cmd = Command::cargo_bin("hollow").unwrap();
+    for (k, v) in server.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(code)),
+        "hollow {args:?}: {err}"
+    );
+    err
+}
+
+#[test]
+fn pin_announce_and_clean_on_an_s3_store() {
+    let server = s3::shared();
+    let url = server.new_bucket("cli-admin", "data/movies");
+    let versions = publish(server, &url);
+    let (first, first_movies) = &versions[0];
+    let (last, _) = versions.last().unwrap();
+    let (first_s, last_s) = (first.to_string(), last.to_string());
+    let opened = url::open(&url, &server.options()).unwrap();
+    let rt = dataset::runtime();
+    let announced = || rt.block_on(opened.announcer.announced()).unwrap();
+    let pinned = || rt.block_on(opened.announcer.pinned()).unwrap();
+
+    // Pin: refused without --yes, a dry run changes nothing, then pinned;
+    // the watcher (what consumers follow) reports the pin.
+    hollow_fails(server, &["pin", &url, &first_s], hollow_cli::EXIT_REFUSED);
+    hollow_ok(server, &["pin", &url, &first_s, "--dry-run"]);
+    assert_eq!(pinned(), None);
+    hollow_ok(server, &["pin", &url, &first_s, "--yes"]);
+    assert_eq!(pinned(), Some(*first));
+    assert_eq!(announced(), Some(*last));
+    let watcher = url::open(&url, &server.options()).unwrap().watcher;
+    assert_eq!(rt.block_on(watcher.latest()).unwrap(), Some(*first));
+    let v: Value =
+        serde_json::from_slice(&hollow_ok(server, &["versions", &url, "--json"])).unwrap();
+    assert_eq!(v["pinned"], Value::from(*first), "{v}");
+    hollow_ok(server, &["unpin", &url, "--yes"]);
+    assert_eq!(pinned(), None);
+    assert_eq!(rt.block_on(watcher.latest()).unwrap(), Some(*last));
+
+    // Announce: a missing version and a stale --expect are refused; a
+    // rollback is announced with a compare-and-swap on the object.
+    let err = hollow_fails(
+        server,
+        &["announce", &url, "99", "--yes"],
+        hollow_cli::EXIT_REFUSED,
+    );
+    assert!(err.contains("no version 99"), "{err}");
+    hollow_fails(
+        server,
+        &["announce", &url, &first_s, "--expect", &first_s, "--yes"],
+        hollow_cli::EXIT_CONFLICT,
+    );
+    hollow_ok(
+        server,
+        &["announce", &url, &first_s, "--expect", &last_s, "--yes"],
+    );
+    assert_eq!(announced(), Some(*first));
+    let text = String::from_utf8(hollow_ok(server, &["export", &url, "--type", "Movie"])).unwrap();
+    assert_eq!(text.lines().count(), first_movies.len());
+
+    // The next producer cycle restores the rolled-back-to version and
+    // mints above every version in the bucket.
+    let mut producer = Producer::builder(opened.store.clone(), opened.announcer.clone()).build();
+    assert_eq!(
+        rt.block_on(producer.restore_latest()).unwrap(),
+        Some(*first)
+    );
+    let outcome = rt
+        .block_on(producer.run_cycle(|w| w.add(&dataset::movie(7, 77))))
+        .unwrap();
+    assert_eq!(outcome.version, Some(last + 1));
+    assert_eq!(announced(), Some(last + 1));
+
+    // Clean keeping one version: the announced version still loads.
+    // Blobs of a version another producer claimed recently (its
+    // publication may be under way) are kept for a later clean.
+    let j: Value = serde_json::from_slice(&hollow_ok(
+        server,
+        &["clean", &url, "--keep", "1", "--yes", "--json"],
+    ))
+    .unwrap();
+    assert!(
+        !j["result"]["deleted"].as_array().unwrap().is_empty(),
+        "{j}"
+    );
+    for s in j["result"]["skipped"].as_array().unwrap() {
+        assert!(s["reason"].as_str().unwrap().contains("claim-"), "{j}");
+    }
+    let text = String::from_utf8(hollow_ok(server, &["export", &url, "--type", "Movie"])).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let left = rt.block_on(opened.store.list()).unwrap();
+    assert!(!left.contains(&BlobName::Snapshot(*first)), "{left:?}");
 }

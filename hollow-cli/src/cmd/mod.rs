@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what they share.
 
+pub mod admin;
 pub mod diff;
 pub mod export;
 pub mod history;

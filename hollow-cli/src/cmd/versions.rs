@@ -77,13 +77,10 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
         }
     }
     let latest = rows.keys().next_back().copied();
-    // The store keeps no pin of its own: consumers follow the announcement,
-    // so an announced version older than the newest published one is the
-    // version they are pinned (rolled) back to.
-    let pinned = match (announced, latest) {
-        (Some(a), Some(l)) if a < l => Some(a),
-        _ => None,
-    };
+    // `hollow pin` pins consumers (`pinned.version`); an announced version
+    // older than the newest published one was rolled back to.
+    let pinned = store.pinned()?;
+    let rolled_back = matches!((announced, latest), (Some(a), Some(l)) if a < l);
     if json {
         let versions: Vec<Value> = rows
             .iter()
@@ -104,6 +101,7 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
                 "store": store.describe(),
                 "announced": announced,
                 "pinned": pinned,
+                "rolled_back": rolled_back,
                 "latest": latest,
                 "versions": versions,
             }),
@@ -117,12 +115,16 @@ pub fn run(store: &Store, json: bool, out: &mut dyn std::io::Write) -> Result<()
             .to_owned(),
     });
     text.push_str(&match pinned {
-        Some(p) => format!(
-            "pinned: {p} (the announced version is older than the newest published, {})\n",
-            latest.unwrap_or(p)
-        ),
+        Some(p) => {
+            format!("pinned: {p} (consumers read version {p}; `hollow unpin` releases them)\n")
+        }
         None => "pinned: no\n".to_owned(),
     });
+    if let (true, Some(a), Some(l)) = (rolled_back, announced, latest) {
+        text.push_str(&format!(
+            "rolled back: the announced version {a} is older than the newest published, {l}\n"
+        ));
+    }
     text.push('\n');
     let mut t = vec![vec![
         "VERSION".to_owned(),

@@ -27,7 +27,11 @@
 //! with a message naming what is wrong. Every value is HTML-escaped, and
 //! pages fetch nothing from elsewhere (inline CSS only). The blob list is
 //! the one read when the store was opened.
+//!
+//! With `--admin` (and a token), `POST /admin/…` runs the admin commands:
+//! see [`admin`].
 
+pub mod admin;
 mod data;
 mod html;
 pub mod metrics;
@@ -509,6 +513,8 @@ pub struct Options {
     pub bind: std::net::IpAddr,
     /// The port; 0 picks a free one.
     pub port: u16,
+    /// The admin endpoints, when enabled (see [`admin`]).
+    pub admin: Option<admin::Config>,
 }
 
 /// Serves the explorer over `store` until the process ends, after writing
@@ -531,7 +537,7 @@ pub fn run(store: Store, options: &Options, out: &mut dyn std::io::Write) -> Res
     writeln!(out, "serving {} on http://{local}/", store.describe())
         .and_then(|()| out.flush())
         .map_err(crate::error::output)?;
-    let app = router(store);
+    let app = admin::with_admin(router(store), options.admin.clone());
     rt.block_on(async move { axum::serve(listener, app).await })
         .map_err(|e| CliError::new(format!("the server on {local} failed: {e}")))
 }

@@ -186,8 +186,11 @@ impl ProducerBuilder {
         self
     }
 
-    /// How versions are numbered: called with the last announced version,
-    /// must return a larger one. Default: the next integer (1 first).
+    /// How versions are numbered: called with the last announced version
+    /// (after a [`restore`](Producer::restore), the highest version any
+    /// blob in the store names, if higher: after a rollback, the versions
+    /// rolled back from are taken), must return a larger one. Default: the
+    /// next integer (1 first).
     pub fn version_minter(mut self, f: impl FnMut(Option<u64>) -> u64 + Send + 'static) -> Self {
         self.minter = Box::new(f);
         self
@@ -336,6 +339,7 @@ impl ProducerBuilder {
             compression: self.compression,
             read: None,
             announced: None,
+            taken: None,
             published: 0,
             since_snapshot: 0,
             events: self.events,
@@ -360,6 +364,9 @@ pub struct Producer {
     compression: Compression,
     read: Option<ReadState>,
     announced: Option<u64>,
+    /// The highest version a blob in the store named at the last restore
+    /// (versions rolled back from): the minter mints above it.
+    taken: Option<u64>,
     published: u64,
     since_snapshot: u64,
     events: Listeners,
@@ -685,7 +692,7 @@ impl Producer {
             Err(_) => None,
         };
         drop(scratch);
-        let state = state?;
+        let (state, taken) = (state?, taken(&*self.store, version).await?);
         let cycle = self.published + 1;
         let mut ws = WriteState::default();
         // Keep typed functions of declared types.
@@ -786,11 +793,32 @@ impl Producer {
         ws.allow_breaking = self.state.allow_breaking;
         ws.schema_break = diff.is_breaking().then_some(version);
         self.state = ws;
-        self.announced = Some(version);
+        (self.announced, self.taken) = (Some(version), taken);
         self.read = Some(state);
         self.since_snapshot = 0;
         Ok(version)
     }
+}
+
+/// The highest version a blob in `store` names: after a rollback (an
+/// operator announced an older version), the versions above it keep their
+/// blobs, and the next version must be above them all, or it would
+/// overwrite them.
+async fn taken(store: &dyn BlobStore, restoring: u64) -> Result<Option<u64>, Error> {
+    let names = store.list().await.map_err(|e| {
+        Error::with_source(
+            ErrorKind::Store,
+            format!(
+                "restoring version {restoring}: listing {} for the versions taken",
+                store.describe()
+            ),
+            e,
+        )
+    })?;
+    Ok(names
+        .iter()
+        .map(|n| n.to_version().max(n.from_version()))
+        .max())
 }
 
 /// The ordinals that the delta into `state` removed, per type: those a

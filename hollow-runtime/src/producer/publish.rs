@@ -137,13 +137,16 @@ impl Producer {
         if !changed && !first {
             return Ok(None);
         }
-        let version = (self.minter)(self.announced);
-        if let Some(prev) = self.announced {
+        // Above every version taken (a rollback's abandoned versions too).
+        let last = self.announced.max(self.taken);
+        let version = (self.minter)(last);
+        if let Some(prev) = last {
             if version <= prev {
                 return Err(Error::new(
                     ErrorKind::Planning,
                     format!(
-                        "the version minter returned {version}, not above the announced {prev}"
+                        "the version minter returned {version}, not above the announced \
+                         or taken {prev}"
                     ),
                 ));
             }

@@ -9,7 +9,11 @@
 //!   deltas;
 //! - the newest snapshot from which `A` is reachable by deltas, and the
 //!   deltas after it, so a new consumer can start;
-//! - every blob of a version above `A` (a producer may be publishing it).
+//! - every blob of a version above `A` (a producer may be publishing it);
+//! - when consumers are pinned (see [`Announcer::set_pin`]) to a version
+//!   `P` below the floor, the newest snapshot from which `P` is reachable
+//!   by deltas and everything after it, so pinned consumers can still load
+//!   `P`.
 //!
 //! Everything entirely older (a snapshot below the floor, a delta leaving
 //! or a reverse delta reaching a version below it) is deleted.
@@ -44,7 +48,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::{Announcer, BlobName, BlobStore, StoreError};
+use super::{Announcer, BlobName, BlobStore, StoreError, StoreErrorKind};
 
 /// What a [`RetentionCleaner::clean`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,12 +56,20 @@ pub struct CleanReport {
     /// The announced version the clean kept reachable (`None`: nothing
     /// announced, nothing deleted).
     pub announced: Option<u64>,
+    /// The pinned version the clean kept reachable, if consumers are
+    /// pinned.
+    pub pinned: Option<u64>,
     /// The oldest version kept: blobs entirely below it were deleted.
     pub floor: Option<u64>,
     /// The retained versions, oldest first.
     pub retained: Vec<u64>,
-    /// The blobs deleted.
+    /// The blobs deleted (planned to be, for a plan).
     pub deleted: Vec<BlobName>,
+    /// Blobs planned for deletion but kept because the store refused with
+    /// a conflict (an object store's version claim: another producer is
+    /// publishing, or recently published, that version), with the reason.
+    /// A later clean retries them.
+    pub skipped: Vec<(BlobName, String)>,
     /// The blobs kept.
     pub kept: Vec<BlobName>,
 }
@@ -91,8 +103,13 @@ impl RetentionCleaner {
     /// The announcement or the listing cannot be read.
     pub async fn plan(&self) -> Result<CleanReport, StoreError> {
         let announced = self.announcer.announced().await?;
+        let pinned = self.announcer.pinned().await?;
         let names = self.store.list().await?;
-        Ok(plan(&names, announced, self.keep_versions))
+        let mut report = plan(&names, announced, self.keep_versions);
+        if let Some(p) = pinned {
+            report = keep_pinned(report, &names, p);
+        }
+        Ok(report)
     }
 
     /// Deletes the blobs no retained version needs.
@@ -102,8 +119,50 @@ impl RetentionCleaner {
     /// (blobs deleted before it stay deleted; a later clean continues).
     pub async fn clean(&self) -> Result<CleanReport, StoreError> {
         let report = self.plan().await?;
-        for &name in &report.deleted {
-            self.store.delete(name).await?;
+        self.execute(report).await
+    }
+
+    /// Deletes the blobs of `report`, a [`plan`](Self::plan) made earlier
+    /// (shown to an operator, say), provided the announcement and the pin
+    /// are still what the plan was made for.
+    ///
+    /// A delete the store refuses with a conflict (see
+    /// [`CleanReport::skipped`]) is skipped, not an error.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Conflict`] when a version was announced or pinned
+    /// since the plan (nothing is deleted: plan again); the announcement
+    /// cannot be read; a delete failed (blobs deleted before it stay
+    /// deleted; a later clean continues).
+    pub async fn execute(&self, report: CleanReport) -> Result<CleanReport, StoreError> {
+        let announced = self.announcer.announced().await?;
+        let pinned = self.announcer.pinned().await?;
+        if report.announced.is_some() && (announced, pinned) != (report.announced, report.pinned) {
+            let show = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!(
+                    "not cleaning {}: the announced version is {} and the pin {} now, not {} and {}                      as planned; nothing deleted, plan again",
+                    self.store.describe(),
+                    show(announced),
+                    show(pinned),
+                    show(report.announced),
+                    show(report.pinned)
+                ),
+            ));
+        }
+        let mut report = report;
+        let planned = std::mem::take(&mut report.deleted);
+        for name in planned {
+            match self.store.delete(name).await {
+                Ok(()) => report.deleted.push(name),
+                Err(e) if e.kind() == StoreErrorKind::Conflict => {
+                    tracing::warn!(blob = %name, error = %e, "retention: delete refused; kept for a later clean");
+                    report.kept.push(name);
+                    report.skipped.push((name, e.to_string()));
+                }
+                Err(e) => return Err(e),
+            }
         }
         if !report.deleted.is_empty() {
             tracing::info!(
@@ -145,6 +204,49 @@ fn reachable_snapshot(
         .rev()
         .find(|s| reaches.contains(s))
         .copied()
+}
+
+/// `report` changed to keep what consumers pinned to `pinned` need: the
+/// newest snapshot reaching it and everything from there (when it is below
+/// the floor).
+fn keep_pinned(mut report: CleanReport, names: &[BlobName], pinned: u64) -> CleanReport {
+    report.pinned = Some(pinned);
+    let Some(floor) = report.floor else {
+        return report;
+    };
+    if pinned >= floor {
+        return report;
+    }
+    let mut snapshots = BTreeSet::new();
+    let mut forward: HashMap<u64, Vec<u64>> = HashMap::new();
+    for n in names {
+        match *n {
+            BlobName::Snapshot(v) => {
+                snapshots.insert(v);
+            }
+            BlobName::Delta { from, to } if to > from && to <= pinned => {
+                forward.entry(from).or_default().push(to);
+            }
+            _ => {}
+        }
+    }
+    // No snapshot reaches the pinned version: keep everything.
+    let new_floor = reachable_snapshot(&snapshots, &forward, pinned).unwrap_or(0);
+    let (deleted, mut kept): (Vec<BlobName>, Vec<BlobName>) =
+        report.deleted.iter().partition(|n| below(**n, new_floor));
+    report.kept.append(&mut kept);
+    report.deleted = deleted;
+    report.floor = Some(new_floor.min(floor));
+    report
+}
+
+/// Whether blob `n` lies entirely below `floor`.
+fn below(n: BlobName, floor: u64) -> bool {
+    match n {
+        BlobName::Snapshot(v) => v < floor,
+        BlobName::Delta { from, .. } => from < floor,
+        BlobName::ReverseDelta { to, .. } => to < floor,
+    }
 }
 
 /// The plan of a clean (pure, for tests).
@@ -194,16 +296,15 @@ fn plan(names: &[BlobName], announced: Option<u64>, keep: usize) -> CleanReport 
             0
         }
     };
-    let (deleted, kept): (Vec<BlobName>, Vec<BlobName>) = names.iter().partition(|n| match **n {
-        BlobName::Snapshot(v) => v < floor,
-        BlobName::Delta { from, .. } => from < floor,
-        BlobName::ReverseDelta { to, .. } => to < floor,
-    });
+    let (deleted, kept): (Vec<BlobName>, Vec<BlobName>) =
+        names.iter().partition(|n| below(**n, floor));
     CleanReport {
         announced: Some(a),
+        pinned: None,
         floor: Some(floor),
         retained,
         deleted,
+        skipped: Vec::new(),
         kept,
     }
 }
@@ -264,5 +365,30 @@ mod tests {
         assert!(plan(&names, None, 1).deleted.is_empty());
         // Snapshot 1 cannot reach 3 (delta 2-3 missing).
         assert!(plan(&names, Some(3), 1).deleted.is_empty());
+    }
+
+    #[test]
+    fn keeps_what_a_pinned_version_needs() {
+        let mut names = vec![s(1), s(4), s(8)];
+        for v in 2..=10 {
+            names.push(d(v - 1, v));
+            names.push(r(v, v - 1));
+        }
+        let unpinned = plan(&names, Some(10), 2);
+        assert_eq!(unpinned.floor, Some(8));
+        // Pinned to 6: snapshot 4 and the deltas 4..6 stay; 1..4 go.
+        let p = keep_pinned(unpinned.clone(), &names, 6);
+        assert_eq!(p.pinned, Some(6));
+        assert_eq!(p.floor, Some(4));
+        assert!(p.kept.contains(&s(4)) && p.kept.contains(&d(4, 5)) && p.kept.contains(&d(5, 6)));
+        assert!(p.deleted.contains(&s(1)) && p.deleted.contains(&d(3, 4)));
+        assert!(!p.deleted.contains(&s(4)));
+        assert_eq!(p.deleted.len() + p.kept.len(), names.len());
+        // Pinned above the floor: nothing changes.
+        let p = keep_pinned(unpinned.clone(), &names, 9);
+        assert_eq!(
+            (p.floor, p.deleted.len()),
+            (unpinned.floor, unpinned.deleted.len())
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{conflict, AnnouncementWatcher, Announcer};
+use super::{conflict, pin_conflict, AnnouncementWatcher, Announcer};
 use crate::store::local::{
     blocking, local_io, lock_file, sync_dir_blocking, write_small_file_blocking,
 };
@@ -15,6 +15,7 @@ use crate::store::{StoreError, StoreErrorKind};
 
 const ANNOUNCEMENT_FILE: &str = FileAnnouncer::FILE_NAME;
 const ANNOUNCEMENT_LOCK_FILE: &str = FileAnnouncer::LOCK_FILE_NAME;
+const PIN_FILE: &str = FileAnnouncer::PIN_FILE_NAME;
 
 /// Announces versions in a local directory: the file `<dir>/announced.version`
 /// holds the announced version as decimal text and a newline.
@@ -32,8 +33,16 @@ const ANNOUNCEMENT_LOCK_FILE: &str = FileAnnouncer::LOCK_FILE_NAME;
 /// allowed, but only through the compare-and-swap, i.e. when `expected` is
 /// the version currently announced.
 ///
+/// Pinning: [`set_pin`](Announcer::set_pin) writes `<dir>/pinned.version`
+/// (same format, same lock, written to a temporary file and renamed into
+/// place; unpinning removes it), a compare-and-swap on the current pin.
+/// While it exists, watchers report the pinned version instead of the
+/// announced one, so every consumer goes to it;
+/// [`announced`](Announcer::announced) still reads the announcement and
+/// producers announce as before.
+///
 /// As an [`AnnouncementWatcher`], [`changed`](AnnouncementWatcher::changed)
-/// polls the file every [`poll_interval`](Self::with_poll_interval)
+/// polls the files every [`poll_interval`](Self::with_poll_interval)
 /// (default 1 s).
 ///
 /// The directory may be the same as an [`FsBlobStore`](crate::store::FsBlobStore)'s.
@@ -50,6 +59,12 @@ const ANNOUNCEMENT_LOCK_FILE: &str = FileAnnouncer::LOCK_FILE_NAME;
 /// // Another producer still believing version 1 is current loses.
 /// let err = announcer.announce(3, Some(1)).await.unwrap_err();
 /// assert_eq!(err.kind(), StoreErrorKind::Conflict);
+/// assert_eq!(announcer.latest().await.unwrap(), Some(2));
+/// // Pinned, watchers see version 1 until unpinned.
+/// announcer.set_pin(Some(1), None).await.unwrap();
+/// assert_eq!(announcer.latest().await.unwrap(), Some(1));
+/// assert_eq!(announcer.announced().await.unwrap(), Some(2));
+/// announcer.set_pin(None, Some(1)).await.unwrap();
 /// assert_eq!(announcer.latest().await.unwrap(), Some(2));
 /// # });
 /// ```
@@ -73,6 +88,8 @@ impl FileAnnouncer {
     pub const FILE_NAME: &'static str = "announced.version";
     /// The name of the lock file locked while announcing.
     pub const LOCK_FILE_NAME: &'static str = "announced.lock";
+    /// The name of the pin file in the directory.
+    pub const PIN_FILE_NAME: &'static str = "pinned.version";
     /// The default interval at which
     /// [`changed`](AnnouncementWatcher::changed) polls: 1 s.
     pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -87,6 +104,7 @@ impl FileAnnouncer {
         std::fs::create_dir_all(&dir)
             .map_err(|e| local_io(format!("creating announcement dir {}", dir.display()), e))?;
         owner::remove_orphans(&dir, Some(ANNOUNCEMENT_FILE));
+        owner::remove_orphans(&dir, Some(PIN_FILE));
         Ok(FileAnnouncer {
             dir,
             poll_interval: Self::DEFAULT_POLL_INTERVAL,
@@ -109,6 +127,46 @@ impl FileAnnouncer {
     /// The announcement file, `<dir>/announced.version`.
     pub fn file(&self) -> PathBuf {
         self.dir.join(ANNOUNCEMENT_FILE)
+    }
+
+    /// The pin file, `<dir>/pinned.version`.
+    pub fn pin_file(&self) -> PathBuf {
+        self.dir.join(PIN_FILE)
+    }
+
+    /// The compare-and-swap of the pin, under the lock file (blocking).
+    fn pin_blocking(
+        dir: &Path,
+        version: Option<u64>,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let lock = lock_file(&dir.join(ANNOUNCEMENT_LOCK_FILE), "announcement lock")?;
+        let file = dir.join(PIN_FILE);
+        let current = Self::read_blocking(&file)?;
+        if current != expected {
+            return Err(pin_conflict(version, expected, current, &file.display()));
+        }
+        match version {
+            Some(v) => write_small_file_blocking(
+                &file,
+                &format!("{v}\n"),
+                &format!("pinning version {v}"),
+            )?,
+            None => match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(local_io(
+                        format!("unpinning: removing {}", file.display()),
+                        e,
+                    ))
+                }
+            },
+        }
+        sync_dir_blocking(dir, &file);
+        drop(lock);
+        tracing::info!(?version, ?expected, file = %file.display(), "pin set");
+        Ok(())
     }
 
     /// Reads the announcement file (blocking).
@@ -190,17 +248,38 @@ impl Announcer for FileAnnouncer {
         )
         .await
     }
+
+    async fn set_pin(&self, version: Option<u64>, expected: Option<u64>) -> Result<(), StoreError> {
+        let dir = self.dir.clone();
+        blocking(
+            || format!("setting the pin {}", self.pin_file().display()),
+            move || Self::pin_blocking(&dir, version, expected),
+        )
+        .await
+    }
+
+    async fn pinned(&self) -> Result<Option<u64>, StoreError> {
+        let file = self.pin_file();
+        blocking(
+            || format!("reading pin file {}", self.pin_file().display()),
+            move || Self::read_blocking(&file),
+        )
+        .await
+    }
 }
 
 #[async_trait]
 impl AnnouncementWatcher for FileAnnouncer {
     async fn latest(&self) -> Result<Option<u64>, StoreError> {
-        self.announced().await
+        // The announcement first: a corrupt one is an error even when
+        // pinned (as it is for a producer).
+        let announced = self.announced().await?;
+        Ok(self.pinned().await?.or(announced))
     }
 
     async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
         loop {
-            let now = self.announced().await?;
+            let now = self.latest().await?;
             if now != seen {
                 return Ok(now);
             }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
-use super::{conflict, AnnouncementWatcher, Announcer};
+use super::{conflict, pin_conflict, AnnouncementWatcher, Announcer};
 use crate::store::{StoreError, StoreErrorKind};
 
 /// Announces versions within one process, for tests and embedded use.
@@ -18,7 +18,8 @@ use crate::store::{StoreError, StoreErrorKind};
 /// current announcement is `expected`. Announcing a version lower than or
 /// equal to the current one is allowed through the compare-and-swap.
 /// [`changed`](AnnouncementWatcher::changed) wakes as soon as a version is
-/// announced (no polling).
+/// announced or pinned (no polling). A pin ([`set_pin`](Announcer::set_pin))
+/// is kept beside the announcement; while set, watchers report it instead.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -34,12 +35,14 @@ use crate::store::{StoreError, StoreErrorKind};
 #[derive(Clone)]
 pub struct InProcessAnnouncer {
     tx: Arc<watch::Sender<Option<u64>>>,
+    pin: Arc<watch::Sender<Option<u64>>>,
 }
 
 impl fmt::Debug for InProcessAnnouncer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InProcessAnnouncer")
             .field("announced", &*self.tx.borrow())
+            .field("pinned", &*self.pin.borrow())
             .finish()
     }
 }
@@ -55,11 +58,13 @@ impl InProcessAnnouncer {
     pub fn new() -> Self {
         InProcessAnnouncer {
             tx: Arc::new(watch::Sender::new(None)),
+            pin: Arc::new(watch::Sender::new(None)),
         }
     }
 
     /// A receiver of the announcement channel, for callers that want to
-    /// `select!` on announcements directly.
+    /// `select!` on announcements directly (it carries the announcement,
+    /// not the pin).
     pub fn subscribe(&self) -> watch::Receiver<Option<u64>> {
         self.tx.subscribe()
     }
@@ -90,25 +95,52 @@ impl Announcer for InProcessAnnouncer {
     async fn announced(&self) -> Result<Option<u64>, StoreError> {
         Ok(*self.tx.borrow())
     }
+
+    async fn set_pin(&self, version: Option<u64>, expected: Option<u64>) -> Result<(), StoreError> {
+        let mut found = None;
+        self.pin.send_if_modified(|current| {
+            if *current == expected {
+                *current = version;
+                true
+            } else {
+                found = Some(*current);
+                false
+            }
+        });
+        match found {
+            None => Ok(()),
+            Some(current) => Err(pin_conflict(version, expected, current, &"process")),
+        }
+    }
+
+    async fn pinned(&self) -> Result<Option<u64>, StoreError> {
+        Ok(*self.pin.borrow())
+    }
 }
 
 #[async_trait]
 impl AnnouncementWatcher for InProcessAnnouncer {
     async fn latest(&self) -> Result<Option<u64>, StoreError> {
-        Ok(*self.tx.borrow())
+        Ok(self.pin.borrow().or(*self.tx.borrow()))
     }
 
     async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError> {
         // Subscribing marks the current value seen, so an announcement after
         // the check below wakes `rx.changed()`.
         let mut rx = self.tx.subscribe();
+        let mut pin_rx = self.pin.subscribe();
         loop {
-            let now = *rx.borrow_and_update();
+            let pinned = *pin_rx.borrow_and_update();
+            let now = pinned.or(*rx.borrow_and_update());
             if now != seen {
                 return Ok(now);
             }
-            // `self` holds the sender, so the channel cannot close.
-            rx.changed().await.map_err(|_| {
+            // `self` holds the senders, so the channels cannot close.
+            let woke = tokio::select! {
+                r = rx.changed() => r,
+                r = pin_rx.changed() => r,
+            };
+            woke.map_err(|_| {
                 StoreError::new(StoreErrorKind::Io, "in-process announcement channel closed")
             })?;
         }

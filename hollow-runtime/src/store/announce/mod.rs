@@ -35,6 +35,23 @@ pub trait Announcer: Send + Sync + fmt::Debug {
     /// # Errors
     /// The announcement cannot be read or is corrupt.
     async fn announced(&self) -> Result<Option<u64>, StoreError>;
+
+    /// Pins every consumer watching this store to `version` (`None`
+    /// unpins), provided the current pin is still `expected` (`None`: not
+    /// pinned). While a pin is set, watchers report the pinned version
+    /// instead of the announced one; [`announced`](Self::announced) still
+    /// reads the announcement, and producers announce as before.
+    ///
+    /// # Errors
+    /// [`StoreErrorKind::Conflict`] when the pin is no longer `expected`
+    /// (another operator pinned or unpinned); I/O errors.
+    async fn set_pin(&self, version: Option<u64>, expected: Option<u64>) -> Result<(), StoreError>;
+
+    /// The pinned version, if any (see [`set_pin`](Self::set_pin)).
+    ///
+    /// # Errors
+    /// The pin cannot be read or is corrupt.
+    async fn pinned(&self) -> Result<Option<u64>, StoreError>;
 }
 
 /// Learns of announcements (consumer side).
@@ -53,6 +70,33 @@ pub trait AnnouncementWatcher: Send + Sync + fmt::Debug {
     /// # Errors
     /// The announcement cannot be read.
     async fn changed(&self, seen: Option<u64>) -> Result<Option<u64>, StoreError>;
+}
+
+/// The conflict error of a lost compare-and-swap of a pin.
+pub(in crate::store) fn pin_conflict(
+    version: Option<u64>,
+    expected: Option<u64>,
+    current: Option<u64>,
+    where_: &dyn fmt::Display,
+) -> StoreError {
+    let show = |v: Option<u64>| {
+        v.map_or_else(
+            || "not pinned".to_owned(),
+            |v| format!("pinned to version {v}"),
+        )
+    };
+    let doing = match version {
+        Some(v) => format!("pin version {v}"),
+        None => "unpin".to_owned(),
+    };
+    StoreError::new(
+        StoreErrorKind::Conflict,
+        format!(
+            "cannot {doing} in {where_}: it is {} now, not {} as expected (another operator changed the pin)",
+            show(current),
+            show(expected)
+        ),
+    )
 }
 
 /// The conflict error of a lost compare-and-swap.

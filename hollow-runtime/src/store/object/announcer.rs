@@ -12,7 +12,7 @@ use object_store::{
 };
 
 use super::{map_error, object_path, parse_prefix};
-use crate::store::announce::conflict;
+use crate::store::announce::{conflict, pin_conflict};
 use crate::store::{AnnouncementWatcher, Announcer, StoreError, StoreErrorKind};
 
 /// A missing object (not a missing bucket, which S3 also answers with 404).
@@ -302,6 +302,65 @@ impl Announcer for ObjectAnnouncer {
 
     async fn announced(&self) -> Result<Option<u64>, StoreError> {
         Ok(self.read(&self.announced_path, Self::ANNOUNCED).await?.0)
+    }
+
+    /// A compare-and-swap on `pinned.version`: a conditional put
+    /// (create-if-absent, else `If-Match` on its ETag) to pin; to unpin,
+    /// the pin is read and checked, then deleted (object stores have no
+    /// conditional delete, so an unpin racing a pin of another operator
+    /// may remove that pin). Then the announcement is touched, as by
+    /// [`pin`](ObjectAnnouncer::pin).
+    async fn set_pin(&self, version: Option<u64>, expected: Option<u64>) -> Result<(), StoreError> {
+        let where_ = format!("{}/{}", self.url, Self::PINNED);
+        let (current, tag) = self.read(&self.pinned_path, Self::PINNED).await?;
+        if current != expected {
+            return Err(pin_conflict(version, expected, current, &where_));
+        }
+        match version {
+            Some(v) => {
+                let mode = match tag {
+                    None => PutMode::Create,
+                    Some(tag) => PutMode::Update(tag),
+                };
+                let body = PutPayload::from(format!("{v}\n"));
+                match self
+                    .objects
+                    .put_opts(&self.pinned_path, body, PutOptions::from(mode))
+                    .await
+                {
+                    Ok(_) => tracing::info!(version = v, url = %self.url, "pinned"),
+                    Err(
+                        object_store::Error::AlreadyExists { .. }
+                        | object_store::Error::Precondition { .. },
+                    ) => {
+                        let now = self
+                            .read(&self.pinned_path, Self::PINNED)
+                            .await
+                            .ok()
+                            .and_then(|(v, _)| v);
+                        return Err(pin_conflict(version, expected, now, &where_));
+                    }
+                    Err(e) => {
+                        return Err(map_error(
+                            &format!("pinning version {v} in {where_}"),
+                            &self.url,
+                            e,
+                        ))
+                    }
+                }
+            }
+            None => match self.objects.delete(&self.pinned_path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                    tracing::info!(url = %self.url, "unpinned");
+                }
+                Err(e) => return Err(map_error(&format!("unpinning {where_}"), &self.url, e)),
+            },
+        }
+        self.touch_announcement().await
+    }
+
+    async fn pinned(&self) -> Result<Option<u64>, StoreError> {
+        ObjectAnnouncer::pinned(self).await
     }
 }
 
