@@ -2,9 +2,10 @@
 //! WebDriver (Debian's `chromedriver`, with `fantoccini`), opens the
 //! explorer the `hollow` binary serves over a store this test publishes,
 //! and checks what the pages show: a record looked up by typing its key
-//! into a form, a diff with its changed field highlighted, a type paged
-//! through, a key's history followed by its links, and a record holding
-//! `<script>` shown as text.
+//! into a form, hash-index queries from their forms, a diff with its
+//! changed field highlighted, a type paged through, a key's history
+//! followed by its links, a record holding `<script>` shown as text, and a
+//! version published while the explorer runs appearing on reload.
 //!
 //! Chromium and its driver are Debian's packages `chromium` and
 //! `chromium-driver`. `.ci/run` installs them; run without it, this test
@@ -336,12 +337,7 @@ async fn explore(p: &Page, v: [u64; 4]) {
     // version page's form for Movie's index on `year`.
     p.goto(&format!("/v/{v3}")).await;
     p.wait_heading(&format!("Version {v3}")).await;
-    submit(
-        p,
-        &format!("//tr[td[1]='Movie'][td[3]='year']//form"),
-        "1999",
-    )
-    .await;
+    submit(p, "//tr[td[1]='Movie'][td[3]='year']//form", "1999").await;
     let text = p
         .wait_heading(&format!("Movie with year = 1999 in version {v3}"))
         .await;

@@ -687,7 +687,7 @@ fn a_version_published_while_serving_is_seen() {
     let s = site();
     let [_, _, v3] = s.v;
     assert_eq!(s.json("/api/")["announced"], v3);
-    let html = s.page(&format!("/history/Movie?key=5"));
+    let html = s.page("/history/Movie?key=5");
     assert!(html.contains(&format!(">{v3}</a>")), "{html}");
 
     // A fourth version, published into the same directory.
