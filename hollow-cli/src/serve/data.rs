@@ -204,15 +204,19 @@ fn declaring<'v>(
         .ok_or_else(|| ServeError::internal(format!("record type {type_name} has no declaration")))
 }
 
-/// One page of the records of `type_name` whose hash index `fields` holds
-/// `value`, in ordinal order, and how many there are in all.
-pub(super) fn index_query(
+/// The ordinals of the records of `type_name` whose hash index `fields`
+/// holds `value`, ascending, as `{"index", "ordinals"}`: one scan of the
+/// type, kept by the explorer so that every page of the answer is cheap.
+///
+/// # Errors
+/// 404 for an unknown type; 400 for an index the type does not declare or
+/// a value that does not fit it.
+pub(super) fn index_matches(
     loaded: &Loaded,
     v: u64,
     type_name: &str,
     fields: &str,
     value: &str,
-    paging: Paging,
 ) -> Result<Value, ServeError> {
     let view = loaded.view().map_err(ServeError::from_cli)?;
     let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
@@ -220,26 +224,53 @@ pub(super) fn index_query(
     let st = declaring(&view, type_name)?;
     let key = find::declared(st, KeyKind::Hash, fields)?;
     let want = find::parse_value(&key, value)?;
-    let (mut total, mut list) = (0usize, Vec::new());
+    let mut ordinals = Vec::new();
     for (o, r) in view.iter(type_name) {
+        let doc = schema
+            .record(t, r)
+            .to_json()
+            .map_err(ServeError::from_dynamic)?;
+        if find::matches(view.schema(), st, &doc, &key, &want) {
+            ordinals.push(o);
+        }
+    }
+    Ok(json!({ "index": key.to_string(), "ordinals": ordinals }))
+}
+
+/// One page of the records `found` (from [`index_matches`]) lists.
+pub(super) fn index_page(
+    loaded: &Loaded,
+    v: u64,
+    type_name: &str,
+    found: &Value,
+    value: &str,
+    paging: Paging,
+) -> Result<Value, ServeError> {
+    let view = loaded.view().map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    let ordinals = found["ordinals"].as_array().map_or(&[][..], Vec::as_slice);
+    let total = ordinals.len();
+    let mut list = Vec::new();
+    for o in ordinals.iter().skip(paging.skip()).take(paging.per_page) {
+        let o = o
+            .as_u64()
+            .and_then(|o| u32::try_from(o).ok())
+            .ok_or_else(|| ServeError::internal(format!("{o} is not an ordinal")))?;
+        let r = view
+            .get(type_name, o)
+            .ok_or_else(|| ServeError::internal(format!("{type_name} ordinal {o} vanished")))?;
         let rec = schema.record(t, r);
-        let doc = rec.to_json().map_err(ServeError::from_dynamic)?;
-        if !find::matches(view.schema(), st, &doc, &key, &want) {
-            continue;
-        }
-        total += 1;
-        if total > paging.skip() && list.len() < paging.per_page {
-            list.push(json!({
-                "ordinal": o,
-                "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
-                "record": doc,
-            }));
-        }
+        list.push(json!({
+            "ordinal": o,
+            "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
+            "record": rec.to_json().map_err(ServeError::from_dynamic)?,
+        }));
     }
     Ok(json!({
         "version": v,
         "type": type_name,
-        "index": key.to_string(),
+        "index": found["index"],
         "value": value,
         "total": total,
         "page": paging.page,

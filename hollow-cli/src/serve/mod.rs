@@ -21,10 +21,11 @@
 //! functions compute it). A page that needs a whole version loaded
 //! (records, a record, an index query) answers `202` with a "loading
 //! version N" page that refreshes itself until the version is loaded; a
-//! diff or a history that takes longer than [`QUICK`] to compute answers
-//! the same way ("computing …"). The JSON API waits instead. Up to
-//! [`LOADED_VERSIONS`] loaded versions and [`KEPT_RESULTS`] computed diffs
-//! and histories are kept.
+//! diff, a history or an index query that takes longer than [`QUICK`]
+//! answers the same way ("computing …", "looking up …"). The JSON API
+//! waits instead. Up to [`LOADED_VERSIONS`] loaded versions and
+//! [`KEPT_RESULTS`] computed diffs, histories and index answers (the
+//! matching ordinals) are kept.
 //!
 //! Unique keys and hash indexes are the ones each type declares (the
 //! version page has a form for each); a lookup scans the type's records
@@ -68,10 +69,11 @@ pub const LOADED_VERSIONS: usize = 4;
 pub const DEFAULT_PER_PAGE: usize = 50;
 /// The most records (or diff entries per list) one page may show.
 pub const MAX_PER_PAGE: usize = 1000;
-/// How long a page waits for a diff or a history before it answers with a
-/// "computing" page that refreshes itself.
+/// How long a page waits for a diff, a history or an index query before
+/// it answers with a "computing" page that refreshes itself.
 pub const QUICK: Duration = Duration::from_millis(300);
-/// How many computed diffs and histories the explorer keeps.
+/// How many computed diffs, histories and index queries the explorer
+/// keeps.
 pub const KEPT_RESULTS: usize = 16;
 /// How often, at most, the store's announcement is read again to see new
 /// versions.
@@ -217,7 +219,7 @@ struct Listing {
     checked: Option<Instant>,
 }
 
-/// A diff or history being computed, or computed (kept until
+/// A diff, history or index query being computed, or computed (kept until
 /// [`KEPT_RESULTS`] newer ones push it out; a failure is given once).
 enum Job {
     Running(Instant),
@@ -656,10 +658,24 @@ async fn index(app: App, f: Format, v: &str, t: String, q: &HashMap<String, Stri
         Ok(x) => x,
         Err(response) => return response,
     };
-    let r = app
-        .blocking(move |_| data::index_query(&loaded, v, &t, &fields, &k, paging))
-        .await;
-    reply(f, r, html::matches)
+    // The matches are found once (a scan of the type) and kept; each
+    // page then reads only its records.
+    let key = format!("index {v} {t:?} {fields:?} {k:?}");
+    let what = format!("looking up {t} by {fields} = {k} in version {v}");
+    let work = {
+        let (loaded, t, k) = (Arc::clone(&loaded), t.clone(), k.clone());
+        move |_: &Store| data::index_matches(&loaded, v, &t, &fields, &k)
+    };
+    match app.computed(key, f == Format::Json, work).await {
+        Ok(Ok(found)) => {
+            let r = app
+                .blocking(move |_| data::index_page(&loaded, v, &t, &found, &k, paging))
+                .await;
+            reply(f, r, html::matches)
+        }
+        Ok(Err(started)) => html::working(&what, started),
+        Err(e) => reply(f, Err(e), html::error),
+    }
 }
 
 /// What changed from version `a` to `b`, one page; a "computing" page
