@@ -168,15 +168,17 @@ pub enum Command {
         quick: bool,
     },
     /// Serve a read-only web explorer over the store: versions, types,
-    /// schema, records (paged, by key or ordinal), diffs and histories,
-    /// each page also as JSON under /api. Listens on 127.0.0.1 unless
-    /// --bind says otherwise, and prints the URL.
+    /// schema, records (paged, by primary key, unique key or ordinal),
+    /// hash-index queries, diffs and histories, each page also as JSON
+    /// under /api; versions published while it runs appear. Listens on
+    /// 127.0.0.1 unless --bind says otherwise, and prints the URL.
     #[command(after_help = "Examples:\n  \
         hollow serve /data/movies\n  \
         hollow serve s3://bucket/movies --port 0\n\n\
         Pages (JSON under /api with the same path):\n  \
         /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
         /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
+        /v/V/types/T/record?unique=F&key=K  /v/V/types/T/index?fields=F&key=K&page=1\n  \
         /diff/A/B?type=T&page=1  /history/T?key=K")]
     Serve {
         /// The store: a directory, a file:// or an s3:// URL.
