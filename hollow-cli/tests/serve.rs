@@ -578,7 +578,7 @@ fn hash_index_queries_are_paged() {
         bad,
     );
     assert!(
-        m.contains("Movie has no hash index \"title\"") && m.contains("\"year\", \"genres\""),
+        m.contains("Movie has no hash index \"title\"; its hash indexes are \"year\", \"genres\""),
         "{m}"
     );
     let m = s.fails(&format!("/v/{v1}/types/Actor/index?fields=id&key=1"), bad);

@@ -31,6 +31,13 @@ impl KeyKind {
             KeyKind::Hash => "hash index",
         }
     }
+
+    fn plural(self) -> &'static str {
+        match self {
+            KeyKind::Unique => "unique keys",
+            KeyKind::Hash => "hash indexes",
+        }
+    }
 }
 
 /// The key `fields` (annotation form, `lead.id` or `region,sku`) among
@@ -52,7 +59,8 @@ pub(super) fn declared(st: &StructType, kind: KeyKind, fields: &str) -> Result<K
         format!("it declares no {what}")
     } else {
         format!(
-            "its {what}s are {}",
+            "its {} are {}",
+            kind.plural(),
             list.iter()
                 .map(|k| format!("\"{k}\""))
                 .collect::<Vec<_>>()
@@ -194,5 +202,125 @@ fn map_part(schema: &Schema, elem: &Type, x: &Value, rest: &[String], out: &mut 
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hollow_runtime::schema::TypeDef;
+    use serde_json::json;
+
+    use super::*;
+
+    fn entry(name: &str, key: Type, value: Type) -> TypeDef {
+        let mut e = StructType::new(name);
+        e.fields.push(Field::slot("key", 0, key));
+        e.fields.push(Field::slot("value", 1, value));
+        TypeDef::Struct(e)
+    }
+
+    fn list(elem: Type) -> Type {
+        Type::List(Box::new(elem))
+    }
+
+    /// A record with a Text-keyed map, an integer-keyed map, a list of
+    /// structs and a group; and one record of it as JSON.
+    fn movie() -> (Schema, Value) {
+        let mut m = StructType::new("Movie");
+        m.is_record = true;
+        m.fields.push(Field::slot("id", 0, Type::UInt64));
+        m.fields.push(
+            Field::slot("titles", 1, list(Type::Struct("TitlesEntry".into())))
+                .marked(Collection::Map),
+        );
+        m.fields.push(
+            Field::slot("ratings", 2, list(Type::Struct("RatingsEntry".into())))
+                .marked(Collection::Map),
+        );
+        m.fields
+            .push(Field::slot("cast", 3, list(Type::Struct("Role".into()))));
+        m.fields.push(Field::group(
+            "release",
+            vec![Field::slot("country", 4, Type::Text)],
+        ));
+        let mut role = StructType::new("Role");
+        role.fields.push(Field::slot("id", 0, Type::UInt64));
+        role.fields.push(Field::slot("name", 1, Type::Text));
+        let mut schema = Schema::new();
+        schema.insert(TypeDef::Struct(m));
+        schema.insert(TypeDef::Struct(role));
+        schema.insert(entry("TitlesEntry", Type::Text, Type::UInt32));
+        schema.insert(entry("RatingsEntry", Type::UInt32, Type::Text));
+        let rec = json!({
+            "id": 1,
+            "titles": {"en": 10, "fr": 20},
+            "ratings": [[5, "good"], [1, "bad"]],
+            "cast": [{"id": 7, "name": "a"}, {"id": 8, "name": "b"}],
+            "release": {"country": "se"},
+        });
+        (schema, rec)
+    }
+
+    fn finds(key: &str, value: &str) -> bool {
+        let (schema, rec) = movie();
+        let st = schema.get_struct("Movie").unwrap();
+        let key = Key::parse(key).unwrap();
+        let want = parse_value(&key, value).unwrap();
+        matches(&schema, st, &rec, &key, &want)
+    }
+
+    #[test]
+    fn keys_through_maps_lists_and_groups() {
+        assert!(finds("titles.key", "fr"));
+        assert!(!finds("titles.key", "de"));
+        assert!(finds("titles.value", "20"));
+        assert!(finds("ratings.key", "1"));
+        assert!(finds("ratings.value", "good"));
+        assert!(!finds("ratings.value", "5"));
+        assert!(finds("cast.id", "8"));
+        assert!(!finds("cast.id", "9"));
+        assert!(finds("release.country", "se"));
+        assert!(finds("id,cast.name", "1,b"));
+        assert!(finds("id,cast.name", r#"[1, "b"]"#));
+        assert!(!finds("id,cast.name", "2,b"));
+        // A path the record does not have finds nothing.
+        assert!(!finds("titles.name", "fr"));
+        assert!(!finds("nope", "1"));
+    }
+
+    #[test]
+    fn a_value_must_have_one_part_per_field() {
+        let key = Key::parse("region,code").unwrap();
+        let e = parse_value(&key, "eu").unwrap_err();
+        assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+        assert!(
+            e.message()
+                .contains("\"eu\" has 1 parts but the key \"region,code\" has 2 fields"),
+            "{e}"
+        );
+        // One field: the text whole, commas and all.
+        let one = Key::parse("title").unwrap();
+        assert_eq!(parse_value(&one, "a,b").unwrap(), ["a,b"]);
+    }
+
+    #[test]
+    fn an_undeclared_index_names_the_declared_ones() {
+        let (schema, _) = movie();
+        let mut st = schema.get_struct("Movie").unwrap().clone();
+        st.hash_indexes.push(Key::parse("cast.id").unwrap());
+        assert_eq!(
+            declared(&st, KeyKind::Hash, "cast.id").unwrap().to_string(),
+            "cast.id"
+        );
+        let e = declared(&st, KeyKind::Hash, "id").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Movie has no hash index \"id\"; its hash indexes are \"cast.id\""
+        );
+        let e = declared(&st, KeyKind::Unique, "id").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "Movie has no unique key \"id\"; it declares no unique key"
+        );
     }
 }
