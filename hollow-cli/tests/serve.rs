@@ -399,6 +399,7 @@ fn a_version_loads_behind_a_loading_page() {
     // refreshes itself, unless the load won the race.
     if status == StatusCode::ACCEPTED {
         assert!(body.contains(&format!("loading version {v3}")), "{body}");
+        assert!(body.contains("<progress></progress>"), "{body}");
         assert!(body.contains("refreshes"), "{body}");
     } else {
         assert_eq!(status, StatusCode::OK, "{body}");

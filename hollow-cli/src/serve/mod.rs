@@ -808,6 +808,18 @@ mod tests {
             let page = html::working("computing k", started);
             assert_eq!(page.status(), StatusCode::ACCEPTED);
             assert_eq!(page.headers()["refresh"], "1");
+            let body = http_body_util::BodyExt::collect(page.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(text.contains("<h1>Computing k…</h1>"), "{text}");
+            assert!(text.contains("<progress></progress>"), "{text}");
+            assert!(text.contains("<p>computing k for "), "{text}");
+            assert!(
+                text.contains(" s; this page refreshes when it is ready"),
+                "{text}"
+            );
             // Asked again (the page refreshing): the same job, not a new one.
             let never = |_: &Store| -> Result<Value, ServeError> { panic!("computed twice") };
             let done = app.computed("k".to_owned(), true, never).await.unwrap();
