@@ -200,11 +200,13 @@ pub enum Command {
         quick: bool,
     },
     /// Serve a read-only web explorer over the store: versions, types,
-    /// schema, records (paged, by key or ordinal), diffs and histories,
-    /// each page also as JSON under /api. Listens on 127.0.0.1 unless
-    /// --bind says otherwise, and prints the URL. With --admin and a
-    /// token, also POST /admin/pin, /admin/unpin, /admin/announce and
-    /// /admin/clean (JSON bodies; `Authorization: Bearer TOKEN`).
+    /// schema, records (paged, by primary key, unique key or ordinal),
+    /// hash-index queries, diffs and histories, each page also as JSON
+    /// under /api; versions published while it runs appear. Listens on
+    /// 127.0.0.1 unless --bind says otherwise, and prints the URL. With
+    /// --admin and a token, also POST /admin/pin, /admin/unpin,
+    /// /admin/announce and /admin/clean (JSON bodies;
+    /// `Authorization: Bearer TOKEN`).
     #[command(after_help = "Examples:\n  \
         hollow serve /data/movies\n  \
         hollow serve s3://bucket/movies --port 0\n  \
@@ -214,6 +216,7 @@ pub enum Command {
         Pages (JSON under /api with the same path):\n  \
         /  /v/V  /v/V/schema  /v/V/types/T?page=1&per_page=50\n  \
         /v/V/types/T/record?key=K  /v/V/types/T/record?ordinal=N\n  \
+        /v/V/types/T/record?unique=F&key=K  /v/V/types/T/index?fields=F&key=K&page=1\n  \
         /diff/A/B?type=T&page=1  /history/T?key=K\n  \
         /metrics: the explorer's figures, Prometheus text format")]
     Serve {

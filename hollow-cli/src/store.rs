@@ -121,6 +121,29 @@ impl Store {
         })
     }
 
+    /// The same store with its blobs listed again: what a producer has
+    /// published since it was opened is there. Blobs fetched before are
+    /// not carried over (the new store fetches what it needs).
+    ///
+    /// # Errors
+    /// The store cannot be listed.
+    pub fn relist(&self) -> Result<Store, CliError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::new(format!("cannot start the I/O runtime: {e}")))?;
+        let mut names = rt.block_on(self.store.list())?;
+        names.sort();
+        Ok(Store {
+            store: Arc::clone(&self.store),
+            watcher: self.watcher.clone(),
+            local_dir: self.local_dir.clone(),
+            fetched: Mutex::default(),
+            names,
+            rt,
+        })
+    }
+
     /// A description for messages (`dir /data/hollow`).
     pub fn describe(&self) -> String {
         self.store.describe()

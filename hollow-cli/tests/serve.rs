@@ -1,8 +1,9 @@
 //! `hollow serve`, driven in process over HTTP (`tower::ServiceExt::oneshot`
 //! on the router) on a store of three versions the test publishes: every
-//! page and its JSON twin, lookups by key and ordinal, paging, a diff's
-//! changed field, a key's history, every kind of bad request (a 4xx naming
-//! what is wrong), and a record holding `<script>` shown as text.
+//! page and its JSON twin, lookups by key, ordinal, unique key and hash
+//! index, paging, a diff's changed field, a key's history, a version
+//! published while the explorer runs, every kind of bad request (a 4xx
+//! naming what is wrong), and a record holding `<script>` shown as text.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -100,7 +101,7 @@ impl Site {
             if status != StatusCode::ACCEPTED {
                 return (status, body);
             }
-            assert!(body.contains("loading version"), "{body}");
+            assert!(body.contains("this page refreshes"), "{body}");
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "{uri} never loaded"
@@ -398,6 +399,7 @@ fn a_version_loads_behind_a_loading_page() {
     // refreshes itself, unless the load won the race.
     if status == StatusCode::ACCEPTED {
         assert!(body.contains(&format!("loading version {v3}")), "{body}");
+        assert!(body.contains("<progress></progress>"), "{body}");
         assert!(body.contains("refreshes"), "{body}");
     } else {
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -512,4 +514,215 @@ fn sets_show_as_lists_and_their_changes_in_the_diff() {
     let html = s.page(&format!("/diff/{a}/{b}"));
     assert!(html.contains("0 added, 0 removed, 1 modified"), "{html}");
     assert!(html.contains("class=\"new\""), "{html}");
+}
+
+#[test]
+fn hash_index_queries_are_paged() {
+    let s = site();
+    let [v1, v2, v3] = s.v;
+    let doc = s.json(&format!(
+        "/api/v/{v3}/types/Movie/index?fields=year&key=1999"
+    ));
+    assert_eq!(doc["total"], 1);
+    assert_eq!(doc["index"], "year");
+    assert_eq!(doc["records"][0]["key"], 5);
+    assert_eq!(doc["records"][0]["record"]["title"], "renamed five");
+    // Movies 0..30 of v1 are all from 1901: 30 matches, paged by 8.
+    let doc = s.json(&format!(
+        "/api/v/{v1}/types/Movie/index?fields=year&key=1901&page=4&per_page=8"
+    ));
+    assert_eq!(doc["total"], 30);
+    assert_eq!(doc["pages"], 4);
+    let ids: Vec<u64> = doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"]["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (24..30).collect::<Vec<_>>());
+    // A list field: each element is indexed (movie 100 of v2 has genre2
+    // and genre3; the others only genre1).
+    let doc = s.json(&format!(
+        "/api/v/{v2}/types/Movie/index?fields=genres&key=genre3"
+    ));
+    assert_eq!(doc["total"], 1);
+    assert_eq!(doc["records"][0]["key"], 100);
+    let none = s.json(&format!(
+        "/api/v/{v2}/types/Movie/index?fields=genres&key=genre4"
+    ));
+    assert_eq!(none["total"], 0);
+
+    // The version page has a form per index; the results page links on.
+    let html = s.page(&format!("/v/{v1}"));
+    assert!(
+        html.contains(&format!("action=\"/v/{v1}/types/Movie/index\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("<input type=\"hidden\" name=\"fields\" value=\"genres\">"),
+        "{html}"
+    );
+    let html = s.page(&format!(
+        "/v/{v1}/types/Movie/index?fields=year&key=1901&per_page=8&page=2"
+    ));
+    assert!(html.contains("30 records · page 2 of 4"), "{html}");
+    assert!(
+        html.contains("index?fields=year&amp;key=1901&amp;page=3&amp;per_page=8"),
+        "{html}"
+    );
+    assert!(html.contains("movie 8 take 1"), "{html}");
+    assert!(!html.contains("movie 16 take 1"), "{html}");
+
+    let bad = StatusCode::BAD_REQUEST;
+    let m = s.fails(
+        &format!("/v/{v1}/types/Movie/index?fields=title&key=x"),
+        bad,
+    );
+    assert!(
+        m.contains("Movie has no hash index \"title\"; its hash indexes are \"year\", \"genres\""),
+        "{m}"
+    );
+    let m = s.fails(&format!("/v/{v1}/types/Actor/index?fields=id&key=1"), bad);
+    assert!(m.contains("it declares no hash index"), "{m}");
+    let m = s.fails(&format!("/v/{v1}/types/Movie/index?key=1"), bad);
+    assert!(m.contains("?fields=F&key=K"), "{m}");
+    let m = s.fails(
+        &format!("/v/{v1}/types/Movie/index?fields=year&key=1&page=0"),
+        bad,
+    );
+    assert!(m.contains("page=\"0\""), "{m}");
+}
+
+/// A record with a unique key (two fields) besides its primary key.
+#[derive(hollow_runtime::Hollow, Clone, Debug, PartialEq)]
+#[hollow(primary_key(id), unique(region, code))]
+struct Sku {
+    id: u64,
+    region: String,
+    code: u32,
+    label: String,
+}
+
+#[test]
+fn a_record_by_unique_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsBlobStore::new(dir.path()).unwrap());
+    let announcer = Arc::new(FileAnnouncer::new(dir.path()).unwrap());
+    let skus: Vec<Sku> = (0..20)
+        .map(|i| Sku {
+            id: i,
+            region: if i % 2 == 0 { "eu" } else { "us" }.to_owned(),
+            code: 100 + i as u32 / 2,
+            label: if i == 13 {
+                SCRIPT.to_owned()
+            } else {
+                format!("sku {i}")
+            },
+        })
+        .collect();
+    let v = dataset::runtime().block_on(async {
+        let mut p = Producer::builder(store, announcer)
+            .record_type::<Sku>()
+            .build();
+        let out = p
+            .run_cycle(|w| skus.iter().try_for_each(|r| w.add(r)))
+            .await
+            .unwrap();
+        out.version.unwrap()
+    });
+    let s = Site {
+        app: hollow_cli::serve::router(Store::open(dir.path().to_str().unwrap()).unwrap()),
+        rt: dataset::runtime(),
+        _dir: dir,
+        v: [v, v, v],
+    };
+    let doc = s.json(&format!("/api/v/{v}"));
+    assert_eq!(doc["types"][0]["unique_keys"][0], "region,code");
+    let doc = s.json(&format!(
+        "/api/v/{v}/types/Sku/record?unique=region,code&key=us,106"
+    ));
+    assert_eq!(doc["key"], 13);
+    assert_eq!(doc["record"]["label"], SCRIPT);
+    let same = s.json(&format!(
+        "/api/v/{v}/types/Sku/record?unique=region,code&key=%5B%22us%22,106%5D"
+    ));
+    assert_eq!(same["ordinal"], doc["ordinal"]);
+
+    let html = s.page(&format!("/v/{v}"));
+    assert!(
+        html.contains("<input type=\"hidden\" name=\"unique\" value=\"region,code\">"),
+        "{html}"
+    );
+    let html = s.page(&format!(
+        "/v/{v}/types/Sku/record?unique=region%2Ccode&key=us%2C106"
+    ));
+    assert!(html.contains(&html_escape(SCRIPT)), "{html}");
+    assert!(!html.contains(SCRIPT), "{html}");
+
+    let (nf, bad) = (StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST);
+    let m = s.fails(
+        &format!("/v/{v}/types/Sku/record?unique=region,code&key=us,999"),
+        nf,
+    );
+    assert!(
+        m.contains("no Sku with unique key region,code = us,999") && m.contains("20 records"),
+        "{m}"
+    );
+    let m = s.fails(
+        &format!("/v/{v}/types/Sku/record?unique=region,code&key=us"),
+        bad,
+    );
+    assert!(
+        m.contains("has 1 parts but the key \"region,code\" has 2 fields"),
+        "{m}"
+    );
+    let m = s.fails(&format!("/v/{v}/types/Sku/record?unique=label&key=x"), bad);
+    assert!(
+        m.contains("Sku has no unique key \"label\"; its unique keys are \"region,code\""),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_version_published_while_serving_is_seen() {
+    let s = site();
+    let [_, _, v3] = s.v;
+    assert_eq!(s.json("/api/")["announced"], v3);
+    let html = s.page("/history/Movie?key=5");
+    assert!(html.contains(&format!(">{v3}</a>")), "{html}");
+
+    // A fourth version, published into the same directory.
+    let dir = s._dir.path();
+    let v4 = dataset::runtime().block_on(async {
+        let store = Arc::new(FsBlobStore::new(dir).unwrap());
+        let announcer = Arc::new(FileAnnouncer::new(dir).unwrap());
+        let mut p = Producer::builder(store, announcer).build();
+        p.restore_latest().await.unwrap();
+        let mut movies: Vec<Movie> = (0..30).map(|id| dataset::movie(id, 1)).collect();
+        movies[5].title = "fourth".to_owned();
+        let out = p
+            .run_cycle(|w| movies.iter().try_for_each(|m| w.add(m)))
+            .await
+            .unwrap();
+        out.version.unwrap()
+    });
+    assert!(v4 > v3);
+    let start = Instant::now();
+    loop {
+        let doc = s.json("/api/");
+        if doc["announced"] == v4 && doc["versions"].as_array().unwrap().len() == 4 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{doc}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let doc = s.json(&format!("/api/v/{v4}/types/Movie/record?key=5"));
+    assert_eq!(doc["record"]["title"], "fourth");
+    // The history has the new version (it is computed again).
+    let doc = s.json("/api/history/Movie?key=5");
+    let last = doc["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["version"], v4, "{doc}");
+    // Versions loaded before are still served.
+    let doc = s.json(&format!("/api/v/{v3}/types/Movie/record?key=5"));
+    assert_eq!(doc["record"]["year"], 1999);
 }

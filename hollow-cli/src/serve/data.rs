@@ -5,6 +5,7 @@
 use hollow_runtime::dynamic::DynamicSchema;
 use serde_json::{json, Value};
 
+use super::find::{self, KeyKind};
 use super::{Paging, ServeError};
 use crate::cmd;
 use crate::lookup::find_by_key;
@@ -60,6 +61,8 @@ pub(super) fn version(store: &Store, v: u64) -> Result<Value, ServeError> {
             json!({
                 "name": s.name,
                 "primary_key": s.primary_key.as_ref().map(ToString::to_string),
+                "unique_keys": s.unique_keys.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "hash_indexes": s.hash_indexes.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "records": section.map(|x| x.state_count),
                 "bytes": bytes,
             })
@@ -119,8 +122,12 @@ pub(super) fn records(
 /// Which record to show.
 #[derive(Clone, Debug)]
 pub(super) enum Target {
+    /// By primary key.
     Key(String),
+    /// By ordinal.
     Ordinal(u32),
+    /// By the unique key `fields` (annotation form), holding `value`.
+    Unique { fields: String, value: String },
 }
 
 /// One record, by key or ordinal: what `hollow inspect --json` prints,
@@ -159,6 +166,28 @@ pub(super) fn record(
                     ))
                 })?
         }
+        Target::Unique { fields, value } => {
+            let st = declaring(&view, type_name)?;
+            let key = find::declared(st, KeyKind::Unique, fields)?;
+            let want = find::parse_value(&key, value)?;
+            let mut found = None;
+            for (o, r) in view.iter(type_name) {
+                let rec = schema
+                    .record(t, r)
+                    .to_json()
+                    .map_err(ServeError::from_dynamic)?;
+                if find::matches(view.schema(), st, &rec, &key, &want) {
+                    found = Some(o);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                ServeError::not_found(format!(
+                    "no {type_name} with unique key {key} = {value} in version {v} ({} records)",
+                    view.count(type_name)
+                ))
+            })?
+        }
     };
     let r = view
         .get(type_name, ordinal)
@@ -170,6 +199,93 @@ pub(super) fn record(
         "ordinal": ordinal,
         "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
         "record": rec.to_json().map_err(ServeError::from_dynamic)?,
+    }))
+}
+
+/// The schema's declaration of record type `type_name` (checked to be one
+/// before this is called).
+fn declaring<'v>(
+    view: &'v crate::version::View<'_>,
+    type_name: &str,
+) -> Result<&'v hollow_runtime::schema::StructType, ServeError> {
+    view.schema()
+        .get_struct(type_name)
+        .ok_or_else(|| ServeError::internal(format!("record type {type_name} has no declaration")))
+}
+
+/// The ordinals of the records of `type_name` whose hash index `fields`
+/// holds `value`, ascending, as `{"index", "ordinals"}`: one scan of the
+/// type, kept by the explorer so that every page of the answer is cheap.
+///
+/// # Errors
+/// 404 for an unknown type; 400 for an index the type does not declare or
+/// a value that does not fit it.
+pub(super) fn index_matches(
+    loaded: &Loaded,
+    v: u64,
+    type_name: &str,
+    fields: &str,
+    value: &str,
+) -> Result<Value, ServeError> {
+    let view = loaded.view().map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    let st = declaring(&view, type_name)?;
+    let key = find::declared(st, KeyKind::Hash, fields)?;
+    let want = find::parse_value(&key, value)?;
+    let mut ordinals = Vec::new();
+    for (o, r) in view.iter(type_name) {
+        let doc = schema
+            .record(t, r)
+            .to_json()
+            .map_err(ServeError::from_dynamic)?;
+        if find::matches(view.schema(), st, &doc, &key, &want) {
+            ordinals.push(o);
+        }
+    }
+    Ok(json!({ "index": key.to_string(), "ordinals": ordinals }))
+}
+
+/// One page of the records `found` (from [`index_matches`]) lists.
+pub(super) fn index_page(
+    loaded: &Loaded,
+    v: u64,
+    type_name: &str,
+    found: &Value,
+    value: &str,
+    paging: Paging,
+) -> Result<Value, ServeError> {
+    let view = loaded.view().map_err(ServeError::from_cli)?;
+    let schema = DynamicSchema::new(view.schema()).map_err(ServeError::from_dynamic)?;
+    let t = cmd::record_type(&schema, type_name, v).map_err(ServeError::not_found_cli)?;
+    let ordinals = found["ordinals"].as_array().map_or(&[][..], Vec::as_slice);
+    let total = ordinals.len();
+    let mut list = Vec::new();
+    for o in ordinals.iter().skip(paging.skip()).take(paging.per_page) {
+        let o = o
+            .as_u64()
+            .and_then(|o| u32::try_from(o).ok())
+            .ok_or_else(|| ServeError::internal(format!("{o} is not an ordinal")))?;
+        let r = view
+            .get(type_name, o)
+            .ok_or_else(|| ServeError::internal(format!("{type_name} ordinal {o} vanished")))?;
+        let rec = schema.record(t, r);
+        list.push(json!({
+            "ordinal": o,
+            "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
+            "record": rec.to_json().map_err(ServeError::from_dynamic)?,
+        }));
+    }
+    Ok(json!({
+        "version": v,
+        "type": type_name,
+        "index": found["index"],
+        "value": value,
+        "total": total,
+        "page": paging.page,
+        "per_page": paging.per_page,
+        "pages": total.div_ceil(paging.per_page).max(1),
+        "records": list,
     }))
 }
 
@@ -198,37 +314,42 @@ pub(super) fn check_type(
 }
 
 /// The diff of two versions: the document `hollow diff --json` prints
-/// (through deltas where they join the versions), each type's lists cut to
-/// one page.
+/// (through deltas where they join the versions), whole; [`diff_page`]
+/// cuts it to a page.
 pub(super) fn diff(
     store: &Store,
     from: u64,
     to: u64,
     only: Option<&str>,
-    paging: Paging,
 ) -> Result<Value, ServeError> {
     check_version(store, from)?;
     check_version(store, to)?;
-    let mut doc = cmd::diff::json(store, from, to, only).map_err(ServeError::from_cli)?;
-    if let Some(types) = doc.get_mut("types").and_then(Value::as_array_mut) {
+    cmd::diff::json(store, from, to, only).map_err(ServeError::from_cli)
+}
+
+/// One page of the diff `doc` (from [`diff`]): each type's lists cut to
+/// the page, with their whole lengths beside them (`added_total`, …).
+pub(super) fn diff_page(doc: &Value, paging: Paging) -> Value {
+    let mut page = doc.clone();
+    if let Some(types) = page.get_mut("types").and_then(Value::as_array_mut) {
         for t in types {
             for list in ["added", "removed", "modified"] {
                 if let Some(items) = t.get_mut(list).and_then(Value::as_array_mut) {
                     let total = items.len();
-                    let page: Vec<Value> = items
+                    let cut: Vec<Value> = items
                         .drain(..)
                         .skip(paging.skip())
                         .take(paging.per_page)
                         .collect();
-                    *items = page;
+                    *items = cut;
                     t[format!("{list}_total")] = json!(total);
                 }
             }
         }
     }
-    doc["page"] = json!(paging.page);
-    doc["per_page"] = json!(paging.per_page);
-    Ok(doc)
+    page["page"] = json!(paging.page);
+    page["per_page"] = json!(paging.per_page);
+    page
 }
 
 /// The history of one key: `hollow history --json`.

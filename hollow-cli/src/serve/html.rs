@@ -138,9 +138,42 @@ pub(super) fn version(d: &Value) -> Markup {
                         td { (s(t, "primary_key")) }
                         td { (u(t, "records")) }
                         td { (u(t, "bytes")) }
-                        td { form action={ "/v/" (v) "/types/" (enc(name)) "/record" } method="get" {
-                            input name="key" placeholder="key" size="12"; " " button { "find" }
+                        td { @if !s(t, "primary_key").is_empty() {
+                            form action={ "/v/" (v) "/types/" (enc(name)) "/record" } method="get" {
+                                input name="key" placeholder="key" size="12"; " " button { "find" }
+                            }
                         } }
+                    }
+                }
+            }
+            @let declared = list(d, "types").iter().any(|t| !list(t, "unique_keys").is_empty() || !list(t, "hash_indexes").is_empty());
+            @if declared {
+                h2 { "Unique keys and hash indexes" }
+                table {
+                    tr { th { "type" } th { "kind" } th { "fields" } th { "look up" } }
+                    @for t in list(d, "types") {
+                        @let name = s(t, "name");
+                        @let base = format!("/v/{v}/types/{}", enc(name));
+                        @for k in list(t, "unique_keys") {
+                            @let fields = k.as_str().unwrap_or("");
+                            tr.unique {
+                                td { (name) } td { "unique key" } td { code { (fields) } }
+                                td { form action={ (base) "/record" } method="get" {
+                                    input type="hidden" name="unique" value=(fields);
+                                    input name="key" placeholder=(fields) size="12"; " " button { "find" }
+                                } }
+                            }
+                        }
+                        @for k in list(t, "hash_indexes") {
+                            @let fields = k.as_str().unwrap_or("");
+                            tr.hash {
+                                td { (name) } td { "hash index" } td { code { (fields) } }
+                                td { form action={ (base) "/index" } method="get" {
+                                    input type="hidden" name="fields" value=(fields);
+                                    input name="key" placeholder=(fields) size="12"; " " button { "find all" }
+                                } }
+                            }
+                        }
                     }
                 }
             }
@@ -170,19 +203,46 @@ pub(super) fn records(d: &Value) -> Markup {
                 @if p < pages { a href={ (base) "?page=" (p + 1) "&per_page=" (per) } { "next" } }
             }
             form action={ (base) "/record" } method="get" { "key " input name="key" size="12"; " " button { "find" } }
-            table {
-                tr { th { "ordinal" } th { "key" } th { "record" } }
-                @for r in list(d, "records") {
-                    @let o = u(r, "ordinal");
-                    tr {
-                        td { a href={ (base) "/record?ordinal=" (o) } { (o) } }
-                        td { @if let Some(k) = r.get("key").filter(|k| !k.is_null()) {
-                            a href={ (base) "/record?key=" (enc(&key_text(k))) } { (key_text(k)) }
-                        } }
-                        td { (value(&r["record"])) }
-                    }
+            (record_rows(&base, list(d, "records")))
+        },
+    )
+}
+
+/// Records in a table: ordinal and key (each a link to the record) and
+/// the record; `base` is the type's path.
+fn record_rows(base: &str, records: &[Value]) -> Markup {
+    html! {
+        table {
+            tr { th { "ordinal" } th { "key" } th { "record" } }
+            @for r in records {
+                @let o = u(r, "ordinal");
+                tr {
+                    td { a href={ (base) "/record?ordinal=" (o) } { (o) } }
+                    td { @if let Some(k) = r.get("key").filter(|k| !k.is_null()) {
+                        a href={ (base) "/record?key=" (enc(&key_text(k))) } { (key_text(k)) }
+                    } }
+                    td { (value(&r["record"])) }
                 }
             }
+        }
+    }
+}
+
+/// The records a hash index finds, one page.
+pub(super) fn matches(d: &Value) -> Markup {
+    let (v, t) = (u(d, "version"), s(d, "type"));
+    let (index, val) = (s(d, "index"), s(d, "value"));
+    let (p, pages, per) = (u(d, "page"), u(d, "pages"), u(d, "per_page"));
+    let base = format!("/v/{v}/types/{}", enc(t));
+    let here = format!("{base}/index?fields={}&key={}", enc(index), enc(val));
+    page(
+        &format!("{t} with {index} = {val} in version {v}"),
+        html! {
+            p { (u(d, "total")) " records · page " (p) " of " (pages) " · "
+                @if p > 1 { a href={ (here) "&page=" (p - 1) "&per_page=" (per) } { "previous" } " " }
+                @if p < pages { a href={ (here) "&page=" (p + 1) "&per_page=" (per) } { "next" } }
+            }
+            (record_rows(&base, list(d, "records")))
         },
     )
 }
@@ -306,11 +366,23 @@ pub(super) fn error_page(e: &ServeError) -> Markup {
     )
 }
 
-/// `202`: the version is loading; the page refreshes itself each second.
-pub(super) fn loading(v: u64, started: Instant) -> Response {
+/// `202`: something the page needs is still being done (`what`: "loading
+/// version 3"); the page says so, shows a progress bar and refreshes
+/// itself each second.
+pub(super) fn working(what: &str, started: Instant) -> Response {
+    let mut title = String::new();
+    let mut chars = what.chars();
+    if let Some(c) = chars.next() {
+        title.extend(c.to_uppercase());
+        title.push_str(chars.as_str());
+    }
+    title.push('…');
     let body = page(
-        &format!("Loading version {v}…"),
-        html! { p { "loading version " (v) " for " (started.elapsed().as_secs()) " s; this page refreshes when it is ready" } },
+        &title,
+        html! {
+            p { progress {} }
+            p { (what) " for " (started.elapsed().as_secs()) " s; this page refreshes when it is ready" }
+        },
     );
     (
         StatusCode::ACCEPTED,

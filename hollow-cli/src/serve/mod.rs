@@ -12,27 +12,43 @@
 //! | `/v/{v}/schema` | the schema as `.capnp` text |
 //! | `/v/{v}/types/{T}?page=&per_page=` | a type's records, paged |
 //! | `/v/{v}/types/{T}/record?key=K` or `?ordinal=N` | one record |
+//! | `/v/{v}/types/{T}/record?unique=F&key=K` | one record by its unique key `F` |
+//! | `/v/{v}/types/{T}/index?fields=F&key=K&page=&per_page=` | the records hash index `F` finds for `K` |
 //! | `/diff/{a}/{b}?type=&page=&per_page=` | what changed from `a` to `b` |
 //! | `/history/{T}?key=K` | every version the record changed in |
 //! | `/metrics` | the explorer's figures, Prometheus text (see [`metrics`]) |
 //!
 //! The data is what the commands print with `--json` (the same library
 //! functions compute it). A page that needs a whole version loaded
-//! (records, a record) answers `202` with a "loading version N" page that
-//! refreshes itself until the version is loaded; the JSON API waits for it
-//! instead. Up to [`LOADED_VERSIONS`] loaded versions are kept.
+//! (records, a record, an index query) answers `202` with a "loading
+//! version N" page that refreshes itself until the version is loaded; a
+//! diff, a history or an index query that takes longer than [`QUICK`]
+//! answers the same way ("computing …", "looking up …"). The JSON API
+//! waits instead. Up to [`LOADED_VERSIONS`] loaded versions and
+//! [`KEPT_RESULTS`] computed diffs, histories and index answers (the
+//! matching ordinals) are kept.
+//!
+//! Unique keys and hash indexes are the ones each type declares (the
+//! version page has a form for each); a lookup scans the type's records
+//! (see `find.rs`).
 //!
 //! Bad requests (an unknown version or type, a key that does not parse or
 //! is not there, bad paging numbers, an unknown path) answer `400` or `404`
 //! with a message naming what is wrong. Every value is HTML-escaped, and
-//! pages fetch nothing from elsewhere (inline CSS only). The blob list is
-//! the one read when the store was opened.
+//! pages fetch nothing from elsewhere (inline CSS only).
+//!
+//! New versions are seen without a restart: at most once per
+//! [`RECHECK_AFTER`] a request reads the store's announcement again, and
+//! when it names another version than before, the store's blobs are listed
+//! again. Loaded versions and computed diffs stay valid (a version's blobs
+//! never change); a history is computed again once there are new versions.
 //!
 //! With `--admin` (and a token), `POST /admin/…` runs the admin commands:
 //! see [`admin`].
 
 pub mod admin;
 mod data;
+mod find;
 mod html;
 pub mod metrics;
 
@@ -59,6 +75,15 @@ pub const LOADED_VERSIONS: usize = 4;
 pub const DEFAULT_PER_PAGE: usize = 50;
 /// The most records (or diff entries per list) one page may show.
 pub const MAX_PER_PAGE: usize = 1000;
+/// How long a page waits for a diff, a history or an index query before
+/// it answers with a "computing" page that refreshes itself.
+pub const QUICK: Duration = Duration::from_millis(300);
+/// How many computed diffs, histories and index queries the explorer
+/// keeps.
+pub const KEPT_RESULTS: usize = 16;
+/// How often, at most, the store's announcement is read again to see new
+/// versions.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
 /// A failed request: its HTTP status and a message naming what is wrong.
 #[derive(Debug, Clone)]
@@ -191,12 +216,36 @@ impl Drop for Owned {
     }
 }
 
+/// The store as last listed, the announcement seen then, and when the
+/// announcement was last read.
+struct Listing {
+    store: Arc<Owned>,
+    /// `None` until first read.
+    announced: Option<Option<u64>>,
+    checked: Option<Instant>,
+}
+
+/// A diff, history or index query being computed, or computed (kept until
+/// [`KEPT_RESULTS`] newer ones push it out; a failure is given once).
+enum Job {
+    Running(Instant),
+    Done(Result<Arc<Value>, ServeError>, Instant),
+}
+
 /// The explorer's state: the store and the versions loaded from it.
 #[derive(Clone)]
 struct App {
-    store: Arc<Owned>,
+    listing: Arc<Mutex<Listing>>,
     loaded: Arc<Mutex<HashMap<u64, Slot>>>,
     metrics: metrics::ServeMetrics,
+    jobs: Arc<Mutex<HashMap<String, Job>>>,
+}
+
+/// `m` locked. A panic while holding one of the explorer's locks leaves
+/// its map consistent (each change is one insert or remove), so a poisoned
+/// lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl App {
@@ -205,16 +254,142 @@ impl App {
         &self,
         job: impl FnOnce(&Store) -> Result<T, ServeError> + Send + 'static,
     ) -> Result<T, ServeError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || job(&store))
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || job(&app.current()))
             .await
             .map_err(|e| ServeError::internal(format!("the request's worker failed: {e}")))?
     }
 
+    /// The versions document, from the store with its announcement read
+    /// again now (not at most once per [`RECHECK_AFTER`]): the versions
+    /// page always lists the version it shows as announced.
+    async fn versions(&self) -> Result<Value, ServeError> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            lock(&app.listing).checked = None;
+            data::versions(&app.current())
+        })
+        .await
+        .map_err(|e| ServeError::internal(format!("the request's worker failed: {e}")))?
+    }
+
+    /// The store, listed again first when its announcement has changed
+    /// (read at most once per [`RECHECK_AFTER`]). Does I/O: call it on a
+    /// blocking thread.
+    fn current(&self) -> Arc<Owned> {
+        let (store, seen) = {
+            let mut l = lock(&self.listing);
+            if l.checked.is_some_and(|t| t.elapsed() < RECHECK_AFTER) {
+                return Arc::clone(&l.store);
+            }
+            l.checked = Some(Instant::now());
+            (Arc::clone(&l.store), l.announced)
+        };
+        let announced = match store.announced() {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the announcement; keeping the blob list");
+                return store;
+            }
+        };
+        // First read: the list is as new as the store's opening; list
+        // again only if it lacks the announced version.
+        let unchanged = match seen {
+            None => announced.is_none_or(|a| store.versions().contains(&a)),
+            Some(seen) => seen == announced,
+        };
+        if unchanged {
+            lock(&self.listing).announced = Some(announced);
+            return store;
+        }
+        match store.relist() {
+            Ok(fresh) => {
+                tracing::info!(?announced, "announcement changed; blobs listed again");
+                let fresh = Arc::new(Owned(Some(fresh)));
+                let mut l = lock(&self.listing);
+                l.store = Arc::clone(&fresh);
+                l.announced = Some(announced);
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the store again; keeping the blob list");
+                store
+            }
+        }
+    }
+
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
-        // A panic while holding the lock leaves the map consistent (each
-        // change is one insert), so a poisoned lock is used as it is.
-        self.loaded.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.loaded)
+    }
+
+    /// The result of `work` under `key`: computed once and kept. When
+    /// `wait` is false and it is not ready within [`QUICK`],
+    /// `Ok(Err(started))` says since when it is being computed.
+    async fn computed(
+        &self,
+        key: String,
+        wait: bool,
+        work: impl FnOnce(&Store) -> Result<Value, ServeError> + Send + 'static,
+    ) -> Result<Result<Arc<Value>, Instant>, ServeError> {
+        let mut work = Some(work);
+        let asked = Instant::now();
+        loop {
+            let started = {
+                let mut jobs = lock(&self.jobs);
+                match jobs.get_mut(&key) {
+                    Some(Job::Done(Ok(v), used)) => {
+                        *used = Instant::now();
+                        return Ok(Ok(Arc::clone(v)));
+                    }
+                    Some(Job::Done(Err(e), _)) => {
+                        let e = e.clone();
+                        jobs.remove(&key);
+                        return Err(e);
+                    }
+                    Some(Job::Running(t)) => *t,
+                    None => {
+                        let now = Instant::now();
+                        jobs.insert(key.clone(), Job::Running(now));
+                        if let Some(w) = work.take() {
+                            self.start_job(key.clone(), w);
+                        }
+                        now
+                    }
+                }
+            };
+            if !wait && asked.elapsed() >= QUICK {
+                return Ok(Err(started));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn start_job(
+        &self,
+        key: String,
+        work: impl FnOnce(&Store) -> Result<Value, ServeError> + Send + 'static,
+    ) {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = work(&app.current()).map(Arc::new);
+            if let Err(e) = &result {
+                tracing::warn!(job = %key, error = %e, "computing failed");
+            }
+            let mut jobs = lock(&app.jobs);
+            jobs.insert(key, Job::Done(result, Instant::now()));
+            let mut done: Vec<(Instant, String)> = jobs
+                .iter()
+                .filter_map(|(k, j)| match j {
+                    Job::Done(_, used) => Some((*used, k.clone())),
+                    Job::Running(_) => None,
+                })
+                .collect();
+            done.sort();
+            let excess = done.len().saturating_sub(KEPT_RESULTS);
+            for (_, old) in done.into_iter().take(excess) {
+                jobs.remove(&old);
+            }
+        });
     }
 
     /// Version `v` loaded: at once if it is; else its loading is started
@@ -259,7 +434,7 @@ impl App {
         tokio::task::spawn_blocking(move || {
             let _span = tracing::info_span!("load", version = v).entered();
             let started = Instant::now();
-            let result = Loaded::load(&app.store, v).and_then(|l| {
+            let result = Loaded::load(&app.current(), v).and_then(|l| {
                 // Checks the snapshot's checksum and sections once, so a
                 // corrupt one fails here with its name.
                 l.view()?;
@@ -302,9 +477,14 @@ impl App {
 /// `/api` (see the [module docs](self) for the paths).
 pub fn router(store: Store) -> Router {
     let app = App {
-        store: Arc::new(Owned(Some(store))),
+        listing: Arc::new(Mutex::new(Listing {
+            store: Arc::new(Owned(Some(store))),
+            announced: None,
+            checked: None,
+        })),
         loaded: Arc::default(),
         metrics: metrics::ServeMetrics::new(),
+        jobs: Arc::default(),
     };
     Router::new()
         .merge(routes(Format::Html))
@@ -313,11 +493,7 @@ pub fn router(store: Store) -> Router {
         .route(
             "/api/",
             get(|State(app): State<App>| async move {
-                reply(
-                    Format::Json,
-                    app.blocking(data::versions).await,
-                    html::versions,
-                )
+                reply(Format::Json, app.versions().await, html::versions)
             }),
         )
         .route("/metrics", get(metrics::page))
@@ -350,7 +526,7 @@ fn routes(f: Format) -> Router<App> {
         .route(
             "/",
             get(move |State(app): State<App>| async move {
-                reply(f, app.blocking(data::versions).await, html::versions)
+                reply(f, app.versions().await, html::versions)
             }),
         )
         .route(
@@ -390,17 +566,18 @@ fn routes(f: Format) -> Router<App> {
             ),
         )
         .route(
+            "/v/{v}/types/{t}/index",
+            get(
+                move |State(app): State<App>, Path((v, t)): Path<(String, String)>, Query(q): Q| async move {
+                    index(app, f, &v, t, &q).await
+                },
+            ),
+        )
+        .route(
             "/diff/{a}/{b}",
             get(
                 move |State(app): State<App>, Path((a, b)): Path<(String, String)>, Query(q): Q| async move {
-                    let r = match (number(&a, "version"), number(&b, "version"), Paging::parse(&q)) {
-                        (Ok(a), Ok(b), Ok(p)) => {
-                            let only = q.get("type").filter(|t| !t.is_empty()).cloned();
-                            app.blocking(move |s| data::diff(s, a, b, only.as_deref(), p)).await
-                        }
-                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e),
-                    };
-                    reply(f, r, html::diff)
+                    diff(app, f, &a, &b, &q).await
                 },
             ),
         )
@@ -408,11 +585,7 @@ fn routes(f: Format) -> Router<App> {
             "/history/{t}",
             get(
                 move |State(app): State<App>, Path(t): Path<String>, Query(q): Q| async move {
-                    let r = match q.get("key").cloned() {
-                        Some(k) => app.blocking(move |s| data::history(s, &t, &k)).await,
-                        None => Err(ServeError::bad_request("give the record's primary key: ?key=K")),
-                    };
-                    reply(f, r, html::history)
+                    history(app, f, t, &q).await
                 },
             ),
         )
@@ -443,7 +616,7 @@ async fn loaded<T: Send + 'static>(
     let (v, rest) = checked.map_err(|e| reply(f, Err(e), html::error))?;
     match app.version(v, f == Format::Json).await {
         Ok(Ok(l)) => Ok((v, rest, l)),
-        Ok(Err(started)) => Err(html::loading(v, started)),
+        Ok(Err(started)) => Err(html::working(&format!("loading version {v}"), started)),
         Err(e) => Err(reply(f, Err(e), html::error)),
     }
 }
@@ -462,10 +635,16 @@ async fn records(app: App, f: Format, v: &str, t: String, q: &HashMap<String, St
     reply(f, r, html::records)
 }
 
-/// One record, by `?key=` or `?ordinal=`.
+/// One record, by `?key=`, `?ordinal=` or `?unique=&key=`.
 async fn record(app: App, f: Format, v: &str, t: String, q: &HashMap<String, String>) -> Response {
     let target = match (q.get("key"), q.get("ordinal")) {
-        (Some(k), None) => Ok(data::Target::Key(k.clone())),
+        (Some(k), None) => Ok(match q.get("unique") {
+            Some(fields) => data::Target::Unique {
+                fields: fields.clone(),
+                value: k.clone(),
+            },
+            None => data::Target::Key(k.clone()),
+        }),
         (None, Some(o)) => o.parse().map(data::Target::Ordinal).map_err(|_| {
             ServeError::bad_request(format!(
                 "ordinal {o:?} is not a number from 0 to {}",
@@ -485,6 +664,80 @@ async fn record(app: App, f: Format, v: &str, t: String, q: &HashMap<String, Str
         .blocking(move |_| data::record(&loaded, v, &t, &target))
         .await;
     reply(f, r, html::record)
+}
+
+/// The records hash index `?fields=` finds for `?key=`, one page.
+async fn index(app: App, f: Format, v: &str, t: String, q: &HashMap<String, String>) -> Response {
+    let query = match (q.get("fields"), q.get("key")) {
+        (Some(fields), Some(k)) => Paging::parse(q).map(|p| (fields.clone(), k.clone(), p)),
+        _ => Err(ServeError::bad_request(
+            "give the hash index and the value to look up: ?fields=F&key=K",
+        )),
+    };
+    let (v, (fields, k, paging), loaded) = match loaded(&app, f, v, query).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    // The matches are found once (a scan of the type) and kept; each
+    // page then reads only its records.
+    let key = format!("index {v} {t:?} {fields:?} {k:?}");
+    let what = format!("looking up {t} by {fields} = {k} in version {v}");
+    let work = {
+        let (loaded, t, k) = (Arc::clone(&loaded), t.clone(), k.clone());
+        move |_: &Store| data::index_matches(&loaded, v, &t, &fields, &k)
+    };
+    match app.computed(key, f == Format::Json, work).await {
+        Ok(Ok(found)) => {
+            let r = app
+                .blocking(move |_| data::index_page(&loaded, v, &t, &found, &k, paging))
+                .await;
+            reply(f, r, html::matches)
+        }
+        Ok(Err(started)) => html::working(&what, started),
+        Err(e) => reply(f, Err(e), html::error),
+    }
+}
+
+/// What changed from version `a` to `b`, one page; a "computing" page
+/// while the diff takes long.
+async fn diff(app: App, f: Format, a: &str, b: &str, q: &HashMap<String, String>) -> Response {
+    let (a, b, paging) = match (number(a, "version"), number(b, "version"), Paging::parse(q)) {
+        (Ok(a), Ok(b), Ok(p)) => (a, b, p),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return reply(f, Err(e), html::error),
+    };
+    let only = q.get("type").filter(|t| !t.is_empty()).cloned();
+    let key = format!("diff {a} {b} {only:?}");
+    let work = move |s: &Store| data::diff(s, a, b, only.as_deref());
+    match app.computed(key, f == Format::Json, work).await {
+        Ok(Ok(doc)) => reply(f, Ok(data::diff_page(&doc, paging)), html::diff),
+        Ok(Err(started)) => html::working(
+            &format!("computing the diff of versions {a} → {b}"),
+            started,
+        ),
+        Err(e) => reply(f, Err(e), html::error),
+    }
+}
+
+/// Every version the record of type `t` with `?key=` changed in; a
+/// "computing" page while that takes long.
+async fn history(app: App, f: Format, t: String, q: &HashMap<String, String>) -> Response {
+    let Some(k) = q.get("key").cloned() else {
+        let e = ServeError::bad_request("give the record's primary key: ?key=K");
+        return reply(f, Err(e), html::error);
+    };
+    // New versions make a new history: the newest version is in the key.
+    let newest = match app.blocking(|s| Ok(s.versions().last().copied())).await {
+        Ok(n) => n,
+        Err(e) => return reply(f, Err(e), html::error),
+    };
+    let key = format!("history {t:?} {k:?} {newest:?}");
+    let what = format!("computing the history of {t} {k}");
+    let work = move |s: &Store| data::history(s, &t, &k);
+    match app.computed(key, f == Format::Json, work).await {
+        Ok(Ok(doc)) => reply(f, Ok((*doc).clone()), html::history),
+        Ok(Err(started)) => html::working(&what, started),
+        Err(e) => reply(f, Err(e), html::error),
+    }
 }
 
 /// The response: the JSON document, or the page `render` makes of it; an
@@ -540,4 +793,96 @@ pub fn run(store: Store, options: &Options, out: &mut dyn std::io::Write) -> Res
     let app = admin::with_admin(router(store), options.admin.clone());
     rt.block_on(async move { axum::serve(listener, app).await })
         .map_err(|e| CliError::new(format!("the server on {local} failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An explorer over a store of one (unreadable) blob: enough for what
+    /// does not read blobs.
+    fn app(dir: &std::path::Path) -> App {
+        std::fs::write(dir.join("snapshot-1"), b"not read here").unwrap();
+        let store = Store::open(dir.to_str().unwrap()).unwrap();
+        App {
+            listing: Arc::new(Mutex::new(Listing {
+                store: Arc::new(Owned(Some(store))),
+                announced: None,
+                checked: None,
+            })),
+            loaded: Arc::default(),
+            jobs: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_slow_result_shows_a_computing_page_then_the_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let slow = |_: &Store| {
+                std::thread::sleep(QUICK * 3);
+                Ok(json!({"done": true}))
+            };
+            let first = app.computed("k".to_owned(), false, slow).await.unwrap();
+            let started = first.expect_err("a slow result is not ready at once");
+            let page = html::working("computing k", started);
+            assert_eq!(page.status(), StatusCode::ACCEPTED);
+            assert_eq!(page.headers()["refresh"], "1");
+            let body = http_body_util::BodyExt::collect(page.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(text.contains("<h1>Computing k…</h1>"), "{text}");
+            assert!(text.contains("<progress></progress>"), "{text}");
+            assert!(text.contains("<p>computing k for "), "{text}");
+            assert!(
+                text.contains(" s; this page refreshes when it is ready"),
+                "{text}"
+            );
+            // Asked again (the page refreshing): the same job, not a new one.
+            let never = |_: &Store| -> Result<Value, ServeError> { panic!("computed twice") };
+            let done = app.computed("k".to_owned(), true, never).await.unwrap();
+            assert_eq!(*done.unwrap(), json!({"done": true}));
+            // Kept: answered at once now.
+            let again = app.computed("k".to_owned(), false, never).await.unwrap();
+            assert_eq!(*again.unwrap(), json!({"done": true}));
+        });
+    }
+
+    #[test]
+    fn a_failure_is_given_once_then_computed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let fails = |_: &Store| Err(ServeError::internal("the store went away"));
+            let e = app.computed("k".to_owned(), true, fails).await.unwrap_err();
+            assert_eq!(e.message(), "the store went away");
+            let works = |_: &Store| Ok(json!(1));
+            let v = app.computed("k".to_owned(), true, works).await.unwrap();
+            assert_eq!(*v.unwrap(), json!(1));
+        });
+    }
+
+    #[test]
+    fn only_the_newest_results_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            for i in 0..KEPT_RESULTS + 3 {
+                let v = app
+                    .computed(format!("k{i}"), true, move |_: &Store| Ok(json!(i)))
+                    .await
+                    .unwrap();
+                assert_eq!(*v.unwrap(), json!(i));
+            }
+        });
+        let jobs = lock(&app.jobs);
+        assert_eq!(jobs.len(), KEPT_RESULTS);
+        assert!(!jobs.contains_key("k0") && jobs.contains_key(&format!("k{}", KEPT_RESULTS + 2)));
+    }
 }
