@@ -136,7 +136,8 @@ impl Store {
         names.sort();
         Ok(Store {
             store: Arc::clone(&self.store),
-            watcher: self.watcher.clone(),
+            announcer: Arc::clone(&self.announcer),
+            spec: self.spec.clone(),
             local_dir: self.local_dir.clone(),
             fetched: Mutex::default(),
             names,

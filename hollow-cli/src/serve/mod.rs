@@ -811,6 +811,7 @@ mod tests {
                 checked: None,
             })),
             loaded: Arc::default(),
+            metrics: metrics::ServeMetrics::new(),
             jobs: Arc::default(),
         }
     }
