@@ -117,6 +117,11 @@ fn a_sharded_store_reads_as_an_unsharded_one() {
             c.assert_held_by(&state, &format!("follower at {v}"));
             assert_eq!(checksums(&state), want[v as usize - 1], "version {v}");
             state.check_records().unwrap();
+            if v == 1 {
+                // Every record is read from the snapshot, whichever shard
+                // holds it: nothing for a reclaim to bring back.
+                assert_eq!(state.records_outside_base(), 0);
+            }
         }
         let state = follower.current().unwrap();
         assert!(state
@@ -125,6 +130,8 @@ fn a_sharded_store_reads_as_an_unsharded_one() {
         // Its rewrite (a consumer's reclaim) holds the same records.
         let again = state.rewritten().unwrap();
         v2.assert_held_by(&again, "rewritten");
+        assert!(state.records_outside_base() > 0);
+        assert_eq!(again.records_outside_base(), 0);
         assert_eq!(again.blob_names(), vec![BlobName::Snapshot(2)]);
 
         // A fresh consumer of version 2, then back by the reverse delta.

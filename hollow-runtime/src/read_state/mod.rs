@@ -55,6 +55,10 @@ pub(crate) struct TypeRead {
     /// [`ReadState::records`] of that type cost one compare. Shared by
     /// the states of one schema.
     verified: Arc<AtomicUsize>,
+    /// Records still read from the base snapshot's later shards (slots
+    /// `1..` of the base; the first shard's are the table's base set):
+    /// with those, the records the base snapshot holds.
+    later_base: u32,
 }
 
 impl TypeRead {
@@ -342,6 +346,9 @@ pub struct ReadState {
     /// The compiled types read from this state and the states made from
     /// it, with what comparing them with each schema found.
     checks: Arc<SchemaChecks>,
+    /// The slots the base snapshot takes (one per section of its most
+    /// sharded type, at least 1).
+    base_slots: usize,
     /// [`checks::schema_hash`] of `schema`.
     schema_hash: u64,
     /// How long the schema check took when this state was made.
@@ -418,6 +425,7 @@ impl ReadState {
             index_update: std::time::Duration::ZERO,
             index_updates: Arc::default(),
             checks,
+            base_slots: blob.shard_slots(),
             schema_hash,
             schema_check,
             order: order::order_schema(blob.schema(), &blob.name())?,
@@ -429,6 +437,7 @@ impl ReadState {
             }
             let mut table = OrdinalTable::from_snapshot(0, 0, &[]);
             let mut slots = Vec::with_capacity(shards.len());
+            let mut later_base = 0u32;
             for (j, pos) in shards.iter().enumerate() {
                 let bitmap = pos.populated.ok_or_else(|| {
                     Error::new(
@@ -454,6 +463,7 @@ impl ReadState {
                     let bits = crate::bits::Bits::from_le_bytes(populated, span);
                     for i in bits.iter() {
                         table.set(pos.first_ordinal + i, loc(j as u32, i));
+                        later_base = later_base.saturating_add(1);
                     }
                 }
                 slots.push(Some(at));
@@ -469,6 +479,7 @@ impl ReadState {
                 checksum: first.state_checksum,
                 slots,
                 verified: Arc::default(),
+                later_base,
             });
         }
         out.index = Arc::new(index);
@@ -593,6 +604,7 @@ impl ReadState {
             checksum: 0,
             slots: Vec::new(),
             verified: Arc::default(),
+            later_base: 0,
         });
         ti
     }
@@ -664,6 +676,11 @@ impl ReadState {
             }
             if keep_locs {
                 locs.push(l);
+            }
+            // A record of a later shard of the base snapshot leaves it.
+            let (slot, _) = loc_parts(l);
+            if slot >= 1 && slot < self.base_slots {
+                t.later_base = t.later_base.saturating_sub(1);
             }
             let r = self.reader_at(t, l);
             let h = record_hash(&r, words).map_err(|e| {

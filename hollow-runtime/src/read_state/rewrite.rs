@@ -33,7 +33,8 @@ impl ReadState {
                     .at_base_words()
                     .iter()
                     .map(|w| w.count_ones() as u64)
-                    .sum();
+                    .sum::<u64>()
+                    + u64::from(t.later_base);
                 (t.count as u64).saturating_sub(at_base)
             })
             .sum()
