@@ -167,17 +167,18 @@ async fn a_partial_publish_then_a_restored_producer() {
     assert!(store.inner.get(BlobName::Snapshot(4)).is_some());
     drop(first);
 
-    // A new producer takes over and publishes other data as version 4.
+    // A new producer takes over and publishes other data as version 5:
+    // never as 4, whose leftover snapshot is in the store.
     let mut second = Producer::builder(store.clone(), announcer.clone())
         .snapshot_interval(3)
         .build();
     assert_eq!(second.restore_latest().await.unwrap(), Some(3));
     let c4 = catalog(14, 4);
-    assert_eq!(publish(&mut second, &c4).await, 4);
-    check_fresh(store.clone(), &tmp.path().join("f4"), 4, &c4).await;
+    assert_eq!(publish(&mut second, &c4).await, 5);
+    check_fresh(store.clone(), &tmp.path().join("f4"), 5, &c4).await;
     let c5 = catalog(14, 5);
-    assert_eq!(publish(&mut second, &c5).await, 5);
-    check_fresh(store.clone(), &tmp.path().join("f5"), 5, &c5).await;
+    assert_eq!(publish(&mut second, &c5).await, 6);
+    check_fresh(store.clone(), &tmp.path().join("f5"), 6, &c5).await;
 }
 
 /// A version minter that skips numbers: a cycle failing after its delta was

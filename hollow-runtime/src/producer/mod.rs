@@ -661,8 +661,15 @@ impl Producer {
     /// the next cycle, a full [`run_cycle`](Producer::run_cycle), publishes
     /// a snapshot alone.
     ///
+    /// The next cycle mints a version above every version a blob in the
+    /// store names, not only above `version`: after a rollback (an older
+    /// version announced over newer ones) or a cycle that failed after
+    /// storing blobs, those versions keep their blobs and are never
+    /// overwritten.
+    ///
     /// # Errors
-    /// The version cannot be reached from the blobs in the store, or a
+    /// The store cannot be listed; the version cannot be reached from the
+    /// blobs in the store, or a
     /// declared type changed in a breaking way since (a field's type,
     /// ordinal or offset changed, a field, union member or enumerant
     /// removed, a union reordered) and breaking changes are not allowed:

@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! hollow-test-producer loop <dir> <records>
-//!     restores, then publishes version v as catalog(records, v, EVERY),
-//!     forever, printing "announced <v>" after each announcement
+//!     restores, then publishes version v as catalog(records, v, EVERY)
+//!     (v above every version with blobs in the store), forever, printing
+//!     "announced <v>" after each announcement
 //! hollow-test-producer once <dir> <records>
 //!     the same, for one version, then exits
 //! hollow-test-producer race <dir> <records> <writer> <offset>
@@ -20,6 +21,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use hollow_runtime::store::BlobStore;
 use hollow_runtime::{ErrorKind, FileAnnouncer, FsBlobStore, Producer};
 use hollow_tests::dataset::{self, Catalog};
 use hollow_tests::{Actor, Movie};
@@ -40,7 +42,7 @@ fn main() -> ExitCode {
     rt.block_on(async {
         let store = Arc::new(FsBlobStore::new(dir).expect("the store"));
         let announcer = Arc::new(FileAnnouncer::new(dir).expect("the announcer"));
-        let mut builder = Producer::builder(store, announcer)
+        let mut builder = Producer::builder(store.clone(), announcer)
             .record_type::<Movie>()
             .record_type::<Actor>();
         if mode == "race" {
@@ -58,8 +60,21 @@ fn main() -> ExitCode {
             let mut line = String::new();
             let _ = std::io::stdin().lock().read_line(&mut line);
         }
+        // A restored producer mints above every version with blobs in the
+        // store (a killed producer's leftovers too); after its first cycle,
+        // above the version it announced.
+        let mut taken = match store.list().await {
+            Ok(names) => names
+                .iter()
+                .map(|n| n.to_version().max(n.from_version()))
+                .max(),
+            Err(e) => {
+                eprintln!("listing the store failed: {e}");
+                return ExitCode::from(1);
+            }
+        };
         loop {
-            let next = producer.announced().map_or(1, |v| v + 1);
+            let next = producer.announced().max(taken.take()).map_or(1, |v| v + 1);
             let seed = if mode == "race" {
                 next * 1000 + number(4)
             } else {
