@@ -128,7 +128,8 @@ impl ProducerBuilder {
     /// rebuilds the write state: a directory of its own in `dir`, named
     /// after this process and removed when the restore ends. Each restore
     /// first removes those left in `dir` by processes that are gone (a
-    /// producer killed while restoring).
+    /// producer killed while restoring). A cycle writes its blobs through
+    /// unnamed temporary files there too (nothing is left behind).
     /// Default: the store's [scratch directory](BlobStore::scratch_dir)
     /// (for [`FsBlobStore`](crate::store::FsBlobStore), the store's own
     /// directory), else the system's temporary directory.
@@ -322,6 +323,7 @@ impl ProducerBuilder {
             sections: self.sections,
             compression: self.compression,
             read: None,
+            read_files: Vec::new(),
             announced: None,
             published: 0,
             since_snapshot: 0,
@@ -346,6 +348,9 @@ pub struct Producer {
     sections: blob::SectionOptions,
     compression: Compression,
     read: Option<ReadState>,
+    /// The blob files this producer wrote that `read` maps: their pages
+    /// are given back once the next cycle's check has read them.
+    read_files: Vec<publish::BlobFile>,
     announced: Option<u64>,
     published: u64,
     since_snapshot: u64,
@@ -764,6 +769,7 @@ impl Producer {
         self.state = ws;
         self.announced = Some(version);
         self.read = Some(state);
+        self.read_files.clear();
         self.since_snapshot = 0;
         Ok(version)
     }
