@@ -348,8 +348,9 @@ pub struct Producer {
     sections: blob::SectionOptions,
     compression: Compression,
     read: Option<ReadState>,
-    /// The blob files this producer wrote that `read` maps: their pages
-    /// are given back once the next cycle's check has read them.
+    /// The blob files this producer wrote for its last published state
+    /// (what `read` maps, unless restored since): their pages are given
+    /// back once the next cycle's check has read them.
     read_files: Vec<publish::BlobFile>,
     announced: Option<u64>,
     published: u64,
@@ -769,7 +770,6 @@ impl Producer {
         self.state = ws;
         self.announced = Some(version);
         self.read = Some(state);
-        self.read_files.clear();
         self.since_snapshot = 0;
         Ok(version)
     }
