@@ -52,6 +52,11 @@ impl Producer {
             (Some(prev), Some((name, bytes))) => {
                 let d = check.apply(prev, *name, bytes)?;
                 check.expected_in(&d, *name)?;
+                // The previous state's blobs were read through: give their
+                // pages back before the new snapshot is read.
+                self.read_files
+                    .iter()
+                    .for_each(super::publish::give_back_pages);
                 Some(d)
             }
             _ => None,

@@ -128,7 +128,8 @@ impl ProducerBuilder {
     /// rebuilds the write state: a directory of its own in `dir`, named
     /// after this process and removed when the restore ends. Each restore
     /// first removes those left in `dir` by processes that are gone (a
-    /// producer killed while restoring).
+    /// producer killed while restoring). A cycle writes its blobs through
+    /// unnamed temporary files there too (nothing is left behind).
     /// Default: the store's [scratch directory](BlobStore::scratch_dir)
     /// (for [`FsBlobStore`](crate::store::FsBlobStore), the store's own
     /// directory), else the system's temporary directory.
@@ -338,6 +339,7 @@ impl ProducerBuilder {
             sections: self.sections,
             compression: self.compression,
             read: None,
+            read_files: Vec::new(),
             announced: None,
             taken: None,
             published: 0,
@@ -363,6 +365,10 @@ pub struct Producer {
     sections: blob::SectionOptions,
     compression: Compression,
     read: Option<ReadState>,
+    /// The blob files this producer wrote for its last published state
+    /// (what `read` maps, unless restored since): their pages are given
+    /// back once the next cycle's check has read them.
+    read_files: Vec<publish::BlobFile>,
     announced: Option<u64>,
     /// The highest version a blob in the store named at the last restore
     /// (versions rolled back from): the minter mints above it.

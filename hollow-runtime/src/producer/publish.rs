@@ -99,6 +99,11 @@ impl Producer {
         for (_, file) in &blobs {
             give_back_pages(file);
         }
+        // What the new read state maps: the snapshot, or the deltas.
+        self.read_files = match blobs.iter().find(|(n, _)| n.kind() == BlobKind::Snapshot) {
+            Some((_, snapshot)) => vec![snapshot.clone()],
+            None => blobs.into_iter().map(|(_, f)| f).collect(),
+        };
         tracing::info!(version = plan.version, blobs = published.len(), "announced");
         Ok(CycleOutcome {
             version: Some(plan.version),
@@ -212,7 +217,7 @@ impl Producer {
             BlobKind::ReverseDelta => (plan.to_tag, plan.from_tag),
         };
         let (from, to) = (name.from_version(), name.to_version());
-        let spool = tempfile::tempfile().map_err(|e| spool_error(name, e))?;
+        let spool = self.temp_file().map_err(|e| spool_error(name, e))?;
         let mut writer = BlobWriter::new(kind, from, to, from_tag, to_tag)
             .spool_into(spool)
             .map_err(|e| spool_error(name, e))?;
@@ -237,7 +242,7 @@ impl Producer {
                 writer.add_section(info, bytes);
             }
         }
-        let file = tempfile::tempfile().map_err(|e| spool_error(name, e))?;
+        let file = self.temp_file().map_err(|e| spool_error(name, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, &file);
         writer
             .write_to_writer(schema, tags, &mut out)
@@ -259,6 +264,19 @@ impl Producer {
             })?;
         drop(out);
         map_blob(file).map_err(|e| spool_error(name, e))
+    }
+
+    /// An unnamed temporary file in the scratch directory (see
+    /// `ProducerBuilder::scratch_dir`), else the system's.
+    fn temp_file(&self) -> io::Result<File> {
+        match self
+            .scratch_dir
+            .clone()
+            .or_else(|| self.store.scratch_dir())
+        {
+            Some(dir) => tempfile::tempfile_in(dir),
+            None => tempfile::tempfile(),
+        }
     }
 
     /// The producer's tags, with the schema-break tag when the cycle
@@ -512,7 +530,7 @@ fn map_blob(file: File) -> io::Result<BlobFile> {
 /// Drops the pages of a blob's map from the producer's resident memory:
 /// a later read maps them again from the page cache (or the file).
 #[cfg(unix)]
-fn give_back_pages(file: &BlobFile) {
+pub(super) fn give_back_pages(file: &BlobFile) {
     // SAFETY: the map is read-only and shared, of a file nothing changes
     // (see `map_blob`): after MADV_DONTNEED, a read sees the same bytes,
     // read again from the file.
@@ -524,7 +542,7 @@ fn give_back_pages(file: &BlobFile) {
 
 /// Elsewhere the pages stay until the map is dropped.
 #[cfg(not(unix))]
-fn give_back_pages(_: &BlobFile) {}
+pub(super) fn give_back_pages(_: &BlobFile) {}
 
 fn spool_error(name: BlobName, e: io::Error) -> Error {
     Error::with_source(

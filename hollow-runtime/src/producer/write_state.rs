@@ -819,14 +819,14 @@ mod tests {
         // Cycle 2 removes three records in four: their bytes are freed,
         // and being most of the arena, compacted away at the commit.
         t.next = t.current.clone();
-        for &o in taken.iter().filter(|&&o| o % 4 != 0) {
+        for &o in taken.iter().filter(|&&o| !o.is_multiple_of(4)) {
             t.remove(o);
         }
         t.commit(2);
         assert_eq!(t.records.live_bytes(), 500 * 4096);
         assert_eq!(t.records.used_bytes(), t.records.live_bytes());
         for (i, &o) in taken.iter().enumerate() {
-            let want = (o % 4 == 0).then(|| record(i as u32));
+            let want = o.is_multiple_of(4).then(|| record(i as u32));
             assert_eq!(t.bytes(o), want.as_deref(), "ordinal {o}");
         }
         // The records kept are still found by their bytes; a removed one
@@ -840,7 +840,7 @@ mod tests {
         t.commit(3);
         t.next = t.current.clone();
         let reused = t.add(&record(5000), || 0, 4);
-        assert!(reused < 2000 && reused % 4 != 0, "{reused}");
+        assert!(reused < 2000 && !reused.is_multiple_of(4), "{reused}");
         assert_eq!(t.bytes(reused), Some(&record(5000)[..]));
         // Rolled back: the record's bytes are freed again.
         let live = t.records.live_bytes();
