@@ -208,15 +208,24 @@ async fn two_metrics_in_one_process_keep_their_own_figures() {
     assert_eq!((announced(&a_metrics), announced(&b_metrics)), (1.0, 3.0));
 }
 
-#[tokio::test]
-async fn consumer_refreshes_fetches_and_pins_are_exported() {
+/// A local store with `versions` versions published (uncompressed), and
+/// a consumer of it reporting to its own metrics.
+async fn watched(
+    versions: u64,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<FsBlobStore>,
+    PrometheusMetrics,
+    Consumer,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
     let (store, announcer) = local(&dir);
     let mut producer = Producer::builder(store.clone(), announcer.clone())
         .compression(Compression::None)
         .build();
-    for round in 1..=2 {
+    for round in 1..=versions {
         publish(&mut producer, &catalog(10, round, 2)).await;
     }
     let metrics = PrometheusMetrics::new();
@@ -225,6 +234,12 @@ async fn consumer_refreshes_fetches_and_pins_are_exported() {
         .event_listener(metrics.clone())
         .build()
         .unwrap();
+    (tmp, dir, store, metrics, consumer)
+}
+
+#[tokio::test]
+async fn consumer_refreshes_fetches_and_pins_are_exported() {
+    let (_tmp, _dir, store, metrics, consumer) = watched(2).await;
     assert_eq!(consumer.refresh_to(1).await.unwrap(), 1);
     assert_eq!(consumer.refresh_to(2).await.unwrap(), 2);
     consumer.pin(Some(1));
@@ -301,21 +316,7 @@ async fn consumer_refreshes_fetches_and_pins_are_exported() {
 
 #[tokio::test]
 async fn corrupt_blobs_and_failed_refreshes_are_exported() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("store");
-    let (store, announcer) = local(&dir);
-    let mut producer = Producer::builder(store.clone(), announcer.clone())
-        .compression(Compression::None)
-        .build();
-    for round in 1..=3 {
-        publish(&mut producer, &catalog(10, round, 2)).await;
-    }
-    let metrics = PrometheusMetrics::new();
-    let consumer = Consumer::builder(store.clone(), announcer)
-        .cache_dir(tmp.path().join("cache"))
-        .event_listener(metrics.clone())
-        .build()
-        .unwrap();
+    let (_tmp, dir, store, metrics, consumer) = watched(3).await;
     assert_eq!(consumer.refresh_to(1).await.unwrap(), 1);
     // The delta to v2 is corrupt: planned around, through the snapshot.
     corrupt(&dir, BlobName::Delta { from: 1, to: 2 });

@@ -101,12 +101,7 @@ pub(super) fn records(
         .skip(paging.skip())
         .take(paging.per_page)
     {
-        let rec = schema.record(t, r);
-        list.push(json!({
-            "ordinal": o,
-            "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
-            "record": rec.to_json().map_err(ServeError::from_dynamic)?,
-        }));
+        list.push(listed(schema.record(t, r), o)?);
     }
     Ok(json!({
         "version": v,
@@ -116,6 +111,18 @@ pub(super) fn records(
         "per_page": paging.per_page,
         "pages": total.div_ceil(paging.per_page).max(1),
         "records": list,
+    }))
+}
+
+/// One record of a list page: its ordinal, key and fields.
+fn listed(
+    rec: hollow_runtime::dynamic::DynRecord<'_, '_>,
+    o: impl Into<Value>,
+) -> Result<Value, ServeError> {
+    Ok(json!({
+        "ordinal": o.into(),
+        "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
+        "record": rec.to_json().map_err(ServeError::from_dynamic)?,
     }))
 }
 
@@ -269,12 +276,7 @@ pub(super) fn index_page(
         let r = view
             .get(type_name, o)
             .ok_or_else(|| ServeError::internal(format!("{type_name} ordinal {o} vanished")))?;
-        let rec = schema.record(t, r);
-        list.push(json!({
-            "ordinal": o,
-            "key": rec.key().map_err(ServeError::from_dynamic)?.map(|k| k.to_json()),
-            "record": rec.to_json().map_err(ServeError::from_dynamic)?,
-        }));
+        list.push(listed(schema.record(t, r), o)?);
     }
     Ok(json!({
         "version": v,

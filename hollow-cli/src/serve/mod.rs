@@ -249,6 +249,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl App {
+    /// An explorer over `store`, nothing loaded yet.
+    fn new(store: Store) -> App {
+        App {
+            listing: Arc::new(Mutex::new(Listing {
+                store: Arc::new(Owned(Some(store))),
+                announced: None,
+                checked: None,
+            })),
+            loaded: Arc::default(),
+            metrics: metrics::ServeMetrics::new(),
+            jobs: Arc::default(),
+        }
+    }
+
     /// Runs `job` on a blocking thread (the store does its I/O there).
     async fn blocking<T: Send + 'static>(
         &self,
@@ -476,16 +490,7 @@ impl App {
 /// The explorer over `store`: HTML pages, and the same data as JSON under
 /// `/api` (see the [module docs](self) for the paths).
 pub fn router(store: Store) -> Router {
-    let app = App {
-        listing: Arc::new(Mutex::new(Listing {
-            store: Arc::new(Owned(Some(store))),
-            announced: None,
-            checked: None,
-        })),
-        loaded: Arc::default(),
-        metrics: metrics::ServeMetrics::new(),
-        jobs: Arc::default(),
-    };
+    let app = App::new(store);
     Router::new()
         .merge(routes(Format::Html))
         .nest("/api", routes(Format::Json))
@@ -804,16 +809,7 @@ mod tests {
     fn app(dir: &std::path::Path) -> App {
         std::fs::write(dir.join("snapshot-1"), b"not read here").unwrap();
         let store = Store::open(dir.to_str().unwrap()).unwrap();
-        App {
-            listing: Arc::new(Mutex::new(Listing {
-                store: Arc::new(Owned(Some(store))),
-                announced: None,
-                checked: None,
-            })),
-            loaded: Arc::default(),
-            metrics: metrics::ServeMetrics::new(),
-            jobs: Arc::default(),
-        }
+        App::new(store)
     }
 
     #[test]

@@ -70,20 +70,26 @@ impl InProcessAnnouncer {
     }
 }
 
+/// Sets `tx`'s value to `new` if it is `expected` (telling the watchers);
+/// otherwise leaves it and returns the value found.
+fn swap_if<T: Copy + PartialEq>(tx: &watch::Sender<T>, expected: T, new: T) -> Option<T> {
+    let mut found = None;
+    tx.send_if_modified(|current| {
+        if *current == expected {
+            *current = new;
+            true
+        } else {
+            found = Some(*current);
+            false
+        }
+    });
+    found
+}
+
 #[async_trait]
 impl Announcer for InProcessAnnouncer {
     async fn announce(&self, version: u64, expected: Option<u64>) -> Result<(), StoreError> {
-        let mut found = None;
-        self.tx.send_if_modified(|current| {
-            if *current == expected {
-                *current = Some(version);
-                true
-            } else {
-                found = Some(*current);
-                false
-            }
-        });
-        match found {
+        match swap_if(&self.tx, expected, Some(version)) {
             None => {
                 tracing::debug!(version, ?expected, "announced version in process");
                 Ok(())
@@ -97,17 +103,7 @@ impl Announcer for InProcessAnnouncer {
     }
 
     async fn set_pin(&self, version: Option<u64>, expected: Option<u64>) -> Result<(), StoreError> {
-        let mut found = None;
-        self.pin.send_if_modified(|current| {
-            if *current == expected {
-                *current = version;
-                true
-            } else {
-                found = Some(*current);
-                false
-            }
-        });
-        match found {
+        match swap_if(&self.pin, expected, version) {
             None => Ok(()),
             Some(current) => Err(pin_conflict(version, expected, current, &"process")),
         }
