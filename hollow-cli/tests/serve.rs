@@ -193,6 +193,16 @@ fn versions_version_and_schema_pages() {
     assert!(html.contains("struct Movie"), "{html}");
 }
 
+/// The ids of a page's records, in order.
+fn record_ids(doc: &Value) -> Vec<u64> {
+    doc["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["record"]["id"].as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn records_are_paged() {
     let s = site();
@@ -200,12 +210,7 @@ fn records_are_paged() {
     let doc = s.json(&format!("/api/v/{v1}/types/Movie?page=2&per_page=8"));
     assert_eq!(doc["total"], 30);
     assert_eq!(doc["pages"], 4);
-    let ids: Vec<u64> = doc["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["record"]["id"].as_u64().unwrap())
-        .collect();
+    let ids = record_ids(&doc);
     assert_eq!(ids, (8..16).collect::<Vec<_>>());
     let last = s.json(&format!("/api/v/{v1}/types/Movie?page=4&per_page=8"));
     assert_eq!(last["records"].as_array().unwrap().len(), 6);
@@ -533,12 +538,7 @@ fn hash_index_queries_are_paged() {
     ));
     assert_eq!(doc["total"], 30);
     assert_eq!(doc["pages"], 4);
-    let ids: Vec<u64> = doc["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["record"]["id"].as_u64().unwrap())
-        .collect();
+    let ids = record_ids(&doc);
     assert_eq!(ids, (24..30).collect::<Vec<_>>());
     // A list field: each element is indexed (movie 100 of v2 has genre2
     // and genre3; the others only genre1).

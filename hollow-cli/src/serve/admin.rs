@@ -97,24 +97,14 @@ pub fn with_admin(router: Router, config: Option<Config>) -> Router {
 
 /// The admin endpoints alone.
 pub fn routes(config: Config) -> Router {
-    Router::new()
-        .route(
-            "/admin/pin",
-            post(|s: State<Config>, h: HeaderMap, b: Bytes| handle(s, h, b, "pin")),
-        )
-        .route(
-            "/admin/unpin",
-            post(|s: State<Config>, h: HeaderMap, b: Bytes| handle(s, h, b, "unpin")),
-        )
-        .route(
-            "/admin/announce",
-            post(|s: State<Config>, h: HeaderMap, b: Bytes| handle(s, h, b, "announce")),
-        )
-        .route(
-            "/admin/clean",
-            post(|s: State<Config>, h: HeaderMap, b: Bytes| handle(s, h, b, "clean")),
-        )
-        .with_state(config)
+    let mut router = Router::new();
+    for command in ["pin", "unpin", "announce", "clean"] {
+        router = router.route(
+            &format!("/admin/{command}"),
+            post(move |s: State<Config>, h: HeaderMap, b: Bytes| handle(s, h, b, command)),
+        );
+    }
+    router.with_state(config)
 }
 
 /// Compares two byte strings in time that depends on their lengths only.

@@ -155,24 +155,10 @@ pub(super) fn version(d: &Value) -> Markup {
                         @let name = s(t, "name");
                         @let base = format!("/v/{v}/types/{}", enc(name));
                         @for k in list(t, "unique_keys") {
-                            @let fields = k.as_str().unwrap_or("");
-                            tr.unique {
-                                td { (name) } td { "unique key" } td { code { (fields) } }
-                                td { form action={ (base) "/record" } method="get" {
-                                    input type="hidden" name="unique" value=(fields);
-                                    input name="key" placeholder=(fields) size="12"; " " button { "find" }
-                                } }
-                            }
+                            (lookup_row(&Lookup { class: "unique", kind: "unique key", name, fields: k.as_str().unwrap_or(""), action: format!("{base}/record"), param: "unique", button: "find" }))
                         }
                         @for k in list(t, "hash_indexes") {
-                            @let fields = k.as_str().unwrap_or("");
-                            tr.hash {
-                                td { (name) } td { "hash index" } td { code { (fields) } }
-                                td { form action={ (base) "/index" } method="get" {
-                                    input type="hidden" name="fields" value=(fields);
-                                    input name="key" placeholder=(fields) size="12"; " " button { "find all" }
-                                } }
-                            }
+                            (lookup_row(&Lookup { class: "hash", kind: "hash index", name, fields: k.as_str().unwrap_or(""), action: format!("{base}/index"), param: "fields", button: "find all" }))
                         }
                     }
                 }
@@ -393,4 +379,29 @@ pub(super) fn working(what: &str, started: Instant) -> Response {
         body,
     )
         .into_response()
+}
+
+/// One row of the version page's lookup table: a unique key or a hash
+/// index, with its form.
+struct Lookup<'a> {
+    class: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    fields: &'a str,
+    action: String,
+    /// The hidden parameter naming the key's fields.
+    param: &'a str,
+    button: &'a str,
+}
+
+fn lookup_row(l: &Lookup<'_>) -> Markup {
+    html! {
+        tr class=(l.class) {
+            td { (l.name) } td { (l.kind) } td { code { (l.fields) } }
+            td { form action=(l.action) method="get" {
+                input type="hidden" name=(l.param) value=(l.fields);
+                input name="key" placeholder=(l.fields) size="12"; " " button { (l.button) }
+            } }
+        }
+    }
 }
