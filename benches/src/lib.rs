@@ -6,6 +6,7 @@
 use hollow_runtime::Hollow;
 
 pub mod flags;
+pub mod lazy;
 pub mod maps;
 pub mod netflix;
 pub mod producer_rss;
@@ -158,19 +159,20 @@ pub fn movie(rng: &mut JavaRandom, id: u64) -> Movie {
     }
 }
 
+/// Generates one actor with id `id` (step 1 of the scenario).
+pub fn actor(rng: &mut JavaRandom, id: u64) -> Actor {
+    let n = 10 + rng.next_int(11);
+    Actor {
+        id,
+        name: rstr(rng, n),
+    }
+}
+
 /// The initial dataset: `ACTORS` actors then `movies` movies, drawn in
 /// that order from one generator (returned for the later cycles).
 pub fn initial(movies: u64) -> (Vec<Actor>, Vec<Movie>, JavaRandom) {
     let mut rng = JavaRandom::new(42);
-    let actors = (0..ACTORS)
-        .map(|id| {
-            let n = 10 + rng.next_int(11);
-            Actor {
-                id,
-                name: rstr(&mut rng, n),
-            }
-        })
-        .collect();
+    let actors = (0..ACTORS).map(|id| actor(&mut rng, id)).collect();
     let movies = (0..movies).map(|id| movie(&mut rng, id)).collect();
     (actors, movies, rng)
 }

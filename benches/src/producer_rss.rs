@@ -52,7 +52,10 @@ impl ProducerRss {
 }
 
 /// A field of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in bytes.
-fn status_bytes(field: &str) -> Result<u64, BoxError> {
+///
+/// # Errors
+/// The file cannot be read, or has no such field holding a number.
+pub fn status_bytes(field: &str) -> Result<u64, BoxError> {
     let s = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("reading /proc/self/status: {e}"))?;
     let line = s
