@@ -240,8 +240,11 @@ async fn produce(args: &Args, store_dir: &Path) -> Result<(), BoxError> {
 
 /// Runs this program again as the consumer process and waits for it.
 fn consumer_process(args: &Args, dir: &Path) -> Result<(), BoxError> {
-    let exe = std::env::current_exe()?;
-    let status = Command::new(&exe)
+    // This very program, even when its file was replaced while it ran (a
+    // rebuild during a long run): Linux keeps the running file reachable
+    // here.
+    let exe = Path::new("/proc/self/exe");
+    let status = Command::new(exe)
         .args(child_flags(args))
         .env(CONSUMER_ENV, dir)
         .status()
