@@ -34,14 +34,14 @@ fn key(seed: u64, stream: u64, id: u64, n: u64) -> u64 {
     mix64(mix64(mix64(seed ^ stream).wrapping_add(id)).wrapping_add(n))
 }
 
-const MOVIE_STREAM: u64 = 0x4d4f_5649_45;
-const ACTOR_STREAM: u64 = 0x4143_544f_52;
+const MOVIE_STREAM: u64 = 0x004d_4f56_4945;
+const ACTOR_STREAM: u64 = 0x0041_4354_4f52;
 const CHANGE_STREAM: u64 = 0x4348_414e_4745;
 
 /// Whether movie `id` changes in cycle `cycle` (never in cycle 1, the
 /// first).
 pub fn changes_in(seed: u64, id: u64, cycle: u64) -> bool {
-    cycle >= 2 && key(seed, CHANGE_STREAM, id, cycle) % CHANGE_ONE_IN == 0
+    cycle >= 2 && key(seed, CHANGE_STREAM, id, cycle).is_multiple_of(CHANGE_ONE_IN)
 }
 
 /// How often movie `id` has changed by cycle `cycle` (cycles 2..=`cycle`).

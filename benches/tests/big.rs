@@ -6,7 +6,14 @@ use std::process::{Command, Output};
 
 fn hollow_big(dir: &std::path::Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hollow-big"))
-        .args(["--movies", "3000", "--shard-limit", "65536", "--sample", "500"])
+        .args([
+            "--movies",
+            "3000",
+            "--shard-limit",
+            "65536",
+            "--sample",
+            "500",
+        ])
         .arg("--dir")
         .arg(dir)
         .args(extra)
@@ -42,7 +49,10 @@ fn a_small_run_spans_several_shards_and_passes_every_check() {
     assert_eq!(figure(&stdout, "cycle2_movies_added"), changed.to_string());
     // 500 sampled ids twice, every changed movie, the shards' ends.
     let checked: u64 = figure(&stdout, "records_checked").parse().unwrap();
-    assert!(checked >= 1000 + changed + sections as u64, "{checked} checked");
+    assert!(
+        checked >= 1000 + changed + sections as u64,
+        "{checked} checked"
+    );
     assert!(stdout.contains("\nchecks passed\n"), "{stdout}");
     // The store and the cache are removed (no --keep).
     assert!(!dir.path().join("store").exists());

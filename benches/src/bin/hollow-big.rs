@@ -42,7 +42,6 @@ use hollow_runtime::blob::{BlobView, SectionOptions};
 use hollow_runtime::store::BlobStore;
 use hollow_runtime::{BlobName, Consumer, FileAnnouncer, FsBlobStore, Producer, ReadState};
 
-
 /// Set in the environment of the consumer process (to the run directory).
 const CONSUMER_ENV: &str = "HOLLOW_BIG_CONSUMER";
 
@@ -322,7 +321,11 @@ fn check_state(
     }
     let check = |got: Movie, how: &str| -> Result<(), BoxError> {
         if got.id >= args.movies {
-            return Err(format!("{how}: version {cycle} holds movie {}, past the last id", got.id).into());
+            return Err(format!(
+                "{how}: version {cycle} holds movie {}, past the last id",
+                got.id
+            )
+            .into());
         }
         let want = movie_at(args.seed, got.id, cycle);
         match movie_diff(&got, &want) {
@@ -336,13 +339,21 @@ fn check_state(
         let r = pk
             .get(id)
             .ok_or_else(|| format!("{how}: version {cycle} has no such movie"))?;
-        check(r.to_value().map_err(|e| format!("{how}: unreadable: {e}"))?, &how)?;
+        check(
+            r.to_value()
+                .map_err(|e| format!("{how}: unreadable: {e}"))?,
+            &how,
+        )?;
         checked.records += 1;
     }
     for &o in ordinals {
         let how = format!("ordinal {o}");
         if let Some(r) = movies.get(o) {
-            check(r.to_value().map_err(|e| format!("{how}: unreadable: {e}"))?, &how)?;
+            check(
+                r.to_value()
+                    .map_err(|e| format!("{how}: unreadable: {e}"))?,
+                &how,
+            )?;
             checked.records += 1;
         }
     }
@@ -351,7 +362,7 @@ fn check_state(
 
 /// `k` random movie ids out of `n`, drawn from `seed`.
 fn sample(seed: u64, n: u64, k: u64) -> Vec<u64> {
-    let mut rng = JavaRandom::new(seed ^ 0x5A4D_504C_45);
+    let mut rng = JavaRandom::new(seed ^ 0x005A_4D50_4C45);
     (0..k).map(|_| rng.next_int(n as i32) as u64).collect()
 }
 
@@ -391,7 +402,14 @@ async fn consume(args: &Args, dir: &Path) -> Result<(), BoxError> {
     let ids = sample(args.seed, args.movies, args.sample);
     let boundary = ends(&ranges);
     let mut checked = Checked::default();
-    check_state(&state, args, 1, ids.iter().copied(), &boundary, &mut checked)?;
+    check_state(
+        &state,
+        args,
+        1,
+        ids.iter().copied(),
+        &boundary,
+        &mut checked,
+    )?;
     drop(state);
 
     let t = Instant::now();
@@ -421,13 +439,26 @@ mod tests {
     use super::*;
 
     fn args(v: &[&str]) -> Result<Args, String> {
-        parse(Flags::new(v.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        parse(Flags::new(
+            v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ))
     }
 
     #[test]
     fn flags_are_read_and_bad_ones_named() {
-        let a = args(&["--movies", "2000", "--shard-limit", "4096", "--check-seed", "7"]).unwrap();
-        assert_eq!((a.movies, a.shard_limit, a.check_seed), (2000, 4096, Some(7)));
+        let a = args(&[
+            "--movies",
+            "2000",
+            "--shard-limit",
+            "4096",
+            "--check-seed",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.movies, a.shard_limit, a.check_seed),
+            (2000, 4096, Some(7))
+        );
         assert_eq!(a.movies, 2000);
         let d = args(&[]).unwrap();
         assert_eq!(d.movies, 15_000_000);
