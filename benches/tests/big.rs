@@ -103,3 +103,15 @@ fn a_bad_flag_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_directory_with_an_earlier_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cache")).unwrap();
+    let out = hollow_big(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cache already exists"), "{stderr}");
+    // Nothing was published.
+    assert!(!dir.path().join("store").exists());
+}

@@ -161,12 +161,16 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     };
     let store_dir = dir.join("store");
-    if store_dir.exists() {
-        return Err(format!(
-            "{} already exists: give --dir a directory without a store",
-            store_dir.display()
-        )
-        .into());
+    // A cache left by an earlier run would hold blobs of other versions
+    // under the same names.
+    for d in [&store_dir, &dir.join("cache")] {
+        if d.exists() {
+            return Err(format!(
+                "{} already exists (an earlier run's?): give --dir a directory without a store or cache",
+                d.display()
+            )
+            .into());
+        }
     }
     figure("movies", args.movies);
     figure("actors", ACTORS);
