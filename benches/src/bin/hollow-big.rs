@@ -180,15 +180,19 @@ async fn run(args: Args) -> Result<(), BoxError> {
         Ok(()) => consumer_process(&args, &dir),
         Err(e) => Err(e),
     };
+    let mut cleanup = Ok(());
     if !args.keep {
         for d in [store_dir, dir.join("cache")] {
             if d.exists() {
-                std::fs::remove_dir_all(&d)
-                    .map_err(|e| format!("removing {}: {e}", d.display()))?;
+                if let Err(e) = std::fs::remove_dir_all(&d) {
+                    cleanup = Err(format!("removing {}: {e}", d.display()));
+                }
             }
         }
     }
+    // The run's own failure first: a failed clean-up must not hide it.
     outcome?;
+    cleanup?;
     figure("wall_ms", format!("{:.0}", ms(wall.elapsed())));
     Ok(())
 }
