@@ -376,105 +376,23 @@ unsafe impl zstd::zstd_safe::WriteBuf for Limited<'_> {
 /// Decodes the compressed blob read from `input` into `output`, in writes
 /// of at most `limit` bytes; returns the plain length.
 ///
-/// Decoding and writing overlap: this thread reads and decodes while a
-/// second one writes the piece decoded before, so a fetch takes about as
-/// long as the slower of the two rather than their sum (writing the plain
-/// blob into the page cache costs about as much CPU as decoding it). At
-/// most three pieces of `limit` bytes are held at once.
-///
 /// # Errors
 /// [`DecodeFailure::Read`] / [`DecodeFailure::Write`] for I/O errors on
 /// either side, [`DecodeFailure::Codec`] for bytes that are not a
 /// compressed blob.
 pub(crate) fn decode_stream(
     input: &mut dyn Read,
-    output: &mut (dyn Write + Send),
+    output: &mut dyn Write,
     limit: usize,
 ) -> Result<u64, DecodeFailure> {
-    let limit = limit.max(1);
-    // Decoded pieces go to the writer; written ones come back for reuse.
-    let (to_writer, written) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
-    let (back, returned) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIECES_IN_FLIGHT);
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> std::io::Result<()> {
-            for piece in written {
-                output.write_all(&piece)?;
-                // The decoder may have finished and stopped taking pieces back.
-                let _ = back.try_send(piece);
-            }
-            Ok(())
-        });
-        let mut unallocated = PIECES_IN_FLIGHT - 1;
-        // Hands `out` to the writer and takes an empty piece in its place;
-        // `false` when the writer stopped (it failed: its error is the one
-        // to report).
-        let mut hand_over = |out: &mut Vec<u8>| -> bool {
-            let next = match returned.try_recv() {
-                Ok(piece) => piece,
-                Err(_) if unallocated > 0 => {
-                    unallocated -= 1;
-                    Vec::with_capacity(limit.min(PIECE * 8))
-                }
-                Err(_) => match returned.recv() {
-                    Ok(piece) => piece,
-                    Err(_) => return false,
-                },
-            };
-            let full = std::mem::replace(out, next);
-            if to_writer.send(full).is_err() {
-                return false;
-            }
-            out.clear();
-            true
-        };
-        let decoded = decode_pieces(input, limit, &mut hand_over);
-        drop(hand_over);
-        drop(to_writer);
-        let wrote = writer.join().unwrap_or_else(|_| {
-            Err(std::io::Error::other(
-                "the thread writing the decoded blob panicked",
-            ))
-        });
-        match (decoded, wrote) {
-            (_, Err(e)) => Err(DecodeFailure::Write(e)),
-            (Err(PieceFailure::WriterStopped), Ok(())) => Err(DecodeFailure::Write(
-                std::io::Error::other("the thread writing the decoded blob stopped"),
-            )),
-            (Err(PieceFailure::Read(e)), Ok(())) => Err(DecodeFailure::Read(e)),
-            (Err(PieceFailure::Codec(e)), Ok(())) => Err(DecodeFailure::Codec(e)),
-            (Ok(n), Ok(())) => Ok(n),
-        }
-    })
-}
-
-/// How many decoded pieces [`decode_stream`] holds at most: one being
-/// decoded, one waiting for the writer, one being written.
-const PIECES_IN_FLIGHT: usize = 3;
-
-/// Why [`decode_pieces`] stopped.
-enum PieceFailure {
-    Read(std::io::Error),
-    Codec(CodecError),
-    /// `hand_over` said the writer stopped.
-    WriterStopped,
-}
-
-/// Reads and decodes `input`, passing each decoded piece (at most `limit`
-/// bytes, the last one possibly empty) to `hand_over`, which empties it;
-/// returns the plain length.
-fn decode_pieces(
-    input: &mut dyn Read,
-    limit: usize,
-    hand_over: &mut dyn FnMut(&mut Vec<u8>) -> bool,
-) -> Result<u64, PieceFailure> {
-    let mut decoder = FrameDecoder::new(limit).map_err(PieceFailure::Codec)?;
+    let mut decoder = FrameDecoder::new(limit).map_err(DecodeFailure::Codec)?;
     let mut piece = vec![0u8; PIECE];
     let mut out = Vec::with_capacity(limit.min(PIECE * 8));
     loop {
         let n = match input.read(&mut piece) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(PieceFailure::Read(e)),
+            Err(e) => return Err(DecodeFailure::Read(e)),
         };
         let mut rest = &piece[..n];
         loop {
@@ -483,9 +401,10 @@ fn decode_pieces(
             } else {
                 decoder.feed(&mut rest, &mut out)
             }
-            .map_err(PieceFailure::Codec)?;
-            if (more || out.len() >= limit) && !hand_over(&mut out) {
-                return Err(PieceFailure::WriterStopped);
+            .map_err(DecodeFailure::Codec)?;
+            if more || out.len() >= limit {
+                output.write_all(&out).map_err(DecodeFailure::Write)?;
+                out.clear();
             }
             if !more {
                 break;
@@ -495,10 +414,8 @@ fn decode_pieces(
             break;
         }
     }
-    if !out.is_empty() && !hand_over(&mut out) {
-        return Err(PieceFailure::WriterStopped);
-    }
-    decoder.finish().map_err(PieceFailure::Codec)
+    output.write_all(&out).map_err(DecodeFailure::Write)?;
+    decoder.finish().map_err(DecodeFailure::Codec)
 }
 
 /// Why [`decode_stream`] failed.
@@ -603,8 +520,7 @@ mod tests {
         let plain = sample(3 * PIECE + 7);
         let stored = compress_to_vec(&plain, 3).unwrap();
         // The writer fails at once, after one piece, or near the end: the
-        // write error is reported, not a codec or read error, and the
-        // decoder does not wait forever for pieces to come back.
+        // write error is reported, not a codec or read error.
         for room in [0, 4096, 4096 + 1, plain.len() - 1] {
             let failed = decode_stream(&mut &stored[..], &mut FailingWriter { room }, 4096);
             match failed {
