@@ -39,9 +39,7 @@ fn target_dir() -> PathBuf {
 pub fn python() -> PathBuf {
     venv(
         "hollow-python",
-        &format!(
-            "pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}-zstandard-{ZSTANDARD_VERSION}"
-        ),
+        &format!("pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}-zstandard-{ZSTANDARD_VERSION}"),
         &[
             &format!("pycapnp=={PYCAPNP_VERSION}"),
             &format!("xxhash=={XXHASH_VERSION}"),

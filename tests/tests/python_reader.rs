@@ -33,7 +33,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use clap::Parser as _;
-use hollow_runtime::store::{Compression, FileAnnouncer};
+use hollow_runtime::store::{BlobStore as _, Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::{dataset, python, strategy, AllTypes, Event, Role, Shipment};
 use proptest::strategy::{Strategy, ValueTree};
@@ -684,18 +684,18 @@ fn python_reader_reads_compressed_blobs() {
     let snapshot = format!("snapshot-{}", versions[0]);
     let delta = format!("delta-{}-{}", versions[0], versions[1]);
     for name in [&snapshot, &delta] {
-        assert!(path(&format!("{name}.zst")).exists(), "{name} not compressed");
+        assert!(
+            path(&format!("{name}.zst")).exists(),
+            "{name} not compressed"
+        );
         assert!(!path(name).exists(), "{name} stored plain too");
     }
     // Mixed layouts: one reverse delta stored plain (as an older producer
     // wrote it), the rest compressed.
     let reverse = format!("reversedelta-{}-{}", versions[1], versions[0]);
     let store = FsBlobStore::new(dir.path()).expect("the store");
-    rt.block_on(store.fetch(
-        reverse.parse().expect("a blob name"),
-        &path(&reverse),
-    ))
-    .expect("decompressing the reverse delta");
+    rt.block_on(store.fetch(reverse.parse().expect("a blob name"), &path(&reverse)))
+        .expect("decompressing the reverse delta");
     std::fs::remove_file(path(&format!("{reverse}.zst"))).expect("removing the .zst");
 
     let cov = compare_store(
@@ -730,7 +730,11 @@ fn python_reader_reads_compressed_blobs() {
     let damaged: [(&str, Vec<u8>, &str); 4] = [
         ("truncated", good[..good.len() / 2].to_vec(), "truncated"),
         ("flipped", flipped, "corrupt"),
-        ("trailing bytes", longer, "more bytes follow the end of the zstd frame"),
+        (
+            "trailing bytes",
+            longer,
+            "more bytes follow the end of the zstd frame",
+        ),
         ("plain bytes", plain, "not a zstd frame"),
     ];
     let v2 = versions[1].to_string();

@@ -480,10 +480,9 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
     }
     let [zstd_put, plain_put, zstd_fetch, plain_fetch] =
         times.map(|(wall, cpu)| (median(wall), median(cpu)));
-    let stored = std::fs::metadata(FsBlobStore::new(&zstd_store)?.stored_path(
-        name,
-        hollow_runtime::store::Encoding::Zstd,
-    ))?
+    let stored = std::fs::metadata(
+        FsBlobStore::new(&zstd_store)?.stored_path(name, hollow_runtime::store::Encoding::Zstd),
+    )?
     .len() as f64;
     let bytes = plain.len() as f64;
     let mb = |b: f64| format!("{:.1} MB", b / 1e6);
@@ -502,7 +501,12 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
             format!("{} stored plain", timed(plain_put)),
             ratio(zstd_put.1, plain_put.1),
         ),
-        row("  plain MB per cpu second", rate(zstd_put), rate(plain_put), String::new()),
+        row(
+            "  plain MB per cpu second",
+            rate(zstd_put),
+            rate(plain_put),
+            String::new(),
+        ),
         row(
             "snapshot fetch, zstd",
             timed(zstd_fetch),
