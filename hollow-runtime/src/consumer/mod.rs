@@ -1528,18 +1528,17 @@ pub(crate) async fn load_version(
 /// each blob found unusable on the way and why; its source is the first
 /// of those blobs' errors.
 fn unloadable(what: String, unusable: Vec<(BlobName, Error)>) -> Error {
-    if unusable.is_empty() {
-        return Error::new(ErrorKind::Planning, what);
-    }
     let why: Vec<String> = unusable
         .iter()
         .map(|(name, e)| format!("{name} ({e})"))
         .collect();
-    let message = format!("{what}; unusable blobs: {}", why.join("; "));
-    let first = unusable.into_iter().next().map(|(_, e)| e);
-    match first {
-        Some(e) => Error::with_source(ErrorKind::Planning, message, e),
-        None => Error::new(ErrorKind::Planning, message),
+    match unusable.into_iter().next() {
+        None => Error::new(ErrorKind::Planning, what),
+        Some((_, first)) => Error::with_source(
+            ErrorKind::Planning,
+            format!("{what}; unusable blobs: {}", why.join("; ")),
+            first,
+        ),
     }
 }
 
