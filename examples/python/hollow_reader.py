@@ -3,10 +3,18 @@
 
 A self-contained example of a non-Rust reader: it needs only `pycapnp`
 (Cap'n Proto) and `xxhash` (XXH3-64), plus `schemas/hollow.capnp`, and no
-code of the Hollow project. Copy it and adapt it.
+code of the Hollow project; `zstandard` too for a store holding blobs
+compressed (`snapshot-7.zst`, a producer's default). Copy it and adapt it.
 
 What it does, following docs/blob-format.md:
 
+0. reads each blob from the store as stored: plain (`snapshot-7`), or
+   compressed (`snapshot-7.zst`: one zstd frame declaring its plain size,
+   with zstd's content checksum), decompressed in memory and refused by
+   name if it is not one whole frame of its declared size (with no
+   `zstandard` module, a `.zst` blob is refused saying so); when both
+   files of a blob exist the compressed one is read, as the Rust stores
+   do;
 1. frames a blob: the 64-byte prefix (magic, format version, kind,
    versions, tags, header length), the trailer (XXH3-64 of everything
    before it, then the end magic), the header message and the section
@@ -35,7 +43,7 @@ Usage:
         [--via snapshot|forward|reverse] [--schema FILE.capnp ...]
         [--import-path DIR] [--hollow-capnp FILE] [--no-state-checksums]
     python hollow_reader.py STORE_DIR --version V --print-schema
-    python hollow_reader.py --check-blob FILE [--hollow-capnp FILE]
+    python hollow_reader.py --check-blob FILE[.zst] [--hollow-capnp FILE]
 
 `--via forward` starts from the newest snapshot at or below V and applies
 deltas; `--via reverse` starts from the oldest snapshot at or above V and
@@ -58,6 +66,11 @@ import tempfile
 
 import capnp  # pycapnp
 import xxhash
+
+try:
+    import zstandard  # only for blobs stored compressed (`.zst`)
+except ImportError:  # pragma: no cover - reported when a `.zst` blob is read
+    zstandard = None
 
 # --------------------------------------------------------------------------
 # Framing (docs/blob-format.md, "Layout", "Prefix", "Trailer").
@@ -808,9 +821,53 @@ class State:
 
 
 # --------------------------------------------------------------------------
-# A store directory: blobs named snapshot-V, delta-A-B, reversedelta-A-B.
+# A store directory: blobs named snapshot-V, delta-A-B, reversedelta-A-B,
+# each stored plain under that name or compressed under it plus `.zst`.
 
-BLOB_NAME = re.compile(r"^(snapshot)-(\d+)$|^(delta|reversedelta)-(\d+)-(\d+)$")
+BLOB_NAME = re.compile(
+    r"^(?:(snapshot)-(\d+)|(delta|reversedelta)-(\d+)-(\d+))(\.zst)?$")
+ZSTD_SUFFIX = ".zst"
+
+
+def decompress_blob(name, stored_name, data):
+    """The plain bytes of blob `name`, stored compressed as `stored_name`:
+    one zstd frame that declares its plain size, nothing after it."""
+    where = f"{name} (stored compressed as {stored_name})"
+    if zstandard is None:
+        raise BlobError(f"{where}: no zstd module to decompress it: install "
+                        f"the `zstandard` package (pip install zstandard)")
+    try:
+        declared = zstandard.get_frame_parameters(data).content_size
+    except zstandard.ZstdError as e:
+        raise BlobError(f"{where}: not a zstd frame: {e}") from None
+    if declared == zstandard.CONTENTSIZE_UNKNOWN:
+        raise BlobError(f"{where}: the zstd frame does not declare its content size")
+    decoder = zstandard.ZstdDecompressor().decompressobj()
+    try:
+        plain = decoder.decompress(data)
+    except zstandard.ZstdError as e:
+        raise BlobError(f"{where}: the zstd frame is corrupt: {e}") from None
+    if not decoder.eof:
+        raise BlobError(f"{where}: the zstd frame is truncated: it ends after "
+                        f"{len(plain)} of its {declared} plain bytes")
+    if decoder.unused_data:
+        raise BlobError(f"{where}: more bytes follow the end of the zstd frame")
+    if len(plain) != declared:
+        raise BlobError(f"{where}: the zstd frame decodes to {len(plain)} bytes, "
+                        f"not the {declared} it declares")
+    return plain
+
+
+def read_blob_file(path, name=None):
+    """The plain bytes of the blob in file `path` (decompressed if its name
+    ends in `.zst`), and the blob's name (the file name without `.zst`)."""
+    stored_name = os.path.basename(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if not stored_name.endswith(ZSTD_SUFFIX):
+        return data, name or stored_name
+    name = name or stored_name[:-len(ZSTD_SUFFIX)]
+    return decompress_blob(name, stored_name, data), name
 
 
 class Store:
@@ -826,10 +883,14 @@ class Store:
         self.reverse = {}  # from -> to
         if not os.path.isdir(directory):
             raise BlobError(f"store {directory}: not a directory")
-        for f in os.listdir(directory):
+        self.files = {}    # blob name -> file name in the store
+        for f in sorted(os.listdir(directory)):
             m = BLOB_NAME.match(f)
             if not m:
                 continue
+            # Sorted, `name.zst` comes after `name`: the compressed file
+            # wins when both are there.
+            self.files[f[:-len(ZSTD_SUFFIX)] if m.group(6) else f] = f
             if m.group(1):
                 self.snapshots.add(int(m.group(2)))
             else:
@@ -837,8 +898,9 @@ class Store:
                 table[int(m.group(4))] = int(m.group(5))
 
     def blob(self, name):
-        with open(os.path.join(self.dir, name), "rb") as f:
-            return Blob(name, f.read(), self.hollow)
+        stored = self.files.get(name, name)
+        data, name = read_blob_file(os.path.join(self.dir, stored), name)
+        return Blob(name, data, self.hollow)
 
     def schema_of(self, blob):
         return Schema(blob, self.import_path, self.schema_files)
@@ -927,8 +989,8 @@ def main(argv=None):
         # a dataset file importing "/hollow.capnp" finds the same file.
         hollow = capnp.load(hollow_capnp, imports=import_path)
         if args.check_blob:
-            with open(args.check_blob, "rb") as f:
-                blob = Blob(os.path.basename(args.check_blob), f.read(), hollow)
+            data, name = read_blob_file(args.check_blob)
+            blob = Blob(name, data, hollow)
             print(f"{blob.name}: {blob.kind} {blob.from_version} -> "
                   f"{blob.to_version}, {len(blob.header.sections)} sections, checksums ok")
             return 0

@@ -1,12 +1,12 @@
-//! A Python with `pycapnp` and `xxhash`, for the tests that read blobs
+//! A Python with `pycapnp`, `xxhash` and `zstandard`, for the tests that read blobs
 //! outside Rust (`tests/python_reader.rs`, which runs
 //! `examples/python/hollow_reader.py`).
 //!
-//! [`python`] installs the pinned [`PYCAPNP_VERSION`] and
-//! [`XXHASH_VERSION`] from PyPI into a virtual environment under the target
+//! [`python`] installs the pinned [`PYCAPNP_VERSION`], [`XXHASH_VERSION`]
+//! and [`ZSTANDARD_VERSION`] from PyPI into a virtual environment under the target
 //! directory the first time (`target/hollow-python/`; a file lock keeps test
 //! binaries running at once from installing twice, and a marker file written
-//! last says the install finished), then returns its interpreter. Both
+//! last says the install finished), then returns its interpreter. All three
 //! packages ship binary wheels for CPython 3.11, so the install takes
 //! seconds. `cargo test --workspace` needs only `python3` with `venv` and
 //! `pip` (`HOLLOW_PYTHON` names another interpreter); nothing is skipped.
@@ -19,6 +19,10 @@ pub const PYCAPNP_VERSION: &str = "2.2.4";
 
 /// The xxhash (Python bindings) release installed.
 pub const XXHASH_VERSION: &str = "4.1.0";
+
+/// The zstandard (Python bindings) release installed, for blobs stored
+/// compressed.
+pub const ZSTANDARD_VERSION: &str = "0.23.0";
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -35,10 +39,11 @@ fn target_dir() -> PathBuf {
 pub fn python() -> PathBuf {
     venv(
         "hollow-python",
-        &format!("pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}"),
+        &format!("pycapnp-{PYCAPNP_VERSION}-xxhash-{XXHASH_VERSION}-zstandard-{ZSTANDARD_VERSION}"),
         &[
             &format!("pycapnp=={PYCAPNP_VERSION}"),
             &format!("xxhash=={XXHASH_VERSION}"),
+            &format!("zstandard=={ZSTANDARD_VERSION}"),
         ],
     )
 }

@@ -283,18 +283,29 @@ fn damaged_compressed_blobs_are_refused_by_name_and_nothing_is_served_from_them(
                 Ok(()) => assert!(matches!(damage, Damage::ZstdUnderPlainName)),
             }
 
-            // A producer restoring from the damaged version fails (naming
-            // the version; the blobs are named in its log) and announces
-            // nothing.
+            // A producer restoring from the damaged version fails, naming
+            // the version and each damaged blob it tried with what is wrong
+            // with it (the first blob's error is the source), and
+            // announces nothing.
             let mut p = Producer::builder(shared, announcer.clone()).build();
             let e = p.restore_latest().await.unwrap_err();
-            let text = chain(&e);
+            let text = e.to_string();
             assert_eq!(
                 e.kind(),
                 hollow_runtime::ErrorKind::Planning,
                 "{damage:?}: {text}"
             );
             assert!(text.contains("version 2"), "{damage:?}: {text}");
+            assert!(text.contains("unusable blobs: "), "{damage:?}: {text}");
+            for blob in ["snapshot-2 (", "delta-1-2 ("] {
+                assert!(text.contains(blob), "{damage:?}: {blob} not named: {text}");
+            }
+            assert!(text.contains(damage.says()), "{damage:?}: {text}");
+            let source = std::error::Error::source(&e).map(ToString::to_string);
+            assert!(
+                source.as_deref().is_some_and(|s| text.contains(s)),
+                "{damage:?}: source {source:?} of {text}"
+            );
             assert_eq!(announcer.announced().await.unwrap(), Some(2), "{damage:?}");
         });
     }

@@ -33,7 +33,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use clap::Parser as _;
-use hollow_runtime::store::{Compression, FileAnnouncer};
+use hollow_runtime::store::{BlobStore as _, Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::{dataset, python, strategy, AllTypes, Event, Role, Shipment};
 use proptest::strategy::{Strategy, ValueTree};
@@ -99,7 +99,8 @@ fn python_read(store: &Path, version: u64, via: &str, schemas: &[PathBuf]) -> Ve
     lines(&out, &format!("python reader {args:?}"))
 }
 
-/// The blobs of a store directory, by name.
+/// The blobs of a store directory, by name (without the `.zst` of a blob
+/// stored compressed).
 fn blob_names(store: &Path) -> BTreeSet<String> {
     std::fs::read_dir(store)
         .expect("listing the store")
@@ -110,6 +111,7 @@ fn blob_names(store: &Path) -> BTreeSet<String> {
                 .expect("UTF-8")
         })
         .filter(|n| n.starts_with("snapshot-") || n.contains("delta-"))
+        .map(|n| n.strip_suffix(".zst").map_or(n.clone(), str::to_string))
         .collect()
 }
 
@@ -188,13 +190,22 @@ fn producer(dir: &Path, interval: u64) -> Producer {
 
 /// [`producer`], cutting sections at `shard_limit` bytes when given.
 fn producer_cut_at(dir: &Path, interval: u64, shard_limit: Option<u64>) -> Producer {
+    // Plain blobs, so the damage tests can edit the files' bytes (stores
+    // of compressed blobs: `python_reader_reads_compressed_blobs`).
+    producer_as(dir, interval, shard_limit, Compression::None)
+}
+
+/// [`producer_cut_at`], storing blobs as `compression` says.
+fn producer_as(
+    dir: &Path,
+    interval: u64,
+    shard_limit: Option<u64>,
+    compression: Compression,
+) -> Producer {
     let store = Arc::new(FsBlobStore::new(dir).expect("a blob store"));
     let announcer = Arc::new(FileAnnouncer::new(dir).expect("an announcer"));
-    // Plain blobs: the Python reader reads the store's files as they are
-    // (compressed `.zst` blobs are for transit; a consumer's cache holds
-    // them plain).
     let builder = Producer::builder(store, announcer)
-        .compression(Compression::None)
+        .compression(compression)
         .snapshot_interval(interval);
     match shard_limit {
         Some(limit) => builder.shard_limit(limit),
@@ -629,4 +640,129 @@ fn python_reader_follows_a_schema_change() {
         last.iter().any(|l| l["record"]["studio"] == "studio 6"),
         "{last:?}"
     );
+}
+
+/// The Python reader with `args`, unable to import `zstandard` (a module
+/// of that name that fails to import comes first on its path).
+fn reader_without_zstandard(args: &[&str]) -> (i32, String) {
+    let hide = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        hide.path().join("zstandard.py"),
+        "raise ImportError('zstandard hidden by the test')\n",
+    )
+    .expect("writing the stand-in module");
+    let out = Command::new(python::python())
+        .arg(python::reader_script())
+        .args(args)
+        .env("PYTHONPATH", hide.path())
+        .output()
+        .expect("running the Python reader");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn python_reader_reads_compressed_blobs() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let rt = dataset::runtime();
+    // The producer's default: every blob stored as `NAME.zst`.
+    let mut p = producer_as(dir.path(), 2, None, Compression::default());
+    let mut versions = Vec::new();
+    for cycle in 1..=3 {
+        let outcome = rt
+            .block_on(p.run_cycle(|w| {
+                let c = sample::movies::at(cycle);
+                c.movies.iter().try_for_each(|x| w.add(x))?;
+                c.actors.iter().try_for_each(|x| w.add(x))
+            }))
+            .expect("a cycle");
+        versions.push(outcome.version.expect("each cycle changes the data"));
+    }
+    let path = |n: &str| dir.path().join(n);
+    let snapshot = format!("snapshot-{}", versions[0]);
+    let delta = format!("delta-{}-{}", versions[0], versions[1]);
+    for name in [&snapshot, &delta] {
+        assert!(
+            path(&format!("{name}.zst")).exists(),
+            "{name} not compressed"
+        );
+        assert!(!path(name).exists(), "{name} stored plain too");
+    }
+    // Mixed layouts: one reverse delta stored plain (as an older producer
+    // wrote it), the rest compressed.
+    let reverse = format!("reversedelta-{}-{}", versions[1], versions[0]);
+    let store = FsBlobStore::new(dir.path()).expect("the store");
+    rt.block_on(store.fetch(reverse.parse().expect("a blob name"), &path(&reverse)))
+        .expect("decompressing the reverse delta");
+    std::fs::remove_file(path(&format!("{reverse}.zst"))).expect("removing the .zst");
+
+    let cov = compare_store(
+        dir.path(),
+        &versions,
+        &schema_files(&["movies.capnp", "common.capnp"]),
+    );
+    check(&cov);
+
+    // One blob alone, by its stored name.
+    let zst = path(&format!("{delta}.zst"));
+    let zst_arg = zst.to_str().expect("UTF-8");
+    let (code, out, err) = reader(&["--check-blob", zst_arg]);
+    assert_eq!(code, 0, "{err}");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with(&format!("{delta}: delta")), "{out}");
+
+    // Damaged compressed bytes: refused, naming the blob, its stored name
+    // and what is wrong, read alone or on the way to a version.
+    let good = std::fs::read(&zst).expect("reading the delta");
+    let plain = {
+        let out = path("plain-delta");
+        rt.block_on(store.fetch(delta.parse().expect("a blob name"), &out))
+            .expect("decompressing the delta");
+        std::fs::read(&out).expect("reading the plain delta")
+    };
+    let mut flipped = good.clone();
+    let at = good.len() / 2;
+    flipped[at] ^= 0x5a;
+    let mut longer = good.clone();
+    longer.extend_from_slice(b"more");
+    let damaged: [(&str, Vec<u8>, &str); 4] = [
+        ("truncated", good[..good.len() / 2].to_vec(), "truncated"),
+        ("flipped", flipped, "corrupt"),
+        (
+            "trailing bytes",
+            longer,
+            "more bytes follow the end of the zstd frame",
+        ),
+        ("plain bytes", plain, "not a zstd frame"),
+    ];
+    let v2 = versions[1].to_string();
+    let store_arg = dir.path().to_str().expect("UTF-8");
+    for (what, bytes, says) in damaged {
+        std::fs::write(&zst, &bytes).expect("writing the damaged delta");
+        let (code, _, err) = reader(&["--check-blob", zst_arg]);
+        assert_eq!(code, 2, "{what}: accepted: {err}");
+        let named = format!("{delta} (stored compressed as {delta}.zst)");
+        assert!(err.contains(&named), "{what}: {err}");
+        assert!(err.contains(says), "{what}: {err}");
+        let (code, _, err) = reader(&[store_arg, "--version", &v2, "--via", "forward"]);
+        assert_eq!(code, 2, "{what}: read through the damaged delta: {err}");
+        assert!(err.contains(&named) && err.contains(says), "{what}: {err}");
+    }
+    std::fs::write(&zst, &good).expect("restoring the delta");
+
+    // No zstd module: a compressed blob is refused saying what to install;
+    // a plain one still reads.
+    let (code, err) = reader_without_zstandard(&["--check-blob", zst_arg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{delta} (stored compressed as {delta}.zst)"))
+            && err.contains("no zstd module")
+            && err.contains("pip install zstandard"),
+        "{err}"
+    );
+    let (code, err) =
+        reader_without_zstandard(&["--check-blob", path(&reverse).to_str().expect("UTF-8")]);
+    assert_eq!(code, 0, "{err}");
 }

@@ -36,6 +36,7 @@ struct Args {
     netflix: Option<PathBuf>,
     share_values: bool,
     producer_memory_only: bool,
+    fetch_only: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -47,6 +48,7 @@ fn parse() -> Result<Args, String> {
         netflix: None,
         share_values: true,
         producer_memory_only: false,
+        fetch_only: false,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -58,12 +60,15 @@ fn parse() -> Result<Args, String> {
             "--netflix" => a.netflix = Some(f.value("--netflix")?.into()),
             "--no-shared-values" => a.share_values = false,
             "--producer-memory-only" => a.producer_memory_only = true,
+            "--fetch-only" => a.fetch_only = true,
             "-h" | "--help" => {
                 println!(
                     "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json] \
                      [--netflix FILE (Netflix Hollow's figures, `key value` lines)] \
                      [--no-shared-values (write every record's values unshared)] \
-                     [--producer-memory-only (measure the producer's peak memory alone)]"
+                     [--producer-memory-only (measure the producer's peak memory alone)] \
+                     [--fetch-only (only the first cycle, then the snapshot's store put and fetch, \
+                     compressed beside plain)]"
                 );
                 std::process::exit(0);
             }
@@ -357,6 +362,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     };
     let mut f = Figures::default();
+    if args.fetch_only {
+        return fetch_only(&args, &dir).await;
+    }
     producer_memory(&args, &mut f, &dir)?;
     if args.producer_memory_only {
         for [figure, value, baseline, ratio] in producer_memory_rows(&f) {
@@ -403,6 +411,138 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let netflix_rows = netflix.as_ref().map(|h| netflix_rows(&f, h)).transpose()?;
     print(&args, &f, netflix_rows.unwrap_or_default());
     Ok(())
+}
+
+/// `--fetch-only`: the first cycle, then the snapshot put into a store of
+/// its own compressed (zstd at the producer's default level) and plain,
+/// and fetched from a store holding it compressed and from one holding it
+/// plain, each the median of `--reps`, one after the other in this run.
+/// Beside each wall time, the CPU time the process spent (user and system,
+/// from `/proc/self/stat`): on a loaded machine the wall time mostly shows
+/// the wait for a core.
+async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
+    use hollow_runtime::store::Compression;
+    let n = args.movies;
+    eprintln!("generating {n} movies and 200000 actors ...");
+    let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
+    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
+    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
+    let producer = Producer::builder(store.clone(), announcer.clone())
+        .share_values(args.share_values)
+        .build();
+    let mut b = Bench {
+        reps: args.reps,
+        n,
+        store,
+        announcer,
+        cache: dir.join("cache"),
+        actors,
+        movies,
+        rng,
+        next_id: n,
+        producer,
+    };
+    let mut f = Figures::default();
+    let v1 = first_cycle(&mut b, &mut f).await?;
+    drop(b);
+    let name = BlobName::Snapshot(v1);
+    let plain_path = dir.join("plain");
+    FsBlobStore::new(dir.join("store"))?
+        .fetch(name, &plain_path)
+        .await?;
+    let plain = std::fs::read(&plain_path)?;
+    eprintln!("snapshot puts and fetches ...");
+    let [zstd_store, plain_store] = [dir.join("zstd-store"), dir.join("plain-store")];
+    let mut times = [(); 4].map(|()| (Vec::new(), Vec::new()));
+    for rep in 0..args.reps {
+        for (i, (compression, to)) in [
+            (Compression::default(), &zstd_store),
+            (Compression::None, &plain_store),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if to.exists() {
+                std::fs::remove_dir_all(to)?;
+            }
+            let put_store = FsBlobStore::new(to)?;
+            let (s, c) = (Instant::now(), cpu_ms());
+            put_store.put_as(name, &plain, compression).await?;
+            times[i].0.push(ms(s.elapsed()));
+            times[i].1.push(cpu_ms() - c);
+            let dest = dir.join(format!("fetched-{rep}"));
+            let (s, c) = (Instant::now(), cpu_ms());
+            put_store.fetch(name, &dest).await?;
+            times[2 + i].0.push(ms(s.elapsed()));
+            times[2 + i].1.push(cpu_ms() - c);
+            std::fs::remove_file(&dest)?;
+        }
+    }
+    let [zstd_put, plain_put, zstd_fetch, plain_fetch] =
+        times.map(|(wall, cpu)| (median(wall), median(cpu)));
+    let stored = std::fs::metadata(
+        FsBlobStore::new(&zstd_store)?.stored_path(name, hollow_runtime::store::Encoding::Zstd),
+    )?
+    .len() as f64;
+    let bytes = plain.len() as f64;
+    let mb = |b: f64| format!("{:.1} MB", b / 1e6);
+    let timed = |(wall, cpu): (f64, f64)| format!("{wall:.0} ms ({cpu:.0} cpu)");
+    let rate = |(_, cpu): (f64, f64)| format!("{:.0} MB/s", bytes / 1e3 / cpu.max(1.0));
+    let rows = [
+        row(
+            "snapshot",
+            mb(bytes),
+            format!("{} stored (zstd)", mb(stored)),
+            ratio(stored, bytes),
+        ),
+        row(
+            "snapshot put, zstd",
+            timed(zstd_put),
+            format!("{} stored plain", timed(plain_put)),
+            ratio(zstd_put.1, plain_put.1),
+        ),
+        row(
+            "  plain MB per cpu second",
+            rate(zstd_put),
+            rate(plain_put),
+            String::new(),
+        ),
+        row(
+            "snapshot fetch, zstd",
+            timed(zstd_fetch),
+            format!("{} stored plain", timed(plain_fetch)),
+            ratio(zstd_fetch.1, plain_fetch.1),
+        ),
+        row(
+            "  plain MB per cpu second",
+            rate(zstd_fetch),
+            rate(plain_fetch),
+            String::new(),
+        ),
+    ];
+    for [figure, value, baseline, ratio] in rows {
+        println!("{figure:<28} {value:>22} {baseline:>34} {ratio:>8}");
+    }
+    std::fs::remove_file(&plain_path)?;
+    Ok(())
+}
+
+/// The CPU time this process has spent so far (user and system), in
+/// milliseconds; 0 where `/proc/self/stat` cannot be read.
+fn cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name (in parentheses): utime and stime
+    // are the 14th and 15th of the line, in clock ticks (100 a second).
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let ticks: f64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<f64>().ok())
+        .sum();
+    ticks * 10.0
 }
 
 /// The producer's peak memory, in a process of its own (before anything

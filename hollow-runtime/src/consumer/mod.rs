@@ -1479,19 +1479,20 @@ pub(crate) async fn load_version(
     })?;
     let names = store.list().await?;
     let mut bad = HashSet::new();
+    // The blobs found unusable on the way, and why: the final error names
+    // them (the chain search goes on without them).
+    let mut unusable: Vec<(BlobName, Error)> = Vec::new();
     for _ in 0..4 {
         let catalog = Catalog::new(&names, &bad);
-        let plan = catalog
-            .plan(None, version, DEFAULT_MAX_DELTA_CHAIN)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Planning,
-                    format!(
-                        "no snapshot and delta chain reaches version {version} in {}",
-                        store.describe()
-                    ),
-                )
-            })?;
+        let Some(plan) = catalog.plan(None, version, DEFAULT_MAX_DELTA_CHAIN) else {
+            return Err(unloadable(
+                format!(
+                    "no snapshot and delta chain reaches version {version} in {}",
+                    store.describe()
+                ),
+                unusable,
+            ));
+        };
         let run = async {
             let name = BlobName::Snapshot(plan.snapshot.unwrap_or(version));
             let blob = cache::fetch(&*store, cache_dir, name)
@@ -1513,13 +1514,32 @@ pub(crate) async fn load_version(
                 tracing::warn!(blob = %name, error = %e, "blob unusable while loading");
                 cache::discard(cache_dir, name);
                 bad.insert(name);
+                unusable.push((name, e));
             }
         }
     }
-    Err(Error::new(
-        ErrorKind::Planning,
+    Err(unloadable(
         format!("version {version} could not be loaded"),
+        unusable,
     ))
+}
+
+/// The [`ErrorKind::Planning`] error of [`load_version`]: `what`, then
+/// each blob found unusable on the way and why; its source is the first
+/// of those blobs' errors.
+fn unloadable(what: String, unusable: Vec<(BlobName, Error)>) -> Error {
+    let why: Vec<String> = unusable
+        .iter()
+        .map(|(name, e)| format!("{name} ({e})"))
+        .collect();
+    match unusable.into_iter().next() {
+        None => Error::new(ErrorKind::Planning, what),
+        Some((_, first)) => Error::with_source(
+            ErrorKind::Planning,
+            format!("{what}; unusable blobs: {}", why.join("; ")),
+            first,
+        ),
+    }
 }
 
 #[cfg(test)]

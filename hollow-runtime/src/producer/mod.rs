@@ -675,7 +675,8 @@ impl Producer {
     ///
     /// # Errors
     /// The store cannot be listed; the version cannot be reached from the
-    /// blobs in the store, or a
+    /// blobs in the store ([`ErrorKind::Planning`], naming each blob found
+    /// unusable on the way and why), or a
     /// declared type changed in a breaking way since (a field's type,
     /// ordinal or offset changed, a field, union member or enumerant
     /// removed, a union reordered) and breaking changes are not allowed:

@@ -482,6 +482,75 @@ mod tests {
         }
     }
 
+    /// A writer that fails once it has taken `room` bytes.
+    struct FailingWriter {
+        room: usize,
+    }
+
+    impl Write for FailingWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A reader that fails after its first `good` bytes.
+    struct FailingReader<'a> {
+        good: &'a [u8],
+    }
+
+    impl Read for FailingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.good.is_empty() {
+                return Err(std::io::Error::other("connection reset"));
+            }
+            self.good.read(buf)
+        }
+    }
+
+    #[test]
+    fn decode_stream_reports_which_side_failed() {
+        let plain = sample(3 * PIECE + 7);
+        let stored = compress_to_vec(&plain, 3).unwrap();
+        // The writer fails at once, after one piece, or near the end: the
+        // write error is reported, not a codec or read error.
+        for room in [0, 4096, 4096 + 1, plain.len() - 1] {
+            let failed = decode_stream(&mut &stored[..], &mut FailingWriter { room }, 4096);
+            match failed {
+                Err(DecodeFailure::Write(e)) => assert_eq!(e.to_string(), "disk full"),
+                other => panic!("{room}: {other:?}"),
+            }
+        }
+        let mut written = Vec::new();
+        let failed = decode_stream(
+            &mut FailingReader {
+                good: &stored[..stored.len() / 2],
+            },
+            &mut written,
+            4096,
+        );
+        match failed {
+            Err(DecodeFailure::Read(e)) => assert_eq!(e.to_string(), "connection reset"),
+            other => panic!("{other:?}"),
+        }
+        // Bad bytes after good pieces were written: a codec error.
+        let mut flipped = stored.clone();
+        let at = stored.len() - 10;
+        flipped[at] ^= 0x55;
+        let mut written = Vec::new();
+        match decode_stream(&mut &flipped[..], &mut written, 4096) {
+            Err(DecodeFailure::Codec(e)) => assert!(e.to_string().contains("corrupt"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn refuses_what_is_not_one_whole_frame() {
         let plain = sample(100_000);
