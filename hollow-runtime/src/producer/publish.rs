@@ -224,7 +224,11 @@ impl Producer {
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
             let shards = match kind {
-                BlobKind::Snapshot => snapshot_part(self.sections, t, next)?,
+                BlobKind::Snapshot => {
+                    // Written as it is built: only its elements are held.
+                    snapshot_part(self.sections, t, next, &mut writer)?;
+                    continue;
+                }
                 BlobKind::Delta => {
                     delta_part(self.sections, t, removed, added, next.count, next.checksum)?
                 }
@@ -447,13 +451,14 @@ impl Producer {
     }
 }
 
-/// A type's snapshot section and its directory entry.
+/// Adds a type's snapshot sections (one, or its shards) to `writer`.
 fn snapshot_part(
     options: blob::SectionOptions,
     t: &TypeWrite,
     next: &Expected<'_>,
-) -> Result<Vec<(SectionInfo, Vec<u8>)>, Error> {
-    blob::snapshot_shards(
+    writer: &mut BlobWriter,
+) -> Result<(), Error> {
+    blob::write_snapshot_shards(
         options,
         &t.name,
         t.size,
@@ -461,6 +466,7 @@ fn snapshot_part(
         &t.next.words(t.limit),
         |o| t.bytes(o).unwrap_or(&[]),
         (next.count, next.checksum),
+        writer,
     )
     .map_err(|e| blob_error(&t.name, e))
 }
