@@ -2,10 +2,13 @@
 //! write the snapshot, delta and reverse delta (each through
 //! [`Producer::write_blob`]), verify them, store and announce, commit.
 //!
-//! Blobs are not built in memory: each section is written to a temporary
-//! file as soon as it is built (only the section being built is held), the
-//! blob is assembled from them into another temporary file, and that file
-//! is mapped for the integrity check, the store and the new read state.
+//! Blobs are not built in memory: a snapshot section is written to a
+//! temporary file as it is built (only its fixed part, the records'
+//! elements, is held; their objects are written out in pieces), a delta
+//! section once built; the blob is assembled from them into another
+//! temporary file, and that file is mapped for the integrity check (which
+//! reads its checksum from the file, not the map), the store and the new
+//! read state.
 //! Once a version is announced, the pages its read state maps are given
 //! back to the kernel (they stay in the page cache, read again on use), so
 //! between cycles the producer holds its records, not its blobs.
@@ -199,8 +202,9 @@ impl Producer {
             .collect()
     }
 
-    /// Writes one blob of the cycle, a section per type, each written to a
-    /// temporary file once built; the blob, assembled in another, mapped.
+    /// Writes one blob of the cycle, a section per type (or per shard),
+    /// each written to a temporary file as it is built (a snapshot's) or
+    /// once built (a delta's); the blob, assembled in another, mapped.
     fn write_blob(
         &self,
         name: BlobName,

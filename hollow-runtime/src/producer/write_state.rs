@@ -1,5 +1,5 @@
 //! The producer's write state: per record type, every record's canonical
-//! bytes by ordinal, the hash → ordinal map that deduplicates them, and the
+//! bytes by ordinal, the hash → ordinal index that deduplicates them, and the
 //! populated sets of the published state and of the cycle being built.
 
 use std::collections::{HashMap, VecDeque};
