@@ -9,12 +9,21 @@
 //! cycle 1 and steady cycles 2..6 (1 % changed, full re-populate) into a
 //! store directory of its own, and reports its peak resident set
 //! (`VmHWM`, from `/proc/self/status`).
+//!
+//! With [`STAGES_ENV`] set, that process also prints to stderr, at each
+//! event of each cycle (started, populated, blobs written and checked,
+//! each blob stored, announced, pages given back), its resident set
+//! (anonymous and file-backed pages apart) and its peak since the event
+//! before, above the input records: where the peak comes from. The peak
+//! is reset at each event (`/proc/self/clear_refs`), so the process's
+//! figure is the largest of those peaks.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hollow_runtime::{BlobName, FileAnnouncer, FsBlobStore, Producer};
+use hollow_runtime::{BlobName, Event, FileAnnouncer, FsBlobStore, Producer};
 
 use crate::{change, initial, populate};
 
@@ -26,6 +35,11 @@ pub const DIR_ENV: &str = "HOLLOW_BENCH_PRODUCER_DIR";
 /// Set to `0` in the environment of the producer process when values are
 /// written unshared (`--no-shared-values`).
 pub const SHARE_ENV: &str = "HOLLOW_BENCH_PRODUCER_SHARE";
+
+/// Set (to anything) in the environment of `hollow-bench
+/// --producer-memory-only` to have the producer process print its
+/// resident set at each stage of its cycles (see the [module docs](self)).
+pub const STAGES_ENV: &str = "HOLLOW_BENCH_PRODUCER_STAGES";
 
 /// The error of this module's functions.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,6 +83,50 @@ pub fn status_bytes(field: &str) -> Result<u64, BoxError> {
         .parse()
         .map_err(|e| format!("{field} in /proc/self/status: {e}"))?;
     Ok(kb * 1024)
+}
+
+/// Prints the producer process's resident set at each stage of a cycle
+/// (see the [module docs](self)), keeping the largest peak seen.
+struct Stages {
+    /// The input records' resident set, subtracted from every figure.
+    input: u64,
+    /// The largest `VmHWM` read before a reset.
+    peak: AtomicU64,
+}
+
+impl Stages {
+    fn on(&self, event: &Event) {
+        let stage = match event {
+            Event::CycleStarted { cycle } => format!("cycle {cycle} started"),
+            Event::Populated { .. } => "populated".to_string(),
+            Event::IntegrityChecked { .. } => "blobs written, checked".to_string(),
+            Event::BlobWritten { blob, .. } => format!("{blob} stored"),
+            Event::Announced { .. } => "announced".to_string(),
+            Event::CycleSucceeded { .. } => "pages given back".to_string(),
+            _ => return,
+        };
+        let mib = |field: &str| status_bytes(field).map(|b| b >> 20);
+        let (Ok(rss), Ok(anon), Ok(file), Ok(hwm)) = (
+            status_bytes("VmRSS:"),
+            mib("RssAnon:"),
+            mib("RssFile:"),
+            status_bytes("VmHWM:"),
+        ) else {
+            return;
+        };
+        self.peak.fetch_max(hwm, Ordering::Relaxed);
+        let above = |b: u64| b.saturating_sub(self.input) >> 20;
+        eprintln!(
+            "producer stage {stage:<28} resident {:>5} MiB above the input (anon {anon:>5} MiB, \
+             file {file:>4} MiB in all); peak since the last stage {:>5} MiB above the input",
+            above(rss),
+            above(hwm)
+        );
+        // The next figure is the peak from here on (proc(5), clear_refs).
+        if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+            eprintln!("producer stage: cannot reset the peak ({e}): peaks are since the start");
+        }
+    }
 }
 
 /// Runs the producer alone over `movies` movies in a child process (see
@@ -135,9 +193,18 @@ async fn child(movies: &str) -> Result<(), BoxError> {
     let input = status_bytes("VmRSS:")?;
     let store = Arc::new(FsBlobStore::new(&dir)?);
     let announcer = Arc::new(FileAnnouncer::new(&dir)?);
-    let mut producer = Producer::builder(store, announcer)
-        .share_values(share)
-        .build();
+    let stages = std::env::var_os(STAGES_ENV).map(|_| {
+        Arc::new(Stages {
+            input,
+            peak: AtomicU64::new(0),
+        })
+    });
+    let mut builder = Producer::builder(store, announcer).share_values(share);
+    if let Some(stages) = &stages {
+        let stages = stages.clone();
+        builder = builder.event_listener(move |e: &Event| stages.on(e));
+    }
+    let mut producer = builder.build();
     let first = producer.run_cycle(populate(&actors, &movies)).await?;
     let snapshot_bytes = first
         .blobs
@@ -156,7 +223,9 @@ async fn child(movies: &str) -> Result<(), BoxError> {
         "producer process: {} MiB resident between cycles above the input records",
         between.saturating_sub(input) >> 20
     );
-    let peak = status_bytes("VmHWM:")?;
+    // With the stages printed, the peak was reset at each stage: the
+    // process's peak is the largest of the peaks read.
+    let peak = status_bytes("VmHWM:")?.max(stages.map_or(0, |s| s.peak.load(Ordering::Relaxed)));
     println!("input_rss_bytes {input}");
     println!("peak_rss_bytes {peak}");
     println!("snapshot_bytes {snapshot_bytes}");

@@ -78,6 +78,7 @@ pub use reader::{
     verify_checksum_stream, BlobView, DeltaSectionView, SectionView, SnapshotSectionView,
 };
 pub use reseal::reseal;
+pub(crate) use section::write_snapshot_shards;
 pub use section::{
     delta_section, delta_section_with, delta_shards, snapshot_section, snapshot_section_with,
     snapshot_shards,

@@ -5,7 +5,186 @@ use hollow_schema::StructSize;
 use super::share::{SectionOptions, Sharer};
 use super::{BlobError, BlobErrorKind, SectionInfo};
 use crate::bits::Bits;
-use crate::wire::{list_ptr, struct_ptr, ElementSize};
+use crate::wire::{list_ptr, splice_record, struct_ptr, ElementSize};
+
+/// Bytes of objects a spooled section gathers before writing them out
+/// (a few KiB in unit tests, so that their small sections take several).
+const SPOOL_CHUNK: usize = if cfg!(test) { 4096 } else { 1 << 20 };
+
+/// A section message being built: its fixed part (root struct, the lists'
+/// heads and elements), written in place, and the objects the elements
+/// point to, appended after it.
+///
+/// In memory ([`SectionBuf::memory`]) the whole message is one `Vec`.
+/// Spooled (by [`BlobWriter`](super::BlobWriter) writing into its spool
+/// file), only the fixed part is held: objects are written out in pieces
+/// of [`SPOOL_CHUNK`] bytes as they are appended, and the fixed part is
+/// written in front of them once the section is done. Both give the same
+/// bytes.
+pub(crate) struct SectionBuf<'f> {
+    /// The fixed part; in memory, the whole message.
+    pub(super) fixed: Vec<u8>,
+    /// Where appended objects go when spooled.
+    pub(super) spool: Option<Spool<'f>>,
+    /// A record being spliced when spooled (see [`SectionBuf::splice_plain`]).
+    scratch: Vec<u8>,
+}
+
+/// The objects of a spooled section: written to `file` from byte `at` on.
+pub(super) struct Spool<'f> {
+    pub(super) file: &'f std::fs::File,
+    /// Where the section's objects start in the file.
+    pub(super) at: u64,
+    /// Objects appended and not yet written.
+    pub(super) buf: Vec<u8>,
+    /// Bytes of objects written to the file.
+    pub(super) written: u64,
+    /// The first write error; the section's writer reports it.
+    pub(super) error: Option<std::io::Error>,
+}
+
+impl Spool<'_> {
+    /// Writes out the objects gathered.
+    pub(super) fn flush(&mut self) {
+        use std::io::{Seek, SeekFrom, Write};
+        if self.buf.is_empty() {
+            return;
+        }
+        if self.error.is_none() {
+            let mut f = self.file;
+            let done = f
+                .seek(SeekFrom::Start(self.at + self.written))
+                .and_then(|_| f.write_all(&self.buf));
+            if let Err(e) = done {
+                self.error = Some(e);
+            }
+        }
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+    }
+}
+
+impl<'f> SectionBuf<'f> {
+    /// A section built in memory.
+    pub(super) fn memory() -> SectionBuf<'static> {
+        SectionBuf {
+            fixed: Vec::new(),
+            spool: None,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// A section whose objects are written to `file` from byte `at` on,
+    /// as they come (the fixed part is the caller's to write before them).
+    pub(super) fn spooled(file: &'f std::fs::File, at: u64) -> SectionBuf<'f> {
+        SectionBuf {
+            fixed: Vec::new(),
+            spool: Some(Spool {
+                file,
+                at,
+                buf: Vec::with_capacity(SPOOL_CHUNK),
+                written: 0,
+                error: None,
+            }),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Starts the message with a fixed part of `bytes` zero bytes.
+    pub(super) fn begin(&mut self, bytes: usize) {
+        self.fixed.clear();
+        self.fixed.resize(bytes, 0);
+        if let Some(s) = &mut self.spool {
+            s.at += bytes as u64;
+        }
+    }
+
+    /// The message's length in words so far.
+    pub(super) fn words(&self) -> usize {
+        let appended = self
+            .spool
+            .as_ref()
+            .map_or(0, |s| s.written as usize + s.buf.len());
+        (self.fixed.len() + appended) / 8
+    }
+
+    /// The fixed part (in memory: the whole message), to write into.
+    pub(super) fn fixed_mut(&mut self) -> &mut [u8] {
+        &mut self.fixed
+    }
+
+    /// Appends objects after what the message holds.
+    pub(super) fn append(&mut self, bytes: &[u8]) {
+        match &mut self.spool {
+            None => self.fixed.extend_from_slice(bytes),
+            Some(s) => {
+                s.buf.extend_from_slice(bytes);
+                if s.buf.len() >= SPOOL_CHUNK {
+                    s.flush();
+                }
+            }
+        }
+    }
+
+    /// The message built in memory.
+    pub(super) fn into_vec(self) -> Vec<u8> {
+        debug_assert!(self.spool.is_none(), "a spooled section is in its file");
+        self.fixed
+    }
+
+    /// Copies the canonical record `record` into the element at word
+    /// `slot`, its objects appended unshared: what
+    /// [`splice_record`] does to a message held whole. Spooled, the
+    /// record is spliced into an element of its own first, and its root
+    /// pointers moved by the distance between that copy and the section.
+    ///
+    /// # Errors
+    /// As [`splice_record`].
+    pub(super) fn splice_plain(
+        &mut self,
+        slot: usize,
+        data_words: u16,
+        pointers: u16,
+        record: &[u8],
+    ) -> Result<(), &'static str> {
+        if self.spool.is_none() {
+            return splice_record(&mut self.fixed, slot, data_words, pointers, record);
+        }
+        let per = data_words as usize + pointers as usize;
+        if (slot + per) * 8 > self.fixed.len() {
+            return Err("the element slot lies outside the message being built");
+        }
+        let mut tmp = std::mem::take(&mut self.scratch);
+        tmp.clear();
+        tmp.resize(per * 8, 0);
+        let spliced = splice_record(&mut tmp, 0, data_words, pointers, record);
+        if let Err(e) = spliced {
+            self.scratch = tmp;
+            return Err(e);
+        }
+        // The objects land at `base`, not right after the element at 0.
+        let shift = self.words() as i64 - per as i64 - slot as i64;
+        for j in 0..pointers as usize {
+            let at = (data_words as usize + j) * 8;
+            let w = u64::from_le_bytes(tmp[at..at + 8].try_into().unwrap_or([0; 8]));
+            // Null, or a zero-sized struct (offset -1 is valid anywhere).
+            if w == 0 || (w & 3 == 0 && w >> 32 == 0) {
+                continue;
+            }
+            let offset = ((w as u32) as i32 >> 2) as i64 + shift;
+            if !(-(1 << 29)..(1 << 29)).contains(&offset) {
+                self.scratch = tmp;
+                return Err("the message being built is too large for a pointer offset");
+            }
+            let new = (w & !0xffff_ffff) | (((offset as i32) << 2) as u32 | (w as u32 & 3)) as u64;
+            tmp[at..at + 8].copy_from_slice(&new.to_le_bytes());
+        }
+        self.fixed[slot * 8..(slot + per) * 8].copy_from_slice(&tmp[..per * 8]);
+        self.append(&tmp[per * 8..]);
+        self.scratch = tmp;
+        Ok(())
+    }
+}
 
 /// Most words a section message may have: Cap'n Proto pointer offsets and
 /// list word counts are 29-bit (4 GiB).
@@ -93,12 +272,23 @@ pub fn snapshot_section_with<'r>(
     populated: &[u64],
     records: impl Iterator<Item = (u32, &'r [u8])>,
 ) -> Result<Vec<u8>, BlobError> {
-    snapshot_range(options, size, 0, ordinal_limit, populated, records)
+    let mut out = SectionBuf::memory();
+    snapshot_range(
+        options,
+        size,
+        0,
+        ordinal_limit,
+        populated,
+        records,
+        &mut out,
+    )?;
+    Ok(out.into_vec())
 }
 
 /// A snapshot section of the ordinals `first..end` (a shard): element
 /// `i` and bit `i` are ordinal `first + i`. `populated` is the type's
 /// whole bitmap (from ordinal 0); `records` gives ordinals of the range.
+/// Built into `out` (an empty [`SectionBuf`]).
 fn snapshot_range<'r>(
     options: SectionOptions,
     size: StructSize,
@@ -106,7 +296,8 @@ fn snapshot_range<'r>(
     end: u32,
     populated: &[u64],
     records: impl Iterator<Item = (u32, &'r [u8])>,
-) -> Result<Vec<u8>, BlobError> {
+    out: &mut SectionBuf<'_>,
+) -> Result<(), BlobError> {
     let ordinal_limit = end.saturating_sub(first);
     let populated = &range_bits(populated, first, end);
     let bitmap_words = ordinal_limit.div_ceil(64) as usize;
@@ -116,8 +307,9 @@ fn snapshot_range<'r>(
     if fixed > MAX_WORDS || ordinal_limit >= 1 << 29 {
         return Err(too_large("a snapshot", fixed));
     }
-    let mut out = vec![0u8; fixed as usize * 8];
-    put(&mut out, 0, struct_ptr(0, 1, 0, 2));
+    out.begin(fixed as usize * 8);
+    let head = out.fixed_mut();
+    put(head, 0, struct_ptr(0, 1, 0, 2));
     let mut bits = vec![0u64; bitmap_words];
     for (i, b) in bits.iter_mut().enumerate() {
         *b = populated.get(i).copied().unwrap_or(0);
@@ -130,19 +322,19 @@ fn snapshot_range<'r>(
     let tag = 3 + bitmap_words;
     if ordinal_limit > 0 {
         put(
-            &mut out,
+            head,
             1,
             list_ptr(1, 3, ElementSize::EightBytes, bitmap_words as u32),
         );
         for (i, b) in bits.iter().enumerate() {
-            put(&mut out, 3 + i, *b);
+            put(head, 3 + i, *b);
         }
         put(
-            &mut out,
+            head,
             2,
             list_ptr(2, tag, ElementSize::InlineComposite, element_words as u32),
         );
-        put(&mut out, tag, tag_word(ordinal_limit, size));
+        put(head, tag, tag_word(ordinal_limit, size));
     }
     let mut seen = Bits::default();
     let mut sharer = Sharer::new(options, size.pointers);
@@ -162,10 +354,10 @@ fn snapshot_range<'r>(
         seen.set(ordinal, true);
         let slot = tag + 1 + (ordinal as u64 * per) as usize;
         sharer
-            .splice(&mut out, slot, size.data_words, size.pointers, bytes)
+            .splice(out, slot, size.data_words, size.pointers, bytes)
             .map_err(|e| bad_record(global, e))?;
-        if out.len() as u64 / 8 > MAX_WORDS {
-            return Err(too_large("a snapshot", out.len() as u64 / 8));
+        if out.words() as u64 > MAX_WORDS {
+            return Err(too_large("a snapshot", out.words() as u64));
         }
     }
     if let Some((w, (b, s))) = bits
@@ -181,11 +373,11 @@ fn snapshot_range<'r>(
         ));
     }
     tracing::trace!(
-        words = out.len() / 8,
+        words = out.words(),
         shared_words = sharer.saved_words(),
         "snapshot section written"
     );
-    Ok(out)
+    Ok(())
 }
 
 /// Builds a delta (or reverse delta) section: the message
@@ -231,8 +423,10 @@ pub fn delta_section_with(
     if fixed > MAX_WORDS || removed.len() >= 1 << 29 || added.len() >= 1 << 29 {
         return Err(too_large("a delta", fixed));
     }
-    let mut out = vec![0u8; fixed as usize * 8];
-    put(&mut out, 0, struct_ptr(0, 1, 0, 3));
+    let mut buf = SectionBuf::memory();
+    buf.begin(fixed as usize * 8);
+    let out = buf.fixed_mut();
+    put(out, 0, struct_ptr(0, 1, 0, 3));
     let removed_at = 4usize;
     let added_at = removed_at + removed_words as usize;
     let tag = added_at + added_words as usize;
@@ -244,30 +438,30 @@ pub fn delta_section_with(
             n += 1;
         }
         if n > 0 {
-            put(&mut out, ptr, list_ptr(ptr, at, ElementSize::FourBytes, n));
+            put(out, ptr, list_ptr(ptr, at, ElementSize::FourBytes, n));
         }
     };
     write_u32s(removed_at, 1, &mut removed.iter().copied());
     write_u32s(added_at, 2, &mut added.iter().map(|(o, _)| *o));
     if !added.is_empty() {
         put(
-            &mut out,
+            out,
             3,
             list_ptr(3, tag, ElementSize::InlineComposite, element_words as u32),
         );
-        put(&mut out, tag, tag_word(added.len() as u32, size));
+        put(out, tag, tag_word(added.len() as u32, size));
     }
     let mut sharer = Sharer::new(options, size.pointers);
     for (i, (ordinal, bytes)) in added.iter().enumerate() {
         let slot = tag + 1 + (i as u64 * per) as usize;
         sharer
-            .splice(&mut out, slot, size.data_words, size.pointers, bytes)
+            .splice(&mut buf, slot, size.data_words, size.pointers, bytes)
             .map_err(|e| bad_record(*ordinal, e))?;
-        if out.len() as u64 / 8 > MAX_WORDS {
-            return Err(too_large("a delta", out.len() as u64 / 8));
+        if buf.words() as u64 > MAX_WORDS {
+            return Err(too_large("a delta", buf.words() as u64));
         }
     }
-    Ok(out)
+    Ok(buf.into_vec())
 }
 
 /// The bits of ordinals `first..end` of the bitmap `words` (bit `o % 64`
@@ -375,6 +569,72 @@ pub fn snapshot_shards<'r>(
     record: impl Fn(u32) -> &'r [u8],
     state: (u32, u64),
 ) -> Result<Vec<(SectionInfo, Vec<u8>)>, BlobError> {
+    let mut out = Vec::new();
+    for_snapshot_shards(
+        options,
+        type_name,
+        size,
+        ordinal_limit,
+        populated,
+        record,
+        state,
+        |info, build| {
+            let mut buf = SectionBuf::memory();
+            build(&mut buf)?;
+            out.push((info, buf.into_vec()));
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// [`snapshot_shards`], each section added to `writer` as it is built:
+/// a spooling writer ([`BlobWriter::spool_into`](super::BlobWriter::spool_into))
+/// holds only the section's fixed part (its elements) in memory, its
+/// records' objects written to the spool file as they come.
+///
+/// # Errors
+/// As [`snapshot_shards`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_snapshot_shards<'r>(
+    options: SectionOptions,
+    type_name: &str,
+    size: StructSize,
+    ordinal_limit: u32,
+    populated: &[u64],
+    record: impl Fn(u32) -> &'r [u8],
+    state: (u32, u64),
+    writer: &mut super::BlobWriter,
+) -> Result<(), BlobError> {
+    for_snapshot_shards(
+        options,
+        type_name,
+        size,
+        ordinal_limit,
+        populated,
+        record,
+        state,
+        |info, build| writer.add_built_section(info, build),
+    )
+}
+
+/// A builder of one section into a [`SectionBuf`].
+pub(super) type Build<'b> = &'b mut dyn FnMut(&mut SectionBuf<'_>) -> Result<(), BlobError>;
+
+/// Cuts a type's snapshot into sections (see [`snapshot_shards`]) and
+/// hands each, with its directory entry, to `emit`, which builds it with
+/// the function it is given.
+#[allow(clippy::too_many_arguments)]
+fn for_snapshot_shards<'r>(
+    options: SectionOptions,
+    type_name: &str,
+    size: StructSize,
+    ordinal_limit: u32,
+    populated: &[u64],
+    record: impl Fn(u32) -> &'r [u8],
+    state: (u32, u64),
+    mut emit: impl FnMut(SectionInfo, Build<'_>) -> Result<(), BlobError>,
+) -> Result<(), BlobError> {
     let per = size.data_words as u64 + size.pointers as u64;
     let ordinals = |first: u32, end: u32| ones(populated, first, end);
     let limit = options.shard_limit / 8;
@@ -383,19 +643,10 @@ pub fn snapshot_shards<'r>(
     let events = ordinals(0, ordinal_limit).map(|o| (o, object_words(record(o), per)));
     let mut cuts = cut_points(events, ordinal_limit, limit, fixed);
     cuts.push(ordinal_limit);
-    let mut out = Vec::with_capacity(cuts.len());
     let mut first = 0u32;
     for end in cuts {
         let in_range = ordinals(first, end);
         let count = in_range.clone().count() as u32;
-        let bytes = snapshot_range(
-            options,
-            size,
-            first,
-            end,
-            populated,
-            in_range.map(|o| (o, record(o))),
-        )?;
         let info = SectionInfo {
             type_name: type_name.to_string(),
             first_ordinal: first,
@@ -405,10 +656,14 @@ pub fn snapshot_shards<'r>(
             state_checksum: state.1,
             ..SectionInfo::default()
         };
-        out.push((info, bytes));
+        let mut build = |out: &mut SectionBuf<'_>| {
+            let records = in_range.clone().map(|o| (o, record(o)));
+            snapshot_range(options, size, first, end, populated, records, out)
+        };
+        emit(info, &mut build)?;
         first = end;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A type's delta (or reverse delta) sections: [`delta_section_with`]

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::wire::splice_record;
+use super::section::SectionBuf;
 
 /// How sections are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +93,9 @@ struct Written {
     words: usize,
     /// The pointer's kind and size bits (all but the offset).
     head: u64,
+    /// Where a copy of its bytes starts in [`Sharer::kept`] (a spooled
+    /// section's objects are no longer in memory to compare with).
+    kept: usize,
 }
 
 /// What was seen of one field (root pointer).
@@ -119,6 +122,9 @@ pub(super) struct Sharer {
     on: bool,
     fields: Vec<Field>,
     table: HashMap<u64, Written, BuildHasherDefault<PassThrough>>,
+    /// A copy of each value in `table`, to compare a value with before
+    /// pointing to it.
+    kept: Vec<u8>,
     parts: Vec<Part>,
     /// Words not written thanks to sharing, so far.
     saved: u64,
@@ -141,6 +147,7 @@ impl Sharer {
             on: options.share_values && pointers > 0,
             fields: vec![Field::default(); pointers as usize],
             table: HashMap::default(),
+            kept: Vec::new(),
             parts: Vec::new(),
             saved: 0,
         }
@@ -152,28 +159,28 @@ impl Sharer {
     }
 
     /// Copies the canonical record `record` into the element at word `slot`
-    /// of `out`, as [`splice_record`] does, but pointing a root pointer at
-    /// an identical value already in `out` instead of copying it again
-    /// (when its field is worth it, see the module docs).
+    /// of `out`, as [`crate::wire::splice_record`] does, but pointing a
+    /// root pointer at an identical value already in `out` instead of
+    /// copying it again (when its field is worth it, see the module docs).
     ///
     /// Bytes whose root pointers are not in pre-order (not canonical) are
-    /// copied by [`splice_record`], unshared.
+    /// copied by [`SectionBuf::splice_plain`], unshared.
     ///
     /// # Errors
-    /// As [`splice_record`].
+    /// As [`crate::wire::splice_record`].
     pub(super) fn splice(
         &mut self,
-        out: &mut Vec<u8>,
+        out: &mut SectionBuf<'_>,
         slot: usize,
         data_words: u16,
         pointers: u16,
         record: &[u8],
     ) -> Result<(), &'static str> {
-        if !self.on || !self.find_parts(out, slot, data_words, pointers, record) {
-            return splice_record(out, slot, data_words, pointers, record);
+        if !self.on || !self.find_parts(out.fixed.len(), slot, data_words, pointers, record) {
+            return out.splice_plain(slot, data_words, pointers, record);
         }
         let dw = (word(record, 0) >> 32) as u16 as usize;
-        out[slot * 8..(slot + dw) * 8].copy_from_slice(&record[8..8 + dw * 8]);
+        out.fixed_mut()[slot * 8..(slot + dw) * 8].copy_from_slice(&record[8..8 + dw * 8]);
         for k in 0..self.parts.len() {
             let p = self.parts[k];
             let dst_at = slot + data_words as usize + p.index;
@@ -189,30 +196,31 @@ impl Sharer {
                 (p.word & !0xffff_ffff)
                     | (((offset as i32) << 2) as u32 | (p.word as u32 & 3)) as u64
             };
-            out[dst_at * 8..dst_at * 8 + 8].copy_from_slice(&new.to_le_bytes());
+            out.fixed_mut()[dst_at * 8..dst_at * 8 + 8].copy_from_slice(&new.to_le_bytes());
         }
         Ok(())
     }
 
     /// Where the objects of `p` are in `out`: an identical value written
     /// before, or a copy appended now.
-    fn place(&mut self, out: &mut Vec<u8>, p: &Part, record: &[u8]) -> usize {
+    fn place(&mut self, out: &mut SectionBuf<'_>, p: &Part, record: &[u8]) -> usize {
         let words = p.end - p.start;
         let bytes = &record[p.start * 8..p.end * 8];
-        let end = out.len() / 8;
+        let end = out.words();
         if words == 0 {
             return end;
         }
         let field = &mut self.fields[p.index];
         if field.off {
-            out.extend_from_slice(bytes);
+            out.append(bytes);
             return end;
         }
         let head = p.word & !0xffff_fffc;
         let key = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, head);
         field.tried += 1;
+        let kept = &mut self.kept;
         let found = self.table.get(&key).copied().filter(|w| {
-            w.head == head && w.words == words && out[w.at * 8..(w.at + words) * 8] == *bytes
+            w.head == head && w.words == words && kept[w.kept..w.kept + words * 8] == *bytes
         });
         // A reader walks every record's values: sharing may at most double
         // the words that walk reads over the section's own length (the
@@ -224,11 +232,15 @@ impl Sharer {
                 w.at
             }
             _ => {
-                out.extend_from_slice(bytes);
-                self.table.entry(key).or_insert(Written {
-                    at: end,
-                    words,
-                    head,
+                out.append(bytes);
+                self.table.entry(key).or_insert_with(|| {
+                    kept.extend_from_slice(bytes);
+                    Written {
+                        at: end,
+                        words,
+                        head,
+                        kept: kept.len() - bytes.len(),
+                    }
                 });
                 end
             }
@@ -245,7 +257,7 @@ impl Sharer {
     /// splice then copies it, or says what is wrong).
     fn find_parts(
         &mut self,
-        out: &[u8],
+        out_len: usize,
         slot: usize,
         data_words: u16,
         pointers: u16,
@@ -266,7 +278,7 @@ impl Sharer {
         }
         let block = 1 + dw as usize + pc as usize;
         let slot_end = (slot + data_words as usize + pointers as usize) * 8;
-        if block > words || slot_end > out.len() || !out.len().is_multiple_of(8) {
+        if block > words || slot_end > out_len || !out_len.is_multiple_of(8) {
             return false;
         }
         // Pre-order: the first non-null pointer's objects start right
@@ -363,7 +375,8 @@ mod tests {
     fn write(n: u64, options: SectionOptions) -> (Sharer, Vec<u8>) {
         let size = Film::SIZE;
         let per = size.data_words as usize + size.pointers as usize;
-        let mut out = vec![0u8; n as usize * per * 8];
+        let mut out = SectionBuf::memory();
+        out.begin(n as usize * per * 8);
         let mut sharer = Sharer::new(options, size.pointers);
         for id in 0..n {
             let film = Film {
@@ -382,7 +395,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        (sharer, out)
+        (sharer, out.into_vec())
     }
 
     #[test]

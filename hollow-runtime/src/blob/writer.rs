@@ -7,6 +7,7 @@ use hollow_schema::Schema;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::envelope::HeaderWire;
+use super::section::{Build, SectionBuf};
 use super::{
     BlobError, BlobErrorKind, BlobHeader, BlobKind, BlobPrefix, SectionInfo, END_MAGIC, PREFIX_LEN,
     TRAILER_LEN,
@@ -120,6 +121,52 @@ impl BlobWriter {
                 }
             }
         }
+    }
+
+    /// Adds a section that `build` builds (into an empty [`SectionBuf`]),
+    /// as [`add_section`](Self::add_section) adds one built whole. A
+    /// spooling writer ([`spool_into`](Self::spool_into)) has the
+    /// section's objects written to its file as they are appended, and
+    /// holds only its fixed part (the elements) until the section is
+    /// done; the blob is the same, byte for byte.
+    ///
+    /// # Errors
+    /// What `build` returns (the writer is then not to be finished: its
+    /// spool may hold part of the section). A spool write error is kept
+    /// and returned when the blob is finished, as for `add_section`.
+    pub(crate) fn add_built_section(
+        &mut self,
+        mut info: SectionInfo,
+        build: Build<'_>,
+    ) -> Result<(), BlobError> {
+        let Bodies::Spool { file, error } = &mut self.bodies else {
+            let mut buf = SectionBuf::memory();
+            build(&mut buf)?;
+            self.add_section(info, buf.into_vec());
+            return Ok(());
+        };
+        let file: &File = file;
+        let start = match (&mut &*file).seek(SeekFrom::End(0)) {
+            Ok(at) => at,
+            Err(e) => {
+                error.get_or_insert(e);
+                0
+            }
+        };
+        let mut buf = SectionBuf::spooled(file, start);
+        build(&mut buf)?;
+        let (length, checksum) = match finish_spooled(file, start, buf) {
+            Ok(done) => done,
+            Err(e) => {
+                error.get_or_insert(e);
+                (0, 0)
+            }
+        };
+        info.offset = 0;
+        info.length = length;
+        info.checksum = checksum;
+        self.sections.push(info);
+        Ok(())
     }
 
     /// The format version the blob is written as: 2 when a record type
@@ -325,6 +372,43 @@ impl BlobWriter {
     }
 }
 
+/// Finishes a section spooled from byte `start` of `file`: writes out its
+/// last objects, its fixed part in front of them and the padding after,
+/// and gives its length and checksum (the fixed part hashed in memory, the
+/// objects read back from the file in pieces). Leaves the file's position
+/// at its end.
+fn finish_spooled(file: &File, start: u64, buf: SectionBuf<'_>) -> io::Result<(u64, u64)> {
+    let SectionBuf { fixed, spool, .. } = buf;
+    let written = match spool {
+        Some(mut spool) => {
+            spool.flush();
+            if let Some(e) = spool.error {
+                return Err(e);
+            }
+            spool.written
+        }
+        None => 0,
+    };
+    let mut f = file;
+    let length = fixed.len() as u64 + written;
+    f.seek(SeekFrom::Start(start))?;
+    f.write_all(&fixed)?;
+    let mut hasher = Xxh3Default::new();
+    hasher.update(&fixed);
+    drop(fixed);
+    let mut chunk = vec![0u8; COPY_CHUNK];
+    let mut left = written;
+    while left > 0 {
+        let n = COPY_CHUNK.min(left as usize);
+        f.read_exact(&mut chunk[..n])?;
+        hasher.update(&chunk[..n]);
+        left -= n as u64;
+    }
+    f.write_all(&ZEROS[..(length.next_multiple_of(8) - length) as usize])?;
+    f.seek(SeekFrom::End(0))?;
+    Ok((length, hasher.digest()))
+}
+
 /// Writes `bytes` and the zeros padding them to 8 bytes.
 fn write_padded(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     w.write_all(bytes)?;
@@ -383,6 +467,114 @@ mod tests {
         }
         let late = late.spool_into(tempfile::tempfile().unwrap()).unwrap();
         assert_eq!(late.finish(&schema, &tags).unwrap(), held);
+    }
+
+    #[derive(crate::Hollow, Clone, Debug, PartialEq, Default)]
+    #[hollow(primary_key(id))]
+    struct Film {
+        id: u64,
+        title: String,
+        genres: Vec<String>,
+    }
+
+    /// A snapshot of 3000 films (every seventh ordinal empty; unique
+    /// titles, genre lists from a pool of 3) written by
+    /// `write_snapshot_shards`, spooled or held in memory, or (`old`)
+    /// built whole by `snapshot_shards` and added.
+    fn film_snapshot(spool: bool, old: bool, options: super::super::SectionOptions) -> Vec<u8> {
+        use crate::Struct;
+        let limit = 3000u32;
+        let films: Vec<Vec<u8>> = (0..u64::from(limit))
+            .map(|id| {
+                let film = Film {
+                    id,
+                    title: format!("title {id}"),
+                    genres: vec![format!("genre {}", id % 3), "drama".to_string()],
+                };
+                crate::to_canonical_bytes(&film).unwrap()
+            })
+            .collect();
+        let mut bits = crate::bits::Bits::default();
+        for o in (0..limit).filter(|o| o % 7 != 0) {
+            bits.set(o, true);
+        }
+        let state = ((0..limit).filter(|o| o % 7 != 0).count() as u32, 0x77);
+        let mut w = BlobWriter::new(BlobKind::Snapshot, 5, 5, 0, 9);
+        if spool {
+            w = w.spool_into(tempfile::tempfile().unwrap()).unwrap();
+        }
+        let record = |o: u32| films[o as usize].as_slice();
+        let populated = bits.words(limit);
+        if old {
+            let shards = super::super::snapshot_shards(
+                options,
+                "Film",
+                Film::SIZE,
+                limit,
+                &populated,
+                record,
+                state,
+            )
+            .unwrap();
+            for (info, bytes) in shards {
+                w.add_section(info, bytes);
+            }
+        } else {
+            super::super::write_snapshot_shards(
+                options,
+                "Film",
+                Film::SIZE,
+                limit,
+                &populated,
+                record,
+                state,
+                &mut w,
+            )
+            .unwrap();
+        }
+        w.finish(Film::schema(), &[]).unwrap()
+    }
+
+    #[test]
+    fn a_snapshot_built_into_the_spool_is_byte_identical_to_one_built_whole() {
+        use super::super::{BlobView, SectionOptions};
+        let small = 16 << 10;
+        for (share_values, shard_limit) in [
+            (true, SectionOptions::MAX_SHARD_BYTES),
+            (false, SectionOptions::MAX_SHARD_BYTES),
+            (true, small),
+            (false, small),
+        ] {
+            let options = SectionOptions {
+                share_values,
+                shard_limit,
+            };
+            let whole = film_snapshot(false, true, options);
+            assert_eq!(film_snapshot(false, false, options), whole, "{options:?}");
+            assert_eq!(film_snapshot(true, false, options), whole, "{options:?}");
+            assert_eq!(film_snapshot(true, true, options), whole, "{options:?}");
+            let view = BlobView::open("snapshot-5", &whole).unwrap();
+            let sections = view.sections().count();
+            if shard_limit == small {
+                assert!(sections > 1, "{options:?}: {sections} sections");
+            } else {
+                assert_eq!(sections, 1);
+            }
+            for sv in view.sections() {
+                sv.verify_checksum().unwrap();
+            }
+        }
+        // Sharing makes a smaller blob: the spooled writer shared values.
+        let shared = film_snapshot(true, false, SectionOptions::default());
+        let plain = film_snapshot(
+            true,
+            false,
+            SectionOptions {
+                share_values: false,
+                ..SectionOptions::default()
+            },
+        );
+        assert!(shared.len() < plain.len());
     }
 
     #[test]

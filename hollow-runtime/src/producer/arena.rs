@@ -1,6 +1,6 @@
 //! The write state's storage: every record's canonical bytes in a few
-//! large chunks (not one allocation per record), and small sets of
-//! ordinals that hold no allocation for the usual one member.
+//! large chunks (not one allocation per record), and the index of
+//! ordinals by hash in 4-byte slots (not a map entry per record).
 
 /// Size of an arena chunk; a record longer than this gets a chunk of its
 /// own length.
@@ -184,76 +184,128 @@ impl RecordArena {
     }
 }
 
-/// The ordinals under one hash: none, one (no allocation) or more.
-#[derive(Clone, Debug, Default)]
-pub(crate) enum Ordinals {
-    #[default]
-    None,
-    One(u32),
-    // Boxed, so the set is two words whatever it holds.
-    #[allow(clippy::box_collection)]
-    Many(Box<Vec<u32>>),
+/// Ordinals by a 64-bit hash of theirs (a record's hash, or its primary
+/// key's): an open-addressing table of 4-byte slots (ordinal + 1, 0 for
+/// empty) probed linearly. A slot holds no hash: each ordinal's hash is
+/// read from the caller's `hashes` (the write state keeps them by
+/// ordinal), which must give the hash every ordinal was inserted under for
+/// as long as it is in the table. So a million records cost 8 MiB here,
+/// not a hash map's 50.
+///
+/// The ordinals under one hash are found in the order they were inserted
+/// (deletions shift later entries back, never past one another).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct OrdinalIndex {
+    slots: Vec<u32>,
+    len: usize,
 }
 
-impl Ordinals {
-    fn as_slice(&self) -> &[u32] {
-        match self {
-            Ordinals::None => &[],
-            Ordinals::One(o) => std::slice::from_ref(o),
-            Ordinals::Many(v) => v,
+impl OrdinalIndex {
+    /// The slot a hash's probe starts at (`mask + 1` slots, a power of 2).
+    fn home(h: u64, mask: usize) -> usize {
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+    }
+
+    /// The hash ordinal `o` was inserted under.
+    fn hash_of(hashes: &[u64], o: u32) -> u64 {
+        hashes.get(o as usize).copied().unwrap_or(0)
+    }
+
+    /// The ordinals inserted under `h`, in the order they were inserted.
+    pub(crate) fn get<'a>(&'a self, h: u64, hashes: &'a [u64]) -> impl Iterator<Item = u32> + 'a {
+        let mask = self.slots.len().wrapping_sub(1);
+        let start = if self.slots.is_empty() {
+            0
+        } else {
+            Self::home(h, mask)
+        };
+        let run = (0..self.slots.len())
+            .map(move |k| self.slots[(start + k) & mask])
+            .take_while(|&s| s != 0);
+        run.map(|s| s - 1)
+            .filter(move |&o| Self::hash_of(hashes, o) == h)
+    }
+
+    /// Inserts `o` under `h` (which `hashes` must give for `o`).
+    pub(crate) fn insert(&mut self, h: u64, o: u32, hashes: &[u64]) {
+        // At most half full: probes stay short.
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow(hashes);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = o + 1;
+        self.len += 1;
+    }
+
+    fn grow(&mut self, hashes: &[u64]) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![0; (old.len() * 2).max(16)];
+        let mask = self.slots.len() - 1;
+        // From an empty slot on, so that a run wrapping past the end is
+        // moved in probe order (keeping each hash's insertion order).
+        let start = old.iter().position(|&s| s == 0).unwrap_or(0);
+        let (tail, head) = old.split_at(start);
+        for &s in head.iter().chain(tail).filter(|&&s| s != 0) {
+            let mut i = Self::home(Self::hash_of(hashes, s - 1), mask);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
         }
     }
 
-    /// The ordinals, in the order they were added.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.as_slice().iter().copied()
-    }
-
-    pub(crate) fn to_vec(&self) -> Vec<u32> {
-        self.as_slice().to_vec()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        matches!(self, Ordinals::None)
-    }
-
-    pub(crate) fn push(&mut self, o: u32) {
-        *self = match std::mem::take(self) {
-            Ordinals::None => Ordinals::One(o),
-            Ordinals::One(a) => Ordinals::Many(Box::new(vec![a, o])),
-            Ordinals::Many(mut v) => {
-                v.push(o);
-                Ordinals::Many(v)
+    /// Where `o` is, probing from `h`'s slot.
+    fn slot_of(&self, h: u64, o: u32) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        for _ in 0..self.slots.len() {
+            match self.slots[i] {
+                0 => return None,
+                s if s == o + 1 => return Some(i),
+                _ => i = (i + 1) & mask,
             }
+        }
+        None
+    }
+
+    /// Removes `o` (inserted under `h`); whether it was there.
+    pub(crate) fn remove(&mut self, h: u64, o: u32, hashes: &[u64]) -> bool {
+        let Some(mut hole) = self.slot_of(h, o) else {
+            return false;
         };
+        // Backward shift: each later entry of the run whose probe started
+        // at or before the hole moves into it.
+        let mask = self.slots.len() - 1;
+        let mut k = hole;
+        loop {
+            k = (k + 1) & mask;
+            let s = self.slots[k];
+            if s == 0 {
+                break;
+            }
+            let home = Self::home(Self::hash_of(hashes, s - 1), mask);
+            if (k.wrapping_sub(home) & mask) >= (k.wrapping_sub(hole) & mask) {
+                self.slots[hole] = s;
+                hole = k;
+            }
+        }
+        self.slots[hole] = 0;
+        self.len -= 1;
+        true
     }
 
-    /// Removes every `o`.
-    pub(crate) fn remove(&mut self, o: u32) {
-        *self = match std::mem::take(self) {
-            Ordinals::One(a) if a == o => Ordinals::None,
-            Ordinals::Many(mut v) => {
-                v.retain(|&x| x != o);
-                match v.len() {
-                    0 => Ordinals::None,
-                    1 => Ordinals::One(v[0]),
-                    _ => Ordinals::Many(v),
-                }
-            }
-            other => other,
-        };
-    }
-
-    /// Replaces every `from` with `to`.
-    pub(crate) fn rename(&mut self, from: u32, to: u32) {
-        match self {
-            Ordinals::None => {}
-            Ordinals::One(a) => {
-                if *a == from {
-                    *a = to;
-                }
-            }
-            Ordinals::Many(v) => v.iter_mut().filter(|x| **x == from).for_each(|x| *x = to),
+    /// Replaces `from` (inserted under `h`) with `to`, which `hashes` must
+    /// now give `h` for too.
+    pub(crate) fn rename(&mut self, h: u64, from: u32, to: u32) {
+        if let Some(i) = self.slot_of(h, from) {
+            self.slots[i] = to + 1;
         }
     }
 }
@@ -332,22 +384,63 @@ mod tests {
     }
 
     #[test]
-    fn ordinals_hold_one_without_allocating_and_many_in_order() {
-        let mut s = Ordinals::default();
-        assert!(s.is_empty());
-        s.push(4);
-        assert!(matches!(s, Ordinals::One(4)));
-        s.push(9);
-        s.push(2);
-        assert_eq!(s.to_vec(), vec![4, 9, 2]);
-        s.rename(9, 7);
-        assert_eq!(s.iter().collect::<Vec<_>>(), vec![4, 7, 2]);
-        s.remove(4);
-        s.remove(2);
-        assert!(matches!(s, Ordinals::One(7)));
-        s.remove(3);
-        assert!(matches!(s, Ordinals::One(7)));
-        s.remove(7);
-        assert!(s.is_empty());
+    fn the_ordinal_index_finds_what_a_map_of_lists_finds() {
+        // Few distinct hashes (long runs) and many, through growth,
+        // removals (backward shifts) and renames, against a plain model.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for distinct in [3u64, 1000, u64::MAX] {
+            let mut hashes = vec![0u64; 4000];
+            let mut model: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+            let mut ix = OrdinalIndex::default();
+            let mut held = Vec::new();
+            for step in 0..20_000u32 {
+                let r = next();
+                if r % 3 != 0 || held.is_empty() {
+                    let o = (r >> 8) as u32 % 4000;
+                    if held.contains(&o) {
+                        continue;
+                    }
+                    let h = next() % distinct;
+                    hashes[o as usize] = h;
+                    ix.insert(h, o, &hashes);
+                    model.entry(h).or_default().push(o);
+                    held.push(o);
+                } else if r % 2 == 0 {
+                    let o = held.swap_remove((r >> 8) as usize % held.len());
+                    let h = hashes[o as usize];
+                    assert!(ix.remove(h, o, &hashes));
+                    assert!(!ix.remove(h, o, &hashes));
+                    model.get_mut(&h).unwrap().retain(|&x| x != o);
+                } else {
+                    let k = (r >> 8) as usize % held.len();
+                    let (from, to) = (held[k], (r >> 20) as u32 % 4000);
+                    if held.contains(&to) {
+                        continue;
+                    }
+                    let h = hashes[from as usize];
+                    hashes[to as usize] = h;
+                    ix.rename(h, from, to);
+                    held[k] = to;
+                    for x in model.get_mut(&h).unwrap().iter_mut() {
+                        if *x == from {
+                            *x = to;
+                        }
+                    }
+                }
+                if step % 97 == 0 || step == 19_999 {
+                    for (h, want) in &model {
+                        let got: Vec<u32> = ix.get(*h, &hashes).collect();
+                        assert_eq!(&got, want, "hash {h} at step {step}");
+                    }
+                }
+            }
+            assert_eq!(ix.len, held.len());
+        }
     }
 }

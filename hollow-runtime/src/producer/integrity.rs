@@ -1,6 +1,7 @@
 //! The integrity check of a cycle's blobs, before anything is published.
 
 use std::collections::BTreeSet;
+use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
 
 use super::publish::BlobFile;
@@ -107,9 +108,22 @@ impl Check<'_> {
         )
     }
 
-    /// Opens blob `name` from its bytes.
+    /// Opens blob `name` from its file. The whole-file checksum is
+    /// verified by reading the file in pieces, not through its map: the
+    /// check brings into memory only the pages the read state reads (a
+    /// snapshot's header and bitmaps), not the whole blob.
     fn load(&self, name: BlobName, file: &BlobFile) -> Result<Arc<LoadedBlob>, Error> {
-        LoadedBlob::open(name, BlobBytes::Mapped(file.clone()))
+        let shown = name.to_string();
+        let mut f: &std::fs::File = &file.1;
+        f.seek(SeekFrom::Start(0)).map_err(|e| {
+            let e = Error::with_source(ErrorKind::Io, format!("reading {name} back"), e);
+            self.unreadable(name, e)
+        })?;
+        crate::blob::verify_checksum_stream(&shown, f, file.0.len() as u64).map_err(|e| {
+            let e = Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e);
+            self.unreadable(name, e)
+        })?;
+        LoadedBlob::open_prechecked(name, BlobBytes::Mapped(file.clone()))
             .map(Arc::new)
             .map_err(|e| self.unreadable(name, e))
     }

@@ -2,10 +2,13 @@
 //! write the snapshot, delta and reverse delta (each through
 //! [`Producer::write_blob`]), verify them, store and announce, commit.
 //!
-//! Blobs are not built in memory: each section is written to a temporary
-//! file as soon as it is built (only the section being built is held), the
-//! blob is assembled from them into another temporary file, and that file
-//! is mapped for the integrity check, the store and the new read state.
+//! Blobs are not built in memory: a snapshot section is written to a
+//! temporary file as it is built (only its fixed part, the records'
+//! elements, is held; their objects are written out in pieces), a delta
+//! section once built; the blob is assembled from them into another
+//! temporary file, and that file is mapped for the integrity check (which
+//! reads its checksum from the file, not the map), the store and the new
+//! read state.
 //! Once a version is announced, the pages its read state maps are given
 //! back to the kernel (they stay in the page cache, read again on use), so
 //! between cycles the producer holds its records, not its blobs.
@@ -199,8 +202,9 @@ impl Producer {
             .collect()
     }
 
-    /// Writes one blob of the cycle, a section per type, each written to a
-    /// temporary file once built; the blob, assembled in another, mapped.
+    /// Writes one blob of the cycle, a section per type (or per shard),
+    /// each written to a temporary file as it is built (a snapshot's) or
+    /// once built (a delta's); the blob, assembled in another, mapped.
     fn write_blob(
         &self,
         name: BlobName,
@@ -224,7 +228,11 @@ impl Producer {
         let types = self.state.types.iter().zip(diffs).zip(expected);
         for ((t, (removed, added)), next) in types {
             let shards = match kind {
-                BlobKind::Snapshot => snapshot_part(self.sections, t, next)?,
+                BlobKind::Snapshot => {
+                    // Written as it is built: only its elements are held.
+                    snapshot_part(self.sections, t, next, &mut writer)?;
+                    continue;
+                }
                 BlobKind::Delta => {
                     delta_part(self.sections, t, removed, added, next.count, next.checksum)?
                 }
@@ -447,13 +455,14 @@ impl Producer {
     }
 }
 
-/// A type's snapshot section and its directory entry.
+/// Adds a type's snapshot sections (one, or its shards) to `writer`.
 fn snapshot_part(
     options: blob::SectionOptions,
     t: &TypeWrite,
     next: &Expected<'_>,
-) -> Result<Vec<(SectionInfo, Vec<u8>)>, Error> {
-    blob::snapshot_shards(
+    writer: &mut BlobWriter,
+) -> Result<(), Error> {
+    blob::write_snapshot_shards(
         options,
         &t.name,
         t.size,
@@ -461,6 +470,7 @@ fn snapshot_part(
         &t.next.words(t.limit),
         |o| t.bytes(o).unwrap_or(&[]),
         (next.count, next.checksum),
+        writer,
     )
     .map_err(|e| blob_error(&t.name, e))
 }

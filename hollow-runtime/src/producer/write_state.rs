@@ -1,5 +1,5 @@
 //! The producer's write state: per record type, every record's canonical
-//! bytes by ordinal, the hash → ordinal map that deduplicates them, and the
+//! bytes by ordinal, the hash → ordinal index that deduplicates them, and the
 //! populated sets of the published state and of the cycle being built.
 
 use std::collections::{HashMap, VecDeque};
@@ -10,14 +10,13 @@ use hollow_schema::{Schema, StructSize};
 use crate::blob::state_mix;
 use crate::encode::{hash_bytes, Encoder};
 use crate::error::{Error, ErrorKind};
-use crate::hashing::HashKeyed;
 use crate::index::{Change, IndexData, IndexKind, IndexSpec, Indexed};
 use crate::record::Record;
 use crate::wire::StructReader;
 
 use crate::bits::Bits;
 
-use super::arena::{Ordinals, RecordArena};
+use super::arena::{OrdinalIndex, RecordArena};
 
 /// Functions of a record type that need its Rust type, kept as plain fn
 /// pointers so the write state can be type-erased.
@@ -81,8 +80,8 @@ pub(crate) struct TypeWrite {
     /// Canonical bytes by ordinal, in large chunks.
     records: RecordArena,
     hashes: Vec<u64>,
-    /// Hash → ordinals holding records with that hash.
-    by_hash: HashKeyed<Ordinals>,
+    /// Hash → ordinals holding records with that hash (by `hashes`).
+    by_hash: OrdinalIndex,
     /// Populated in the published state.
     pub(crate) current: Bits,
     /// Populated in the cycle being built.
@@ -112,7 +111,7 @@ pub(crate) struct TypeWrite {
     /// this cycle); lookups filter by the cycle's populated set. Built on
     /// first use, then kept current as records come and go, so duplicate
     /// checks and incremental lookups cost O(change).
-    keys: Option<HashKeyed<Ordinals>>,
+    keys: Option<OrdinalIndex>,
     /// Whether the records held include some whose primary keys this
     /// producer has not checked against each other: records restored from
     /// blobs (written by another producer, which may have declared another
@@ -134,7 +133,7 @@ impl TypeWrite {
             fns,
             records: RecordArena::default(),
             hashes: Vec::new(),
-            by_hash: HashKeyed::default(),
+            by_hash: OrdinalIndex::default(),
             current: Bits::default(),
             next: Bits::default(),
             free: VecDeque::new(),
@@ -243,8 +242,7 @@ impl TypeWrite {
 
     fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
         self.by_hash
-            .get(&hash)?
-            .iter()
+            .get(hash, &self.hashes)
             .find(|&o| self.bytes(o) == Some(bytes))
     }
 
@@ -274,9 +272,9 @@ impl TypeWrite {
         self.records.put(o, bytes);
         self.hashes[o as usize] = hash;
         self.key_hashes[o as usize] = key_hash;
-        self.by_hash.entry(hash).or_default().push(o);
+        self.by_hash.insert(hash, o, &self.hashes);
         if let Some(keys) = &mut self.keys {
-            keys.entry(key_hash).or_default().push(o);
+            keys.insert(key_hash, o, &self.key_hashes);
         }
         self.fresh.push(o);
         self.next.set(o, true);
@@ -307,16 +305,16 @@ impl TypeWrite {
         Ok(fns)
     }
 
-    /// The key index, built on first use.
-    fn keys(&mut self) -> &HashKeyed<Ordinals> {
+    /// The key index (by `key_hashes`), built on first use.
+    fn keys(&mut self) -> &OrdinalIndex {
         if self.keys.is_none() {
-            let mut keys: HashKeyed<Ordinals> = HashKeyed::default();
+            let mut keys = OrdinalIndex::default();
             for (o, _) in self.records.iter() {
-                keys.entry(self.key_hashes[o as usize]).or_default().push(o);
+                keys.insert(self.key_hashes[o as usize], o, &self.key_hashes);
             }
             self.keys = Some(keys);
         }
-        self.keys.get_or_insert_with(HashKeyed::default)
+        self.keys.get_or_insert_with(OrdinalIndex::default)
     }
 
     /// The ordinals of the cycle being built whose record's primary-key hash
@@ -327,10 +325,11 @@ impl TypeWrite {
         matches: impl Fn(&[u8]) -> bool,
     ) -> Result<Vec<u32>, Error> {
         self.fns_with_key()?;
+        self.keys();
         let candidates: Vec<u32> = self
-            .keys()
-            .get(&h)
-            .map(Ordinals::to_vec)
+            .keys
+            .as_ref()
+            .map(|k| k.get(h, &self.key_hashes).collect())
             .unwrap_or_default();
         Ok(candidates
             .into_iter()
@@ -368,11 +367,7 @@ impl TypeWrite {
         let keys = self.keys.as_ref()?;
         for &o in check {
             let b = self.bytes(o)?;
-            for p in keys
-                .get(&self.key_hashes[o as usize])
-                .into_iter()
-                .flat_map(Ordinals::iter)
-            {
+            for p in keys.get(self.key_hashes[o as usize], &self.key_hashes) {
                 if p != o && self.next.get(p) {
                     if let Some(pb) = self.bytes(p) {
                         if (fns.key_eq)(pb, b) {
@@ -428,14 +423,9 @@ impl TypeWrite {
         let key = self.key_hashes[f];
         self.hashes[t] = hash;
         self.key_hashes[t] = key;
-        let rename = |v: Option<&mut Ordinals>| {
-            if let Some(v) = v {
-                v.rename(from, to);
-            }
-        };
-        rename(self.by_hash.get_mut(&hash));
+        self.by_hash.rename(hash, from, to);
         if let Some(keys) = &mut self.keys {
-            rename(keys.get_mut(&key));
+            keys.rename(key, from, to);
         }
         self.next.set(from, false);
         self.next.set(to, true);
@@ -444,6 +434,10 @@ impl TypeWrite {
     /// Sets the limit to `limit`, past which nothing is held: free
     /// ordinals past it are forgotten, and the storage past it dropped.
     fn trim_to(&mut self, limit: u32) {
+        // The indexes hold only records held (they read their hashes).
+        for o in limit..self.hashes.len() as u32 {
+            self.release(o);
+        }
         self.limit = limit;
         self.free_now.retain(|&o| o < limit);
         let keep = (limit as usize).min(self.hashes.len());
@@ -522,20 +516,10 @@ impl TypeWrite {
     fn release(&mut self, o: u32) {
         if self.records.free(o) {
             let h = self.hashes[o as usize];
-            if let Some(v) = self.by_hash.get_mut(&h) {
-                v.remove(o);
-                if v.is_empty() {
-                    self.by_hash.remove(&h);
-                }
-            }
+            self.by_hash.remove(h, o, &self.hashes);
             if let Some(keys) = &mut self.keys {
-                let k = self.key_hashes[o as usize];
-                if let Some(v) = keys.get_mut(&k) {
-                    v.remove(o);
-                    if v.is_empty() {
-                        keys.remove(&k);
-                    }
-                }
+                let k = self.key_hashes.get(o as usize).copied().unwrap_or(0);
+                keys.remove(k, o, &self.key_hashes);
             }
         }
     }
@@ -549,7 +533,7 @@ impl TypeWrite {
         }
         self.records.put(o, bytes);
         self.hashes[o as usize] = hash;
-        self.by_hash.entry(hash).or_default().push(o);
+        self.by_hash.insert(hash, o, &self.hashes);
         self.current.set(o, true);
         self.next.set(o, true);
         self.limit = self.limit.max(o + 1);

@@ -107,9 +107,25 @@ impl LoadedBlob {
     /// Opens and checks a blob (magic, format version, whole-file checksum,
     /// header, section bounds, and that it is the blob `name` says).
     pub(crate) fn open(name: BlobName, bytes: BlobBytes) -> Result<LoadedBlob, Error> {
+        LoadedBlob::open_inner(name, bytes, true)
+    }
+
+    /// [`LoadedBlob::open`] of a blob whose whole-file checksum the caller
+    /// verified (with [`crate::blob::verify_checksum_stream`], which reads
+    /// the file in pieces instead of through the map).
+    pub(crate) fn open_prechecked(name: BlobName, bytes: BlobBytes) -> Result<LoadedBlob, Error> {
+        LoadedBlob::open_inner(name, bytes, false)
+    }
+
+    fn open_inner(name: BlobName, bytes: BlobBytes, check: bool) -> Result<LoadedBlob, Error> {
         let shown = name.to_string();
-        let view = BlobView::open(&shown, bytes.get())
-            .map_err(|e| Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e))?;
+        let view = if check {
+            BlobView::open(&shown, bytes.get())
+        } else {
+            BlobView::open_prechecked(&shown, bytes.get())
+        };
+        let view =
+            view.map_err(|e| Error::with_source(ErrorKind::CorruptBlob, e.to_string(), e))?;
         // `BlobView::open` refused a prefix other than what `name` says.
         let p = *view.prefix();
         let base = bytes.get().as_ptr() as usize;
