@@ -10,9 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assert_cmd::Command;
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{fails, hollow, ok, run};
 use hollow_cli::cmd::admin::{self, Request as AdminRequest};
 use hollow_cli::store::Store;
 use hollow_cli::{EXIT_CONFLICT, EXIT_REFUSED};
@@ -101,40 +103,10 @@ fn producer(path: &Path) -> Producer {
         .build()
 }
 
-fn hollow() -> Command {
-    Command::cargo_bin("hollow").unwrap()
-}
-
-/// Runs `hollow args…`, expecting success; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = hollow().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hollow {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `hollow args…`, expecting a bad command line (exit code 2).
+/// Runs `hollow args…`, expecting a bad command line (exit code 2);
+/// returns stderr.
 fn bad_usage(args: &[&str]) -> String {
-    let out = hollow().args(args).output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(2), "hollow {args:?}: {err}");
-    err
-}
-
-/// Runs `hollow args…`, expecting exit `code`; returns stderr (one line).
-fn fails(args: &[&str], code: u8) -> String {
-    let out = hollow().args(args).output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(i32::from(code)),
-        "hollow {args:?}: {err}"
-    );
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
+    run(args, 2).1
 }
 
 #[test]
