@@ -4,14 +4,17 @@
 //! `--yes` when stdin is not a terminal, refused for a missing or
 //! incomplete version, losing a compare-and-swap to a producer or another
 //! operator, and a rollback after which the next producer cycle mints a
-//! version above every version in the store.
+//! version above every version in the store; and the y/N confirmation
+//! answered on a real pseudo-terminal.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assert_cmd::Command;
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{fails, hollow, ok, run};
 use hollow_cli::cmd::admin::{self, Request as AdminRequest};
 use hollow_cli::store::Store;
 use hollow_cli::{EXIT_CONFLICT, EXIT_REFUSED};
@@ -100,40 +103,10 @@ fn producer(path: &Path) -> Producer {
         .build()
 }
 
-fn hollow() -> Command {
-    Command::cargo_bin("hollow").unwrap()
-}
-
-/// Runs `hollow args…`, expecting success; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = hollow().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hollow {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `hollow args…`, expecting a bad command line (exit code 2).
+/// Runs `hollow args…`, expecting a bad command line (exit code 2);
+/// returns stderr.
 fn bad_usage(args: &[&str]) -> String {
-    let out = hollow().args(args).output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(2), "hollow {args:?}: {err}");
-    err
-}
-
-/// Runs `hollow args…`, expecting exit `code`; returns stderr (one line).
-fn fails(args: &[&str], code: u8) -> String {
-    let out = hollow().args(args).output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(i32::from(code)),
-        "hollow {args:?}: {err}"
-    );
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
+    run(args, 2).1
 }
 
 #[test]
@@ -199,6 +172,160 @@ fn pin_and_unpin_with_dry_run_yes_and_refusal() {
     // --dry-run and --yes together are a bad command line.
     let err = bad_usage(&["unpin", s, "--yes", "--dry-run"]);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// What `hollow` did with its stdin and stderr on a pseudo-terminal.
+struct OnTerminal {
+    /// The exit code.
+    code: Option<i32>,
+    /// What it wrote to the terminal (the prompt, the answer echoed, any
+    /// error), line ends as `\n`.
+    terminal: String,
+    /// What it wrote to stdout (a pipe).
+    stdout: String,
+}
+
+/// Runs `hollow args…` with stdin and stderr on a new pseudo-terminal,
+/// waits for the `[y/N]` prompt, types `answer` and Enter, and waits for
+/// the end. Gives up (failing the test) after 60 s without a prompt or an
+/// end.
+fn on_terminal(args: &[&str], answer: &str) -> OnTerminal {
+    use nix::pty::{openpty, Winsize};
+    use nix::sys::termios::Termios;
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let pty = openpty(None::<&Winsize>, None::<&Termios>).unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let slave = std::fs::File::from(pty.slave);
+    let mut child = {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hollow"));
+        cmd.args(args)
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .stdout(Stdio::piped());
+        cmd.spawn().unwrap()
+        // The command, and with it this process's copies of the slave,
+        // dropped here: reading the master ends when the child's end.
+    };
+    // The terminal's output, read on a thread until the slave is closed
+    // (EIO on Linux).
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let mut reader = master.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = reader.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let limit = Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("[y/N] ") {
+        match rx.recv_timeout(limit) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(e) => panic!(
+                "hollow {args:?}: no [y/N] prompt on the terminal ({e}); it wrote {:?}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    writeln!(master, "{answer}").unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let code = child.wait().unwrap().code();
+    loop {
+        match rx.recv_timeout(limit) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => panic!("hollow {args:?}: its terminal output did not end ({e})"),
+        }
+    }
+    OnTerminal {
+        code,
+        terminal: String::from_utf8_lossy(&seen).replace("\r\n", "\n"),
+        stdout,
+    }
+}
+
+#[test]
+fn the_confirmation_on_a_terminal_names_the_change_and_applies_only_a_yes() {
+    let f = Fixture::new(3);
+    let s = f.store.as_str();
+    let refused = Some(i32::from(EXIT_REFUSED));
+
+    // No: refused, nothing changed, the prompt said what would happen.
+    let no = on_terminal(&["pin", s, "1"], "n");
+    assert_eq!(no.code, refused, "{}", no.terminal);
+    assert!(
+        no.terminal
+            .contains("Pin every consumer of the store to version 1? [y/N] n\n"),
+        "{}",
+        no.terminal
+    );
+    assert!(
+        no.terminal.contains("pin cancelled; nothing changed"),
+        "{}",
+        no.terminal
+    );
+    assert!(
+        no.stdout.contains("will pin every consumer to version 1"),
+        "{}",
+        no.stdout
+    );
+    assert_eq!(f.pinned(), None);
+    // An empty answer is the default, no.
+    assert_eq!(on_terminal(&["pin", s, "1"], "").code, refused);
+    assert_eq!(f.pinned(), None);
+
+    // Yes: applied.
+    let yes = on_terminal(&["pin", s, "1"], "y");
+    assert_eq!(yes.code, Some(0), "{}", yes.terminal);
+    assert!(yes.stdout.contains("pinned to version 1"), "{}", yes.stdout);
+    assert_eq!(f.pinned(), Some(1));
+
+    let no = on_terminal(&["unpin", s], "no");
+    assert_eq!(no.code, refused, "{}", no.terminal);
+    assert!(
+        no.terminal.contains("Unpin the store's consumers? [y/N]"),
+        "{}",
+        no.terminal
+    );
+    assert_eq!(f.pinned(), Some(1));
+    let yes = on_terminal(&["unpin", s], "YES");
+    assert_eq!(yes.code, Some(0), "{}", yes.terminal);
+    assert_eq!(f.pinned(), None);
+
+    // A rollback: refused leaves the announcement, yes moves it.
+    let no = on_terminal(&["announce", s, "2"], "n");
+    assert_eq!(no.code, refused, "{}", no.terminal);
+    assert!(
+        no.terminal.contains("Announce version 2? [y/N]"),
+        "{}",
+        no.terminal
+    );
+    assert_eq!(f.announced(), Some(3));
+    assert_eq!(on_terminal(&["announce", s, "2"], "y").code, Some(0));
+    assert_eq!(f.announced(), Some(2));
+
+    // Clean: the question counts the blobs; no deletes none.
+    let before = f.blobs();
+    let no = on_terminal(&["clean", s, "--keep", "1"], "n");
+    assert_eq!(no.code, refused, "{}", no.terminal);
+    assert!(
+        no.terminal.contains("Delete ") && no.terminal.contains(" blobs? [y/N]"),
+        "{}",
+        no.terminal
+    );
+    assert_eq!(f.blobs(), before);
 }
 
 #[test]

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fails, hollow, ok, ok_json};
 use hollow_runtime::store::{BlobName, Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Hollow, Producer};
 use hollow_tests::json::ToJson;
@@ -149,36 +151,6 @@ fn produce(dir: &Path) -> Vec<State> {
         states.push(s.clone());
     }
     states
-}
-
-fn hollow() -> Command {
-    Command::cargo_bin("hollow").unwrap()
-}
-
-/// Runs `hollow args…`, expecting success; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = hollow().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hollow {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn ok_json(args: &[&str]) -> Value {
-    let text = ok(args);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("hollow {args:?}: {e}: {text}"))
-}
-
-/// Runs `hollow args…`, expecting exit `code`; returns stderr, which must
-/// be one line.
-fn fails(args: &[&str], code: i32) -> String {
-    let out = hollow().args(args).output().unwrap();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(code), "hollow {args:?}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
 }
 
 struct Fixture {

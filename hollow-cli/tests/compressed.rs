@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use assert_cmd::Command;
+mod common;
+
+use common::ok;
 use hollow_runtime::store::{BlobName, Compression, FileAnnouncer};
 use hollow_runtime::{FsBlobStore, Producer};
 use hollow_tests::dataset;
@@ -38,20 +40,6 @@ fn produce(dir: &Path) -> Vec<(BlobName, u64)> {
     blobs
 }
 
-fn hollow(args: &[&str]) -> String {
-    let out = Command::cargo_bin("hollow")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hollow {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The entry of blob `name` in `hollow versions --json` output.
 fn entry(j: &Value, name: BlobName) -> &Value {
     let versions = j["versions"].as_array().unwrap();
@@ -77,7 +65,7 @@ fn versions_shows_stored_and_plain_sizes_of_a_mixed_store() {
     let blobs = produce(dir.path());
     assert_eq!(blobs.len(), 3 + 2 + 2);
     let store = dir.path().to_str().unwrap();
-    let j: Value = serde_json::from_str(&hollow(&["versions", store, "--json"])).unwrap();
+    let j: Value = serde_json::from_str(&ok(&["versions", store, "--json"])).unwrap();
     for (name, plain) in &blobs {
         let e = entry(&j, *name);
         let compressed = published(*name) != 2;
@@ -101,7 +89,7 @@ fn versions_shows_stored_and_plain_sizes_of_a_mixed_store() {
 
     // Text: a compressed blob's stored size with its layout and plain
     // size, a plain blob's size alone.
-    let text = hollow(&["versions", store]);
+    let text = ok(&["versions", store]);
     let row = |v: &str| {
         text.lines()
             .find(|l| l.split_whitespace().next() == Some(v))
@@ -124,7 +112,7 @@ fn commands_read_compressed_and_plain_blobs_alike() {
     produce(dir.path());
     let store = dir.path().to_str().unwrap();
     for v in ["1", "2", "3"] {
-        let lines = hollow(&["export", store, "--version", v, "--type", "Movie"]);
+        let lines = ok(&["export", store, "--version", v, "--type", "Movie"]);
         assert_eq!(lines.lines().count(), 50, "version {v}: {lines}");
         let k: u64 = v.parse().unwrap();
         let title = dataset::movie(7, k).title;
@@ -133,6 +121,6 @@ fn commands_read_compressed_and_plain_blobs_alike() {
             "version {v}: {title} not in the export"
         );
     }
-    let verify = hollow(&["verify", store]);
+    let verify = ok(&["verify", store]);
     assert!(!verify.is_empty());
 }

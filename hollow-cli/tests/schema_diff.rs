@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{hollow, run};
 use hollow_cli::cmd::schema_diff::{compare, Options, Side};
 use hollow_runtime::schema::evolution;
 use hollow_runtime::store::{Compression, FileAnnouncer};
@@ -161,23 +163,6 @@ fn stores() -> Stores {
         files: files.path().to_path_buf(),
         _dirs: vec![movies, elsewhere, unannounced, sensors, files],
     }
-}
-
-fn hollow() -> Command {
-    Command::cargo_bin("hollow").unwrap()
-}
-
-/// Runs `hollow args…`, expecting exit `code`; returns (stdout, stderr).
-fn run(args: &[&str], code: i32) -> (String, String) {
-    let out = hollow().args(args).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "hollow {args:?}:\n{stdout}\n{stderr}"
-    );
-    (stdout, stderr)
 }
 
 fn json_of(args: &[&str], code: i32) -> Value {

@@ -309,6 +309,34 @@ fn a_diff_shows_the_changed_field() {
 }
 
 #[test]
+fn a_diff_s_pages_together_are_what_hollow_diff_prints() {
+    let s = site();
+    let [v1, _, v3] = s.v;
+    let store = Store::open(s._dir.path().to_str().unwrap()).unwrap();
+    // Both ways: the reverse diff is the same changes seen from v3.
+    for (a, b) in [(v1, v3), (v3, v1)] {
+        let mut out = Vec::new();
+        hollow_cli::cmd::diff::run(&store, a, b, Some("Movie"), true, &mut out).unwrap();
+        let whole: Value = serde_json::from_slice(&out).unwrap();
+        let whole = &whole["types"][0];
+        for list in ["added", "removed", "modified"] {
+            let all = whole[list].as_array().unwrap();
+            assert!(!all.is_empty(), "{a} → {b}: no {list} entries to page");
+            let mut paged = Vec::new();
+            for page in 1..=all.len() + 1 {
+                let doc = s.json(&format!(
+                    "/api/diff/{a}/{b}?type=Movie&per_page=1&page={page}"
+                ));
+                let t = &doc["types"][0];
+                assert_eq!(t[format!("{list}_total")], all.len(), "{a} → {b}");
+                paged.extend(t[list].as_array().unwrap().iter().cloned());
+            }
+            assert_eq!(&paged, all, "{a} → {b}: {list}");
+        }
+    }
+}
+
+#[test]
 fn the_history_of_a_key() {
     let s = site();
     let [v1, v2, v3] = s.v;

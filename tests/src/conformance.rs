@@ -543,6 +543,174 @@ pub mod announcer {
         lower_and_equal_versions_go_through_the_swap(kind, &fresh()).await;
         another_handle_sees_the_announcement(kind, &fresh()).await;
         race_one_winner_per_version(kind, &fresh(), handles, tasks, versions).await;
+        pins_are_a_compare_and_swap_that_outlives_announcements(kind, &fresh()).await;
+        a_pin_may_come_before_any_announcement(kind, &fresh()).await;
+        race_one_pin_winner(kind, &fresh(), handles, tasks).await;
+    }
+
+    /// Expects `set_pin(version, expected)` on `a` to lose to the pin
+    /// `current`: a [`StoreErrorKind::Conflict`] naming the pin there is
+    /// and the one expected; the pin is unchanged.
+    async fn pin_loses(
+        kind: &str,
+        a: &dyn Announcer,
+        version: Option<u64>,
+        expected: Option<u64>,
+        current: Option<u64>,
+    ) {
+        let what = format!("set_pin({version:?}, expected {expected:?}) over {current:?}");
+        let msg = expect_err(
+            kind,
+            &what,
+            a.set_pin(version, expected).await,
+            StoreErrorKind::Conflict,
+        );
+        let show = |v: Option<u64>| {
+            v.map_or("not pinned".to_owned(), |v| {
+                format!("pinned to version {v}")
+            })
+        };
+        assert!(
+            msg.contains(&format!(
+                "it is {} now, not {} as expected",
+                show(current),
+                show(expected)
+            )) && msg.contains("another operator changed the pin"),
+            "{kind}: {what}: {msg}"
+        );
+        assert_eq!(a.pinned().await.unwrap(), current, "{kind}: after {what}");
+    }
+
+    /// A pin ([`Announcer::set_pin`]): none at first; set, it is read back
+    /// by every handle and watchers follow it, not the announcement; new
+    /// announcements still go through and leave it in place; setting,
+    /// moving or removing it is a compare-and-swap on the pin expected,
+    /// and an operator with a stale expectation loses without changing
+    /// it; unpinned, watchers follow the announcement again.
+    pub async fn pins_are_a_compare_and_swap_that_outlives_announcements(kind: &str, open: &Open) {
+        let (a, b) = (open(), open());
+        assert_eq!(a.announcer.pinned().await.unwrap(), None, "{kind}: fresh");
+        a.announcer.announce(1, None).await.unwrap();
+        a.announcer.announce(2, Some(1)).await.unwrap();
+        a.announcer.set_pin(Some(1), None).await.unwrap();
+        assert_eq!(a.announcer.pinned().await.unwrap(), Some(1), "{kind}");
+        assert_eq!(
+            b.announcer.pinned().await.unwrap(),
+            Some(1),
+            "{kind}: another handle"
+        );
+        assert_eq!(
+            b.announcer.announced().await.unwrap(),
+            Some(2),
+            "{kind}: the announcement stays"
+        );
+        assert_eq!(
+            b.watcher.latest().await.unwrap(),
+            Some(1),
+            "{kind}: watchers follow the pin"
+        );
+
+        // A producer announces on: the pin stays, for handles old and new.
+        b.announcer.announce(3, Some(2)).await.unwrap();
+        let c = open();
+        for (h, which) in [(&a, "a"), (&b, "b"), (&c, "a new handle")] {
+            assert_eq!(
+                h.announcer.pinned().await.unwrap(),
+                Some(1),
+                "{kind}: {which}"
+            );
+            assert_eq!(
+                h.announcer.announced().await.unwrap(),
+                Some(3),
+                "{kind}: {which}"
+            );
+            assert_eq!(
+                h.watcher.latest().await.unwrap(),
+                Some(1),
+                "{kind}: {which}"
+            );
+        }
+
+        // Operator b moves the pin; a, still expecting none or 1, loses.
+        b.announcer.set_pin(Some(2), Some(1)).await.unwrap();
+        pin_loses(kind, a.announcer.as_ref(), Some(3), None, Some(2)).await;
+        pin_loses(kind, a.announcer.as_ref(), Some(3), Some(1), Some(2)).await;
+        pin_loses(kind, a.announcer.as_ref(), None, Some(1), Some(2)).await;
+        assert_eq!(
+            c.watcher.latest().await.unwrap(),
+            Some(2),
+            "{kind}: the moved pin"
+        );
+
+        // Unpinned (expecting the pin there is): watchers follow the
+        // announcement again; a stale unpin or pin then loses.
+        a.announcer.set_pin(None, Some(2)).await.unwrap();
+        for (h, which) in [(&a, "a"), (&b, "b"), (&c, "c")] {
+            assert_eq!(h.announcer.pinned().await.unwrap(), None, "{kind}: {which}");
+            assert_eq!(
+                h.watcher.latest().await.unwrap(),
+                Some(3),
+                "{kind}: {which}"
+            );
+        }
+        pin_loses(kind, b.announcer.as_ref(), None, Some(2), None).await;
+        pin_loses(kind, b.announcer.as_ref(), Some(1), Some(2), None).await;
+        assert_eq!(c.announcer.announced().await.unwrap(), Some(3), "{kind}");
+    }
+
+    /// A pin set before any version is announced is what watchers see;
+    /// the first announcement then goes through beneath it.
+    pub async fn a_pin_may_come_before_any_announcement(kind: &str, open: &Open) {
+        let h = open();
+        h.announcer.set_pin(Some(7), None).await.unwrap();
+        assert_eq!(h.announcer.announced().await.unwrap(), None, "{kind}");
+        assert_eq!(open().watcher.latest().await.unwrap(), Some(7), "{kind}");
+        h.announcer.announce(1, None).await.unwrap();
+        let other = open();
+        assert_eq!(
+            other.announcer.announced().await.unwrap(),
+            Some(1),
+            "{kind}"
+        );
+        assert_eq!(other.announcer.pinned().await.unwrap(), Some(7), "{kind}");
+        assert_eq!(other.watcher.latest().await.unwrap(), Some(7), "{kind}");
+    }
+
+    /// `tasks` operators over `handles` announcers pin each a different
+    /// version at once, all expecting no pin: exactly one wins, every
+    /// other one is a [`StoreErrorKind::Conflict`], and every handle reads
+    /// the winner's pin.
+    pub async fn race_one_pin_winner(kind: &str, open: &Open, handles: usize, tasks: usize) {
+        let announcers: Vec<Arc<dyn Announcer>> = (0..handles).map(|_| open().announcer).collect();
+        let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
+        let racing: Vec<_> = (0..tasks)
+            .map(|i| {
+                let a = announcers[i % handles].clone();
+                let barrier = barrier.clone();
+                let version = 100 + i as u64;
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (version, a.set_pin(Some(version), None).await)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in racing {
+            match t.await.unwrap() {
+                (v, Ok(())) => winners.push(v),
+                (_, Err(e)) => {
+                    assert_eq!(e.kind(), StoreErrorKind::Conflict, "{kind}: {e}");
+                    assert!(
+                        e.to_string().contains("another operator changed the pin"),
+                        "{kind}: {e}"
+                    );
+                }
+            }
+        }
+        assert_eq!(winners.len(), 1, "{kind}: pin winners {winners:?}");
+        for a in &announcers {
+            assert_eq!(a.pinned().await.unwrap(), Some(winners[0]), "{kind}");
+        }
     }
 
     /// Nothing announced at first; announcing is a compare-and-swap on the
@@ -687,6 +855,7 @@ pub mod watcher {
         latest_follows_announcements(kind, &fresh()).await;
         changed_returns_at_once_when_already_different(kind, &fresh()).await;
         changed_wakes_on_a_new_version_only(kind, &fresh()).await;
+        changed_wakes_on_a_pin_and_an_unpin(kind, &fresh()).await;
     }
 
     async fn changed(kind: &str, w: &dyn AnnouncementWatcher, seen: Option<u64>) -> Option<u64> {
@@ -741,5 +910,28 @@ pub mod watcher {
             .unwrap()
             .unwrap_or_else(|e| panic!("{kind}: changed: {e}"));
         assert_eq!(got, Some(2), "{kind}");
+    }
+
+    /// A watcher waiting on the announced version wakes when an operator
+    /// pins another version, and again when the pin is removed.
+    pub async fn changed_wakes_on_a_pin_and_an_unpin(kind: &str, open: &Open) {
+        let (operator, consumer) = (open(), open());
+        operator.announcer.announce(2, None).await.unwrap();
+        assert_eq!(
+            changed(kind, consumer.watcher.as_ref(), None).await,
+            Some(2)
+        );
+        operator.announcer.set_pin(Some(1), None).await.unwrap();
+        assert_eq!(
+            changed(kind, consumer.watcher.as_ref(), Some(2)).await,
+            Some(1),
+            "{kind}: pinned"
+        );
+        operator.announcer.set_pin(None, Some(1)).await.unwrap();
+        assert_eq!(
+            changed(kind, consumer.watcher.as_ref(), Some(1)).await,
+            Some(2),
+            "{kind}: unpinned"
+        );
     }
 }

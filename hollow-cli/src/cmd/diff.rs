@@ -131,18 +131,23 @@ impl Changes {
     }
 }
 
-/// The diff of one type.
+/// The diff of one type: the records as kept from the blobs, turned into
+/// JSON (and compared field by field) only when shown, so showing a page
+/// of a large diff costs the page.
 struct TypeDiff {
     name: String,
-    added: Vec<(MatchKey, u32, Value)>,
-    removed: Vec<(MatchKey, u32, Value)>,
-    modified: Vec<(MatchKey, u32, u32, Vec<FieldChange>)>,
+    t: DynType,
+    added: Vec<(MatchKey, Kept)>,
+    removed: Vec<(MatchKey, Kept)>,
+    /// The key, the old record and the new one.
+    modified: Vec<(MatchKey, Kept, Kept)>,
 }
 
 impl TypeDiff {
-    fn build(schema: &DynamicSchema, t: DynType, changes: Changes) -> Result<TypeDiff, CliError> {
+    fn build(schema: &DynamicSchema, t: DynType, changes: Changes) -> TypeDiff {
         let mut d = TypeDiff {
             name: schema.type_name(t).to_owned(),
+            t,
             added: Vec::new(),
             removed: Vec::new(),
             modified: Vec::new(),
@@ -151,70 +156,175 @@ impl TypeDiff {
         for k in changes.order {
             let Some(c) = map.remove(&k) else { continue };
             match (c.old, c.new) {
-                (None, Some(n)) => {
-                    let v = schema.record(t, n.reader()?).to_json()?;
-                    d.added.push((k, n.ordinal, v));
-                }
-                (Some(o), None) => {
-                    let v = schema.record(t, o.reader()?).to_json()?;
-                    d.removed.push((k, o.ordinal, v));
-                }
+                (None, Some(n)) => d.added.push((k, n)),
+                (Some(o), None) => d.removed.push((k, o)),
                 (Some(o), Some(n)) => {
-                    if o.bytes == n.bytes {
-                        continue;
+                    if o.bytes != n.bytes {
+                        d.modified.push((k, o, n));
                     }
-                    let changes = schema
-                        .record(t, o.reader()?)
-                        .compare(&schema.record(t, n.reader()?))?;
-                    d.modified.push((k, o.ordinal, n.ordinal, changes));
                 }
                 (None, None) => {}
             }
         }
-        Ok(d)
+        d
     }
 
     /// The same diff seen from the other end.
     fn invert(self) -> TypeDiff {
         TypeDiff {
             name: self.name,
+            t: self.t,
             added: self.removed,
             removed: self.added,
             modified: self
                 .modified
                 .into_iter()
-                .map(|(k, a, b, ch)| {
-                    let ch = ch
-                        .into_iter()
-                        .map(|c| FieldChange {
-                            path: c.path,
-                            old: c.new,
-                            new: c.old,
-                        })
-                        .collect();
-                    (k, b, a, ch)
-                })
+                .map(|(k, a, b)| (k, b, a))
                 .collect(),
         }
     }
 
-    fn to_json(&self) -> Value {
-        let side = |v: &[(MatchKey, u32, Value)]| -> Vec<Value> {
-            v.iter()
-                .map(|(k, o, r)| json!({"key": k.to_json(), "ordinal": o, "record": r}))
+    /// The field changes of a modified record, old to new.
+    fn changes(
+        &self,
+        schema: &DynamicSchema,
+        old: &Kept,
+        new: &Kept,
+    ) -> Result<Vec<FieldChange>, CliError> {
+        Ok(schema
+            .record(self.t, old.reader()?)
+            .compare(&schema.record(self.t, new.reader()?))?)
+    }
+
+    /// The type's JSON (`--json`'s form) with each list cut to `range`
+    /// (all of it when `None`; then without the `…_total` fields).
+    fn to_json(&self, schema: &DynamicSchema, range: Option<Range>) -> Result<Value, CliError> {
+        let cut = |len: usize| match range {
+            Some(r) => r.skip.min(len)..r.skip.saturating_add(r.take).min(len),
+            None => 0..len,
+        };
+        let side = |v: &[(MatchKey, Kept)]| -> Result<Vec<Value>, CliError> {
+            v[cut(v.len())]
+                .iter()
+                .map(|(k, r)| {
+                    Ok(json!({
+                        "key": k.to_json(),
+                        "ordinal": r.ordinal,
+                        "record": schema.record(self.t, r.reader()?).to_json()?,
+                    }))
+                })
                 .collect()
         };
-        json!({
+        let modified = self.modified[cut(self.modified.len())]
+            .iter()
+            .map(|(k, a, b)| {
+                let ch = self.changes(schema, a, b)?;
+                Ok(json!({
+                    "key": k.to_json(),
+                    "old_ordinal": a.ordinal,
+                    "new_ordinal": b.ordinal,
+                    "changes": ch.iter().map(FieldChange::to_json).collect::<Vec<_>>(),
+                }))
+            })
+            .collect::<Result<Vec<_>, CliError>>()?;
+        let mut doc = json!({
             "type": self.name,
-            "added": side(&self.added),
-            "removed": side(&self.removed),
-            "modified": self.modified.iter().map(|(k, a, b, ch)| json!({
-                "key": k.to_json(),
-                "old_ordinal": a,
-                "new_ordinal": b,
-                "changes": ch.iter().map(FieldChange::to_json).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })
+            "added": side(&self.added)?,
+            "removed": side(&self.removed)?,
+            "modified": modified,
+        });
+        if range.is_some() {
+            doc["added_total"] = json!(self.added.len());
+            doc["removed_total"] = json!(self.removed.len());
+            doc["modified_total"] = json!(self.modified.len());
+        }
+        Ok(doc)
+    }
+}
+
+/// Which entries of each list of a [`Diff`] to show: `take` of them from
+/// the `skip`th.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// How many entries of each list to pass over.
+    pub skip: usize,
+    /// How many to show after them.
+    pub take: usize,
+}
+
+/// The diff of two versions, computed once: each type's added, removed and
+/// modified records, kept as their bytes. [`Diff::to_json`] shows all of it
+/// (what `hollow diff --json` prints) or one page of it (what `hollow
+/// serve` shows), turning only the records shown into JSON.
+pub struct Diff {
+    from: u64,
+    to: u64,
+    through: String,
+    schema: DynamicSchema,
+    types: Vec<TypeDiff>,
+}
+
+impl std::fmt::Debug for Diff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Diff")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("through", &self.through)
+            .field("types", &self.types.len())
+            .finish()
+    }
+}
+
+impl Diff {
+    /// The diff as a JSON document: `from`, `to`, `through` (how it was
+    /// computed) and per type its `added`, `removed` and `modified` lists.
+    /// With a `range`, each list is cut to it and each type also gives its
+    /// lists' whole lengths (`added_total`, `removed_total`,
+    /// `modified_total`).
+    ///
+    /// # Errors
+    /// A kept record that cannot be read (a corrupt blob).
+    pub fn to_json(&self, range: Option<Range>) -> Result<Value, CliError> {
+        Ok(json!({
+            "from": self.from,
+            "to": self.to,
+            "through": self.through,
+            "types": self
+                .types
+                .iter()
+                .map(|t| t.to_json(&self.schema, range))
+                .collect::<Result<Vec<_>, _>>()?,
+        }))
+    }
+
+    /// The diff for people: per type its counts and one line per change.
+    fn to_text(&self) -> Result<String, CliError> {
+        let (from, to) = (self.from, self.to);
+        let mut text = format!("diff {from} → {to} (through {})\n", self.through);
+        for d in &self.types {
+            if d.added.is_empty() && d.removed.is_empty() && d.modified.is_empty() {
+                text.push_str(&format!("{}: no changes\n", d.name));
+                continue;
+            }
+            text.push_str(&format!(
+                "{}: {} added, {} removed, {} modified\n",
+                d.name,
+                d.added.len(),
+                d.removed.len(),
+                d.modified.len()
+            ));
+            for (k, _) in &d.added {
+                text.push_str(&format!("  + {}\n", k.show()));
+            }
+            for (k, _) in &d.removed {
+                text.push_str(&format!("  - {}\n", k.show()));
+            }
+            for (k, a, b) in &d.modified {
+                let ch = d.changes(&self.schema, a, b)?;
+                text.push_str(&format!("  ~ {}: {}\n", k.show(), show_changes(&ch)));
+            }
+        }
+        Ok(text)
     }
 }
 
@@ -257,7 +367,7 @@ fn by_deltas(
     store: &Store,
     chain: &[BlobName],
     only: Option<&str>,
-) -> Result<Vec<TypeDiff>, CliError> {
+) -> Result<(DynamicSchema, Vec<TypeDiff>), CliError> {
     let mut maps = Vec::with_capacity(chain.len());
     for &step in chain {
         let BlobName::Delta { from, to } = step else {
@@ -321,9 +431,9 @@ fn by_deltas(
                 }
             }
         }
-        out.push(TypeDiff::build(&schema, t, changes)?);
+        out.push(TypeDiff::build(&schema, t, changes));
     }
-    Ok(out)
+    Ok((schema, out))
 }
 
 /// The diff of two versions loaded whole, joined by key.
@@ -332,7 +442,7 @@ fn by_snapshots(
     from: u64,
     to: u64,
     only: Option<&str>,
-) -> Result<Vec<TypeDiff>, CliError> {
+) -> Result<(DynamicSchema, Vec<TypeDiff>), CliError> {
     let (a, b) = (Loaded::load(store, from)?, Loaded::load(store, to)?);
     let (va, vb) = (a.view()?, b.view()?);
     let schema = DynamicSchema::new(vb.schema())?;
@@ -373,9 +483,9 @@ fn by_snapshots(
                 changes.removed(k, Kept::of(o, &r)?);
             }
         }
-        out.push(TypeDiff::build(&schema, t, changes)?);
+        out.push(TypeDiff::build(&schema, t, changes));
     }
-    Ok(out)
+    Ok((schema, out))
 }
 
 /// How [`run_with`] computes the diff.
@@ -417,63 +527,33 @@ pub fn run_with(
     out: &mut dyn std::io::Write,
     method: Method,
 ) -> Result<(), CliError> {
-    let (method, diffs) = compute(store, from, to, only, method)?;
+    let diff = compute_with(store, from, to, only, method)?;
     if json {
-        return write_json(out, &document(from, to, &method, &diffs));
+        return write_json(out, &diff.to_json(None)?);
     }
-    let mut text = format!("diff {from} → {to} (through {method})\n");
-    for d in &diffs {
-        if d.added.is_empty() && d.removed.is_empty() && d.modified.is_empty() {
-            text.push_str(&format!("{}: no changes\n", d.name));
-            continue;
-        }
-        text.push_str(&format!(
-            "{}: {} added, {} removed, {} modified\n",
-            d.name,
-            d.added.len(),
-            d.removed.len(),
-            d.modified.len()
-        ));
-        for (k, _, _) in &d.added {
-            text.push_str(&format!("  + {}\n", k.show()));
-        }
-        for (k, _, _) in &d.removed {
-            text.push_str(&format!("  - {}\n", k.show()));
-        }
-        for (k, _, _, ch) in &d.modified {
-            text.push_str(&format!("  ~ {}: {}\n", k.show(), show_changes(ch)));
-        }
-    }
-    write(out, &text)
+    write(out, &diff.to_text()?)
 }
 
-/// The diff as the JSON document `--json` prints, without writing it (for
-/// callers that keep the value, such as `hollow serve`).
+/// The diff of versions `from` and `to` (of type `only`, or of every
+/// record type), computed as `hollow diff` does: through the deltas when a
+/// chain of them (each with its reverse delta) joins the versions, else by
+/// loading both whole. Kept by callers that show it in parts, such as
+/// `hollow serve`.
 ///
 /// # Errors
 /// As [`run`].
-pub fn json(store: &Store, from: u64, to: u64, only: Option<&str>) -> Result<Value, CliError> {
-    let (method, diffs) = compute(store, from, to, only, Method::Auto)?;
-    Ok(document(from, to, &method, &diffs))
+pub fn compute(store: &Store, from: u64, to: u64, only: Option<&str>) -> Result<Diff, CliError> {
+    compute_with(store, from, to, only, Method::Auto)
 }
 
-fn document(from: u64, to: u64, method: &str, diffs: &[TypeDiff]) -> Value {
-    json!({
-        "from": from,
-        "to": to,
-        "through": method,
-        "types": diffs.iter().map(TypeDiff::to_json).collect::<Vec<_>>(),
-    })
-}
-
-/// How the diff was computed (for people), and each type's changes.
-fn compute(
+/// [`compute`], choosing how.
+fn compute_with(
     store: &Store,
     from: u64,
     to: u64,
     only: Option<&str>,
     method: Method,
-) -> Result<(String, Vec<TypeDiff>), CliError> {
+) -> Result<Diff, CliError> {
     store.resolve_version(Some(from))?;
     store.resolve_version(Some(to))?;
     let (lo, hi) = (from.min(to), from.max(to));
@@ -486,7 +566,7 @@ fn compute(
                 _ => false,
             })
     });
-    let (method, mut diffs) = match &chain {
+    let (through, (schema, mut types)) = match &chain {
         Some(c) if !c.is_empty() => (
             c.iter()
                 .map(ToString::to_string)
@@ -504,7 +584,13 @@ fn compute(
         ),
     };
     if from > to {
-        diffs = diffs.into_iter().map(TypeDiff::invert).collect();
+        types = types.into_iter().map(TypeDiff::invert).collect();
     }
-    Ok((method, diffs))
+    Ok(Diff {
+        from,
+        to,
+        through,
+        schema,
+        types,
+    })
 }

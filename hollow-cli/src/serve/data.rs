@@ -315,43 +315,33 @@ pub(super) fn check_type(
     Ok(())
 }
 
-/// The diff of two versions: the document `hollow diff --json` prints
-/// (through deltas where they join the versions), whole; [`diff_page`]
-/// cuts it to a page.
+/// The diff of two versions, computed as `hollow diff` computes it
+/// (through deltas where they join the versions) and kept whole;
+/// [`diff_page`] shows a page of it.
 pub(super) fn diff(
     store: &Store,
     from: u64,
     to: u64,
     only: Option<&str>,
-) -> Result<Value, ServeError> {
+) -> Result<cmd::diff::Diff, ServeError> {
     check_version(store, from)?;
     check_version(store, to)?;
-    cmd::diff::json(store, from, to, only).map_err(ServeError::from_cli)
+    cmd::diff::compute(store, from, to, only).map_err(ServeError::from_cli)
 }
 
-/// One page of the diff `doc` (from [`diff`]): each type's lists cut to
-/// the page, with their whole lengths beside them (`added_total`, …).
-pub(super) fn diff_page(doc: &Value, paging: Paging) -> Value {
-    let mut page = doc.clone();
-    if let Some(types) = page.get_mut("types").and_then(Value::as_array_mut) {
-        for t in types {
-            for list in ["added", "removed", "modified"] {
-                if let Some(items) = t.get_mut(list).and_then(Value::as_array_mut) {
-                    let total = items.len();
-                    let cut: Vec<Value> = items
-                        .drain(..)
-                        .skip(paging.skip())
-                        .take(paging.per_page)
-                        .collect();
-                    *items = cut;
-                    t[format!("{list}_total")] = json!(total);
-                }
-            }
-        }
-    }
+/// One page of the diff `d` (from [`diff`]): the document `hollow diff
+/// --json` prints with each type's lists cut to the page and their whole
+/// lengths beside them (`added_total`, …). Only the records on the page
+/// are turned into JSON.
+pub(super) fn diff_page(d: &cmd::diff::Diff, paging: Paging) -> Result<Value, ServeError> {
+    let range = cmd::diff::Range {
+        skip: paging.skip(),
+        take: paging.per_page,
+    };
+    let mut page = d.to_json(Some(range)).map_err(ServeError::from_cli)?;
     page["page"] = json!(paging.page);
     page["per_page"] = json!(paging.per_page);
-    page
+    Ok(page)
 }
 
 /// The history of one key: `hollow history --json`.

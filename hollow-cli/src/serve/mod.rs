@@ -225,11 +225,15 @@ struct Listing {
     checked: Option<Instant>,
 }
 
+/// What a job computed: a diff ([`crate::cmd::diff::Diff`]), a history
+/// or an index answer (a JSON document); each job's key says which.
+type Answer = Arc<dyn std::any::Any + Send + Sync>;
+
 /// A diff, history or index query being computed, or computed (kept until
 /// [`KEPT_RESULTS`] newer ones push it out; a failure is given once).
 enum Job {
     Running(Instant),
-    Done(Result<Arc<Value>, ServeError>, Instant),
+    Done(Result<Answer, ServeError>, Instant),
 }
 
 /// The explorer's state: the store and the versions loaded from it.
@@ -239,6 +243,9 @@ struct App {
     loaded: Arc<Mutex<HashMap<u64, Slot>>>,
     metrics: metrics::ServeMetrics,
     jobs: Arc<Mutex<HashMap<String, Job>>>,
+    /// Woken when a job ends or a version load ends, so a request waiting
+    /// for one answers as soon as it is there.
+    finished: Arc<tokio::sync::Notify>,
 }
 
 /// `m` locked. A panic while holding one of the explorer's locks leaves
@@ -260,6 +267,7 @@ impl App {
             loaded: Arc::default(),
             metrics: metrics::ServeMetrics::new(),
             jobs: Arc::default(),
+            finished: Arc::default(),
         }
     }
 
@@ -339,21 +347,28 @@ impl App {
     /// The result of `work` under `key`: computed once and kept. When
     /// `wait` is false and it is not ready within [`QUICK`],
     /// `Ok(Err(started))` says since when it is being computed.
-    async fn computed(
+    async fn computed<T: Send + Sync + 'static>(
         &self,
         key: String,
         wait: bool,
-        work: impl FnOnce(&Store) -> Result<Value, ServeError> + Send + 'static,
-    ) -> Result<Result<Arc<Value>, Instant>, ServeError> {
+        work: impl FnOnce(&Store) -> Result<T, ServeError> + Send + 'static,
+    ) -> Result<Result<Arc<T>, Instant>, ServeError> {
         let mut work = Some(work);
         let asked = Instant::now();
         loop {
+            // Registered before the job is looked at, so an end between
+            // the look and the wait still wakes this request.
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
             let started = {
                 let mut jobs = lock(&self.jobs);
                 match jobs.get_mut(&key) {
                     Some(Job::Done(Ok(v), used)) => {
                         *used = Instant::now();
-                        return Ok(Ok(Arc::clone(v)));
+                        return Arc::clone(v).downcast::<T>().map(Ok).map_err(|_| {
+                            ServeError::internal(format!("job {key} kept another kind of answer"))
+                        });
                     }
                     Some(Job::Done(Err(e), _)) => {
                         let e = e.clone();
@@ -371,21 +386,25 @@ impl App {
                     }
                 }
             };
-            if !wait && asked.elapsed() >= QUICK {
-                return Ok(Err(started));
+            if wait {
+                finished.await;
+            } else {
+                let left = QUICK.saturating_sub(asked.elapsed());
+                if left.is_zero() || tokio::time::timeout(left, finished).await.is_err() {
+                    return Ok(Err(started));
+                }
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    fn start_job(
+    fn start_job<T: Send + Sync + 'static>(
         &self,
         key: String,
-        work: impl FnOnce(&Store) -> Result<Value, ServeError> + Send + 'static,
+        work: impl FnOnce(&Store) -> Result<T, ServeError> + Send + 'static,
     ) {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let result = work(&app.current()).map(Arc::new);
+            let result = work(&app.current()).map(|x| Arc::new(x) as Answer);
             if let Err(e) = &result {
                 tracing::warn!(job = %key, error = %e, "computing failed");
             }
@@ -403,6 +422,8 @@ impl App {
             for (_, old) in done.into_iter().take(excess) {
                 jobs.remove(&old);
             }
+            drop(jobs);
+            app.finished.notify_waiters();
         });
     }
 
@@ -415,6 +436,9 @@ impl App {
         wait: bool,
     ) -> Result<Result<Arc<Loaded>, Instant>, ServeError> {
         loop {
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
             let started = {
                 let mut slots = self.slots();
                 match slots.get_mut(&v) {
@@ -439,7 +463,7 @@ impl App {
             if !wait {
                 return Ok(Err(started));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            finished.await;
         }
     }
 
@@ -482,6 +506,8 @@ impl App {
                 .values()
                 .filter(|s| matches!(s, Slot::Ready(..)))
                 .count();
+            drop(slots);
+            app.finished.notify_waiters();
             app.metrics.version_load(loaded, started.elapsed(), held);
         });
     }
@@ -714,7 +740,7 @@ async fn diff(app: App, f: Format, a: &str, b: &str, q: &HashMap<String, String>
     let key = format!("diff {a} {b} {only:?}");
     let work = move |s: &Store| data::diff(s, a, b, only.as_deref());
     match app.computed(key, f == Format::Json, work).await {
-        Ok(Ok(doc)) => reply(f, Ok(data::diff_page(&doc, paging)), html::diff),
+        Ok(Ok(d)) => reply(f, data::diff_page(&d, paging), html::diff),
         Ok(Err(started)) => html::working(
             &format!("computing the diff of versions {a} → {b}"),
             started,
@@ -855,7 +881,7 @@ mod tests {
         let app = app(dir.path());
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
-            let fails = |_: &Store| Err(ServeError::internal("the store went away"));
+            let fails = |_: &Store| Err::<Value, _>(ServeError::internal("the store went away"));
             let e = app.computed("k".to_owned(), true, fails).await.unwrap_err();
             assert_eq!(e.message(), "the store went away");
             let works = |_: &Store| Ok(json!(1));
