@@ -54,7 +54,7 @@ pub mod metrics;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State};
@@ -255,6 +255,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A kept answer as the `T` its job's key promises.
+fn downcast<T: Send + Sync + 'static>(
+    key: &str,
+    v: Answer,
+) -> Result<Result<Arc<T>, Instant>, ServeError> {
+    v.downcast::<T>()
+        .map(Ok)
+        .map_err(|_| ServeError::internal(format!("job {key} kept another kind of answer")))
+}
+
 impl App {
     /// An explorer over `store`, nothing loaded yet.
     fn new(store: Store) -> App {
@@ -354,6 +364,10 @@ impl App {
         work: impl FnOnce(&Store) -> Result<T, ServeError> + Send + 'static,
     ) -> Result<Result<Arc<T>, Instant>, ServeError> {
         let mut work = Some(work);
+        // The answer of the job this request started, handed over even if
+        // newer jobs push it out of `jobs` (or another request takes its
+        // error) before this request looks again.
+        let mut mine: Option<Arc<OnceLock<Result<Answer, ServeError>>>> = None;
         let asked = Instant::now();
         loop {
             // Registered before the job is looked at, so an end between
@@ -366,9 +380,7 @@ impl App {
                 match jobs.get_mut(&key) {
                     Some(Job::Done(Ok(v), used)) => {
                         *used = Instant::now();
-                        return Arc::clone(v).downcast::<T>().map(Ok).map_err(|_| {
-                            ServeError::internal(format!("job {key} kept another kind of answer"))
-                        });
+                        return downcast(&key, Arc::clone(v));
                     }
                     Some(Job::Done(Err(e), _)) => {
                         let e = e.clone();
@@ -377,10 +389,15 @@ impl App {
                     }
                     Some(Job::Running(t)) => *t,
                     None => {
+                        if let Some(done) = mine.as_ref().and_then(|m| m.get()) {
+                            return done.clone().and_then(|v| downcast(&key, v));
+                        }
                         let now = Instant::now();
                         jobs.insert(key.clone(), Job::Running(now));
                         if let Some(w) = work.take() {
-                            self.start_job(key.clone(), w);
+                            let cell = Arc::new(OnceLock::new());
+                            mine = Some(Arc::clone(&cell));
+                            self.start_job(key.clone(), cell, w);
                         }
                         now
                     }
@@ -397,9 +414,12 @@ impl App {
         }
     }
 
+    /// Computes `work` on a blocking thread, then gives its answer to
+    /// `mine` (the starting request's own cell) and keeps it under `key`.
     fn start_job<T: Send + Sync + 'static>(
         &self,
         key: String,
+        mine: Arc<OnceLock<Result<Answer, ServeError>>>,
         work: impl FnOnce(&Store) -> Result<T, ServeError> + Send + 'static,
     ) {
         let app = self.clone();
@@ -408,6 +428,8 @@ impl App {
             if let Err(e) = &result {
                 tracing::warn!(job = %key, error = %e, "computing failed");
             }
+            // Set before the answer is kept and waiters are woken.
+            let _ = mine.set(result.clone());
             let mut jobs = lock(&app.jobs);
             jobs.insert(key, Job::Done(result, Instant::now()));
             let mut done: Vec<(Instant, String)> = jobs
@@ -888,6 +910,37 @@ mod tests {
             let v = app.computed("k".to_owned(), true, works).await.unwrap();
             assert_eq!(*v.unwrap(), json!(1));
         });
+    }
+
+    #[test]
+    fn an_answer_pushed_out_before_its_request_looks_is_still_given_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let jobs = Arc::clone(&app.jobs);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let v = rt.block_on(async {
+            // While "k" computes, more answers than are kept end, all
+            // newer than "k"'s will be: "k"'s is pushed out as soon as it
+            // is kept, before the waiting request looks again.
+            let work = move |_: &Store| {
+                let later = Instant::now() + Duration::from_secs(3600);
+                let mut jobs = lock(&jobs);
+                for i in 0..KEPT_RESULTS {
+                    let answer: Answer = Arc::new(json!(i));
+                    jobs.insert(format!("newer{i}"), Job::Done(Ok(answer), later));
+                }
+                Ok(json!("k's answer"))
+            };
+            let wait = app.computed("k".to_owned(), true, work);
+            tokio::time::timeout(Duration::from_secs(30), wait)
+                .await
+                .expect("the request waits for an answer that is gone")
+        });
+        assert_eq!(*v.unwrap().unwrap(), json!("k's answer"));
+        assert!(
+            !lock(&app.jobs).contains_key("k"),
+            "k's answer was pushed out"
+        );
     }
 
     #[test]
