@@ -372,25 +372,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
         return Ok(());
     }
-    eprintln!("generating {n} movies and 200000 actors ...");
-    let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
-    let store = Arc::new(FsBlobStore::new(dir.join("store"))?);
-    let announcer = Arc::new(FileAnnouncer::new(dir.join("store"))?);
-    let producer = Producer::builder(store.clone(), announcer.clone())
-        .share_values(args.share_values)
-        .build();
-    let mut b = Bench {
-        reps: args.reps,
-        n,
-        store,
-        announcer,
-        cache: dir.join("cache"),
-        actors,
-        movies,
-        rng,
-        next_id: n,
-        producer,
-    };
+    let mut b = bench(&args, &dir)?;
     let serialized = serialize_baseline(&b, &mut f)?;
     let v1 = first_cycle(&mut b, &mut f).await?;
     let consumer = snapshot_loads(&b, &mut f, v1).await?;
@@ -413,15 +395,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// `--fetch-only`: the first cycle, then the snapshot put into a store of
-/// its own compressed (zstd at the producer's default level) and plain,
-/// and fetched from a store holding it compressed and from one holding it
-/// plain, each the median of `--reps`, one after the other in this run.
-/// Beside each wall time, the CPU time the process spent (user and system,
-/// from `/proc/self/stat`): on a loaded machine the wall time mostly shows
-/// the wait for a core.
-async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
-    use hollow_runtime::store::Compression;
+/// The scenario's dataset generated, and a producer over a directory
+/// store (and cache) under `dir`.
+fn bench(args: &Args, dir: &Path) -> Result<Bench, BoxError> {
     let n = args.movies;
     eprintln!("generating {n} movies and 200000 actors ...");
     let (actors, movies, rng): (Vec<Actor>, Vec<Movie>, JavaRandom) = initial(n);
@@ -430,7 +406,7 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
     let producer = Producer::builder(store.clone(), announcer.clone())
         .share_values(args.share_values)
         .build();
-    let mut b = Bench {
+    Ok(Bench {
         reps: args.reps,
         n,
         store,
@@ -441,7 +417,19 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
         rng,
         next_id: n,
         producer,
-    };
+    })
+}
+
+/// `--fetch-only`: the first cycle, then the snapshot put into a store of
+/// its own compressed (zstd at the producer's default level) and plain,
+/// and fetched from a store holding it compressed and from one holding it
+/// plain, each the median of `--reps`, one after the other in this run.
+/// Beside each wall time, the CPU time the process spent (user and system,
+/// from `/proc/self/stat`): on a loaded machine the wall time mostly shows
+/// the wait for a core.
+async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
+    use hollow_runtime::store::Compression;
+    let mut b = bench(args, dir)?;
     let mut f = Figures::default();
     let v1 = first_cycle(&mut b, &mut f).await?;
     drop(b);
