@@ -7,8 +7,9 @@
 //! elements, is held; their objects are written out in pieces), a delta
 //! section once built; the blob is assembled from them into another
 //! temporary file, and that file is mapped for the integrity check (which
-//! reads its checksum from the file, not the map), the store and the new
-//! read state.
+//! reads its checksum from the file, not the map) and the new read state;
+//! the store is given the file to read
+//! ([`BlobStore::put_file`](crate::BlobStore::put_file)).
 //! Once a version is announced, the pages its read state maps are given
 //! back to the kernel (they stay in the page cache, read again on use), so
 //! between cycles the producer holds its records, not its blobs.
@@ -27,7 +28,7 @@ use crate::blob::{self, BlobKind, BlobName, BlobWriter, SectionInfo};
 use crate::error::{Error, ErrorKind};
 use crate::events::Event;
 use crate::read_state::ReadState;
-use crate::store::Encoding;
+use crate::store::{Encoding, LocalBlob};
 
 /// A type's change in the cycle being built: removed and added ordinals.
 type Diff = (Vec<u32>, Vec<u32>);
@@ -381,7 +382,10 @@ impl Producer {
         let mut published = Vec::with_capacity(blobs.len());
         for (name, file) in blobs {
             let bytes: &[u8] = &file.0;
-            let stored = self.store.put_as(*name, bytes, self.compression).await;
+            // The store reads the file in pieces if it can, not the map: the
+            // blob's pages stay out of the producer's resident memory.
+            let blob = LocalBlob::new(&file.1, bytes);
+            let stored = self.store.put_file(*name, blob, self.compression).await;
             stored.map_err(|e| {
                 // A store that refuses because another producer is
                 // publishing this version (an object store's version claim)

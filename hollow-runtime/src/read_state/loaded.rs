@@ -220,6 +220,23 @@ impl LoadedBlob {
             .max(1)
     }
 
+    /// Gives the pages of the blob's map back to the kernel, when it is a
+    /// memory-mapped file (owned bytes stay): they stay in the page cache,
+    /// and a later read maps them again.
+    pub(crate) fn give_back_pages(&self) {
+        #[cfg(unix)]
+        if let BlobBytes::Mapped(m) = &self.bytes {
+            // SAFETY: the map is read-only, of a file: after MADV_DONTNEED
+            // a read sees the file's bytes again, the bytes it saw before
+            // as long as nothing changes the file, which reading the map at
+            // all relies on.
+            let advised = unsafe { m.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+            if let Err(e) = advised {
+                tracing::debug!(blob = %self.name, error = %e, "a blob's pages were not given back");
+            }
+        }
+    }
+
     /// The whole blob.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -230,5 +247,66 @@ impl LoadedBlob {
     #[inline]
     pub(crate) fn section_bytes(&self, p: &SectionPos) -> &[u8] {
         self.bytes.get().get(p.start..p.end).unwrap_or(&[])
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::blob::{snapshot_section, BlobWriter, SectionInfo};
+    use crate::read_state::tests::Item;
+    use crate::{to_canonical_bytes, Struct};
+
+    /// The resident size of the map starting at `addr`, from
+    /// `/proc/self/smaps`.
+    fn map_rss(addr: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let head = format!("{addr:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head));
+        assert!(lines.next().is_some(), "no map at {head}");
+        let rss = lines.find(|l| l.starts_with("Rss:")).unwrap();
+        let kb: u64 = rss.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kb * 1024
+    }
+
+    #[test]
+    fn a_mapped_blob_gives_its_pages_back() {
+        let item = Item {
+            id: 1,
+            name: "x".repeat(2 << 20),
+        };
+        let bytes = to_canonical_bytes(&item).unwrap();
+        let section = snapshot_section(Item::SIZE, 1, &[1], [(0, &bytes[..])].into_iter()).unwrap();
+        let mut w = BlobWriter::new(BlobKind::Snapshot, 3, 3, 0, 0xfeed);
+        w.add_section(SectionInfo::snapshot("Item", 1, 1), section);
+        let blob = w.finish(Item::schema(), &[]).unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &blob).unwrap();
+        // SAFETY: an unnamed temporary file only this test holds.
+        let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
+        let loaded = LoadedBlob::open(BlobName::Snapshot(3), BlobBytes::mapped(map, file)).unwrap();
+        let addr = loaded.bytes().as_ptr() as usize;
+        // Opening it read it all (its checksum); read it again anyway.
+        let sum = loaded
+            .bytes()
+            .iter()
+            .step_by(4096)
+            .map(|&b| b as u64)
+            .sum::<u64>();
+        assert!(sum > 0);
+        assert!(map_rss(addr) >= 2 << 20, "{}", map_rss(addr));
+        loaded.give_back_pages();
+        assert_eq!(map_rss(addr), 0);
+        // Read again, the same bytes.
+        assert!(loaded.bytes() == &blob[..]);
+        assert!(map_rss(addr) >= 2 << 20);
+        // Owned bytes stay as they are.
+        let owned = LoadedBlob::open(
+            BlobName::Snapshot(3),
+            BlobBytes::Owned(Arc::new(blob.clone())),
+        )
+        .unwrap();
+        owned.give_back_pages();
+        assert!(owned.bytes() == &blob[..]);
     }
 }

@@ -321,6 +321,53 @@ impl<'b> DeltaSection<'b> {
     }
 }
 
+/// Gives the pages of mapped blobs back to the kernel every so many
+/// records read while a delta is applied (see
+/// [`ReadState::apply_giving_back`]).
+struct PageRelease {
+    blobs: Vec<Arc<LoadedBlob>>,
+    /// Records read between two releases; 0 for never.
+    every: u32,
+    /// Records left to read before the next release.
+    left: u32,
+}
+
+impl PageRelease {
+    /// Never gives pages back.
+    fn none() -> Self {
+        PageRelease::new(Vec::new(), 0)
+    }
+
+    /// Gives the pages of `blobs` back after every `every` records read.
+    fn new(blobs: Vec<Arc<LoadedBlob>>, every: u32) -> Self {
+        PageRelease {
+            blobs,
+            every,
+            left: every,
+        }
+    }
+
+    /// One more record was read.
+    #[inline]
+    fn tick(&mut self) {
+        if self.every == 0 {
+            return;
+        }
+        self.left -= 1;
+        if self.left == 0 {
+            self.release();
+            self.left = self.every;
+        }
+    }
+
+    /// Gives the pages back now.
+    fn release(&self) {
+        for b in &self.blobs {
+            b.give_back_pages();
+        }
+    }
+}
+
 /// One version of the dataset, read in place.
 ///
 /// Obtained from a consumer (`consumer.current()`); cheap to hold, never
@@ -492,6 +539,38 @@ impl ReadState {
     /// this state conflicts with the blob's schema; the per-type record
     /// counts and checksums the blob's header promises are verified.
     pub(crate) fn apply(&self, blob: Arc<LoadedBlob>) -> Result<ReadState, Error> {
+        self.apply_releasing(blob, &mut PageRelease::none())
+    }
+
+    /// [`ReadState::apply`], giving the pages of the memory-mapped blobs
+    /// it reads (this state's and `blob`) back to the kernel after every
+    /// `every` records read (removed or added), and at the end. Reading a
+    /// few records at random from a mapped file maps most of it, the
+    /// kernel's fault-around mapping pages 16 at a time; so applying a
+    /// delta holds only the pages of the last few records read. The pages
+    /// stay in the page cache. For a producer's integrity check (a
+    /// consumer keeps the pages of the records it reads).
+    ///
+    /// # Errors
+    /// As [`ReadState::apply`].
+    pub(crate) fn apply_giving_back(
+        &self,
+        blob: Arc<LoadedBlob>,
+        every: u32,
+    ) -> Result<ReadState, Error> {
+        let blobs: Vec<_> = self.distinct_blobs().chain([&blob]).cloned().collect();
+        let mut release = PageRelease::new(blobs, every);
+        let next = self.apply_releasing(blob, &mut release);
+        // And at the end, also after a failure.
+        release.release();
+        next
+    }
+
+    fn apply_releasing(
+        &self,
+        blob: Arc<LoadedBlob>,
+        release: &mut PageRelease,
+    ) -> Result<ReadState, Error> {
         self.check_applies(&blob)?;
         let mut next = self.next_version(&blob)?;
         // The blob's slots: the first holds each type's first (or only)
@@ -514,7 +593,7 @@ impl ReadState {
                 .map(|pos| DeltaSection::of(&blob, type_name, pos))
                 .collect::<Result<Vec<_>, _>>()?;
             let indexed = standing.maintains(type_name);
-            let removed_locs = next.apply_section(&blob, slot, &sections, indexed)?;
+            let removed_locs = next.apply_section(&blob, slot, &sections, indexed, release)?;
             if indexed {
                 changes.insert(type_name.clone(), self.type_delta(&sections, removed_locs));
             }
@@ -621,6 +700,7 @@ impl ReadState {
         slot: u32,
         sections: &[DeltaSection<'_>],
         indexed: bool,
+        release: &mut PageRelease,
     ) -> Result<Vec<Loc>, Error> {
         let Some(section) = sections.first() else {
             return Ok(Vec::new());
@@ -636,8 +716,8 @@ impl ReadState {
             // Removals first: their hashes come from the state being
             // left. (Shards hold disjoint ordinal ranges: one's removals
             // never touch another's additions.)
-            removed_locs.extend(self.remove_records(&mut t, shard, indexed, &mut words)?);
-            self.add_records(&mut t, at, shard, &mut words)?;
+            removed_locs.extend(self.remove_records(&mut t, shard, indexed, &mut words, release)?);
+            self.add_records(&mut t, at, shard, &mut words, release)?;
         }
         let (pos, name, type_name) = (section.pos, section.blob, section.type_name);
         if t.count != pos.state_count || t.checksum != pos.state_checksum {
@@ -662,6 +742,7 @@ impl ReadState {
         section: &DeltaSection<'_>,
         keep_locs: bool,
         words: &mut Vec<u64>,
+        release: &mut PageRelease,
     ) -> Result<Vec<Loc>, Error> {
         let (name, type_name, removed) = (section.blob, section.type_name, &section.removed);
         let mut locs = Vec::new();
@@ -692,6 +773,7 @@ impl ReadState {
             t.checksum = t.checksum.wrapping_sub(state_mix(o, h));
             t.count = t.count.saturating_sub(1);
             t.table.set(o, EMPTY);
+            release.tick();
         }
         Ok(locs)
     }
@@ -704,6 +786,7 @@ impl ReadState {
         slot: u32,
         section: &DeltaSection<'_>,
         words: &mut Vec<u64>,
+        release: &mut PageRelease,
     ) -> Result<(), Error> {
         let (name, type_name) = (section.blob, section.type_name);
         let (added, records) = (&section.added, &section.records);
@@ -762,6 +845,7 @@ impl ReadState {
             t.checksum = t.checksum.wrapping_add(state_mix(o, h));
             t.count = t.count.saturating_add(1);
             t.table.set(o, loc(slot, k));
+            release.tick();
         }
         Ok(())
     }

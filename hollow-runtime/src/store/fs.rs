@@ -12,8 +12,10 @@ use super::local::{
     write_small_file_blocking, write_via_temp,
 };
 use super::owner::{self, Holder, Liveness, Owner};
+use super::source::BlobReader;
 use super::{
-    BlobName, BlobStat, BlobStore, Compression, Encoding, StoreError, StoreErrorKind, StoredName,
+    BlobName, BlobStat, BlobStore, Compression, Encoding, LocalBlob, StoreError, StoreErrorKind,
+    StoredName,
 };
 
 const ANNOUNCEMENT_FILE: &str = FileAnnouncer::FILE_NAME;
@@ -415,12 +417,14 @@ fn copy_in_large_writes(
     }
 }
 
-#[async_trait]
-impl BlobStore for FsBlobStore {
-    async fn put_as(
+impl FsBlobStore {
+    /// Stores the blob `data` gives under `name` (see
+    /// [`BlobStore::put_as`]): claims its version, removes the other
+    /// layout, writes it.
+    async fn put_from(
         &self,
         name: BlobName,
-        data: &[u8],
+        data: BlobReader<'_>,
         compression: Compression,
     ) -> Result<(), StoreError> {
         let version = name.published_in();
@@ -437,9 +441,35 @@ impl BlobStore for FsBlobStore {
         let stored = StoredName { name, encoding };
         let dest = self.dir.join(stored.to_string());
         let what = format!("writing blob {stored} to dir {}", self.dir.display());
+        let bytes = data.len();
         write_file_atomic_as(&dest, data, compression, true, &what).await?;
-        tracing::debug!(blob = %stored, dir = %self.dir.display(), bytes = data.len(), "stored blob");
+        tracing::debug!(blob = %stored, dir = %self.dir.display(), bytes, "stored blob");
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.put_from(name, BlobReader::bytes(data), compression)
+            .await
+    }
+
+    /// Reads the file in pieces (positional reads), never through
+    /// [`LocalBlob::bytes`].
+    async fn put_file(
+        &self,
+        name: BlobName,
+        blob: LocalBlob<'_>,
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.put_from(name, BlobReader::file(blob), compression)
+            .await
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
@@ -591,6 +621,72 @@ pub(super) mod tests {
             dir_entries(dir.path()),
             [&claim[..], &["delta-3-4"]].concat()
         );
+    }
+
+    /// A test blob of `len` bytes.
+    pub(in crate::store) fn sample(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
+            .collect()
+    }
+
+    /// An unnamed temporary file holding `data`.
+    pub(in crate::store) fn file_of(data: &[u8]) -> std::fs::File {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, data).unwrap();
+        file
+    }
+
+    #[tokio::test]
+    async fn fs_store_put_file_reads_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        let data = sample(3 * crate::store::CACHE_WRITE_CHUNK / 2 + 5);
+        let file = file_of(&data);
+        // The slice given beside the file differs from it (which a caller
+        // must not do): what is stored shows what was read.
+        let other = vec![0u8; data.len()];
+        for (v, compression) in [(1, Compression::None), (2, Compression::default())] {
+            let name = BlobName::Snapshot(v);
+            let blob = LocalBlob::new(&file, &other);
+            store.put_file(name, blob, compression).await.unwrap();
+            let stat = store.stat(name).await.unwrap();
+            assert_eq!(stat.encoding, compression.encoding());
+            assert_eq!(stat.plain_bytes, Some(data.len() as u64));
+            let dest = dir.path().join("fetched");
+            store.fetch(name, &dest).await.unwrap();
+            assert!(std::fs::read(&dest).unwrap() == data, "{compression:?}");
+        }
+        // An empty blob.
+        let empty = file_of(&[]);
+        let name = BlobName::Snapshot(3);
+        store
+            .put_file(name, LocalBlob::new(&empty, &[]), Compression::default())
+            .await
+            .unwrap();
+        assert_eq!(store.stat(name).await.unwrap().plain_bytes, Some(0));
+    }
+
+    #[tokio::test]
+    async fn fs_store_put_file_of_a_short_file_fails_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path()).unwrap();
+        let data = sample(100_000);
+        let file = file_of(&data[..60_000]);
+        let name = BlobName::Delta { from: 3, to: 4 };
+        for compression in [Compression::None, Compression::default()] {
+            let e = store
+                .put_file(name, LocalBlob::new(&file, &data), compression)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
+            assert!(e.to_string().contains("delta-3-4"), "{e}");
+            assert!(
+                e.to_string().contains("reading the blob from its file"),
+                "{e}"
+            );
+            assert_eq!(dir_entries(dir.path()), ["claimed.lock", "claimed.version"]);
+        }
     }
 
     /// This process's owner token with another start time: a process that

@@ -10,6 +10,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::codec::{self, DecodeFailure, FrameEncoder};
 use super::owner;
+use super::source::BlobReader;
 use super::{Compression, StoreError, StoreErrorKind, StoredName};
 
 /// A temporary path beside `dest` (same directory, so a rename is atomic).
@@ -54,15 +55,18 @@ pub(super) async fn write_file_atomic(
     sync_parent: bool,
     what: &str,
 ) -> Result<(), StoreError> {
+    let data = BlobReader::bytes(data);
     write_file_atomic_as(dest, data, Compression::None, sync_parent, what).await
 }
 
-/// [`write_file_atomic`], storing `data` as `compression` says: a
-/// compressed blob is compressed in pieces of [`codec::PIECE`] and written
-/// in pieces of [`super::CACHE_WRITE_CHUNK`], never whole in memory.
+/// [`write_file_atomic`] of the blob `data` gives, stored as `compression`
+/// says: taken from `data` in pieces (of [`codec::PIECE`] to compress, of
+/// [`super::CACHE_WRITE_CHUNK`] to write plain) and written in pieces of
+/// [`super::CACHE_WRITE_CHUNK`], never whole in memory. A failure to read
+/// `data` (a file) fails the write as any other.
 pub(super) async fn write_file_atomic_as(
     dest: &Path,
-    data: &[u8],
+    mut data: BlobReader<'_>,
     compression: Compression,
     sync_parent: bool,
     what: &str,
@@ -73,17 +77,22 @@ pub(super) async fn write_file_atomic_as(
             .await
             .map_err(|e| local_io(format!("{what}: creating {}", tmp.display()), e))?;
         let writing = |e| local_io(format!("{what}: writing {}", tmp.display()), e);
+        let reading = |e| local_io(format!("{what}: reading the blob from its file"), e);
+        let chunk = super::CACHE_WRITE_CHUNK;
         match compression {
-            Compression::None => f.write_all(data).await.map_err(writing)?,
+            Compression::None => {
+                while let Some(piece) = data.next_piece(chunk).map_err(reading)? {
+                    f.write_all(piece).await.map_err(writing)?;
+                }
+            }
             Compression::Zstd { level } => {
                 let compressing = |e: codec::CodecError| {
                     StoreError::new(StoreErrorKind::Io, format!("{what}: {e}"))
                 };
                 let mut encoder =
                     FrameEncoder::new(level, data.len() as u64).map_err(compressing)?;
-                let chunk = super::CACHE_WRITE_CHUNK;
                 let mut out = Vec::with_capacity(chunk.min(data.len() + 64));
-                for piece in data.chunks(codec::PIECE) {
+                while let Some(piece) = data.next_piece(codec::PIECE).map_err(reading)? {
                     encoder.feed(piece, &mut out).map_err(compressing)?;
                     if out.len() >= chunk {
                         f.write_all(&out).await.map_err(writing)?;

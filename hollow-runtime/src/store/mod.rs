@@ -71,6 +71,7 @@ mod memory;
 pub mod object;
 pub(crate) mod owner;
 pub mod retention;
+mod source;
 #[cfg(feature = "object-store")]
 pub mod url;
 
@@ -78,6 +79,7 @@ pub use crate::blob::{BlobName, BlobNameError, Encoding, StoredName};
 pub use announce::{AnnouncementWatcher, Announcer, FileAnnouncer, InProcessAnnouncer};
 pub use codec::Compression;
 pub use fs::FsBlobStore;
+pub use source::LocalBlob;
 
 /// Fetched blobs are written to a consumer's cache in pieces this large.
 /// Linux keeps a file written in large pieces in large page-cache folios,
@@ -242,6 +244,25 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
         data: &[u8],
         compression: Compression,
     ) -> Result<(), StoreError>;
+
+    /// Stores the blob held in a local file under `name`, as
+    /// [`put_as`](Self::put_as) does its bytes. A store may read the file
+    /// in pieces rather than the slice: [`FsBlobStore`] and the object
+    /// store do, so a caller storing a memory-mapped blob (as a producer
+    /// does) does not get the whole map's pages in its resident memory.
+    /// The default stores [`LocalBlob::bytes`] with `put_as`.
+    ///
+    /// # Errors
+    /// As [`put_as`](Self::put_as); reading the file failed or it ended
+    /// before the blob's length ([`StoreErrorKind::Io`], naming the blob).
+    async fn put_file(
+        &self,
+        name: BlobName,
+        blob: LocalBlob<'_>,
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.put_as(name, blob.bytes(), compression).await
+    }
 
     /// Writes the plain blob `name` into the local file `dest` (created or
     /// replaced; written to a temporary file beside it and renamed when

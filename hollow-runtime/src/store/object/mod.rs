@@ -53,8 +53,10 @@ use tokio::io::AsyncWriteExt;
 pub use announcer::ObjectAnnouncer;
 
 use super::codec::{self, FrameDecoder, FrameEncoder};
+use super::source::BlobReader;
 use super::{
-    BlobName, BlobStat, BlobStore, Compression, Encoding, StoreError, StoreErrorKind, StoredName,
+    BlobName, BlobStat, BlobStore, Compression, Encoding, LocalBlob, StoreError, StoreErrorKind,
+    StoredName,
 };
 
 /// Blobs larger than this are uploaded in parts (multipart upload) by
@@ -265,13 +267,13 @@ impl ObjectBlobStore {
     async fn upload(
         &self,
         stored: StoredName,
-        data: &[u8],
+        data: BlobReader<'_>,
         compression: Compression,
     ) -> Result<(), StoreError> {
         let name = stored.name;
         let path = self.path_of(stored);
         let mut pieces = Pieces::new(data, compression, self.part_size)
-            .map_err(|e| self.compress_error(stored, &e))?;
+            .map_err(|e| self.compress_error(stored, &PieceError::Codec(e)))?;
         // The first part's worth (all of a small blob) decides between one
         // request and a multipart upload.
         let mut first = Vec::new();
@@ -326,7 +328,7 @@ impl ObjectBlobStore {
     }
 
     #[cold]
-    fn compress_error(&self, stored: StoredName, e: &codec::CodecError) -> StoreError {
+    fn compress_error(&self, stored: StoredName, e: &PieceError) -> StoreError {
         StoreError::new(
             StoreErrorKind::Io,
             format!("uploading blob {stored} to {}: {e}", self.url),
@@ -465,10 +467,28 @@ impl ObjectBlobStore {
     }
 }
 
+/// Why [`Pieces::next`] failed.
+#[derive(Debug)]
+enum PieceError {
+    /// Compressing failed.
+    Codec(codec::CodecError),
+    /// Reading the blob's file failed.
+    Read(std::io::Error),
+}
+
+impl fmt::Display for PieceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PieceError::Codec(e) => fmt::Display::fmt(e, f),
+            PieceError::Read(e) => write!(f, "reading the blob from its file: {e}"),
+        }
+    }
+}
+
 /// A blob to upload, in pieces: its own bytes, or its compressed bytes
 /// produced a piece of input at a time (about `part` bytes each).
 struct Pieces<'a> {
-    data: &'a [u8],
+    data: BlobReader<'a>,
     encoder: Option<FrameEncoder>,
     buf: Vec<u8>,
     part: usize,
@@ -478,7 +498,7 @@ struct Pieces<'a> {
 
 impl<'a> Pieces<'a> {
     fn new(
-        data: &'a [u8],
+        data: BlobReader<'a>,
         compression: Compression,
         part: usize,
     ) -> Result<Self, codec::CodecError> {
@@ -497,25 +517,28 @@ impl<'a> Pieces<'a> {
 
     /// The next piece (the first may be empty, for an empty plain blob);
     /// `None` after the last.
-    fn next(&mut self) -> Result<Option<&[u8]>, codec::CodecError> {
+    fn next(&mut self) -> Result<Option<&[u8]>, PieceError> {
         if self.done {
             return Ok(None);
         }
         let Some(encoder) = self.encoder.as_mut() else {
-            let (piece, rest) = self.data.split_at(self.part.min(self.data.len()));
-            self.data = rest;
-            self.done = rest.is_empty();
-            return Ok(Some(piece));
+            self.done = self.data.remaining() <= self.part;
+            let piece = self.data.next_piece(self.part).map_err(PieceError::Read)?;
+            return Ok(Some(piece.unwrap_or(&[])));
         };
         self.buf.clear();
-        while self.buf.len() < self.part && !self.data.is_empty() {
-            let (piece, rest) = self.data.split_at(codec::PIECE.min(self.data.len()));
-            self.data = rest;
-            encoder.feed(piece, &mut self.buf)?;
+        while self.buf.len() < self.part {
+            match self.data.next_piece(codec::PIECE) {
+                Ok(Some(piece)) => encoder
+                    .feed(piece, &mut self.buf)
+                    .map_err(PieceError::Codec)?,
+                Ok(None) => break,
+                Err(e) => return Err(PieceError::Read(e)),
+            }
         }
-        if self.data.is_empty() {
+        if self.data.remaining() == 0 {
             if let Some(encoder) = self.encoder.take() {
-                encoder.finish(&mut self.buf)?;
+                encoder.finish(&mut self.buf).map_err(PieceError::Codec)?;
             }
             self.done = true;
         }
@@ -523,12 +546,14 @@ impl<'a> Pieces<'a> {
     }
 }
 
-#[async_trait]
-impl BlobStore for ObjectBlobStore {
-    async fn put_as(
+impl ObjectBlobStore {
+    /// Stores the blob `data` gives under `name` (see
+    /// [`BlobStore::put_as`]): claims its version, removes the other
+    /// layout, uploads it.
+    async fn put_from(
         &self,
         name: BlobName,
-        data: &[u8],
+        data: BlobReader<'_>,
         compression: Compression,
     ) -> Result<(), StoreError> {
         let version = name.published_in();
@@ -544,9 +569,35 @@ impl BlobStore for ObjectBlobStore {
             }
         }
         let stored = StoredName { name, encoding };
+        let bytes = data.len();
         self.upload(stored, data, compression).await?;
-        tracing::debug!(blob = %stored, url = %self.url, bytes = data.len(), "stored blob");
+        tracing::debug!(blob = %stored, url = %self.url, bytes, "stored blob");
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobStore {
+    async fn put_as(
+        &self,
+        name: BlobName,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.put_from(name, BlobReader::bytes(data), compression)
+            .await
+    }
+
+    /// Reads the file in pieces (positional reads), a part at a time,
+    /// never through [`LocalBlob::bytes`].
+    async fn put_file(
+        &self,
+        name: BlobName,
+        blob: LocalBlob<'_>,
+        compression: Compression,
+    ) -> Result<(), StoreError> {
+        self.put_from(name, BlobReader::file(blob), compression)
+            .await
     }
 
     async fn fetch(&self, name: BlobName, dest: &Path) -> Result<(), StoreError> {
@@ -679,6 +730,55 @@ mod tests {
             .filter(|n| n.starts_with("claim-"))
             .collect();
         assert_eq!(claims, vec!["claim-6", "claim-7"]);
+    }
+
+    #[tokio::test]
+    async fn put_file_reads_the_file_in_parts() {
+        use crate::store::fs::tests::{file_of, sample};
+        let objects: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        // Small parts: the file is read and uploaded a part at a time.
+        let store = ObjectBlobStore::new(objects, "p", "memory://p")
+            .with_multipart_threshold(64 << 10)
+            .with_part_size(64 << 10);
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0, 1000, 3 * codec::PIECE + 17] {
+            let data = sample(len);
+            let file = file_of(&data);
+            // A slice unlike the file (which a caller must not give): what
+            // is stored shows what was read.
+            let other = vec![0u8; len];
+            for compression in [Compression::None, Compression::default()] {
+                let name = BlobName::Snapshot(len as u64 + 1);
+                let blob = LocalBlob::new(&file, &other);
+                store.put_file(name, blob, compression).await.unwrap();
+                let stat = store.stat(name).await.unwrap();
+                assert_eq!(stat.encoding, compression.encoding());
+                let dest = dir.path().join("fetched");
+                store.fetch(name, &dest).await.unwrap();
+                assert!(
+                    std::fs::read(&dest).unwrap() == data,
+                    "{len} {compression:?}"
+                );
+            }
+        }
+        // A file shorter than the blob fails the put, naming the blob, and
+        // leaves no object of it.
+        let data = sample(300_000);
+        let file = file_of(&data[..200_000]);
+        for compression in [Compression::None, Compression::default()] {
+            let name = BlobName::Delta { from: 8, to: 9 };
+            let e = store
+                .put_file(name, LocalBlob::new(&file, &data), compression)
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), StoreErrorKind::Io, "{e}");
+            assert!(e.to_string().contains("delta-8-9"), "{e}");
+            assert!(
+                e.to_string().contains("reading the blob from its file"),
+                "{e}"
+            );
+            assert!(!store.list().await.unwrap().contains(&name));
+        }
     }
 
     #[tokio::test]
