@@ -37,6 +37,7 @@ struct Args {
     share_values: bool,
     producer_memory_only: bool,
     fetch_only: bool,
+    load_only: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -49,6 +50,7 @@ fn parse() -> Result<Args, String> {
         share_values: true,
         producer_memory_only: false,
         fetch_only: false,
+        load_only: false,
     };
     let mut f = Flags::from_env();
     while let Some(x) = f.next_flag() {
@@ -61,6 +63,7 @@ fn parse() -> Result<Args, String> {
             "--no-shared-values" => a.share_values = false,
             "--producer-memory-only" => a.producer_memory_only = true,
             "--fetch-only" => a.fetch_only = true,
+            "--load-only" => a.load_only = true,
             "-h" | "--help" => {
                 println!(
                     "usage: hollow-bench [--movies N (1000000)] [--reps R (5)] [--dir PATH (temp)] [--json] \
@@ -68,7 +71,9 @@ fn parse() -> Result<Args, String> {
                      [--no-shared-values (write every record's values unshared)] \
                      [--producer-memory-only (measure the producer's peak memory alone)] \
                      [--fetch-only (only the first cycle, then the snapshot's store put and fetch, \
-                     compressed beside plain)]"
+                     compressed beside plain)] \
+                     [--load-only (only the first cycle, then the snapshot loads from a warm cache \
+                     beside the deserialize baseline)]"
                 );
                 std::process::exit(0);
             }
@@ -365,6 +370,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if args.fetch_only {
         return fetch_only(&args, &dir).await;
     }
+    if args.load_only {
+        return load_only(&args, &dir).await;
+    }
     producer_memory(&args, &mut f, &dir)?;
     if args.producer_memory_only {
         for [figure, value, baseline, ratio] in producer_memory_rows(&f) {
@@ -512,6 +520,30 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
         println!("{figure:<28} {value:>22} {baseline:>34} {ratio:>8}");
     }
     std::fs::remove_file(&plain_path)?;
+    Ok(())
+}
+
+/// Only the snapshot load from a warm cache and its baseline, after the
+/// first cycle: quick enough to run many times in alternation with another
+/// build when comparing the two.
+async fn load_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
+    let mut b = bench(args, dir)?;
+    let mut f = Figures::default();
+    let serialized = serialize_baseline(&b, &mut f)?;
+    let v1 = first_cycle(&mut b, &mut f).await?;
+    eprintln!("snapshot loads ...");
+    let consumer = snapshot_loads(&b, &mut f, v1).await?;
+    drop(consumer);
+    deserialize_baseline(&b, &mut f, &serialized)?;
+    for [figure, value, baseline, ratio] in consumer_rows(&f).into_iter().take(1) {
+        println!("{figure:<28} {value:>22} {baseline:>34} {ratio:>8}");
+    }
+    if args.json {
+        println!(
+            "{{\"movies\":{},\"snapshot_load_ms\":{},\"baseline_load_ms\":{}}}",
+            b.n, f.snapshot_load, f.baseline_load
+        );
+    }
     Ok(())
 }
 
