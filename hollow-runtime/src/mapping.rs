@@ -1,5 +1,7 @@
-//! Anonymous memory maps the kernel is asked to back with 2 MiB pages.
+//! Memory maps: anonymous ones the kernel is asked to back with 2 MiB
+//! pages, and giving a file map's pages back to the kernel.
 //!
+//! On huge pages:
 //! A reader that touches one place at random in a large table (an index's
 //! slots, the records of a rewritten blob) pays a page walk before its
 //! cache miss when the table spans more 4 KiB pages than the processor's
@@ -18,4 +20,25 @@ pub(crate) fn huge_page_map(len: usize) -> Option<memmap2::MmapMut> {
     #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage);
     Some(map)
+}
+
+/// Drops the pages of `map`, a read-only map of a file, from the process's
+/// resident memory (`MADV_DONTNEED`): they stay in the page cache, and a
+/// later read maps them again. Elsewhere than Unix the pages stay until
+/// the map is dropped.
+///
+/// # Errors
+/// The kernel refused the advice (the pages then simply stay).
+pub(crate) fn give_back_pages(map: &memmap2::Mmap) -> std::io::Result<()> {
+    // SAFETY: the map is read-only and shared, of a file that nothing
+    // changes while it is mapped (which reading the map at all relies on):
+    // after MADV_DONTNEED a read sees the same bytes, read again from the
+    // page cache or the file.
+    #[cfg(unix)]
+    return unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+    #[cfg(not(unix))]
+    {
+        let _ = map;
+        Ok(())
+    }
 }

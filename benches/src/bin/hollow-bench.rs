@@ -375,9 +375,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
     producer_memory(&args, &mut f, &dir)?;
     if args.producer_memory_only {
-        for [figure, value, baseline, ratio] in producer_memory_rows(&f) {
-            println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
-        }
+        print_rows(&producer_memory_rows(&f));
         return Ok(());
     }
     let mut b = bench(&args, &dir)?;
@@ -516,9 +514,7 @@ async fn fetch_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
             String::new(),
         ),
     ];
-    for [figure, value, baseline, ratio] in rows {
-        println!("{figure:<28} {value:>22} {baseline:>34} {ratio:>8}");
-    }
+    print_rows(&rows);
     std::fs::remove_file(&plain_path)?;
     Ok(())
 }
@@ -535,9 +531,7 @@ async fn load_only(args: &Args, dir: &Path) -> Result<(), BoxError> {
     let consumer = snapshot_loads(&b, &mut f, v1).await?;
     drop(consumer);
     deserialize_baseline(&b, &mut f, &serialized)?;
-    for [figure, value, baseline, ratio] in consumer_rows(&f).into_iter().take(1) {
-        println!("{figure:<28} {value:>22} {baseline:>34} {ratio:>8}");
-    }
+    print_rows(&consumer_rows(&f)[..1]);
     if args.json {
         println!(
             "{{\"movies\":{},\"snapshot_load_ms\":{},\"baseline_load_ms\":{}}}",
@@ -1139,6 +1133,13 @@ fn row(figure: &str, value: String, baseline: String, ratio: String) -> Row {
     [figure.into(), value, baseline, ratio]
 }
 
+/// Prints `rows` in the table's columns.
+fn print_rows(rows: &[Row]) {
+    for [figure, value, baseline, ratio] in rows {
+        println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
+    }
+}
+
 /// The producer's rows and the sizes of what it publishes.
 fn producer_rows(f: &Figures) -> Vec<Row> {
     let ser = format!("{:.0} ms serialize", f.baseline_ser);
@@ -1596,9 +1597,7 @@ fn print(args: &Args, f: &Figures, netflix: Vec<Row>) {
         producer_memory_rows(f),
         netflix,
     ];
-    for [figure, value, baseline, ratio] in rows.iter().flatten() {
-        println!("{figure:<32} {value:>16} {baseline:>34} {ratio:>8}");
-    }
+    print_rows(&rows.concat());
     if args.json {
         let obj: serde_json::Map<String, serde_json::Value> = json_keys(args.movies, f)
             .into_iter()

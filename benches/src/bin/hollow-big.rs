@@ -37,7 +37,7 @@ use std::time::Instant;
 use hollow_benches::flags::{unknown, Flags};
 use hollow_benches::lazy::{changes_in, movie_at, movie_diff, populate};
 use hollow_benches::producer_rss::{status_bytes, BoxError};
-use hollow_benches::{ms, Actor, JavaRandom, Movie, MoviePrimaryKey, ACTORS};
+use hollow_benches::{ms, Actor, JavaRandom, Movie, MoviePrimaryKey, MovieRef, ACTORS};
 use hollow_runtime::blob::{BlobView, SectionOptions};
 use hollow_runtime::store::BlobStore;
 use hollow_runtime::{BlobName, Consumer, FileAnnouncer, FsBlobStore, Producer, ReadState};
@@ -327,7 +327,12 @@ fn check_state(
         )
         .into());
     }
-    let check = |got: Movie, how: &str| -> Result<(), BoxError> {
+    // One record read back whole and compared with what the generator
+    // gives for its id.
+    let check = |r: MovieRef<'_>, how: &str| -> Result<(), BoxError> {
+        let got = r
+            .to_value()
+            .map_err(|e| format!("{how}: unreadable: {e}"))?;
         if got.id >= args.movies {
             return Err(format!(
                 "{how}: version {cycle} holds movie {}, past the last id",
@@ -347,21 +352,13 @@ fn check_state(
         let r = pk
             .get(id)
             .ok_or_else(|| format!("{how}: version {cycle} has no such movie"))?;
-        check(
-            r.to_value()
-                .map_err(|e| format!("{how}: unreadable: {e}"))?,
-            &how,
-        )?;
+        check(r, &how)?;
         checked.records += 1;
     }
     for &o in ordinals {
         let how = format!("ordinal {o}");
         if let Some(r) = movies.get(o) {
-            check(
-                r.to_value()
-                    .map_err(|e| format!("{how}: unreadable: {e}"))?,
-                &how,
-            )?;
+            check(r, &how)?;
             checked.records += 1;
         }
     }

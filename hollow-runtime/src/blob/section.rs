@@ -108,11 +108,6 @@ impl<'f> SectionBuf<'f> {
         (self.fixed.len() + appended) / 8
     }
 
-    /// The fixed part (in memory: the whole message), to write into.
-    pub(super) fn fixed_mut(&mut self) -> &mut [u8] {
-        &mut self.fixed
-    }
-
     /// Appends objects after what the message holds.
     pub(super) fn append(&mut self, bytes: &[u8]) {
         match &mut self.spool {
@@ -308,7 +303,7 @@ fn snapshot_range<'r>(
         return Err(too_large("a snapshot", fixed));
     }
     out.begin(fixed as usize * 8);
-    let head = out.fixed_mut();
+    let head = &mut out.fixed;
     put(head, 0, struct_ptr(0, 1, 0, 2));
     let mut bits = vec![0u64; bitmap_words];
     for (i, b) in bits.iter_mut().enumerate() {
@@ -425,7 +420,7 @@ pub fn delta_section_with(
     }
     let mut buf = SectionBuf::memory();
     buf.begin(fixed as usize * 8);
-    let out = buf.fixed_mut();
+    let out = &mut buf.fixed;
     put(out, 0, struct_ptr(0, 1, 0, 3));
     let removed_at = 4usize;
     let added_at = removed_at + removed_words as usize;

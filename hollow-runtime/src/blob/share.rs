@@ -180,7 +180,7 @@ impl Sharer {
             return out.splice_plain(slot, data_words, pointers, record);
         }
         let dw = (word(record, 0) >> 32) as u16 as usize;
-        out.fixed_mut()[slot * 8..(slot + dw) * 8].copy_from_slice(&record[8..8 + dw * 8]);
+        out.fixed[slot * 8..(slot + dw) * 8].copy_from_slice(&record[8..8 + dw * 8]);
         for k in 0..self.parts.len() {
             let p = self.parts[k];
             let dst_at = slot + data_words as usize + p.index;
@@ -196,7 +196,7 @@ impl Sharer {
                 (p.word & !0xffff_ffff)
                     | (((offset as i32) << 2) as u32 | (p.word as u32 & 3)) as u64
             };
-            out.fixed_mut()[dst_at * 8..dst_at * 8 + 8].copy_from_slice(&new.to_le_bytes());
+            out.fixed[dst_at * 8..dst_at * 8 + 8].copy_from_slice(&new.to_le_bytes());
         }
         Ok(())
     }

@@ -542,21 +542,13 @@ fn map_blob(file: File) -> io::Result<BlobFile> {
 }
 
 /// Drops the pages of a blob's map from the producer's resident memory:
-/// a later read maps them again from the page cache (or the file).
-#[cfg(unix)]
+/// a later read maps them again from the page cache (or the file, which
+/// nothing changes: see `map_blob`).
 pub(super) fn give_back_pages(file: &BlobFile) {
-    // SAFETY: the map is read-only and shared, of a file nothing changes
-    // (see `map_blob`): after MADV_DONTNEED, a read sees the same bytes,
-    // read again from the file.
-    let advised = unsafe { file.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
-    if let Err(e) = advised {
+    if let Err(e) = crate::mapping::give_back_pages(&file.0) {
         tracing::debug!(error = %e, "a blob's pages were not given back");
     }
 }
-
-/// Elsewhere the pages stay until the map is dropped.
-#[cfg(not(unix))]
-pub(super) fn give_back_pages(_: &BlobFile) {}
 
 fn spool_error(name: BlobName, e: io::Error) -> Error {
     Error::with_source(

@@ -224,14 +224,8 @@ impl LoadedBlob {
     /// memory-mapped file (owned bytes stay): they stay in the page cache,
     /// and a later read maps them again.
     pub(crate) fn give_back_pages(&self) {
-        #[cfg(unix)]
         if let BlobBytes::Mapped(m) = &self.bytes {
-            // SAFETY: the map is read-only, of a file: after MADV_DONTNEED
-            // a read sees the file's bytes again, the bytes it saw before
-            // as long as nothing changes the file, which reading the map at
-            // all relies on.
-            let advised = unsafe { m.0.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
-            if let Err(e) = advised {
+            if let Err(e) = crate::mapping::give_back_pages(&m.0) {
                 tracing::debug!(blob = %self.name, error = %e, "a blob's pages were not given back");
             }
         }

@@ -465,12 +465,7 @@ pub(crate) enum DecodeFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample(len: usize) -> Vec<u8> {
-        (0..len)
-            .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
-            .collect()
-    }
+    use crate::store::fs::tests::sample;
 
     fn decode_all(stored: &[u8], limit: usize, piece: usize) -> Result<Vec<u8>, CodecError> {
         let mut decoder = FrameDecoder::new(limit)?;

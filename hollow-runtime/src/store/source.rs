@@ -158,7 +158,7 @@ fn read_exact_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use crate::store::fs::tests::file_of;
 
     fn pieces(mut r: BlobReader<'_>, max: usize) -> std::io::Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
@@ -173,8 +173,7 @@ mod tests {
     #[test]
     fn reads_the_same_pieces_from_bytes_and_file() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let mut file = tempfile::tempfile().unwrap();
-        file.write_all(&data).unwrap();
+        let file = file_of(&data);
         for max in [0, 1, 3, 4096, 10_000, 1 << 20] {
             let from_bytes = pieces(BlobReader::bytes(&data), max).unwrap();
             let from_file = pieces(BlobReader::file(LocalBlob::new(&file, &data)), max).unwrap();
@@ -187,8 +186,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_file_shorter_than_the_blob_is_an_error() {
-        let mut file = tempfile::tempfile().unwrap();
-        file.write_all(b"short").unwrap();
+        let file = file_of(b"short");
         let e = pieces(BlobReader::file(LocalBlob::new(&file, b"longer blob")), 4).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
     }
